@@ -1,0 +1,1 @@
+"""The kata's own machinery: the stage manifest, the corpus, loading the graded implementation."""

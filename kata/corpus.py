@@ -1,0 +1,36 @@
+"""The tiny Shakespeare corpus, vendored in data/ and verified by its checksum on every load."""
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from kata.manifest import REPOSITORY_ROOT
+
+CORPUS_PATH = REPOSITORY_ROOT / "data" / "tinyshakespeare.txt"
+CORPUS_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+CORPUS_LENGTH = 1_115_394
+
+RESTORE_ADVICE = (
+    "Restore it with `git checkout -- data/tinyshakespeare.txt` (it ships with the kata; "
+    "the original is char-rnn's tinyshakespeare/input.txt, 1,115,394 characters)."
+)
+
+
+class CorpusError(RuntimeError):
+    """The corpus file is missing or is not the tiny Shakespeare the kata was written for."""
+
+
+@cache
+def load_corpus(path: Path = CORPUS_PATH) -> str:
+    """The whole corpus as one string, after checking that it is the expected file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(f"The corpus {path} is missing. {RESTORE_ADVICE}") from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != CORPUS_SHA256:
+        raise CorpusError(
+            f"The corpus {path} has been altered: its sha256 is {digest}, expected {CORPUS_SHA256}. "
+            + RESTORE_ADVICE
+        )
+    return raw.decode("utf-8")

@@ -1,0 +1,132 @@
+"""Which implementation folder is graded, and how its stage modules are imported.
+
+A stage module is imported by its plain name (`import s03_bigram`), so a later stage can build on
+an earlier one of the same folder. A finder on sys.meta_path maps those names to the graded folder;
+switching folders drops the old modules. Sources are compiled fresh on every import (no .pyc), so
+a file saved twice within a second is never served stale.
+"""
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from kata.manifest import REPOSITORY_ROOT, stage_names
+
+DEFAULT_IMPLEMENTATION = "exercises"
+
+
+class StageUnavailable(Exception):
+    """A stage module (or a name in it) could not be loaded; the message says where and why."""
+
+
+def display_path(path: Path) -> str:
+    """`path` as a learner would type it: relative to the working folder when it lies below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_implementation(value: str | None = None) -> Path:
+    """The folder named by --impl, else by KATA_IMPL, else exercises/; relative names are looked up
+    in the working folder first, then in the kata's own root (so `--impl solutions` works anywhere)."""
+    value = value or os.environ.get("KATA_IMPL") or DEFAULT_IMPLEMENTATION
+    path = Path(value).expanduser()
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, REPOSITORY_ROOT / path]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise FileNotFoundError(f"No implementation folder {value!r}: expected a folder holding s01_tokenizer.py, ...")
+
+
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    def path_stats(self, path):
+        raise OSError("stage modules are always compiled from source")
+
+
+class _StageFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def find_spec(self, name, path=None, target=None):
+        file = self.folder / f"{name}.py"
+        if name not in stage_names() or not file.is_file():
+            return None
+        return importlib.util.spec_from_file_location(name, file, loader=_SourceOnlyLoader(name, str(file)))
+
+
+_active_finder: _StageFinder | None = None
+
+
+def activate(folder: Path | None) -> Path | None:
+    """Grade `folder` from now on (None: no folder); returns the folder graded before."""
+    global _active_finder
+    previous = _active_finder.folder if _active_finder else None
+    if _active_finder in sys.meta_path:
+        sys.meta_path.remove(_active_finder)
+    for name in stage_names():
+        sys.modules.pop(name, None)
+    _active_finder = _StageFinder(folder) if folder else None
+    if _active_finder:
+        sys.meta_path.insert(0, _active_finder)
+    return previous
+
+
+def active_folder() -> Path:
+    if _active_finder is None:
+        raise RuntimeError("no implementation is being graded")
+    return _active_finder.folder
+
+
+def load_stage(name: str):
+    """Import stage module `name` from the graded folder, explaining any failure in a learner's words."""
+    file = active_folder() / f"{name}.py"
+    if not file.is_file():
+        raise StageUnavailable(f"{display_path(file)} is missing. Restore the stub with `git checkout -- exercises/{name}.py`.")
+    try:
+        return importlib.import_module(name)
+    except SyntaxError as error:
+        code = (error.text or "").strip()
+        raise StageUnavailable(
+            f"{display_path(file)} does not compile: {error.msg} (line {error.lineno})\n    {code}"
+        ) from None
+    except Exception as error:
+        line = _deepest_line_in(error.__traceback__, file)
+        raise StageUnavailable(
+            f"Importing {display_path(file)} raised {type(error).__name__}: {error}"
+            + (f" (line {line})" if line else "")
+        ) from None
+
+
+def _deepest_line_in(traceback, file: Path) -> int | None:
+    line = None
+    while traceback is not None:
+        if Path(traceback.tb_frame.f_code.co_filename) == file:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+class StageModule:
+    """Stands for one stage module of the graded implementation in a test file.
+
+    The module is imported on first attribute access, inside a test, so a learner's broken file
+    fails each test with a located message instead of breaking collection of the whole suite.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        module = load_stage(self._name)
+        try:
+            return getattr(module, attribute)
+        except AttributeError:
+            raise StageUnavailable(
+                f"{display_path(Path(module.__file__))} does not define {attribute}; "
+                f"the stub declares it, so copy its signature back from the original exercise."
+            ) from None

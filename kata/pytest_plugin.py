@@ -1,0 +1,143 @@
+"""The pytest side of the kata: --impl/--meta, stage markers, learner-facing failure reports,
+the per-stage summary, and the hypothesis profiles."""
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from kata import implementation
+from kata.implementation import StageUnavailable, display_path
+from kata.manifest import stages
+
+# No deadline: a slow laptop must never turn a correct answer red. `ci` replays the same examples
+# every run; the default draws new ones, so a flaky check shows up instead of hiding.
+settings.register_profile("kata", deadline=None, print_blob=False)
+settings.register_profile("ci", settings.get_profile("kata"), derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
+
+_previous_folder = pytest.StashKey()
+STAGE_OF_TEST_FILE = {stage.test_file.name: stage for stage in stages()}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("kata")
+    group.addoption(
+        "--impl",
+        default=None,
+        help="folder whose stage modules are graded: exercises (default), solutions, or any path; "
+        "the environment variable KATA_IMPL does the same",
+    )
+    group.addoption(
+        "--meta", action="store_true", help="also run the maintainer's tier: stubs, mistakes, variants, API parity"
+    )
+
+
+def pytest_configure(config):
+    for stage in stages():
+        config.addinivalue_line("markers", f"{stage.marker}: {stage.label}")
+    config.addinivalue_line("markers", "meta: the maintainer's tier, run with --meta")
+    try:
+        folder = implementation.resolve_implementation(config.getoption("impl"))
+    except FileNotFoundError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_previous_folder] = implementation.activate(folder)
+
+
+def pytest_unconfigure(config):
+    if _previous_folder in config.stash:
+        implementation.activate(config.stash[_previous_folder])
+
+
+def pytest_report_header(config):
+    return f"kata: grading {display_path(implementation.active_folder())}"
+
+
+def pytest_collection_modifyitems(config, items):
+    deselected = []
+    for item in items:
+        stage = STAGE_OF_TEST_FILE.get(item.path.name)
+        if stage:
+            item.add_marker(stage.marker)
+        if item.get_closest_marker("meta") and not config.getoption("meta"):
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and call.excinfo is not None:
+        message = learner_message(call.excinfo.value)
+        if message:
+            report.longrepr = message
+    return report
+
+
+def learner_message(error: BaseException) -> str | None:
+    """A plain explanation for an exception that came out of the graded code, else None."""
+    if isinstance(error, StageUnavailable):
+        return str(error)
+    frame = _deepest_graded_frame(error.__traceback__)
+    if frame is None:
+        return None
+    code, line = frame
+    path = display_path(Path(code.co_filename))
+    module = Path(code.co_filename).stem
+    if isinstance(error, NotImplementedError):
+        return f"{module}.{code.co_qualname} is not implemented yet ({path})"
+    notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
+    source = _source_line(Path(code.co_filename), line)
+    return (
+        f"Your code raised {type(error).__name__}: {error}\n"
+        f"  at {path}:{line}, in {code.co_qualname}\n      {source}{notes}"
+    )
+
+
+def _deepest_graded_frame(traceback):
+    folder = implementation.active_folder()
+    found = None
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if Path(code.co_filename).parent == folder:
+            found = (code, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
+
+
+def _source_line(path: Path, line: int) -> str:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
+    except (OSError, IndexError):
+        return ""
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per stage: how many of its tests pass, and where to go next."""
+    counts = {stage.name: Counter() for stage in stages()}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            stage = STAGE_OF_TEST_FILE.get(Path(report.nodeid.split("::")[0]).name)
+            if stage and report.when in ("call", "setup") and (outcome != "passed" or report.when == "call"):
+                counts[stage.name][outcome] += 1
+    if not any(counts.values()):
+        return
+    folder = implementation.active_folder()
+    terminalreporter.section("stages", sep="=")
+    next_stage = None
+    for stage in stages():
+        count = counts[stage.name]
+        total = sum(count.values())
+        if not total:
+            continue
+        done = count["passed"] == total
+        mark = "✔" if done else "✘"
+        terminalreporter.line(f"  {mark} {stage.label:<52} {count['passed']:>3} of {total} tests pass")
+        if not done and next_stage is None:
+            next_stage = stage
+    if next_stage:
+        terminalreporter.line(f"Next: open {display_path(folder / next_stage.module_file)} ({next_stage.label}).")

@@ -1,0 +1,157 @@
+"""Stage 2 · Encoded corpus and batches."""
+
+import pytest
+import torch
+from conftest import ReferenceTokenizer, lecture_get_batch
+from feedback import expect_equal_tensors, fail, show
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import random_tokens, seeds
+
+from kata.implementation import StageModule
+
+stage = StageModule("s02_batches")
+
+LECTURE_X = [[24, 43, 58, 5, 57, 1, 46, 43], [44, 53, 56, 1, 58, 46, 39, 58], [52, 58, 1, 58, 46, 39, 58, 1], [25, 17, 27, 10, 0, 21, 1, 54]]
+LECTURE_Y = [[43, 58, 5, 57, 1, 46, 43, 39], [53, 56, 1, 58, 46, 39, 58, 1], [58, 1, 58, 46, 39, 58, 1, 46], [17, 27, 10, 0, 21, 1, 54, 39]]
+
+
+class TestEncodeText:
+    def test_the_corpus(self, corpus, corpus_tokenizer, corpus_ids):
+        got = stage.encode_text(corpus, corpus_tokenizer)
+        if not isinstance(got, torch.Tensor) or got.dtype != torch.long:
+            fail(f"encode_text(<corpus>, tokenizer): expected an int64 tensor, got {show(got)}")
+        expect_equal_tensors(got, corpus_ids, "encode_text(<corpus>, tokenizer)")
+        if got[:10].tolist() != [18, 47, 56, 57, 58, 1, 15, 47, 58, 47]:
+            fail(f"encode_text(<corpus>, tokenizer) should start [18, 47, 56, 57, 58, 1, 15, 47, 58, 47], got {show(got[:10])}")
+
+    @pytest.mark.parametrize("text", ["", "a", "abcabc"])
+    def test_short_texts_give_1d_int64(self, text):
+        tokenizer = ReferenceTokenizer("abc")
+        got = stage.encode_text(text, tokenizer)
+        if not isinstance(got, torch.Tensor) or got.dtype != torch.long or got.dim() != 1:
+            fail(
+                f"encode_text({text!r}, tokenizer): expected a 1-D int64 tensor, got {show(got)}. "
+                "torch.tensor([]) is float32 unless you pass dtype=torch.long."
+            )
+        expect_equal_tensors(got, torch.tensor(tokenizer.encode(text), dtype=torch.long), f"encode_text({text!r}, tokenizer)")
+
+
+class TestTrainValSplit:
+    def test_the_corpus(self, corpus_ids):
+        train, val = stage.train_val_split(corpus_ids)
+        if (len(train), len(val)) != (1_003_854, 111_540):
+            fail(f"train_val_split(<encoded corpus>): expected 1,003,854 and 111,540 tokens, got {len(train):,} and {len(val):,}")
+        expect_equal_tensors(torch.cat([train, val]), corpus_ids, "train_val_split(<encoded corpus>): train then val")
+
+    @given(st.integers(0, 300), st.floats(0.01, 0.99))
+    def test_any_length_and_fraction(self, length, fraction):
+        data = torch.arange(length)
+        train, val = stage.train_val_split(data, fraction)
+        n = int(fraction * length)
+        if len(train) != n or len(val) != length - n:
+            fail(
+                f"train_val_split(torch.arange({length}), {fraction}): expected {n} and {length - n} tokens "
+                f"(n = int(train_fraction * len(data))), got {len(train)} and {len(val)}"
+            )
+        expect_equal_tensors(torch.cat([train, val]), data, f"train_val_split(torch.arange({length}), {fraction}): train then val")
+
+    @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.5, 1.5])
+    def test_rejects_a_fraction_outside_0_to_1(self, fraction):
+        with pytest.raises(ValueError):
+            got = stage.train_val_split(torch.arange(10), fraction)
+            fail(f"train_val_split(torch.arange(10), {fraction}) should raise ValueError (0 < train_fraction < 1), got {show(got)}")
+
+
+class TestContextTargetPairs:
+    def test_the_lectures_first_block(self, train_ids):
+        pairs = stage.context_target_pairs(train_ids, 8)
+        expected = [(train_ids[: t + 1].tolist(), int(train_ids[t + 1])) for t in range(8)]
+        got = [(list(map(int, context)), int(target)) for context, target in pairs]
+        if got != expected:
+            fail(
+                "context_target_pairs(<train split>, 8): expected the lecture's examples, "
+                f"'when input is [18] the target is 47', ..., got {got[:2]}..."
+            )
+
+    @given(seeds, st.integers(1, 12), st.integers(0, 5))
+    def test_any_data(self, seed, block_size, extra):
+        data = random_tokens((block_size + 1 + extra,), 50, seed)
+        pairs = stage.context_target_pairs(data, block_size)
+        if len(pairs) != block_size:
+            fail(f"context_target_pairs(data, {block_size}): expected {block_size} pairs, got {len(pairs)}")
+        for t, (context, target) in enumerate(pairs):
+            if list(map(int, context)) != data[: t + 1].tolist() or int(target) != int(data[t + 1]):
+                fail(
+                    f"context_target_pairs({show(data)}, {block_size}): pair {t} should be "
+                    f"({data[: t + 1].tolist()}, {int(data[t + 1])}), got ({list(map(int, context))}, {target!r}). "
+                    "The context data[:t+1] includes token t; the target is the token right after it."
+                )
+
+    def test_rejects_data_shorter_than_a_block(self):
+        with pytest.raises(ValueError):
+            got = stage.context_target_pairs(torch.arange(8), 8)
+            fail(f"context_target_pairs(torch.arange(8), 8) should raise ValueError (needs 9 tokens), got {len(got)} pairs")
+
+
+def expected_batch(data, batch_size, block_size, seed):
+    return lecture_get_batch(data, batch_size, block_size, torch.Generator().manual_seed(seed))
+
+
+def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
+    if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and torch.equal(x, y):
+        return " y equals x: the targets must be the same windows one token later."
+    shorter = torch.randint(max(len(data) - block_size - 1, 1), (batch_size,), generator=torch.Generator().manual_seed(seed))
+    if isinstance(x, torch.Tensor) and x.shape == (batch_size, block_size):
+        if torch.equal(x, torch.stack([data[i : i + block_size] for i in shorter])):
+            return " The starts look drawn from len(data) - block_size - 1: that never draws the last window."
+    return " Draw the starts with torch.randint(len(data) - block_size, (batch_size,), generator=generator)."
+
+
+class TestGetBatch:
+    def test_the_lectures_first_batch(self, train_ids):
+        x, y = stage.get_batch(train_ids, 4, 8, generator=torch.Generator().manual_seed(1337))
+        call = "get_batch(<train split>, 4, 8, generator=torch.Generator().manual_seed(1337))"
+        hint = diagnose_batch(x, y, train_ids, 4, 8, 1337)
+        expect_equal_tensors(x, torch.tensor(LECTURE_X), call + ", x", hint=hint)
+        expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
+
+    @given(seeds, st.integers(1, 6), st.integers(1, 10), st.integers(0, 20))
+    def test_any_sizes(self, seed, batch_size, block_size, extra):
+        data = random_tokens((block_size + 1 + extra,), 30, seed)
+        x, y = stage.get_batch(data, batch_size, block_size, generator=torch.Generator().manual_seed(seed))
+        expected_x, expected_y = expected_batch(data, batch_size, block_size, seed)
+        call = f"get_batch(data of {len(data)} tokens, batch_size={batch_size}, block_size={block_size}, generator=<seed {seed}>)"
+        hint = diagnose_batch(x, y, data, batch_size, block_size, seed)
+        for name, got, expected in (("x", x, expected_x), ("y", y, expected_y)):
+            if isinstance(got, torch.Tensor) and got.dtype != torch.long:
+                fail(f"{call}: {name} should be int64, got {got.dtype}")
+            expect_equal_tensors(got, expected, f"{call}, {name}", hint=hint)
+
+    def test_every_window_can_be_drawn_the_last_included(self):
+        data = torch.arange(10)
+        x, _ = stage.get_batch(data, 200, 8, generator=torch.Generator().manual_seed(0))
+        starts = sorted({int(row[0]) for row in x})
+        if starts != [0, 1]:
+            fail(f"get_batch(torch.arange(10), 200, 8): 200 draws should cover both windows (starts 0 and 1), saw starts {starts}")
+        x, y = stage.get_batch(torch.arange(9), 3, 8, generator=torch.Generator().manual_seed(0))
+        if x.tolist() != [list(range(8))] * 3 or y.tolist() != [list(range(1, 9))] * 3:
+            fail("get_batch(torch.arange(9), 3, 8): the only window is x = [0..7], y = [1..8]; got something else")
+
+    def test_uses_the_generator_it_is_given(self):
+        data = torch.arange(1000)
+        first = stage.get_batch(data, 8, 4, generator=torch.Generator().manual_seed(5))
+        again = stage.get_batch(data, 8, 4, generator=torch.Generator().manual_seed(5))
+        if not torch.equal(first[0], again[0]):
+            fail("get_batch(..., generator=torch.Generator().manual_seed(5)) twice gave different batches: pass generator=generator to torch.randint")
+
+    @pytest.mark.parametrize(
+        "length, batch_size, block_size", [(8, 2, 8), (3, 1, 5), (10, 0, 4), (10, 2, 0)], ids=["short-by-one", "too-short", "no-batch", "no-block"]
+    )
+    def test_rejects_impossible_sizes(self, length, batch_size, block_size):
+        with pytest.raises(ValueError):
+            got = stage.get_batch(torch.arange(length), batch_size, block_size)
+            fail(
+                f"get_batch(torch.arange({length}), {batch_size}, {block_size}) should raise ValueError "
+                f"(sizes must be at least 1 and the data needs block_size + 1 tokens), got {show(got)}"
+            )

@@ -1,0 +1,148 @@
+"""Stage 3 · Bigram language model."""
+
+import math
+
+import torch
+from conftest import fixed_seed
+from feedback import expect_equal_tensors, fail, show
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import random_floats, random_tokens, seeds
+from torch import nn
+from torch.nn import functional as F
+
+from kata.implementation import StageModule
+
+stage = StageModule("s03_bigram")
+
+LECTURE_FIRST_LOSS = 4.8786
+LECTURE_UNTRAINED_SAMPLE = "\nSKIcLT;AcELMoTbvZv C?nq-"
+
+
+def model_with_table(table: torch.Tensor):
+    """A graded model whose lookup table holds `table` (V, V)."""
+    model = stage.BigramLanguageModel(table.shape[0])
+    with torch.no_grad():
+        model.token_embedding_table.weight.copy_(table)
+    return model
+
+
+def successor_table(vocab_size: int) -> torch.Tensor:
+    """A table under which token i is followed by token (i + 1) % V with certainty."""
+    table = torch.full((vocab_size, vocab_size), -1e4)
+    table[torch.arange(vocab_size), (torch.arange(vocab_size) + 1) % vocab_size] = 0.0
+    return table
+
+
+class TestForward:
+    def test_the_table_is_an_embedding_of_vocab_size_by_vocab_size(self):
+        with fixed_seed(0):
+            model = stage.BigramLanguageModel(7)
+        table = getattr(model, "token_embedding_table", None)
+        if not isinstance(table, nn.Embedding) or tuple(table.weight.shape) != (7, 7):
+            fail(f"BigramLanguageModel(7).token_embedding_table: expected nn.Embedding(7, 7), got {table!r}")
+
+    @given(seeds, st.integers(1, 4), st.integers(1, 9), st.integers(1, 30))
+    def test_shapes_for_any_batch_time_and_vocabulary(self, seed, B, T, V):
+        with fixed_seed(seed):
+            model = stage.BigramLanguageModel(V)
+        idx = random_tokens((B, T), V, seed)
+        logits, loss = model(idx)
+        if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B, T, V) or loss is not None:
+            fail(f"model(idx of shape ({B}, {T})) with V={V}, no targets: expected logits ({B}, {T}, {V}) and loss None, got {show(logits)} and {show(loss)}")
+        logits, loss = model(idx, random_tokens((B, T), V, seed + 1))
+        if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B * T, V):
+            fail(f"model(idx, targets) with B={B}, T={T}, V={V}: expected logits of shape ({B * T}, {V}) (flattened for cross_entropy), got {show(logits)}")
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            fail(f"model(idx, targets) with B={B}, T={T}, V={V}: expected the loss as a 0-dim tensor, got {show(loss)}")
+
+    @given(seeds, st.integers(1, 4), st.integers(1, 9), st.integers(2, 30))
+    def test_loss_is_the_mean_cross_entropy(self, seed, B, T, V):
+        table = random_floats((V, V), seed)
+        idx, targets = random_tokens((B, T), V, seed), random_tokens((B, T), V, seed + 1)
+        _, loss = model_with_table(table)(idx, targets)
+        expected = -F.log_softmax(table[idx], dim=-1).gather(-1, targets.unsqueeze(-1)).mean()
+        if not isinstance(loss, torch.Tensor) or not math.isclose(loss.item(), expected.item(), abs_tol=1e-5):
+            got = loss.item() if isinstance(loss, torch.Tensor) else loss
+            hint = ""
+            if isinstance(got, float) and math.isclose(got, expected.item() * B * T, rel_tol=1e-5) and B * T > 1:
+                hint = " That is the sum over the positions: the loss is their mean."
+            fail(
+                f"model(idx, targets) with B={B}, T={T}, V={V} and a known table: expected the mean cross-entropy "
+                f"{expected.item():.6f} (of the logits against the targets), got {got!r}.{hint}"
+            )
+
+    @given(st.integers(1, 300))
+    def test_an_all_zero_table_gives_exactly_ln_V(self, V):
+        idx = torch.arange(6).view(2, 3) % V
+        _, loss = model_with_table(torch.zeros(V, V))(idx, (idx + 1) % V)
+        if not math.isclose(loss.item(), math.log(V), abs_tol=1e-5):
+            fail(f"With an all-zero table every next token has probability 1/V, so the loss must be ln {V} = {math.log(V):.6f}; got {loss.item():.6f}")
+
+    def test_a_fresh_model_starts_near_ln_V(self, lecture_batch):
+        with fixed_seed(0):
+            model = stage.BigramLanguageModel(65)
+        _, loss = model(*lecture_batch)
+        if not math.log(65) - 0.1 < loss.item() < math.log(65) + 1.0:
+            fail(f"A fresh model(65) on the lecture's batch: expected a loss a little above ln 65 = 4.17, got {loss.item():.4f}")
+
+    def test_reproduces_the_lectures_first_loss(self, lecture_batch):
+        with fixed_seed(1337):
+            model = stage.BigramLanguageModel(65)
+        logits, loss = model(*lecture_batch)
+        if tuple(logits.shape) != (32, 65) or not math.isclose(loss.item(), LECTURE_FIRST_LOSS, abs_tol=1e-4):
+            fail(
+                "torch.manual_seed(1337); BigramLanguageModel(65) on the lecture's first batch: expected logits (32, 65) "
+                f"and loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {show(logits)} and {loss.item():.4f}"
+            )
+
+
+def expected_generation(table, idx, max_new_tokens, seed):
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(max_new_tokens):
+        probs = F.softmax(table[idx[:, -1]], dim=-1)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    return idx
+
+
+class TestGenerate:
+    @given(seeds, st.integers(1, 3), st.integers(1, 6), st.integers(0, 12), st.integers(2, 20))
+    def test_samples_each_next_token_from_the_last_position(self, seed, B, T, new_tokens, V):
+        table = random_floats((V, V), seed) * 2
+        idx = random_tokens((B, T), V, seed)
+        before = idx.clone()
+        got = model_with_table(table).generate(idx, new_tokens, generator=torch.Generator().manual_seed(seed))
+        if not torch.equal(idx, before):
+            fail("generate(idx, ...) changed the tensor it was given: build a new one with torch.cat instead")
+        call = f"generate(idx of shape ({B}, {T}), {new_tokens}, generator=<seed {seed}>) with V={V}"
+        expect_equal_tensors(
+            got,
+            expected_generation(table, idx, new_tokens, seed),
+            call,
+            hint=". Each step: softmax of the last position's logits (dim=-1), then "
+            "torch.multinomial(probs, num_samples=1, generator=generator), appended with torch.cat(..., dim=1).",
+        )
+
+    def test_follows_a_table_that_makes_each_next_token_certain(self):
+        model = model_with_table(successor_table(10))
+        idx = torch.tensor([[3, 1, 4], [2, 7, 5], [0, 9, 9]])
+        got = model.generate(idx, 6, generator=torch.Generator().manual_seed(0))
+        expected = torch.cat([idx, torch.tensor([[5, 6, 7, 8, 9, 0], [6, 7, 8, 9, 0, 1], [0, 1, 2, 3, 4, 5]])], dim=1)
+        hint = ""
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and got[:, 3].tolist() == [4, 3, 1]:
+            hint = ". It continues from the first token of each row: the next token depends on the *last* position, logits[:, -1, :]."
+        expect_equal_tensors(got, expected, "With a table where token i is always followed by i + 1, generate([[3, 1, 4], [2, 7, 5], [0, 9, 9]], 6)", hint=hint)
+
+    def test_samples_rather_than_taking_the_most_likely_token(self):
+        got = model_with_table(torch.zeros(5, 5)).generate(torch.zeros((1, 1), dtype=torch.long), 200, generator=torch.Generator().manual_seed(0))
+        seen = sorted(set(got[0].tolist()))
+        if seen != [0, 1, 2, 3, 4]:
+            fail(f"With an all-zero table (5 equally likely tokens) 200 generated tokens should include all 5, got only {seen}: draw with torch.multinomial, not argmax")
+
+    def test_reproduces_the_lectures_untrained_sample(self, corpus_tokenizer):
+        with fixed_seed(1337):
+            model = stage.BigramLanguageModel(65)
+            ids = model.generate(torch.zeros((1, 1), dtype=torch.long), 100)
+        text = corpus_tokenizer.decode(ids[0].tolist())
+        if not text.startswith(LECTURE_UNTRAINED_SAMPLE):
+            fail(f"torch.manual_seed(1337), BigramLanguageModel(65), generate(zeros((1, 1)), 100): expected the lecture's {LECTURE_UNTRAINED_SAMPLE!r}..., got {text[:25]!r}...")

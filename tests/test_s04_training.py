@@ -1,0 +1,186 @@
+"""Stage 4 · Training loop.
+
+The models here are the tests' own (TableBigram in conftest.py), so this stage is graded without stage 3.
+"""
+
+import copy
+import math
+
+import torch
+from conftest import TableBigram, fixed_seed, lecture_get_batch
+from feedback import fail, show
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import random_tokens, seeds
+from torch import nn
+
+from kata.implementation import StageModule
+
+stage = StageModule("s04_training")
+
+LECTURE_LOSS_AFTER_100_STEPS = 4.6563
+
+
+class HandAdamW:
+    """AdamW written out (decoupled weight decay, bias correction), with torch's defaults."""
+
+    def __init__(self, parameters, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        self.parameters = list(parameters)
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
+        self.m = [torch.zeros_like(p) for p in self.parameters]
+        self.v = [torch.zeros_like(p) for p in self.parameters]
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self, gradients):
+        self.t += 1
+        beta1, beta2 = self.betas
+        for p, g, m, v in zip(self.parameters, gradients, self.m, self.v):
+            p.mul_(1 - self.lr * self.weight_decay)
+            m.mul_(beta1).add_(g, alpha=1 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            m_hat = m / (1 - beta1**self.t)
+            v_hat = v / (1 - beta2**self.t)
+            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
+def hand_step(model, optimizer, xb, yb) -> float:
+    _, loss = model(xb, yb)
+    optimizer.step(torch.autograd.grad(loss, optimizer.parameters))
+    return loss.item()
+
+
+def batches(count, vocab_size=8, seed=0):
+    return [(random_tokens((4, 5), vocab_size, seed + 2 * k), random_tokens((4, 5), vocab_size, seed + 2 * k + 1)) for k in range(count)]
+
+
+def small_model(seed=0, vocab_size=8):
+    with fixed_seed(seed):
+        return TableBigram(vocab_size)
+
+
+def expect_same_weights(model, reference, call, step):
+    got, expected = model.token_embedding_table.weight, reference.token_embedding_table.weight
+    if not torch.allclose(got, expected, atol=1e-6, rtol=0):
+        change = (got - expected).abs().max().item()
+        fail(
+            f"{call}: after step {step} the weights differ from a hand-written AdamW step by up to {change:.3g}. "
+            "Each step must: compute the loss, zero the old gradients, backward, optimizer.step(), in that order."
+        )
+
+
+class TestTrainStep:
+    @given(seeds, st.sampled_from([1e-3, 1e-2, 0.1]))
+    def test_matches_a_hand_written_adamw_step_over_several_steps(self, seed, lr):
+        model = small_model(seed)
+        reference = copy.deepcopy(model)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        hand = HandAdamW(reference.parameters(), lr=lr)
+        for step, (xb, yb) in enumerate(batches(4, seed=seed), start=1):
+            got = stage.train_step(model, optimizer, xb, yb)
+            expected = hand_step(reference, hand, xb, yb)
+            call = f"train_step(model, AdamW(lr={lr}), xb, yb)"
+            if not isinstance(got, float):
+                fail(f"{call} should return the loss as a Python float (loss.item()), got {show(got)}")
+            if not math.isclose(got, expected, abs_tol=1e-5):
+                fail(f"{call}: step {step} should return the batch's loss before the update, {expected:.6f}, got {got:.6f}")
+            expect_same_weights(model, reference, call, step)
+
+
+class ProbeModel(TableBigram):
+    """Records, at each forward, whether it was in training mode and whether gradients were on."""
+
+    def __init__(self):
+        super().__init__(8)
+        self.seen = []
+
+    def forward(self, idx, targets=None):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return super().forward(idx, targets)
+
+
+def counting(batch_list):
+    calls = []
+
+    def next_batch():
+        calls.append(len(calls))
+        return batch_list[len(calls) - 1]
+
+    return next_batch, calls
+
+
+class TestEstimateLoss:
+    def test_is_the_mean_loss_over_eval_iters_batches(self):
+        model, data = small_model(3), batches(5)
+        next_batch, calls = counting(data)
+        got = stage.estimate_loss(model, next_batch, 5)
+        with torch.no_grad():
+            expected = sum(model(xb, yb)[1].item() for xb, yb in data) / 5
+        if len(calls) != 5:
+            fail(f"estimate_loss(model, next_batch, 5) should call next_batch 5 times, called it {len(calls)} times")
+        if not isinstance(got, float) or not math.isclose(got, expected, abs_tol=1e-5):
+            fail(f"estimate_loss(model, next_batch, 5): expected the mean of the 5 losses, {expected:.6f}, got {show(got)}")
+
+    def test_evaluates_in_eval_mode_without_gradients(self):
+        model = ProbeModel()
+        stage.estimate_loss(model, counting(batches(3))[0], 3)
+        if any(training for training, _ in model.seen):
+            fail("estimate_loss called the model in training mode: call model.eval() first (dropout must be off when evaluating)")
+        if any(grad for _, grad in model.seen):
+            fail("estimate_loss ran the model with gradients on: wrap the loop in `with torch.no_grad():` (or decorate the function)")
+        if any(p.grad is not None for p in model.parameters()):
+            fail("estimate_loss left gradients on the model's parameters: it must not call backward")
+
+    def test_puts_the_model_back_in_the_mode_it_found(self):
+        for start_in_training in (True, False):
+            model = ProbeModel().train(start_in_training)
+            stage.estimate_loss(model, counting(batches(2))[0], 2)
+            if model.training != start_in_training:
+                mode = "training" if start_in_training else "eval"
+                fail(
+                    f"A model in {mode} mode came back from estimate_loss in {'training' if model.training else 'eval'} mode: "
+                    "remember model.training before model.eval(), then model.train(that value)"
+                )
+
+
+class TestTrain:
+    def test_runs_adamw_at_the_given_rate_with_a_fresh_batch_per_step(self):
+        model = small_model(1)
+        reference = copy.deepcopy(model)
+        data = batches(6)
+        next_batch, calls = counting(data)
+        losses = stage.train(model, next_batch, 6, lr=0.05)
+        if len(calls) != 6:
+            fail(f"train(model, next_batch, 6) should call next_batch once per step (6 times), called it {len(calls)} times")
+        hand = HandAdamW(reference.parameters(), lr=0.05)
+        expected = [hand_step(reference, hand, xb, yb) for xb, yb in data]
+        if not isinstance(losses, list) or len(losses) != 6 or not all(isinstance(loss, float) for loss in losses):
+            fail(f"train(model, next_batch, 6) should return a list of 6 floats, got {show(losses)}")
+        if not all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, expected)):
+            fail(
+                f"train(model, next_batch, 6, lr=0.05): the losses {[round(x, 4) for x in losses]} differ from "
+                f"torch.optim.AdamW at lr=0.05's {[round(x, 4) for x in expected]}"
+            )
+        expect_same_weights(model, reference, "train(model, next_batch, 6, lr=0.05)", 6)
+
+    def test_lowers_the_loss_on_the_corpus(self, train_ids, val_ids):
+        model = small_model(0, vocab_size=65)
+        generator = torch.Generator().manual_seed(0)
+        losses = stage.train(model, lambda: lecture_get_batch(train_ids, 32, 8, generator), 300, lr=1e-2)
+        val_generator = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            val_loss = sum(model(*lecture_get_batch(val_ids, 64, 8, val_generator))[1].item() for _ in range(10)) / 10
+        if not val_loss < losses[0] - 1.0:
+            fail(f"train(bigram, <corpus batches>, 300, lr=1e-2): the loss should fall by over 1 nat, from {losses[0]:.3f}; validation loss after training is {val_loss:.3f}")
+
+    def test_reproduces_the_lectures_loss_after_100_steps(self, train_ids):
+        with fixed_seed(1337):
+            model = TableBigram(65)
+            # The lecture samples 100 untrained tokens first; that draw moves the global generator along.
+            idx = torch.zeros((1, 1), dtype=torch.long)
+            for _ in range(100):
+                probs = nn.functional.softmax(model(idx)[0][:, -1, :], dim=-1)
+                idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+            losses = stage.train(model, lambda: lecture_get_batch(train_ids, 32, 8), 100, lr=1e-3)
+        if not math.isclose(losses[-1], LECTURE_LOSS_AFTER_100_STEPS, abs_tol=1e-4):
+            fail(f"The lecture's 100 AdamW steps (lr 1e-3, batch 32) end at loss {LECTURE_LOSS_AFTER_100_STEPS}; train gave {losses[-1]:.4f}")

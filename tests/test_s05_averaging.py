@@ -1,0 +1,114 @@
+"""Stage 5 · The averaging trick behind self-attention (versions 1 to 3)."""
+
+import pytest
+import torch
+from conftest import fixed_seed
+from feedback import expect_equal_tensors, fail, show
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import random_floats, seeds
+
+from kata.implementation import StageModule
+
+stage = StageModule("s05_averaging")
+
+VERSIONS = ["average_loops", "average_matmul", "average_softmax"]
+WEIGHTS = ["tril_average_weights", "softmax_average_weights"]
+# Tolerances per dtype. float64 gets float32's: weights built in float32 (as in the lecture) and cast
+# are correct too. Generous for the 16-bit types, whose rounding grows with the running sums.
+TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-6, torch.bfloat16: 0.1, torch.float16: 2e-2}
+LECTURE_XBOW_0 = [
+    [0.1808, -0.0700], [-0.0894, -0.4926], [0.1490, -0.3199], [0.3504, -0.2238],
+    [0.3525, 0.0545], [0.0688, -0.0396], [0.0927, -0.0682], [-0.0341, 0.1332],
+]
+
+
+def running_mean(x: torch.Tensor) -> torch.Tensor:
+    """The independent oracle: cumulative sums divided by counts, in float64."""
+    x = x.double()
+    return x.cumsum(1) / torch.arange(1, x.shape[1] + 1, dtype=torch.float64).view(1, -1, 1)
+
+
+def exact_weights(T: int) -> torch.Tensor:
+    rows = torch.arange(T).view(-1, 1)
+    return (torch.arange(T).view(1, -1) <= rows).double() / (rows + 1)
+
+
+def weights_diagnosis(got: torch.Tensor, T: int) -> str:
+    if not isinstance(got, torch.Tensor) or got.shape != (T, T):
+        return ""
+    got = got.double()
+    if torch.allclose(got, exact_weights(T).T, atol=1e-6):
+        return ". These are the transposed weights: keep the lower triangle (tril), not the upper (triu)."
+    if torch.allclose(got.sum(0), torch.ones(T, dtype=torch.float64), atol=1e-6):
+        return ". The columns sum to 1, not the rows: divide by wei.sum(1, keepdim=True)."
+    if torch.allclose(got, torch.full((T, T), 1.0 / T, dtype=torch.float64), atol=1e-6):
+        return ". Every position sees the whole row, the future included: fill -inf where tril == 0 before the softmax."
+    return ". Row t must hold 1/(t+1) in columns 0..t and 0 after."
+
+
+def version_diagnosis(got, x: torch.Tensor) -> str:
+    if not isinstance(got, torch.Tensor) or got.shape != x.shape:
+        return ""
+    got, T = got.double(), x.shape[1]
+    if torch.allclose(got, x.double().cumsum(1), atol=1e-4):
+        return ". These are running sums: divide by the number of tokens averaged (a mean)."
+    if T > 1 and torch.allclose(got, x.double().mean(1, keepdim=True).expand_as(got), atol=1e-4):
+        return ". Every position averages the whole sequence, the future included: only x[b, :t+1] may count."
+    return ""
+
+
+class TestWeights:
+    @pytest.mark.parametrize("name", WEIGHTS)
+    @given(T=st.integers(1, 24))
+    def test_lower_triangular_rows_averaging_the_past(self, name, T):
+        got = getattr(stage, name)(T)
+        expect_equal_tensors(got, exact_weights(T).float(), f"{name}({T})", atol=1e-6, hint=weights_diagnosis(got, T))
+
+    def test_the_lectures_three_by_three_example(self):
+        a = stage.tril_average_weights(3)
+        with fixed_seed(42):
+            b = torch.randint(0, 10, (3, 2)).float()
+        expected = torch.tensor([[2.0, 7.0], [4.0, 5.5], [14 / 3, 16 / 3]])
+        expect_equal_tensors(a @ b, expected, "tril_average_weights(3) @ b, with the lecture's b = [[2, 7], [6, 4], [6, 5]]", atol=1e-5)
+
+
+class TestVersions:
+    @pytest.mark.parametrize("name", VERSIONS)
+    @given(seeds, st.integers(1, 3), st.integers(1, 12), st.integers(1, 5), st.sampled_from(list(TOLERANCE)))
+    def test_each_position_is_the_mean_of_itself_and_the_past(self, name, seed, B, T, C, dtype):
+        x = random_floats((B, T, C), seed, dtype)
+        got = getattr(stage, name)(x)
+        call = f"{name}(x) for x of shape ({B}, {T}, {C}) and dtype {str(dtype).removeprefix('torch.')}"
+        if isinstance(got, torch.Tensor) and got.dtype != dtype:
+            fail(f"{call}: the output should keep the input's dtype, got {got.dtype}. (torch.zeros_like(x) keeps it; torch.zeros((B, T, C)) does not.)")
+        expect_equal_tensors(got, running_mean(x).to(dtype), call, atol=TOLERANCE[dtype], hint=version_diagnosis(got, x))
+
+    @pytest.mark.parametrize("name", VERSIONS)
+    @given(seeds, st.integers(2, 10), st.data())
+    def test_a_position_never_sees_the_future(self, name, seed, T, data):
+        t = data.draw(st.integers(0, T - 2), label="t")
+        x = random_floats((2, T, 3), seed)
+        changed = x.clone()
+        changed[:, t + 1 :] += 10.0
+        before, after = getattr(stage, name)(x), getattr(stage, name)(changed)
+        if not torch.allclose(before[:, : t + 1], after[:, : t + 1], atol=1e-6):
+            fail(f"{name}: changing x[:, {t + 1}:] (the future of position {t}) changed the output at positions <= {t}")
+
+    def test_all_three_agree_on_the_lectures_example(self):
+        with fixed_seed(1337):
+            x = torch.randn(4, 8, 2)
+        outputs = {name: getattr(stage, name)(x) for name in VERSIONS}
+        for name, got in outputs.items():
+            expect_equal_tensors(got[0], torch.tensor(LECTURE_XBOW_0), f"{name}(x) with the lecture's x (seed 1337), row 0", atol=6e-5)
+        for name in VERSIONS[1:]:
+            # Default tolerances fail here by 3e-8 (float32 rounding); the lecture's atol-free check predates that.
+            if not torch.allclose(outputs["average_loops"], outputs[name], atol=1e-6):
+                fail(f"average_loops and {name} disagree on the lecture's example")
+
+    def test_any_batch_of_shape_B_T_C_keeps_its_shape(self):
+        x = torch.ones(2, 5, 7)
+        for name in VERSIONS:
+            got = getattr(stage, name)(x)
+            if not isinstance(got, torch.Tensor) or got.shape != x.shape:
+                fail(f"{name}(torch.ones(2, 5, 7)): expected shape (2, 5, 7), got {show(got)}")
