@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, Phase, settings
 
 from kata import implementation
 from kata.implementation import StageUnavailable, display_path
@@ -14,8 +14,17 @@ from kata.manifest import stages
 
 # No deadline: a slow laptop must never turn a correct answer red. `ci` replays the same examples
 # every run; the default draws new ones, so a flaky check shows up instead of hiding.
-settings.register_profile("kata", deadline=None, print_blob=False)
+# differing_executors is off because a run nested in another (the meta tier, `kata`) reuses the
+# test modules but makes new instances of their test classes.
+settings.register_profile(
+    "kata", deadline=None, print_blob=False, suppress_health_check=[HealthCheck.differing_executors]
+)
 settings.register_profile("ci", settings.get_profile("kata"), derandomize=True, database=None)
+# The meta tier runs the suite on many edited copies of the references: it needs to know whether
+# each fails, not the smallest failing input, and their failing examples must not be stored.
+settings.register_profile(
+    "meta", settings.get_profile("kata"), database=None, phases=[p for p in Phase if p != Phase.shrink]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
 
 _previous_folder = pytest.StashKey()

@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import ReferenceTokenizer, lecture_get_batch
 from feedback import expect_equal_tensors, fail, show
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_tokens, seeds
 
@@ -45,6 +45,8 @@ class TestTrainValSplit:
         expect_equal_tensors(torch.cat([train, val]), corpus_ids, "train_val_split(<encoded corpus>): train then val")
 
     @given(st.integers(0, 300), st.floats(0.01, 0.99))
+    @example(10, 0.5)
+    @example(7, 0.5)
     def test_any_length_and_fraction(self, length, fraction):
         data = torch.arange(length)
         train, val = stage.train_val_split(data, fraction)
@@ -75,6 +77,7 @@ class TestContextTargetPairs:
             )
 
     @given(seeds, st.integers(1, 12), st.integers(0, 5))
+    @example(0, 3, 0)
     def test_any_data(self, seed, block_size, extra):
         data = random_tokens((block_size + 1 + extra,), 50, seed)
         pairs = stage.context_target_pairs(data, block_size)
@@ -117,6 +120,7 @@ class TestGetBatch:
         expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
 
     @given(seeds, st.integers(1, 6), st.integers(1, 10), st.integers(0, 20))
+    @example(0, 2, 3, 1)
     def test_any_sizes(self, seed, batch_size, block_size, extra):
         data = random_tokens((block_size + 1 + extra,), 30, seed)
         x, y = stage.get_batch(data, batch_size, block_size, generator=torch.Generator().manual_seed(seed))

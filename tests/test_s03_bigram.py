@@ -5,7 +5,7 @@ import math
 import torch
 from conftest import fixed_seed
 from feedback import expect_equal_tensors, fail, show
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
 from torch import nn
@@ -43,6 +43,7 @@ class TestForward:
             fail(f"BigramLanguageModel(7).token_embedding_table: expected nn.Embedding(7, 7), got {table!r}")
 
     @given(seeds, st.integers(1, 4), st.integers(1, 9), st.integers(1, 30))
+    @example(0, 2, 3, 5)
     def test_shapes_for_any_batch_time_and_vocabulary(self, seed, B, T, V):
         with fixed_seed(seed):
             model = stage.BigramLanguageModel(V)
@@ -57,6 +58,7 @@ class TestForward:
             fail(f"model(idx, targets) with B={B}, T={T}, V={V}: expected the loss as a 0-dim tensor, got {show(loss)}")
 
     @given(seeds, st.integers(1, 4), st.integers(1, 9), st.integers(2, 30))
+    @example(0, 2, 3, 5)
     def test_loss_is_the_mean_cross_entropy(self, seed, B, T, V):
         table = random_floats((V, V), seed)
         idx, targets = random_tokens((B, T), V, seed), random_tokens((B, T), V, seed + 1)
@@ -73,6 +75,7 @@ class TestForward:
             )
 
     @given(st.integers(1, 300))
+    @example(65)
     def test_an_all_zero_table_gives_exactly_ln_V(self, V):
         idx = torch.arange(6).view(2, 3) % V
         _, loss = model_with_table(torch.zeros(V, V))(idx, (idx + 1) % V)
@@ -107,6 +110,7 @@ def expected_generation(table, idx, max_new_tokens, seed):
 
 class TestGenerate:
     @given(seeds, st.integers(1, 3), st.integers(1, 6), st.integers(0, 12), st.integers(2, 20))
+    @example(0, 2, 3, 4, 5)
     def test_samples_each_next_token_from_the_last_position(self, seed, B, T, new_tokens, V):
         table = random_floats((V, V), seed) * 2
         idx = random_tokens((B, T), V, seed)

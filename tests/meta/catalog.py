@@ -1,0 +1,34 @@
+"""Edits to the references: realistic learner mistakes (the suite must reject each) and different
+correct implementations (the suite must accept each). Each edit is (old, new) on solutions/<stage>.py;
+`old` must occur exactly once, so the catalog cannot silently go stale when a reference changes."""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from kata.manifest import REPOSITORY_ROOT
+
+SOLUTIONS = REPOSITORY_ROOT / "solutions"
+
+
+@dataclass(frozen=True)
+class Edited:
+    name: str
+    stage: str
+    what: str
+    edits: tuple[tuple[str, str], ...]
+    # For a mistake: a phrase its failure message must contain, where the suite can tell the mistake.
+    diagnosis: str = ""
+
+    def write_to(self, folder: Path) -> Path:
+        """A copy of the references in `folder`, with this entry's edits applied."""
+        shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        path = folder / f"{self.stage}.py"
+        source = path.read_text(encoding="utf-8")
+        for old, new in self.edits:
+            count = source.count(old)
+            if count != 1:
+                raise AssertionError(f"{self.name}: {old!r} occurs {count} times in solutions/{self.stage}.py, expected once")
+            source = source.replace(old, new)
+        path.write_text(source, encoding="utf-8")
+        return folder

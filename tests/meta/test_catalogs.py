@@ -1,0 +1,50 @@
+"""The meta tier: proves the suite is a good grader. Run with `pytest --meta`."""
+
+import pytest
+from mistakes import MISTAKES
+from variants import VARIANTS
+
+from kata.grading import run_suite
+from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+
+pytestmark = pytest.mark.meta
+
+
+def test_the_catalogs_are_large_enough_and_cover_every_stage():
+    assert len(MISTAKES) >= 30 and len(VARIANTS) >= 10
+    for stage in stages():
+        assert any(m.stage == stage.name for m in MISTAKES), f"no catalogued mistake for {stage.name}"
+        assert any(v.stage == stage.name for v in VARIANTS), f"no catalogued variant for {stage.name}"
+    names = [entry.name for entry in MISTAKES + VARIANTS]
+    assert len(names) == len(set(names)), "catalog names must be unique"
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda mistake: mistake.name)
+def test_the_suite_rejects_the_mistake(mistake, tmp_path):
+    run = run_suite(mistake.write_to(tmp_path / "impl"), [stage_named(mistake.stage)], profile="meta")
+    assert not run.collection_errors, run.output
+    failures = run.failures()
+    assert failures, f"the suite accepted a learner who {mistake.what}"
+    if mistake.diagnosis:
+        messages = "\n".join(failure.message for failure in failures)
+        assert mistake.diagnosis in messages, f"no failure message says {mistake.diagnosis!r}; they say:\n{messages}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_the_suite_accepts_the_variant(variant, tmp_path):
+    run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.stage)], profile="meta")
+    failures = "\n".join(f"{failure.nodeid}: {failure.message}" for failure in run.failures())
+    assert run.exit_code == 0 and run.results, f"the suite rejected a correct variant that {variant.what}:\n{failures}{run.output[-2000:]}"
+
+
+def test_every_stub_fails_each_of_its_tests_as_not_implemented_yet():
+    run = run_suite(REPOSITORY_ROOT / "exercises", profile="meta")
+    assert not run.collection_errors, run.collection_errors
+    for stage in stages():
+        results = run.for_stage(stage.name)
+        assert results, f"no tests ran for {stage.name}"
+        for result in results:
+            assert result.outcome == "failed", f"{result.nodeid} {result.outcome} on the stub"
+            assert result.message.startswith(f"{stage.name}.") and result.message.rstrip().endswith(
+                f"is not implemented yet (exercises/{stage.name}.py)"
+            ) or "is not implemented yet" in result.message, result.message
