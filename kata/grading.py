@@ -1,7 +1,7 @@
 """Run the stage suites in this process against one implementation folder and collect per-test results.
 
-Used by the meta tier (each catalogued mistake or variant is one run) and by the `kata` commands.
-In-process runs share one torch import, which is most of a run's cost.
+Used by the meta tier (each catalogued mistake or variant is one run) and by the `kata` commands
+(inside a forked child, see sandbox.py). In-process runs share one torch import, most of a run's cost.
 """
 
 import contextlib
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kata.manifest import REPOSITORY_ROOT, Stage, stages
+from kata.manifest import REPOSITORY_ROOT, Stage, stage_of_test_file, stages
+
+OUTPUT_LIMIT = 2000  # characters of a test's captured output kept for display
 
 
 @dataclass
@@ -19,7 +21,17 @@ class TestResult:
     nodeid: str
     stage: str
     outcome: str  # "passed", "failed", "error" or "skipped"
-    message: str  # the learner-facing failure text; empty when it passed
+    message: str = ""  # the learner-facing failure text; empty when it passed
+    location: str = ""  # file:line in the graded code the failure points to, where known
+    output: str = ""  # what the graded code printed during the test
+
+    @property
+    def name(self) -> str:
+        return self.nodeid.split("::", 1)[-1]
+
+    @property
+    def not_implemented(self) -> bool:
+        return "is not implemented yet" in self.message
 
 
 @dataclass
@@ -36,18 +48,34 @@ class SuiteRun:
         return [result for result in self.results if result.outcome in ("failed", "error")]
 
 
-class _Collector:
+class ResultCollector:
+    """A pytest plugin that keeps one TestResult per test."""
+
     def __init__(self):
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
-        self.stage_of_file = {stage.test_file.name: stage.name for stage in stages()}
+        self.collected: list[str] = []
+
+    def pytest_collection_finish(self, session):
+        self.collected = [item.nodeid for item in session.items]
 
     def pytest_runtest_logreport(self, report):
-        if report.when == "call" or (report.outcome != "passed" and not (report.when == "teardown" and report.skipped)):
-            outcome = "error" if report.when != "call" and report.failed else report.outcome
-            stage = self.stage_of_file.get(Path(report.nodeid.split("::")[0]).name, "")
-            message = report.longreprtext if report.outcome != "passed" else ""
-            self.results.append(TestResult(report.nodeid, stage, outcome, message))
+        counted = report.when == "call" or (report.failed or (report.skipped and report.when == "setup"))
+        if not counted:
+            return
+        stage = stage_of_test_file(report.nodeid.split("::")[0])
+        outcome = "error" if report.failed and report.when != "call" else report.outcome
+        properties = dict(report.user_properties)
+        self.results.append(
+            TestResult(
+                report.nodeid,
+                stage.name if stage else "",
+                outcome,
+                message="" if report.passed else report.longreprtext,
+                location=properties.get("location", ""),
+                output=(report.capstdout + report.capstderr)[-OUTPUT_LIMIT:],
+            )
+        )
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -55,11 +83,16 @@ class _Collector:
 
 
 def run_suite(
-    folder: Path, selected: list[Stage] | None = None, extra_args: tuple[str, ...] = (), profile: str = "kata"
+    folder: Path,
+    selected: list[Stage] | None = None,
+    extra_args: tuple[str, ...] = (),
+    profile: str = "kata",
+    include_hidden: bool = False,
+    collector: ResultCollector | None = None,
 ) -> SuiteRun:
     """Run the tests of `selected` stages (default: all) against `folder` with a hypothesis
     profile of kata/pytest_plugin.py; nothing is printed."""
-    files = [str(stage.test_file) for stage in (selected or stages())]
+    files = [str(path) for stage in (selected or stages()) for path in stage.test_files(include_hidden)]
     args = [
         *files,
         f"--impl={folder}",
@@ -69,8 +102,15 @@ def run_suite(
         f"--hypothesis-profile={profile}",
         *extra_args,
     ]
-    collector = _Collector()
+    collector = collector or ResultCollector()
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         exit_code = pytest.main(args, plugins=[collector])
     return SuiteRun(int(exit_code), collector.results, collector.collection_errors, output.getvalue())
+
+
+def collect_test_ids(selected: list[Stage] | None = None, include_hidden: bool = False) -> list[str]:
+    """The ids of the tests a run would execute, found without importing any graded code."""
+    collector = ResultCollector()
+    run_suite(REPOSITORY_ROOT / "exercises", selected, ("--collect-only",), include_hidden=include_hidden, collector=collector)
+    return collector.collected

@@ -22,6 +22,10 @@ DEFAULT_IMPLEMENTATION = "exercises"
 class StageUnavailable(Exception):
     """A stage module (or a name in it) could not be loaded; the message says where and why."""
 
+    def __init__(self, message: str, location: str | None = None):
+        super().__init__(message)
+        self.location = location
+
 
 def display_path(path: Path) -> str:
     """`path` as a learner would type it: relative to the working folder when it lies below it."""
@@ -86,19 +90,20 @@ def load_stage(name: str):
     """Import stage module `name` from the graded folder, explaining any failure in a learner's words."""
     file = active_folder() / f"{name}.py"
     if not file.is_file():
-        raise StageUnavailable(f"{display_path(file)} is missing. Restore the stub with `git checkout -- exercises/{name}.py`.")
+        raise StageUnavailable(f"{display_path(file)} is missing. Restore the stub with `kata reset {name}`.")
     try:
         return importlib.import_module(name)
     except SyntaxError as error:
         code = (error.text or "").strip()
         raise StageUnavailable(
-            f"{display_path(file)} does not compile: {error.msg} (line {error.lineno})\n    {code}"
+            f"{display_path(file)} does not compile: {error.msg} (line {error.lineno})\n    {code}",
+            f"{display_path(file)}:{error.lineno}",
         ) from None
     except Exception as error:
         line = _deepest_line_in(error.__traceback__, file)
         raise StageUnavailable(
-            f"Importing {display_path(file)} raised {type(error).__name__}: {error}"
-            + (f" (line {line})" if line else "")
+            f"Importing {display_path(file)} raised {type(error).__name__}: {error}" + (f" (line {line})" if line else ""),
+            f"{display_path(file)}:{line or 1}",
         ) from None
 
 
@@ -127,6 +132,6 @@ class StageModule:
             return getattr(module, attribute)
         except AttributeError:
             raise StageUnavailable(
-                f"{display_path(Path(module.__file__))} does not define {attribute}; "
-                f"the stub declares it, so copy its signature back from the original exercise."
+                f"{display_path(Path(module.__file__))} does not define {attribute}, which the tests call. "
+                f"`kata reset {self._name}` shows the original stub (your file is kept as a backup)."
             ) from None

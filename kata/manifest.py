@@ -7,6 +7,7 @@ from pathlib import Path
 
 MANIFEST_PATH = Path(__file__).with_name("stages.toml")
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+HIDDEN_TESTS = REPOSITORY_ROOT / "tests" / "hidden"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,14 @@ class Stage:
     @property
     def test_file(self) -> Path:
         return REPOSITORY_ROOT / "tests" / f"test_{self.name}.py"
+
+    def test_files(self, include_hidden: bool = False) -> list[Path]:
+        """The stage's public test file and, for grading, its hidden ones (tests/hidden/test_<name>*.py)."""
+        hidden = sorted(HIDDEN_TESTS.glob(f"test_{self.name}*.py")) if include_hidden else []
+        return [self.test_file, *hidden]
+
+    def owns_test_file(self, path: str | Path) -> bool:
+        return Path(path).name.startswith(f"test_{self.name}")
 
     @property
     def marker(self) -> str:
@@ -63,6 +72,10 @@ def stage_named(name: str) -> Stage:
             return stage
     known = ", ".join(stage.name for stage in stages())
     raise KeyError(f"no stage called {name!r}; the stages are {known}")
+
+
+def stage_of_test_file(path: str | Path) -> Stage | None:
+    return next((stage for stage in stages() if stage.owns_test_file(path)), None)
 
 
 def stage_names() -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 the per-stage summary, and the hypothesis profiles."""
 
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from kata import implementation
 from kata.implementation import StageUnavailable, display_path
-from kata.manifest import stages
+from kata.manifest import stage_of_test_file, stages
 
 # No deadline: a slow laptop must never turn a correct answer red. `ci` replays the same examples
 # every run; the default draws new ones, so a flaky check shows up instead of hiding.
@@ -28,7 +29,6 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
 
 _previous_folder = pytest.StashKey()
-STAGE_OF_TEST_FILE = {stage.test_file.name: stage for stage in stages()}
 
 
 def pytest_addoption(parser):
@@ -67,7 +67,7 @@ def pytest_report_header(config):
 def pytest_collection_modifyitems(config, items):
     deselected = []
     for item in items:
-        stage = STAGE_OF_TEST_FILE.get(item.path.name)
+        stage = stage_of_test_file(item.path)
         if stage:
             item.add_marker(stage.marker)
         if item.get_closest_marker("meta") and not config.getoption("meta"):
@@ -81,29 +81,40 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and call.excinfo is not None:
-        message = learner_message(call.excinfo.value)
+        message, location = learner_message(call.excinfo.value)
         if message:
             report.longrepr = message
+        if location:
+            report.user_properties.append(("location", location))
     return report
 
 
-def learner_message(error: BaseException) -> str | None:
-    """A plain explanation for an exception that came out of the graded code, else None."""
+def learner_message(error: BaseException) -> tuple[str | None, str | None]:
+    """A plain explanation for an exception that came out of the graded code (else None), and
+    the file:line in the graded code where it happened (else None)."""
     if isinstance(error, StageUnavailable):
-        return str(error)
+        return str(error), error.location
     frame = _deepest_graded_frame(error.__traceback__)
     if frame is None:
-        return None
+        return None, None
     code, line = frame
-    path = display_path(Path(code.co_filename))
-    module = Path(code.co_filename).stem
+    file = Path(code.co_filename)
+    location = f"{display_path(file)}:{line}"
     if isinstance(error, NotImplementedError):
-        return f"{module}.{code.co_qualname} is not implemented yet ({path})"
+        return f"{file.stem}.{code.co_qualname} is not implemented yet ({display_path(file)})", location
+    source = _source_line(file, line)
+    timeout = re.match(r"Timeout \(?>?([\d.]+)s", str(error))
+    if timeout:
+        return (
+            f"Stopped after {float(timeout.group(1)):g} s: your code seems to run forever.\n"
+            f"  It was at {location}, in {code.co_qualname}\n      {source}",
+            location,
+        )
     notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
-    source = _source_line(Path(code.co_filename), line)
     return (
         f"Your code raised {type(error).__name__}: {error}\n"
-        f"  at {path}:{line}, in {code.co_qualname}\n      {source}{notes}"
+        f"  at {location}, in {code.co_qualname}\n      {source}{notes}",
+        location,
     )
 
 
@@ -130,12 +141,11 @@ def pytest_terminal_summary(terminalreporter):
     counts = {stage.name: Counter() for stage in stages()}
     for outcome in ("passed", "failed", "error"):
         for report in terminalreporter.stats.get(outcome, []):
-            stage = STAGE_OF_TEST_FILE.get(Path(report.nodeid.split("::")[0]).name)
-            if stage and report.when in ("call", "setup") and (outcome != "passed" or report.when == "call"):
+            stage = stage_of_test_file(report.nodeid.split("::")[0])
+            if stage and (report.when == "call" or outcome != "passed"):
                 counts[stage.name][outcome] += 1
     if not any(counts.values()):
         return
-    folder = implementation.active_folder()
     terminalreporter.section("stages", sep="=")
     next_stage = None
     for stage in stages():
@@ -144,9 +154,9 @@ def pytest_terminal_summary(terminalreporter):
         if not total:
             continue
         done = count["passed"] == total
-        mark = "✔" if done else "✘"
-        terminalreporter.line(f"  {mark} {stage.label:<52} {count['passed']:>3} of {total} tests pass")
+        terminalreporter.line(f"  {'✔' if done else '✘'} {stage.label:<52} {count['passed']:>3} of {total} tests pass")
         if not done and next_stage is None:
             next_stage = stage
     if next_stage:
-        terminalreporter.line(f"Next: open {display_path(folder / next_stage.module_file)} ({next_stage.label}).")
+        file = implementation.active_folder() / next_stage.module_file
+        terminalreporter.line(f"Next: open {display_path(file)} ({next_stage.label}).")

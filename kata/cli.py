@@ -1,0 +1,183 @@
+"""The `kata` command: the learner's loop and the instructor's grader.
+
+    kata [watch] [--manual]     re-run the stages on every save (the default)
+    kata list                   the stages, their status and files
+    kata hint [STAGE]           the next hint for a stage (default: the first unfinished one)
+    kata check [STAGE]          one run; exit status 0 only when it passes
+    kata reset STAGE | --all    restore the original stub (your file is kept as a backup)
+    kata solution STAGE         the reference, once your stage passes
+    kata grade [--impl PATH]... grade submissions into results.json / JUnit / CSV
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+
+from kata import display
+from kata.implementation import display_path, resolve_implementation
+from kata.learner import next_hint, reset_stage
+from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.progress import apply_locks, check_stages, first_unfinished
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return arguments.handler(arguments)
+    except (KeyError, FileNotFoundError, LookupError) as error:
+        display.console().print(f"[red]{error.args[0] if error.args else error}[/]")
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kata", description="Build a GPT from scratch, one tested stage at a time.")
+    parser.set_defaults(handler=_watch, manual=False, impl=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name, handler, help_text, one_folder=True):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        if one_folder:
+            sub.add_argument("--impl", default=None, help="the folder to work on (default: exercises, or KATA_IMPL)")
+        return sub
+
+    watch = command("watch", _watch, "re-run the stages on every save under exercises/ (the default command)")
+    for sub in (parser, watch):
+        sub.add_argument("--manual", action="store_true", help="re-run when you press Enter instead of on save")
+    parser.add_argument("--impl", default=None, help=argparse.SUPPRESS)
+    command("list", _list, "the stages, their status and their files")
+    command("hint", _hint, "the next hint for a stage").add_argument("stage", nargs="?", help="name or number (default: the first unfinished)")
+    command("check", _check, "run the tests once; exit status 0 only when they pass").add_argument("stage", nargs="?", help="name or number (default: all)")
+    reset = command("reset", _reset, "restore a stage's original stub; your file is kept in .kata/backups/")
+    reset.add_argument("stage", nargs="?", help="name or number")
+    reset.add_argument("--all", action="store_true", help="reset every stage")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    command("solution", _solution, "show the reference solution of a stage you have passed").add_argument("stage")
+    grade = command("grade", _grade, "grade submissions: folders laid out like exercises/", one_folder=False)
+    grade.add_argument("--impl", action="append", dest="impls", default=None, metavar="PATH", help="a submission folder (repeatable; default: exercises)")
+    grade.add_argument("--out", default="grades", help="folder for results (default: grades/): NAME/results.json per submission, summary.csv")
+    grade.add_argument("--json", default=None, help="with one submission: write its results.json here instead")
+    grade.add_argument("--junit", default=None, help="also write JUnit XML here")
+    grade.add_argument("--csv", default=None, help="write the CSV summary here (default: OUT/summary.csv)")
+    grade.add_argument("--timeout", type=float, default=120, help="seconds one stage of one submission may take (default 120)")
+    grade.add_argument("--memory-mb", type=int, default=2048, help="memory one stage may allocate, MB (default 2048)")
+    return parser
+
+
+def _folder(arguments) -> Path:
+    return resolve_implementation(arguments.impl)
+
+
+def _watch(arguments) -> int:
+    from kata.watch import watch
+
+    return watch(_folder(arguments), manual=arguments.manual)
+
+
+def _list(arguments) -> int:
+    folder = _folder(arguments)
+    statuses = apply_locks(check_stages(folder))
+    out = display.console()
+    out.print(display.progress_line(statuses))
+    out.print(display.stage_table(statuses, folder, with_files=True))
+    return 0
+
+
+def _hint(arguments) -> int:
+    folder = _folder(arguments)
+    if arguments.stage:
+        stage = stage_named(arguments.stage)
+    else:
+        status = first_unfinished(apply_locks(check_stages(folder)))
+        if status is None:
+            display.console().print("Every stage passes: no hint needed.")
+            return 0
+        stage = status.stage
+    number, text = next_hint(stage, folder)
+    more = "run `kata hint` again for the next one" if number < len(stage.hints) else "that was the last hint"
+    display.console().print(Panel(text, title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"))
+    return 0
+
+
+def _check(arguments) -> int:
+    folder = _folder(arguments)
+    selected = [stage_named(arguments.stage)] if arguments.stage else list(stages())
+    statuses = check_stages(folder, selected)
+    if not arguments.stage:
+        apply_locks(statuses)
+    out = display.console()
+    out.print(display.stage_table(statuses, folder))
+    if all(status.done for status in statuses.values()):
+        return 0
+    out.print(display.next_step(statuses, folder))
+    return 1
+
+
+def _reset(arguments) -> int:
+    folder = _folder(arguments)
+    if arguments.all == bool(arguments.stage):
+        display.console().print("Name one stage to reset (`kata reset s02_batches`), or use --all.")
+        return 2
+    selected = list(stages()) if arguments.all else [stage_named(arguments.stage)]
+    files = ", ".join(display_path(folder / stage.module_file) for stage in selected)
+    if not arguments.yes:
+        answer = input(f"Restore the original stub of {files}? Your current file is kept in .kata/backups/. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    for stage in selected:
+        backup = reset_stage(stage, folder)
+        kept = f"; your file is kept as {display_path(backup)}" if backup else ""
+        print(f"Restored {display_path(folder / stage.module_file)}{kept}")
+    return 0
+
+
+def _solution(arguments) -> int:
+    stage = stage_named(arguments.stage)
+    status = check_stages(_folder(arguments), [stage])[stage.name]
+    out = display.console()
+    if not status.done:
+        out.print(f"{stage.label} does not pass yet ({status.summary()}). The reference is shown once it does; try `kata hint {stage.name}`.")
+        return 1
+    source = (REPOSITORY_ROOT / "solutions" / stage.module_file).read_text(encoding="utf-8")
+    out.print(Syntax(source, "python", line_numbers=True))
+    return 0
+
+
+def _grade(arguments) -> int:
+    from kata import grader
+
+    folders = [resolve_implementation(path) for path in (arguments.impls or ["exercises"])]
+    if arguments.json and len(folders) > 1:
+        display.console().print("--json names one results file: use it with one submission, or --out for several.")
+        return 2
+    out, names = Path(arguments.out), grader.submission_names(folders)
+    expected = grader.expected_test_ids()
+    grades = []
+    table = Table("submission", *[stage.name for stage in stages()], "total", title="kata grade")
+    for folder, name in zip(folders, names):
+        grade = grader.grade_submission(folder, name, expected, arguments.timeout, arguments.memory_mb * 2**20)
+        grades.append(grade)
+        results = Path(arguments.json) if arguments.json else out / name / "results.json"
+        grader.write_results(grade, results)
+        table.add_row(name, *[f"{s.score:.1f}/{s.stage.points}" + (" !" if s.problem else "") for s in grade.stages], f"{grade.score:.1f}/{grade.max_score}")
+        for stage_grade in grade.stages:
+            if stage_grade.problem:
+                display.console().print(f"[yellow]{name} · {stage_grade.stage.name}: {stage_grade.problem}[/]")
+    summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    grader.write_csv(grades, summary)
+    if arguments.junit:
+        grader.write_junit(grades, Path(arguments.junit))
+    display.console().print(table)
+    print(f"Results: {', '.join(display_path(Path(arguments.json) if arguments.json else out / n / 'results.json') for n in names)}; summary {display_path(summary)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""What the learner sees: the stage table, the progress bar, the next failing test."""
+
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from kata.implementation import display_path
+from kata.manifest import stages
+from kata.progress import StageStatus, first_unfinished
+
+MARKS = {"done": "[green]✔[/]", "partial": "[yellow]✘[/]", "not started": "[dim]·[/]", "locked": "[dim]🔒[/]", "stopped": "[red]✘[/]"}
+
+
+def stage_table(statuses: dict[str, StageStatus], folder: Path, with_files: bool = False) -> Table:
+    table = Table(box=None, show_header=with_files, pad_edge=False)
+    table.add_column("")
+    table.add_column("stage")
+    table.add_column("status")
+    if with_files:
+        table.add_column("file")
+    for stage in stages():
+        status = statuses.get(stage.name)
+        if status is None:
+            continue
+        row = [MARKS[status.state], f"{stage.number} {stage.title}", escape(status.summary())]
+        if with_files:
+            row.append(display_path(folder / stage.module_file))
+        table.add_row(*row)
+    return table
+
+
+def progress_line(statuses: dict[str, StageStatus]) -> Table:
+    done = sum(status.done for status in statuses.values())
+    line = Table.grid(padding=(0, 1))
+    line.add_row(ProgressBar(total=len(statuses), completed=done, width=30), f"{done} of {len(statuses)} stages done")
+    return line
+
+
+def next_step(statuses: dict[str, StageStatus], folder: Path) -> Panel | Text:
+    status = first_unfinished(statuses)
+    if status is None:
+        return Text("Every stage is done: all public tests pass. Well played!", style="bold green")
+    stage, body = status.stage, []
+    file = display_path(folder / stage.module_file)
+    if status.state == "stopped":
+        body.append(Text(f"The tests of this stage could not finish: {status.problem}."))
+    elif status.first_failure is not None:
+        failure = status.first_failure
+        body.append(Text(f"First failing test: {failure.name}", style="bold"))
+        body.append(Text(failure.message.strip()))
+        if failure.output.strip():
+            body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
+        file = failure.location or file
+    body.append(Text(f"Open {file}   ·   lecture: {stage.lecture}", style="cyan"))
+    return Panel(Group(*body), title=f"Stage {stage.number} · {stage.title}", title_align="left", border_style="yellow")
+
+
+def full_view(statuses: dict[str, StageStatus], folder: Path, footer: str) -> Group:
+    title = Text(f"GPT kata · {display_path(folder)}", style="bold")
+    return Group(title, progress_line(statuses), stage_table(statuses, folder), next_step(statuses, folder), Text(footer, style="dim"))
+
+
+def console() -> Console:
+    return Console(highlight=False)
