@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from kata import display
 from kata.implementation import display_path, resolve_implementation
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--junit", default=None, help="also write JUnit XML here")
     grade.add_argument("--csv", default=None, help="write the CSV summary here (default: OUT/summary.csv)")
     grade.add_argument("--timeout", type=float, default=120, help="seconds one stage of one submission may take (default 120)")
+    grade.add_argument("--test-timeout", type=float, default=10, help="seconds one test may take (default 10)")
     grade.add_argument("--memory-mb", type=int, default=2048, help="memory one stage may allocate, MB (default 2048)")
     return parser
 
@@ -100,7 +102,7 @@ def _hint(arguments) -> int:
         stage = status.stage
     number, text = next_hint(stage, folder)
     more = "run `kata hint` again for the next one" if number < len(stage.hints) else "that was the last hint"
-    display.console().print(Panel(text, title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"))
+    display.console().print(Panel(Text(text), title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"))
     return 0
 
 
@@ -142,7 +144,7 @@ def _solution(arguments) -> int:
     status = check_stages(_folder(arguments), [stage])[stage.name]
     out = display.console()
     if not status.done:
-        out.print(f"{stage.label} does not pass yet ({status.summary()}). The reference is shown once it does; try `kata hint {stage.name}`.")
+        out.print(Text(f"{stage.label} does not pass yet ({status.summary()}). The reference is shown once it does; try `kata hint {stage.name}`."))
         return 1
     source = (REPOSITORY_ROOT / "solutions" / stage.module_file).read_text(encoding="utf-8")
     out.print(Syntax(source, "python", line_numbers=True))
@@ -161,14 +163,14 @@ def _grade(arguments) -> int:
     grades = []
     table = Table("submission", *[stage.name for stage in stages()], "total", title="kata grade")
     for folder, name in zip(folders, names):
-        grade = grader.grade_submission(folder, name, expected, arguments.timeout, arguments.memory_mb * 2**20)
+        grade = grader.grade_submission(folder, name, expected, arguments.timeout, arguments.test_timeout, arguments.memory_mb * 2**20)
         grades.append(grade)
         results = Path(arguments.json) if arguments.json else out / name / "results.json"
         grader.write_results(grade, results)
         table.add_row(name, *[f"{s.score:.1f}/{s.stage.points}" + (" !" if s.problem else "") for s in grade.stages], f"{grade.score:.1f}/{grade.max_score}")
         for stage_grade in grade.stages:
             if stage_grade.problem:
-                display.console().print(f"[yellow]{name} · {stage_grade.stage.name}: {stage_grade.problem}[/]")
+                display.console().print(Text(f"{name} · {stage_grade.stage.name}: {stage_grade.problem}", style="yellow"))
     summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
     summary.parent.mkdir(parents=True, exist_ok=True)
     grader.write_csv(grades, summary)

@@ -17,9 +17,6 @@ from kata.grading import ResultCollector, TestResult, collect_test_ids, run_suit
 from kata.manifest import Stage, stages
 from kata.sandbox import run_isolated
 
-TEST_TIMEOUT_S = 10
-
-
 @dataclass
 class StageGrade:
     stage: Stage
@@ -62,19 +59,21 @@ def _guarded_functions() -> dict[str, object]:
     }
 
 
-def _grade_stage_in_child(folder: Path, stage: Stage) -> tuple[list[TestResult], str]:
+def _grade_stage_in_child(folder: Path, stage: Stage, test_timeout: float) -> tuple[list[TestResult], str]:
     before = _guarded_functions()
-    run = run_suite(folder, [stage], ("--timeout", str(TEST_TIMEOUT_S)), include_hidden=True)
+    run = run_suite(folder, [stage], ("--timeout", str(test_timeout)), include_hidden=True)
     tampered = [name for name, function in _guarded_functions().items() if before[name] is not function]
     if tampered:
         return [], "the submission replaced parts of the test machinery (" + ", ".join(tampered) + "): no points for this stage"
     return run.results, ""
 
 
-def grade_submission(folder: Path, name: str, expected_ids: dict[str, list[str]], timeout: float, memory_bytes: int) -> SubmissionGrade:
+def grade_submission(
+    folder: Path, name: str, expected_ids: dict[str, list[str]], timeout: float, test_timeout: float, memory_bytes: int
+) -> SubmissionGrade:
     grade = SubmissionGrade(name, folder)
     for stage in stages():
-        outcome = run_isolated(_grade_stage_in_child, folder, stage, timeout=timeout, memory_bytes=memory_bytes)
+        outcome = run_isolated(_grade_stage_in_child, folder, stage, test_timeout, timeout=timeout, memory_bytes=memory_bytes)
         results, problem = outcome.value if not outcome.problem else ([], outcome.problem)
         grade.stages.append(StageGrade(stage, _complete(results, expected_ids[stage.name], stage, problem), problem))
     return grade

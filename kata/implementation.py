@@ -64,6 +64,9 @@ class _StageFinder(importlib.abc.MetaPathFinder):
 
 
 _active_finder: _StageFinder | None = None
+# A module that failed to import fails every later test the same way, without running again:
+# a top-level endless loop then costs one timeout, not one per test.
+_import_failures: dict[str, StageUnavailable] = {}
 
 
 def activate(folder: Path | None) -> Path | None:
@@ -74,6 +77,7 @@ def activate(folder: Path | None) -> Path | None:
         sys.meta_path.remove(_active_finder)
     for name in stage_names():
         sys.modules.pop(name, None)
+    _import_failures.clear()
     _active_finder = _StageFinder(folder) if folder else None
     if _active_finder:
         sys.meta_path.insert(0, _active_finder)
@@ -91,20 +95,31 @@ def load_stage(name: str):
     file = active_folder() / f"{name}.py"
     if not file.is_file():
         raise StageUnavailable(f"{display_path(file)} is missing. Restore the stub with `kata reset {name}`.")
+    if name in _import_failures:
+        raise _import_failures[name]
     try:
         return importlib.import_module(name)
-    except SyntaxError as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # SystemExit and pytest-timeout's Failed too
+        _import_failures[name] = _import_failure(file, error)
+        raise _import_failures[name] from None
+
+
+def _import_failure(file: Path, error: BaseException) -> StageUnavailable:
+    if isinstance(error, SyntaxError):
         code = (error.text or "").strip()
-        raise StageUnavailable(
+        return StageUnavailable(
             f"{display_path(file)} does not compile: {error.msg} (line {error.lineno})\n    {code}",
             f"{display_path(file)}:{error.lineno}",
-        ) from None
-    except Exception as error:
-        line = _deepest_line_in(error.__traceback__, file)
-        raise StageUnavailable(
-            f"Importing {display_path(file)} raised {type(error).__name__}: {error}" + (f" (line {line})" if line else ""),
-            f"{display_path(file)}:{line or 1}",
-        ) from None
+        )
+    line = _deepest_line_in(error.__traceback__, file)
+    where = f" (line {line})" if line else ""
+    if str(error).startswith("Timeout"):
+        message = f"Importing {display_path(file)} never finished: is there an endless loop at the top level of the file?{where}"
+    else:
+        message = f"Importing {display_path(file)} raised {type(error).__name__}: {error}{where}"
+    return StageUnavailable(message, f"{display_path(file)}:{line or 1}")
 
 
 def _deepest_line_in(traceback, file: Path) -> int | None:
@@ -127,6 +142,10 @@ class StageModule:
         self._name = name
 
     def __getattr__(self, attribute: str):
+        if attribute.startswith("_"):
+            # pytest and others probe objects for private and dunder names while collecting;
+            # answering those must never import (run) the graded code.
+            raise AttributeError(attribute)
         module = load_stage(self._name)
         try:
             return getattr(module, attribute)

@@ -47,14 +47,14 @@ def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
     return StageStatus(stage, state, passed, len(results), first_failure=failures[0])
 
 
-def _run_in_child(folder: Path, selected: list[Stage], include_hidden: bool) -> SuiteRun:
-    return run_suite(folder, selected, ("--timeout", str(TEST_TIMEOUT_S)), include_hidden=include_hidden)
+def _run_in_child(folder: Path, selected: list[Stage], test_timeout: float) -> SuiteRun:
+    return run_suite(folder, selected, ("--timeout", str(test_timeout)))
 
 
-def check_stages(folder: Path, selected: list[Stage] | None = None, include_hidden: bool = False) -> dict[str, StageStatus]:
-    """Run the selected stages' tests (default: all) against `folder` in a child process."""
+def check_stages(folder: Path, selected: list[Stage] | None = None, test_timeout: float = TEST_TIMEOUT_S) -> dict[str, StageStatus]:
+    """Run the selected stages' public tests (default: all) against `folder` in a child process."""
     selected = list(selected or stages())
-    outcome = run_isolated(_run_in_child, folder, selected, include_hidden, timeout=RUN_TIMEOUT_S)
+    outcome = run_isolated(_run_in_child, folder, selected, test_timeout, timeout=RUN_TIMEOUT_S)
     if outcome.problem:
         return {stage.name: StageStatus(stage, "stopped", problem=outcome.problem) for stage in selected}
     run: SuiteRun = outcome.value

@@ -111,6 +111,7 @@ def learner_message(error: BaseException) -> tuple[str | None, str | None]:
             location,
         )
     notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
+    notes = re.sub(r"\n    self=<[^>]*>,", "", notes)  # hypothesis names the test class instance: noise here
     return (
         f"Your code raised {type(error).__name__}: {error}\n"
         f"  at {location}, in {code.co_qualname}\n      {source}{notes}",

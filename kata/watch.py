@@ -16,6 +16,7 @@ from pathlib import Path
 
 import watchfiles
 from rich.panel import Panel
+from rich.text import Text
 
 from kata import display
 from kata.grading import collect_test_ids
@@ -53,7 +54,7 @@ class WatchSession:
         if status is None:
             return
         number, text = next_hint(status.stage, self.folder)
-        self.note = Panel(text, title=f"Hint {number} of {len(status.stage.hints)} · {status.stage.title}", border_style="cyan")
+        self.note = Panel(Text(text), title=f"Hint {number} of {len(status.stage.hints)} · {status.stage.title}", border_style="cyan")
         self.render()
 
     def show_list(self) -> None:

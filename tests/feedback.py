@@ -4,9 +4,12 @@ import pytest
 import torch
 
 
+_pytest_fail = pytest.fail  # kept from before any graded code runs, which might replace pytest.fail
+
+
 def fail(message: str):
     """Fail the current test with `message` alone: no traceback of the test's own code."""
-    pytest.fail(message, pytrace=False)
+    _pytest_fail(message, pytrace=False)
 
 
 def show(value, limit: int = 12) -> str:

@@ -22,7 +22,9 @@ class Edited:
 
     def write_to(self, folder: Path) -> Path:
         """A copy of the references in `folder`, with this entry's edits applied."""
-        shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        return edited_copy(folder, [self])
+
+    def apply_in(self, folder: Path) -> None:
         path = folder / f"{self.stage}.py"
         source = path.read_text(encoding="utf-8")
         for old, new in self.edits:
@@ -31,4 +33,11 @@ class Edited:
                 raise AssertionError(f"{self.name}: {old!r} occurs {count} times in solutions/{self.stage}.py, expected once")
             source = source.replace(old, new)
         path.write_text(source, encoding="utf-8")
-        return folder
+
+
+def edited_copy(folder: Path, entries: list[Edited]) -> Path:
+    """A copy of the references in `folder`, with the edits of every entry applied."""
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for entry in entries:
+        entry.apply_in(folder)
+    return folder
