@@ -61,7 +61,7 @@ def _guarded_functions() -> dict[str, object]:
 
 def _grade_stage_in_child(folder: Path, stage: Stage, test_timeout: float) -> tuple[list[TestResult], str]:
     before = _guarded_functions()
-    run = run_suite(folder, [stage], ("--timeout", str(test_timeout)), include_hidden=True)
+    run = run_suite(folder, [stage], ("--test-timeout", str(test_timeout)), include_hidden=True)
     tampered = [name for name, function in _guarded_functions().items() if before[name] is not function]
     if tampered:
         return [], "the submission replaced parts of the test machinery (" + ", ".join(tampered) + "): no points for this stage"

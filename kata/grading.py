@@ -99,6 +99,7 @@ def run_suite(
         f"--rootdir={REPOSITORY_ROOT}",
         "-p",
         "no:cacheprovider",
+        "--tb=short",  # learner-facing failures get their own message; this keeps the rest cheap
         f"--hypothesis-profile={profile}",
         *extra_args,
     ]

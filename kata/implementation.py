@@ -27,6 +27,15 @@ class StageUnavailable(Exception):
         self.location = location
 
 
+class TestTookTooLong(BaseException):
+    """Raised into a test that runs past its time limit. A BaseException, like KeyboardInterrupt,
+    so that hypothesis stops at once instead of trying more examples that would loop too."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the test ran for more than {seconds:g} s")
+        self.seconds = seconds
+
+
 def display_path(path: Path) -> str:
     """`path` as a learner would type it: relative to the working folder when it lies below it."""
     try:
@@ -96,7 +105,7 @@ def load_stage(name: str):
     if not file.is_file():
         raise StageUnavailable(f"{display_path(file)} is missing. Restore the stub with `kata reset {name}`.")
     if name in _import_failures:
-        raise _import_failures[name]
+        raise _import_failures[name].with_traceback(None)  # else each raise would lengthen its traceback
     try:
         return importlib.import_module(name)
     except KeyboardInterrupt:
@@ -115,7 +124,7 @@ def _import_failure(file: Path, error: BaseException) -> StageUnavailable:
         )
     line = _deepest_line_in(error.__traceback__, file)
     where = f" (line {line})" if line else ""
-    if str(error).startswith("Timeout"):
+    if isinstance(error, TestTookTooLong):
         message = f"Importing {display_path(file)} never finished: is there an endless loop at the top level of the file?{where}"
     else:
         message = f"Importing {display_path(file)} raised {type(error).__name__}: {error}{where}"

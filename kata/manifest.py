@@ -80,3 +80,11 @@ def stage_of_test_file(path: str | Path) -> Stage | None:
 
 def stage_names() -> tuple[str, ...]:
     return tuple(stage.name for stage in stages())
+
+
+def stage_table_markdown() -> str:
+    """The README's stage table, generated from the manifest."""
+    rows = ["| # | stage | you build | lecture section | points |", "|---|---|---|---|---|"]
+    for stage in stages():
+        rows.append(f"| {stage.number} | `{stage.name}` | {stage.title} | {stage.lecture} | {stage.points} |")
+    return "\n".join(rows)

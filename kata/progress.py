@@ -48,7 +48,7 @@ def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
 
 
 def _run_in_child(folder: Path, selected: list[Stage], test_timeout: float) -> SuiteRun:
-    return run_suite(folder, selected, ("--timeout", str(test_timeout)))
+    return run_suite(folder, selected, ("--test-timeout", str(test_timeout)))
 
 
 def check_stages(folder: Path, selected: list[Stage] | None = None, test_timeout: float = TEST_TIMEOUT_S) -> dict[str, StageStatus]:

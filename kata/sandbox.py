@@ -10,6 +10,7 @@ import pickle
 import resource
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ def run_isolated(function: Callable, *args, timeout: float, memory_bytes: int | 
 
 def _run_child(function, args, write_end, memory_bytes):
     os.setsid()  # its own process group, so a timeout also stops whatever it started
+    if "torch" in sys.modules:
+        # A forked child must not enter the OpenMP thread pool its parent may have started: it
+        # would wait forever for threads that were not copied. One thread is also faster here.
+        sys.modules["torch"].set_num_threads(1)
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)

@@ -82,7 +82,6 @@ def watch(folder: Path, manual: bool = False) -> int:
             _manual_loop(session)
         else:
             session.footer = f"{KEYS}   (watching {folder.name}/ for saves)"
-            session.run()
             _watch_loop(session)
     except KeyboardInterrupt:
         pass
@@ -103,7 +102,8 @@ def _manual_loop(session: WatchSession) -> None:
 def _watch_loop(session: WatchSession) -> None:
     changes, stop = queue.Queue(), threading.Event()
     watcher = threading.Thread(target=_watch_files, args=(session.folder, changes, stop), daemon=True)
-    watcher.start()
+    watcher.start()  # before the first run, so that no save made during it is missed
+    session.run()
     try:
         with _cbreak(sys.stdin):
             while True:

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import ReferenceTokenizer, lecture_get_batch
+from support import ReferenceTokenizer, lecture_get_batch
 from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st

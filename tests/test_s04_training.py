@@ -7,7 +7,7 @@ import copy
 import math
 
 import torch
-from conftest import TableBigram, fixed_seed, lecture_get_batch
+from support import TableBigram, fixed_seed, lecture_get_batch
 from feedback import fail, show
 from hypothesis import example, given, settings
 from hypothesis import strategies as st

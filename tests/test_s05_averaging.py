@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import fixed_seed
+from support import fixed_seed
 from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st

@@ -1,0 +1,22 @@
+# Two commands do all the set-up on a fresh clone (a virtual environment in .venv/), then:
+#   make learn   the learner's loop: `kata` watches exercises/ and re-runs your stage on every save
+#   make test    both tiers against the references (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+# torch 2.13.0 is pinned for set-up only (its CPU build lies on the kata machines' disk, where an
+# unpinned torch pulls a 5 GB CUDA build); the project itself accepts any torch >= 2.1:
+# `make TORCH=torch learn` takes the newest.
+TORCH ?= torch==2.13.0
+
+.PHONY: learn test
+
+learn: $(VENV)/installed
+	$(VENV)/bin/kata
+
+test: $(VENV)/installed
+	$(VENV)/bin/pytest --impl solutions --meta
+
+$(VENV)/installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "$(TORCH)" -e ".[dev]"
+	touch $@

@@ -1,0 +1,86 @@
+"""The learner's side of `kata`: statuses from real test runs, located failures, hints, reset, solution."""
+
+import json
+import subprocess
+
+import pytest
+from support import solve
+
+from kata.cli import main
+from kata.learner import is_stub, next_hint, reset_stage
+from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.progress import check_stages
+
+pytestmark = pytest.mark.meta
+
+
+def test_check_exits_0_only_when_everything_passes(capsys):
+    assert main(["check", "--impl", "solutions"]) == 0
+    assert main(["check", "s01_tokenizer", "--impl", "exercises"]) == 1
+    assert "is not implemented yet" in capsys.readouterr().out
+
+
+def test_statuses_come_from_running_the_tests(exercises_copy):
+    solve(exercises_copy, "s01_tokenizer")
+    source = (REPOSITORY_ROOT / "solutions" / "s02_batches.py").read_text()
+    (exercises_copy / "s02_batches.py").write_text(source.replace("return data[:n], data[n:]", "return data[:n], data[n + 1 :]"))
+    statuses = check_stages(exercises_copy, [stage_named("1"), stage_named("2"), stage_named("3")])
+    assert [statuses[name].state for name in ("s01_tokenizer", "s02_batches", "s03_bigram")] == ["done", "partial", "not started"]
+    assert 0 < statuses["s02_batches"].passed < statuses["s02_batches"].total
+    assert "train_val_split" in statuses["s02_batches"].first_failure.message
+
+
+def test_a_syntax_error_is_a_located_message_not_a_crash(exercises_copy):
+    (exercises_copy / "s01_tokenizer.py").write_text("def build_vocabulary(text:\n    return sorted(set(text))\n")
+    status = check_stages(exercises_copy, [stage_named("s01_tokenizer")])["s01_tokenizer"]
+    assert status.passed == 0 and "does not compile" in status.first_failure.message
+    assert status.first_failure.location.endswith("s01_tokenizer.py:1")
+
+
+def test_an_endless_loop_is_stopped_with_a_message(exercises_copy):
+    solve(exercises_copy, "s01_tokenizer")
+    path = exercises_copy / "s01_tokenizer.py"
+    path.write_text(path.read_text().replace("    return sorted(set(text))", "    while True:\n        pass"))
+    status = check_stages(exercises_copy, [stage_named("s01_tokenizer")], test_timeout=1)["s01_tokenizer"]
+    assert status.state == "partial" and status.passed > 0
+    assert "Stopped after 1 s: your code seems to run forever" in status.first_failure.message
+    assert "s01_tokenizer.py" in status.first_failure.location
+
+
+def test_hints_come_one_after_another_and_are_remembered(exercises_copy):
+    stage = stage_named("s03_bigram")
+    numbers = [next_hint(stage, exercises_copy)[0] for _ in range(len(stage.hints) + 1)]
+    assert numbers == [*range(1, len(stage.hints) + 1), len(stage.hints)]
+    state = json.loads((exercises_copy.parent / ".kata" / "state.json").read_text())
+    assert state["hints_shown"]["s03_bigram"] == len(stage.hints)
+
+
+def test_every_stage_has_a_nudge_and_a_near_answer():
+    for stage in stages():
+        assert len(stage.hints) >= 2, f"{stage.name} needs at least two hints"
+
+
+def test_reset_restores_the_stub_and_keeps_the_learners_file(exercises_copy):
+    stage = stage_named("s02_batches")
+    solve(exercises_copy, stage.name)
+    mine = (exercises_copy / stage.module_file).read_text()
+    backup = reset_stage(stage, exercises_copy)
+    restored = (exercises_copy / stage.module_file).read_text()
+    committed = subprocess.run(["git", "show", f"HEAD:exercises/{stage.module_file}"], cwd=REPOSITORY_ROOT, capture_output=True, text=True).stdout
+    assert is_stub(restored) and restored == committed
+    assert backup.read_text() == mine
+
+
+def test_reset_asks_first_and_changes_nothing_without_yes(exercises_copy, monkeypatch):
+    solve(exercises_copy, "s01_tokenizer")
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["reset", "s01_tokenizer", "--impl", str(exercises_copy)]) == 1
+    assert not is_stub((exercises_copy / "s01_tokenizer.py").read_text())
+
+
+def test_the_solution_is_shown_only_once_the_stage_passes(exercises_copy, capsys):
+    assert main(["solution", "s01_tokenizer", "--impl", str(exercises_copy)]) == 1
+    assert "does not pass yet" in capsys.readouterr().out
+    solve(exercises_copy, "s01_tokenizer")
+    assert main(["solution", "s01_tokenizer", "--impl", str(exercises_copy)]) == 0
+    assert "string_to_id" in capsys.readouterr().out
