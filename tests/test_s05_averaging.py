@@ -78,6 +78,7 @@ class TestVersions:
     @pytest.mark.parametrize("name", VERSIONS)
     @given(seeds, st.integers(1, 3), st.integers(1, 12), st.integers(1, 5), st.sampled_from(list(TOLERANCE)))
     @example(0, 2, 4, 3, torch.float32)
+    @example(0, 2, 4, 3, torch.float64)
     def test_each_position_is_the_mean_of_itself_and_the_past(self, name, seed, B, T, C, dtype):
         x = random_floats((B, T, C), seed, dtype)
         got = getattr(stage, name)(x)

@@ -6,11 +6,12 @@ import shutil
 import sys
 import termios
 
-import pexpect
 import pytest
 
 from kata.manifest import REPOSITORY_ROOT
 from kata.watch import _cbreak
+
+pexpect = pytest.importorskip("pexpect")  # a dev dependency: pip install -e ".[dev]"
 
 pytestmark = pytest.mark.meta
 
