@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from kata import display
-from kata.grading import collect_test_ids
+from kata.grading import warm_up
 from kata.learner import next_hint
 from kata.manifest import stage_names, stages
 from kata.progress import apply_locks, check_stages, first_unfinished
@@ -74,7 +74,7 @@ class WatchSession:
 def watch(folder: Path, manual: bool = False) -> int:
     session = WatchSession(folder)
     session.console.print("Loading torch and the tests once; every later run reuses them...")
-    collect_test_ids()  # imports the test modules in this process; no learner code runs
+    warm_up()
     try:
         if manual or not sys.stdin.isatty():
             session.footer = f"{KEYS}   (Enter re-runs)"
