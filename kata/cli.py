@@ -161,7 +161,7 @@ def _grade(arguments) -> int:
     out, names = Path(arguments.out), grader.submission_names(folders)
     expected = grader.expected_test_ids()
     grades = []
-    table = Table("submission", *[stage.name for stage in stages()], "total", title="kata grade")
+    table = Table("submission", *[stage.name.split("_")[0] for stage in stages()], "total", title="kata grade")
     for folder, name in zip(folders, names):
         grade = grader.grade_submission(folder, name, expected, arguments.timeout, arguments.test_timeout, arguments.memory_mb * 2**20)
         grades.append(grade)
