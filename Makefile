@@ -14,7 +14,7 @@ learn: $(VENV)/installed
 	$(VENV)/bin/kata
 
 test: $(VENV)/installed
-	$(VENV)/bin/pytest --impl solutions --meta
+	$(VENV)/bin/pytest --impl solutions --meta -n 2 --dist loadgroup
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

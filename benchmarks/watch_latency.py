@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/watch_latency.py [--rounds 5]
 
-For each stage, in turn: save the reference over the stub and wait for "k of 5 stages done", then
-save the stub back and wait for "k-1 of 5". Prints every latency, the median and the worst.
+For each stage that builds on no other, in turn: save the reference over the stub and wait for
+"1 of N stages done", then save the stub back and wait for "0 of N". Prints every latency, the median and the worst.
 """
 
 import argparse
@@ -39,11 +39,11 @@ def main() -> None:
         child.expect("watching")
         latencies = {}
         for _ in range(rounds):
-            for stage in stages():
+            for stage in [stage for stage in stages() if not stage.prerequisites]:
                 time.sleep(0.3)  # let the previous screen settle
-                solved = save_and_wait(child, ROOT / "solutions" / stage.module_file, folder / stage.module_file, "1 of 5 stages done")
+                solved = save_and_wait(child, ROOT / "solutions" / stage.module_file, folder / stage.module_file, f"1 of {len(stages())} stages done")
                 time.sleep(0.3)
-                unsolved = save_and_wait(child, ROOT / "exercises" / stage.module_file, folder / stage.module_file, "0 of 5 stages done")
+                unsolved = save_and_wait(child, ROOT / "exercises" / stage.module_file, folder / stage.module_file, f"0 of {len(stages())} stages done")
                 latencies.setdefault(stage.name, []).extend([solved, unsolved])
         child.send("q")
         child.expect(pexpect.EOF)

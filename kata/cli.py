@@ -7,6 +7,8 @@
     kata reset STAGE | --all    restore the original stub (your file is kept as a backup)
     kata solution STAGE         the reference, once your stage passes
     kata grade [--impl PATH]... grade submissions into results.json / JUnit / CSV
+    kata train PRESET           train the model you wrote (bigram, gpt-cpu, gpt-lecture)
+    kata sample DIR             text from a trained run
 """
 
 import argparse
@@ -68,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=120, help="seconds one stage of one submission may take (default 120)")
     grade.add_argument("--test-timeout", type=float, default=10, help="seconds one test may take (default 10)")
     grade.add_argument("--memory-mb", type=int, default=2048, help="memory one stage may allocate, MB (default 2048)")
+    train = command("train", _train, "train the model you wrote on the corpus; Ctrl-C saves a checkpoint")
+    train.add_argument("preset", choices=["bigram", "gpt-cpu", "gpt-lecture"])
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
+    train.add_argument("--seed", type=int, default=1337)
+    train.add_argument("--out", default=None, help="run folder (default: runs/PRESET)")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in the run folder")
+    sample = command("sample", _sample, "generate text with a trained run")
+    sample.add_argument("run", help="a run folder written by kata train")
+    sample.add_argument("--tokens", type=int, default=500)
+    sample.add_argument("--prompt", default="\n")
     return parser
 
 
@@ -179,6 +192,20 @@ def _grade(arguments) -> int:
     display.console().print(table)
     print(f"Results: {', '.join(display_path(Path(arguments.json) if arguments.json else out / n / 'results.json') for n in names)}; summary {display_path(summary)}")
     return 0
+
+
+def _train(arguments) -> int:
+    from kata.train import train_command
+
+    out = Path(arguments.out) if arguments.out else None
+    return train_command(arguments.preset, _folder(arguments), arguments.device, arguments.steps, arguments.seed, out, arguments.resume, display.console())
+
+
+def _sample(arguments) -> int:
+    from kata.train import sample_command
+
+    folder = resolve_implementation(arguments.impl) if arguments.impl else None
+    return sample_command(Path(arguments.run), arguments.tokens, arguments.prompt, folder, display.console())
 
 
 if __name__ == "__main__":

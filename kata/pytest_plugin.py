@@ -9,11 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, Phase, settings
 
 from kata import implementation
 from kata.implementation import StageUnavailable, TestTookTooLong, display_path
-from kata.manifest import stage_of_test_file, stages
+from kata.manifest import stage_names, stage_of_test_file, stages
 
 # No deadline: a slow laptop must never turn a correct answer red. `ci` replays the same examples
 # every run; the default draws new ones, so a flaky check shows up instead of hiding.
@@ -56,6 +57,12 @@ def pytest_configure(config):
     for stage in stages():
         config.addinivalue_line("markers", f"{stage.marker}: {stage.label}")
     config.addinivalue_line("markers", "meta: the maintainer's tier, run with --meta")
+    # pytest-xdist's marker (the maintainer's tier runs with -n 2), known here too so that the
+    # suite collects under --strict-markers where xdist is not installed.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests in one worker")
+    # The suite's tensors are small: one thread is faster and steadier, with identical results,
+    # and leaves the other core to a second worker instead of a spinning OpenMP thread.
+    torch.set_num_threads(1)
     try:
         folder = implementation.resolve_implementation(config.getoption("impl"))
     except FileNotFoundError as error:
@@ -111,10 +118,19 @@ def pytest_runtest_makereport(item, call):
     if report.failed and call.excinfo is not None:
         message, location = learner_message(call.excinfo.value)
         if message:
-            report.longrepr = message
+            report.longrepr = _earlier_stage_first(item, location) + message
         if location:
             report.user_properties.append(("location", location))
     return report
+
+
+def _earlier_stage_first(item, location: str | None) -> str:
+    """Where a later stage fails inside an earlier stage's code, say which to fix first."""
+    stage = stage_of_test_file(item.path)
+    failing = Path(location.rsplit(":", 1)[0]).stem if location else ""
+    if stage and failing != stage.name and failing in stage_names():
+        return f"This stage builds on {failing}, which fails here: finish {failing} first.\n"
+    return ""
 
 
 def learner_message(error: BaseException) -> tuple[str | None, str | None]:

@@ -11,7 +11,7 @@ from hostile import write_hostile_submission
 from kata.cli import main
 from kata.manifest import REPOSITORY_ROOT, stages
 
-pytestmark = pytest.mark.meta
+pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("grade")]  # one worker grades once for all
 
 
 @pytest.fixture(scope="module")

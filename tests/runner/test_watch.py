@@ -8,7 +8,7 @@ import termios
 
 import pytest
 
-from kata.manifest import REPOSITORY_ROOT
+from kata.manifest import REPOSITORY_ROOT, stages
 from kata.watch import _cbreak
 
 pexpect = pytest.importorskip("pexpect")  # a dev dependency: pip install -e ".[dev]"
@@ -20,7 +20,7 @@ def spawn_kata(*arguments):
     child = pexpect.spawn(
         sys.executable, ["-m", "kata", *arguments], cwd=str(REPOSITORY_ROOT), encoding="utf-8", timeout=30, dimensions=(60, 140)
     )
-    child.expect("0 of 5 stages done")
+    child.expect(f"0 of {len(stages())} stages done")
     return child
 
 
@@ -28,7 +28,7 @@ def test_saving_a_fixed_stub_turns_the_stage_done_then_keys_work(exercises_copy)
     child = spawn_kata("--impl", str(exercises_copy))
     child.expect("watching")
     shutil.copy(REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py", exercises_copy / "s01_tokenizer.py")
-    child.expect("1 of 5 stages done")
+    child.expect(f"1 of {len(stages())} stages done")
     child.expect("done: all public tests pass")
     child.expect("Stage 2 · Encoded corpus and batches")
     child.send("h")
@@ -58,6 +58,6 @@ def test_manual_mode_re_runs_on_enter(exercises_copy):
     child.expect("Enter re-runs")
     shutil.copy(REPOSITORY_ROOT / "solutions" / "s05_averaging.py", exercises_copy / "s05_averaging.py")
     child.sendline("")
-    child.expect("1 of 5 stages done")
+    child.expect(f"1 of {len(stages())} stages done")
     child.sendline("q")
     child.expect(pexpect.EOF)

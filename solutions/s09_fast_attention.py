@@ -1,0 +1,58 @@
+"""Stage 9 · Fast attention, the way production code does it (reference).
+
+The per-head loop of stage 7 computes n_head small matrix products one after another. Here one
+projection makes q, k and v for every head at once, the heads become a batch dimension, and
+PyTorch's fused scaled_dot_product_attention does the masking, scaling and softmax in one call.
+"""
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+from s07_transformer import MultiHeadAttention
+from s08_gpt import GPTConfig, GPTLanguageModel
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0):
+        super().__init__()
+        if n_embd % n_head != 0:
+            raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+        self.n_head = n_head
+        self.block_size = block_size
+        self.dropout = dropout
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=False)  # q, k and v of all heads
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.resid_dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        # (B, T, C) -> (B, n_head, T, head_size): the heads become a batch dimension.
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        dropout = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again
+        return self.resid_dropout(self.c_proj(y))
+
+    @classmethod
+    def from_multihead(cls, mha: MultiHeadAttention) -> "CausalSelfAttention":
+        """The same attention as `mha`, with its weights copied into the fused layout."""
+        n_embd, n_head = mha.proj.in_features, len(mha.heads)
+        block_size = mha.heads[0].tril.shape[0]
+        attention = cls(n_embd, n_head, block_size, mha.dropout.p)
+        with torch.no_grad():
+            for part, name in enumerate(("query", "key", "value")):
+                weights = torch.cat([getattr(head, name).weight for head in mha.heads], dim=0)
+                attention.c_attn.weight[part * n_embd : (part + 1) * n_embd] = weights
+            attention.c_proj.load_state_dict(mha.proj.state_dict())
+        return attention.to(mha.proj.weight.device)
+
+
+def fast_gpt(config: GPTConfig) -> GPTLanguageModel:
+    """A GPT whose blocks attend with CausalSelfAttention; it computes what the per-head GPT it
+    starts from computes, only faster."""
+    model = GPTLanguageModel(config)
+    for block in model.blocks:
+        block.sa = CausalSelfAttention.from_multihead(block.sa)
+    return model

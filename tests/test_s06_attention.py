@@ -1,0 +1,112 @@
+"""Stage 6 · Self-attention."""
+
+import torch
+from feedback import expect_equal_tensors, fail, show
+from hypothesis import example, given
+from hypothesis import strategies as st
+from strategies import random_floats, seeds
+from support import fixed_seed
+from torch import nn
+
+from kata.implementation import StageModule
+
+stage = StageModule("s06_attention")
+
+
+def hand_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The oracle, written out: scaled affinities, -inf above the diagonal, softmax over rows."""
+    T, head_size = q.shape[-2], k.shape[-1]
+    affinities = q.double() @ k.double().transpose(-2, -1) / head_size**0.5
+    future = torch.ones(T, T).triu(1).bool()
+    return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
+
+
+def weights_diagnosis(got, q, k) -> str:
+    if not isinstance(got, torch.Tensor) or got.shape != hand_weights(q, k).shape:
+        return ""
+    head_size = k.shape[-1]
+    if head_size > 1 and torch.allclose(got.double(), hand_weights(q * head_size**0.5, k), atol=1e-6):
+        return ". These weights are not scaled: multiply q @ k^T by head_size ** -0.5."
+    if got.double().triu(1).abs().max() > 0:
+        return ". Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
+    if torch.allclose(got.double().sum(-2), torch.ones(got.shape[-1], dtype=torch.float64), atol=1e-6):
+        return ". The columns sum to 1, not the rows: softmax over the last dim (dim=-1)."
+    return ""
+
+
+def fresh_head(n_embd, head_size, block_size, seed, dropout=0.0):
+    with fixed_seed(seed):
+        return stage.Head(n_embd, head_size, block_size, dropout)
+
+
+def head_by_hand(head, x):
+    q, k, v = (x.double() @ getattr(head, name).weight.double().T for name in ("query", "key", "value"))
+    return hand_weights(q, k) @ v
+
+
+class TestAttentionWeights:
+    @given(seeds, st.integers(1, 3), st.integers(1, 10), st.integers(1, 16))
+    @example(0, 2, 4, 8)
+    def test_match_a_hand_computation(self, seed, B, T, head_size):
+        q, k = random_floats((B, T, head_size), seed), random_floats((B, T, head_size), seed + 1)
+        got = stage.attention_weights(q, k)
+        call = f"attention_weights(q, k) for q, k of shape ({B}, {T}, {head_size})"
+        expect_equal_tensors(got, hand_weights(q, k).float(), call, atol=1e-5, hint=weights_diagnosis(got, q, k))
+
+    def test_rows_sum_to_one_and_nothing_comes_from_the_future(self):
+        q, k = random_floats((2, 9, 4), 3), random_floats((2, 9, 4), 4)
+        wei = stage.attention_weights(q, k)
+        if wei.triu(1).abs().max() != 0:
+            fail("attention_weights: some weight above the diagonal is not 0: position t must not attend to t+1, t+2, ...")
+        if not torch.allclose(wei.sum(-1), torch.ones(2, 9), atol=1e-6):
+            fail(f"attention_weights: each row should sum to 1, the row sums are {show(wei.sum(-1)[0])}")
+
+    def test_scaling_keeps_the_affinities_variance_near_one(self):
+        """The lecture's point: unit-variance q and k give affinities of variance head_size unless
+        scaled; the softmax then saturates towards one-hot. The last row has no mask, so its
+        log-weights are the affinities up to a constant."""
+        q, k = random_floats((64, 32, 64), 5, torch.float64), random_floats((64, 32, 64), 6, torch.float64)
+        log_weights = torch.log(stage.attention_weights(q, k)[:, -1, :].double())
+        variance = log_weights.var(dim=-1).mean().item()
+        if not 0.7 < variance < 1.3:
+            fail(
+                f"For unit-variance q and k (head_size 64) the scaled affinities should have variance near 1, got {variance:.3g}. "
+                "Multiply q @ k^T by head_size ** -0.5 (once)."
+            )
+
+
+class TestHead:
+    def test_has_key_query_value_without_bias_and_a_tril_buffer(self):
+        head = fresh_head(12, 4, 8, 0)
+        for name in ("key", "query", "value"):
+            layer = getattr(head, name, None)
+            if not isinstance(layer, nn.Linear) or tuple(layer.weight.shape) != (4, 12) or layer.bias is not None:
+                fail(f"Head(12, 4, 8).{name}: expected nn.Linear(12, 4, bias=False), got {layer!r}")
+        buffers = dict(head.named_buffers())
+        if "tril" not in buffers or tuple(buffers["tril"].shape) != (8, 8):
+            fail("Head(12, 4, 8) should register a buffer `tril` of shape (8, 8): self.register_buffer('tril', torch.tril(torch.ones(8, 8)))")
+
+    @given(seeds, st.integers(1, 3), st.integers(1, 8), st.integers(1, 12), st.integers(1, 6))
+    @example(0, 2, 5, 8, 4)
+    def test_matches_a_hand_computation_for_any_T_up_to_block_size(self, seed, B, T, n_embd, head_size):
+        head = fresh_head(n_embd, head_size, 8, seed).eval()
+        x = random_floats((B, T, n_embd), seed)
+        expect_equal_tensors(head(x).detach(), head_by_hand(head, x).float(), f"Head({n_embd}, {head_size}, block_size=8) on x of shape ({B}, {T}, {n_embd})", atol=1e-5)
+
+    def test_the_past_never_depends_on_the_future(self):
+        head = fresh_head(6, 3, 10, 1).eval()
+        x = random_floats((2, 10, 6), 2)
+        changed = x.clone()
+        changed[:, 6:] += 5.0
+        if not torch.allclose(head(x)[:, :6], head(changed)[:, :6], atol=1e-6):
+            fail("Head: changing the tokens after position 5 changed the outputs at positions 0..5: mask the future")
+
+    def test_dropout_acts_on_the_weights_in_training_only(self):
+        head = fresh_head(8, 4, 6, 3, dropout=0.5)
+        x = random_floats((2, 6, 8), 3)
+        evaluated = head.eval()(x)
+        expect_equal_tensors(evaluated.detach(), head_by_hand(head, x).float(), "Head(dropout=0.5) in eval mode (dropout off)", atol=1e-5)
+        with fixed_seed(0):
+            trained = head.train()(x)
+        if torch.allclose(trained, evaluated):
+            fail("Head(dropout=0.5) in training mode gave the eval-mode output: apply self.dropout to the weights")

@@ -1,0 +1,119 @@
+"""Stage 7 · The transformer block. The graded implementation's own Head (stage 6) is used."""
+
+import pytest
+import torch
+from feedback import expect_equal_tensors, fail
+from hypothesis import example, given
+from hypothesis import strategies as st
+from strategies import random_floats, seeds
+from support import fixed_seed
+from torch import nn
+
+from kata.implementation import StageModule
+
+stage = StageModule("s07_transformer")
+
+
+def built(factory, *args, seed=0, **kwargs):
+    with fixed_seed(seed):
+        return factory(*args, **kwargs)
+
+
+class TestMultiHeadAttention:
+    def test_has_n_head_heads_of_size_n_embd_over_n_head(self):
+        mha = built(stage.MultiHeadAttention, 12, 3, 8)
+        heads = list(getattr(mha, "heads", []))
+        if not isinstance(getattr(mha, "heads", None), nn.ModuleList) or len(heads) != 3:
+            fail(f"MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got {getattr(mha, 'heads', None)!r}")
+        sizes = [head.key.out_features for head in heads]
+        if sizes != [4, 4, 4]:
+            fail(f"MultiHeadAttention(12, 3, 8): each head should have head_size 12 // 3 = 4, got {sizes}")
+        if not isinstance(getattr(mha, "proj", None), nn.Linear) or tuple(mha.proj.weight.shape) != (12, 12):
+            fail("MultiHeadAttention(12, 3, 8).proj: expected nn.Linear(12, 12)")
+
+    def test_rejects_n_embd_not_divisible_by_n_head(self):
+        with pytest.raises(ValueError):
+            stage.MultiHeadAttention(10, 3, 8)
+            fail("MultiHeadAttention(10, 3, 8) should raise ValueError: 10 is not divisible by 3")
+
+    @given(seeds, st.integers(1, 4), st.integers(1, 4), st.integers(1, 8))
+    @example(0, 2, 3, 5)
+    def test_concatenates_its_heads_then_projects(self, seed, n_head, head_size, T):
+        n_embd = n_head * head_size
+        mha = built(stage.MultiHeadAttention, n_embd, n_head, 8, seed=seed).eval()
+        x = random_floats((2, T, n_embd), seed)
+        expected = mha.proj(torch.cat([head(x) for head in mha.heads], dim=-1))
+        call = f"MultiHeadAttention({n_embd}, {n_head}, 8) on x of shape (2, {T}, {n_embd})"
+        expect_equal_tensors(mha(x).detach(), expected.detach(), call, atol=1e-5, hint=". Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).")
+
+
+class TestFeedForward:
+    def test_widens_four_times_applies_relu_and_projects_back(self):
+        ffwd = built(stage.FeedForward, 6).eval()
+        linears = [module for module in ffwd.modules() if isinstance(module, nn.Linear)]
+        shapes = [tuple(layer.weight.shape) for layer in linears]
+        if shapes != [(24, 6), (6, 24)]:
+            fail(f"FeedForward(6): expected Linear(6, 24) then Linear(24, 6), got weights of shapes {shapes}")
+        x = random_floats((2, 5, 6), 1)
+        expected = linears[1](torch.relu(linears[0](x)))
+        expect_equal_tensors(ffwd(x).detach(), expected.detach(), "FeedForward(6) on x of shape (2, 5, 6)", atol=1e-6, hint=". Expected Linear -> ReLU -> Linear.")
+
+
+class TestLayerNorm:
+    @given(seeds, st.lists(st.integers(1, 5), min_size=0, max_size=2), st.integers(1, 9), st.sampled_from([torch.float32, torch.float64]), st.sampled_from([1e-5, 1e-3]))
+    @example(0, [2, 3], 8, torch.float32, 1e-5)
+    @example(1, [4], 6, torch.float64, 1e-3)
+    def test_matches_nn_layernorm_on_any_shape_and_dtype(self, seed, leading, dim, dtype, eps):
+        ours = built(stage.LayerNorm, dim, eps)
+        reference = nn.LayerNorm(dim, eps=eps)
+        with torch.no_grad():
+            reference.weight.copy_(random_floats((dim,), seed))
+            reference.bias.copy_(random_floats((dim,), seed + 1))
+            for name in ("weight", "bias"):
+                if not isinstance(getattr(ours, name, None), nn.Parameter):
+                    fail(f"LayerNorm({dim}).{name} should be an nn.Parameter (ones for weight, zeros for bias)")
+                getattr(ours, name).copy_(getattr(reference, name))
+        x = random_floats((*leading, dim), seed, dtype) * 3 + 1
+        expected = reference.to(dtype)(x)
+        tolerance = 1e-5 if dtype == torch.float32 else 1e-10
+        call = f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
+        hint = ". Normalise over the last dim with the biased variance: x.var(-1, keepdim=True, unbiased=False)."
+        expect_equal_tensors(ours.to(dtype)(x).detach(), expected.detach(), call, atol=tolerance, hint=hint)
+
+
+class TestBlock:
+    def test_is_pre_norm_attention_then_feed_forward(self):
+        block = built(stage.Block, 8, 2, 6).eval()
+        x = random_floats((2, 6, 8), 2)
+        after_attention = x + block.sa(block.ln1(x))
+        expected = after_attention + block.ffwd(block.ln2(after_attention))
+        hint = ". Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its output to x."
+        expect_equal_tensors(block(x).detach(), expected.detach(), "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint)
+
+    def test_zeroed_sublayers_leave_the_residual_path_as_the_identity(self):
+        block = built(stage.Block, 8, 2, 6).eval()
+        with torch.no_grad():
+            for layer in (block.sa.proj, [m for m in block.ffwd.modules() if isinstance(m, nn.Linear)][-1]):
+                layer.weight.zero_()
+                layer.bias.zero_()
+        x = random_floats((2, 6, 8), 3)
+        expect_equal_tensors(block(x).detach(), x, "Block with both sublayers' output layers zeroed", atol=1e-6, hint=". The block must add each sublayer to x (residual connections).")
+
+    def test_the_past_never_depends_on_the_future(self):
+        block = built(stage.Block, 8, 2, 10).eval()
+        x = random_floats((1, 10, 8), 4)
+        changed = x.clone()
+        changed[:, 4:] -= 3.0
+        if not torch.allclose(block(x)[:, :4], block(changed)[:, :4], atol=1e-6):
+            fail("Block: changing tokens after position 3 changed outputs at positions 0..3")
+
+    def test_dropout_is_off_in_eval_mode(self):
+        block = built(stage.Block, 8, 2, 6, dropout=0.5)
+        x = random_floats((2, 6, 8), 5)
+        block.eval()
+        if not torch.equal(block(x), block(x)):
+            fail("Block(dropout=0.5) in eval mode gave two different outputs for the same input: dropout must be off in eval mode")
+        with fixed_seed(1):
+            trained = block.train()(x)
+        if torch.allclose(trained, block.eval()(x)):
+            fail("Block(dropout=0.5) in training mode gave the eval output: pass dropout on to the sublayers")
