@@ -5,8 +5,10 @@ Ctrl-C saves a checkpoint; `--resume` continues from it exactly where the run st
 the optimizer, the step and the batch generator's state are all saved).
 """
 
+import contextlib
 import csv
 import math
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +40,13 @@ class Preset:
     warmup_steps: int = 0
     gpt: dict = field(default_factory=dict)  # GPTConfig fields besides vocab_size and block_size
 
-    def lr_at(self, step: int) -> float:
+    def lr_at(self, step: int, steps: int) -> float:
+        """The learning rate at `step` of a run of `steps` steps."""
         if self.min_lr is None:
             return self.lr
         if step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps
-        progress = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        progress = (step - self.warmup_steps) / max(1, steps - self.warmup_steps)
         return self.min_lr + 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) * (self.lr - self.min_lr)
 
 
@@ -99,15 +102,14 @@ def pick_device(requested: str) -> torch.device:
     return torch.device("cpu")
 
 
-def stages_missing(folder: Path, preset: Preset) -> list[str]:
-    """The stages this preset runs on that do not pass yet in `folder`."""
+def check_learner(folder: Path, preset: Preset) -> tuple[list[str], bool]:
+    """The stages this preset needs that do not pass yet in `folder`, and whether stage 9 (fast
+    attention) passes, from one run of their tests."""
     needed = BIGRAM_STAGES if preset.model == "bigram" else GPT_STAGES
-    statuses = check_stages(folder, [stage_named(name) for name in needed])
-    return [f"{status.stage.label} ({status.summary()})" for status in statuses.values() if not status.done]
-
-
-def uses_fast_attention(folder: Path, preset: Preset) -> bool:
-    return preset.model == "gpt" and check_stages(folder, [stage_named("s09_fast_attention")])["s09_fast_attention"].done
+    optional = [] if preset.model == "bigram" else ["s09_fast_attention"]
+    statuses = check_stages(folder, [stage_named(name) for name in needed + optional])
+    missing = [f"{statuses[name].stage.label} ({statuses[name].summary()})" for name in needed if not statuses[name].done]
+    return missing, bool(optional) and statuses[optional[0]].done
 
 
 class Run:
@@ -155,21 +157,32 @@ class Run:
     def train(self, progress: Progress) -> None:
         task = progress.add_task("training", total=self.steps, completed=self.step, loss=float("nan"), speed=0.0)
         tokens_per_step = self.preset.batch_size * self.preset.block_size
+        if not self.metrics:
+            self.record(self.evaluate(self.preset.eval_iters), progress)  # where the curve starts
         self.model.train()
-        while self.step < self.steps:
-            started = time.perf_counter()
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.preset.lr_at(self.step)
-            loss = self.learner.training.train_step(self.model, self.optimizer, *self.batch("train"))
-            self.step += 1
-            seconds = time.perf_counter() - started
-            self.elapsed += seconds
-            progress.update(task, advance=1, loss=loss, speed=tokens_per_step / max(seconds, 1e-9))
-            if self.step % self.preset.eval_interval == 0 or self.step == self.steps:
-                final = self.step == self.steps
-                losses = self.evaluate(self.preset.final_eval_iters if final else self.preset.eval_iters)
-                self.metrics.append(dict(step=self.step, train_loss=losses["train"], val_loss=losses["val"], lr=self.preset.lr_at(self.step - 1), elapsed_s=round(self.elapsed, 2)))
-                progress.console.print(f"step {self.step:>6}: train {losses['train']:.4f}, val {losses['val']:.4f}  ({self.elapsed:.0f} s)")
+        with _stop_between_steps() as stop_requested:
+            while self.step < self.steps and not stop_requested():
+                self.train_one_step(progress, task, tokens_per_step)
+        if self.step < self.steps:
+            raise KeyboardInterrupt
+
+    def train_one_step(self, progress: Progress, task, tokens_per_step: int) -> None:
+        started = time.perf_counter()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.preset.lr_at(self.step, self.steps)
+        loss = self.learner.training.train_step(self.model, self.optimizer, *self.batch("train"))
+        self.step += 1
+        seconds = time.perf_counter() - started
+        self.elapsed += seconds
+        progress.update(task, advance=1, loss=loss, speed=tokens_per_step / max(seconds, 1e-9))
+        if self.step % self.preset.eval_interval == 0 or self.step == self.steps:
+            final = self.step == self.steps
+            self.record(self.evaluate(self.preset.final_eval_iters if final else self.preset.eval_iters), progress)
+
+    def record(self, losses: dict[str, float], progress: Progress) -> None:
+        lr = self.preset.lr_at(max(self.step - 1, 0), self.steps)
+        self.metrics.append(dict(step=self.step, train_loss=losses["train"], val_loss=losses["val"], lr=lr, elapsed_s=round(self.elapsed, 2)))
+        progress.console.print(f"step {self.step:>6}: train {losses['train']:.4f}, val {losses['val']:.4f}  ({self.elapsed:.0f} s)")
 
     def write_outputs(self, sample_tokens: int) -> dict[str, Path]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -179,12 +192,25 @@ class Run:
             writer.writerows(self.metrics)
         written = {"metrics": self.out / METRICS, "loss curve": plot_losses(self.metrics, self.out / "loss.png", self.preset.name)}
         if self.preset.model == "gpt":
-            line = self.tokenizer.decode(self.val_data[:48].tolist()).split("\n")[0][:32] or "To be, or not to be"
+            lines = self.tokenizer.decode(self.val_data[:2000].tolist()).split("\n")
+            line = next((line for line in lines if len(line) >= 24), lines[0])[:32]  # a full line of verse
             written["attention"] = plot_attention(self.model, self.tokenizer, line, self.out / "attention.png")
         sample = generate_text(self.model, self.tokenizer, "\n", sample_tokens, self.device)
         (self.out / "sample.txt").write_text(sample, encoding="utf-8")
         written["sample"] = self.out / "sample.txt"
         return written
+
+
+@contextlib.contextmanager
+def _stop_between_steps():
+    """Ctrl-C asks the loop to stop after the step in progress, so the checkpoint never holds a
+    half-done step (an optimizer update without its step count) and --resume loses nothing."""
+    requested = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.append(signum))
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def plot_losses(metrics: list[dict], path: Path, title: str) -> Path:
@@ -236,7 +262,7 @@ def plot_attention(model, tokenizer, line: str, path: Path) -> Path:
     model.eval()
     device = next(model.parameters()).device
     ids = torch.tensor([tokenizer.encode(line)], device=device)
-    weights = first_head_attention(model, ids)
+    weights = first_head_attention(model, ids).numpy()
     labels = [repr(char)[1:-1] for char in line]
     figure, axes = plt.subplots(figsize=(8, 7))
     image = axes.imshow(weights, cmap="viridis")
@@ -259,28 +285,31 @@ def generate_text(model, tokenizer, prompt: str, tokens: int, device: torch.devi
     return tokenizer.decode(out[0].tolist())
 
 
-def progress_bar() -> Progress:
+def progress_bar(console) -> Progress:
     return Progress(
         TextColumn("step {task.completed:>6}/{task.total}"),
         BarColumn(),
         TextColumn("loss {task.fields[loss]:.4f}"),
         TextColumn("{task.fields[speed]:>8,.0f} tokens/s"),
         TimeRemainingColumn(),
+        console=console,
     )
 
 
 def train_command(preset_name: str, folder: Path, device: str, steps: int | None, seed: int, out: Path | None, resume: bool, console) -> int:
+    started = time.perf_counter()
     preset = PRESETS[preset_name]
     out = out or Path("runs") / preset.name
-    missing = stages_missing(folder, preset)
+    missing, fast = check_learner(folder, preset)
     if missing:
         console.print(f"kata train {preset.name} runs on your own code, and these stages do not pass yet:")
         for line in missing:
             console.print(f"  {line}")
         return 1
-    fast = uses_fast_attention(folder, preset)
     if preset.model == "gpt" and not fast:
         console.print("Stage 9 does not pass yet: training the per-head GPT of stage 8 (slower).")
+    if resume and steps is None and (out / CHECKPOINT).exists():
+        steps = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)["info"]["steps"]
     run = Run(Learner(folder), preset, out, pick_device(device), seed, fast, steps or preset.steps)
     if resume:
         if not (out / CHECKPOINT).exists():
@@ -290,7 +319,7 @@ def train_command(preset_name: str, folder: Path, device: str, steps: int | None
         console.print(f"Resuming {preset.name} at step {run.step} of {run.steps}.")
     console.print(f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device}; run folder {display_path(out)}")
     try:
-        with progress_bar() as progress:
+        with progress_bar(console) as progress:
             run.train(progress)
     except KeyboardInterrupt:
         run.save()
@@ -300,7 +329,8 @@ def train_command(preset_name: str, folder: Path, device: str, steps: int | None
     for name, path in run.write_outputs(sample_tokens=500).items():
         console.print(f"{name}: {display_path(path)}")
     final = run.metrics[-1]
-    console.print(f"Done: {run.step} steps in {run.elapsed:.0f} s of training, val loss {final['val_loss']:.4f}.")
+    wall = time.perf_counter() - started
+    console.print(f"Done: {run.step} steps, val loss {final['val_loss']:.4f}; {run.elapsed:.0f} s in training steps, {wall:.0f} s for the whole command.")
     return 0
 
 
