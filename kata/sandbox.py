@@ -7,7 +7,6 @@ Where fork is missing (Windows), the function runs in this process instead, with
 
 import os
 import pickle
-import resource
 import select
 import signal
 import sys
@@ -56,7 +55,9 @@ def _run_child(function, args, write_end, memory_bytes):
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         if memory_bytes and os.path.exists("/proc/self/statm"):
-            limit = _address_space_in_use() + memory_bytes
+            import resource  # POSIX only, like fork
+
+            limit = _address_space_in_use(resource.getpagesize()) + memory_bytes
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         payload = pickle.dumps(("value", function(*args)))
     except BaseException as error:  # the child must always report, whatever happened
@@ -88,9 +89,9 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _address_space_in_use() -> int:
+def _address_space_in_use(page_size: int) -> int:
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
+        return int(statm.read().split()[0]) * page_size
 
 
 def _describe_exit(status: int) -> str:

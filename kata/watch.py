@@ -8,9 +8,7 @@ import os
 import queue
 import select
 import sys
-import termios
 import threading
-import tty
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +21,12 @@ from kata.grading import warm_up
 from kata.learner import next_hint
 from kata.manifest import stage_names, stages
 from kata.progress import apply_locks, check_stages, first_unfinished
+
+try:
+    import termios
+    import tty
+except ImportError:  # Windows: no single-key input, so `kata` re-runs on Enter (--manual)
+    termios = None
 
 KEYS = "h hint · l list · r re-run · q quit"
 
@@ -76,7 +80,7 @@ def watch(folder: Path, manual: bool = False) -> int:
     session.console.print("Loading torch and the tests once; every later run reuses them...")
     warm_up()
     try:
-        if manual or not sys.stdin.isatty():
+        if manual or termios is None or not sys.stdin.isatty():
             session.footer = f"{KEYS}   (Enter re-runs)"
             session.run()
             _manual_loop(session)

@@ -45,6 +45,4 @@ def test_every_stub_fails_each_of_its_tests_as_not_implemented_yet():
         assert results, f"no tests ran for {stage.name}"
         for result in results:
             assert result.outcome == "failed", f"{result.nodeid} {result.outcome} on the stub"
-            assert result.message.startswith(f"{stage.name}.") and result.message.rstrip().endswith(
-                f"is not implemented yet (exercises/{stage.name}.py)"
-            ) or "is not implemented yet" in result.message, result.message
+            assert "is not implemented yet (exercises/s0" in result.message, result.message
