@@ -75,7 +75,9 @@ class TestLayerNorm:
                 getattr(ours, name).copy_(getattr(reference, name))
         x = random_floats((*leading, dim), seed, dtype) * 3 + 1
         expected = reference.to(dtype)(x)
-        tolerance = 1e-5 if dtype == torch.float32 else 1e-10
+        # Rounding in x - mean grows by 1/sqrt(var + eps): nearly constant rows amplify it.
+        amplification = (x.abs().amax() / torch.sqrt(x.var(-1, unbiased=False) + eps).amin()).item() if x.numel() else 1.0
+        tolerance = (2e-6 if dtype == torch.float32 else 1e-12) * (1 + amplification)
         call = f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
         hint = ". Normalise over the last dim with the biased variance: x.var(-1, keepdim=True, unbiased=False)."
         expect_equal_tensors(ours.to(dtype)(x).detach(), expected.detach(), call, atol=tolerance, hint=hint)
