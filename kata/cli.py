@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return arguments.handler(arguments)
     except (KeyError, FileNotFoundError, LookupError) as error:
-        display.console().print(f"[red]{error.args[0] if error.args else error}[/]")
+        display.console().print(Text(str(error.args[0] if error.args else error), style="red"))
         return 2
 
 
