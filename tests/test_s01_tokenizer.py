@@ -37,7 +37,7 @@ class TestBuildVocabulary:
         if list(got) != list(LECTURE_VOCABULARY):
             fail(
                 f"Called build_vocabulary(<the corpus>): expected the lecture's 65 characters "
-                f"{LECTURE_VOCABULARY!r}, got {len(got)}: {''.join(map(str, got))!r}."
+                f"{LECTURE_VOCABULARY!r}, got {len(got)}: {show(''.join(map(str, got)))}."
                 + vocabulary_diagnosis(corpus, got)
             )
 
@@ -118,17 +118,12 @@ class TestCharTokenizer:
 class TestCharTokenizerRejects:
     def test_a_character_outside_the_vocabulary_naming_it_and_its_position(self, corpus_vocabulary):
         tokenizer = stage.CharTokenizer(corpus_vocabulary)
-        try:
+        with pytest.raises(ValueError) as raised:
             got = tokenizer.encode("hello wörld")
-        except ValueError as error:
-            message = str(error)
-            if "ö" not in message or not re.search(r"\b7\b", message):
-                fail(
-                    f"Called encode('hello wörld'): the ValueError should name the character 'ö' and its position 7, "
-                    f"but says {message!r}"
-                )
-        else:
             fail(f"Called encode('hello wörld'): expected ValueError naming 'ö' at position 7, got {show(got)}")
+        message = str(raised.value)  # checked outside the except block, so the failure reads on its own
+        if "ö" not in message or not re.search(r"\b7\b", message):
+            fail(f"Called encode('hello wörld'): the ValueError should name the character 'ö' and its position 7, but says {message!r}")
 
     @pytest.mark.parametrize("bad_id", [3, 4, -1, -3])
     def test_an_id_out_of_range(self, bad_id):

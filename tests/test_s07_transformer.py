@@ -59,6 +59,14 @@ class TestFeedForward:
         expect_equal_tensors(ffwd(x).detach(), expected.detach(), "FeedForward(6) on x of shape (2, 5, 6)", atol=1e-6, hint=". Expected Linear -> ReLU -> Linear.")
 
 
+def layernorm_diagnosis(got, x, reference, eps) -> str:
+    if x.shape[-1] > 1 and got.shape == x.shape:
+        unbiased = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * reference.weight + reference.bias
+        if torch.allclose(got, unbiased.to(got.dtype), atol=1e-5):
+            return ". That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does."
+    return ". Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean and var over dim -1."
+
+
 class TestLayerNorm:
     @given(seeds, st.lists(st.integers(1, 5), min_size=0, max_size=2), st.integers(1, 9), st.sampled_from([torch.float32, torch.float64]), st.sampled_from([1e-5, 1e-3]))
     @example(0, [2, 3], 8, torch.float32, 1e-5)
@@ -79,8 +87,8 @@ class TestLayerNorm:
         amplification = (x.abs().amax() / torch.sqrt(x.var(-1, unbiased=False) + eps).amin()).item() if x.numel() else 1.0
         tolerance = (2e-6 if dtype == torch.float32 else 1e-12) * (1 + amplification)
         call = f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
-        hint = ". Normalise over the last dim with the biased variance: x.var(-1, keepdim=True, unbiased=False)."
-        expect_equal_tensors(ours.to(dtype)(x).detach(), expected.detach(), call, atol=tolerance, hint=hint)
+        got = ours.to(dtype)(x).detach()
+        expect_equal_tensors(got, expected.detach(), call, atol=tolerance, hint=layernorm_diagnosis(got, x, reference, eps))
 
 
 class TestBlock:
