@@ -17,6 +17,7 @@ from kata.grading import ResultCollector, TestResult, run_suite, warm_up
 from kata.manifest import Stage, stages
 from kata.sandbox import run_isolated
 
+
 @dataclass
 class StageGrade:
     stage: Stage

@@ -5,7 +5,6 @@ import os
 import re
 import signal
 import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,10 @@ import torch
 from hypothesis import HealthCheck, Phase, settings
 
 from kata import implementation
+from kata.grading import ResultCollector
 from kata.implementation import StageUnavailable, TestTookTooLong, display_path
 from kata.manifest import stage_names, stage_of_test_file, stages
+from kata.progress import status_from_results
 
 # No deadline: a slow laptop must never turn a correct answer red. `ci` replays the same examples
 # every run; the default draws new ones, so a flaky check shows up instead of hiding.
@@ -34,6 +35,7 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
 
 _previous_folder = pytest.StashKey()
+_results = pytest.StashKey()
 
 
 def pytest_addoption(parser):
@@ -68,6 +70,8 @@ def pytest_configure(config):
     except FileNotFoundError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[_previous_folder] = implementation.activate(folder)
+    config.stash[_results] = ResultCollector()  # the same per-test results `kata` judges stages by
+    config.pluginmanager.register(config.stash[_results], "kata-results")
 
 
 def pytest_unconfigure(config):
@@ -180,27 +184,22 @@ def _source_line(path: Path, line: int) -> str:
         return ""
 
 
-def pytest_terminal_summary(terminalreporter):
-    """One line per stage: how many of its tests pass, and where to go next."""
-    counts = {stage.name: Counter() for stage in stages()}
-    for outcome in ("passed", "failed", "error"):
-        for report in terminalreporter.stats.get(outcome, []):
-            stage = stage_of_test_file(report.nodeid.split("::")[0])
-            if stage and (report.when == "call" or outcome != "passed"):
-                counts[stage.name][outcome] += 1
-    if not any(counts.values()):
+def pytest_terminal_summary(terminalreporter, config):
+    """One line per stage, judged as `kata` judges it, and where to go next."""
+    results = config.stash[_results].results
+    statuses = [
+        status_from_results(stage, [result for result in results if result.stage == stage.name])
+        for stage in stages()
+        if any(result.stage == stage.name for result in results)
+    ]
+    if not statuses:
         return
     terminalreporter.section("stages", sep="=")
-    next_stage = None
-    for stage in stages():
-        count = counts[stage.name]
-        total = sum(count.values())
-        if not total:
-            continue
-        done = count["passed"] == total
-        terminalreporter.line(f"  {'✔' if done else '✘'} {stage.label:<52} {count['passed']:>3} of {total} tests pass")
-        if not done and next_stage is None:
-            next_stage = stage
-    if next_stage:
-        file = implementation.active_folder() / next_stage.module_file
-        terminalreporter.line(f"Next: open {display_path(file)} ({next_stage.label}).")
+    for status in statuses:
+        started = "" if status.state != "not started" else " (not started)"
+        mark = "✔" if status.done else "✘"
+        terminalreporter.line(f"  {mark} {status.stage.label:<52} {status.passed:>3} of {status.total} tests pass{started}")
+    unfinished = next((status for status in statuses if not status.done), None)
+    if unfinished:
+        file = implementation.active_folder() / unfinished.stage.module_file
+        terminalreporter.line(f"Next: open {display_path(file)} ({unfinished.stage.label}).")

@@ -25,7 +25,7 @@ def quick_runs(monkeypatch):
 
 
 def run(preset, out, steps, resume=False):
-    return train.train_command(preset, SOLUTIONS, "cpu", steps, 7, out, resume, Console(file=open(os.devnull, "w")))
+    return train.train_command(preset, SOLUTIONS, "cpu", steps, 7, out, resume, Console(quiet=True))
 
 
 def interrupt_at(monkeypatch, step):

@@ -1,6 +1,7 @@
-"""Edits to the references: realistic learner mistakes (the suite must reject each) and different
-correct implementations (the suite must accept each). Each edit is (old, new) on solutions/<stage>.py;
-`old` must occur exactly once, so the catalog cannot silently go stale when a reference changes."""
+"""Edits to the references: realistic learner mistakes (the suite must reject each), different
+correct implementations (the suite must accept each) and hostile submissions (`kata grade` must
+survive each). Each edit is (old, new) on solutions/<stage>.py; `old` must occur exactly once, so
+the catalog cannot silently go stale when a reference changes."""
 
 import shutil
 from dataclasses import dataclass
