@@ -79,7 +79,12 @@ def tokens_per_second(fast: bool, steps: int = 60) -> float:
 
 def wall_time(*arguments: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", *arguments, "-p", "no:cacheprovider"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", *arguments, "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -91,9 +96,15 @@ def main() -> None:
         reached = float(list(csv.DictReader(metrics.open()))[-1]["val_loss"])
         print(f"kata train bigram reached:                  {reached:.4f} nats ({reached - loss:+.4f})")
     slow, fast = tokens_per_second(fast=False), tokens_per_second(fast=True)
-    print(f"gpt-cpu training: per-head GPT {slow:,.0f} tokens/s, fast-attention GPT {fast:,.0f} tokens/s ({fast / slow:.2f}x)")
+    print(
+        f"gpt-cpu training: per-head GPT {slow:,.0f} tokens/s, fast-attention GPT {fast:,.0f} tokens/s "
+        f"({fast / slow:.2f}x)"
+    )
     print(f"grading tier (pytest --impl solutions): {wall_time('--impl', 'solutions'):.1f} s wall")
-    print(f"both tiers (pytest --impl solutions --meta -n 2 --dist loadgroup): {wall_time('--impl', 'solutions', '--meta', '-n', '2', '--dist', 'loadgroup'):.1f} s wall")
+    print(
+        "both tiers (pytest --impl solutions --meta -n 2 --dist loadgroup): "
+        f"{wall_time('--impl', 'solutions', '--meta', '-n', '2', '--dist', 'loadgroup'):.1f} s wall"
+    )
 
 
 if __name__ == "__main__":

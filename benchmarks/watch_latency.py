@@ -35,15 +35,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "exercises"
         shutil.copytree(ROOT / "exercises", folder)
-        child = pexpect.spawn(sys.executable, ["-m", "kata", "--impl", str(folder)], cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(60, 160))
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "kata", "--impl", str(folder)],
+            cwd=str(ROOT),
+            encoding="utf-8",
+            timeout=60,
+            dimensions=(60, 160),
+        )
         child.expect("watching")
         latencies = {}
         for _ in range(rounds):
             for stage in [stage for stage in stages() if not stage.prerequisites]:
                 time.sleep(0.3)  # let the previous screen settle
-                solved = save_and_wait(child, ROOT / "solutions" / stage.module_file, folder / stage.module_file, f"1 of {len(stages())} stages done")
+                solved = save_and_wait(
+                    child,
+                    ROOT / "solutions" / stage.module_file,
+                    folder / stage.module_file,
+                    f"1 of {len(stages())} stages done",
+                )
                 time.sleep(0.3)
-                unsolved = save_and_wait(child, ROOT / "exercises" / stage.module_file, folder / stage.module_file, f"0 of {len(stages())} stages done")
+                unsolved = save_and_wait(
+                    child,
+                    ROOT / "exercises" / stage.module_file,
+                    folder / stage.module_file,
+                    f"0 of {len(stages())} stages done",
+                )
                 latencies.setdefault(stage.name, []).extend([solved, unsolved])
         child.send("q")
         child.expect(pexpect.EOF)

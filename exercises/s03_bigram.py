@@ -11,7 +11,6 @@ Run `pytest -m s03_bigram` to check this stage; `kata hint s03_bigram` gives a h
 
 import torch
 import torch.nn as nn
-from torch.nn import functional as F
 
 
 class BigramLanguageModel(nn.Module):

@@ -14,7 +14,6 @@ Run `pytest -m s05_averaging` to check this stage; `kata hint s05_averaging` giv
 """
 
 import torch
-from torch.nn import functional as F
 
 
 def average_loops(x: torch.Tensor) -> torch.Tensor:

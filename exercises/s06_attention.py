@@ -14,7 +14,6 @@ Run `pytest -m s06_attention` to check this stage; `kata hint s06_attention` giv
 
 import torch
 import torch.nn as nn
-from torch.nn import functional as F
 
 
 def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

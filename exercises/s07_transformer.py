@@ -15,8 +15,6 @@ Run `pytest -m s07_transformer` to check this stage; `kata hint s07_transformer`
 import torch
 import torch.nn as nn
 
-from s06_attention import Head
-
 
 class MultiHeadAttention(nn.Module):
     """n_head Heads of size n_embd // n_head, run in parallel and concatenated on the last dim,

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-from torch.nn import functional as F
-
-from s07_transformer import Block, LayerNorm
 
 
 @dataclass

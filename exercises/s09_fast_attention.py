@@ -12,8 +12,6 @@ Run `pytest -m s09_fast_attention` to check this stage; `kata hint s09_fast_atte
 
 import torch
 import torch.nn as nn
-from torch.nn import functional as F
-
 from s07_transformer import MultiHeadAttention
 from s08_gpt import GPTConfig, GPTLanguageModel
 

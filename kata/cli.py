@@ -1,14 +1,14 @@
 """The `kata` command: the learner's loop and the instructor's grader.
 
-    kata [watch] [--manual]     re-run the stages on every save (the default)
-    kata list                   the stages, their status and files
-    kata hint [STAGE]           the next hint for a stage (default: the first unfinished one)
-    kata check [STAGE]          one run; exit status 0 only when it passes
-    kata reset STAGE | --all    restore the original stub (your file is kept as a backup)
-    kata solution STAGE         the reference, once your stage passes
-    kata grade [--impl PATH]... grade submissions into results.json / JUnit / CSV
-    kata train PRESET           train the model you wrote (bigram, gpt-cpu, gpt-lecture)
-    kata sample DIR             text from a trained run
+kata [watch] [--manual]     re-run the stages on every save (the default)
+kata list                   the stages, their status and files
+kata hint [STAGE]           the next hint for a stage (default: the first unfinished one)
+kata check [STAGE]          one run; exit status 0 only when it passes
+kata reset STAGE | --all    restore the original stub (your file is kept as a backup)
+kata solution STAGE         the reference, once your stage passes
+kata grade [--impl PATH]... grade submissions into results.json / JUnit / CSV
+kata train PRESET           train the model you wrote (bigram, gpt-cpu, gpt-lecture)
+kata sample DIR             text from a trained run
 """
 
 import argparse
@@ -54,20 +54,37 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--manual", action="store_true", help="re-run when you press Enter instead of on save")
     parser.add_argument("--impl", default=None, help=argparse.SUPPRESS)
     command("list", _list, "the stages, their status and their files")
-    command("hint", _hint, "the next hint for a stage").add_argument("stage", nargs="?", help="name or number (default: the first unfinished)")
-    command("check", _check, "run the tests once; exit status 0 only when they pass").add_argument("stage", nargs="?", help="name or number (default: all)")
+    command("hint", _hint, "the next hint for a stage").add_argument(
+        "stage", nargs="?", help="name or number (default: the first unfinished)"
+    )
+    command("check", _check, "run the tests once; exit status 0 only when they pass").add_argument(
+        "stage", nargs="?", help="name or number (default: all)"
+    )
     reset = command("reset", _reset, "restore a stage's original stub; your file is kept in .kata/backups/")
     reset.add_argument("stage", nargs="?", help="name or number")
     reset.add_argument("--all", action="store_true", help="reset every stage")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     command("solution", _solution, "show the reference solution of a stage you have passed").add_argument("stage")
     grade = command("grade", _grade, "grade submissions: folders laid out like exercises/", one_folder=False)
-    grade.add_argument("--impl", action="append", dest="impls", default=None, metavar="PATH", help="a submission folder (repeatable; default: exercises)")
-    grade.add_argument("--out", default="grades", help="folder for results (default: grades/): NAME/results.json per submission, summary.csv")
+    grade.add_argument(
+        "--impl",
+        action="append",
+        dest="impls",
+        default=None,
+        metavar="PATH",
+        help="a submission folder (repeatable; default: exercises)",
+    )
+    grade.add_argument(
+        "--out",
+        default="grades",
+        help="folder for results (default: grades/): NAME/results.json per submission, summary.csv",
+    )
     grade.add_argument("--json", default=None, help="with one submission: write its results.json here instead")
     grade.add_argument("--junit", default=None, help="also write JUnit XML here")
     grade.add_argument("--csv", default=None, help="write the CSV summary here (default: OUT/summary.csv)")
-    grade.add_argument("--timeout", type=float, default=120, help="seconds one stage of one submission may take (default 120)")
+    grade.add_argument(
+        "--timeout", type=float, default=120, help="seconds one stage of one submission may take (default 120)"
+    )
     grade.add_argument("--test-timeout", type=float, default=10, help="seconds one test may take (default 10)")
     grade.add_argument("--memory-mb", type=int, default=2048, help="memory one stage may allocate, MB (default 2048)")
     train = command("train", _train, "train the model you wrote on the corpus; Ctrl-C saves a checkpoint")
@@ -115,7 +132,11 @@ def _hint(arguments) -> int:
         stage = status.stage
     number, text = next_hint(stage, folder)
     more = "run `kata hint` again for the next one" if number < len(stage.hints) else "that was the last hint"
-    display.console().print(Panel(Text(text), title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"))
+    display.console().print(
+        Panel(
+            Text(text), title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"
+        )
+    )
     return 0
 
 
@@ -157,7 +178,12 @@ def _solution(arguments) -> int:
     status = check_stages(_folder(arguments), [stage])[stage.name]
     out = display.console()
     if not status.done:
-        out.print(Text(f"{stage.label} does not pass yet ({status.summary()}). The reference is shown once it does; try `kata hint {stage.name}`."))
+        out.print(
+            Text(
+                f"{stage.label} does not pass yet ({status.summary()}). The reference is shown once it does; try "
+                f"`kata hint {stage.name}`."
+            )
+        )
         return 1
     source = (REPOSITORY_ROOT / "solutions" / stage.module_file).read_text(encoding="utf-8")
     out.print(Syntax(source, "python", line_numbers=True))
@@ -175,22 +201,31 @@ def _grade(arguments) -> int:
     expected = grader.expected_test_ids()
     grades = []
     table = Table("submission", *[stage.name.split("_")[0] for stage in stages()], "total", title="kata grade")
-    for folder, name in zip(folders, names):
-        grade = grader.grade_submission(folder, name, expected, arguments.timeout, arguments.test_timeout, arguments.memory_mb * 2**20)
+    for folder, name in zip(folders, names, strict=True):
+        grade = grader.grade_submission(
+            folder, name, expected, arguments.timeout, arguments.test_timeout, arguments.memory_mb * 2**20
+        )
         grades.append(grade)
         results = Path(arguments.json) if arguments.json else out / name / "results.json"
         grader.write_results(grade, results)
-        table.add_row(name, *[f"{s.score:.1f}/{s.stage.points}" + (" !" if s.problem else "") for s in grade.stages], f"{grade.score:.1f}/{grade.max_score}")
+        table.add_row(
+            name,
+            *[f"{s.score:.1f}/{s.stage.points}" + (" !" if s.problem else "") for s in grade.stages],
+            f"{grade.score:.1f}/{grade.max_score}",
+        )
         for stage_grade in grade.stages:
             if stage_grade.problem:
-                display.console().print(Text(f"{name} · {stage_grade.stage.name}: {stage_grade.problem}", style="yellow"))
+                display.console().print(
+                    Text(f"{name} · {stage_grade.stage.name}: {stage_grade.problem}", style="yellow")
+                )
     summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
     summary.parent.mkdir(parents=True, exist_ok=True)
     grader.write_csv(grades, summary)
     if arguments.junit:
         grader.write_junit(grades, Path(arguments.junit))
     display.console().print(table)
-    print(f"Results: {', '.join(display_path(Path(arguments.json) if arguments.json else out / n / 'results.json') for n in names)}; summary {display_path(summary)}")
+    written = [Path(arguments.json) if arguments.json else out / name / "results.json" for name in names]
+    print(f"Results: {', '.join(display_path(path) for path in written)}; summary {display_path(summary)}")
     return 0
 
 
@@ -198,7 +233,16 @@ def _train(arguments) -> int:
     from kata.train import train_command
 
     out = Path(arguments.out) if arguments.out else None
-    return train_command(arguments.preset, _folder(arguments), arguments.device, arguments.steps, arguments.seed, out, arguments.resume, display.console())
+    return train_command(
+        arguments.preset,
+        _folder(arguments),
+        arguments.device,
+        arguments.steps,
+        arguments.seed,
+        out,
+        arguments.resume,
+        display.console(),
+    )
 
 
 def _sample(arguments) -> int:

@@ -30,7 +30,6 @@ def load_corpus(path: Path = CORPUS_PATH) -> str:
     digest = hashlib.sha256(raw).hexdigest()
     if digest != CORPUS_SHA256:
         raise CorpusError(
-            f"The corpus {path} has been altered: its sha256 is {digest}, expected {CORPUS_SHA256}. "
-            + RESTORE_ADVICE
+            f"The corpus {path} has been altered: its sha256 is {digest}, expected {CORPUS_SHA256}. " + RESTORE_ADVICE
         )
     return raw.decode("utf-8")

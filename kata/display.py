@@ -13,7 +13,13 @@ from kata.implementation import display_path
 from kata.manifest import stages
 from kata.progress import StageStatus, first_unfinished
 
-MARKS = {"done": "[green]✔[/]", "partial": "[yellow]✘[/]", "not started": "[dim]·[/]", "locked": "[dim]🔒[/]", "stopped": "[red]✘[/]"}
+MARKS = {
+    "done": "[green]✔[/]",
+    "partial": "[yellow]✘[/]",
+    "not started": "[dim]·[/]",
+    "locked": "[dim]🔒[/]",
+    "stopped": "[red]✘[/]",
+}
 
 
 def stage_table(statuses: dict[str, StageStatus], folder: Path, with_files: bool = False) -> Table:
@@ -62,7 +68,13 @@ def next_step(statuses: dict[str, StageStatus], folder: Path) -> Panel | Text:
 
 def full_view(statuses: dict[str, StageStatus], folder: Path, footer: str) -> Group:
     title = Text(f"GPT kata · {display_path(folder)}", style="bold")
-    return Group(title, progress_line(statuses), stage_table(statuses, folder), next_step(statuses, folder), Text(footer, style="dim"))
+    return Group(
+        title,
+        progress_line(statuses),
+        stage_table(statuses, folder),
+        next_step(statuses, folder),
+        Text(footer, style="dim"),
+    )
 
 
 def console() -> Console:

@@ -65,7 +65,9 @@ def _grade_stage_in_child(folder: Path, stage: Stage, test_timeout: float) -> tu
     run = run_suite(folder, [stage], ("--test-timeout", str(test_timeout)), include_hidden=True)
     tampered = [name for name, function in _guarded_functions().items() if before[name] is not function]
     if tampered:
-        return [], "the submission replaced parts of the test machinery (" + ", ".join(tampered) + "): no points for this stage"
+        return [], "the submission replaced parts of the test machinery (" + ", ".join(
+            tampered
+        ) + "): no points for this stage"
     return run.results, ""
 
 
@@ -74,7 +76,9 @@ def grade_submission(
 ) -> SubmissionGrade:
     grade = SubmissionGrade(name, folder)
     for stage in stages():
-        outcome = run_isolated(_grade_stage_in_child, folder, stage, test_timeout, timeout=timeout, memory_bytes=memory_bytes)
+        outcome = run_isolated(
+            _grade_stage_in_child, folder, stage, test_timeout, timeout=timeout, memory_bytes=memory_bytes
+        )
         results, problem = outcome.value if not outcome.problem else ([], outcome.problem)
         grade.stages.append(StageGrade(stage, _complete(results, expected_ids[stage.name], stage, problem), problem))
     return grade
@@ -112,10 +116,22 @@ def gradescope_results(grade: SubmissionGrade) -> dict:
             )
     return {
         "score": round(grade.score, 4),
-        "output": "\n".join(f"{s.stage.label}: {s.score:.2f} of {s.stage.points}" + (f" ({s.problem})" if s.problem else "") for s in grade.stages),
+        "output": "\n".join(
+            f"{s.stage.label}: {s.score:.2f} of {s.stage.points}" + (f" ({s.problem})" if s.problem else "")
+            for s in grade.stages
+        ),
         "tests": tests,
         "extra_data": {
-            "stages": {s.stage.name: {"score": round(s.score, 4), "max_score": s.stage.points, "passed": s.passed, "tests": len(s.results), "problem": s.problem} for s in grade.stages}
+            "stages": {
+                s.stage.name: {
+                    "score": round(s.score, 4),
+                    "max_score": s.stage.points,
+                    "passed": s.passed,
+                    "tests": len(s.results),
+                    "problem": s.problem,
+                }
+                for s in grade.stages
+            }
         },
     }
 
@@ -126,12 +142,20 @@ def write_junit(grades: list[SubmissionGrade], path: Path) -> None:
         for stage_grade in grade.stages:
             failures = [r for r in stage_grade.results if r.outcome != "passed"]
             suite = ElementTree.SubElement(
-                root, "testsuite", name=f"{grade.name}.{stage_grade.stage.name}", tests=str(len(stage_grade.results)), failures=str(len(failures))
+                root,
+                "testsuite",
+                name=f"{grade.name}.{stage_grade.stage.name}",
+                tests=str(len(stage_grade.results)),
+                failures=str(len(failures)),
             )
             for result in stage_grade.results:
-                case = ElementTree.SubElement(suite, "testcase", classname=f"{grade.name}.{stage_grade.stage.name}", name=result.name)
+                case = ElementTree.SubElement(
+                    suite, "testcase", classname=f"{grade.name}.{stage_grade.stage.name}", name=result.name
+                )
                 if result.outcome != "passed":
-                    ElementTree.SubElement(case, "failure", message=result.message.splitlines()[0] if result.message else result.outcome).text = result.message
+                    ElementTree.SubElement(
+                        case, "failure", message=result.message.splitlines()[0] if result.message else result.outcome
+                    ).text = result.message
     ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -140,7 +164,9 @@ def write_csv(grades: list[SubmissionGrade], path: Path) -> None:
         writer = csv.writer(file)
         writer.writerow(["submission", *[stage.name for stage in stages()], "total", "max"])
         for grade in grades:
-            writer.writerow([grade.name, *[f"{s.score:.2f}" for s in grade.stages], f"{grade.score:.2f}", grade.max_score])
+            writer.writerow(
+                [grade.name, *[f"{s.score:.2f}" for s in grade.stages], f"{grade.score:.2f}", grade.max_score]
+            )
 
 
 def submission_names(folders: list[Path]) -> list[str]:

@@ -125,5 +125,7 @@ def warm_up() -> list[str]:
 def collect_test_ids(selected: list[Stage] | None = None, include_hidden: bool = False) -> list[str]:
     """The ids of the tests a run would execute, found without importing any graded code."""
     collector = ResultCollector()
-    run_suite(REPOSITORY_ROOT / "exercises", selected, ("--collect-only",), include_hidden=include_hidden, collector=collector)
+    run_suite(
+        REPOSITORY_ROOT / "exercises", selected, ("--collect-only",), include_hidden=include_hidden, collector=collector
+    )
     return collector.collected

@@ -125,7 +125,10 @@ def _import_failure(file: Path, error: BaseException) -> StageUnavailable:
     line = _deepest_line_in(error.__traceback__, file)
     where = f" (line {line})" if line else ""
     if isinstance(error, TestTookTooLong):
-        message = f"Importing {display_path(file)} never finished: is there an endless loop at the top level of the file?{where}"
+        message = (
+            f"Importing {display_path(file)} never finished: is there an endless loop at the top level of "
+            f"the file?{where}"
+        )
     else:
         message = f"Importing {display_path(file)} raised {type(error).__name__}: {error}{where}"
     return StageUnavailable(message, f"{display_path(file)}:{line or 1}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kata.manifest import REPOSITORY_ROOT, Stage
 
+
 def state_folder(folder: Path) -> Path:
     return folder.parent / ".kata"
 

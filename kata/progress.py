@@ -51,7 +51,9 @@ def _run_in_child(folder: Path, selected: list[Stage], test_timeout: float) -> S
     return run_suite(folder, selected, ("--test-timeout", str(test_timeout)))
 
 
-def check_stages(folder: Path, selected: list[Stage] | None = None, test_timeout: float = TEST_TIMEOUT_S) -> dict[str, StageStatus]:
+def check_stages(
+    folder: Path, selected: list[Stage] | None = None, test_timeout: float = TEST_TIMEOUT_S
+) -> dict[str, StageStatus]:
     """Run the selected stages' public tests (default: all) against `folder` in a child process."""
     selected = list(selected or stages())
     outcome = run_isolated(_run_in_child, folder, selected, test_timeout, timeout=RUN_TIMEOUT_S)

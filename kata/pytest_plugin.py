@@ -50,7 +50,10 @@ def pytest_addoption(parser):
         "--meta", action="store_true", help="also run the maintainer's tier: stubs, mistakes, variants, API parity"
     )
     group.addoption(
-        "--test-timeout", type=float, default=60.0, metavar="SECONDS",
+        "--test-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
         help="stop a test that runs longer, with a message (default 60; 0: never)",
     )
 
@@ -198,7 +201,9 @@ def pytest_terminal_summary(terminalreporter, config):
     for status in statuses:
         started = "" if status.state != "not started" else " (not started)"
         mark = "✔" if status.done else "✘"
-        terminalreporter.line(f"  {mark} {status.stage.label:<52} {status.passed:>3} of {status.total} tests pass{started}")
+        terminalreporter.line(
+            f"  {mark} {status.stage.label:<52} {status.passed:>3} of {status.total} tests pass{started}"
+        )
     unfinished = next((status for status in statuses if not status.done), None)
     if unfinished:
         file = implementation.active_folder() / unfinished.stage.module_file

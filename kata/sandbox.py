@@ -98,4 +98,7 @@ def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         return f"the process was killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
-    return f"the code ended the process itself (exit status {os.WEXITSTATUS(status)}, e.g. os._exit or sys.exit outside a test)"
+    return (
+        f"the code ended the process itself (exit status {os.WEXITSTATUS(status)}, e.g. os._exit or sys.exit "
+        "outside a test)"
+    )

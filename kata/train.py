@@ -54,16 +54,44 @@ PRESETS = {
     preset.name: preset
     for preset in (
         # The lecture's bigram run.
-        Preset("bigram", "bigram", batch_size=32, block_size=8, steps=10_000, lr=1e-3, eval_interval=1000, eval_iters=200, final_eval_iters=1000),
+        Preset(
+            "bigram",
+            "bigram",
+            batch_size=32,
+            block_size=8,
+            steps=10_000,
+            lr=1e-3,
+            eval_interval=1000,
+            eval_iters=200,
+            final_eval_iters=1000,
+        ),
         # nanoGPT's CPU recipe for this corpus: a few minutes on a laptop.
         Preset(
-            "gpt-cpu", "gpt", batch_size=12, block_size=64, steps=2000, lr=1e-3, min_lr=1e-4, warmup_steps=100,
-            eval_interval=250, eval_iters=20, final_eval_iters=200, gpt=dict(n_embd=128, n_head=4, n_layer=4, dropout=0.0),
+            "gpt-cpu",
+            "gpt",
+            batch_size=12,
+            block_size=64,
+            steps=2000,
+            lr=1e-3,
+            min_lr=1e-4,
+            warmup_steps=100,
+            eval_interval=250,
+            eval_iters=20,
+            final_eval_iters=200,
+            gpt=dict(n_embd=128, n_head=4, n_layer=4, dropout=0.0),
         ),
         # The lecture's 10.8 M model: a GPU job.
         Preset(
-            "gpt-lecture", "gpt", batch_size=64, block_size=256, steps=5000, lr=3e-4, eval_interval=500, eval_iters=200,
-            final_eval_iters=200, gpt=dict(n_embd=384, n_head=6, n_layer=6, dropout=0.2),
+            "gpt-lecture",
+            "gpt",
+            batch_size=64,
+            block_size=256,
+            steps=5000,
+            lr=3e-4,
+            eval_interval=500,
+            eval_iters=200,
+            final_eval_iters=200,
+            gpt=dict(n_embd=384, n_head=6, n_layer=6, dropout=0.2),
         ),
     )
 }
@@ -78,7 +106,9 @@ class Learner:
     def __init__(self, folder: Path):
         activate(folder)
         self.folder = folder
-        self.tokenizer_stage, self.batches, self.training = (load_stage(n) for n in ("s01_tokenizer", "s02_batches", "s04_training"))
+        self.tokenizer_stage, self.batches, self.training = (
+            load_stage(n) for n in ("s01_tokenizer", "s02_batches", "s04_training")
+        )
 
     def tokenizer(self, corpus: str):
         return self.tokenizer_stage.CharTokenizer(self.tokenizer_stage.build_vocabulary(corpus))
@@ -108,14 +138,18 @@ def check_learner(folder: Path, preset: Preset) -> tuple[list[str], bool]:
     needed = BIGRAM_STAGES if preset.model == "bigram" else GPT_STAGES
     optional = [] if preset.model == "bigram" else ["s09_fast_attention"]
     statuses = check_stages(folder, [stage_named(name) for name in needed + optional])
-    missing = [f"{statuses[name].stage.label} ({statuses[name].summary()})" for name in needed if not statuses[name].done]
+    missing = [
+        f"{statuses[name].stage.label} ({statuses[name].summary()})" for name in needed if not statuses[name].done
+    ]
     return missing, bool(optional) and statuses[optional[0]].done
 
 
 class Run:
     """One training run in its folder: what it trains on, its state, and what it writes."""
 
-    def __init__(self, learner: Learner, preset: Preset, out: Path, device: torch.device, seed: int, fast: bool, steps: int):
+    def __init__(
+        self, learner: Learner, preset: Preset, out: Path, device: torch.device, seed: int, fast: bool, steps: int
+    ):
         self.learner, self.preset, self.out, self.device, self.steps = learner, preset, out, device, steps
         corpus = load_corpus()
         self.tokenizer = learner.tokenizer(corpus)
@@ -132,17 +166,28 @@ class Run:
 
     def batch(self, split: str):
         data = self.train_data if split == "train" else self.val_data
-        x, y = self.learner.batches.get_batch(data, self.preset.batch_size, self.preset.block_size, generator=self.generator)
+        x, y = self.learner.batches.get_batch(
+            data, self.preset.batch_size, self.preset.block_size, generator=self.generator
+        )
         return x.to(self.device), y.to(self.device)
 
     def evaluate(self, iters: int) -> dict[str, float]:
-        return {split: self.learner.training.estimate_loss(self.model, lambda: self.batch(split), iters) for split in ("train", "val")}
+        return {
+            split: self.learner.training.estimate_loss(self.model, lambda split=split: self.batch(split), iters)
+            for split in ("train", "val")
+        }
 
     def save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         state = dict(
-            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), step=self.step, elapsed=self.elapsed,
-            generator=self.generator.get_state(), torch_rng=torch.get_rng_state(), metrics=self.metrics, info=self.info,
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            step=self.step,
+            elapsed=self.elapsed,
+            generator=self.generator.get_state(),
+            torch_rng=torch.get_rng_state(),
+            metrics=self.metrics,
+            info=self.info,
         )
         torch.save(state, self.out / CHECKPOINT)
 
@@ -181,8 +226,18 @@ class Run:
 
     def record(self, losses: dict[str, float], progress: Progress) -> None:
         lr = self.preset.lr_at(max(self.step - 1, 0), self.steps)
-        self.metrics.append(dict(step=self.step, train_loss=losses["train"], val_loss=losses["val"], lr=lr, elapsed_s=round(self.elapsed, 2)))
-        progress.console.print(f"step {self.step:>6}: train {losses['train']:.4f}, val {losses['val']:.4f}  ({self.elapsed:.0f} s)")
+        self.metrics.append(
+            dict(
+                step=self.step,
+                train_loss=losses["train"],
+                val_loss=losses["val"],
+                lr=lr,
+                elapsed_s=round(self.elapsed, 2),
+            )
+        )
+        progress.console.print(
+            f"step {self.step:>6}: train {losses['train']:.4f}, val {losses['val']:.4f}  ({self.elapsed:.0f} s)"
+        )
 
     def write_outputs(self, sample_tokens: int) -> dict[str, Path]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -190,7 +245,10 @@ class Run:
             writer = csv.DictWriter(file, fieldnames=["step", "train_loss", "val_loss", "lr", "elapsed_s"])
             writer.writeheader()
             writer.writerows(self.metrics)
-        written = {"metrics": self.out / METRICS, "loss curve": plot_losses(self.metrics, self.out / "loss.png", self.preset.name)}
+        written = {
+            "metrics": self.out / METRICS,
+            "loss curve": plot_losses(self.metrics, self.out / "loss.png", self.preset.name),
+        }
         if self.preset.model == "gpt":
             lines = self.tokenizer.decode(self.val_data[:2000].tolist()).split("\n")
             line = next((line for line in lines if len(line) >= 24), lines[0])[:32]  # a full line of verse
@@ -296,7 +354,9 @@ def progress_bar(console) -> Progress:
     )
 
 
-def train_command(preset_name: str, folder: Path, device: str, steps: int | None, seed: int, out: Path | None, resume: bool, console) -> int:
+def train_command(
+    preset_name: str, folder: Path, device: str, steps: int | None, seed: int, out: Path | None, resume: bool, console
+) -> int:
     started = time.perf_counter()
     preset = PRESETS[preset_name]
     out = out or Path("runs") / preset.name
@@ -317,20 +377,29 @@ def train_command(preset_name: str, folder: Path, device: str, steps: int | None
             return 2
         run.restore()
         console.print(f"Resuming {preset.name} at step {run.step} of {run.steps}.")
-    console.print(f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device}; run folder {display_path(out)}")
+    console.print(
+        f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device}; "
+        f"run folder {display_path(out)}"
+    )
     try:
         with progress_bar(console) as progress:
             run.train(progress)
     except KeyboardInterrupt:
         run.save()
-        console.print(f"Stopped at step {run.step}: checkpoint saved. Continue with `kata train {preset.name} --resume --out {display_path(out)}`.")
+        console.print(
+            f"Stopped at step {run.step}: checkpoint saved. Continue with `kata train {preset.name} --resume --out "
+            f"{display_path(out)}`."
+        )
         return 130
     run.save()
     for name, path in run.write_outputs(sample_tokens=500).items():
         console.print(f"{name}: {display_path(path)}")
     final = run.metrics[-1]
     wall = time.perf_counter() - started
-    console.print(f"Done: {run.step} steps, val loss {final['val_loss']:.4f}; {run.elapsed:.0f} s in training steps, {wall:.0f} s for the whole command.")
+    console.print(
+        f"Done: {run.step} steps, val loss {final['val_loss']:.4f}; {run.elapsed:.0f} s in training steps, "
+        f"{wall:.0f} s for the whole command."
+    )
     return 0
 
 

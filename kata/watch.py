@@ -58,7 +58,9 @@ class WatchSession:
         if status is None:
             return
         number, text = next_hint(status.stage, self.folder)
-        self.note = Panel(Text(text), title=f"Hint {number} of {len(status.stage.hints)} · {status.stage.title}", border_style="cyan")
+        self.note = Panel(
+            Text(text), title=f"Hint {number} of {len(status.stage.hints)} · {status.stage.title}", border_style="cyan"
+        )
         self.render()
 
     def show_list(self) -> None:
@@ -128,7 +130,11 @@ def _watch_files(folder: Path, changes: queue.Queue, stop: threading.Event) -> N
     names = set(stage_names())
     try:
         for batch in watchfiles.watch(
-            folder, stop_event=stop, debounce=50, step=20, raise_interrupt=False,
+            folder,
+            stop_event=stop,
+            debounce=50,
+            step=20,
+            raise_interrupt=False,
             watch_filter=lambda change, path: Path(path).suffix == ".py" and Path(path).stem in names,
         ):
             changes.put({Path(path).stem for _, path in batch})

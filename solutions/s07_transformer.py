@@ -8,7 +8,6 @@ stream and added back to it, so gradients flow straight through the residual pat
 
 import torch
 import torch.nn as nn
-
 from s06_attention import Head
 
 

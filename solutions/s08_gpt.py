@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-from torch.nn import functional as F
-
 from s07_transformer import Block, LayerNorm
+from torch.nn import functional as F
 
 
 @dataclass

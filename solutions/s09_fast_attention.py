@@ -7,10 +7,9 @@ PyTorch's fused scaled_dot_product_attention does the masking, scaling and softm
 
 import torch
 import torch.nn as nn
-from torch.nn import functional as F
-
 from s07_transformer import MultiHeadAttention
 from s08_gpt import GPTConfig, GPTLanguageModel
+from torch.nn import functional as F
 
 
 class CausalSelfAttention(nn.Module):

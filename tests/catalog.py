@@ -31,7 +31,9 @@ class Edited:
         for old, new in self.edits:
             count = source.count(old)
             if count != 1:
-                raise AssertionError(f"{self.name}: {old!r} occurs {count} times in solutions/{self.stage}.py, expected once")
+                raise AssertionError(
+                    f"{self.name}: {old!r} occurs {count} times in solutions/{self.stage}.py, expected once"
+                )
             source = source.replace(old, new)
         path.write_text(source, encoding="utf-8")
 

@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-
 _pytest_fail = pytest.fail  # kept from before any graded code runs, which might replace pytest.fail
 
 
@@ -45,7 +44,9 @@ def expect_equal_tensors(got, expected: torch.Tensor, call: str, atol: float = 0
         fail(f"{call}: expected a tensor, got {type(got).__name__} {show(got)}")
     if got.shape != expected.shape:
         fail(f"{call}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}{hint}")
-    same = torch.equal(got, expected) if atol == 0 else torch.allclose(got.double(), expected.double(), atol=atol, rtol=0)
+    same = (
+        torch.equal(got, expected) if atol == 0 else torch.allclose(got.double(), expected.double(), atol=atol, rtol=0)
+    )
     if not same:
         where = (got.double() - expected.double()).abs().flatten().argmax().item()
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(where), expected.shape))

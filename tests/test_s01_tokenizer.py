@@ -68,7 +68,10 @@ class TestCharTokenizer:
             hint = ""
             if list(got) == [i + 1 for i in HELLO_THERE_IDS]:
                 hint = " Every id is one too high: ids count from 0, the index in the vocabulary."
-            fail(f"With the corpus vocabulary, encode('helloooo there'): expected {HELLO_THERE_IDS}, got {show(got)}.{hint}")
+            fail(
+                f"With the corpus vocabulary, encode('helloooo there'): expected {HELLO_THERE_IDS}, got "
+                f"{show(got)}.{hint}"
+            )
 
     def test_decode_matches_the_lecture(self, corpus_vocabulary):
         got = stage.CharTokenizer(corpus_vocabulary).decode(HELLO_THERE_IDS)
@@ -88,9 +91,15 @@ class TestCharTokenizer:
         tokenizer = stage.CharTokenizer(vocabulary)
         ids = tokenizer.encode(text)
         if len(ids) != len(text) or not all(isinstance(i, int) for i in ids):
-            fail(f"Vocabulary {vocabulary}: encode({text!r}) should give {len(text)} ints, one per character, got {show(ids)}")
+            fail(
+                f"Vocabulary {vocabulary}: encode({text!r}) should give {len(text)} ints, one per character, got "
+                f"{show(ids)}"
+            )
         if tokenizer.decode(ids) != text:
-            fail(f"Vocabulary {vocabulary}: decode(encode({text!r})) gave {tokenizer.decode(ids)!r} (encode gave {show(ids)})")
+            fail(
+                f"Vocabulary {vocabulary}: decode(encode({text!r})) gave {tokenizer.decode(ids)!r} (encode gave "
+                f"{show(ids)})"
+            )
 
     @given(vocabulary_and_ids())
     @example((["h", "i"], [1, 0]))
@@ -110,7 +119,8 @@ class TestCharTokenizer:
         if list(got) != list(range(len(vocabulary))):
             fail(
                 f"Vocabulary {vocabulary}: encoding its own characters in order should give "
-                f"{list(range(len(vocabulary)))}, got {show(got)}. The id of a character is its index in the vocabulary, "
+                f"{list(range(len(vocabulary)))}, got {show(got)}. The id of a character is its index in the "
+                "vocabulary, "
                 "in the order given (the tokenizer does not sort it)."
             )
 
@@ -123,7 +133,10 @@ class TestCharTokenizerRejects:
             fail(f"Called encode('hello wörld'): expected ValueError naming 'ö' at position 7, got {show(got)}")
         message = str(raised.value)  # checked outside the except block, so the failure reads on its own
         if "ö" not in message or not re.search(r"\b7\b", message):
-            fail(f"Called encode('hello wörld'): the ValueError should name the character 'ö' and its position 7, but says {message!r}")
+            fail(
+                "Called encode('hello wörld'): the ValueError should name the character 'ö' and its position 7, "
+                f"but says {message!r}"
+            )
 
     @pytest.mark.parametrize("bad_id", [3, 4, -1, -3])
     def test_an_id_out_of_range(self, bad_id):
@@ -134,7 +147,9 @@ class TestCharTokenizerRejects:
             fail(f"Vocabulary ['a', 'b', 'c']: decode([0, {bad_id}]) should raise ValueError, got {got!r}{negative}")
 
     @pytest.mark.parametrize(
-        "vocabulary", [["a", "b", "a"], ["ab", "c"], ["", "x"], "abca"], ids=["repeated", "two-chars", "empty", "string"]
+        "vocabulary",
+        [["a", "b", "a"], ["ab", "c"], ["", "x"], "abca"],
+        ids=["repeated", "two-chars", "empty", "string"],
     )
     def test_a_bad_vocabulary(self, vocabulary):
         with pytest.raises(ValueError):

@@ -2,18 +2,28 @@
 
 import pytest
 import torch
-from support import ReferenceTokenizer, lecture_get_batch
 from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_tokens, seeds
+from support import ReferenceTokenizer, lecture_get_batch
 
 from kata.implementation import StageModule
 
 stage = StageModule("s02_batches")
 
-LECTURE_X = [[24, 43, 58, 5, 57, 1, 46, 43], [44, 53, 56, 1, 58, 46, 39, 58], [52, 58, 1, 58, 46, 39, 58, 1], [25, 17, 27, 10, 0, 21, 1, 54]]
-LECTURE_Y = [[43, 58, 5, 57, 1, 46, 43, 39], [53, 56, 1, 58, 46, 39, 58, 1], [58, 1, 58, 46, 39, 58, 1, 46], [17, 27, 10, 0, 21, 1, 54, 39]]
+LECTURE_X = [
+    [24, 43, 58, 5, 57, 1, 46, 43],
+    [44, 53, 56, 1, 58, 46, 39, 58],
+    [52, 58, 1, 58, 46, 39, 58, 1],
+    [25, 17, 27, 10, 0, 21, 1, 54],
+]
+LECTURE_Y = [
+    [43, 58, 5, 57, 1, 46, 43, 39],
+    [53, 56, 1, 58, 46, 39, 58, 1],
+    [58, 1, 58, 46, 39, 58, 1, 46],
+    [17, 27, 10, 0, 21, 1, 54, 39],
+]
 
 
 class TestEncodeText:
@@ -23,7 +33,10 @@ class TestEncodeText:
             fail(f"encode_text(<corpus>, tokenizer): expected an int64 tensor, got {show(got)}")
         expect_equal_tensors(got, corpus_ids, "encode_text(<corpus>, tokenizer)")
         if got[:10].tolist() != [18, 47, 56, 57, 58, 1, 15, 47, 58, 47]:
-            fail(f"encode_text(<corpus>, tokenizer) should start [18, 47, 56, 57, 58, 1, 15, 47, 58, 47], got {show(got[:10])}")
+            fail(
+                "encode_text(<corpus>, tokenizer) should start [18, 47, 56, 57, 58, 1, 15, 47, 58, 47], got "
+                f"{show(got[:10])}"
+            )
 
     @pytest.mark.parametrize("text", ["", "a", "abcabc"])
     def test_short_texts_give_1d_int64(self, text):
@@ -34,14 +47,19 @@ class TestEncodeText:
                 f"encode_text({text!r}, tokenizer): expected a 1-D int64 tensor, got {show(got)}. "
                 "torch.tensor([]) is float32 unless you pass dtype=torch.long."
             )
-        expect_equal_tensors(got, torch.tensor(tokenizer.encode(text), dtype=torch.long), f"encode_text({text!r}, tokenizer)")
+        expect_equal_tensors(
+            got, torch.tensor(tokenizer.encode(text), dtype=torch.long), f"encode_text({text!r}, tokenizer)"
+        )
 
 
 class TestTrainValSplit:
     def test_the_corpus(self, corpus_ids):
         train, val = stage.train_val_split(corpus_ids)
         if (len(train), len(val)) != (1_003_854, 111_540):
-            fail(f"train_val_split(<encoded corpus>): expected 1,003,854 and 111,540 tokens, got {len(train):,} and {len(val):,}")
+            fail(
+                f"train_val_split(<encoded corpus>): expected 1,003,854 and 111,540 tokens, got {len(train):,} and "
+                f"{len(val):,}"
+            )
         expect_equal_tensors(torch.cat([train, val]), corpus_ids, "train_val_split(<encoded corpus>): train then val")
 
     @given(st.integers(0, 300), st.floats(0.01, 0.99))
@@ -56,13 +74,18 @@ class TestTrainValSplit:
                 f"train_val_split(torch.arange({length}), {fraction}): expected {n} and {length - n} tokens "
                 f"(n = int(train_fraction * len(data))), got {len(train)} and {len(val)}"
             )
-        expect_equal_tensors(torch.cat([train, val]), data, f"train_val_split(torch.arange({length}), {fraction}): train then val")
+        expect_equal_tensors(
+            torch.cat([train, val]), data, f"train_val_split(torch.arange({length}), {fraction}): train then val"
+        )
 
     @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.5, 1.5])
     def test_rejects_a_fraction_outside_0_to_1(self, fraction):
         with pytest.raises(ValueError):
             got = stage.train_val_split(torch.arange(10), fraction)
-            fail(f"train_val_split(torch.arange(10), {fraction}) should raise ValueError (0 < train_fraction < 1), got {show(got)}")
+            fail(
+                f"train_val_split(torch.arange(10), {fraction}) should raise ValueError (0 < train_fraction < 1), "
+                f"got {show(got)}"
+            )
 
 
 class TestContextTargetPairs:
@@ -94,7 +117,10 @@ class TestContextTargetPairs:
     def test_rejects_data_shorter_than_a_block(self):
         with pytest.raises(ValueError):
             got = stage.context_target_pairs(torch.arange(8), 8)
-            fail(f"context_target_pairs(torch.arange(8), 8) should raise ValueError (needs 9 tokens), got {len(got)} pairs")
+            fail(
+                "context_target_pairs(torch.arange(8), 8) should raise ValueError (needs 9 tokens), got "
+                f"{len(got)} pairs"
+            )
 
 
 def expected_batch(data, batch_size, block_size, seed):
@@ -104,7 +130,9 @@ def expected_batch(data, batch_size, block_size, seed):
 def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
     if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and torch.equal(x, y):
         return ". y equals x: the targets must be the same windows one token later."
-    shorter = torch.randint(max(len(data) - block_size - 1, 1), (batch_size,), generator=torch.Generator().manual_seed(seed))
+    shorter = torch.randint(
+        max(len(data) - block_size - 1, 1), (batch_size,), generator=torch.Generator().manual_seed(seed)
+    )
     if isinstance(x, torch.Tensor) and x.shape == (batch_size, block_size):
         if torch.equal(x, torch.stack([data[i : i + block_size] for i in shorter])):
             return ". The starts look drawn from len(data) - block_size - 1: that never draws the last window."
@@ -125,7 +153,10 @@ class TestGetBatch:
         data = random_tokens((block_size + 1 + extra,), 30, seed)
         x, y = stage.get_batch(data, batch_size, block_size, generator=torch.Generator().manual_seed(seed))
         expected_x, expected_y = expected_batch(data, batch_size, block_size, seed)
-        call = f"get_batch(data of {len(data)} tokens, batch_size={batch_size}, block_size={block_size}, generator=<seed {seed}>)"
+        call = (
+            f"get_batch(data of {len(data)} tokens, batch_size={batch_size}, block_size={block_size}, "
+            f"generator=<seed {seed}>)"
+        )
         hint = diagnose_batch(x, y, data, batch_size, block_size, seed)
         for name, got, expected in (("x", x, expected_x), ("y", y, expected_y)):
             if isinstance(got, torch.Tensor) and got.dtype != torch.long:
@@ -137,7 +168,10 @@ class TestGetBatch:
         x, _ = stage.get_batch(data, 200, 8, generator=torch.Generator().manual_seed(0))
         starts = sorted({int(row[0]) for row in x})
         if starts != [0, 1]:
-            fail(f"get_batch(torch.arange(10), 200, 8): 200 draws should cover both windows (starts 0 and 1), saw starts {starts}")
+            fail(
+                "get_batch(torch.arange(10), 200, 8): 200 draws should cover both windows (starts 0 and 1), saw "
+                f"starts {starts}"
+            )
         x, y = stage.get_batch(torch.arange(9), 3, 8, generator=torch.Generator().manual_seed(0))
         if x.tolist() != [list(range(8))] * 3 or y.tolist() != [list(range(1, 9))] * 3:
             fail("get_batch(torch.arange(9), 3, 8): the only window is x = [0..7], y = [1..8]; got something else")
@@ -147,10 +181,15 @@ class TestGetBatch:
         first = stage.get_batch(data, 8, 4, generator=torch.Generator().manual_seed(5))
         again = stage.get_batch(data, 8, 4, generator=torch.Generator().manual_seed(5))
         if not torch.equal(first[0], again[0]):
-            fail("get_batch(..., generator=torch.Generator().manual_seed(5)) twice gave different batches: pass generator=generator to torch.randint")
+            fail(
+                "get_batch(..., generator=torch.Generator().manual_seed(5)) twice gave different batches: pass "
+                "generator=generator to torch.randint"
+            )
 
     @pytest.mark.parametrize(
-        "length, batch_size, block_size", [(8, 2, 8), (3, 1, 5), (10, 0, 4), (10, 2, 0)], ids=["short-by-one", "too-short", "no-batch", "no-block"]
+        "length, batch_size, block_size",
+        [(8, 2, 8), (3, 1, 5), (10, 0, 4), (10, 2, 0)],
+        ids=["short-by-one", "too-short", "no-batch", "no-block"],
     )
     def test_rejects_impossible_sizes(self, length, batch_size, block_size):
         with pytest.raises(ValueError):

@@ -3,11 +3,11 @@
 import math
 
 import torch
-from support import fixed_seed
 from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
+from support import fixed_seed
 from torch import nn
 from torch.nn import functional as F
 
@@ -50,10 +50,16 @@ class TestForward:
         idx = random_tokens((B, T), V, seed)
         logits, loss = model(idx)
         if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B, T, V) or loss is not None:
-            fail(f"model(idx of shape ({B}, {T})) with V={V}, no targets: expected logits ({B}, {T}, {V}) and loss None, got {show(logits)} and {show(loss)}")
+            fail(
+                f"model(idx of shape ({B}, {T})) with V={V}, no targets: expected logits ({B}, {T}, {V}) and loss "
+                f"None, got {show(logits)} and {show(loss)}"
+            )
         logits, loss = model(idx, random_tokens((B, T), V, seed + 1))
         if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B * T, V):
-            fail(f"model(idx, targets) with B={B}, T={T}, V={V}: expected logits of shape ({B * T}, {V}) (flattened for cross_entropy), got {show(logits)}")
+            fail(
+                f"model(idx, targets) with B={B}, T={T}, V={V}: expected logits of shape ({B * T}, {V}) (flattened "
+                f"for cross_entropy), got {show(logits)}"
+            )
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             fail(f"model(idx, targets) with B={B}, T={T}, V={V}: expected the loss as a 0-dim tensor, got {show(loss)}")
 
@@ -80,14 +86,20 @@ class TestForward:
         idx = torch.arange(6).view(2, 3) % V
         _, loss = model_with_table(torch.zeros(V, V))(idx, (idx + 1) % V)
         if not math.isclose(loss.item(), math.log(V), abs_tol=1e-5):
-            fail(f"With an all-zero table every next token has probability 1/V, so the loss must be ln {V} = {math.log(V):.6f}; got {loss.item():.6f}")
+            fail(
+                f"With an all-zero table every next token has probability 1/V, so the loss must be ln {V} = "
+                f"{math.log(V):.6f}; got {loss.item():.6f}"
+            )
 
     def test_a_fresh_model_starts_near_ln_V(self, lecture_batch):
         with fixed_seed(0):
             model = stage.BigramLanguageModel(65)
         _, loss = model(*lecture_batch)
         if not math.log(65) - 0.1 < loss.item() < math.log(65) + 1.0:
-            fail(f"A fresh model(65) on the lecture's batch: expected a loss a little above ln 65 = 4.17, got {loss.item():.4f}")
+            fail(
+                "A fresh model(65) on the lecture's batch: expected a loss a little above ln 65 = 4.17, got "
+                f"{loss.item():.4f}"
+            )
 
     def test_reproduces_the_lectures_first_loss(self, lecture_batch):
         with fixed_seed(1337):
@@ -95,7 +107,8 @@ class TestForward:
         logits, loss = model(*lecture_batch)
         if tuple(logits.shape) != (32, 65) or not math.isclose(loss.item(), LECTURE_FIRST_LOSS, abs_tol=1e-4):
             fail(
-                "torch.manual_seed(1337); BigramLanguageModel(65) on the lecture's first batch: expected logits (32, 65) "
+                "torch.manual_seed(1337); BigramLanguageModel(65) on the lecture's first batch: expected logits "
+                "(32, 65) "
                 f"and loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {show(logits)} and {loss.item():.4f}"
             )
 
@@ -134,14 +147,27 @@ class TestGenerate:
         expected = torch.cat([idx, torch.tensor([[5, 6, 7, 8, 9, 0], [6, 7, 8, 9, 0, 1], [0, 1, 2, 3, 4, 5]])], dim=1)
         hint = ""
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and got[:, 3].tolist() == [4, 3, 1]:
-            hint = ". It continues from the first token of each row: the next token depends on the *last* position, logits[:, -1, :]."
-        expect_equal_tensors(got, expected, "With a table where token i is always followed by i + 1, generate([[3, 1, 4], [2, 7, 5], [0, 9, 9]], 6)", hint=hint)
+            hint = (
+                ". It continues from the first token of each row: the next token depends on the *last* "
+                "position, logits[:, -1, :]."
+            )
+        expect_equal_tensors(
+            got,
+            expected,
+            "With a table where token i is always followed by i + 1, generate([[3, 1, 4], [2, 7, 5], [0, 9, 9]], 6)",
+            hint=hint,
+        )
 
     def test_samples_rather_than_taking_the_most_likely_token(self):
-        got = model_with_table(torch.zeros(5, 5)).generate(torch.zeros((1, 1), dtype=torch.long), 200, generator=torch.Generator().manual_seed(0))
+        got = model_with_table(torch.zeros(5, 5)).generate(
+            torch.zeros((1, 1), dtype=torch.long), 200, generator=torch.Generator().manual_seed(0)
+        )
         seen = sorted(set(got[0].tolist()))
         if seen != [0, 1, 2, 3, 4]:
-            fail(f"With an all-zero table (5 equally likely tokens) 200 generated tokens should include all 5, got only {seen}: draw with torch.multinomial, not argmax")
+            fail(
+                "With an all-zero table (5 equally likely tokens) 200 generated tokens should include all 5, got "
+                f"only {seen}: draw with torch.multinomial, not argmax"
+            )
 
     def test_reproduces_the_lectures_untrained_sample(self, corpus_tokenizer):
         with fixed_seed(1337):
@@ -149,4 +175,7 @@ class TestGenerate:
             ids = model.generate(torch.zeros((1, 1), dtype=torch.long), 100)
         text = corpus_tokenizer.decode(ids[0].tolist())
         if not text.startswith(LECTURE_UNTRAINED_SAMPLE):
-            fail(f"torch.manual_seed(1337), BigramLanguageModel(65), generate(zeros((1, 1)), 100): expected the lecture's {LECTURE_UNTRAINED_SAMPLE!r}..., got {text[:25]!r}...")
+            fail(
+                "torch.manual_seed(1337), BigramLanguageModel(65), generate(zeros((1, 1)), 100): expected the "
+                f"lecture's {LECTURE_UNTRAINED_SAMPLE!r}..., got {text[:25]!r}..."
+            )

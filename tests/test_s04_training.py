@@ -7,11 +7,11 @@ import copy
 import math
 
 import torch
-from support import TableBigram, fixed_seed, lecture_get_batch
 from feedback import fail, show
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from strategies import random_tokens, seeds
+from support import TableBigram, fixed_seed, lecture_get_batch
 from torch import nn
 
 from kata.implementation import StageModule
@@ -35,7 +35,7 @@ class HandAdamW:
     def step(self, gradients):
         self.t += 1
         beta1, beta2 = self.betas
-        for p, g, m, v in zip(self.parameters, gradients, self.m, self.v):
+        for p, g, m, v in zip(self.parameters, gradients, self.m, self.v, strict=True):
             p.mul_(1 - self.lr * self.weight_decay)
             m.mul_(beta1).add_(g, alpha=1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
@@ -51,7 +51,10 @@ def hand_step(model, optimizer, xb, yb) -> float:
 
 
 def batches(count, vocab_size=8, seed=0):
-    return [(random_tokens((4, 5), vocab_size, seed + 2 * k), random_tokens((4, 5), vocab_size, seed + 2 * k + 1)) for k in range(count)]
+    return [
+        (random_tokens((4, 5), vocab_size, seed + 2 * k), random_tokens((4, 5), vocab_size, seed + 2 * k + 1))
+        for k in range(count)
+    ]
 
 
 def small_model(seed=0, vocab_size=8):
@@ -85,7 +88,10 @@ class TestTrainStep:
             if not isinstance(got, float):
                 fail(f"{call} should return the loss as a Python float (loss.item()), got {show(got)}")
             if not math.isclose(got, expected, abs_tol=1e-5):
-                fail(f"{call}: step {step} should return the batch's loss before the update, {expected:.6f}, got {got:.6f}")
+                fail(
+                    f"{call}: step {step} should return the batch's loss before the update, {expected:.6f}, got "
+                    f"{got:.6f}"
+                )
             expect_same_weights(model, reference, call, step)
 
 
@@ -121,15 +127,24 @@ class TestEstimateLoss:
         if len(calls) != 5:
             fail(f"estimate_loss(model, next_batch, 5) should call next_batch 5 times, called it {len(calls)} times")
         if not isinstance(got, float) or not math.isclose(got, expected, abs_tol=1e-5):
-            fail(f"estimate_loss(model, next_batch, 5): expected the mean of the 5 losses, {expected:.6f}, got {show(got)}")
+            fail(
+                f"estimate_loss(model, next_batch, 5): expected the mean of the 5 losses, {expected:.6f}, got "
+                f"{show(got)}"
+            )
 
     def test_evaluates_in_eval_mode_without_gradients(self):
         model = ProbeModel()
         stage.estimate_loss(model, counting(batches(3))[0], 3)
         if any(training for training, _ in model.seen):
-            fail("estimate_loss called the model in training mode: call model.eval() first (dropout must be off when evaluating)")
+            fail(
+                "estimate_loss called the model in training mode: call model.eval() first (dropout must be off "
+                "when evaluating)"
+            )
         if any(grad for _, grad in model.seen):
-            fail("estimate_loss ran the model with gradients on: wrap the loop in `with torch.no_grad():` (or decorate the function)")
+            fail(
+                "estimate_loss ran the model with gradients on: wrap the loop in `with torch.no_grad():` (or "
+                "decorate the function)"
+            )
         if any(p.grad is not None for p in model.parameters()):
             fail("estimate_loss left gradients on the model's parameters: it must not call backward")
 
@@ -140,7 +155,8 @@ class TestEstimateLoss:
             if model.training != start_in_training:
                 mode = "training" if start_in_training else "eval"
                 fail(
-                    f"A model in {mode} mode came back from estimate_loss in {'training' if model.training else 'eval'} mode: "
+                    f"A model in {mode} mode came back from estimate_loss in "
+                    f"{'training' if model.training else 'eval'} mode: "
                     "remember model.training before model.eval(), then model.train(that value)"
                 )
 
@@ -153,12 +169,15 @@ class TestTrain:
         next_batch, calls = counting(data)
         losses = stage.train(model, next_batch, 6, lr=0.05)
         if len(calls) != 6:
-            fail(f"train(model, next_batch, 6) should call next_batch once per step (6 times), called it {len(calls)} times")
+            fail(
+                "train(model, next_batch, 6) should call next_batch once per step (6 times), called it "
+                f"{len(calls)} times"
+            )
         hand = HandAdamW(reference.parameters(), lr=0.05)
         expected = [hand_step(reference, hand, xb, yb) for xb, yb in data]
         if not isinstance(losses, list) or len(losses) != 6 or not all(isinstance(loss, float) for loss in losses):
             fail(f"train(model, next_batch, 6) should return a list of 6 floats, got {show(losses)}")
-        if not all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, expected)):
+        if not all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, expected, strict=True)):
             fail(
                 f"train(model, next_batch, 6, lr=0.05): the losses {[round(x, 4) for x in losses]} differ from "
                 f"torch.optim.AdamW at lr=0.05's {[round(x, 4) for x in expected]}"
@@ -173,7 +192,10 @@ class TestTrain:
         with torch.no_grad():
             val_loss = sum(model(*lecture_get_batch(val_ids, 64, 8, val_generator))[1].item() for _ in range(10)) / 10
         if not val_loss < losses[0] - 1.0:
-            fail(f"train(bigram, <corpus batches>, 300, lr=1e-2): the loss should fall by over 1 nat, from {losses[0]:.3f}; validation loss after training is {val_loss:.3f}")
+            fail(
+                "train(bigram, <corpus batches>, 300, lr=1e-2): the loss should fall by over 1 nat, from "
+                f"{losses[0]:.3f}; validation loss after training is {val_loss:.3f}"
+            )
 
     def test_reproduces_the_lectures_loss_after_100_steps(self, train_ids):
         with fixed_seed(1337):
@@ -185,4 +207,7 @@ class TestTrain:
                 idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
             losses = stage.train(model, lambda: lecture_get_batch(train_ids, 32, 8), 100, lr=1e-3)
         if not math.isclose(losses[-1], LECTURE_LOSS_AFTER_100_STEPS, abs_tol=1e-4):
-            fail(f"The lecture's 100 AdamW steps (lr 1e-3, batch 32) end at loss {LECTURE_LOSS_AFTER_100_STEPS}; train gave {losses[-1]:.4f}")
+            fail(
+                f"The lecture's 100 AdamW steps (lr 1e-3, batch 32) end at loss {LECTURE_LOSS_AFTER_100_STEPS}; "
+                f"train gave {losses[-1]:.4f}"
+            )

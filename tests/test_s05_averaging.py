@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-from support import fixed_seed
 from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
+from support import fixed_seed
 
 from kata.implementation import StageModule
 
@@ -18,8 +18,14 @@ WEIGHTS = ["tril_average_weights", "softmax_average_weights"]
 # are correct too. Generous for the 16-bit types, whose rounding grows with the running sums.
 TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-6, torch.bfloat16: 0.1, torch.float16: 2e-2}
 LECTURE_XBOW_0 = [
-    [0.1808, -0.0700], [-0.0894, -0.4926], [0.1490, -0.3199], [0.3504, -0.2238],
-    [0.3525, 0.0545], [0.0688, -0.0396], [0.0927, -0.0682], [-0.0341, 0.1332],
+    [0.1808, -0.0700],
+    [-0.0894, -0.4926],
+    [0.1490, -0.3199],
+    [0.3504, -0.2238],
+    [0.3525, 0.0545],
+    [0.0688, -0.0396],
+    [0.0927, -0.0682],
+    [-0.0341, 0.1332],
 ]
 
 
@@ -39,8 +45,12 @@ def weights_diagnosis(name: str, got: torch.Tensor, T: int) -> str:
         return ""
     got, upper = got.double(), torch.ones(T, T, dtype=torch.float64).triu()
     if got.isnan().any():
-        return ". Some rows are NaN: a softmax over a row that is all -inf. Only the future (where tril == 0) gets -inf."
-    if torch.allclose(got, upper / upper.sum(1, keepdim=True), atol=1e-6) or torch.allclose(got, exact_weights(T).T, atol=1e-6):
+        return (
+            ". Some rows are NaN: a softmax over a row that is all -inf. Only the future (where tril == 0) gets -inf."
+        )
+    if torch.allclose(got, upper / upper.sum(1, keepdim=True), atol=1e-6) or torch.allclose(
+        got, exact_weights(T).T, atol=1e-6
+    ):
         return ". These weights reach into the future (the upper triangle): use torch.tril, not torch.triu."
     if torch.allclose(got, torch.full((T, T), 1.0 / T, dtype=torch.float64), atol=1e-6):
         return ". Every position sees the whole row, the future included: fill -inf where tril == 0 before the softmax."
@@ -69,14 +79,18 @@ class TestWeights:
     @example(T=4)
     def test_lower_triangular_rows_averaging_the_past(self, name, T):
         got = getattr(stage, name)(T)
-        expect_equal_tensors(got, exact_weights(T).float(), f"{name}({T})", atol=1e-6, hint=weights_diagnosis(name, got, T))
+        expect_equal_tensors(
+            got, exact_weights(T).float(), f"{name}({T})", atol=1e-6, hint=weights_diagnosis(name, got, T)
+        )
 
     def test_the_lectures_three_by_three_example(self):
         a = stage.tril_average_weights(3)
         with fixed_seed(42):
             b = torch.randint(0, 10, (3, 2)).float()
         expected = torch.tensor([[2.0, 7.0], [4.0, 5.5], [14 / 3, 16 / 3]])
-        expect_equal_tensors(a @ b, expected, "tril_average_weights(3) @ b, with the lecture's b = [[2, 7], [6, 4], [6, 5]]", atol=1e-5)
+        expect_equal_tensors(
+            a @ b, expected, "tril_average_weights(3) @ b, with the lecture's b = [[2, 7], [6, 4], [6, 5]]", atol=1e-5
+        )
 
 
 class TestVersions:
@@ -89,8 +103,13 @@ class TestVersions:
         got = getattr(stage, name)(x)
         call = f"{name}(x) for x of shape ({B}, {T}, {C}) and dtype {str(dtype).removeprefix('torch.')}"
         if isinstance(got, torch.Tensor) and got.dtype != dtype:
-            fail(f"{call}: the output should keep the input's dtype, got {got.dtype}. (torch.zeros_like(x) keeps it; torch.zeros((B, T, C)) does not.)")
-        expect_equal_tensors(got, running_mean(x).to(dtype), call, atol=TOLERANCE[dtype], hint=version_diagnosis(got, x))
+            fail(
+                f"{call}: the output should keep the input's dtype, got {got.dtype}. (torch.zeros_like(x) keeps "
+                "it; torch.zeros((B, T, C)) does not.)"
+            )
+        expect_equal_tensors(
+            got, running_mean(x).to(dtype), call, atol=TOLERANCE[dtype], hint=version_diagnosis(got, x)
+        )
 
     @pytest.mark.parametrize("name", VERSIONS)
     @given(seeds, st.integers(2, 10), st.integers(0, 8))
@@ -109,7 +128,9 @@ class TestVersions:
             x = torch.randn(4, 8, 2)
         outputs = {name: getattr(stage, name)(x) for name in VERSIONS}
         for name, got in outputs.items():
-            expect_equal_tensors(got[0], torch.tensor(LECTURE_XBOW_0), f"{name}(x) with the lecture's x (seed 1337), row 0", atol=6e-5)
+            expect_equal_tensors(
+                got[0], torch.tensor(LECTURE_XBOW_0), f"{name}(x) with the lecture's x (seed 1337), row 0", atol=6e-5
+            )
         for name in VERSIONS[1:]:
             # Default tolerances fail here by 3e-8 (float32 rounding); the lecture's atol-free check predates that.
             if not torch.allclose(outputs["average_loops"], outputs[name], atol=1e-6):

@@ -59,7 +59,10 @@ class TestAttentionWeights:
         q, k = random_floats((2, 9, 4), 3), random_floats((2, 9, 4), 4)
         wei = stage.attention_weights(q, k)
         if wei.triu(1).abs().max() != 0:
-            fail("attention_weights: some weight above the diagonal is not 0: position t must not attend to t+1, t+2, ...")
+            fail(
+                "attention_weights: some weight above the diagonal is not 0: position t must not attend to t+1, "
+                "t+2, ..."
+            )
         if not torch.allclose(wei.sum(-1), torch.ones(2, 9), atol=1e-6):
             fail(f"attention_weights: each row should sum to 1, the row sums are {show(wei.sum(-1)[0])}")
 
@@ -72,7 +75,8 @@ class TestAttentionWeights:
         variance = log_weights.var(dim=-1).mean().item()
         if not 0.7 < variance < 1.3:
             fail(
-                f"For unit-variance q and k (head_size 64) the scaled affinities should have variance near 1, got {variance:.3g}. "
+                "For unit-variance q and k (head_size 64) the scaled affinities should have variance near 1, got "
+                f"{variance:.3g}. "
                 "Multiply q @ k^T by head_size ** -0.5 (once)."
             )
 
@@ -86,14 +90,22 @@ class TestHead:
                 fail(f"Head(12, 4, 8).{name}: expected nn.Linear(12, 4, bias=False), got {layer!r}")
         buffers = dict(head.named_buffers())
         if "tril" not in buffers or tuple(buffers["tril"].shape) != (8, 8):
-            fail("Head(12, 4, 8) should register a buffer `tril` of shape (8, 8): self.register_buffer('tril', torch.tril(torch.ones(8, 8)))")
+            fail(
+                "Head(12, 4, 8) should register a buffer `tril` of shape (8, 8): self.register_buffer('tril', "
+                "torch.tril(torch.ones(8, 8)))"
+            )
 
     @given(seeds, st.integers(1, 3), st.integers(1, 8), st.integers(1, 12), st.integers(1, 6))
     @example(0, 2, 5, 8, 4)
     def test_matches_a_hand_computation_for_any_T_up_to_block_size(self, seed, B, T, n_embd, head_size):
         head = fresh_head(n_embd, head_size, 8, seed).eval()
         x = random_floats((B, T, n_embd), seed)
-        expect_equal_tensors(head(x).detach(), head_by_hand(head, x).float(), f"Head({n_embd}, {head_size}, block_size=8) on x of shape ({B}, {T}, {n_embd})", atol=1e-5)
+        expect_equal_tensors(
+            head(x).detach(),
+            head_by_hand(head, x).float(),
+            f"Head({n_embd}, {head_size}, block_size=8) on x of shape ({B}, {T}, {n_embd})",
+            atol=1e-5,
+        )
 
     def test_the_past_never_depends_on_the_future(self):
         head = fresh_head(6, 3, 10, 1).eval()
@@ -107,7 +119,9 @@ class TestHead:
         head = fresh_head(8, 4, 6, 3, dropout=0.5)
         x = random_floats((2, 6, 8), 3)
         evaluated = head.eval()(x)
-        expect_equal_tensors(evaluated.detach(), head_by_hand(head, x).float(), "Head(dropout=0.5) in eval mode (dropout off)", atol=1e-5)
+        expect_equal_tensors(
+            evaluated.detach(), head_by_hand(head, x).float(), "Head(dropout=0.5) in eval mode (dropout off)", atol=1e-5
+        )
         with fixed_seed(0):
             trained = head.train()(x)
         if torch.allclose(trained, evaluated):

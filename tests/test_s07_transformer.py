@@ -24,7 +24,10 @@ class TestMultiHeadAttention:
         mha = built(stage.MultiHeadAttention, 12, 3, 8)
         heads = list(getattr(mha, "heads", []))
         if not isinstance(getattr(mha, "heads", None), nn.ModuleList) or len(heads) != 3:
-            fail(f"MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got {getattr(mha, 'heads', None)!r}")
+            fail(
+                "MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got "
+                f"{getattr(mha, 'heads', None)!r}"
+            )
         sizes = [head.key.out_features for head in heads]
         if sizes != [4, 4, 4]:
             fail(f"MultiHeadAttention(12, 3, 8): each head should have head_size 12 // 3 = 4, got {sizes}")
@@ -44,7 +47,13 @@ class TestMultiHeadAttention:
         x = random_floats((2, T, n_embd), seed)
         expected = mha.proj(torch.cat([head(x) for head in mha.heads], dim=-1))
         call = f"MultiHeadAttention({n_embd}, {n_head}, 8) on x of shape (2, {T}, {n_embd})"
-        expect_equal_tensors(mha(x).detach(), expected.detach(), call, atol=1e-5, hint=". Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).")
+        expect_equal_tensors(
+            mha(x).detach(),
+            expected.detach(),
+            call,
+            atol=1e-5,
+            hint=". Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).",
+        )
 
 
 class TestFeedForward:
@@ -56,19 +65,36 @@ class TestFeedForward:
             fail(f"FeedForward(6): expected Linear(6, 24) then Linear(24, 6), got weights of shapes {shapes}")
         x = random_floats((2, 5, 6), 1)
         expected = linears[1](torch.relu(linears[0](x)))
-        expect_equal_tensors(ffwd(x).detach(), expected.detach(), "FeedForward(6) on x of shape (2, 5, 6)", atol=1e-6, hint=". Expected Linear -> ReLU -> Linear.")
+        expect_equal_tensors(
+            ffwd(x).detach(),
+            expected.detach(),
+            "FeedForward(6) on x of shape (2, 5, 6)",
+            atol=1e-6,
+            hint=". Expected Linear -> ReLU -> Linear.",
+        )
 
 
 def layernorm_diagnosis(got, x, reference, eps) -> str:
     if x.shape[-1] > 1 and got.shape == x.shape:
-        unbiased = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * reference.weight + reference.bias
+        unbiased = (x - x.mean(-1, keepdim=True)) / torch.sqrt(
+            x.var(-1, keepdim=True) + eps
+        ) * reference.weight + reference.bias
         if torch.allclose(got, unbiased.to(got.dtype), atol=1e-5):
             return ". That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does."
-    return ". Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean and var over dim -1."
+    return (
+        ". Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean "
+        "and var over dim -1."
+    )
 
 
 class TestLayerNorm:
-    @given(seeds, st.lists(st.integers(1, 5), min_size=0, max_size=2), st.integers(1, 9), st.sampled_from([torch.float32, torch.float64]), st.sampled_from([1e-5, 1e-3]))
+    @given(
+        seeds,
+        st.lists(st.integers(1, 5), min_size=0, max_size=2),
+        st.integers(1, 9),
+        st.sampled_from([torch.float32, torch.float64]),
+        st.sampled_from([1e-5, 1e-3]),
+    )
     @example(0, [2, 3], 8, torch.float32, 1e-5)
     @example(1, [4], 6, torch.float64, 1e-3)
     def test_matches_nn_layernorm_on_any_shape_and_dtype(self, seed, leading, dim, dtype, eps):
@@ -84,11 +110,17 @@ class TestLayerNorm:
         x = random_floats((*leading, dim), seed, dtype) * 3 + 1
         expected = reference.to(dtype)(x)
         # Rounding in x - mean grows by 1/sqrt(var + eps): nearly constant rows amplify it.
-        amplification = (x.abs().amax() / torch.sqrt(x.var(-1, unbiased=False) + eps).amin()).item() if x.numel() else 1.0
+        amplification = (
+            (x.abs().amax() / torch.sqrt(x.var(-1, unbiased=False) + eps).amin()).item() if x.numel() else 1.0
+        )
         tolerance = (2e-6 if dtype == torch.float32 else 1e-12) * (1 + amplification)
-        call = f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
+        call = (
+            f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
+        )
         got = ours.to(dtype)(x).detach()
-        expect_equal_tensors(got, expected.detach(), call, atol=tolerance, hint=layernorm_diagnosis(got, x, reference, eps))
+        expect_equal_tensors(
+            got, expected.detach(), call, atol=tolerance, hint=layernorm_diagnosis(got, x, reference, eps)
+        )
 
 
 class TestBlock:
@@ -97,8 +129,13 @@ class TestBlock:
         x = random_floats((2, 6, 8), 2)
         after_attention = x + block.sa(block.ln1(x))
         expected = after_attention + block.ffwd(block.ln2(after_attention))
-        hint = ". Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its output to x."
-        expect_equal_tensors(block(x).detach(), expected.detach(), "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint)
+        hint = (
+            ". Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its "
+            "output to x."
+        )
+        expect_equal_tensors(
+            block(x).detach(), expected.detach(), "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint
+        )
 
     def test_zeroed_sublayers_leave_the_residual_path_as_the_identity(self):
         block = built(stage.Block, 8, 2, 6).eval()
@@ -107,7 +144,13 @@ class TestBlock:
                 layer.weight.zero_()
                 layer.bias.zero_()
         x = random_floats((2, 6, 8), 3)
-        expect_equal_tensors(block(x).detach(), x, "Block with both sublayers' output layers zeroed", atol=1e-6, hint=". The block must add each sublayer to x (residual connections).")
+        expect_equal_tensors(
+            block(x).detach(),
+            x,
+            "Block with both sublayers' output layers zeroed",
+            atol=1e-6,
+            hint=". The block must add each sublayer to x (residual connections).",
+        )
 
     def test_the_past_never_depends_on_the_future(self):
         block = built(stage.Block, 8, 2, 10).eval()
@@ -122,7 +165,10 @@ class TestBlock:
         x = random_floats((2, 6, 8), 5)
         block.eval()
         if not torch.equal(block(x), block(x)):
-            fail("Block(dropout=0.5) in eval mode gave two different outputs for the same input: dropout must be off in eval mode")
+            fail(
+                "Block(dropout=0.5) in eval mode gave two different outputs for the same input: dropout must be "
+                "off in eval mode"
+            )
         with fixed_seed(1):
             trained = block.train()(x)
         if torch.allclose(trained, block.eval()(x)):

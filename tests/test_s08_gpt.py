@@ -36,7 +36,10 @@ class TestLecturesModel:
             fail(f"GPTConfig(): expected the lecture's {expected}, got {got}")
         count = sum(p.numel() for p in model.parameters())
         if count != LECTURE_PARAMETERS:
-            fail(f"GPTLanguageModel(GPTConfig()) should have {LECTURE_PARAMETERS:,} parameters (the lecture's 10.788929 M), got {count:,}")
+            fail(
+                f"GPTLanguageModel(GPTConfig()) should have {LECTURE_PARAMETERS:,} parameters (the lecture's "
+                f"10.788929 M), got {count:,}"
+            )
 
 
 class TestForward:
@@ -45,7 +48,10 @@ class TestForward:
         idx = random_tokens((3, 8), 20, 0)
         logits, loss = model(idx)
         if tuple(logits.shape) != (3, 8, 20) or loss is not None:
-            fail(f"model(idx of shape (3, 8)), V=20: expected logits (3, 8, 20) and loss None, got {show(logits)} and {show(loss)}")
+            fail(
+                f"model(idx of shape (3, 8)), V=20: expected logits (3, 8, 20) and loss None, got {show(logits)} "
+                f"and {show(loss)}"
+            )
         logits, loss = model(idx, random_tokens((3, 8), 20, 1))
         if tuple(logits.shape) != (24, 20) or not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             fail(f"model(idx, targets): expected logits (24, 20) and a 0-dim loss, got {show(logits)} and {show(loss)}")
@@ -56,23 +62,34 @@ class TestForward:
         x = model.token_embedding_table(idx) + model.position_embedding_table(torch.arange(5))
         expected = model.lm_head(model.ln_f(model.blocks(x)))
         hint = ". Expected lm_head(ln_f(blocks(token_embedding + position_embedding)))."
-        expect_equal_tensors(model(idx)[0].detach(), expected.detach(), "GPT forward on idx of shape (2, 5)", atol=1e-5, hint=hint)
+        expect_equal_tensors(
+            model(idx)[0].detach(), expected.detach(), "GPT forward on idx of shape (2, 5)", atol=1e-5, hint=hint
+        )
 
     def test_rejects_a_sequence_longer_than_block_size(self):
         with pytest.raises(ValueError):
             tiny_gpt()(random_tokens((1, 9), 20, 0))
-            fail("model(idx of 9 tokens) with block_size 8 should raise ValueError: there is no position embedding for position 8")
+            fail(
+                "model(idx of 9 tokens) with block_size 8 should raise ValueError: there is no position embedding "
+                "for position 8"
+            )
 
     def test_a_fresh_model_starts_near_ln_V(self):
         model = tiny_gpt(3).eval()
         _, loss = model(random_tokens((4, 8), 20, 2), random_tokens((4, 8), 20, 3))
         if abs(loss.item() - math.log(20)) > 0.15:
-            fail(f"A fresh GPT (V=20) should start near ln 20 = {math.log(20):.3f}; got {loss.item():.3f}. Initialise Linear and Embedding weights with std 0.02, biases at 0.")
+            fail(
+                f"A fresh GPT (V=20) should start near ln 20 = {math.log(20):.3f}; got {loss.item():.3f}. "
+                "Initialise Linear and Embedding weights with std 0.02, biases at 0."
+            )
 
     def test_uses_the_position_of_each_token(self):
         logits, _ = tiny_gpt(1).eval()(torch.full((1, 4), 7))
         if torch.allclose(logits[0, 0], logits[0, 1]):
-            fail("The same token at positions 0 and 1 gave the same logits: add the position embedding to the token embedding")
+            fail(
+                "The same token at positions 0 and 1 gave the same logits: add the position embedding to the token "
+                "embedding"
+            )
 
     def test_the_past_never_depends_on_the_future(self):
         model = tiny_gpt(2).eval()
@@ -92,7 +109,10 @@ class TestForward:
             loss.backward()
             optimizer.step()
         if loss.item() > 0.1:
-            fail(f"150 AdamW steps on one fixed batch should drive the loss near 0 (a GPT can memorise it); it is {loss.item():.3f}")
+            fail(
+                "150 AdamW steps on one fixed batch should drive the loss near 0 (a GPT can memorise it); it is "
+                f"{loss.item():.3f}"
+            )
 
 
 def expected_generation(model, idx, max_new_tokens, seed):
@@ -110,4 +130,9 @@ class TestGenerate:
         idx = random_tokens((2, 3), 20, 7)
         got = model.generate(idx, 12, generator=torch.Generator().manual_seed(0))
         hint = ". Feed the model idx[:, -block_size:] each step, sample the last position with the generator."
-        expect_equal_tensors(got, expected_generation(model, idx, 12, 0), "generate(idx of shape (2, 3), 12) with block_size 8", hint=hint)
+        expect_equal_tensors(
+            got,
+            expected_generation(model, idx, 12, 0),
+            "generate(idx of shape (2, 3), 12) with block_size 8",
+            hint=hint,
+        )

@@ -54,7 +54,10 @@ class TestCausalSelfAttention:
         mha = multihead(n_embd, n_head, 10, seed)
         fast = stage.CausalSelfAttention.from_multihead(mha).eval()
         x = random_floats((B, T, n_embd), seed)
-        call = f"CausalSelfAttention.from_multihead(MultiHeadAttention({n_embd}, {n_head}, 10)) on x of shape ({B}, {T}, {n_embd})"
+        call = (
+            f"CausalSelfAttention.from_multihead(MultiHeadAttention({n_embd}, {n_head}, 10)) on x of shape "
+            f"({B}, {T}, {n_embd})"
+        )
         expect_equal_tensors(fast(x).detach(), mha(x).detach(), call, atol=1e-5, hint=fused_diagnosis(fast, x))
 
     def test_uses_fused_scaled_dot_product_attention(self, monkeypatch):
@@ -70,7 +73,10 @@ class TestCausalSelfAttention:
             attention = stage.CausalSelfAttention(8, 2, 6).eval()
         attention(random_floats((1, 6, 8), 0))
         if not calls or not calls[0].get("is_causal"):
-            fail("CausalSelfAttention should call F.scaled_dot_product_attention(q, k, v, ..., is_causal=True) once per forward")
+            fail(
+                "CausalSelfAttention should call F.scaled_dot_product_attention(q, k, v, ..., is_causal=True) once "
+                "per forward"
+            )
 
     def test_the_past_never_depends_on_the_future(self):
         with fixed_seed(1):
@@ -79,14 +85,20 @@ class TestCausalSelfAttention:
         changed = x.clone()
         changed[:, 3:] *= -2
         if not torch.allclose(attention(x)[:, :3], attention(changed)[:, :3], atol=1e-6):
-            fail("CausalSelfAttention: changing tokens after position 2 changed outputs at positions 0..2: pass is_causal=True")
+            fail(
+                "CausalSelfAttention: changing tokens after position 2 changed outputs at positions 0..2: pass "
+                "is_causal=True"
+            )
 
     def test_dropout_is_off_in_eval_mode(self):
         with fixed_seed(2):
             attention = stage.CausalSelfAttention(8, 2, 6, dropout=0.5).eval()
         x = random_floats((2, 6, 8), 2)
         if not torch.equal(attention(x), attention(x)):
-            fail("CausalSelfAttention(dropout=0.5) in eval mode is not deterministic: use dropout_p=0 unless self.training")
+            fail(
+                "CausalSelfAttention(dropout=0.5) in eval mode is not deterministic: use dropout_p=0 unless "
+                "self.training"
+            )
 
 
 class TestFastGPT:
@@ -100,4 +112,9 @@ class TestFastGPT:
         if kinds != {"CausalSelfAttention"}:
             fail(f"fast_gpt(config): every block's sa should be a CausalSelfAttention, found {sorted(kinds)}")
         idx = random_tokens((2, 8), 20, 3)
-        expect_equal_tensors(fast(idx)[0].detach(), slow(idx)[0].detach(), "fast_gpt(config) vs GPTLanguageModel(config) from the same seed", atol=1e-5)
+        expect_equal_tensors(
+            fast(idx)[0].detach(),
+            slow(idx)[0].detach(),
+            "fast_gpt(config) vs GPTLanguageModel(config) from the same seed",
+            atol=1e-5,
+        )

@@ -36,5 +36,9 @@ def test_exercises_and_solutions_expose_the_same_api(stage):
     solution = public_api(REPOSITORY_ROOT / "solutions", stage.name)
     assert exercise == solution
     defined = {name.split(".")[0] for name in solution}
-    assert set(stage.symbols) <= defined, f"the manifest lists {set(stage.symbols) - defined}, which {stage.name} does not define"
-    assert defined <= set(stage.symbols), f"{stage.name} defines {defined - set(stage.symbols)}, missing from the manifest's symbols"
+    assert set(stage.symbols) <= defined, (
+        f"the manifest lists {set(stage.symbols) - defined}, which {stage.name} does not define"
+    )
+    assert defined <= set(stage.symbols), (
+        f"{stage.name} defines {defined - set(stage.symbols)}, missing from the manifest's symbols"
+    )

@@ -34,7 +34,9 @@ def test_the_suite_rejects_the_mistake(mistake, tmp_path):
 def test_the_suite_accepts_the_variant(variant, tmp_path):
     run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.stage)], profile="meta")
     failures = "\n".join(f"{failure.nodeid}: {failure.message}" for failure in run.failures())
-    assert run.exit_code == 0 and run.results, f"the suite rejected a correct variant that {variant.what}:\n{failures}{run.output[-2000:]}"
+    assert run.exit_code == 0 and run.results, (
+        f"the suite rejected a correct variant that {variant.what}:\n{failures}{run.output[-2000:]}"
+    )
 
 
 def test_every_stub_fails_each_of_its_tests_as_not_implemented_yet():

@@ -38,11 +38,16 @@ def test_the_correct_submission_gets_every_point(graded):
 
 def test_each_attack_costs_only_its_own_stage(graded):
     hostile = results(graded[0], "hostile")["extra_data"]["stages"]
-    assert hostile["s01_tokenizer"]["score"] == 0 and "RuntimeError" in json.dumps(results(graded[0], "hostile")["tests"][0])
+    assert hostile["s01_tokenizer"]["score"] == 0 and "RuntimeError" in json.dumps(
+        results(graded[0], "hostile")["tests"][0]
+    )
     assert hostile["s02_batches"]["score"] == 0
     assert hostile["s03_bigram"]["score"] == 0 and "ended the process" in hostile["s03_bigram"]["problem"]
     assert 0 < hostile["s04_training"]["score"] < 15
-    assert hostile["s05_averaging"]["score"] == 0 and "replaced parts of the test machinery" in hostile["s05_averaging"]["problem"]
+    assert (
+        hostile["s05_averaging"]["score"] == 0
+        and "replaced parts of the test machinery" in hostile["s05_averaging"]["problem"]
+    )
 
 
 def test_the_results_are_in_gradescopes_format(graded):
@@ -50,7 +55,9 @@ def test_the_results_are_in_gradescopes_format(graded):
     assert set(report) >= {"score", "output", "tests"}
     for test in report["tests"]:
         assert {"name", "score", "max_score", "output", "visibility", "status"} <= set(test)
-    assert sum(test["max_score"] for test in report["tests"]) == pytest.approx(sum(stage.points for stage in stages()), abs=0.01)
+    assert sum(test["max_score"] for test in report["tests"]) == pytest.approx(
+        sum(stage.points for stage in stages()), abs=0.01
+    )
     assert any(test["visibility"] == "after_published" for test in report["tests"]), "hidden tests are graded"
 
 

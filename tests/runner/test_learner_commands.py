@@ -23,9 +23,15 @@ def test_check_exits_0_only_when_everything_passes(capsys):
 def test_statuses_come_from_running_the_tests(exercises_copy):
     solve(exercises_copy, "s01_tokenizer")
     source = (REPOSITORY_ROOT / "solutions" / "s02_batches.py").read_text()
-    (exercises_copy / "s02_batches.py").write_text(source.replace("return data[:n], data[n:]", "return data[:n], data[n + 1 :]"))
+    (exercises_copy / "s02_batches.py").write_text(
+        source.replace("return data[:n], data[n:]", "return data[:n], data[n + 1 :]")
+    )
     statuses = check_stages(exercises_copy, [stage_named("1"), stage_named("2"), stage_named("3")])
-    assert [statuses[name].state for name in ("s01_tokenizer", "s02_batches", "s03_bigram")] == ["done", "partial", "not started"]
+    assert [statuses[name].state for name in ("s01_tokenizer", "s02_batches", "s03_bigram")] == [
+        "done",
+        "partial",
+        "not started",
+    ]
     assert 0 < statuses["s02_batches"].passed < statuses["s02_batches"].total
     assert "train_val_split" in statuses["s02_batches"].first_failure.message
 
@@ -66,7 +72,9 @@ def test_reset_restores_the_stub_and_keeps_the_learners_file(exercises_copy):
     mine = (exercises_copy / stage.module_file).read_text()
     backup = reset_stage(stage, exercises_copy)
     restored = (exercises_copy / stage.module_file).read_text()
-    committed = subprocess.run(["git", "show", f"HEAD:exercises/{stage.module_file}"], cwd=REPOSITORY_ROOT, capture_output=True, text=True).stdout
+    committed = subprocess.run(
+        ["git", "show", f"HEAD:exercises/{stage.module_file}"], cwd=REPOSITORY_ROOT, capture_output=True, text=True
+    ).stdout
     assert is_stub(restored) and restored == committed
     assert backup.read_text() == mine
 

@@ -21,7 +21,9 @@ def quick_runs(monkeypatch):
     are short: these tests are about the run's mechanics, not its figures."""
     monkeypatch.setattr(train, "check_learner", lambda folder, preset: ([], preset.model == "gpt"))
     for name, preset in train.PRESETS.items():
-        monkeypatch.setitem(train.PRESETS, name, dataclasses.replace(preset, eval_interval=20, eval_iters=4, final_eval_iters=4))
+        monkeypatch.setitem(
+            train.PRESETS, name, dataclasses.replace(preset, eval_interval=20, eval_iters=4, final_eval_iters=4)
+        )
 
 
 def run(preset, out, steps, resume=False):

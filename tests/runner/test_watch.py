@@ -18,7 +18,12 @@ pytestmark = pytest.mark.meta
 
 def spawn_kata(*arguments):
     child = pexpect.spawn(
-        sys.executable, ["-m", "kata", *arguments], cwd=str(REPOSITORY_ROOT), encoding="utf-8", timeout=30, dimensions=(60, 140)
+        sys.executable,
+        ["-m", "kata", *arguments],
+        cwd=str(REPOSITORY_ROOT),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(60, 140),
     )
     child.expect(f"0 of {len(stages())} stages done")
     return child
