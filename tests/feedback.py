@@ -3,12 +3,15 @@
 import pytest
 import torch
 
+from kata.messages import sentences
+
 _pytest_fail = pytest.fail  # kept from before any graded code runs, which might replace pytest.fail
 
 
-def fail(message: str):
-    """Fail the current test with `message` alone: no traceback of the test's own code."""
-    _pytest_fail(message, pytrace=False)
+def fail(*parts: str):
+    """Fail the current test with a message made of whole sentences (see kata.messages.sentences),
+    and nothing else: no traceback of the test's own code."""
+    _pytest_fail(sentences(*parts), pytrace=False)
 
 
 def show(value, limit: int = 12) -> str:
@@ -39,18 +42,32 @@ def _dtype(tensor: torch.Tensor) -> str:
 
 
 def expect_equal_tensors(got, expected: torch.Tensor, call: str, atol: float = 0.0, hint: str = "") -> None:
-    """Fail unless `got` is a tensor of `expected`'s shape and values (within atol)."""
+    """Fail unless `got` is a tensor of `expected`'s shape and values (within atol); `hint` is a whole
+    sentence naming the mistake, where the caller can tell it."""
     if not isinstance(got, torch.Tensor):
-        fail(f"{call}: expected a tensor, got {type(got).__name__} {show(got)}")
+        fail(f"{call}: expected a tensor, got {type(got).__name__} {show(got)}", hint)
     if got.shape != expected.shape:
-        fail(f"{call}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}{hint}")
-    same = (
-        torch.equal(got, expected) if atol == 0 else torch.allclose(got.double(), expected.double(), atol=atol, rtol=0)
-    )
-    if not same:
-        where = (got.double() - expected.double()).abs().flatten().argmax().item()
-        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(where), expected.shape))
+        fail(f"{call}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
+    wrong = _wrong_values(got.detach().double(), expected.double(), atol)
+    if wrong.any():
+        index = _index_to_show(got.detach().double(), expected, wrong)
         fail(
-            f"{call}: wrong values. At index {list(index)} expected {expected[index].item():.8g}, "
-            f"got {got[index].item():.8g}{hint}"
+            f"{call}: wrong values",
+            f"At index {list(index)} expected {expected[index].item():.8g}, got {got[index].item():.8g}",
+            hint,
         )
+
+
+def _wrong_values(got: torch.Tensor, expected: torch.Tensor, atol: float) -> torch.Tensor:
+    close = got == expected if atol == 0 else (got - expected).abs() <= atol
+    return ~(close | (got.isnan() & expected.isnan()))
+
+
+def _index_to_show(got: torch.Tensor, expected: torch.Tensor, wrong: torch.Tensor) -> tuple[int, ...]:
+    """Token ids show the first wrong position; floating-point values the largest difference."""
+    if expected.is_floating_point():
+        difference = torch.where(wrong, (got - expected.double()).abs().nan_to_num(float("inf")), 0.0)
+        flat = int(difference.flatten().argmax())
+    else:
+        flat = int(wrong.flatten().nonzero()[0])
+    return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), expected.shape))

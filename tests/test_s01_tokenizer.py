@@ -21,13 +21,13 @@ def vocabulary_diagnosis(text: str, got) -> str:
     """Name the mistake a wrong vocabulary looks like, where it can be told."""
     got = list(got)
     if got == list(dict.fromkeys(text)):
-        return " This is the order in which the characters first appear: sort them."
+        return "This is the order in which the characters first appear: sort them."
     if got == sorted(set(text), reverse=True):
-        return " This is sorted backwards: use sorted(...) without reverse=True."
+        return "This is sorted backwards: use sorted(...) without reverse=True."
     if len(got) > len(set(got)):
-        return " Some characters appear more than once: keep each distinct character once (set(...))."
+        return "Some characters appear more than once: keep each distinct character once (set(...))."
     if sorted(got) == sorted(set(text)):
-        return " The characters are right but not in sorted order."
+        return "The characters are right but not in sorted order."
     return ""
 
 
@@ -37,8 +37,8 @@ class TestBuildVocabulary:
         if list(got) != list(LECTURE_VOCABULARY):
             fail(
                 f"Called build_vocabulary(<the corpus>): expected the lecture's 65 characters "
-                f"{LECTURE_VOCABULARY!r}, got {len(got)}: {show(''.join(map(str, got)))}."
-                + vocabulary_diagnosis(corpus, got)
+                f"{LECTURE_VOCABULARY!r}, got {len(got)}: {show(''.join(map(str, got)))}",
+                vocabulary_diagnosis(corpus, got),
             )
 
     @given(st.text(max_size=60))
@@ -48,8 +48,8 @@ class TestBuildVocabulary:
         got = stage.build_vocabulary(text)
         if list(got) != sorted(set(text)):
             fail(
-                f"Called build_vocabulary({text!r}): expected {sorted(set(text))}, got {show(got)}."
-                + vocabulary_diagnosis(text, got)
+                f"Called build_vocabulary({text!r}): expected {sorted(set(text))}, got {show(got)}",
+                vocabulary_diagnosis(text, got),
             )
 
 
@@ -67,10 +67,10 @@ class TestCharTokenizer:
         if list(got) != HELLO_THERE_IDS:
             hint = ""
             if list(got) == [i + 1 for i in HELLO_THERE_IDS]:
-                hint = " Every id is one too high: ids count from 0, the index in the vocabulary."
+                hint = "Every id is one too high: ids count from 0, the index in the vocabulary."
             fail(
-                f"With the corpus vocabulary, encode('helloooo there'): expected {HELLO_THERE_IDS}, got "
-                f"{show(got)}.{hint}"
+                f"With the corpus vocabulary, encode('helloooo there'): expected {HELLO_THERE_IDS}, got {show(got)}",
+                hint,
             )
 
     def test_decode_matches_the_lecture(self, corpus_vocabulary):

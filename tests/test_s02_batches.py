@@ -129,14 +129,14 @@ def expected_batch(data, batch_size, block_size, seed):
 
 def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
     if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and torch.equal(x, y):
-        return ". y equals x: the targets must be the same windows one token later."
+        return "y equals x: the targets must be the same windows one token later."
     shorter = torch.randint(
         max(len(data) - block_size - 1, 1), (batch_size,), generator=torch.Generator().manual_seed(seed)
     )
     if isinstance(x, torch.Tensor) and x.shape == (batch_size, block_size):
         if torch.equal(x, torch.stack([data[i : i + block_size] for i in shorter])):
-            return ". The starts look drawn from len(data) - block_size - 1: that never draws the last window."
-    return ". Draw the starts with torch.randint(len(data) - block_size, (batch_size,), generator=generator)."
+            return "The starts look drawn from len(data) - block_size - 1: that never draws the last window."
+    return "Draw the starts with torch.randint(len(data) - block_size, (batch_size,), generator=generator)."
 
 
 class TestGetBatch:

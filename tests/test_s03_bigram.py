@@ -74,10 +74,11 @@ class TestForward:
             got = loss.item() if isinstance(loss, torch.Tensor) else loss
             hint = ""
             if isinstance(got, float) and math.isclose(got, expected.item() * B * T, rel_tol=1e-5) and B * T > 1:
-                hint = " That is the sum over the positions: the loss is their mean."
+                hint = "That is the sum over the positions: the loss is their mean."
             fail(
                 f"model(idx, targets) with B={B}, T={T}, V={V} and a known table: expected the mean cross-entropy "
-                f"{expected.item():.6f} (of the logits against the targets), got {got!r}.{hint}"
+                f"{expected.item():.6f} (of the logits against the targets), got {got!r}",
+                hint,
             )
 
     @given(st.integers(1, 300))
@@ -136,7 +137,7 @@ class TestGenerate:
             got,
             expected_generation(table, idx, new_tokens, seed),
             call,
-            hint=". Each step: softmax of the last position's logits (dim=-1), then "
+            hint="Each step: softmax of the last position's logits (dim=-1), then "
             "torch.multinomial(probs, num_samples=1, generator=generator), appended with torch.cat(..., dim=1).",
         )
 
@@ -148,7 +149,7 @@ class TestGenerate:
         hint = ""
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and got[:, 3].tolist() == [4, 3, 1]:
             hint = (
-                ". It continues from the first token of each row: the next token depends on the *last* "
+                "It continues from the first token of each row: the next token depends on the *last* "
                 "position, logits[:, -1, :]."
             )
         expect_equal_tensors(

@@ -46,18 +46,18 @@ def weights_diagnosis(name: str, got: torch.Tensor, T: int) -> str:
     got, upper = got.double(), torch.ones(T, T, dtype=torch.float64).triu()
     if got.isnan().any():
         return (
-            ". Some rows are NaN: a softmax over a row that is all -inf. Only the future (where tril == 0) gets -inf."
+            "Some rows are NaN: a softmax over a row that is all -inf. Only the future (where tril == 0) gets -inf."
         )
     if torch.allclose(got, upper / upper.sum(1, keepdim=True), atol=1e-6) or torch.allclose(
         got, exact_weights(T).T, atol=1e-6
     ):
-        return ". These weights reach into the future (the upper triangle): use torch.tril, not torch.triu."
+        return "These weights reach into the future (the upper triangle): use torch.tril, not torch.triu."
     if torch.allclose(got, torch.full((T, T), 1.0 / T, dtype=torch.float64), atol=1e-6):
-        return ". Every position sees the whole row, the future included: fill -inf where tril == 0 before the softmax."
+        return "Every position sees the whole row, the future included: fill -inf where tril == 0 before the softmax."
     if torch.allclose(got.sum(0), torch.ones(T, dtype=torch.float64), atol=1e-6):
         fix = "take the softmax along each row, dim=-1" if "softmax" in name else "divide by wei.sum(1, keepdim=True)"
-        return f". The columns sum to 1, not the rows: {fix}."
-    return ". Row t must hold 1/(t+1) in columns 0..t and 0 after."
+        return f"The columns sum to 1, not the rows: {fix}."
+    return "Row t must hold 1/(t+1) in columns 0..t and 0 after."
 
 
 def version_diagnosis(got, x: torch.Tensor) -> str:
@@ -65,11 +65,11 @@ def version_diagnosis(got, x: torch.Tensor) -> str:
         return ""
     got, T = got.double(), x.shape[1]
     if got.isnan().any():
-        return ". NaN is the mean of no values: position t averages x[b, :t+1], itself included."
+        return "NaN is the mean of no values: position t averages x[b, :t+1], itself included."
     if torch.allclose(got, x.double().cumsum(1), atol=1e-4):
-        return ". These are running sums: divide by the number of tokens averaged (a mean)."
+        return "These are running sums: divide by the number of tokens averaged (a mean)."
     if T > 1 and torch.allclose(got, x.double().mean(1, keepdim=True).expand_as(got), atol=1e-4):
-        return ". Every position averages the whole sequence, the future included: only x[b, :t+1] may count."
+        return "Every position averages the whole sequence, the future included: only x[b, :t+1] may count."
     return ""
 
 

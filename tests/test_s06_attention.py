@@ -26,13 +26,13 @@ def weights_diagnosis(got, q, k) -> str:
         return ""
     head_size = k.shape[-1]
     if head_size > 1 and torch.allclose(got.double(), hand_weights(q * head_size**0.5, k), atol=1e-6):
-        return ". These weights are not scaled: multiply q @ k^T by head_size ** -0.5."
+        return "These weights are not scaled: multiply q @ k^T by head_size ** -0.5."
     if head_size > 1 and torch.allclose(got.double(), hand_weights(q / head_size**0.5, k), atol=1e-6):
-        return ". These affinities are divided by head_size: scale by its square root, head_size ** -0.5."
+        return "These affinities are divided by head_size: scale by its square root, head_size ** -0.5."
     if got.double().triu(1).abs().max() > 0:
-        return ". Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
+        return "Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
     if torch.allclose(got.double().sum(-2), torch.ones(got.shape[-1], dtype=torch.float64), atol=1e-6):
-        return ". The columns sum to 1, not the rows: softmax over the last dim (dim=-1)."
+        return "The columns sum to 1, not the rows: softmax over the last dim (dim=-1)."
     return ""
 
 

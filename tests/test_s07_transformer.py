@@ -52,7 +52,7 @@ class TestMultiHeadAttention:
             expected.detach(),
             call,
             atol=1e-5,
-            hint=". Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).",
+            hint="Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).",
         )
 
 
@@ -70,7 +70,7 @@ class TestFeedForward:
             expected.detach(),
             "FeedForward(6) on x of shape (2, 5, 6)",
             atol=1e-6,
-            hint=". Expected Linear -> ReLU -> Linear.",
+            hint="Expected Linear -> ReLU -> Linear.",
         )
 
 
@@ -80,9 +80,9 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
             x.var(-1, keepdim=True) + eps
         ) * reference.weight + reference.bias
         if torch.allclose(got, unbiased.to(got.dtype), atol=1e-5):
-            return ". That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does."
+            return "That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does."
     return (
-        ". Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean "
+        "Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean "
         "and var over dim -1."
     )
 
@@ -130,7 +130,7 @@ class TestBlock:
         after_attention = x + block.sa(block.ln1(x))
         expected = after_attention + block.ffwd(block.ln2(after_attention))
         hint = (
-            ". Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its "
+            "Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its "
             "output to x."
         )
         expect_equal_tensors(
@@ -149,7 +149,7 @@ class TestBlock:
             x,
             "Block with both sublayers' output layers zeroed",
             atol=1e-6,
-            hint=". The block must add each sublayer to x (residual connections).",
+            hint="The block must add each sublayer to x (residual connections).",
         )
 
     def test_the_past_never_depends_on_the_future(self):

@@ -61,7 +61,7 @@ class TestForward:
         idx = random_tokens((2, 5), 20, 8)
         x = model.token_embedding_table(idx) + model.position_embedding_table(torch.arange(5))
         expected = model.lm_head(model.ln_f(model.blocks(x)))
-        hint = ". Expected lm_head(ln_f(blocks(token_embedding + position_embedding)))."
+        hint = "Expected lm_head(ln_f(blocks(token_embedding + position_embedding)))."
         expect_equal_tensors(
             model(idx)[0].detach(), expected.detach(), "GPT forward on idx of shape (2, 5)", atol=1e-5, hint=hint
         )
@@ -129,7 +129,7 @@ class TestGenerate:
         model = tiny_gpt(5).eval()
         idx = random_tokens((2, 3), 20, 7)
         got = model.generate(idx, 12, generator=torch.Generator().manual_seed(0))
-        hint = ". Feed the model idx[:, -block_size:] each step, sample the last position with the generator."
+        hint = "Feed the model idx[:, -block_size:] each step, sample the last position with the generator."
         expect_equal_tensors(
             got,
             expected_generation(model, idx, 12, 0),

@@ -25,9 +25,9 @@ def fused_diagnosis(attention, x) -> str:
     changed = x.clone()
     changed[:, 1:] += 1.0
     if x.shape[1] > 1 and not torch.allclose(attention(x)[:, :1], attention(changed)[:, :1], atol=1e-6):
-        return ". Position 0 changes when later tokens change: pass is_causal=True to scaled_dot_product_attention."
+        return "Position 0 changes when later tokens change: pass is_causal=True to scaled_dot_product_attention."
     return (
-        ". c_attn.weight stacks all query weights (head after head), then all key weights, then all value weights; "
+        "c_attn.weight stacks all query weights (head after head), then all key weights, then all value weights; "
         "the heads must be split from C as (B, T, n_head, head_size) and transposed to (B, n_head, T, head_size)."
     )
 
