@@ -22,9 +22,9 @@ from rich.text import Text
 
 from kata import display
 from kata.implementation import display_path, resolve_implementation
-from kata.learner import next_hint, reset_stage
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
-from kata.progress import apply_locks, check_stages, first_unfinished
+from kata.stage_status import apply_locks, check_stages, first_unfinished
+from kata.workspace import next_hint, reset_stage
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,14 @@ from rich.text import Text
 
 from kata.implementation import display_path
 from kata.manifest import stages
-from kata.progress import StageStatus, first_unfinished
+from kata.stage_status import StageState, StageStatus, first_unfinished
 
 MARKS = {
-    "done": "[green]✔[/]",
-    "partial": "[yellow]✘[/]",
-    "not started": "[dim]·[/]",
-    "locked": "[dim]🔒[/]",
-    "stopped": "[red]✘[/]",
+    StageState.DONE: "[green]✔[/]",
+    StageState.PARTIAL: "[yellow]✘[/]",
+    StageState.NOT_STARTED: "[dim]·[/]",
+    StageState.LOCKED: "[dim]🔒[/]",
+    StageState.STOPPED: "[red]✘[/]",
 }
 
 
@@ -53,7 +53,7 @@ def next_step(statuses: dict[str, StageStatus], folder: Path) -> Panel | Text:
         return Text("Every stage is done: all public tests pass. Well played!", style="bold green")
     stage, body = status.stage, []
     file = display_path(folder / stage.module_file)
-    if status.state == "stopped":
+    if status.state is StageState.STOPPED:
         body.append(Text(f"The tests of this stage could not finish: {status.problem}."))
     elif status.first_failure is not None:
         failure = status.first_failure

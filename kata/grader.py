@@ -12,10 +12,10 @@ import _pytest.reports
 import _pytest.runner
 import pytest
 
-from kata import grading
-from kata.grading import ResultCollector, TestResult, run_suite, warm_up
+from kata import suite
+from kata.forked import run_forked
 from kata.manifest import Stage, stages
-from kata.sandbox import run_isolated
+from kata.suite import ResultCollector, TestResult, run_suite, warm_up
 
 
 @dataclass
@@ -56,13 +56,13 @@ def _guarded_functions() -> dict[str, object]:
         "_pytest.runner.call_and_report": _pytest.runner.call_and_report,
         "TestReport.from_item_and_call": _pytest.reports.TestReport.__dict__["from_item_and_call"],
         "ResultCollector.pytest_runtest_logreport": ResultCollector.__dict__["pytest_runtest_logreport"],
-        "run_suite": grading.run_suite,
+        "run_suite": suite.run_suite,
     }
 
 
 def _grade_stage_in_child(folder: Path, stage: Stage, test_timeout: float) -> tuple[list[TestResult], str]:
     before = _guarded_functions()
-    run = run_suite(folder, [stage], ("--test-timeout", str(test_timeout)), include_hidden=True)
+    run = run_suite(folder, [stage], extra_args=("--test-timeout", str(test_timeout)), include_hidden=True)
     tampered = [name for name, function in _guarded_functions().items() if before[name] is not function]
     if tampered:
         return [], "the submission replaced parts of the test machinery (" + ", ".join(
@@ -76,7 +76,7 @@ def grade_submission(
 ) -> SubmissionGrade:
     grade = SubmissionGrade(name, folder)
     for stage in stages():
-        outcome = run_isolated(
+        outcome = run_forked(
             _grade_stage_in_child, folder, stage, test_timeout, timeout=timeout, memory_bytes=memory_bytes
         )
         results, problem = outcome.value if not outcome.problem else ([], outcome.problem)

@@ -1,4 +1,14 @@
-"""Learner-facing messages are built from whole sentences, joined here and nowhere else."""
+"""Learner-facing messages: whole sentences joined by one helper, and the plain explanation of an
+exception that ended a test, with the kind of failure it was."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import _pytest.outcomes
+
+from kata.implementation import StageUnavailable, TestTookTooLong, display_path
+from kata.results import FailureKind
 
 _ENDINGS = (".", "!", "?", ":")
 
@@ -8,3 +18,77 @@ def sentences(*parts: str | None) -> str:
     unless it already ends a sentence (a part ending in ':' introduces what follows)."""
     kept = [part.strip() for part in parts if part and part.strip()]
     return " ".join(part if part.endswith(_ENDINGS) else part + "." for part in kept)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    kind: FailureKind
+    message: str | None = None  # None: pytest's own report says it (the suite's checks write their own)
+    location: str = ""  # file:line in the graded code, where known
+
+
+def explain(error: BaseException, graded_folder: Path) -> Explanation:
+    """What the exception that ended a test means for the learner whose code is in `graded_folder`."""
+    if isinstance(error, BaseExceptionGroup):  # hypothesis found several distinct failures: the first speaks
+        first = explain(error.exceptions[0], graded_folder)
+        others = len(error.exceptions) - 1
+        more = f"\n(and {others} other failure{'s' if others > 1 else ''} on other examples)"
+        return Explanation(first.kind, (first.message or _pytest_text(error.exceptions[0])) + more, first.location)
+    if isinstance(error, StageUnavailable):
+        return Explanation(FailureKind.UNAVAILABLE, str(error), error.location or "")
+    frame = _deepest_frame_in(error.__traceback__, graded_folder)
+    if isinstance(error, _pytest.outcomes.Failed) and frame is None:
+        return Explanation(FailureKind.WRONG_ANSWER)
+    if isinstance(error, TestTookTooLong):
+        return _too_long(error, frame)
+    if frame is None:
+        return Explanation(FailureKind.SUITE)
+    code, line = frame
+    file = Path(code.co_filename)
+    location = f"{display_path(file)}:{line}"
+    if isinstance(error, NotImplementedError):
+        message = f"{file.stem}.{code.co_qualname} is not implemented yet ({display_path(file)})"
+        return Explanation(FailureKind.NOT_IMPLEMENTED, message, location)
+    notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
+    notes = re.sub(r"\n    self=<[^>]*>,", "", notes)  # hypothesis names the test class instance: noise here
+    message = (
+        f"Your code raised {type(error).__name__}: {error}\n"
+        f"  at {location}, in {code.co_qualname}\n      {_source_line(file, line)}{notes}"
+    )
+    return Explanation(FailureKind.RAISED, message, location)
+
+
+def _too_long(error: TestTookTooLong, frame) -> Explanation:
+    stopped = f"Stopped after {error.seconds:g} s: your code seems to run forever."
+    if frame is None:
+        return Explanation(FailureKind.TOO_LONG, stopped)
+    code, line = frame
+    file = Path(code.co_filename)
+    location = f"{display_path(file)}:{line}"
+    message = f"{stopped}\n  It was at {location}, in {code.co_qualname}\n      {_source_line(file, line)}"
+    return Explanation(FailureKind.TOO_LONG, message, location)
+
+
+def earlier_stage_first(stage_name: str, failing_stage: str) -> str:
+    return sentences(f"{stage_name} builds on {failing_stage}, which fails here: finish {failing_stage} first")
+
+
+def _pytest_text(error: BaseException) -> str:
+    return str(getattr(error, "msg", None) or error)
+
+
+def _deepest_frame_in(traceback, folder: Path):
+    found = None
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if Path(code.co_filename).parent == folder:
+            found = (code, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
+
+
+def _source_line(path: Path, line: int) -> str:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
+    except (OSError, IndexError):
+        return ""

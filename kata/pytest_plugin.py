@@ -1,41 +1,33 @@
-"""The pytest side of the kata: --impl/--meta, stage markers, learner-facing failure reports,
-the per-stage summary, and the hypothesis profiles."""
+"""The kata's pytest plugin, registered through the `pytest11` entry point: --impl and --meta, stage
+markers, the per-test time limit, learner-facing failure reports and the per-stage summary.
+
+It acts only in a kata run: one that names the graded folder (--impl or KATA_IMPL) or runs in the
+kata's own folder; elsewhere in the same environment it stays out of the way. The explanations live
+in kata/messages.py, the limits in kata/limits.py, the hypothesis profiles in kata/hypothesis_profiles.py.
+"""
 
 import os
-import re
 import signal
 import threading
 from pathlib import Path
 
 import pytest
-import torch
-from hypothesis import HealthCheck, Phase, settings
 
-from kata import implementation
-from kata.grading import ResultCollector
-from kata.implementation import StageUnavailable, TestTookTooLong, display_path
-from kata.manifest import stage_names, stage_of_test_file, stages
-from kata.progress import status_from_results
-
-# No deadline: a slow laptop must never turn a correct answer red. `ci` replays the same examples
-# every run; the default draws new ones, so a flaky check shows up instead of hiding.
-# differing_executors is off because a run nested in another (the meta tier, `kata`) reuses the
-# test modules but makes new instances of their test classes.
-settings.register_profile(
-    "kata", deadline=None, print_blob=False, suppress_health_check=[HealthCheck.differing_executors]
+from kata import (
+    hypothesis_profiles,  # noqa: F401  (registers and loads the profiles)
+    implementation,
 )
-settings.register_profile("ci", settings.get_profile("kata"), derandomize=True, database=None)
-# The meta tier runs the suite on many edited copies of the references: it needs to know whether
-# each fails, not the smallest failing input, and their failing examples must not be stored.
-# A fifth of the default examples keeps its 60-odd runs within the tier's time; every catalogued
-# mistake is caught by explicit examples or deterministic checks, not by luck.
-settings.register_profile(
-    "meta", settings.get_profile("kata"), database=None, max_examples=20, phases=[p for p in Phase if p != Phase.shrink]
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
+from kata.implementation import TestTookTooLong, display_path
+from kata.limits import Limits, limits_from
+from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
+from kata.messages import earlier_stage_first, explain
+from kata.stage_status import StageState, status_from_results
+from kata.suite import ResultCollector
 
+_active = pytest.StashKey[bool]()
 _previous_folder = pytest.StashKey()
-_results = pytest.StashKey()
+_results = pytest.StashKey[ResultCollector]()
+_limits = pytest.StashKey[Limits]()
 
 
 def pytest_addoption(parser):
@@ -52,19 +44,39 @@ def pytest_addoption(parser):
     group.addoption(
         "--test-timeout",
         type=float,
-        default=60.0,
+        default=None,
         metavar="SECONDS",
-        help="stop a test that runs longer, with a message (default 60; 0: never)",
+        help="stop a test that runs longer, with a message (0: never). Default: a generous multiple of the "
+        "references' time for that test (kata/limits.py); KATA_TEST_TIMEOUT or the ini option kata_test_timeout "
+        "set it too",
     )
+    parser.addini("kata_test_timeout", "seconds a test may run (see --test-timeout)", default="")
+
+
+def pytest_load_initial_conftests(early_config, parser, args):
+    """`pytest --impl PATH` from any folder runs the kata's tests (never tests found beside PATH)."""
+    namespace = early_config.known_args_namespace
+    named = namespace.impl or os.environ.get("KATA_IMPL")
+    if named and not namespace.file_or_dir and Path.cwd().resolve() != REPOSITORY_ROOT:
+        args.extend([str(REPOSITORY_ROOT / "tests"), f"--rootdir={REPOSITORY_ROOT}"])
+
+
+def _is_kata_run(config) -> bool:
+    return bool(config.getoption("impl") or os.environ.get("KATA_IMPL")) or config.rootpath == REPOSITORY_ROOT
 
 
 def pytest_configure(config):
+    config.stash[_active] = _is_kata_run(config)
+    if not config.stash[_active]:
+        return
     for stage in stages():
         config.addinivalue_line("markers", f"{stage.marker}: {stage.label}")
     config.addinivalue_line("markers", "meta: the maintainer's tier, run with --meta")
     # pytest-xdist's marker (the maintainer's tier runs with -n 2), known here too so that the
     # suite collects under --strict-markers where xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests in one worker")
+    import torch
+
     # The suite's tensors are small: one thread is faster and steadier, with identical results,
     # and leaves the other core to a second worker instead of a spinning OpenMP thread.
     torch.set_num_threads(1)
@@ -72,6 +84,7 @@ def pytest_configure(config):
         folder = implementation.resolve_implementation(config.getoption("impl"))
     except FileNotFoundError as error:
         raise pytest.UsageError(str(error)) from None
+    config.stash[_limits] = limits_from(config.getoption("test_timeout"), config.getini("kata_test_timeout"))
     config.stash[_previous_folder] = implementation.activate(folder)
     config.stash[_results] = ResultCollector()  # the same per-test results `kata` judges stages by
     config.pluginmanager.register(config.stash[_results], "kata-results")
@@ -83,10 +96,20 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
-    return f"kata: grading {display_path(implementation.active_folder())}"
+    if config.stash.get(_active, False):
+        return f"kata: grading {display_path(implementation.active_folder())}"
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Never collect (nor load a conftest.py) from inside the folder being graded."""
+    if config.stash.get(_active, False) and collection_path.is_relative_to(implementation.active_folder()):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
+    if not config.stash.get(_active, False):
+        return
     deselected = []
     for item in items:
         stage = stage_of_test_file(item.path)
@@ -101,9 +124,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """Stop a test that runs past --test-timeout (a learner's endless loop). The alarm repeats each
-    second until the test ends, so a bare `except:` in the graded code cannot swallow it for good."""
-    seconds = item.config.getoption("test_timeout")
+    """Stop a test that runs past its limit (a learner's endless loop). The alarm repeats each second
+    until the test ends, so a bare `except:` in the graded code cannot swallow it for good."""
+    limits = item.config.stash.get(_limits, None)
+    seconds = limits.for_test(item.nodeid) if limits else 0
     if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         return (yield)
 
@@ -122,73 +146,50 @@ def pytest_runtest_call(item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.failed and call.excinfo is not None:
-        message, location = learner_message(call.excinfo.value)
-        if message:
-            report.longrepr = _earlier_stage_first(item, location) + message
-        if location:
-            report.user_properties.append(("location", location))
+    if not item.config.stash.get(_active, False) or not report.failed or call.excinfo is None:
+        return report
+    explanation = explain(call.excinfo.value, implementation.active_folder())
+    first = _earlier_stage_to_finish(item, explanation.location)
+    if explanation.message or first:
+        report.longrepr = "\n".join(filter(None, [first, explanation.message or report.longreprtext]))
+    report.user_properties.append(("kind", explanation.kind.value))
+    if explanation.location:
+        report.user_properties.append(("location", explanation.location))
     return report
 
 
-def _earlier_stage_first(item, location: str | None) -> str:
-    """Where a later stage fails inside an earlier stage's code, say which to fix first."""
+def _earlier_stage_to_finish(item, location: str) -> str:
+    """Where a later stage fails inside an earlier stage's code, or after an earlier stage it builds on
+    failed in this run, say which to fix first."""
     stage = stage_of_test_file(item.path)
-    failing = Path(location.rsplit(":", 1)[0]).stem if location else ""
-    if stage and failing != stage.name and failing in stage_names():
-        return f"This stage builds on {failing}, which fails here: finish {failing} first.\n"
-    return ""
-
-
-def learner_message(error: BaseException) -> tuple[str | None, str | None]:
-    """A plain explanation for an exception that came out of the graded code (else None), and
-    the file:line in the graded code where it happened (else None)."""
-    if isinstance(error, StageUnavailable):
-        return str(error), error.location
-    frame = _deepest_graded_frame(error.__traceback__)
-    if frame is None:
-        return None, None
-    code, line = frame
-    file = Path(code.co_filename)
-    location = f"{display_path(file)}:{line}"
-    if isinstance(error, NotImplementedError):
-        return f"{file.stem}.{code.co_qualname} is not implemented yet ({display_path(file)})", location
-    source = _source_line(file, line)
-    if isinstance(error, TestTookTooLong):
-        return (
-            f"Stopped after {error.seconds:g} s: your code seems to run forever.\n"
-            f"  It was at {location}, in {code.co_qualname}\n      {source}",
-            location,
-        )
-    notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
-    notes = re.sub(r"\n    self=<[^>]*>,", "", notes)  # hypothesis names the test class instance: noise here
-    return (
-        f"Your code raised {type(error).__name__}: {error}\n"
-        f"  at {location}, in {code.co_qualname}\n      {source}{notes}",
-        location,
-    )
-
-
-def _deepest_graded_frame(traceback):
-    folder = implementation.active_folder()
-    found = None
-    while traceback is not None:
-        code = traceback.tb_frame.f_code
-        if Path(code.co_filename).parent == folder:
-            found = (code, traceback.tb_lineno)
-        traceback = traceback.tb_next
-    return found
-
-
-def _source_line(path: Path, line: int) -> str:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
-    except (OSError, IndexError):
+    if stage is None:
         return ""
+    failing = Path(location.rsplit(":", 1)[0]).stem if location else ""
+    if failing != stage.name and failing in _all_prerequisites(stage.name):
+        return earlier_stage_first(stage.name, failing)
+    results = item.config.stash[_results].results
+    failed_before = [
+        name
+        for name in _all_prerequisites(stage.name)
+        if any(r.stage == name and r.outcome.is_failure for r in results)
+    ]
+    return earlier_stage_first(stage.name, failed_before[0]) if failed_before else ""
+
+
+def _all_prerequisites(name: str) -> list[str]:
+    """The stages `name` builds on, directly or through another, earliest first."""
+    found: list[str] = []
+    for prerequisite in stage_named(name).prerequisites:
+        found += [earlier for earlier in _all_prerequisites(prerequisite) if earlier not in found]
+        if prerequisite not in found:
+            found.append(prerequisite)
+    return found
 
 
 def pytest_terminal_summary(terminalreporter, config):
     """One line per stage, judged as `kata` judges it, and where to go next."""
+    if not config.stash.get(_active, False):
+        return
     results = config.stash[_results].results
     statuses = [
         status_from_results(stage, [result for result in results if result.stage == stage.name])
@@ -199,7 +200,7 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     terminalreporter.section("stages", sep="=")
     for status in statuses:
-        started = "" if status.state != "not started" else " (not started)"
+        started = " (not started)" if status.state is StageState.NOT_STARTED else ""
         mark = "✔" if status.done else "✘"
         terminalreporter.line(
             f"  {mark} {status.stage.label:<52} {status.passed:>3} of {status.total} tests pass{started}"

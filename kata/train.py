@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from kata.corpus import load_corpus
 from kata.implementation import activate, display_path, load_stage
 from kata.manifest import stage_named
-from kata.progress import check_stages
+from kata.stage_status import check_stages
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"

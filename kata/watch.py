@@ -17,10 +17,10 @@ from rich.panel import Panel
 from rich.text import Text
 
 from kata import display
-from kata.grading import warm_up
-from kata.learner import next_hint
 from kata.manifest import stage_names, stages
-from kata.progress import apply_locks, check_stages, first_unfinished
+from kata.stage_status import apply_locks, check_stages, first_unfinished
+from kata.suite import warm_up
+from kata.workspace import next_hint
 
 try:
     import termios

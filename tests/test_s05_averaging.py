@@ -45,9 +45,7 @@ def weights_diagnosis(name: str, got: torch.Tensor, T: int) -> str:
         return ""
     got, upper = got.double(), torch.ones(T, T, dtype=torch.float64).triu()
     if got.isnan().any():
-        return (
-            "Some rows are NaN: a softmax over a row that is all -inf. Only the future (where tril == 0) gets -inf."
-        )
+        return "Some rows are NaN: a softmax over a row that is all -inf. Only the future (where tril == 0) gets -inf."
     if torch.allclose(got, upper / upper.sum(1, keepdim=True), atol=1e-6) or torch.allclose(
         got, exact_weights(T).T, atol=1e-6
     ):

@@ -4,8 +4,9 @@ import pytest
 from mistakes import MISTAKES
 from variants import VARIANTS
 
-from kata.grading import run_suite
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.results import FailureKind, Outcome
+from kata.suite import run_suite
 
 pytestmark = pytest.mark.meta
 
@@ -46,5 +47,6 @@ def test_every_stub_fails_each_of_its_tests_as_not_implemented_yet():
         results = run.for_stage(stage.name)
         assert results, f"no tests ran for {stage.name}"
         for result in results:
-            assert result.outcome == "failed", f"{result.nodeid} {result.outcome} on the stub"
+            assert result.outcome is Outcome.FAILED, f"{result.nodeid} {result.outcome} on the stub"
+            assert result.kind is FailureKind.NOT_IMPLEMENTED, f"{result.nodeid}: {result.kind}"
             assert "is not implemented yet (exercises/s0" in result.message, result.message

@@ -7,9 +7,10 @@ import pytest
 from support import solve
 
 from kata.cli import main
-from kata.learner import is_stub, next_hint, reset_stage
+from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
-from kata.progress import check_stages
+from kata.stage_status import check_stages
+from kata.workspace import is_stub, next_hint, reset_stage
 
 pytestmark = pytest.mark.meta
 
@@ -47,7 +48,9 @@ def test_an_endless_loop_is_stopped_with_a_message(exercises_copy):
     solve(exercises_copy, "s01_tokenizer")
     path = exercises_copy / "s01_tokenizer.py"
     path.write_text(path.read_text().replace("    return sorted(set(text))", "    while True:\n        pass"))
-    status = check_stages(exercises_copy, [stage_named("s01_tokenizer")], test_timeout=1)["s01_tokenizer"]
+    status = check_stages(exercises_copy, [stage_named("s01_tokenizer")], limits=Limits(test_seconds=1))[
+        "s01_tokenizer"
+    ]
     assert status.state == "partial" and status.passed > 0
     assert "Stopped after 1 s: your code seems to run forever" in status.first_failure.message
     assert "s01_tokenizer.py" in status.first_failure.location

@@ -22,7 +22,7 @@ class Outcome:
     problem: str = ""  # why no value came back, in plain words; empty when it did
 
 
-def run_isolated(function: Callable, *args, timeout: float, memory_bytes: int | None = None) -> Outcome:
+def run_forked(function: Callable, *args, timeout: float, memory_bytes: int | None = None) -> Outcome:
     """function(*args) in a child; its return value must pickle."""
     if not hasattr(os, "fork"):
         return Outcome(function(*args))

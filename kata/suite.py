@@ -1,7 +1,7 @@
 """Run the stage suites in this process against one implementation folder and collect per-test results.
 
 Used by the meta tier (each catalogued mistake or variant is one run) and by the `kata` commands
-(inside a forked child, see sandbox.py). In-process runs share one torch import, most of a run's cost.
+(inside a forked child, see forked.py). In-process runs share one torch import, most of a run's cost.
 """
 
 import contextlib
@@ -12,26 +12,9 @@ from pathlib import Path
 import pytest
 
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_of_test_file, stages
+from kata.results import FailureKind, Outcome, TestResult
 
 OUTPUT_LIMIT = 2000  # characters of a test's captured output kept for display
-
-
-@dataclass
-class TestResult:
-    nodeid: str
-    stage: str
-    outcome: str  # "passed", "failed", "error" or "skipped"
-    message: str = ""  # the learner-facing failure text; empty when it passed
-    location: str = ""  # file:line in the graded code the failure points to, where known
-    output: str = ""  # what the graded code printed during the test
-
-    @property
-    def name(self) -> str:
-        return self.nodeid.split("::", 1)[-1]
-
-    @property
-    def not_implemented(self) -> bool:
-        return "is not implemented yet" in self.message
 
 
 @dataclass
@@ -45,7 +28,7 @@ class SuiteRun:
         return [result for result in self.results if result.stage == name]
 
     def failures(self) -> list[TestResult]:
-        return [result for result in self.results if result.outcome in ("failed", "error")]
+        return [result for result in self.results if result.outcome.is_failure]
 
 
 class ResultCollector:
@@ -64,13 +47,15 @@ class ResultCollector:
         if not counted:
             return
         stage = stage_of_test_file(report.nodeid.split("::")[0])
-        outcome = "error" if report.failed and report.when != "call" else report.outcome
+        outcome = Outcome.ERROR if report.failed and report.when != "call" else Outcome(report.outcome)
         properties = dict(report.user_properties)
+        kind = FailureKind(properties.get("kind", FailureKind.SUITE)) if outcome.is_failure else FailureKind.NONE
         self.results.append(
             TestResult(
                 report.nodeid,
                 stage.name if stage else "",
                 outcome,
+                kind,
                 message="" if report.passed else report.longreprtext,
                 location=properties.get("location", ""),
                 output=(report.capstdout + report.capstderr)[-OUTPUT_LIMIT:],
@@ -82,16 +67,29 @@ class ResultCollector:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
 
+class DurationRecorder:
+    """A pytest plugin that keeps how long each test's call took."""
+
+    def __init__(self):
+        self.durations: list[tuple[str, float]] = []
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call":
+            self.durations.append((report.nodeid, report.duration))
+
+
 def run_suite(
     folder: Path,
     selected: list[Stage] | None = None,
+    *,
     extra_args: tuple[str, ...] = (),
     profile: str = "kata",
     include_hidden: bool = False,
     collector: ResultCollector | None = None,
+    plugins: tuple[object, ...] = (),
 ) -> SuiteRun:
     """Run the tests of `selected` stages (default: all) against `folder` with a hypothesis
-    profile of kata/pytest_plugin.py; nothing is printed."""
+    profile of kata/hypothesis_profiles.py; nothing is printed."""
     files = [str(path) for stage in (selected or stages()) for path in stage.test_files(include_hidden)]
     args = [
         *files,
@@ -108,7 +106,7 @@ def run_suite(
     collector = collector or ResultCollector()
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        exit_code = pytest.main(args, plugins=[collector])
+        exit_code = pytest.main(args, plugins=[collector, *plugins])
     return SuiteRun(int(exit_code), collector.results, collector.collection_errors, output.getvalue())
 
 
@@ -122,10 +120,9 @@ def warm_up() -> list[str]:
     return collect_test_ids(include_hidden=True)
 
 
-def collect_test_ids(selected: list[Stage] | None = None, include_hidden: bool = False) -> list[str]:
+def collect_test_ids(selected: list[Stage] | None = None, *, include_hidden: bool = False) -> list[str]:
     """The ids of the tests a run would execute, found without importing any graded code."""
     collector = ResultCollector()
-    run_suite(
-        REPOSITORY_ROOT / "exercises", selected, ("--collect-only",), include_hidden=include_hidden, collector=collector
-    )
+    folder = REPOSITORY_ROOT / "exercises"
+    run_suite(folder, selected, extra_args=("--collect-only",), include_hidden=include_hidden, collector=collector)
     return collector.collected

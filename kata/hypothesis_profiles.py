@@ -1,0 +1,29 @@
+"""The hypothesis profiles the suite runs under; `--hypothesis-profile=NAME` or HYPOTHESIS_PROFILE picks one.
+
+- kata (default): new examples each run, so a flaky check shows up instead of hiding; no deadline, so
+  a slow laptop never turns a correct answer red.
+- ci: the same examples every run.
+- meta: for the maintainer's tier, which runs the suite on many edited copies of the references: it
+  needs to know whether each fails, not the smallest failing input, and their failing examples must
+  not be stored. A fifth of the default examples keeps its runs quick; every catalogued mistake is
+  caught by explicit examples or deterministic checks, not by luck.
+"""
+
+import os
+
+from hypothesis import HealthCheck, Phase, settings
+
+# differing_executors is off because a run nested in another (the meta tier, `kata`) reuses the test
+# modules but makes new instances of their test classes.
+settings.register_profile(
+    "kata", deadline=None, print_blob=False, suppress_health_check=[HealthCheck.differing_executors]
+)
+settings.register_profile("ci", settings.get_profile("kata"), derandomize=True, database=None)
+settings.register_profile(
+    "meta",
+    settings.get_profile("kata"),
+    database=None,
+    max_examples=20,
+    phases=[phase for phase in Phase if phase != Phase.shrink],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
