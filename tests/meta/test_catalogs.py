@@ -1,8 +1,7 @@
 """The meta tier: proves the suite is a good grader. Run with `pytest --meta`."""
 
 import pytest
-from mistakes import MISTAKES
-from variants import VARIANTS
+from catalogs import MISTAKES, VARIANTS
 
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 from kata.results import FailureKind, Outcome

@@ -1,0 +1,104 @@
+"""Stage 1 · Character tokenizer: learner mistakes and correct variants (see catalogs/__init__.py)."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+MISTAKES = [
+    Mistake(
+        "vocabulary-in-order-of-appearance",
+        "s01_tokenizer",
+        "kept characters in the order they first appear",
+        (("return sorted(set(text))", "return list(dict.fromkeys(text))"),),
+        "first appear",
+    ),
+    Mistake(
+        "vocabulary-with-repeats",
+        "s01_tokenizer",
+        "sorted the text without removing repeats",
+        (("return sorted(set(text))", "return sorted(text)"),),
+        "more than once",
+    ),
+    Mistake(
+        "ids-count-from-one",
+        "s01_tokenizer",
+        "numbered the characters from 1",
+        (
+            ("enumerate(vocabulary)}", "enumerate(vocabulary, start=1)}"),
+            ("chars.append(self.vocabulary[token_id])", "chars.append(self.vocabulary[token_id - 1])"),
+            ("if not 0 <= token_id < self.vocab_size:", "if not 1 <= token_id <= self.vocab_size:"),
+        ),
+        "one too high",
+    ),
+    Mistake(
+        "negative-ids-accepted",
+        "s01_tokenizer",
+        "checked only the upper bound of an id",
+        (("if not 0 <= token_id < self.vocab_size:", "if token_id >= self.vocab_size:"),),
+        "negative id",
+    ),
+    Mistake(
+        "unknown-characters-skipped",
+        "s01_tokenizer",
+        "skipped characters outside the vocabulary",
+        (('raise ValueError(f"character {char!r} at position {position} is not in the vocabulary")', "continue"),),
+        "expected ValueError",
+    ),
+    Mistake(
+        "error-without-position",
+        "s01_tokenizer",
+        "named the character but not its position",
+        (('f"character {char!r} at position {position} is not in the vocabulary"', 'f"unknown character {char!r}"'),),
+        "position 7",
+    ),
+    Mistake(
+        "repeated-vocabulary-accepted",
+        "s01_tokenizer",
+        "did not check the vocabulary for repeats",
+        (("        if repeated:\n", "        if False:\n"),),
+        "appear twice",
+    ),
+    Mistake(
+        "decode-looks-up-tensors-in-a-dict",
+        "s01_tokenizer",
+        "decoded through a dict, which a tensor id does not hit",
+        (
+            (
+                "self.vocab_size = len(vocabulary)\n",
+                "self.vocab_size = len(vocabulary)\n        self.id_to_string = dict(enumerate(vocabulary))\n",
+            ),
+            ("            token_id = int(token_id)\n", ""),
+            ("chars.append(self.vocabulary[token_id])", "chars.append(self.id_to_string[token_id])"),
+        ),
+        "KeyError",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "vocabulary-from-a-dict",
+        "s01_tokenizer",
+        "distinct characters through dict keys",
+        (("return sorted(set(text))", "return sorted({char: None for char in text})"),),
+    ),
+    Variant(
+        "encode-with-list-index",
+        "s01_tokenizer",
+        "looks ids up with list.index instead of a dict",
+        (
+            ("            if char not in self.string_to_id:", "            if char not in self.vocabulary:"),
+            ("ids.append(self.string_to_id[char])", "ids.append(self.vocabulary.index(char))"),
+        ),
+    ),
+    Variant(
+        "vocabulary-as-a-string",
+        "s01_tokenizer",
+        "keeps the vocabulary as a str and decodes a tensor via tolist",
+        (
+            ("        self.vocabulary = vocabulary\n", '        self.vocabulary = "".join(vocabulary)\n'),
+            (
+                "        chars = []\n",
+                '        chars = []\n        ids = ids.tolist() if hasattr(ids, "tolist") else ids\n',
+            ),
+        ),
+    ),
+]

@@ -1,0 +1,134 @@
+"""Stage 2 · Encoded corpus and batches: learner mistakes and correct variants (see catalogs/__init__.py)."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+MISTAKES = [
+    Mistake(
+        "encoded-text-without-dtype",
+        "s02_batches",
+        "left the dtype to torch.tensor",
+        (("torch.tensor(tokenizer.encode(text), dtype=torch.long)", "torch.tensor(tokenizer.encode(text))"),),
+        "dtype=torch.long",
+    ),
+    Mistake(
+        "split-rounds",
+        "s02_batches",
+        "rounded the split point instead of truncating",
+        (("n = int(train_fraction * len(data))", "n = round(train_fraction * len(data))"),),
+        "int(train_fraction * len(data))",
+    ),
+    Mistake(
+        "split-drops-a-token",
+        "s02_batches",
+        "started validation one token late",
+        (("return data[:n], data[n:]", "return data[:n], data[n + 1 :]"),),
+    ),
+    Mistake(
+        "split-accepts-0-and-1",
+        "s02_batches",
+        "allowed fractions of 0 and 1",
+        (("if not 0 < train_fraction < 1:", "if not 0 <= train_fraction <= 1:"),),
+        "should raise ValueError",
+    ),
+    Mistake(
+        "context-excludes-current-token",
+        "s02_batches",
+        "sliced the context as data[:t]",
+        (("(x[: t + 1], int(y[t]))", "(x[:t], int(y[t]))"),),
+        "includes token t",
+    ),
+    Mistake(
+        "target-is-current-token",
+        "s02_batches",
+        "took the current token as the target",
+        (("(x[: t + 1], int(y[t]))", "(x[: t + 1], int(x[t]))"),),
+        "right after it",
+    ),
+    Mistake(
+        "last-window-never-drawn",
+        "s02_batches",
+        "drew starts below len(data) - block_size - 1",
+        (
+            (
+                "torch.randint(len(data) - block_size, (batch_size,)",
+                "torch.randint(len(data) - block_size - 1, (batch_size,)",
+            ),
+        ),
+        "never draws the last window",
+    ),
+    Mistake(
+        "targets-not-shifted",
+        "s02_batches",
+        "took y from the same window as x",
+        (
+            (
+                "torch.stack([data[i + 1 : i + block_size + 1] for i in ix])",
+                "torch.stack([data[i : i + block_size] for i in ix])",
+            ),
+        ),
+        "y equals x",
+    ),
+    Mistake(
+        "batch-ignores-generator",
+        "s02_batches",
+        "drew the starts from the global generator",
+        (("(batch_size,), generator=generator)", "(batch_size,))"),),
+        "generator",
+    ),
+    Mistake(
+        "batch-without-size-checks",
+        "s02_batches",
+        "did not check the sizes",
+        (("    _check_sizes(data, batch_size, block_size)\n    ix", "    ix"),),
+        "should raise ValueError",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "batch-by-fancy-indexing",
+        "s02_batches",
+        "gathers all windows with one index tensor",
+        (
+            (
+                "    x = torch.stack([data[i : i + block_size] for i in ix])\n    y = torch.stack([data[i + 1 : i "
+                "+ block_size + 1] for i in ix])\n",
+                "    offsets = ix.unsqueeze(1) + torch.arange(block_size)\n    x, y = data[offsets], data[offsets "
+                "+ 1]\n",
+            ),
+        ),
+    ),
+    Variant(
+        "batch-from-longer-windows",
+        "s02_batches",
+        "cuts x and y from windows of block_size + 1",
+        (
+            (
+                "    x = torch.stack([data[i : i + block_size] for i in ix])\n    y = torch.stack([data[i + 1 : i "
+                "+ block_size + 1] for i in ix])\n",
+                "    windows = torch.stack([data[i : i + block_size + 1] for i in ix])\n    x, y = windows[:, "
+                ":-1], windows[:, 1:]\n",
+            ),
+        ),
+    ),
+    Variant(
+        "split-with-tensor-split",
+        "s02_batches",
+        "splits with Tensor.split",
+        (("    return data[:n], data[n:]", "    train, val = data.split([n, len(data) - n])\n    return train, val"),),
+    ),
+    Variant(
+        "pairs-in-a-loop",
+        "s02_batches",
+        "builds the pairs with an explicit loop over the data",
+        (
+            (
+                "    x = data[:block_size]\n    y = data[1 : block_size + 1]\n    return [(x[: t + 1], int(y[t])) "
+                "for t in range(block_size)]",
+                "    pairs = []\n    for t in range(block_size):\n        pairs.append((data[: t + 1], data[t + "
+                "1].item()))\n    return pairs",
+            ),
+        ),
+    ),
+]

@@ -1,0 +1,111 @@
+"""Stage 3 · Bigram language model: learner mistakes and correct variants (see catalogs/__init__.py)."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+MISTAKES = [
+    Mistake(
+        "generate-reads-first-position",
+        "s03_bigram",
+        "predicted from the first position",
+        (("logits = logits[:, -1, :]", "logits = logits[:, 0, :]"),),
+        "*last* position",
+    ),
+    Mistake(
+        "softmax-over-the-batch",
+        "s03_bigram",
+        "took the softmax over dim 0",
+        (("probs = F.softmax(logits, dim=-1)", "probs = F.softmax(logits, dim=0)"),),
+    ),
+    Mistake(
+        "greedy-decoding",
+        "s03_bigram",
+        "took the most likely token instead of sampling",
+        (
+            (
+                "idx_next = torch.multinomial(probs, num_samples=1, generator=generator)",
+                "idx_next = probs.argmax(dim=-1, keepdim=True)",
+            ),
+        ),
+        "not argmax",
+    ),
+    Mistake(
+        "generate-ignores-generator",
+        "s03_bigram",
+        "sampled from the global generator",
+        (("num_samples=1, generator=generator)", "num_samples=1)"),),
+    ),
+    Mistake(
+        "loss-summed",
+        "s03_bigram",
+        "summed the cross-entropy over positions",
+        (("targets.view(B * T))", 'targets.view(B * T), reduction="sum")'),),
+        "sum over the positions",
+    ),
+    Mistake(
+        "logits-kept-3d-with-targets",
+        "s03_bigram",
+        "flattened the logits only inside the loss",
+        (
+            (
+                "        logits = logits.view(B * T, V)\n        loss = F.cross_entropy(logits, targets.view(B * T))",
+                "        loss = F.cross_entropy(logits.view(B * T, V), targets.view(B * T))",
+            ),
+        ),
+        "flattened for cross_entropy",
+    ),
+    Mistake(
+        "loss-against-the-inputs",
+        "s03_bigram",
+        "scored the logits against idx instead of targets",
+        (("targets.view(B * T))", "idx.view(B * T))"),),
+        "mean cross-entropy",
+    ),
+    Mistake(
+        "table-too-narrow",
+        "s03_bigram",
+        "gave the table 32 columns (n_embd) instead of vocab_size",
+        (("nn.Embedding(vocab_size, vocab_size)", "nn.Embedding(vocab_size, 32)"),),
+        "nn.Embedding(7, 7)",
+    ),
+    Mistake(
+        "flattened-without-targets",
+        "s03_bigram",
+        "flattened the logits before checking for targets",
+        (
+            (
+                "        if targets is None:\n            return logits, None\n        B, T, V = logits.shape\n",
+                "        B, T, V = logits.shape\n        if targets is None:\n            return logits.view(B * "
+                "T, V), None\n",
+            ),
+        ),
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "loss-on-batch-time-classes",
+        "s03_bigram",
+        "computes the loss on (B, V, T) logits, then flattens",
+        (
+            (
+                "        logits = logits.view(B * T, V)\n        loss = F.cross_entropy(logits, targets.view(B * T))",
+                "        loss = F.cross_entropy(logits.transpose(1, 2), targets)\n        logits = "
+                "logits.reshape(-1, V)",
+            ),
+        ),
+    ),
+    Variant(
+        "generate-without-grad",
+        "s03_bigram",
+        "generates under no_grad with Tensor methods",
+        (
+            ("    def generate(", "    @torch.no_grad()\n    def generate("),
+            (
+                "            logits, _ = self(idx)\n            logits = logits[:, -1, :]",
+                "            logits = self(idx)[0][:, -1]",
+            ),
+            ("probs = F.softmax(logits, dim=-1)", "probs = logits.softmax(dim=-1)"),
+        ),
+    ),
+]

@@ -1,0 +1,119 @@
+"""Stage 4 · Training loop: learner mistakes and correct variants (see catalogs/__init__.py)."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+MISTAKES = [
+    Mistake(
+        "no-zero-grad",
+        "s04_training",
+        "never cleared the gradients",
+        (("    optimizer.zero_grad(set_to_none=True)  # gradients add up across backward calls unless cleared\n", ""),),
+        "hand-written AdamW",
+    ),
+    Mistake(
+        "zero-grad-after-backward",
+        "s04_training",
+        "cleared the gradients between backward and step",
+        (
+            (
+                "    optimizer.zero_grad(set_to_none=True)  # gradients add up across backward calls unless "
+                "cleared\n    loss.backward()\n",
+                "    loss.backward()\n    optimizer.zero_grad(set_to_none=True)\n",
+            ),
+        ),
+        "hand-written AdamW",
+    ),
+    Mistake(
+        "step-returns-a-tensor",
+        "s04_training",
+        "returned the loss tensor",
+        (("    optimizer.step()\n    return loss.item()", "    optimizer.step()\n    return loss"),),
+        "Python float",
+    ),
+    Mistake(
+        "evaluates-in-training-mode",
+        "s04_training",
+        "never switched to eval mode",
+        (("    model.eval()  # dropout and the like behave as at inference time\n", ""),),
+        "model.eval()",
+    ),
+    Mistake(
+        "eval-leaves-training-mode-on",
+        "s04_training",
+        "always switched back to training mode",
+        (("model.train(was_training)", "model.train()"),),
+        "came back from estimate_loss",
+    ),
+    Mistake(
+        "evaluates-with-gradients",
+        "s04_training",
+        "evaluated with gradients on",
+        (("@torch.no_grad()\n", ""),),
+        "torch.no_grad()",
+    ),
+    Mistake(
+        "estimate-reports-last-batch",
+        "s04_training",
+        "returned the last batch's loss",
+        (("return losses.mean().item()", "return losses[-1].item()"),),
+        "mean of the 5 losses",
+    ),
+    Mistake(
+        "train-reuses-one-batch",
+        "s04_training",
+        "fetched one batch before the loop",
+        (
+            (
+                "    for _ in range(steps):\n        xb, yb = next_batch()\n",
+                "    xb, yb = next_batch()\n    for _ in range(steps):\n",
+            ),
+        ),
+        "once per step",
+    ),
+    Mistake(
+        "train-ignores-lr",
+        "s04_training",
+        "hard-coded the learning rate",
+        (("AdamW(model.parameters(), lr=lr)", "AdamW(model.parameters(), lr=1e-3)"),),
+        "lr=0.05",
+    ),
+    Mistake(
+        "train-with-sgd",
+        "s04_training",
+        "used SGD instead of AdamW",
+        (("torch.optim.AdamW(model.parameters(), lr=lr)", "torch.optim.SGD(model.parameters(), lr=lr)"),),
+        "AdamW",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "zero-grad-before-forward",
+        "s04_training",
+        "clears gradients before the forward pass",
+        (
+            (
+                "    _, loss = model(xb, yb)\n    optimizer.zero_grad(set_to_none=True)  # gradients add up across "
+                "backward calls unless cleared\n",
+                "    optimizer.zero_grad()\n    _, loss = model(xb, yb)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "estimate-with-a-list",
+        "s04_training",
+        "averages Python floats and restores the mode with if",
+        (
+            ("@torch.no_grad()\n", ""),
+            (
+                "    losses = torch.zeros(eval_iters)\n    for k in range(eval_iters):\n        xb, yb = "
+                "next_batch()\n        _, loss = model(xb, yb)\n        losses[k] = loss.item()\n    "
+                "model.train(was_training)\n    return losses.mean().item()",
+                "    losses = []\n    with torch.no_grad():\n        for _ in range(eval_iters):\n            "
+                "losses.append(model(*next_batch())[1].item())\n    if was_training:\n        model.train()\n    "
+                "return sum(losses) / len(losses)",
+            ),
+        ),
+    ),
+]

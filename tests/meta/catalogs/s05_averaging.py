@@ -1,0 +1,133 @@
+"""Stage 5 · The averaging trick behind self-attention: learner mistakes and correct variants (see catalogs/__init__.py)."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+MISTAKES = [
+    Mistake(
+        "triu-for-tril",
+        "s05_averaging",
+        "kept the upper triangle",
+        (("wei = torch.tril(torch.ones(T, T))\n    return", "wei = torch.triu(torch.ones(T, T))\n    return"),),
+        "torch.tril, not torch.triu",
+    ),
+    Mistake(
+        "columns-normalised",
+        "s05_averaging",
+        "divided by the column sums",
+        (("wei.sum(1, keepdim=True)", "wei.sum(0, keepdim=True)"),),
+        "columns sum to 1",
+    ),
+    Mistake(
+        "softmax-over-columns",
+        "s05_averaging",
+        "took the softmax down each column",
+        (("F.softmax(wei, dim=-1)", "F.softmax(wei, dim=0)"),),
+        "along each row, dim=-1",
+    ),
+    Mistake(
+        "mask-hides-the-past",
+        "s05_averaging",
+        "masked where tril == 1",
+        (("masked_fill(tril == 0,", "masked_fill(tril == 1,"),),
+        "all -inf",
+    ),
+    Mistake(
+        "mask-filled-with-zero",
+        "s05_averaging",
+        "filled the masked affinities with 0, not -inf",
+        (('masked_fill(tril == 0, float("-inf"))', "masked_fill(tril == 0, 0.0)"),),
+        "future included",
+    ),
+    Mistake(
+        "loop-excludes-current-token",
+        "s05_averaging",
+        "averaged x[b, :t]",
+        (("xprev = x[b, : t + 1]", "xprev = x[b, :t]"),),
+        "mean of no values",
+    ),
+    Mistake(
+        "loop-sums",
+        "s05_averaging",
+        "summed instead of averaging",
+        (("torch.mean(xprev, 0)", "torch.sum(xprev, 0)"),),
+        "running sums",
+    ),
+    Mistake(
+        "loop-buffer-is-float32",
+        "s05_averaging",
+        "wrote into torch.zeros((B, T, C)) as the lecture does",
+        (("xbow = torch.zeros_like(x)", "xbow = torch.zeros((B, T, C))"),),
+        "keep the input's dtype",
+    ),
+    Mistake(
+        "weights-not-cast",
+        "s05_averaging",
+        "multiplied float32 weights into a float64 x",
+        (("wei = tril_average_weights(x.shape[1]).to(x)", "wei = tril_average_weights(x.shape[1])"),),
+        "Your code raised",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "average-by-cumsum",
+        "s05_averaging",
+        "version 1 as running sums over counts",
+        (
+            (
+                "    B, T, C = x.shape\n    xbow = torch.zeros_like(x)\n    for b in range(B):\n        for t in "
+                "range(T):\n            xprev = x[b, : t + 1]  # (t+1, C)\n            xbow[b, t] = "
+                "torch.mean(xprev, 0)\n    return xbow",
+                "    counts = torch.arange(1, x.shape[1] + 1, dtype=x.dtype).view(1, -1, 1)\n    return "
+                "x.cumsum(1) / counts",
+            ),
+        ),
+    ),
+    Variant(
+        "loop-over-time-only",
+        "s05_averaging",
+        "one loop over t, vectorised over the batch",
+        (
+            (
+                "    for b in range(B):\n        for t in range(T):\n            xprev = x[b, : t + 1]  # (t+1, "
+                "C)\n            xbow[b, t] = torch.mean(xprev, 0)\n",
+                "    for t in range(T):\n        xbow[:, t] = x[:, : t + 1].mean(1)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "weights-from-counts",
+        "s05_averaging",
+        "divides the triangle by 1..T",
+        (
+            (
+                "    wei = torch.tril(torch.ones(T, T))\n    return wei / wei.sum(1, keepdim=True)",
+                "    return torch.ones(T, T).tril() / torch.arange(1, T + 1).unsqueeze(1)",
+            ),
+        ),
+    ),
+    Variant(
+        "matmul-by-einsum",
+        "s05_averaging",
+        "version 2 with einsum",
+        (
+            (
+                "    wei = tril_average_weights(x.shape[1]).to(x)\n    return wei @ x",
+                '    return torch.einsum("ts,bsc->btc", tril_average_weights(x.shape[1]).to(x), x)',
+            ),
+        ),
+    ),
+    Variant(
+        "softmax-weights-from-triu",
+        "s05_averaging",
+        "version 3's mask as an upper triangle of -inf",
+        (
+            (
+                "    tril = torch.tril(torch.ones(T, T))\n    wei = torch.zeros((T, T))\n    wei = "
+                'wei.masked_fill(tril == 0, float("-inf"))\n',
+                '    wei = torch.full((T, T), float("-inf")).triu(1)\n',
+            ),
+        ),
+    ),
+]
