@@ -1,4 +1,4 @@
-"""Stage 1 · Character tokenizer: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 1 · Character tokenizer: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

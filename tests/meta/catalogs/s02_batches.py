@@ -1,4 +1,4 @@
-"""Stage 2 · Encoded corpus and batches: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 2 · Encoded corpus and batches: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

@@ -1,4 +1,4 @@
-"""Stage 3 · Bigram language model: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 3 · Bigram language model: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

@@ -1,4 +1,4 @@
-"""Stage 4 · Training loop: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 4 · Training loop: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

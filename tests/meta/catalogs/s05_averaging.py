@@ -1,4 +1,4 @@
-"""Stage 5 · The averaging trick behind self-attention: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 5 · The averaging trick behind self-attention: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

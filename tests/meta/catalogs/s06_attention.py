@@ -1,4 +1,4 @@
-"""Stage 6 · Self-attention: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 6 · Self-attention: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

@@ -1,4 +1,4 @@
-"""Stage 7 · Multi-head attention, feed-forward, residuals, layer norm: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 7 · Multi-head attention, feed-forward, residuals, layer norm: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant

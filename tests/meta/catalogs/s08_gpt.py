@@ -1,4 +1,4 @@
-"""Stage 8 · The full GPT: learner mistakes and correct variants (see catalogs/__init__.py)."""
+"""Stage 8 · The full GPT: mistakes and variants."""
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
