@@ -17,10 +17,10 @@ from pathlib import Path
 
 from rich.panel import Panel
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 
 from kata import display
+from kata.grading import command as grading_command
 from kata.implementation import display_path, resolve_implementation
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 from kata.stage_status import apply_locks, check_stages, first_unfinished
@@ -65,28 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--all", action="store_true", help="reset every stage")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     command("solution", _solution, "show the reference solution of a stage you have passed").add_argument("stage")
-    grade = command("grade", _grade, "grade submissions: folders laid out like exercises/", one_folder=False)
-    grade.add_argument(
-        "--impl",
-        action="append",
-        dest="impls",
-        default=None,
-        metavar="PATH",
-        help="a submission folder (repeatable; default: exercises)",
+    grading_command.add_arguments(
+        command("grade", _grade, "grade submissions in a sandbox: folders laid out like exercises/", one_folder=False)
     )
-    grade.add_argument(
-        "--out",
-        default="grades",
-        help="folder for results (default: grades/): NAME/results.json per submission, summary.csv",
-    )
-    grade.add_argument("--json", default=None, help="with one submission: write its results.json here instead")
-    grade.add_argument("--junit", default=None, help="also write JUnit XML here")
-    grade.add_argument("--csv", default=None, help="write the CSV summary here (default: OUT/summary.csv)")
-    grade.add_argument(
-        "--timeout", type=float, default=120, help="seconds one stage of one submission may take (default 120)"
-    )
-    grade.add_argument("--test-timeout", type=float, default=10, help="seconds one test may take (default 10)")
-    grade.add_argument("--memory-mb", type=int, default=2048, help="memory one stage may allocate, MB (default 2048)")
     train = command("train", _train, "train the model you wrote on the corpus; Ctrl-C saves a checkpoint")
     train.add_argument("preset", choices=["bigram", "gpt-cpu", "gpt-lecture"])
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
@@ -191,42 +172,7 @@ def _solution(arguments) -> int:
 
 
 def _grade(arguments) -> int:
-    from kata import grader
-
-    folders = [resolve_implementation(path) for path in (arguments.impls or ["exercises"])]
-    if arguments.json and len(folders) > 1:
-        display.console().print("--json names one results file: use it with one submission, or --out for several.")
-        return 2
-    out, names = Path(arguments.out), grader.submission_names(folders)
-    expected = grader.expected_test_ids()
-    grades = []
-    table = Table("submission", *[stage.name.split("_")[0] for stage in stages()], "total", title="kata grade")
-    for folder, name in zip(folders, names, strict=True):
-        grade = grader.grade_submission(
-            folder, name, expected, arguments.timeout, arguments.test_timeout, arguments.memory_mb * 2**20
-        )
-        grades.append(grade)
-        results = Path(arguments.json) if arguments.json else out / name / "results.json"
-        grader.write_results(grade, results)
-        table.add_row(
-            name,
-            *[f"{s.score:.1f}/{s.stage.points}" + (" !" if s.problem else "") for s in grade.stages],
-            f"{grade.score:.1f}/{grade.max_score}",
-        )
-        for stage_grade in grade.stages:
-            if stage_grade.problem:
-                display.console().print(
-                    Text(f"{name} · {stage_grade.stage.name}: {stage_grade.problem}", style="yellow")
-                )
-    summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
-    summary.parent.mkdir(parents=True, exist_ok=True)
-    grader.write_csv(grades, summary)
-    if arguments.junit:
-        grader.write_junit(grades, Path(arguments.junit))
-    display.console().print(table)
-    written = [Path(arguments.json) if arguments.json else out / name / "results.json" for name in names]
-    print(f"Results: {', '.join(display_path(path) for path in written)}; summary {display_path(summary)}")
-    return 0
+    return grading_command.run(arguments)
 
 
 def _train(arguments) -> int:

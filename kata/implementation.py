@@ -143,6 +143,11 @@ def _deepest_line_in(traceback, file: Path) -> int | None:
     return line
 
 
+# While not None, every stage symbol a test reaches through a StageModule ("s03_bigram.BigramLanguageModel"):
+# kata/reference_runs.py records which symbols each test exercises, so that a grade can be confirmed per test.
+symbols_used: set[str] | None = None
+
+
 class StageModule:
     """Stands for one stage module of the graded implementation in a test file.
 
@@ -158,6 +163,8 @@ class StageModule:
             # pytest and others probe objects for private and dunder names while collecting;
             # answering those must never import (run) the graded code.
             raise AttributeError(attribute)
+        if symbols_used is not None:
+            symbols_used.add(f"{self._name}.{attribute}")
         module = load_stage(self._name)
         try:
             return getattr(module, attribute)

@@ -67,17 +67,6 @@ class ResultCollector:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
 
-class DurationRecorder:
-    """A pytest plugin that keeps how long each test's call took."""
-
-    def __init__(self):
-        self.durations: list[tuple[str, float]] = []
-
-    def pytest_runtest_logreport(self, report):
-        if report.when == "call":
-            self.durations.append((report.nodeid, report.duration))
-
-
 def run_suite(
     folder: Path,
     selected: list[Stage] | None = None,
@@ -123,6 +112,6 @@ def warm_up() -> list[str]:
 def collect_test_ids(selected: list[Stage] | None = None, *, include_hidden: bool = False) -> list[str]:
     """The ids of the tests a run would execute, found without importing any graded code."""
     collector = ResultCollector()
-    folder = REPOSITORY_ROOT / "exercises"
+    folder = REPOSITORY_ROOT  # any folder: collecting never imports the graded code
     run_suite(folder, selected, extra_args=("--collect-only",), include_hidden=include_hidden, collector=collector)
     return collector.collected

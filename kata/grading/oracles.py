@@ -1,0 +1,113 @@
+"""The grader's own computations, written out from the definitions (not the references): what each
+probe's answer must be. They run only in the grader's process, which never imports a submission."""
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+
+def vocabulary(text: str) -> list[str]:
+    return sorted(set(text))
+
+
+def lecture_batch(data: torch.Tensor, batch_size: int, block_size: int, seed: int):
+    ix = torch.randint(len(data) - block_size, (batch_size,), generator=torch.Generator().manual_seed(seed))
+    x = torch.stack([data[i : i + block_size] for i in ix])
+    y = torch.stack([data[i + 1 : i + block_size + 1] for i in ix])
+    return [x, y]
+
+
+def sample_tokens(logits_of, idx: torch.Tensor, new_tokens: int, seed: int, block_size: int | None = None):
+    """Sampling as the lecture does: softmax of the last position, one multinomial draw per step."""
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(new_tokens):
+        context = idx if block_size is None else idx[:, -block_size:]
+        probs = F.softmax(logits_of(context)[:, -1, :], dim=-1)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    return idx
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
+def adamw_on_a_table(table: torch.Tensor, batches, lr: float) -> tuple[list[float], torch.Tensor]:
+    """torch.optim.AdamW on a bigram table, one step per batch: the losses before each update."""
+    parameter = torch.nn.Parameter(table.clone())
+    optimizer = torch.optim.AdamW([parameter], lr=lr)
+    losses = []
+    for x, y in batches:
+        loss = cross_entropy(parameter[x], y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, parameter.detach()
+
+
+def running_mean(x: torch.Tensor) -> torch.Tensor:
+    counts = torch.arange(1, x.shape[1] + 1, dtype=torch.float64).view(1, -1, 1)
+    return (x.double().cumsum(1) / counts).to(x.dtype)
+
+
+def average_weights(T: int) -> torch.Tensor:
+    rows = torch.arange(T).view(-1, 1)
+    return ((torch.arange(T).view(1, -1) <= rows).double() / (rows + 1)).float()
+
+
+def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    T, head_size = q.shape[-2], k.shape[-1]
+    affinities = q.double() @ k.double().transpose(-2, -1) / math.sqrt(head_size)
+    future = torch.ones(T, T, dtype=torch.bool).triu(1)
+    return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
+
+
+def head(weights: dict, x: torch.Tensor) -> torch.Tensor:
+    q, k, v = (x.double() @ weights[name].double().T for name in ("query", "key", "value"))
+    return attention_weights(q, k) @ v
+
+
+def linear(weights: dict, x: torch.Tensor) -> torch.Tensor:
+    out = x.double() @ weights["weight"].double().T
+    return out + weights["bias"].double() if "bias" in weights else out
+
+
+def multihead(weights: dict, x: torch.Tensor) -> torch.Tensor:
+    return linear(weights["proj"], torch.cat([head(h, x) for h in weights["heads"]], dim=-1))
+
+
+def feed_forward(weights: list, x: torch.Tensor) -> torch.Tensor:
+    return linear(weights[1], torch.relu(linear(weights[0], x)))
+
+
+def layer_norm(weights: dict, x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    x = x.double()
+    mean, var = x.mean(-1, keepdim=True), x.var(-1, keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(var + eps) * weights["weight"].double() + weights["bias"].double()
+
+
+def fused_to_heads(weights: dict, n_head: int) -> dict:
+    """Stage 9's layout (c_attn stacks all queries, then all keys, then all values) as stage 7's heads."""
+    C = weights["c_attn"].shape[1]
+    query, key, value = weights["c_attn"].split(C, dim=0)
+    size = C // n_head
+    heads = [
+        {name: part[h * size : (h + 1) * size] for name, part in (("query", query), ("key", key), ("value", value))}
+        for h in range(n_head)
+    ]
+    return {"heads": heads, "proj": weights["c_proj"]}
+
+
+def block(weights: dict, x: torch.Tensor, n_head: int) -> torch.Tensor:
+    attention = weights["sa"] if "heads" in weights["sa"] else fused_to_heads(weights["sa"], n_head)
+    x = x.double() + multihead(attention, layer_norm(weights["ln1"], x))
+    return x + feed_forward(weights["ffwd"], layer_norm(weights["ln2"], x))
+
+
+def gpt_logits(weights: dict, idx: torch.Tensor, n_head: int) -> torch.Tensor:
+    T = idx.shape[1]
+    x = weights["tok"].double()[idx] + weights["pos"].double()[:T]
+    for block_weights in weights["blocks"]:
+        x = block(block_weights, x, n_head)
+    return linear(weights["lm_head"], layer_norm(weights["ln_f"], x))

@@ -1,0 +1,416 @@
+"""Runs inside the probe sandbox: calls the submission's public API on inputs the grader chose and
+sends back what came out, as data. It computes no expected value (that happens outside, in probes.py),
+and its sandbox holds nothing but this file, the protocol and the submission.
+
+    python -m kata.grading.probe_calls INPUTS.json SUBMISSION_FOLDER
+
+Each stage's calls run in a forked child with a time limit, so a submission that crashes or loops in
+one stage still has its other stages checked.
+"""
+
+import dataclasses
+import importlib
+import os
+import sys
+from collections.abc import Callable
+
+from kata.grading import report
+
+CALLS: dict[str, Callable] = {}
+STAGE_SECONDS = 120  # each stage's calls take well under a second with the references
+
+
+def call(symbol: str):
+    def register(function):
+        CALLS[symbol] = function
+        return function
+
+    return register
+
+
+def stage(name: str):
+    return importlib.import_module(name)
+
+
+# ---- setting the grader's weights through the same attributes the tests use -------------------------
+
+
+def set_linear(layer, weights: dict) -> None:
+    import torch
+
+    with torch.no_grad():
+        layer.weight.copy_(weights["weight"])
+        if "bias" in weights:
+            layer.bias.copy_(weights["bias"])
+
+
+def set_head(head, weights: dict) -> None:
+    for name in ("key", "query", "value"):
+        set_linear(getattr(head, name), {"weight": weights[name]})
+
+
+def set_multihead(mha, weights: dict) -> None:
+    heads = list(mha.heads)
+    if len(heads) != len(weights["heads"]):
+        raise ValueError(f"{len(heads)} heads, expected {len(weights['heads'])}")
+    for head, head_weights in zip(heads, weights["heads"], strict=True):
+        set_head(head, head_weights)
+    set_linear(mha.proj, weights["proj"])
+
+
+def set_feed_forward(ffwd, weights: list) -> None:
+    import torch.nn as nn
+
+    linears = [module for module in ffwd.modules() if isinstance(module, nn.Linear)]
+    if len(linears) != len(weights):
+        raise ValueError(f"{len(linears)} Linear layers, expected {len(weights)}")
+    for layer, layer_weights in zip(linears, weights, strict=True):
+        set_linear(layer, layer_weights)
+
+
+def set_norm(norm, weights: dict) -> None:
+    set_linear(norm, weights)
+
+
+def set_attention(attention, weights: dict) -> None:
+    """A block's attention: per-head (stage 7) or fused (stage 9), as the grader's weights say."""
+    if "c_attn" in weights:
+        set_linear(attention.c_attn, {"weight": weights["c_attn"]})
+        set_linear(attention.c_proj, weights["c_proj"])
+    else:
+        set_multihead(attention, weights)
+
+
+def set_block(block, weights: dict) -> None:
+    set_attention(block.sa, weights["sa"])
+    set_feed_forward(block.ffwd, weights["ffwd"])
+    set_norm(block.ln1, weights["ln1"])
+    set_norm(block.ln2, weights["ln2"])
+
+
+def set_gpt(model, weights: dict) -> None:
+    set_linear(model.token_embedding_table, {"weight": weights["tok"]})
+    set_linear(model.position_embedding_table, {"weight": weights["pos"]})
+    blocks = list(model.blocks)
+    if len(blocks) != len(weights["blocks"]):
+        raise ValueError(f"{len(blocks)} blocks, expected {len(weights['blocks'])}")
+    for block, block_weights in zip(blocks, weights["blocks"], strict=True):
+        set_block(block, block_weights)
+    set_norm(model.ln_f, weights["ln_f"])
+    set_linear(model.lm_head, weights["lm_head"])
+
+
+def generator(seed: int):
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def no_grad():
+    import torch
+
+    return torch.no_grad()
+
+
+# ---- stage 1 ----------------------------------------------------------------------------------------
+
+
+@call("s01_tokenizer.build_vocabulary")
+def build_vocabulary(inputs):
+    return list(stage("s01_tokenizer").build_vocabulary(inputs["text"]))
+
+
+@call("s01_tokenizer.CharTokenizer")
+def char_tokenizer(inputs):
+    tokenizer = stage("s01_tokenizer").CharTokenizer(inputs["vocabulary"])
+    return {
+        "vocab_size": tokenizer.vocab_size,
+        "encoded": [int(i) for i in tokenizer.encode(inputs["text"])],
+        "decoded": tokenizer.decode(inputs["ids"]),
+        "rejects_unknown": raises_value_error(lambda: tokenizer.encode(inputs["unknown"])),
+        "rejects_bad_id": raises_value_error(lambda: tokenizer.decode([inputs["bad_id"]])),
+    }
+
+
+def raises_value_error(action) -> bool:
+    try:
+        action()
+    except ValueError:
+        return True
+    return False
+
+
+# ---- stage 2 ----------------------------------------------------------------------------------------
+
+
+class ProbeTokenizer:
+    """A tokenizer for stage 2's inputs (stage 1 is checked on its own)."""
+
+    def __init__(self, vocabulary):
+        self.lookup = {char: index for index, char in enumerate(vocabulary)}
+        self.vocab_size = len(vocabulary)
+
+    def encode(self, text):
+        return [self.lookup[char] for char in text]
+
+
+@call("s02_batches.encode_text")
+def encode_text(inputs):
+    return stage("s02_batches").encode_text(inputs["text"], ProbeTokenizer(inputs["vocabulary"]))
+
+
+@call("s02_batches.train_val_split")
+def train_val_split(inputs):
+    return list(stage("s02_batches").train_val_split(inputs["data"], inputs["fraction"]))
+
+
+@call("s02_batches.context_target_pairs")
+def context_target_pairs(inputs):
+    pairs = stage("s02_batches").context_target_pairs(inputs["data"], inputs["block_size"])
+    return [[[int(token) for token in context], int(target)] for context, target in pairs]
+
+
+@call("s02_batches.get_batch")
+def get_batch(inputs):
+    batches = stage("s02_batches")
+    x, y = batches.get_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], generator(inputs["seed"]))
+    return [x, y]
+
+
+# ---- stage 3 ----------------------------------------------------------------------------------------
+
+
+@call("s03_bigram.BigramLanguageModel")
+def bigram(inputs):
+    model = stage("s03_bigram").BigramLanguageModel(inputs["vocab_size"])
+    set_linear(model.token_embedding_table, {"weight": inputs["table"]})
+    with no_grad():
+        logits, _ = model(inputs["idx"])
+        flat_logits, loss = model(inputs["idx"], inputs["targets"])
+        generated = model.generate(inputs["idx"], inputs["new_tokens"], generator=generator(inputs["seed"]))
+    return {"logits": logits, "flat_logits": flat_logits, "loss": float(loss), "generated": generated}
+
+
+# ---- stage 4 ----------------------------------------------------------------------------------------
+
+
+def probe_bigram(table):
+    """A bigram model to train (stage 3 is checked on its own)."""
+    import torch
+    from torch import nn
+
+    class ProbeBigram(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(table.clone())
+
+        def forward(self, idx, targets=None):
+            logits = self.table[idx]
+            if targets is None:
+                return logits, None
+            return logits, nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+    torch.manual_seed(0)
+    return ProbeBigram()
+
+
+def batch_source(batches):
+    calls = []
+
+    def next_batch():
+        calls.append(None)
+        return tuple(batches[(len(calls) - 1) % len(batches)])
+
+    return next_batch, calls
+
+
+@call("s04_training.train_step")
+def train_step(inputs):
+    import torch
+
+    model = probe_bigram(inputs["table"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=inputs["lr"])
+    losses = [stage("s04_training").train_step(model, optimizer, x, y) for x, y in inputs["batches"]]
+    return {"losses": [float(loss) for loss in losses], "table": model.table}
+
+
+@call("s04_training.estimate_loss")
+def estimate_loss(inputs):
+    model = probe_bigram(inputs["table"]).train()
+    next_batch, calls = batch_source(inputs["batches"])
+    loss = stage("s04_training").estimate_loss(model, next_batch, len(inputs["batches"]))
+    return {"loss": float(loss), "calls": len(calls), "training_after": model.training}
+
+
+@call("s04_training.train")
+def train(inputs):
+    model = probe_bigram(inputs["table"])
+    next_batch, _ = batch_source(inputs["batches"])
+    losses = stage("s04_training").train(model, next_batch, inputs["steps"], lr=inputs["lr"])
+    return {"losses": [float(loss) for loss in losses], "table": model.table}
+
+
+# ---- stage 5 ----------------------------------------------------------------------------------------
+
+
+def averaging(name):
+    @call(f"s05_averaging.{name}")
+    def average(inputs):
+        function = getattr(stage("s05_averaging"), name)
+        return function(inputs["T"]) if "weights" in name else function(inputs["x"])
+
+    return average
+
+
+for _name in ("average_loops", "tril_average_weights", "average_matmul", "softmax_average_weights", "average_softmax"):
+    averaging(_name)
+
+
+# ---- stage 6 ----------------------------------------------------------------------------------------
+
+
+@call("s06_attention.attention_weights")
+def attention_weights(inputs):
+    return stage("s06_attention").attention_weights(inputs["q"], inputs["k"])
+
+
+@call("s06_attention.Head")
+def head(inputs):
+    module = stage("s06_attention").Head(inputs["n_embd"], inputs["head_size"], inputs["block_size"], 0.0).eval()
+    set_head(module, inputs["weights"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+# ---- stage 7 ----------------------------------------------------------------------------------------
+
+
+@call("s07_transformer.MultiHeadAttention")
+def multihead(inputs):
+    module = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
+    set_multihead(module.eval(), inputs["weights"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+@call("s07_transformer.FeedForward")
+def feed_forward(inputs):
+    module = stage("s07_transformer").FeedForward(inputs["n_embd"], 0.0).eval()
+    set_feed_forward(module, inputs["weights"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+@call("s07_transformer.LayerNorm")
+def layer_norm(inputs):
+    module = stage("s07_transformer").LayerNorm(inputs["dim"], inputs["eps"])
+    set_norm(module, inputs["weights"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+@call("s07_transformer.Block")
+def block(inputs):
+    module = stage("s07_transformer").Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0).eval()
+    set_block(module, inputs["weights"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+# ---- stage 8 ----------------------------------------------------------------------------------------
+
+
+@call("s08_gpt.GPTConfig")
+def gpt_config(inputs):
+    return dataclasses.asdict(stage("s08_gpt").GPTConfig())
+
+
+@call("s08_gpt.GPTLanguageModel")
+def gpt(inputs):
+    gpt_stage = stage("s08_gpt")
+    model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
+    set_gpt(model, inputs["weights"])
+    with no_grad():
+        logits, _ = model(inputs["idx"])
+        flat_logits, loss = model(inputs["idx"], inputs["targets"])
+        generated = model.generate(inputs["prompt"], inputs["new_tokens"], generator=generator(inputs["seed"]))
+    return {"logits": logits, "flat_logits": flat_logits, "loss": float(loss), "generated": generated}
+
+
+# ---- stage 9 ----------------------------------------------------------------------------------------
+
+
+@call("s09_fast_attention.CausalSelfAttention")
+def causal_self_attention(inputs):
+    fast = stage("s09_fast_attention").CausalSelfAttention
+    direct = fast(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0).eval()
+    set_attention(direct, inputs["fused"])
+    mha = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
+    set_multihead(mha.eval(), inputs["per_head"])
+    converted = fast.from_multihead(mha).eval()
+    with no_grad():
+        return {"direct": direct(inputs["x"]), "from_multihead": converted(inputs["x"])}
+
+
+@call("s09_fast_attention.fast_gpt")
+def fast_gpt(inputs):
+    model = stage("s09_fast_attention").fast_gpt(stage("s08_gpt").GPTConfig(**inputs["config"])).eval()
+    set_gpt(model, inputs["weights"])
+    with no_grad():
+        logits, _ = model(inputs["idx"])
+    return {"attention": sorted({type(block.sa).__name__ for block in model.blocks}), "logits": logits}
+
+
+# ---- running them -----------------------------------------------------------------------------------
+
+
+def answer(symbol: str, inputs) -> bytes:
+    try:
+        return report.answer_line(symbol, CALLS[symbol](inputs))
+    except BaseException as error:  # whatever the submission raised, the grader gets a reason
+        return report.answer_line(symbol, error=f"{type(error).__name__}: {error}")
+
+
+def run_stage(symbols: list[str], inputs: dict) -> None:
+    """In a forked child: answer each of one stage's symbols, then end without cleaning up."""
+    import torch
+
+    torch.set_num_threads(1)
+    for symbol in symbols:
+        report.send(answer(symbol, inputs[symbol]))
+    os._exit(0)
+
+
+def main(inputs_path: str, submission: str) -> None:
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, submission)
+    import torch  # once, before forking: each stage's child starts with it loaded
+
+    torch.set_num_threads(1)
+    with open(inputs_path, "rb") as file:
+        inputs = report.decode_inputs(file.read())
+    by_stage: dict[str, list[str]] = {}
+    for symbol in inputs:
+        by_stage.setdefault(symbol.split(".")[0], []).append(symbol)
+    for symbols in by_stage.values():
+        pid = os.fork()
+        if pid == 0:
+            run_stage(symbols, inputs)
+        _wait(pid, STAGE_SECONDS)
+
+
+def _wait(pid: int, seconds: float) -> None:
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -1,0 +1,474 @@
+"""Where graded code runs: a bubblewrap sandbox per run, or, where bubblewrap cannot run, a plain child
+process (said plainly, with what that does not guarantee).
+
+In the sandbox graded code sees a read-only tree (the kata, the tests, the corpus, a copy of one
+submission; no solutions/, no other submission, no output folder, no instructor checkout), the Python
+it runs on, a private /tmp and nothing else; it has no network, its own PID namespace (every process
+dies with the run), and when the grader runs as root it runs as an unprivileged user of its own. Memory
+and process count are limited for the run as a whole (a cgroup where one can be made, else a watchdog
+that sums the run's memory, and the process limit of its own user). Only the report pipe comes back.
+"""
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kata.grading.report import MAX_LINE_BYTES, MAX_REPORT_BYTES, REPORT_FD
+from kata.limits import Limits
+
+INSIDE_TREE = Path("/grading")  # where the read-only grading tree appears in the sandbox
+RUN = "run"  # where one submission's run folder (its copy, its probe inputs) appears in a tree
+FIRST_UID = 61000  # graded code runs as FIRST_UID + slot when the grader is root
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How this machine confines graded code, decided once per `kata grade`."""
+
+    bwrap: str | None  # the bubblewrap executable, None where it cannot run here
+    as_root: bool  # the grader runs as root: graded code then runs as a user of its own
+    statement: str  # what the grades rest on, for the instructor
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.bwrap is not None
+
+    def tree_root(self, tree: Path) -> Path:
+        """Where graded code finds the grading tree."""
+        return INSIDE_TREE if self.sandboxed else tree
+
+
+def detect(*, allow_unsandboxed: bool = True) -> Confinement:
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        trial = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"], capture_output=True
+        )
+        if trial.returncode == 0:
+            return Confinement(
+                bwrap, as_root, "each stage ran in a bubblewrap sandbox (see the README's Grading section)"
+            )
+        reason = f"bubblewrap cannot make a sandbox here ({trial.stderr.decode(errors='replace').strip()[:200]})"
+    else:
+        reason = "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap"
+    if not allow_unsandboxed:
+        raise RuntimeError(reason)
+    return Confinement(
+        None,
+        as_root,
+        f"NOT SANDBOXED: {reason}. Graded code ran as a plain child process: it could read what its user can "
+        "read (solutions/ included), use the network and start processes that outlive the stage"
+        + ("; it ran as a user of its own, whose processes were all killed after each stage." if as_root else "."),
+    )
+
+
+@dataclass
+class RunEnd:
+    exit_status: int | None  # None when the grader stopped the run
+    problem: str = ""  # why the grader stopped it, in words for the instructor and the student
+
+
+_live_runs: set["ConfinedRun"] = set()
+_live_lock = threading.Lock()
+
+
+def kill_every_run() -> None:
+    """Ctrl-C: every confined process of this grader, now."""
+    with _live_lock:
+        runs = list(_live_runs)
+    for run in runs:
+        run.kill()
+
+
+class ConfinedRun:
+    """One confined process: its report lines as they arrive, then its end. Use as a context manager:
+    leaving it kills every process of the run, whatever happened."""
+
+    def __init__(
+        self, argv: list[str], *, confinement: Confinement, tree: Path, run_folder: Path, limits: Limits, slot: int
+    ):
+        self.confinement, self.limits, self.uid = confinement, limits, FIRST_UID + slot
+        self.tree_root = confinement.tree_root(tree)
+        self.run_folder = run_folder
+        self.cgroup = Cgroup.create(f"kata-{os.getpid()}-{slot}", limits)
+        read_end, write_end = os.pipe()
+        command = self._wrapped(argv, tree, write_end)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write_end,),
+            start_new_session=True,
+            env=self._environment(tree),
+            cwd="/",
+        )
+        os.close(write_end)
+        self.pipe = os.fdopen(read_end, "rb", buffering=0)
+        self.buffer = b""
+        self.received = 0
+        self.problem = ""
+        self.watchdog = None if self.cgroup else _Watchdog(self, limits)
+        with _live_lock:
+            _live_runs.add(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+        self.pipe.close()
+        return False
+
+    def read_line(self, timeout: float) -> bytes | None:
+        """The next complete line; None at the end of the report. Raises TimeoutError after `timeout` s
+        without one, and ValueError when the run sends more than the protocol allows."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.pipe], [], [], min(remaining, 0.5))
+            if self.problem:
+                raise MemoryError(self.problem)
+            if not ready:
+                continue
+            chunk = self.pipe.read(1 << 16)
+            if not chunk:
+                return None
+            self.received += len(chunk)
+            self.buffer += chunk
+            if self.received > MAX_REPORT_BYTES or (b"\n" not in self.buffer and len(self.buffer) > MAX_LINE_BYTES):
+                raise ValueError(f"the run sent more than the protocol allows ({self.received} bytes)")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def finish(self, timeout: float) -> RunEnd:
+        """Wait for the process to end (killing it after `timeout` s) and say how it ended."""
+        try:
+            status = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return RunEnd(None, "it did not end after its report")
+        return RunEnd(status, self.problem or _memory_problem(self.cgroup))
+
+    def kill(self) -> None:
+        """Every process of the run, detached ones included, and the run's cgroup."""
+        with _live_lock:
+            if self not in _live_runs:
+                return
+            _live_runs.discard(self)
+        if self.watchdog:
+            self.watchdog.stop()
+        _kill_group(self.process.pid)
+        if self.cgroup:
+            self.cgroup.kill_all()
+        if self.confinement.as_root:
+            _kill_user(self.uid)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.cgroup:
+            self.cgroup.remove()
+
+    # ---- the command line ------------------------------------------------------------------------------
+
+    def _wrapped(self, argv: list[str], tree: Path, report_fd: int) -> list[str]:
+        """A shell that joins the cgroup, sets the per-user limits and moves the report pipe to
+        REPORT_FD before it becomes the sandbox (no Python runs between fork and exec here)."""
+        memory_kb = (self.limits.memory_mb + 2048) * 1024  # per process, a backstop behind the run's limit
+        joins = " ".join(f'echo $$ > "{path}";' for path in (self.cgroup.procs_files if self.cgroup else []))
+        limits = f"ulimit -v {memory_kb}; ulimit -u {self._process_limit()};"
+        script = f'{joins} {limits} exec "$@" {REPORT_FD}>&{report_fd} {report_fd}>&-'
+        return ["/bin/sh", "-c", script, "sh", *self._confined(argv, tree)]
+
+    def _process_limit(self) -> int:
+        if self.confinement.as_root:
+            return self.limits.processes  # the run's own user: the limit is the run's alone
+        return self.limits.processes + _tasks_of(os.getuid())  # shared with the grader's user
+
+    def _confined(self, argv: list[str], tree: Path) -> list[str]:
+        drop = (
+            ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--inh-caps=-all"]
+            + ["--bounding-set=-all", "--no-new-privs", "--"]
+            if self.confinement.as_root
+            else []
+        )
+        if not self.confinement.sandboxed:
+            return [*drop, *argv]
+        options = _bwrap_options(tree, self.run_folder, self.confinement.as_root)
+        return [self.confinement.bwrap, *options, "--", *drop, *argv]
+
+    def _environment(self, tree: Path) -> dict[str, str]:
+        root = self.confinement.tree_root(tree)
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(root),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins the run names
+            "OMP_NUM_THREADS": "1",
+            "MPLCONFIGDIR": "/tmp",
+            "HYPOTHESIS_STORAGE_DIRECTORY": "/tmp/hypothesis",
+        }
+
+
+def _bwrap_options(tree: Path, run_folder: Path, as_root: bool) -> list[str]:
+    options = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    options += ["--die-with-parent", "--new-session", "--hostname", "kata-sandbox"]
+    options += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(256 * 2**20), "--tmpfs", "/tmp"]
+    options += ["--chdir", "/tmp"]
+    for system in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/alternatives"):
+        if os.path.exists(system):
+            options += ["--ro-bind", system, system]
+    for path in _python_paths():
+        options += _parents_readable(path) + ["--ro-bind", str(path), str(path)]
+    options += ["--ro-bind", str(tree), str(INSIDE_TREE), "--ro-bind", str(run_folder), str(INSIDE_TREE / RUN)]
+    if as_root:
+        options += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # for setpriv, which drops them all
+    else:
+        options += ["--unshare-user", "--disable-userns"]
+    return options
+
+
+def _python_paths() -> list[Path]:
+    """The Python installation and environment graded code runs on, read-only; never the kata's checkout."""
+    from kata.manifest import REPOSITORY_ROOT
+
+    found: list[Path] = []
+    for entry in [sys.base_prefix, sys.prefix, *sys.path]:
+        path = Path(entry).resolve() if entry else None
+        if not path or not path.exists() or path == Path("/"):
+            continue
+        if path.is_relative_to(REPOSITORY_ROOT) and not path.is_relative_to(Path(sys.prefix).resolve()):
+            continue
+        if any(path.is_relative_to(kept) for kept in found) or str(path).startswith(("/usr", "/lib", "/bin")):
+            continue
+        found = [kept for kept in found if not kept.is_relative_to(path)] + [path]
+    return found
+
+
+def _parents_readable(path: Path) -> list[str]:
+    """bubblewrap makes the parents of a bound path private (0700); graded code must pass through them."""
+    options = []
+    for parent in reversed(path.parents):
+        if parent != Path("/") and not str(parent).startswith(("/usr", "/lib")):
+            options += ["--perms", "0755", "--dir", str(parent)]
+    return options
+
+
+# ---- limits for the run as a whole --------------------------------------------------------------
+
+
+class Cgroup:
+    """A cgroup for one run, where this machine lets the grader make one (cgroup v2, or v1's memory and
+    pids controllers): it caps the run's memory and processes together and lists every process to kill."""
+
+    def __init__(self, folders: list[Path], procs_files: list[Path]):
+        self.folders, self.procs_files = folders, procs_files
+
+    @classmethod
+    def create(cls, name: str, limits: Limits) -> "Cgroup | None":
+        for make in (cls._v2, cls._v1):
+            try:
+                made = make(name, limits)
+            except OSError:
+                made = None
+            if made:
+                return made
+        return None
+
+    @classmethod
+    def _v2(cls, name: str, limits: Limits):
+        own = _own_cgroup("")
+        if own is None:
+            return None
+        parent = Path("/sys/fs/cgroup") / own.lstrip("/")
+        if not {"memory", "pids"} <= set((parent / "cgroup.subtree_control").read_text().split()):
+            return None
+        folder = parent / name
+        folder.mkdir()
+        (folder / "memory.max").write_text(str(limits.memory_mb * 2**20))
+        (folder / "memory.swap.max").write_text("0")
+        (folder / "pids.max").write_text(str(limits.processes))
+        return cls([folder], [folder / "cgroup.procs"])
+
+    @classmethod
+    def _v1(cls, name: str, limits: Limits):
+        folders = []
+        for controller, settings in (
+            ("memory", {"memory.limit_in_bytes": limits.memory_mb * 2**20}),
+            ("pids", {"pids.max": limits.processes}),
+        ):
+            own = _own_cgroup(controller)
+            if own is None:
+                return None
+            folder = Path("/sys/fs/cgroup") / controller / own.lstrip("/") / name
+            folder.mkdir()
+            folders.append(folder)
+            for setting, value in settings.items():
+                (folder / setting).write_text(str(value))
+        return cls(folders, [folder / "cgroup.procs" for folder in folders])
+
+    def processes(self) -> set[int]:
+        found = set()
+        for procs in self.procs_files:
+            try:
+                found |= {int(pid) for pid in procs.read_text().split()}
+            except OSError:
+                pass
+        return found
+
+    def kill_all(self) -> None:
+        for _ in range(20):  # a process may fork while the others are being killed
+            pids = self.processes()
+            if not pids:
+                return
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            time.sleep(0.05)
+
+    def out_of_memory(self) -> bool:
+        for folder in self.folders:
+            for events, key in (("memory.events", "oom_kill"), ("memory.failcnt", None)):
+                try:
+                    text = (folder / events).read_text()
+                except OSError:
+                    continue
+                count = dict(line.split() for line in text.splitlines()).get(key, "0") if key else text.strip()
+                if int(count or 0) > 0:
+                    return True
+        return False
+
+    def remove(self) -> None:
+        for folder in self.folders:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def _own_cgroup(controller: str) -> str | None:
+    """This process's cgroup path for `controller` ("" for cgroup v2), from /proc/self/cgroup."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if (controller == "" and controllers == "" and Path("/sys/fs/cgroup/cgroup.controllers").exists()) or (
+            controller and controller in controllers.split(",")
+        ):
+            return path
+    return None
+
+
+def _memory_problem(cgroup: Cgroup | None) -> str:
+    if cgroup and cgroup.out_of_memory():
+        return "it used more memory than the stage may (all its processes together)"
+    return ""
+
+
+class _Watchdog:
+    """Where no cgroup can be made: sums the resident memory of the run's processes ten times a second
+    and stops the run when it passes the limit."""
+
+    def __init__(self, run: ConfinedRun, limits: Limits):
+        self.run, self.limit = run, limits.memory_mb * 2**20
+        self.stopped = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _watch(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self.stopped.wait(0.1):
+            used = sum(_resident_pages(pid) for pid in _descendants(self.run.process.pid)) * page
+            if used > self.limit:
+                self.run.problem = "it used more memory than the stage may (all its processes together)"
+                _kill_group(self.run.process.pid)
+                if self.run.confinement.as_root:
+                    _kill_user(self.run.uid)
+                return
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo += [child for child in children.get(pid, []) if child not in found]
+    return found
+
+
+def _resident_pages(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _tasks_of(uid: int) -> int:
+    """Processes and threads of `uid`: what the per-user process limit counts."""
+    return sum(_threads(entry) for entry in Path("/proc").iterdir() if entry.name.isdigit() and _owner(entry) == uid)
+
+
+def _threads(entry: Path) -> int:
+    try:
+        return len(list((entry / "task").iterdir()))
+    except OSError:
+        return 0
+
+
+def _owner(entry: Path) -> int | None:
+    try:
+        return entry.stat().st_uid
+    except OSError:
+        return None
+
+
+def _kill_user(uid: int) -> None:
+    """Every process of the run's own user: none of them may outlive the run."""
+    for _ in range(20):
+        pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit() and _owner(entry) == uid]
+        if not pids:
+            return
+        for pid in pids:
+            _signal(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,249 @@
+"""Grading one submission: its probe run, then each stage's tests in a sandbox of their own, then the
+confirmation of every pass (confirm.py). The grade is plain data; outputs.py writes it."""
+
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kata.grading import probes, report
+from kata.grading.confirm import confirm
+from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
+from kata.grading.sandbox import INSIDE_TREE, RUN, ConfinedRun, Confinement
+from kata.grading.tree import SUBMISSION, SubmissionCopy, copy_submission
+from kata.limits import Limits
+from kata.manifest import Stage, stages
+from kata.messages import sentences
+from kata.results import FailureKind, Outcome, TestResult
+
+STARTUP_SECONDS = 120.0  # Python, torch and the test modules loading, on a busy machine
+GRACE_SECONDS = 15.0  # past a test's own limit (which stops it from inside with a message) before it is killed
+
+
+@dataclass
+class StageGrade:
+    stage: Stage
+    results: list[TestResult]  # one per test the grader expects, hidden ones included
+    problem: str = ""  # why the stage as a whole scored nothing ("" when it did not)
+
+    @property
+    def passed(self) -> int:
+        return sum(result.passed for result in self.results)
+
+    @property
+    def score(self) -> float:
+        if self.problem or not self.results:
+            return 0.0
+        return self.stage.points * self.passed / len(self.results)
+
+
+@dataclass
+class SubmissionGrade:
+    name: str
+    stages: list[StageGrade] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the grader left out of the submission, and why
+
+    @property
+    def score(self) -> float:
+        return sum(stage.score for stage in self.stages)
+
+    @property
+    def max_score(self) -> int:
+        return sum(stage.points for stage in stages())
+
+
+@dataclass
+class Setting:
+    """What every submission of a batch is graded with."""
+
+    confinement: Confinement
+    limits: Limits
+    test_tree: Path
+    probe_tree: Path
+    expected: dict[str, list[str]]  # stage name -> test ids, hidden ones included
+    stop_requested: object  # a threading.Event: Ctrl-C
+
+    def inside(self, path: Path, run_folder: Path) -> str:
+        """`path`, in a submission's run folder, as the graded code sees it."""
+        if not self.confinement.sandboxed:
+            return str(path)
+        return str(INSIDE_TREE / RUN / path.relative_to(run_folder))
+
+
+def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting, slot: int) -> SubmissionGrade:
+    grade = SubmissionGrade(name)
+    problem = _unusable(folder)
+    if problem:
+        grade.notes.append(problem)
+        grade.stages = [_failed_stage(stage, setting, problem) for stage in stages()]
+        return grade
+    copy = copy_submission(folder, run_folder / SUBMISSION)
+    grade.notes += copy.refused
+    refuted = _probe(copy, run_folder, setting, slot)
+    for stage in stages():
+        if setting.stop_requested.is_set():
+            break
+        results, problem = _run_tests(stage, run_folder, setting, slot)
+        if problem:
+            grade.stages.append(StageGrade(stage, results, problem))
+            continue
+        confirmation = confirm(stage, results, refuted)
+        grade.stages.append(StageGrade(stage, confirmation.results, confirmation.problem))
+    return grade
+
+
+def _unusable(folder: Path) -> str:
+    if not folder.is_dir():
+        return f"The submission folder {folder.name} does not exist or is not a folder: nothing was graded"
+    if not any(folder.glob("s[0-9][0-9]_*.py")):
+        return f"The submission folder {folder.name} holds no stage file (s01_tokenizer.py, ...): nothing was graded"
+    return ""
+
+
+def _failed_stage(stage: Stage, setting: Setting, reason: str) -> StageGrade:
+    results = [
+        TestResult(nodeid, stage.name, Outcome.FAILED, FailureKind.SUITE, reason)
+        for nodeid in setting.expected[stage.name]
+    ]
+    return StageGrade(stage, results, reason)
+
+
+# ---- the probe run ---------------------------------------------------------------------------------
+
+
+def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) -> dict[str, str]:
+    """The symbols the grader's own check finds wrong, each with what it found."""
+    symbols = list(probes.PROBES)
+    inputs = probes.choose_inputs(symbols, secrets.randbits(31))
+    inputs_file = run_folder / "probe_inputs.json"
+    inputs_file.write_bytes(report.encode_inputs(inputs))
+    inputs_file.chmod(0o644)
+    argv = [sys.executable, "-m", "kata.grading.probe_calls"]
+    argv += [setting.inside(inputs_file, run_folder), setting.inside(copy.folder, run_folder)]
+    answers, ended = {}, "its check ended early"
+    budget = STARTUP_SECONDS + 120.0 * len(stages())
+    with ConfinedRun(
+        argv,
+        confinement=setting.confinement,
+        tree=setting.probe_tree,
+        run_folder=run_folder,
+        limits=setting.limits,
+        slot=slot,
+    ) as run:
+        deadline = time.monotonic() + budget
+        try:
+            while (line := run.read_line(max(deadline - time.monotonic(), 0.01))) is not None:
+                answer = report.parse_probe_answer(line, set(symbols) - set(answers))
+                answers[answer.symbol] = answer
+        except TimeoutError:
+            ended = "its check ran out of time"
+        except (ReportError, ValueError, MemoryError) as error:
+            ended = f"its check's report was refused ({error})"
+    refuted = {}
+    for symbol in symbols:
+        answer = answers.get(symbol)
+        if answer is None:
+            refuted[symbol] = f"no answer came back ({ended})"
+        elif answer.error:
+            refuted[symbol] = f"calling it raised {answer.error}"
+        elif found := probes.verdict(symbol, inputs[symbol], answer.value):
+            refuted[symbol] = found
+    return refuted
+
+
+# ---- the test runs ---------------------------------------------------------------------------------
+
+
+def _run_tests(stage: Stage, run_folder: Path, setting: Setting, slot: int) -> tuple[list[TestResult], str]:
+    """One result per expected test of `stage`, and a problem that voids the stage ("" if none). A test
+    that runs past its limit is stopped and the run restarted after it: results already in are kept."""
+    expected = setting.expected[stage.name]
+    results: dict[str, TestResult] = {}
+    budget_end = time.monotonic() + setting.limits.for_run([stage.name]) + STARTUP_SECONDS
+    ended = ""
+    while len(results) < len(expected) and not ended and time.monotonic() < budget_end:
+        if setting.stop_requested.is_set():
+            ended = "grading was interrupted (Ctrl-C) before this test"
+            break
+        try:
+            ended = _one_run(stage, run_folder, setting, slot, results, budget_end)
+        except ReportError as error:
+            return _complete(stage, results, expected, "the run broke the report protocol"), sentences(
+                f"The stage's test run sent a report the grader refuses ({error})", "No points for this stage"
+            )
+    reason = ended or "the stage ran out of its time before this test"
+    return _complete(stage, results, expected, reason), ""
+
+
+def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, results: dict, budget_end: float) -> str:
+    """Run the tests not yet in `results`, adding theirs; returns why no further run can help ("" if one can)."""
+    expected = set(setting.expected[stage.name])
+    submission = setting.inside(run_folder / SUBMISSION, run_folder)
+    argv = [sys.executable, "-m", "kata.grading.stage_run", stage.name, submission, *results]
+    limits = setting.limits
+    with ConfinedRun(
+        argv, confinement=setting.confinement, tree=setting.test_tree, run_folder=run_folder, limits=limits, slot=slot
+    ) as run:
+        current, deadline = None, time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                line = run.read_line(max(min(deadline, budget_end) - time.monotonic(), 0.01))
+            except TimeoutError:
+                if current is None:
+                    return "the stage's tests never started (its time ran out)"
+                results[current] = _stopped(current, stage, limits.for_test(current))
+                return ""
+            except MemoryError as error:
+                if current is None:
+                    return str(error)
+                results[current] = _failed(current, stage, str(error), FailureKind.RAISED)
+                return ""
+            except ValueError as error:
+                raise ReportError(str(error)) from None
+            if line is None:
+                break
+            event = report.parse_test_event(line, expected - set(results))
+            if isinstance(event, TestStarted):
+                current, deadline = event.test, time.monotonic() + limits.for_test(event.test) + GRACE_SECONDS
+            elif isinstance(event, TestFinished):
+                results[event.test] = _result(event, stage, [submission + "/", f"{run.tree_root}/"])
+                current, deadline = None, time.monotonic() + STARTUP_SECONDS
+            elif isinstance(event, RunEnded):
+                return ""
+        end = run.finish(timeout=10)
+    why = end.problem or _describe_exit(end.exit_status)
+    if current is not None:
+        results[current] = _failed(current, stage, why, FailureKind.RAISED)
+        return ""
+    return why
+
+
+def _result(event: TestFinished, stage: Stage, prefixes: list[str]) -> TestResult:
+    """The event as a result; students see paths as in their own folder (s03_bigram.py:12, tests/...)."""
+    texts = [event.message, event.location, event.output]
+    for prefix in prefixes:
+        texts = [text.replace(prefix, "") for text in texts]
+    return TestResult(event.test, stage.name, event.outcome, event.kind, *texts)
+
+
+def _stopped(nodeid: str, stage: Stage, seconds: float) -> TestResult:
+    message = f"Stopped after {seconds:g} s: your code seems to run forever (the grader ended the test from outside)."
+    return TestResult(nodeid, stage.name, Outcome.FAILED, FailureKind.TOO_LONG, message)
+
+
+def _failed(nodeid: str, stage: Stage, why: str, kind: FailureKind) -> TestResult:
+    return TestResult(nodeid, stage.name, Outcome.FAILED, kind, sentences(f"The test did not finish: {why}"))
+
+
+def _complete(stage: Stage, results: dict, expected: list[str], reason: str) -> list[TestResult]:
+    """Exactly one result per expected test, in order: a test with none failed, saying why."""
+    return [results.get(nodeid) or _failed(nodeid, stage, reason, FailureKind.SUITE) for nodeid in expected]
+
+
+def _describe_exit(status: int | None) -> str:
+    if status is None:
+        return "the grader stopped the run"
+    if status < 0:
+        return f"the run was killed by signal {-status}"
+    return f"the code ended the process itself (exit status {status}, e.g. os._exit or sys.exit outside a test)"

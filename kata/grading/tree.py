@@ -1,0 +1,93 @@
+"""The read-only trees graded code runs over, built once per `kata grade` in a private temporary folder.
+
+- The test tree: the kata package, the stage tests (public and hidden) with their shared helpers, and
+  the corpus; no solutions/, no maintainer tests, no instructor checkout.
+- The probe tree: only the probe runner and the report protocol (no test, no oracle).
+- A submission copy: the submission's top-level Python files, regular files only (a link that leaves the
+  submission is refused), each at most MAX_FILE_BYTES.
+"""
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kata.corpus import CORPUS_PATH
+from kata.grading.sandbox import RUN
+from kata.manifest import REPOSITORY_ROOT, stages
+
+MAX_FILE_BYTES = 1 << 20
+MAX_FILES = 50
+SUBMISSION = "submission"  # the submission copy's folder inside a tree
+TEST_HELPERS = ("conftest.py", "support.py", "feedback.py", "strategies.py")
+PROBE_FILES = ("kata/results.py", "kata/grading/report.py", "kata/grading/probe_calls.py")
+
+
+def make_workspace() -> Path:
+    """A private folder for the trees; the sandboxed user can read it, nobody else can write it."""
+    workspace = Path(tempfile.mkdtemp(prefix="kata-grade-"))
+    workspace.chmod(0o755)
+    return workspace
+
+
+def build_test_tree(folder: Path) -> Path:
+    kata = REPOSITORY_ROOT / "kata"
+    # Not the grader's own oracles: graded code has no business with them.
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "oracles.py", "probes.py")
+    shutil.copytree(kata, folder / "kata", ignore=ignored)
+    (folder / "tests").mkdir()
+    for helper in TEST_HELPERS:
+        shutil.copy(REPOSITORY_ROOT / "tests" / helper, folder / "tests" / helper)
+    for stage in stages():
+        for test_file in stage.test_files(include_hidden=True):
+            target = folder / test_file.relative_to(REPOSITORY_ROOT)
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy(test_file, target)
+    (folder / "data").mkdir()
+    shutil.copy(CORPUS_PATH, folder / "data" / CORPUS_PATH.name)
+    (folder / RUN).mkdir()  # where a submission's run folder is mounted
+    return _readable(folder)
+
+
+def build_probe_tree(folder: Path) -> Path:
+    for relative in PROBE_FILES:
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPOSITORY_ROOT / relative, folder / relative)
+    for package in ("kata", "kata/grading"):
+        (folder / package / "__init__.py").write_text("")  # the real ones may import what is not here
+    (folder / RUN).mkdir()
+    return _readable(folder)
+
+
+@dataclass
+class SubmissionCopy:
+    folder: Path
+    refused: list[str] = field(default_factory=list)  # why files were left out, for the report
+
+
+def copy_submission(source: Path, target: Path) -> SubmissionCopy:
+    """The submission's own Python files, copied as plain files."""
+    target.mkdir(parents=True)
+    copy = SubmissionCopy(target)
+    inside = source.resolve()
+    for path in sorted(source.glob("*.py"))[:MAX_FILES]:
+        if path.name == "conftest.py":
+            continue  # never loaded by the grader; not copied either
+        resolved = path.resolve()
+        if not resolved.is_relative_to(inside):
+            copy.refused.append(f"{path.name} is a link to a file outside the submission: it was not graded")
+        elif not resolved.is_file():
+            copy.refused.append(f"{path.name} is not a regular file: it was not graded")
+        elif resolved.stat().st_size > MAX_FILE_BYTES:
+            copy.refused.append(f"{path.name} is larger than {MAX_FILE_BYTES // 1024} KiB: it was not graded")
+        else:
+            shutil.copyfile(resolved, target / path.name)
+    _readable(target)
+    return copy
+
+
+def _readable(folder: Path) -> Path:
+    """Readable by the sandboxed user (the grader may run as root with a private umask)."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return folder
