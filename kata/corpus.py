@@ -20,9 +20,13 @@ class CorpusError(RuntimeError):
     """The corpus file is missing or is not the tiny Shakespeare the kata was written for."""
 
 
+def load_corpus(path: Path | None = None) -> str:
+    """The whole corpus (by default the vendored file) as one string, after checking that it is the expected file."""
+    return _checked_corpus(path or CORPUS_PATH)
+
+
 @cache
-def load_corpus(path: Path = CORPUS_PATH) -> str:
-    """The whole corpus as one string, after checking that it is the expected file."""
+def _checked_corpus(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -68,7 +68,7 @@ def stages() -> tuple[Stage, ...]:
 def stage_named(name: str) -> Stage:
     """The stage called `name`; also accepts its number ("3") or its name without prefix ("bigram")."""
     for stage in stages():
-        if name in (stage.name, str(stage.number), stage.name.split("_", 1)[1]):
+        if name in (stage.name, str(stage.number), *stage.name.split("_", 1)):
             return stage
     known = ", ".join(stage.name for stage in stages())
     raise KeyError(f"no stage called {name!r}; the stages are {known}")

@@ -17,7 +17,7 @@ from kata.corpus import CorpusError, load_corpus
 from kata.grading import sandbox, tree
 from kata.grading.submission import Setting, SubmissionGrade, grade_submission
 from kata.limits import Limits
-from kata.manifest import stages
+from kata.manifest import Stage
 from kata.suite import collect_test_ids
 
 
@@ -57,11 +57,12 @@ def check_before_grading(out: Path) -> None:
 class Batch:
     """The trees, the test ids and the confinement every submission is graded with; `grade` is thread-safe."""
 
-    def __init__(self, *, limits: Limits, jobs: int, allow_unsandboxed: bool = True):
-        self.confinement = sandbox.detect(allow_unsandboxed=allow_unsandboxed)
+    def __init__(self, *, limits: Limits, jobs: int, stages: list[Stage], sandboxing: str = "preferred"):
+        self.confinement = sandbox.detect(sandboxing)
+        sandbox.Cgroup.remove_stale()
         self.workspace = tree.make_workspace()
         ids = collect_test_ids(include_hidden=True)
-        expected = {stage.name: [i for i in ids if stage.owns_test_file(i.split("::")[0])] for stage in stages()}
+        expected = {stage.name: [i for i in ids if stage.owns_test_file(i.split("::")[0])] for stage in stages}
         self.stop_requested = threading.Event()
         self.setting = Setting(
             self.confinement,

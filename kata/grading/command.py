@@ -2,6 +2,7 @@
 what it prints."""
 
 import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,9 +43,23 @@ def add_arguments(grade) -> None:
         "--memory-mb", type=int, default=2048, help="memory one stage may use, all its processes (default 2048)"
     )
     grade.add_argument(
+        "--stage",
+        action="append",
+        dest="stages",
+        default=None,
+        metavar="STAGE",
+        help="grade only this stage (repeatable; name or number; default: every stage)",
+    )
+    confinement = grade.add_mutually_exclusive_group()
+    confinement.add_argument(
         "--require-sandbox",
         action="store_true",
         help="refuse to grade where bubblewrap cannot run, instead of grading without a sandbox",
+    )
+    confinement.add_argument(
+        "--without-sandbox",
+        action="store_true",
+        help="grade in plain child processes even where bubblewrap runs (to compare; said in every results.json)",
     )
 
 
@@ -56,6 +71,7 @@ def run(arguments) -> int:
     from kata.grading.batch import Batch, GradingRefused, check_before_grading, submissions
     from kata.implementation import display_path
     from kata.limits import limits_from
+    from kata.manifest import stage_named, stages
 
     out, console = Path(arguments.out), display.console()
     batch_list = submissions([Path(path) for path in (arguments.impls or ["exercises"])])
@@ -65,7 +81,10 @@ def run(arguments) -> int:
     limits = replace(limits_from(arguments.test_timeout), memory_mb=arguments.memory_mb)
     try:
         check_before_grading(out)
-        batch = Batch(limits=limits, jobs=max(1, arguments.jobs), allow_unsandboxed=not arguments.require_sandbox)
+        chosen = [stage_named(name) for name in arguments.stages] if arguments.stages else list(stages())
+        jobs = max(1, arguments.jobs)
+        sandboxing = "required" if arguments.require_sandbox else "off" if arguments.without_sandbox else "preferred"
+        batch = Batch(limits=limits, jobs=jobs, stages=chosen, sandboxing=sandboxing)
     except (GradingRefused, RuntimeError) as error:
         console.print(Text(str(error), style="red"))
         return 2
@@ -82,9 +101,11 @@ def run(arguments) -> int:
         for note in [*grade.notes, *(f"{s.stage.name}: {s.problem}" for s in grade.stages if s.problem)]:
             console.print(Text(f"  {note}", style="yellow"))
 
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped grader cleans up as after Ctrl-C
     try:
         finished = batch.grade_all(batch_list, on_graded)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         batch.close()
     grades = [graded[s.name][0] for s in batch_list if s.name in graded]
     summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
@@ -105,12 +126,15 @@ def run(arguments) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _table(grades):
     from rich.table import Table
 
-    from kata.manifest import stages
-
-    table = Table("submission", *[stage.name.split("_")[0] for stage in stages()], "total", title="kata grade")
+    graded = [stage_grade.stage for stage_grade in grades[0].stages] if grades else []
+    table = Table("submission", *[stage.name.split("_")[0] for stage in graded], "total", title="kata grade")
     for grade in grades:
         cells = [f"{s.score:.1f}/{s.stage.points}" + (" !" if s.problem else "") for s in grade.stages]
         table.add_row(grade.name, *cells, f"{grade.score:.1f}/{grade.max_score}")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from kata.results import FailureKind, Outcome
 
 VERSION = 1
-REPORT_FD = 3  # the pipe a sandboxed run reports on
 MAX_LINE_BYTES = 64 * 1024  # one event
 MAX_REPORT_BYTES = 4 * 2**20  # one sandbox run, all lines together
 MAX_TEXT = 8 * 1024  # characters of a message or of captured output
@@ -36,9 +35,13 @@ class ReportError(ValueError):
 class TestStarted:
     test: str
 
+    __test__ = False  # a protocol event, not a pytest test class
+
 
 @dataclass(frozen=True)
 class TestFinished:
+    __test__ = False
+
     test: str
     outcome: Outcome
     kind: FailureKind
@@ -203,8 +206,10 @@ def _tensor(fields: dict):
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="))).reshape(shape)
 
 
-def send(line: bytes, fd: int = REPORT_FD) -> None:
-    """Write a whole line to the report pipe (a signal may interrupt a write halfway)."""
+def send(line: bytes, fd: int | None = None) -> None:
+    """Write a whole line to the report pipe (a signal may interrupt a write halfway); by default the pipe
+    the grader gave the sandboxed run, whose number it passes in KATA_REPORT_FD."""
+    fd = int(os.environ["KATA_REPORT_FD"]) if fd is None else fd
     while line:
         line = line[os.write(fd, line) :]
 

@@ -9,6 +9,7 @@ and process count are limited for the run as a whole (a cgroup where one can be 
 that sums the run's memory, and the process limit of its own user). Only the report pipe comes back.
 """
 
+import json
 import os
 import select
 import shutil
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kata.grading.report import MAX_LINE_BYTES, MAX_REPORT_BYTES, REPORT_FD
+from kata.grading.report import MAX_LINE_BYTES, MAX_REPORT_BYTES
 from kata.limits import Limits
 
 INSIDE_TREE = Path("/grading")  # where the read-only grading tree appears in the sandbox
@@ -45,9 +46,12 @@ class Confinement:
         return INSIDE_TREE if self.sandboxed else tree
 
 
-def detect(*, allow_unsandboxed: bool = True) -> Confinement:
+def detect(sandboxing: str = "preferred") -> Confinement:
+    """How to confine graded code here. `sandboxing`: "preferred" (bubblewrap where it runs, else plain
+    child processes, said plainly), "required" (RuntimeError where bubblewrap cannot run) or "off"."""
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    bwrap = shutil.which("bwrap")
+    reason = "the sandbox was switched off (--without-sandbox)"
+    bwrap = shutil.which("bwrap") if sandboxing != "off" else None
     if bwrap:
         trial = subprocess.run(
             [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"], capture_output=True
@@ -57,10 +61,10 @@ def detect(*, allow_unsandboxed: bool = True) -> Confinement:
                 bwrap, as_root, "each stage ran in a bubblewrap sandbox (see the README's Grading section)"
             )
         reason = f"bubblewrap cannot make a sandbox here ({trial.stderr.decode(errors='replace').strip()[:200]})"
-    else:
+    elif sandboxing != "off":
         reason = "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap"
-    if not allow_unsandboxed:
-        raise RuntimeError(reason)
+    if sandboxing == "required":
+        raise RuntimeError(f"Grading did not start: {reason}, and --require-sandbox was given.")
     return Confinement(
         None,
         as_root,
@@ -100,15 +104,15 @@ class ConfinedRun:
         self.run_folder = run_folder
         self.cgroup = Cgroup.create(f"kata-{os.getpid()}-{slot}", limits)
         read_end, write_end = os.pipe()
-        command = self._wrapped(argv, tree, write_end)
+        command = self._wrapped(argv, tree)
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=None if os.environ.get("KATA_SANDBOX_STDERR") else subprocess.DEVNULL,  # for maintainers
             pass_fds=(write_end,),
             start_new_session=True,
-            env=self._environment(tree),
+            env=self._environment(tree, write_end),
             cwd="/",
         )
         os.close(write_end)
@@ -182,14 +186,15 @@ class ConfinedRun:
 
     # ---- the command line ------------------------------------------------------------------------------
 
-    def _wrapped(self, argv: list[str], tree: Path, report_fd: int) -> list[str]:
-        """A shell that joins the cgroup, sets the per-user limits and moves the report pipe to
-        REPORT_FD before it becomes the sandbox (no Python runs between fork and exec here)."""
-        memory_kb = (self.limits.memory_mb + 2048) * 1024  # per process, a backstop behind the run's limit
-        joins = " ".join(f'echo $$ > "{path}";' for path in (self.cgroup.procs_files if self.cgroup else []))
-        limits = f"ulimit -v {memory_kb}; ulimit -u {self._process_limit()};"
-        script = f'{joins} {limits} exec "$@" {REPORT_FD}>&{report_fd} {report_fd}>&-'
-        return ["/bin/sh", "-c", script, "sh", *self._confined(argv, tree)]
+    def _wrapped(self, argv: list[str], tree: Path) -> list[str]:
+        """The launcher that joins the cgroup and sets the per-process limits, then becomes the sandbox."""
+        spec = {
+            "cgroup_procs": [str(path) for path in (self.cgroup.procs_files if self.cgroup else [])],
+            "memory_bytes": (self.limits.memory_mb + 2048) * 2**20,  # per process, a backstop behind the run's limit
+            "processes": self._process_limit(),
+            "argv": self._confined(argv, tree),
+        }
+        return [sys.executable, "-I", "-S", str(Path(__file__).with_name("launcher.py")), json.dumps(spec)]
 
     def _process_limit(self) -> int:
         if self.confinement.as_root:
@@ -208,9 +213,10 @@ class ConfinedRun:
         options = _bwrap_options(tree, self.run_folder, self.confinement.as_root)
         return [self.confinement.bwrap, *options, "--", *drop, *argv]
 
-    def _environment(self, tree: Path) -> dict[str, str]:
+    def _environment(self, tree: Path, report_fd: int) -> dict[str, str]:
         root = self.confinement.tree_root(tree)
         return {
+            "KATA_REPORT_FD": str(report_fd),
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": "/tmp",
             "LANG": "C.UTF-8",
@@ -320,6 +326,19 @@ class Cgroup:
             for setting, value in settings.items():
                 (folder / setting).write_text(str(value))
         return cls(folders, [folder / "cgroup.procs" for folder in folders])
+
+    @classmethod
+    def remove_stale(cls) -> None:
+        """Remove the run cgroups of graders that were killed before they could (kata-PID-SLOT, PID gone)."""
+        for controller in ("", "memory", "pids"):
+            own = _own_cgroup(controller)
+            if own is None:
+                continue
+            parent = Path("/sys/fs/cgroup") / controller / own.lstrip("/")
+            for folder in parent.glob("kata-*-*"):
+                if not Path(f"/proc/{folder.name.split('-')[1]}").exists():
+                    cls([folder], [folder / "cgroup.procs"]).kill_all()
+                    cls([folder], []).remove()
 
     def processes(self) -> set[int]:
         found = set()

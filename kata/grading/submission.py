@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kata import reference_runs
 from kata.grading import probes, report
 from kata.grading.confirm import confirm
 from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
@@ -18,7 +19,14 @@ from kata.messages import sentences
 from kata.results import FailureKind, Outcome, TestResult
 
 STARTUP_SECONDS = 120.0  # Python, torch and the test modules loading, on a busy machine
-GRACE_SECONDS = 15.0  # past a test's own limit (which stops it from inside with a message) before it is killed
+BETWEEN_TESTS_SECONDS = 60.0  # from one test's result to the next one's start: pytest's own bookkeeping
+TIMEOUTS_PER_STAGE = 3  # tests of one stage that may run out of time before the rest of the stage is not run
+
+
+def grace(limit: float) -> float:
+    """How long past its own limit (where the test stops itself, with a message) a test runs before the
+    grader kills it from outside: the in-process alarm was ignored, or the code is stuck in one C call."""
+    return 2.0 + 0.2 * limit
 
 
 @dataclass
@@ -50,7 +58,7 @@ class SubmissionGrade:
 
     @property
     def max_score(self) -> int:
-        return sum(stage.points for stage in stages())
+        return sum(stage_grade.stage.points for stage_grade in self.stages)
 
 
 @dataclass
@@ -61,8 +69,17 @@ class Setting:
     limits: Limits
     test_tree: Path
     probe_tree: Path
-    expected: dict[str, list[str]]  # stage name -> test ids, hidden ones included
+    expected: dict[str, list[str]]  # the stages graded, by name -> their test ids, hidden ones included
     stop_requested: object  # a threading.Event: Ctrl-C
+
+    @property
+    def stages(self) -> list[Stage]:
+        return [stage for stage in stages() if stage.name in self.expected]
+
+    @property
+    def probed_stages(self) -> set[str]:
+        """The graded stages and those their tests reach into (stage 9's tests build stage 7's attention)."""
+        return {symbol.split(".")[0] for stage in self.stages for symbol in symbols_reached(stage)}
 
     def inside(self, path: Path, run_folder: Path) -> str:
         """`path`, in a submission's run folder, as the graded code sees it."""
@@ -71,17 +88,23 @@ class Setting:
         return str(INSIDE_TREE / RUN / path.relative_to(run_folder))
 
 
+def symbols_reached(stage: Stage) -> set[str]:
+    """The symbols the stage's tests exercise, its own and those of the stages it builds on."""
+    owned = [used for nodeid, used in reference_runs.symbols().items() if stage.owns_test_file(nodeid.split("::")[0])]
+    return {symbol for used in owned for symbol in used} | {f"{stage.name}.{symbol}" for symbol in stage.symbols}
+
+
 def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting, slot: int) -> SubmissionGrade:
     grade = SubmissionGrade(name)
     problem = _unusable(folder)
     if problem:
         grade.notes.append(problem)
-        grade.stages = [_failed_stage(stage, setting, problem) for stage in stages()]
+        grade.stages = [_failed_stage(stage, setting, problem) for stage in setting.stages]
         return grade
     copy = copy_submission(folder, run_folder / SUBMISSION)
     grade.notes += copy.refused
     refuted = _probe(copy, run_folder, setting, slot)
-    for stage in stages():
+    for stage in setting.stages:
         if setting.stop_requested.is_set():
             break
         results, problem = _run_tests(stage, run_folder, setting, slot)
@@ -114,7 +137,7 @@ def _failed_stage(stage: Stage, setting: Setting, reason: str) -> StageGrade:
 
 def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) -> dict[str, str]:
     """The symbols the grader's own check finds wrong, each with what it found."""
-    symbols = list(probes.PROBES)
+    symbols = [symbol for symbol in probes.PROBES if symbol.split(".")[0] in setting.probed_stages]
     inputs = probes.choose_inputs(symbols, secrets.randbits(31))
     inputs_file = run_folder / "probe_inputs.json"
     inputs_file.write_bytes(report.encode_inputs(inputs))
@@ -182,9 +205,8 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
     submission = setting.inside(run_folder / SUBMISSION, run_folder)
     argv = [sys.executable, "-m", "kata.grading.stage_run", stage.name, submission, *results]
     limits = setting.limits
-    with ConfinedRun(
-        argv, confinement=setting.confinement, tree=setting.test_tree, run_folder=run_folder, limits=limits, slot=slot
-    ) as run:
+    confinement = dict(confinement=setting.confinement, tree=setting.test_tree, run_folder=run_folder)
+    with ConfinedRun(argv, **confinement, limits=limits, slot=slot) as run:
         current, deadline = None, time.monotonic() + STARTUP_SECONDS
         while True:
             try:
@@ -193,7 +215,7 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
                 if current is None:
                     return "the stage's tests never started (its time ran out)"
                 results[current] = _stopped(current, stage, limits.for_test(current))
-                return ""
+                return _out_of_time(results)
             except MemoryError as error:
                 if current is None:
                     return str(error)
@@ -205,10 +227,13 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
                 break
             event = report.parse_test_event(line, expected - set(results))
             if isinstance(event, TestStarted):
-                current, deadline = event.test, time.monotonic() + limits.for_test(event.test) + GRACE_SECONDS
+                limit = limits.for_test(event.test)
+                current, deadline = event.test, time.monotonic() + limit + grace(limit)
             elif isinstance(event, TestFinished):
                 results[event.test] = _result(event, stage, [submission + "/", f"{run.tree_root}/"])
-                current, deadline = None, time.monotonic() + STARTUP_SECONDS
+                current, deadline = None, time.monotonic() + BETWEEN_TESTS_SECONDS
+                if _out_of_time(results):
+                    return _out_of_time(results)
             elif isinstance(event, RunEnded):
                 return ""
         end = run.finish(timeout=10)
@@ -217,6 +242,14 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
         results[current] = _failed(current, stage, why, FailureKind.RAISED)
         return ""
     return why
+
+
+def _out_of_time(results: dict) -> str:
+    """Why the rest of the stage is not run: an endless loop costs its own stage, not the class's evening."""
+    timeouts = sum(result.kind is FailureKind.TOO_LONG for result in results.values())
+    if timeouts < TIMEOUTS_PER_STAGE:
+        return ""
+    return f"not run: {timeouts} tests of this stage ran out of time, so the rest of the stage was not run"
 
 
 def _result(event: TestFinished, stage: Stage, prefixes: list[str]) -> TestResult:

