@@ -86,20 +86,22 @@ def run(arguments) -> int:
         sandboxing = "required" if arguments.require_sandbox else "off" if arguments.without_sandbox else "preferred"
         batch = Batch(limits=limits, jobs=jobs, stages=chosen, sandboxing=sandboxing)
     except (GradingRefused, RuntimeError) as error:
-        console.print(Text(str(error), style="red"))
+        console.print(Text(str(error), style="red"), soft_wrap=True)
         return 2
     statement = batch.confinement.statement
     if not batch.confinement.sandboxed:
-        console.print(Text(statement, style="yellow"))
+        console.print(Text(statement, style="yellow"), soft_wrap=True)
     graded = {}
 
     def on_graded(submission, grade):
         path = Path(arguments.json) if arguments.json else out / submission.name / "results.json"
         outputs.write_results(grade, path, statement=statement)
         graded[submission.name] = (grade, path)
-        console.print(f"{submission.name}: {grade.score:.1f} of {grade.max_score}  ({display_path(path)})")
+        console.print(
+            f"{submission.name}: {grade.score:.1f} of {grade.max_score}  ({display_path(path)})", soft_wrap=True
+        )
         for note in [*grade.notes, *(f"{s.stage.name}: {s.problem}" for s in grade.stages if s.problem)]:
-            console.print(Text(f"  {note}", style="yellow"))
+            console.print(Text(f"  {note}", style="yellow"), soft_wrap=True)
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped grader cleans up as after Ctrl-C
     try:
