@@ -203,11 +203,12 @@ _SETUP = """\
 KATA_SOURCE = {source!r}
 import importlib.util, os, subprocess, sys
 if importlib.util.find_spec("kata") is None:
+    if "://" not in KATA_SOURCE and not os.path.isdir(KATA_SOURCE):
+        raise SystemExit(f"No kata in {{KATA_SOURCE}}: set KATA_SOURCE to its git URL or to the folder of a copy.")
     if "://" in KATA_SOURCE:
         subprocess.run(["git", "clone", "--quiet", "--depth", "1", KATA_SOURCE, "gpt-kata"], check=True)
         KATA_SOURCE = "gpt-kata"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "-e", KATA_SOURCE]
-    subprocess.run(pip, check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", KATA_SOURCE], check=True)
     sys.path.insert(0, os.path.abspath(KATA_SOURCE))  # this kernel does not see the new install otherwise
 import kata
 
