@@ -17,6 +17,7 @@ A submitted notebook (.ipynb) goes through the same extraction, its code cells t
 """
 
 import ast
+import functools
 import re
 import subprocess
 import symtable
@@ -57,14 +58,17 @@ class Definition:
 def definitions_in(cells: list[tuple[str, str]]) -> list[Definition]:
     """The statements that bind names in `cells`, (label, Python source) pairs in the order they ran.
     A cell that does not compile is left out: running it defined nothing."""
-    found = []
-    for label, source in cells:
-        try:
-            tree = ast.parse(source)
-            found += [_definition(label, node, tree, source.splitlines()) for node in tree.body]
-        except SyntaxError:
-            continue
-    return [definition for definition in found if definition.binds]
+    return [definition for label, source in cells for definition in _cell_definitions(label, source)]
+
+
+@functools.lru_cache(maxsize=4096)  # a kernel's history only grows: each check reads the cells that earlier checks read
+def _cell_definitions(label: str, source: str) -> tuple[Definition, ...]:
+    try:
+        tree = ast.parse(source)
+        found = [_definition(label, node, tree, source.splitlines()) for node in tree.body]
+    except SyntaxError:
+        return ()
+    return tuple(definition for definition in found if definition.binds)
 
 
 def _definition(label: str, node: ast.stmt, tree: ast.Module, lines: list[str]) -> Definition:
