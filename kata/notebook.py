@@ -39,6 +39,8 @@ from kata.workspace import is_stub, next_hint, pristine_stub, state_folder
 LECTURE_VIDEO = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
 NOTEBOOK_FILE = "gpt_kata.ipynb"
 WRITTEN_BY = "Written by kata from"  # the first line of every stage file a notebook produced
+WRITTEN_FROM_CELLS = "the notebook's cells"
+DEFAULT_FOLDER = "exercises"  # beside the notebook, as exercises/ lies beside tests/ in the kata
 _COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}  # scopes that run where they are written
 
 
@@ -327,7 +329,7 @@ def write_workspace(folder: Path, *, kata_source: str | None = None, overwrite: 
     stubs = {stage.name: pristine_stub(stage) for stage in stages()}
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_notebook(stubs, kata_source=kata_source or default_kata_source()), path)
-    _add_missing_stubs(folder / "exercises")
+    _add_missing_stubs(folder / DEFAULT_FOLDER)
     return path
 
 
@@ -362,7 +364,7 @@ class _Session:
 _session: _Session | None = None
 
 
-def start(folder: str | Path = "exercises") -> None:
+def start(folder: str | Path = DEFAULT_FOLDER) -> None:
     """Use `folder` (default: exercises/ in the notebook's folder, made with the stubs if missing) for the
     stages this notebook checks, and load torch and the tests once, so that every check is quick."""
     global _session
@@ -391,7 +393,7 @@ def check(stage: str) -> None:
         out.print(Text(str(error.args[0]), style="red"))
         return
     definitions = definitions_in(cells)
-    extracted = extract_stage(chosen, definitions, written_from="the notebook's cells")
+    extracted = extract_stage(chosen, definitions, written_from=WRITTEN_FROM_CELLS)
     if extracted.missing:
         out.print(
             Text(
@@ -405,9 +407,20 @@ def check(stage: str) -> None:
         return
     if _session is None:
         start()
-    written, notes = {chosen.name: extracted}, []
-    for earlier in _builds_on(chosen):
-        version = extract_stage(earlier, definitions, written_from="the notebook's cells")
+    written, notes = _write_with_earlier_stages(extracted, definitions)
+    status = check_stages(_session.folder, [chosen])[chosen.name]
+    _session.last_stage = chosen
+    out.print(_report(status, written, notes))
+
+
+def _write_with_earlier_stages(
+    extracted: ExtractedStage, definitions: list[Definition]
+) -> tuple[dict[str, ExtractedStage], list[str]]:
+    """Write the stage's module and those of the stages it builds on (their files must hold what the kernel
+    ran too), where the kernel ran them; returns the modules written and a note for each it had not run."""
+    written, notes = {extracted.stage.name: extracted}, []
+    for earlier in _builds_on(extracted.stage):
+        version = extract_stage(earlier, definitions, written_from=WRITTEN_FROM_CELLS)
         file = display_path(_session.folder / earlier.module_file)
         if version.missing:
             notes.append(f"{earlier.label} has not run in this kernel: the check uses its last written file, {file}.")
@@ -415,9 +428,7 @@ def check(stage: str) -> None:
             written[earlier.name] = version
     for name, version in written.items():
         _write_stage_file(_session.folder / f"{name}.py", version.source)
-    status = check_stages(_session.folder, [chosen])[chosen.name]
-    _session.last_stage = chosen
-    out.print(_report(status, written, notes))
+    return written, notes
 
 
 def hint(stage: str | None = None) -> None:
@@ -431,7 +442,7 @@ def hint(stage: str | None = None) -> None:
     if not chosen:
         out.print('Name the stage, e.g. kata.hint("s03_bigram").')
         return
-    number, text = next_hint(chosen, _session.folder if _session else Path("exercises").resolve())
+    number, text = next_hint(chosen, _session.folder if _session else Path(DEFAULT_FOLDER).resolve())
     more = "run it again for the next one" if number < len(chosen.hints) else "that was the last hint"
     title = f"Hint {number} of {len(chosen.hints)} · {chosen.label}"
     out.print(Panel(Text(text), title=title, subtitle=more, border_style="cyan"))
@@ -441,9 +452,10 @@ def _cells_this_kernel_ran() -> list[tuple[str, str]]:
     """(label, source) of every cell this kernel ran, oldest first; IPython has turned magics into Python."""
     try:
         from IPython import get_ipython
-    except ImportError:
-        get_ipython = None
-    shell = get_ipython() if get_ipython else None
+
+        shell = get_ipython()
+    except ImportError:  # IPython comes with every kernel; without it, this is no notebook
+        shell = None
     if shell is None:
         raise RuntimeError(
             "kata.check grades the cells a notebook ran: call it in Jupyter or Colab. In a terminal, use `kata check`."
