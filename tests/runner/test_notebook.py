@@ -61,6 +61,9 @@ class Kernel:
 
     def __init__(self, client, book, workspace):
         self.client, self.book, self.workspace = client, book, workspace
+        self.stub_checks: dict[str, str] = {}  # what each check cell showed with the untouched stubs
+        self.reference_checks: dict[str, str] = {}  # and with the references pasted in
+        self.listed, self.list_exit_status = "", None  # what `kata list` in the workspace printed then
 
     def run(self, cell):
         self.client.execute_cell(cell, self.book.cells.index(cell))
