@@ -266,7 +266,9 @@ def _notebook(arguments) -> int:
         from kata.notebook import NOTEBOOK_FILE, write_workspace
 
         path = write_workspace(Path(arguments.folder), kata_source=arguments.source, overwrite=arguments.force)
-    except ImportError:
+    except ModuleNotFoundError as error:
+        if error.name != "nbformat":
+            raise
         display.console().print('`kata notebook` needs nbformat: pip install -e ".[notebook]"')
         return 2
     except FileExistsError as error:
