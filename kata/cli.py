@@ -9,6 +9,7 @@ kata solution STAGE         the reference, once your stage passes
 kata grade [--impl PATH]... grade submissions into results.json / JUnit / CSV
 kata train PRESET           train the model you wrote (bigram, gpt-cpu, gpt-lecture)
 kata sample DIR             text from a trained run
+kata notebook [DIR]         the path as a Jupyter/Colab notebook, checked by the same suite
 """
 
 import argparse
@@ -79,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("run", help="a run folder written by kata train")
     sample.add_argument("--tokens", type=int, default=500)
     sample.add_argument("--prompt", default="\n")
+    notebook = command(
+        "notebook", _notebook, "write the path as a notebook for Jupyter or Colab, with the stubs", one_folder=False
+    )
+    notebook.add_argument("folder", nargs="?", default="notebook", help="where to write it (default: notebook/)")
+    notebook.add_argument(
+        "--source", default=None, help="where its set-up cell installs the kata from (default: this clone)"
+    )
+    notebook.add_argument("--force", action="store_true", help="write a fresh notebook over an existing one")
     return parser
 
 
@@ -196,6 +205,27 @@ def _sample(arguments) -> int:
 
     folder = resolve_implementation(arguments.impl) if arguments.impl else None
     return sample_command(Path(arguments.run), arguments.tokens, arguments.prompt, folder, display.console())
+
+
+def _notebook(arguments) -> int:
+    try:
+        from kata.notebook import NOTEBOOK_FILE, write_workspace
+
+        path = write_workspace(Path(arguments.folder), kata_source=arguments.source, overwrite=arguments.force)
+    except ModuleNotFoundError as error:
+        if error.name != "nbformat":
+            raise
+        display.console().print('`kata notebook` needs nbformat: pip install -e ".[notebook]"')
+        return 2
+    except FileExistsError as error:
+        display.console().print(Text(str(error), style="yellow"))
+        return 1
+    folder = display_path(path.parent)
+    print(
+        f"Wrote {display_path(path)} and the stubs in {folder}/exercises/. Open it with `jupyter lab {folder}/"
+        f"{NOTEBOOK_FILE}` or upload it to Colab; `kata list` in {folder}/ shows the stages you checked."
+    )
+    return 0
 
 
 if __name__ == "__main__":

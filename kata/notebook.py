@@ -1,0 +1,527 @@
+"""Work in a notebook, as the lecture does: the same stages and the same suite in Jupyter and Colab.
+
+`kata notebook [DIR]` writes DIR/gpt_kata.ipynb (the whole path in the lecture's order) and DIR/exercises/
+(the stubs). In the notebook, `kata.check("s03_bigram")` grades what the notebook defines with the stage's
+own tests and `kata.hint("s03_bigram")` gives the next hint.
+
+How a check sees the notebook. The suite grades stage *modules*: its messages locate a mistake by file and
+line, and `kata list` and `kata grade` read stage files. So a check turns the cells the kernel ran
+(IPython's input history, oldest first) into the stage's module: for each of the stage's names the newest
+top-level statement that binds it, every statement those read (imports, helpers, constants), each placed
+after what it needs when it runs, and `from s06_attention import Head` for another stage's names. That
+module is written to the workspace (exercises/<stage>.py, the file `kata list` reads; a file the learner
+wrote by hand is backed up first) and graded in a forked child of the kernel, exactly as a saved file is.
+Grading fresh modules in a fresh child is also what avoids the trap the ipytest project documents (tests
+that keep grading the definitions they first imported), and a learner's endless loop never hangs the kernel.
+A submitted notebook (.ipynb) goes through the same extraction, its code cells taken in document order.
+"""
+
+import ast
+import functools
+import re
+import subprocess
+import symtable
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.text import Text
+
+from kata import display
+from kata.implementation import display_path
+from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stage_names, stages
+from kata.messages import sentences
+from kata.stage_status import StageState, StageStatus, check_stages
+from kata.workspace import is_stub, next_hint, pristine_stub, state_folder
+
+LECTURE_VIDEO = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
+NOTEBOOK_FILE = "gpt_kata.ipynb"
+WRITTEN_BY = "Written by kata from"  # the first line of every stage file a notebook produced
+WRITTEN_FROM_CELLS = "the notebook's cells"
+DEFAULT_FOLDER = "exercises"  # beside the notebook, as exercises/ lies beside tests/ in the kata
+_COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}  # scopes that run where they are written
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One top-level statement of a notebook cell that binds a name, and the global names it reads."""
+
+    cell: str  # how the learner finds the cell: "cell [12]" (its execution count) or "cell 7" (its position)
+    first_line: int  # of the statement in its cell, decorators included
+    source: str
+    is_import: bool
+    binds: frozenset[str]
+    reads: frozenset[str]  # read at any time: while it runs or when its functions are called
+    reads_when_run: frozenset[str]  # read while the statement itself runs: bases, decorators, defaults, values
+
+
+def definitions_in(cells: list[tuple[str, str]]) -> list[Definition]:
+    """The statements that bind names in `cells`, (label, Python source) pairs in the order they ran.
+    A cell that does not compile is left out: running it defined nothing."""
+    return [definition for label, source in cells for definition in _cell_definitions(label, source)]
+
+
+@functools.lru_cache(maxsize=4096)  # a kernel's history only grows: each check reads the cells that earlier checks read
+def _cell_definitions(label: str, source: str) -> tuple[Definition, ...]:
+    try:
+        tree = ast.parse(source)
+        found = [_definition(label, node, tree, source.splitlines()) for node in tree.body]
+    except SyntaxError:
+        return ()
+    return tuple(definition for definition in found if definition.binds)
+
+
+def _definition(label: str, node: ast.stmt, tree: ast.Module, lines: list[str]) -> Definition:
+    first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", ()))])
+    shares_a_line = any(
+        other is not node and other.lineno <= node.end_lineno and other.end_lineno >= first for other in tree.body
+    )
+    # Whole lines keep the learner's comments; a line shared with another statement (`a = 1; print(a)`) cannot.
+    source = ast.unparse(node) if shares_a_line else "\n".join(lines[first - 1 : node.end_lineno])
+    table = symtable.symtable(ast.unparse(node), "<cell>", "exec")  # raises SyntaxError as compiling would
+    binds = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_assigned() or symbol.is_imported()}
+    reads, reads_when_run = set(), set()
+
+    def visit(scope: symtable.SymbolTable, running: bool) -> None:
+        for symbol in scope.get_symbols():
+            if symbol.is_referenced() and symbol.is_global():
+                reads.add(symbol.get_name())
+                if running:
+                    reads_when_run.add(symbol.get_name())
+        for child in scope.get_children():
+            visit(child, running and (child.get_type() == "class" or child.get_name() in _COMPREHENSIONS))
+
+    visit(table, True)
+    is_import = isinstance(node, ast.Import | ast.ImportFrom)
+    reads -= binds
+    return Definition(
+        label, first, source, is_import, frozenset(binds), frozenset(reads), frozenset(reads_when_run - binds)
+    )
+
+
+@dataclass(frozen=True)
+class ExtractedStage:
+    """A stage's module made from notebook cells, and where each of its lines came from."""
+
+    stage: Stage
+    source: str
+    origins: dict[int, tuple[str, int]]  # line of the module -> (cell, line in that cell)
+    missing: tuple[str, ...]  # names of the stage that no cell defines
+
+    def located(self, line: int) -> str | None:
+        """'cell [12], line 5' for a line of the module, where it came from a cell."""
+        if line not in self.origins:
+            return None
+        cell, cell_line = self.origins[line]
+        return f"{cell}, line {cell_line}"
+
+
+def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: str) -> ExtractedStage:
+    """The module of `stage` that `definitions` (oldest first) make: see the module's docstring."""
+    newest = {name: definition for definition in definitions for name in definition.binds}
+    other_stages = {symbol: other.name for other in stages() if other != stage for symbol in other.symbols}
+    included: list[Definition] = []
+    from_stages: dict[str, set[str]] = {}
+
+    def include(definition: Definition) -> None:
+        if definition in included:
+            return
+        included.append(definition)  # before its own reads, so that a cycle ends here
+        for name in sorted(definition.reads):
+            if name in other_stages:
+                from_stages.setdefault(other_stages[name], set()).add(name)
+            elif name in newest:
+                include(newest[name])
+
+    for symbol in stage.symbols:
+        if symbol in newest:
+            include(newest[symbol])
+    lines = [f"# {WRITTEN_BY} {written_from}: edit the notebook, not this file.", f'"""{stage.label}."""', ""]
+    lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(from_stages.items())]
+    origins: dict[int, tuple[str, int]] = {}
+    previous_cell = None
+    for definition in _in_running_order(sorted(included, key=definitions.index)):
+        if not definition.is_import:
+            lines.append("")
+        if definition.cell != previous_cell:
+            lines.append(f"# {definition.cell}")
+            previous_cell = definition.cell
+        for offset, text in enumerate(definition.source.splitlines()):
+            lines.append(text)
+            origins[len(lines)] = (definition.cell, definition.first_line + offset)
+    missing = tuple(symbol for symbol in stage.symbols if symbol not in newest)
+    return ExtractedStage(stage, "\n".join(lines) + "\n", origins, missing)
+
+
+def _in_running_order(included: list[Definition]) -> list[Definition]:
+    """Imports first, then the rest in the order they ran (as `included` lists them), each moved after what
+    it reads while it runs (a base class or a decorator defined, or run again, in a later cell)."""
+    binder = {name: definition for definition in included for name in definition.binds}
+    ordered: list[Definition] = []
+
+    def place(definition: Definition, waiting: set) -> None:
+        if definition in ordered or definition in waiting:
+            return
+        waiting.add(definition)
+        for name in sorted(definition.reads_when_run):
+            if name in binder:
+                place(binder[name], waiting)
+        ordered.append(definition)
+
+    for definition in sorted(included, key=lambda definition: not definition.is_import):
+        place(definition, set())
+    return ordered
+
+
+def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
+    """Write one module per stage into `folder` from the code cells of a notebook (a submission), so that
+    it is graded exactly as a folder; returns the files. A stage the notebook does not define gets a module
+    without its names, which the suite reports as such."""
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager  # magics (%time, !pip) into plain Python
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    transformer = TransformerManager()
+    cells = [
+        (f"cell {position}", transformer.transform_cell(cell.source))
+        for position, cell in enumerate(notebook.cells, start=1)
+        if cell.cell_type == "code"
+    ]
+    definitions = definitions_in(cells)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stage in stages():
+        extracted = extract_stage(stage, definitions, written_from=Path(notebook_path).name)
+        path = folder / stage.module_file
+        path.write_text(extracted.source, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# ---- writing the notebook -------------------------------------------------------------------------------
+
+_SETUP = """\
+# GPT kata in a notebook. Run this cell first: in Colab, or wherever the kata is not installed yet, it
+# installs it from KATA_SOURCE (a git URL, or a folder holding a copy of the kata: offline, upload and
+# unzip one), then loads torch, the tests and the tiny Shakespeare corpus.
+KATA_SOURCE = {source!r}
+import importlib.util, os, subprocess, sys
+if importlib.util.find_spec("kata") is None:
+    if "://" not in KATA_SOURCE and not os.path.isdir(KATA_SOURCE):
+        raise SystemExit(f"No kata in {{KATA_SOURCE}}: set KATA_SOURCE to its git URL or to the folder of a copy.")
+    if "://" in KATA_SOURCE:
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", KATA_SOURCE, "gpt-kata"], check=True)
+        KATA_SOURCE = "gpt-kata"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", KATA_SOURCE], check=True)
+    sys.path.insert(0, os.path.abspath(KATA_SOURCE))  # this kernel does not see the new install otherwise
+import kata
+
+kata.start()  # the stages you check are written to exercises/ beside this notebook
+text = kata.load_corpus()
+print(f"length of dataset in characters: {{len(text):,}}")
+"""
+
+_INTRODUCTION = """\
+# Let's build GPT, as a kata
+
+Andrej Karpathy's lecture [Let's build GPT: from scratch, in code, spelled out]({video}), in {count} stages.
+Each stage has its text, code cells to fill (replace each `raise NotImplementedError`), room to experiment,
+and a check.
+
+- `kata.check("s03_bigram")` grades what this notebook defines with the stage's tests (the same suite as
+  `pytest -m s03_bigram`) and shows the first failure. After editing a cell, run it again, then the check:
+  the check grades what the kernel ran last.
+- `kata.hint("s03_bigram")` gives the stage's next hint: a nudge first, then a near-answer.
+- A stage you check is written to `exercises/` beside this notebook: `kata list` there shows your progress.
+"""
+
+
+def build_notebook(stage_sources: dict[str, str], *, kata_source: str):
+    """The path as one notebook in the lecture's order, made from each stage's module source (the stubs for
+    a learner; the references in the tests). Its cells carry metadata {"kata": {"stage", "role"}}."""
+    import nbformat
+
+    cells = [
+        nbformat.v4.new_code_cell(_SETUP.format(source=kata_source), metadata={"kata": {"role": "setup"}}),
+        nbformat.v4.new_markdown_cell(_INTRODUCTION.format(video=LECTURE_VIDEO, count=len(stages()))),
+    ]
+    for stage in stages():
+        cells += _stage_cells(stage, stage_sources[stage.name])
+    metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    return nbformat.v4.new_notebook(cells=cells, metadata=metadata)
+
+
+def _stage_cells(stage: Stage, source: str) -> list:
+    import nbformat
+
+    def cell(role: str, text: str, kind=nbformat.v4.new_code_cell):
+        return kind(text, metadata={"kata": {"stage": stage.name, "role": role}})
+
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    docstring = ast.get_docstring(tree) or ""
+    body = tree.body[1:] if docstring else tree.body
+    imports = [node for node in body if isinstance(node, ast.Import | ast.ImportFrom)]
+    cells = [cell("teach", _teaching_text(stage, docstring), nbformat.v4.new_markdown_cell)]
+    # Another stage's names are already defined in this kernel; the check imports them from that stage.
+    kept = [ast.get_source_segment(source, node) for node in imports if not _imports_a_stage(node)]
+    if kept:
+        cells.append(cell("imports", "\n".join(kept)))
+    previous_end = imports[-1].end_lineno if imports else (tree.body[0].end_lineno if docstring else 0)
+    for node in body:
+        if node in imports:
+            continue
+        # From the end of the previous statement: the comments above a definition stay with it.
+        cells.append(cell("fill", "\n".join(lines[previous_end : node.end_lineno]).strip("\n")))
+        previous_end = node.end_lineno
+    cells.append(cell("experiment", "# Room to experiment: call your code on small inputs and look at the tensors."))
+    cells.append(cell("check", f'kata.check("{stage.name}")  # stuck? kata.hint("{stage.name}") gives the next hint'))
+    return cells
+
+
+def _imports_a_stage(node: ast.Import | ast.ImportFrom) -> bool:
+    names = [node.module] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
+    return any(name in stage_names() for name in names)
+
+
+def _teaching_text(stage: Stage, docstring: str) -> str:
+    """The stub's docstring as markdown, under the stage's heading and its lecture section: without its first
+    paragraph (the heading says it), its lecture line (the manifest's, linked, replaces it) and how to run
+    pytest (the check cell does it)."""
+    paragraphs = docstring.split("\n\n")[1:]
+    kept = [text for text in paragraphs if not text.startswith("Lecture:") and "pytest -m" not in text]
+    return "\n\n".join([f"## {stage.label}", f"Lecture: {_lecture_link(stage.lecture)}", *kept])
+
+
+def _lecture_link(section: str) -> str:
+    """The section as a markdown link to the video at its first timestamp."""
+    url = _lecture_url(section)
+    return f"[{section}]({url})" if url else section
+
+
+def _lecture_url(section: str) -> str | None:
+    """The video at the section's first timestamp, e.g. '(1:02:00)'; None where it has none."""
+    timestamp = re.search(r"\((?:(\d+):)?(\d+):(\d+)\)", section)
+    if timestamp is None:
+        return None
+    hours, minutes, seconds = (int(part or 0) for part in timestamp.groups())
+    return f"{LECTURE_VIDEO}&t={hours * 3600 + minutes * 60 + seconds}s"
+
+
+def write_workspace(folder: Path, *, kata_source: str | None = None, overwrite: bool = False) -> Path:
+    """Write folder/gpt_kata.ipynb from the original stubs and folder/exercises/ with the stubs it lacks;
+    returns the notebook's path. An existing notebook (the learner's work) is kept unless `overwrite`."""
+    import nbformat
+
+    path = folder / NOTEBOOK_FILE
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            sentences(
+                f"{display_path(path)} exists and may hold your work, so it was left as it is",
+                "Pass --force to write a fresh notebook over it",
+            )
+        )
+    stubs = {stage.name: pristine_stub(stage) for stage in stages()}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(build_notebook(stubs, kata_source=kata_source or default_kata_source()), path)
+    _add_missing_stubs(folder / DEFAULT_FOLDER)
+    return path
+
+
+def default_kata_source() -> str:
+    """Where the set-up cell installs the kata from: this clone's git remote, else this clone itself."""
+    try:
+        remote = subprocess.run(
+            ["git", "remote", "get-url", "origin"], cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=True
+        )
+        return remote.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(REPOSITORY_ROOT)
+
+
+def _add_missing_stubs(exercises: Path) -> None:
+    exercises.mkdir(parents=True, exist_ok=True)
+    for stage in stages():
+        path = exercises / stage.module_file
+        if not path.exists():
+            path.write_text(pristine_stub(stage), encoding="utf-8")
+
+
+# ---- in the kernel: kata.start, kata.check, kata.hint -----------------------------------------------------
+
+
+@dataclass
+class _Session:
+    folder: Path  # the workspace's exercises/ folder
+    last_stage: Stage | None = None
+
+
+_session: _Session | None = None
+
+
+def start(folder: str | Path = DEFAULT_FOLDER) -> None:
+    """Use `folder` (default: exercises/ in the notebook's folder, made with the stubs if missing) for the
+    stages this notebook checks, and load torch and the tests once, so that every check is quick."""
+    global _session
+    import torch
+
+    from kata.suite import warm_up
+
+    exercises = Path(folder).resolve()
+    _add_missing_stubs(exercises)
+    threads = torch.get_num_threads()
+    warm_up()
+    torch.set_num_threads(threads)  # the kata's test runs use one thread; the learner's experiments keep them all
+    _session = _Session(exercises)
+    display.console().print(
+        f"Checked stages go to {display_path(exercises)}/ (`kata list` beside it shows them). Ready."
+    )
+
+
+def check(stage: str) -> None:
+    """Grade the notebook's definitions of `stage` with its tests and show the verdict under the cell."""
+    out = display.console()
+    try:
+        chosen = stage_named(stage)
+        cells = _cells_this_kernel_ran()
+    except (KeyError, RuntimeError) as error:
+        out.print(Text(str(error.args[0]), style="red"))
+        return
+    definitions = definitions_in(cells)
+    extracted = extract_stage(chosen, definitions, written_from=WRITTEN_FROM_CELLS)
+    if extracted.missing:
+        out.print(
+            Text(
+                sentences(
+                    f"This kernel has not run a definition of {', '.join(extracted.missing)} yet",
+                    f"Run the cells of {chosen.label} above, then this check again",
+                ),
+                style="yellow",
+            )
+        )
+        return
+    if _session is None:
+        start()
+    written, notes = _write_with_earlier_stages(extracted, definitions)
+    status = check_stages(_session.folder, [chosen])[chosen.name]
+    _session.last_stage = chosen
+    out.print(_report(status, written, notes))
+
+
+def _write_with_earlier_stages(
+    extracted: ExtractedStage, definitions: list[Definition]
+) -> tuple[dict[str, ExtractedStage], list[str]]:
+    """Write the stage's module and those of the stages it builds on (their files must hold what the kernel
+    ran too), where the kernel ran them; returns the modules written and a note for each it had not run."""
+    written, notes = {extracted.stage.name: extracted}, []
+    for earlier in _builds_on(extracted.stage):
+        version = extract_stage(earlier, definitions, written_from=WRITTEN_FROM_CELLS)
+        file = display_path(_session.folder / earlier.module_file)
+        if version.missing:
+            notes.append(f"{earlier.label} has not run in this kernel: the check uses its last written file, {file}.")
+        else:
+            written[earlier.name] = version
+    for name, version in written.items():
+        _write_stage_file(_session.folder / f"{name}.py", version.source)
+    return written, notes
+
+
+def hint(stage: str | None = None) -> None:
+    """Show the next hint for `stage` (default: the stage checked last); `kata hint` shares the count."""
+    out = display.console()
+    try:
+        chosen = stage_named(stage) if stage else (_session and _session.last_stage)
+    except KeyError as error:
+        out.print(Text(str(error.args[0]), style="red"))
+        return
+    if not chosen:
+        out.print('Name the stage, e.g. kata.hint("s03_bigram").')
+        return
+    number, text = next_hint(chosen, _session.folder if _session else Path(DEFAULT_FOLDER).resolve())
+    more = "run it again for the next one" if number < len(chosen.hints) else "that was the last hint"
+    title = f"Hint {number} of {len(chosen.hints)} · {chosen.label}"
+    out.print(Panel(Text(text), title=title, subtitle=more, border_style="cyan"))
+
+
+def _cells_this_kernel_ran() -> list[tuple[str, str]]:
+    """(label, source) of every cell this kernel ran, oldest first; IPython has turned magics into Python."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # IPython comes with every kernel; without it, this is no notebook
+        shell = None
+    if shell is None:
+        raise RuntimeError(
+            "kata.check grades the cells a notebook ran: call it in Jupyter or Colab. In a terminal, use `kata check`."
+        )
+    return [(f"cell [{count}]", source) for count, source in enumerate(shell.history_manager.input_hist_parsed)]
+
+
+def _builds_on(stage: Stage) -> list[Stage]:
+    """The stages whose code `stage` imports, directly or through another."""
+    found: list[Stage] = []
+    for name in stage.prerequisites:
+        for earlier in [*_builds_on(stage_named(name)), stage_named(name)]:
+            if earlier not in found:
+                found.append(earlier)
+    return found
+
+
+def _write_stage_file(path: Path, source: str) -> None:
+    """Write a stage file; one the learner wrote by hand (neither a stub nor a notebook's) is backed up first."""
+    if path.exists():
+        current = path.read_text(encoding="utf-8")
+        if current == source:
+            return  # unchanged: keeps its time stamp, so `kata watch` does not re-run it
+        if WRITTEN_BY not in current.partition("\n")[0] and not _is_a_stub(current):
+            backups = state_folder(path.parent) / "backups"
+            backups.mkdir(parents=True, exist_ok=True)
+            (backups / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.py").write_text(current, encoding="utf-8")
+    path.write_text(source, encoding="utf-8")
+
+
+def _is_a_stub(source: str) -> bool:
+    try:
+        return is_stub(source)
+    except SyntaxError:
+        return False
+
+
+def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list[str]) -> Group:
+    """The stage's line of `kata list` and, until it passes, its first failure, located in the notebook's cells."""
+    folder = _session.folder
+    parts = [display.stage_table({status.stage.name: status}, folder), *(Text(note, style="dim") for note in notes)]
+    if status.done:
+        file = display_path(folder / status.stage.module_file)
+        parts.append(Text(f"Written to {file}: `kata list` counts this stage as done.", style="green"))
+        return Group(*parts)
+    body = []
+    if status.state is StageState.STOPPED:
+        body.append(Text(sentences(f"The tests of this stage could not finish: {status.problem}")))
+    elif status.first_failure is not None:
+        failure = status.first_failure
+        body.append(Text(f"First failing test: {failure.name}", style="bold"))
+        body.append(Text(_in_cells(failure.message.strip(), written, folder)))
+        if failure.output.strip():
+            body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
+        where = _in_cells(failure.location, written, folder)
+        if where and where != failure.location:
+            body.append(Text(f"Edit {where}, run that cell, then this check again.", style="cyan"))
+    url = _lecture_url(status.stage.lecture)
+    body.append(Text(f"Lecture: {status.stage.lecture}", style=f"cyan link {url}" if url else "cyan"))
+    parts.append(Panel(Group(*body), title=status.stage.label, title_align="left", border_style="yellow"))
+    return Group(*parts)
+
+
+def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> str:
+    """`text` with each 'exercises/s03_bigram.py:25' of a written stage file replaced by 'cell [7], line 5'."""
+    for name, extracted in written.items():
+        shown = re.escape(display_path(folder / f"{name}.py"))
+        text = re.sub(shown + r":(\d+)", lambda match, lines=extracted: lines.located(int(match[1])) or match[0], text)
+    return text

@@ -1,0 +1,278 @@
+"""Notebooks: `kata notebook`, kata.check and kata.hint in a real Jupyter kernel (nbclient and ipykernel),
+and a submitted notebook graded as its stage files."""
+
+import contextlib
+import io
+import re
+import runpy
+
+import pytest
+from support import solve
+
+from kata import notebook
+from kata.cli import main
+from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.stage_status import check_stages
+from kata.workspace import is_stub, next_hint
+
+nbclient = pytest.importorskip("nbclient")  # the notebook extra, part of dev: pip install -e ".[dev]"
+nbformat = pytest.importorskip("nbformat")
+
+pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("notebook-kernel")]
+
+ESCAPES = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\")  # the colours and links of rich's text output
+# One catalogued mistake of several stages, one of them in a stage that builds on another.
+MISTAKES_SHOWN = [
+    "vocabulary-in-order-of-appearance",
+    "last-window-never-drawn",
+    "loss-summed",
+    "triu-for-tril",
+    "feed-forward-without-relu",
+]
+
+
+def shown(cell) -> str:
+    """What a cell's output says, as text on one line (rich wraps it in a panel's borders)."""
+    texts = [output.get("text") or output.get("data", {}).get("text/plain", "") for output in cell.outputs]
+    return " ".join(ESCAPES.sub("", "".join(texts)).replace("│", " ").split())
+
+
+def cells_of(book, stage_name: str, role: str) -> list:
+    return [cell for cell in book.cells if cell.metadata.get("kata") == {"stage": stage_name, "role": role}]
+
+
+def mistake_named(name: str):
+    mistakes = (
+        mistake
+        for stage in stages()
+        for mistake in runpy.run_path(str(REPOSITORY_ROOT / "tests" / "meta" / "catalogs" / f"{stage.name}.py"))[
+            "MISTAKES"
+        ]
+    )
+    return next(mistake for mistake in mistakes if mistake.name == name)
+
+
+def reference_sources() -> dict[str, str]:
+    return {stage.name: (REPOSITORY_ROOT / "solutions" / stage.module_file).read_text() for stage in stages()}
+
+
+class Kernel:
+    """A notebook and the live kernel that runs it, in the notebook's workspace."""
+
+    def __init__(self, client, book, workspace):
+        self.client, self.book, self.workspace = client, book, workspace
+        self.stub_checks: dict[str, str] = {}  # what each check cell showed with the untouched stubs
+        self.reference_checks: dict[str, str] = {}  # and with the references pasted in
+        self.listed, self.list_exit_status = "", None  # what `kata list` in the workspace printed then
+
+    def run(self, cell):
+        self.client.execute_cell(cell, self.book.cells.index(cell))
+        assert not [output for output in cell.outputs if output.get("name") == "stderr"], shown(cell)
+        return shown(cell)
+
+    def run_new(self, source: str) -> str:
+        cell = nbformat.v4.new_code_cell(source)
+        self.book.cells.append(cell)
+        return self.run(cell)
+
+    def check(self, stage_name: str) -> str:
+        return self.run(cells_of(self.book, stage_name, "check")[0])
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """The notebook `kata notebook` writes, run top to bottom in a real kernel (the untouched stubs), then
+    each stage's references pasted over its cells, as a learner would (imports over its imports, the code
+    over its first cell to fill, the others emptied), and run again. Yields the kernel with each phase's
+    check outputs."""
+    workspace = tmp_path_factory.mktemp("workspace")
+    assert main(["notebook", str(workspace)]) == 0
+    book = nbformat.read(workspace / notebook.NOTEBOOK_FILE, as_version=4)
+    client = nbclient.NotebookClient(
+        book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workspace)}}
+    )
+    with client.setup_kernel():
+        running = Kernel(client, book, workspace)
+        for cell in book.cells:
+            if cell.cell_type == "code":
+                running.run(cell)  # nbclient raises if a cell raises
+        running.stub_checks = {stage.name: shown(cells_of(book, stage.name, "check")[0]) for stage in stages()}
+        references = notebook.build_notebook(reference_sources(), kata_source="unused")
+        for stage in stages():
+            (imports,) = cells_of(book, stage.name, "imports")
+            imports.source = cells_of(references, stage.name, "imports")[0].source
+            running.run(imports)
+            first, *others = cells_of(book, stage.name, "fill")
+            first.source = "\n\n".join(cell.source for cell in cells_of(references, stage.name, "fill"))
+            for other in others:
+                other.source = ""
+            running.run(first)
+        running.reference_checks = {stage.name: running.check(stage.name) for stage in stages()}
+        # Then the learner runs `kata list` in the workspace (here: it runs every stage's tests, longer than one
+        # test may take under the kata's own time limit).
+        with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as listed:
+            patch.chdir(workspace)
+            running.list_exit_status = main(["list"])
+        running.listed = listed.getvalue()
+        yield running
+
+
+def test_kata_notebook_writes_the_path_as_one_notebook_and_the_stubs(tmp_path, capsys):
+    assert main(["notebook", str(tmp_path)]) == 0
+    path = tmp_path / notebook.NOTEBOOK_FILE
+    book = nbformat.read(path, as_version=4)
+    nbformat.validate(book)
+    setup = book.cells[0]
+    assert setup.cell_type == "code" and "pip" in setup.source and "kata.load_corpus()" in setup.source
+    for stage in stages():
+        roles = [
+            cell.metadata["kata"]["role"]
+            for cell in book.cells
+            if cell.metadata.get("kata", {}).get("stage") == stage.name
+        ]
+        assert roles[0] == "teach" and roles[-2:] == ["experiment", "check"] and "fill" in roles, roles
+        teaching = cells_of(book, stage.name, "teach")[0].source
+        assert teaching.startswith(f"## {stage.label}") and "pytest -m" not in teaching
+        fill = "\n".join(cell.source for cell in cells_of(book, stage.name, "fill"))
+        assert "raise NotImplementedError" in fill
+        assert "from s0" not in fill  # earlier stages' names are already defined in the kernel
+        assert is_stub((tmp_path / "exercises" / stage.module_file).read_text())
+    assert "youtube.com/watch?v=kCc8FmEb1nY&t=1331s" in cells_of(book, "s03_bigram", "teach")[0].source
+    capsys.readouterr()
+    path.write_text(path.read_text() + " ")
+    assert main(["notebook", str(tmp_path)]) == 1
+    assert "may hold your work" in capsys.readouterr().out and path.read_text().endswith(" ")
+    assert main(["notebook", str(tmp_path), "--force"]) == 0 and not path.read_text().endswith(" ")
+
+
+def test_a_module_holds_the_newest_definitions_and_what_they_read():
+    cells = [
+        ("cell [1]", "import torch\nimport torch.nn as nn\nfrom torch.nn import functional as F\nimport math"),
+        ("cell [2]", "class BigramLanguageModel(nn.Module):\n    pass"),
+        (
+            "cell [3]",
+            'SCALE = 2.0\nmodel = BigramLanguageModel()\nprint(model)\nget_ipython().run_line_magic("time", "model")',
+        ),
+        (
+            "cell [4]",
+            "# the newest version\nclass BigramLanguageModel(Base):\n    def forward(self, x):\n"
+            "        return softened(x)\n\ndef softened(x):\n    return F.softmax(x / SCALE, -1)",
+        ),
+        ("cell [5]", "class Base(nn.Module):\n    pass\nHead = None"),
+        ("cell [6]", "def broken(:\n    pass"),
+    ]
+    extracted = notebook.extract_stage(stage_named("s03_bigram"), notebook.definitions_in(cells), written_from="a test")
+    source = extracted.source
+    compile(source, "s03_bigram.py", "exec")
+    assert not extracted.missing
+    assert "pass" not in source.split("class Base")[0]  # only the newest BigramLanguageModel
+    for kept in ("import torch.nn as nn", "from torch.nn import functional as F", "SCALE = 2.0", "def softened"):
+        assert kept in source
+    for left_out in ("import math", "import torch\n", "model =", "print", "broken"):
+        assert left_out not in source
+    assert source.index("class Base") < source.index("class BigramLanguageModel")  # a base class runs first
+    line = source.splitlines().index("def softened(x):") + 1
+    assert extracted.located(line) == "cell [4], line 6"
+    stage_7 = notebook.extract_stage(
+        stage_named("s07_transformer"),
+        notebook.definitions_in([("cell [1]", "class Head:\n    pass\nclass MultiHeadAttention:\n    h = Head")]),
+        written_from="a test",
+    )
+    assert "from s06_attention import Head" in stage_7.source and "class Head" not in stage_7.source
+    assert stage_7.missing == ("FeedForward", "LayerNorm", "Block")
+
+
+def test_a_submitted_notebook_is_graded_as_its_stage_files(tmp_path):
+    book = notebook.build_notebook(reference_sources(), kata_source="unused")
+    book.cells.insert(2, nbformat.v4.new_code_cell("%matplotlib inline\n!echo experiments are left out"))
+    book.cells.append(nbformat.v4.new_code_cell("raise SystemExit('an experiment that is never graded')"))
+    book.cells = [cell for cell in book.cells if cell.metadata.get("kata", {}).get("stage") != "s05_averaging"]
+    nbformat.write(book, tmp_path / "alice.ipynb")
+    files = notebook.stage_files_from_notebook(tmp_path / "alice.ipynb", tmp_path / "alice")
+    assert [path.name for path in files] == [stage.module_file for stage in stages()]
+    assert "Written by kata from alice.ipynb" in files[0].read_text()
+    selected = [stage_named(name) for name in ("s02_batches", "s05_averaging", "s07_transformer")]
+    statuses = check_stages(tmp_path / "alice", selected)
+    assert statuses["s02_batches"].done and statuses["s07_transformer"].done  # a helper; a stage built on another
+    assert "s05_averaging.py does not define" in statuses["s05_averaging"].first_failure.message
+
+
+def test_the_untouched_stubs_report_not_implemented_yet_and_raise_nothing(kernel):
+    for stage in stages():
+        output = kernel.stub_checks[stage.name]
+        assert "not started" in output and "is not implemented yet" in output, output
+        assert re.search(r"Edit cell \[\d+\], line \d+, run that cell", output), output
+        assert "Traceback" not in output and "kata/" not in output
+
+
+def test_the_references_pasted_into_the_cells_pass_every_check(kernel):
+    for stage in stages():
+        assert "done: all public tests pass" in kernel.reference_checks[stage.name], kernel.reference_checks[stage.name]
+
+
+def test_kata_list_counts_the_stages_passed_in_the_notebook(kernel):
+    assert kernel.list_exit_status == 0
+    assert f"{len(stages())} of {len(stages())} stages done" in kernel.listed, kernel.listed
+
+
+@pytest.mark.parametrize("name", MISTAKES_SHOWN)
+def test_a_catalogued_mistake_shows_its_diagnosis_in_the_check_cell(kernel, name):
+    mistake = mistake_named(name)
+    cell = cells_of(kernel.book, mistake.stage, "fill")[0]
+    reference = cell.source
+    for old, new in mistake.edits:
+        assert cell.source.count(old) == 1, old
+        cell.source = cell.source.replace(old, new)
+    try:
+        kernel.run(cell)
+        output = kernel.check(mistake.stage)
+    finally:
+        cell.source = reference
+        kernel.run(cell)
+    assert mistake.diagnosis in output and "First failing test" in output and "Traceback" not in output, output
+
+
+def test_a_check_grades_the_definitions_run_last_not_those_it_saw_first(kernel):
+    """The ipytest trap: after a cell is edited and run again, the check must grade the new definition."""
+    mistake = mistake_named("loss-summed")
+    cell = cells_of(kernel.book, "s03_bigram", "fill")[0]
+    reference = cell.source
+    assert "done: all public tests pass" in kernel.check("s03_bigram")
+    ((old, new),) = mistake.edits
+    cell.source = reference.replace(old, new)
+    kernel.run(cell)
+    after_the_edit = kernel.check("s03_bigram")
+    assert "done:" not in after_the_edit and mistake.diagnosis in after_the_edit, after_the_edit
+    kernel.run_new(reference)  # the same class defined again in a new cell below: the newest wins
+    assert "done: all public tests pass" in kernel.check("s03_bigram")
+    cell.source = reference
+    kernel.run(cell)
+
+
+def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(kernel):
+    stage = stage_named("s04_training")
+    assert f"Hint 1 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
+    assert f"Hint 2 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
+    assert next_hint(stage, kernel.workspace / "exercises")[0] == 3
+
+
+def test_a_check_says_what_is_wrong_without_a_traceback(kernel, capsys, monkeypatch):
+    assert "no stage called 's99'" in kernel.run_new('kata.check("s99")')
+    notebook.check("s03_bigram")  # in this test process, outside a kernel
+    assert "call it in Jupyter or Colab" in " ".join(capsys.readouterr().out.split())
+    monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: [("cell [1]", "def train_step(): pass")])
+    notebook.check("s04_training")
+    assert "This kernel has not run a definition of estimate_loss, train yet" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def test_a_file_written_by_hand_is_backed_up_before_a_check_replaces_it(exercises_copy):
+    solve(exercises_copy, "s01_tokenizer")
+    path = exercises_copy / "s01_tokenizer.py"
+    mine = path.read_text()
+    notebook._write_stage_file(path, "# Written by kata from the notebook's cells\n")
+    (backup,) = (exercises_copy.parent / ".kata" / "backups").iterdir()
+    assert backup.read_text() == mine
+    notebook._write_stage_file(path, "# Written by kata from the notebook's cells, again\n")
+    assert len(list((exercises_copy.parent / ".kata" / "backups").iterdir())) == 1  # its own files are not kept
