@@ -41,6 +41,10 @@ class Limits:
         ]
         return 30.0 + 2 * sum(self.for_test(nodeid) or self.floor_seconds for nodeid in nodeids)
 
+    def for_checking_a_stage(self) -> float:
+        """Seconds the grader's own check of one stage may take (its calls take well under a second, idle)."""
+        return 3 * (self.test_seconds or self.floor_seconds)
+
     def as_pytest_args(self) -> tuple[str, ...]:
         """The options that give a nested pytest run these limits."""
         return () if self.test_seconds is None else (f"--test-timeout={self.test_seconds:g}",)

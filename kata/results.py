@@ -22,6 +22,7 @@ class FailureKind(StrEnum):
     NOT_IMPLEMENTED = "not-implemented"  # the graded code raised NotImplementedError: a stub
     UNAVAILABLE = "unavailable"  # the stage module is missing, does not compile or raised at import
     TOO_LONG = "too-long"  # stopped at its time limit
+    OVER_LIMIT = "over-limit"  # stopped for using more memory or processes than a graded stage may
     WRONG_ANSWER = "wrong-answer"  # the suite's own check failed (feedback.fail)
     RAISED = "raised"  # the graded code raised some other exception
     SUITE = "suite"  # an exception outside the graded code: a problem of the suite or of the machine

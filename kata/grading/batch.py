@@ -34,7 +34,8 @@ class Submission:
 def submissions(folders: list[Path]) -> list[Submission]:
     named, seen = [], {}
     for folder in folders:
-        base = re.sub(r"[^A-Za-z0-9._-]", "_", folder.name).strip("._") or "submission"
+        name = folder.stem if folder.suffix == ".ipynb" else folder.name
+        base = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip("._") or "submission"
         seen[base] = seen.get(base, 0) + 1
         named.append(Submission(folder, base if seen[base] == 1 else f"{base}-{seen[base]}"))
     return named

@@ -14,7 +14,7 @@ def add_arguments(grade) -> None:
         dest="impls",
         default=None,
         metavar="PATH",
-        help="a submission folder laid out like exercises/ (repeatable; default: exercises)",
+        help="a submission: a folder laid out like exercises/, or a notebook (.ipynb) (repeatable; default: exercises)",
     )
     grade.add_argument(
         "--out",

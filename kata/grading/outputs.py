@@ -56,7 +56,10 @@ def _results(grade: SubmissionGrade, statement: str, limit: int) -> dict:
         "score": round(grade.score, 4),
         "output": clip("\n".join(lines), 4 * limit),
         "tests": tests,
-        "extra_data": {"stages": {s.stage.name: _stage_summary(s) for s in grade.stages}},
+        "extra_data": {
+            "stages": {s.stage.name: _stage_summary(s) for s in grade.stages},
+            "check_seconds": round(grade.probe_seconds, 1),
+        },
     }
 
 
@@ -72,6 +75,7 @@ def _stage_summary(stage_grade: StageGrade) -> dict:
         "passed": stage_grade.passed,
         "tests": len(stage_grade.results),
         "problem": clip(stage_grade.problem, MAX_TEST_OUTPUT),
+        "seconds": round(stage_grade.seconds, 1),
     }
 
 

@@ -2,7 +2,7 @@
 sends back what came out, as data. It computes no expected value (that happens outside, in probes.py),
 and its sandbox holds nothing but this file, the protocol and the submission.
 
-    python -m kata.grading.probe_calls INPUTS.json SUBMISSION_FOLDER
+    python -m kata.grading.probe_calls INPUTS.json SUBMISSION_FOLDER SECONDS_PER_STAGE
 
 Each stage's calls run in a forked child with a time limit, so a submission that crashes or loops in
 one stage still has its other stages checked.
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from kata.grading import report
 
 CALLS: dict[str, Callable] = {}
-STAGE_SECONDS = 120  # each stage's calls take well under a second with the references
 
 
 def call(symbol: str):
@@ -381,7 +380,7 @@ def run_stage(symbols: list[str], inputs: dict) -> None:
     os._exit(0)
 
 
-def main(inputs_path: str, submission: str) -> None:
+def main(inputs_path: str, submission: str, seconds_per_stage: str) -> None:
     sys.dont_write_bytecode = True
     sys.path.insert(0, submission)
     import torch  # once, before forking: each stage's child starts with it loaded
@@ -396,7 +395,7 @@ def main(inputs_path: str, submission: str) -> None:
         pid = os.fork()
         if pid == 0:
             run_stage(symbols, inputs)
-        _wait(pid, STAGE_SECONDS)
+        _wait(pid, float(seconds_per_stage))
 
 
 def _wait(pid: int, seconds: float) -> None:
@@ -413,4 +412,4 @@ def _wait(pid: int, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

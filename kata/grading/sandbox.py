@@ -74,6 +74,10 @@ def detect(sandboxing: str = "preferred") -> Confinement:
     )
 
 
+class RunStopped(Exception):
+    """The grader stopped the run for going past a limit; the message says which, in words for the student."""
+
+
 @dataclass
 class RunEnd:
     exit_status: int | None  # None when the grader stopped the run
@@ -120,7 +124,7 @@ class ConfinedRun:
         self.buffer = b""
         self.received = 0
         self.problem = ""
-        self.watchdog = None if self.cgroup else _Watchdog(self, limits)
+        self.watchdog = _Watchdog(self, limits)
         with _live_lock:
             _live_runs.add(self)
 
@@ -142,7 +146,7 @@ class ConfinedRun:
                 raise TimeoutError
             ready, _, _ = select.select([self.pipe], [], [], min(remaining, 0.5))
             if self.problem:
-                raise MemoryError(self.problem)
+                raise RunStopped(self.problem)
             if not ready:
                 continue
             chunk = self.pipe.read(1 << 16)
@@ -170,8 +174,7 @@ class ConfinedRun:
             if self not in _live_runs:
                 return
             _live_runs.discard(self)
-        if self.watchdog:
-            self.watchdog.stop()
+        self.watchdog.stop()
         _kill_group(self.process.pid)
         if self.cgroup:
             self.cgroup.kill_all()
@@ -402,11 +405,12 @@ def _memory_problem(cgroup: Cgroup | None) -> str:
 
 
 class _Watchdog:
-    """Where no cgroup can be made: sums the resident memory of the run's processes ten times a second
-    and stops the run when it passes the limit."""
+    """Ten times a second: stops the run when it holds as many processes as a stage may (a fork bomb, a
+    crowd of sleepers: honest code never comes near), or, where no cgroup caps its memory, when the
+    resident memory of all its processes passes the limit."""
 
     def __init__(self, run: ConfinedRun, limits: Limits):
-        self.run, self.limit = run, limits.memory_mb * 2**20
+        self.run, self.limits = run, limits
         self.stopped = threading.Event()
         threading.Thread(target=self._watch, daemon=True).start()
 
@@ -416,13 +420,20 @@ class _Watchdog:
     def _watch(self) -> None:
         page = os.sysconf("SC_PAGE_SIZE")
         while not self.stopped.wait(0.1):
-            used = sum(_resident_pages(pid) for pid in _descendants(self.run.process.pid)) * page
-            if used > self.limit:
-                self.run.problem = "it used more memory than the stage may (all its processes together)"
-                _kill_group(self.run.process.pid)
-                if self.run.confinement.as_root:
-                    _kill_user(self.run.uid)
-                return
+            cgroup = self.run.cgroup
+            processes = cgroup.processes() if cgroup else _descendants(self.run.process.pid)
+            if len(processes) >= self.limits.processes:
+                return self._stop(f"it started more processes than a stage may ({self.limits.processes} at once)")
+            if not cgroup and sum(_resident_pages(pid) for pid in processes) * page > self.limits.memory_mb * 2**20:
+                return self._stop("it used more memory than the stage may (all its processes together)")
+
+    def _stop(self, problem: str) -> None:
+        self.run.problem = problem
+        _kill_group(self.run.process.pid)
+        if self.run.cgroup:
+            self.run.cgroup.kill_all()
+        if self.run.confinement.as_root:
+            _kill_user(self.run.uid)
 
 
 def _descendants(root: int) -> set[int]:

@@ -11,7 +11,7 @@ from kata import reference_runs
 from kata.grading import probes, report
 from kata.grading.confirm import confirm
 from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
-from kata.grading.sandbox import INSIDE_TREE, RUN, ConfinedRun, Confinement
+from kata.grading.sandbox import INSIDE_TREE, RUN, ConfinedRun, Confinement, RunStopped
 from kata.grading.tree import SUBMISSION, SubmissionCopy, copy_submission
 from kata.limits import Limits
 from kata.manifest import Stage, stages
@@ -20,7 +20,7 @@ from kata.results import FailureKind, Outcome, TestResult
 
 STARTUP_SECONDS = 120.0  # Python, torch and the test modules loading, on a busy machine
 BETWEEN_TESTS_SECONDS = 60.0  # from one test's result to the next one's start: pytest's own bookkeeping
-TIMEOUTS_PER_STAGE = 3  # tests of one stage that may run out of time before the rest of the stage is not run
+LIMITS_PER_STAGE = 3  # tests of one stage that may run out of time or past a limit before the rest is not run
 
 
 def grace(limit: float) -> float:
@@ -34,6 +34,7 @@ class StageGrade:
     stage: Stage
     results: list[TestResult]  # one per test the grader expects, hidden ones included
     problem: str = ""  # why the stage as a whole scored nothing ("" when it did not)
+    seconds: float = 0.0  # wall time of the stage's test runs
 
     @property
     def passed(self) -> int:
@@ -51,6 +52,7 @@ class SubmissionGrade:
     name: str
     stages: list[StageGrade] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the grader left out of the submission, and why
+    probe_seconds: float = 0.0  # wall time of the grader's own check
 
     @property
     def score(self) -> float:
@@ -103,20 +105,26 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
         return grade
     copy = copy_submission(folder, run_folder / SUBMISSION)
     grade.notes += copy.refused
+    started = time.monotonic()
     refuted = _probe(copy, run_folder, setting, slot)
+    grade.probe_seconds = time.monotonic() - started
     for stage in setting.stages:
         if setting.stop_requested.is_set():
             break
+        started = time.monotonic()
         results, problem = _run_tests(stage, run_folder, setting, slot)
+        seconds = time.monotonic() - started
         if problem:
-            grade.stages.append(StageGrade(stage, results, problem))
+            grade.stages.append(StageGrade(stage, results, problem, seconds))
             continue
         confirmation = confirm(stage, results, refuted)
-        grade.stages.append(StageGrade(stage, confirmation.results, confirmation.problem))
+        grade.stages.append(StageGrade(stage, confirmation.results, confirmation.problem, seconds))
     return grade
 
 
 def _unusable(folder: Path) -> str:
+    if folder.suffix == ".ipynb" and folder.is_file():
+        return ""  # a notebook: its code cells become the stage modules (tree.copy_submission)
     if not folder.is_dir():
         return f"The submission folder {folder.name} does not exist or is not a folder: nothing was graded"
     if not any(folder.glob("s[0-9][0-9]_*.py")):
@@ -144,8 +152,9 @@ def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) 
     inputs_file.chmod(0o644)
     argv = [sys.executable, "-m", "kata.grading.probe_calls"]
     argv += [setting.inside(inputs_file, run_folder), setting.inside(copy.folder, run_folder)]
+    argv += [str(setting.limits.for_checking_a_stage())]
     answers, ended = {}, "its check ended early"
-    budget = STARTUP_SECONDS + 120.0 * len(stages())
+    budget = STARTUP_SECONDS + setting.limits.for_checking_a_stage() * len(stages())
     with ConfinedRun(
         argv,
         confinement=setting.confinement,
@@ -161,7 +170,7 @@ def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) 
                 answers[answer.symbol] = answer
         except TimeoutError:
             ended = "its check ran out of time"
-        except (ReportError, ValueError, MemoryError) as error:
+        except (ReportError, ValueError, RunStopped) as error:
             ended = f"its check's report was refused ({error})"
     refuted = {}
     for symbol in symbols:
@@ -215,12 +224,12 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
                 if current is None:
                     return "the stage's tests never started (its time ran out)"
                 results[current] = _stopped(current, stage, limits.for_test(current))
-                return _out_of_time(results)
-            except MemoryError as error:
+                return _out_of_limits(results)
+            except RunStopped as error:
                 if current is None:
                     return str(error)
-                results[current] = _failed(current, stage, str(error), FailureKind.RAISED)
-                return ""
+                results[current] = _failed(current, stage, str(error), FailureKind.OVER_LIMIT)
+                return _out_of_limits(results)
             except ValueError as error:
                 raise ReportError(str(error)) from None
             if line is None:
@@ -232,8 +241,8 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
             elif isinstance(event, TestFinished):
                 results[event.test] = _result(event, stage, [submission + "/", f"{run.tree_root}/"])
                 current, deadline = None, time.monotonic() + BETWEEN_TESTS_SECONDS
-                if _out_of_time(results):
-                    return _out_of_time(results)
+                if _out_of_limits(results):
+                    return _out_of_limits(results)
             elif isinstance(event, RunEnded):
                 return ""
         end = run.finish(timeout=10)
@@ -244,12 +253,13 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
     return why
 
 
-def _out_of_time(results: dict) -> str:
-    """Why the rest of the stage is not run: an endless loop costs its own stage, not the class's evening."""
-    timeouts = sum(result.kind is FailureKind.TOO_LONG for result in results.values())
-    if timeouts < TIMEOUTS_PER_STAGE:
+def _out_of_limits(results: dict) -> str:
+    """Why the rest of the stage is not run: an endless loop or a fork bomb costs its own stage, not the
+    class's evening."""
+    stopped = sum(result.kind in (FailureKind.TOO_LONG, FailureKind.OVER_LIMIT) for result in results.values())
+    if stopped < LIMITS_PER_STAGE:
         return ""
-    return f"not run: {timeouts} tests of this stage ran out of time, so the rest of the stage was not run"
+    return f"not run: {stopped} tests of this stage ran out of time or past a limit, so the rest was not run"
 
 
 def _result(event: TestFinished, stage: Stage, prefixes: list[str]) -> TestResult:

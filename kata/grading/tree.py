@@ -18,6 +18,7 @@ from kata.manifest import REPOSITORY_ROOT, stages
 
 MAX_FILE_BYTES = 1 << 20
 MAX_FILES = 50
+MAX_NOTEBOOK_BYTES = 8 << 20
 SUBMISSION = "submission"  # the submission copy's folder inside a tree
 TEST_HELPERS = ("conftest.py", "support.py", "feedback.py", "strategies.py")
 PROBE_FILES = ("kata/results.py", "kata/grading/report.py", "kata/grading/probe_calls.py")
@@ -66,9 +67,13 @@ class SubmissionCopy:
 
 
 def copy_submission(source: Path, target: Path) -> SubmissionCopy:
-    """The submission's own Python files, copied as plain files."""
+    """The submission's own Python files, copied as plain files; a notebook's code cells, as stage modules."""
     target.mkdir(parents=True)
     copy = SubmissionCopy(target)
+    if source.suffix == ".ipynb":
+        copy.refused += _from_notebook(source, target)
+        _readable(target)
+        return copy
     inside = source.resolve()
     for path in sorted(source.glob("*.py"))[:MAX_FILES]:
         if path.name == "conftest.py":
@@ -84,6 +89,19 @@ def copy_submission(source: Path, target: Path) -> SubmissionCopy:
             shutil.copyfile(resolved, target / path.name)
     _readable(target)
     return copy
+
+
+def _from_notebook(notebook: Path, target: Path) -> list[str]:
+    """Stage modules from the notebook's code cells (parsed, never run, here); why it could not be read, if so."""
+    from kata.notebook import stage_files_from_notebook
+
+    if notebook.is_symlink() or not notebook.is_file() or notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return [f"{notebook.name} is not a regular notebook file of at most {MAX_NOTEBOOK_BYTES >> 20} MiB: not graded"]
+    try:
+        stage_files_from_notebook(notebook, target)
+    except Exception as error:  # a notebook that does not parse is the student's, never the grader's, failure
+        return [f"{notebook.name} could not be read as a notebook ({type(error).__name__}): not graded"]
+    return []
 
 
 def _readable(folder: Path) -> Path:

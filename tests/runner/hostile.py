@@ -28,10 +28,19 @@ class Attack:
     reason: str = ""  # a phrase the stage's results must contain, where the grader can say what it refused
     slow: bool = False  # it burns time until stopped: kept out of stages that later stages import
 
+    @property
+    def needs_calls(self) -> bool:
+        """It acts when the tests call the stage's names (which it replaces), not only when it is imported."""
+        return OVERRIDE in self.code
+
+
+OVERRIDE = "for _name in SYMBOLS:"
+
 
 def every_symbol(function: str, before: str = "") -> str:
-    """`before`, then every public name of the stage replaced by `function` (module level, after the stub)."""
-    return textwrap.dedent(before).strip("\n") + f"\nfor _name in SYMBOLS:\n    globals()[_name] = {function}\n"
+    """`before` (run first, at the top of the module), then every public name of the stage replaced by
+    `function` (after the stub's definitions)."""
+    return textwrap.dedent(before).strip("\n") + f"\n{OVERRIDE}\n    globals()[_name] = {function}\n"
 
 
 ATTACKS = [
@@ -527,26 +536,36 @@ def graded_code_processes() -> list[int]:
 
 
 def attack_source(attack: Attack, stage_name: str) -> str:
+    """The stage's stub with the attack: its code first (so it runs even when the stub's own imports of
+    earlier stages fail), and the replacement of the stage's names, if any, after the stub's definitions."""
     stage = next(stage for stage in stages() if stage.name == stage_name)
     stub = (REPOSITORY_ROOT / "exercises" / stage.module_file).read_text(encoding="utf-8")
     header = f"STAGE = {stage.name!r}\nSYMBOLS = {list(stage.symbols)!r}\nCANARY = {CANARY!r}\n"
     header += 'REPORT = int(__import__("os").environ.get("KATA_REPORT_FD", 3))  # the grader\'s report pipe\n'
-    return stub + "\n\n" + header + textwrap.dedent(attack.code).lstrip("\n")
+    code = textwrap.dedent(attack.code).strip("\n") + "\n"
+    first, override, last = code.partition(OVERRIDE)
+    return header + first + "\n" + stub + "\n\n" + override + last
 
 
 def write_hostile_submissions(root: Path) -> list[tuple[Path, dict[str, Attack]]]:
     """Folders of one attack per stage, every attack of the catalog used once (a folder's last places are
-    filled with references). Slow attacks go to stages no later stage imports, so each costs its time once."""
+    filled with references). Each attack goes where it is exercised and costs its time once: one that
+    acts when called goes to a stage whose own imports work (no earlier stage of the folder in the way), a
+    slow one to a stage no later stage imports."""
     imported = {name for stage in stages() for name in stage.prerequisites}
-    fast = [attack for attack in ATTACKS if not attack.slow]
-    slow = [attack for attack in ATTACKS if attack.slow]
+    waiting = list(ATTACKS)
     folders = []
-    while fast or slow:
+    while waiting:
         placed = {}
         for stage in stages():
-            preferred, other = (fast, slow) if stage.name in imported else (slow, fast)
-            if preferred or other:
-                placed[stage.name] = (preferred or other).pop(0)
+            fits = [
+                attack
+                for attack in waiting
+                if not (attack.needs_calls and stage.prerequisites) and not (attack.slow and stage.name in imported)
+            ]
+            if fits:
+                placed[stage.name] = max(fits, key=lambda attack: (attack.slow, attack.needs_calls))
+                waiting.remove(placed[stage.name])
         folder = root / f"hostile-{len(folders) + 1}"
         shutil.copytree(REPOSITORY_ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
         for stage_name, attack in placed.items():

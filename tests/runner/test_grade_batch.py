@@ -97,3 +97,13 @@ def test_ctrl_c_kills_every_sandbox_and_writes_what_was_graded(tmp_path):
     assert not (tmp_path / "out" / "zed").exists()
     if os.geteuid() == 0:
         assert not graded_code_processes()
+
+
+def test_a_notebook_is_graded_as_its_stage_files(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from kata import notebook
+
+    sources = {path.stem: path.read_text() for path in (REPOSITORY_ROOT / "solutions").glob("s*.py")}
+    nbformat.write(notebook.build_notebook(sources, kata_source="unused"), tmp_path / "alice.ipynb")
+    assert grade(f"--impl={tmp_path / 'alice.ipynb'}", "--out", str(tmp_path / "out")) == 0
+    assert results(tmp_path / "out", "alice")["score"] == 15
