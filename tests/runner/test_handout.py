@@ -15,8 +15,6 @@ from kata.handout import CLASSROOM_WORKFLOW, ReleaseError, write_handout
 from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stages
 from kata.workspace import PRISTINE_STUBS
 
-yaml = pytest.importorskip("yaml")  # a dev dependency: pip install -e ".[dev]"
-
 pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("handout")]  # one handout for the module
 
 # A command a learner types, as the README or a stub writes it: what a bare `kata` or `pytest` would be
@@ -145,6 +143,7 @@ def test_every_other_command_of_the_readme_exists_as_written(learner):
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory) -> dict:
+    yaml = pytest.importorskip("yaml")  # a dev dependency: pip install -e ".[dev]"
     folder = tmp_path_factory.mktemp("classroom") / "assignment"
     assert main(["classroom", str(folder)]) == 0
     assert (folder / "exercises").is_dir() and not (folder / "solutions").exists(), "a new folder gets a handout"
