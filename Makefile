@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh clone (a virtual environment in .venv/), then:
-#   make learn   the learner's loop: `kata` watches exercises/ and re-runs your stage on every save
-#   make test    both tiers against the references (what CI runs)
+#   make learn   the learner's loop: .venv/bin/kata watches exercises/ and re-runs your stage on every save
+#   make test    both tiers against the references and the original stubs (what CI runs)
+#   make handout DIR=../gpt-kata-learner   the learner's release: no solutions, no hidden tests
 PYTHON ?= python3
 VENV ?= .venv
 # torch 2.13.0 is pinned for set-up only (its CPU build lies on the kata machines' disk, where an
@@ -8,13 +9,18 @@ VENV ?= .venv
 # `make TORCH=torch learn` takes the newest.
 TORCH ?= torch==2.13.0
 
-.PHONY: learn test
+DIR ?= ../gpt-kata-handout
+
+.PHONY: learn test handout
 
 learn: $(VENV)/installed
 	$(VENV)/bin/kata
 
 test: $(VENV)/installed
 	$(VENV)/bin/pytest --impl solutions --meta -n 2 --dist loadgroup
+
+handout: $(VENV)/installed
+	$(VENV)/bin/kata handout "$(DIR)"
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

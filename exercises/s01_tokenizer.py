@@ -6,7 +6,8 @@ A neural network reads numbers, not text. The simplest tokenizer gives every dis
 the corpus its own integer, its position in the sorted vocabulary. On tiny Shakespeare that is 65
 characters: "\\n !$&',-.3:;?ABC...XYZabc...xyz".
 
-Run `pytest -m s01_tokenizer` to check this stage; `kata hint s01_tokenizer` gives a hint.
+Check it with `.venv/bin/kata check s01_tokenizer` (or `.venv/bin/pytest -m s01_tokenizer`) from the kata's
+folder; `.venv/bin/kata hint s01_tokenizer` gives a hint.
 """
 
 from collections.abc import Iterable, Sequence

@@ -7,7 +7,8 @@ and one chunk holds block_size examples: the context data[:t+1] predicts the nex
 for every t. Many chunks, drawn at random places, are stacked into a batch of shape
 (batch_size, block_size).
 
-Run `pytest -m s02_batches` to check this stage; `kata hint s02_batches` gives a hint.
+Check it with `.venv/bin/kata check s02_batches` (or `.venv/bin/pytest -m s02_batches`) from the kata's
+folder; `.venv/bin/kata hint s02_batches` gives a hint.
 """
 
 import torch

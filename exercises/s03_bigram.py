@@ -6,7 +6,8 @@ The simplest language model: token i reads the scores (logits) for the next toke
 row i of a (vocab_size, vocab_size) table. No token looks at any other yet; that comes with
 self-attention. Shapes: B = batch, T = time (tokens per row), V = vocab_size.
 
-Run `pytest -m s03_bigram` to check this stage; `kata hint s03_bigram` gives a hint.
+Check it with `.venv/bin/kata check s03_bigram` (or `.venv/bin/pytest -m s03_bigram`) from the kata's
+folder; `.venv/bin/kata hint s03_bigram` gives a hint.
 """
 
 import torch

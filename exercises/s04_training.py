@@ -5,7 +5,8 @@ Lecture: "training the bigram model" (34:53) and "port our code to a script" (38
 Batches arrive through `next_batch`, a function that returns a fresh (xb, yb) each call, so this
 stage works with any data source. `model(xb, yb)` returns (logits, loss) as in stage 3.
 
-Run `pytest -m s04_training` to check this stage; `kata hint s04_training` gives a hint.
+Check it with `.venv/bin/kata check s04_training` (or `.venv/bin/pytest -m s04_training`) from the kata's
+folder; `.venv/bin/kata hint s04_training` gives a hint.
 """
 
 from collections.abc import Callable

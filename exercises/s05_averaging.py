@@ -10,7 +10,8 @@ The weakest way to talk: each position takes the mean of itself and everything b
 for x of shape (B, T, C). Three versions compute the same thing; the output has the input's shape
 and dtype. Version 3 is the form self-attention keeps, with learned weights instead of equal ones.
 
-Run `pytest -m s05_averaging` to check this stage; `kata hint s05_averaging` gives a hint.
+Check it with `.venv/bin/kata check s05_averaging` (or `.venv/bin/pytest -m s05_averaging`) from the kata's
+folder; `.venv/bin/kata hint s05_averaging` gives a hint.
 """
 
 import torch

@@ -9,7 +9,8 @@ future, softmaxed so each row sums to 1, these weights mix the tokens' values.
 
 Shapes: B = batch, T = time (T <= block_size), C = n_embd, hs = head_size.
 
-Run `pytest -m s06_attention` to check this stage; `kata hint s06_attention` gives a hint.
+Check it with `.venv/bin/kata check s06_attention` (or `.venv/bin/pytest -m s06_attention`) from the kata's
+folder; `.venv/bin/kata hint s06_attention` gives a hint.
 """
 
 import torch

@@ -9,7 +9,8 @@ lets gradients flow straight from the loss to the first layers.
 
 This stage builds on your Head from stage 6.
 
-Run `pytest -m s07_transformer` to check this stage; `kata hint s07_transformer` gives a hint.
+Check it with `.venv/bin/kata check s07_transformer` (or `.venv/bin/pytest -m s07_transformer`) from the kata's
+folder; `.venv/bin/kata hint s07_transformer` gives a hint.
 """
 
 import torch

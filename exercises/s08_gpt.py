@@ -8,7 +8,8 @@ keep the contracts of the bigram model (stage 3).
 
 This stage builds on your Block and LayerNorm from stage 7.
 
-Run `pytest -m s08_gpt` to check this stage; `kata hint s08_gpt` gives a hint.
+Check it with `.venv/bin/kata check s08_gpt` (or `.venv/bin/pytest -m s08_gpt`) from the kata's
+folder; `.venv/bin/kata hint s08_gpt` gives a hint.
 """
 
 from dataclasses import dataclass

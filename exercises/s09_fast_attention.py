@@ -7,7 +7,8 @@ causal mask and the softmax in one fused call. Same function, much faster.
 
 This stage builds on your MultiHeadAttention (stage 7) and GPT (stage 8).
 
-Run `pytest -m s09_fast_attention` to check this stage; `kata hint s09_fast_attention` gives a hint.
+Check it with `.venv/bin/kata check s09_fast_attention` (or `.venv/bin/pytest -m s09_fast_attention`) from the kata's
+folder; `.venv/bin/kata hint s09_fast_attention` gives a hint.
 """
 
 import torch
@@ -44,5 +45,5 @@ class CausalSelfAttention(nn.Module):
 
 def fast_gpt(config: GPTConfig) -> GPTLanguageModel:
     """A GPTLanguageModel(config) whose blocks' `sa` are replaced by
-    CausalSelfAttention.from_multihead(block.sa): the same model, faster. `kata train` uses it."""
+    CausalSelfAttention.from_multihead(block.sa): the same model, faster. `.venv/bin/kata train` uses it."""
     raise NotImplementedError("stage s09_fast_attention: fast_gpt")

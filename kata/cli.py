@@ -6,6 +6,9 @@ kata hint [STAGE]           the next hint for a stage (default: the first unfini
 kata check [STAGE]          one run; exit status 0 only when it passes
 kata reset STAGE | --all    restore the original stub (your file is kept as a backup)
 kata solution STAGE         the reference, once your stage passes
+kata handout DIR            the learner's release: stubs, public tests, the kata; no solutions, no hidden tests
+kata autograder FILE.zip    Gradescope's autograder bundle (all tests, hidden ones included)
+kata classroom DIR          a handout with GitHub Classroom's autograding workflow
 kata grade [--impl PATH]... grade submissions into results.json / JUnit / CSV
 kata train PRESET           train the model you wrote (bigram, gpt-cpu, gpt-lecture)
 kata sample DIR             text from a trained run
@@ -13,6 +16,7 @@ kata notebook [DIR]         the path as a Jupyter/Colab notebook, checked by the
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,10 +26,12 @@ from rich.text import Text
 
 from kata import display
 from kata.grading import command as grading_command
+from kata.handout import ReleaseError
 from kata.implementation import display_path, resolve_implementation
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.messages import sentences
 from kata.stage_status import apply_locks, check_stages, first_unfinished
-from kata.workspace import next_hint, reset_stage
+from kata.workspace import kata_command, next_hint, reset_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     try:
         return arguments.handler(arguments)
-    except (KeyError, FileNotFoundError, LookupError) as error:
+    except (KeyError, FileNotFoundError, LookupError, ReleaseError) as error:
         display.console().print(Text(str(error.args[0] if error.args else error), style="red"))
         return 2
 
@@ -66,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--all", action="store_true", help="reset every stage")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     command("solution", _solution, "show the reference solution of a stage you have passed").add_argument("stage")
+    command(
+        "handout", _handout, "write the learner's release into a new folder: no solutions, no hidden tests", False
+    ).add_argument("folder", help="a new or empty folder")
+    command(
+        "autograder", _autograder, "write Gradescope's autograder zip (setup.sh, run_autograder, every test)", False
+    ).add_argument("zip", help="the zip file to write, e.g. gpt-kata-autograder.zip")
+    command(
+        "classroom", _classroom, "add GitHub Classroom's autograding workflow to a handout (made if new)", False
+    ).add_argument("folder", help="a handout's folder, or a new one")
     grading_command.add_arguments(
         command("grade", _grade, "grade submissions in a sandbox: folders laid out like exercises/", one_folder=False)
     )
@@ -121,7 +136,11 @@ def _hint(arguments) -> int:
             return 0
         stage = status.stage
     number, text = next_hint(stage, folder)
-    more = "run `kata hint` again for the next one" if number < len(stage.hints) else "that was the last hint"
+    more = (
+        f"run `{kata_command('hint')}` again for the next one"
+        if number < len(stage.hints)
+        else "that was the last hint"
+    )
     display.console().print(
         Panel(
             Text(text), title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"
@@ -147,7 +166,7 @@ def _check(arguments) -> int:
 def _reset(arguments) -> int:
     folder = _folder(arguments)
     if arguments.all == bool(arguments.stage):
-        display.console().print("Name one stage to reset (`kata reset s02_batches`), or use --all.")
+        display.console().print(f"Name one stage to reset (`{kata_command('reset s02_batches')}`), or use --all.")
         return 2
     selected = list(stages()) if arguments.all else [stage_named(arguments.stage)]
     files = ", ".join(display_path(folder / stage.module_file) for stage in selected)
@@ -165,18 +184,79 @@ def _reset(arguments) -> int:
 
 def _solution(arguments) -> int:
     stage = stage_named(arguments.stage)
-    status = check_stages(_folder(arguments), [stage])[stage.name]
+    reference = REPOSITORY_ROOT / "solutions" / stage.module_file
     out = display.console()
+    if not reference.is_file():
+        out.print(
+            sentences(
+                f"This copy of the kata is a handout: it holds no reference solutions, so there is none to show for "
+                f"{stage.label}",
+                "When your stage passes, your code is a solution; your instructor has the reference",
+            )
+        )
+        return 1
+    status = check_stages(_folder(arguments), [stage])[stage.name]
     if not status.done:
         out.print(
             Text(
                 f"{stage.label} does not pass yet ({status.summary()}). The reference is shown once it does; try "
-                f"`kata hint {stage.name}`."
+                f"`{kata_command('hint ' + stage.name)}`."
             )
         )
         return 1
-    source = (REPOSITORY_ROOT / "solutions" / stage.module_file).read_text(encoding="utf-8")
-    out.print(Syntax(source, "python", line_numbers=True))
+    source = reference.read_text(encoding="utf-8")
+    if not out.is_terminal:  # piped or redirected: the file as it is, ready to run
+        print(source, end="")
+        return 0
+    # Long lines wrap at the terminal's width (a wrapped line has no number of its own) and a pager shows
+    # what does not fit: less -R keeps the colours, -F prints a short file straight away, -X leaves it on screen.
+    os.environ.setdefault("LESS", "-RFX")
+    with out.pager(styles=True):
+        out.print(solution_view(source))
+    return 0
+
+
+def solution_view(source: str) -> Syntax:
+    return Syntax(source, "python", line_numbers=True, word_wrap=True)
+
+
+def _handout(arguments) -> int:
+    from kata.handout import write_handout
+
+    folder = write_handout(Path(arguments.folder))
+    print(
+        sentences(
+            f"Wrote the handout to {display_path(folder)}: the stubs, the public tests, the kata and the corpus, with "
+            "no solutions and no hidden tests",
+            "A learner starts there with `make learn` (README.md says the rest)",
+        )
+    )
+    return 0
+
+
+def _autograder(arguments) -> int:
+    from kata.autograder import build_autograder
+
+    bundle = build_autograder(Path(arguments.zip))
+    print(
+        sentences(
+            f"Wrote {display_path(bundle)}: upload it as the autograder of a Gradescope programming assignment",
+            "Students submit their stage files (s01_tokenizer.py, ...) or their repository",
+        )
+    )
+    return 0
+
+
+def _classroom(arguments) -> int:
+    from kata.handout import write_classroom
+
+    workflow = write_classroom(Path(arguments.folder))
+    print(
+        sentences(
+            f"Wrote {display_path(workflow)}: push the handout to the template repository of a GitHub Classroom "
+            "assignment, and every push of a student's repository grades each stage for its points",
+        )
+    )
     return 0
 
 

@@ -1,15 +1,20 @@
-"""What the kata remembers for a learner (which hints were shown) and the files it restores.
+"""What the kata remembers for a learner (which hints were shown), the original stubs it restores, and
+how to type its command.
 
-Both live in .kata/ beside the learner's folder (for exercises/: the kata's root), never in git."""
+The learner's state and backups live in .kata/ beside the learner's folder (for exercises/: the kata's
+root), never in git. The original stubs ship inside the package (kata/stubs/), so `kata reset` works in a
+handout or a zip download as well as in a clone."""
 
 import ast
 import json
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
-from kata.manifest import REPOSITORY_ROOT, Stage
+from kata.implementation import display_path
+from kata.manifest import REPOSITORY_ROOT, Stage, stages
+
+PRISTINE_STUBS = Path(__file__).with_name("stubs")
 
 
 def state_folder(folder: Path) -> Path:
@@ -49,21 +54,27 @@ def _raises_not_implemented(function: ast.FunctionDef) -> bool:
 
 
 def pristine_stub(stage: Stage) -> str:
-    """The original stub of `stage`: exercises/<stage>.py in the newest commit where it was still a stub."""
-    relative = Path("exercises") / stage.module_file
-    commits = _git("log", "--format=%H", "--", str(relative)).split()
-    for commit in commits:
-        source = _git("show", f"{commit}:{relative.as_posix()}")
-        if is_stub(source):
-            return source
-    raise LookupError(f"no commit holds the original stub of {relative}; is this a git clone of the kata?")
-
-
-def _git(*args: str) -> str:
+    """The original stub of `stage`, as the kata ships it (kata/stubs/, package data): no git needed."""
+    path = PRISTINE_STUBS / stage.module_file
     try:
-        return subprocess.run(["git", *args], cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise LookupError(f"git could not read the kata's history ({error}); the original stubs come from it") from None
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LookupError(f"The kata ships no stub for {stage.name} ({path} is missing): reinstall the kata.") from None
+
+
+def copy_pristine_stubs(folder: Path) -> Path:
+    """A fresh learner's folder: every stage's original stub, written into `folder` (made if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stage in stages():
+        (folder / stage.module_file).write_text(pristine_stub(stage), encoding="utf-8")
+    return folder
+
+
+def kata_command(arguments: str) -> str:
+    """How to type `kata ARGUMENTS` here: the kata's own .venv/bin/kata where `make` set one up (a bare
+    `kata` is "command not found" until the environment is activated), else the `kata` on PATH."""
+    launcher = REPOSITORY_ROOT / ".venv" / "bin" / "kata"
+    return f"{display_path(launcher) if launcher.exists() else 'kata'} {arguments}"
 
 
 def reset_stage(stage: Stage, folder: Path) -> Path | None:

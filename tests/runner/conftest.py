@@ -1,14 +1,11 @@
-import shutil
 from pathlib import Path
 
 import pytest
 
-from kata.manifest import REPOSITORY_ROOT
+from kata.workspace import copy_pristine_stubs
 
 
 @pytest.fixture
 def exercises_copy(tmp_path) -> Path:
-    """A learner's folder: a fresh copy of the stubs, in its own working copy."""
-    folder = tmp_path / "exercises"
-    shutil.copytree(REPOSITORY_ROOT / "exercises", folder, ignore=shutil.ignore_patterns("__pycache__"))
-    return folder
+    """A new learner's folder: the original stubs as the kata ships them, whatever exercises/ holds now."""
+    return copy_pristine_stubs(tmp_path / "exercises")

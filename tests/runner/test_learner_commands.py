@@ -1,23 +1,25 @@
 """The learner's side of `kata`: statuses from real test runs, located failures, hints, reset, solution."""
 
 import json
-import subprocess
+import re
 
 import pytest
+from rich.console import Console
 from support import solve
 
+from kata import display
 from kata.cli import main
 from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 from kata.stage_status import check_stages
-from kata.workspace import is_stub, next_hint, reset_stage
+from kata.workspace import is_stub, next_hint, pristine_stub, reset_stage
 
 pytestmark = pytest.mark.meta
 
 
-def test_check_exits_0_only_when_everything_passes(capsys):
+def test_check_exits_0_only_when_everything_passes(capsys, exercises_copy):
     assert main(["check", "--impl", "solutions"]) == 0
-    assert main(["check", "s01_tokenizer", "--impl", "exercises"]) == 1
+    assert main(["check", "s01_tokenizer", "--impl", str(exercises_copy)]) == 1
     assert "is not implemented yet" in capsys.readouterr().out
 
 
@@ -69,16 +71,13 @@ def test_every_stage_has_a_nudge_and_a_near_answer():
         assert len(stage.hints) >= 2, f"{stage.name} needs at least two hints"
 
 
-def test_reset_restores_the_stub_and_keeps_the_learners_file(exercises_copy):
+def test_reset_restores_the_packaged_stub_and_keeps_the_learners_file(exercises_copy):
     stage = stage_named("s02_batches")
     solve(exercises_copy, stage.name)
     mine = (exercises_copy / stage.module_file).read_text()
     backup = reset_stage(stage, exercises_copy)
     restored = (exercises_copy / stage.module_file).read_text()
-    committed = subprocess.run(
-        ["git", "show", f"HEAD:exercises/{stage.module_file}"], cwd=REPOSITORY_ROOT, capture_output=True, text=True
-    ).stdout
-    assert is_stub(restored) and restored == committed
+    assert is_stub(restored) and restored == pristine_stub(stage)
     assert backup.read_text() == mine
 
 
@@ -89,9 +88,25 @@ def test_reset_asks_first_and_changes_nothing_without_yes(exercises_copy, monkey
     assert not is_stub((exercises_copy / "s01_tokenizer.py").read_text())
 
 
-def test_the_solution_is_shown_only_once_the_stage_passes(exercises_copy, capsys):
+def test_the_solution_is_shown_only_once_the_stage_passes_and_piped_it_is_the_file_itself(exercises_copy, capsys):
     assert main(["solution", "s01_tokenizer", "--impl", str(exercises_copy)]) == 1
     assert "does not pass yet" in capsys.readouterr().out
     solve(exercises_copy, "s01_tokenizer")
     assert main(["solution", "s01_tokenizer", "--impl", str(exercises_copy)]) == 0
-    assert "string_to_id" in capsys.readouterr().out
+    assert capsys.readouterr().out == (REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py").read_text()
+
+
+def test_at_a_terminal_the_solution_wraps_at_its_width_and_loses_nothing(exercises_copy, capsys, monkeypatch):
+    width = 50
+    terminal = Console(width=width, force_terminal=True, highlight=False)
+    monkeypatch.setattr(display, "console", lambda: terminal)
+    solve(exercises_copy, "s01_tokenizer")
+    assert main(["solution", "s01_tokenizer", "--impl", str(exercises_copy)]) == 0
+    # Here the pager is pydoc's plain one (the test's output is no terminal), which prints the styled text.
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out).splitlines()
+    reference = (REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py").read_text()
+    assert max(len(line) for line in lines) <= width
+    assert any(len(line) > width for line in reference.splitlines()), "the test needs a line wider than the terminal"
+    gutter = len(f"{len(reference.splitlines()):>4} ")  # the line numbers
+    shown = "".join(line[gutter:] for line in lines)
+    assert re.sub(r"\s", "", shown) == re.sub(r"\s", "", reference), "characters of the reference were cut off"

@@ -1,0 +1,50 @@
+"""Stage 8 · The full GPT.
+
+Lecture: "scaling up the model! creating a few variables. adding dropout" (1:37:49).
+
+Tokens and their positions are embedded and added, pass through n_layer Blocks, are normalised
+once more, and a linear head gives each position logits over the vocabulary. Forward and generate
+keep the contracts of the bigram model (stage 3).
+
+This stage builds on your Block and LayerNorm from stage 7.
+
+Check it with `.venv/bin/kata check s08_gpt` (or `.venv/bin/pytest -m s08_gpt`) from the kata's
+folder; `.venv/bin/kata hint s08_gpt` gives a hint.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+
+@dataclass
+class GPTConfig:
+    """The lecture's model: about 10.79 M parameters."""
+
+    vocab_size: int = 65
+    block_size: int = 256
+    n_embd: int = 384
+    n_head: int = 6
+    n_layer: int = 6
+    dropout: float = 0.2
+
+
+class GPTLanguageModel(nn.Module):
+    def __init__(self, config: GPTConfig):
+        """Keep `config`; create `token_embedding_table` (vocab_size x n_embd),
+        `position_embedding_table` (block_size x n_embd), `blocks` (nn.Sequential of n_layer Blocks),
+        `ln_f` (LayerNorm) and `lm_head` (nn.Linear(n_embd, vocab_size)). The lecture initialises
+        every Linear and Embedding weight from a normal with std 0.02 and biases at zero."""
+        super().__init__()
+        raise NotImplementedError("stage s08_gpt: GPTLanguageModel.__init__")
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx: (B, T) with T <= block_size (else ValueError). Return (logits, loss) exactly as the
+        bigram model does: (B, T, V) and None without targets, (B*T, V) and the mean cross-entropy with."""
+        raise NotImplementedError("stage s08_gpt: GPTLanguageModel.forward")
+
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, generator: torch.Generator | None = None):
+        """As the bigram's generate, but feed the model only the last block_size tokens of idx
+        (it has no position embedding beyond), so generation can run past block_size."""
+        raise NotImplementedError("stage s08_gpt: GPTLanguageModel.generate")
