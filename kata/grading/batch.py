@@ -74,7 +74,7 @@ class Batch:
             self.stop_requested,
         )
         self.slots: queue.Queue[int] = queue.Queue()
-        for slot in range(jobs):
+        for slot in sandbox.claim_users(jobs) if self.confinement.as_root else range(jobs):
             self.slots.put(slot)
         self.jobs = jobs
 

@@ -9,6 +9,7 @@ and process count are limited for the run as a whole (a cgroup where one can be 
 that sums the run's memory, and the process limit of its own user). Only the report pipe comes back.
 """
 
+import fcntl
 import json
 import os
 import select
@@ -26,7 +27,8 @@ from kata.limits import Limits
 
 INSIDE_TREE = Path("/grading")  # where the read-only grading tree appears in the sandbox
 RUN = "run"  # where one submission's run folder (its copy, its probe inputs) appears in a tree
-FIRST_UID = 61000  # graded code runs as FIRST_UID + slot when the grader is root
+FIRST_UID = 61000  # graded code runs as users of its own from here on when the grader is root
+UID_LOCKS = Path("/run/kata-sandbox-users") if Path("/run").is_dir() else Path("/tmp/kata-sandbox-users")
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,27 @@ class RunEnd:
     problem: str = ""  # why the grader stopped it, in words for the instructor and the student
 
 
+def claim_users(count: int) -> list[int]:
+    """`count` user ids no other grader on this machine is using, each held (by a lock on a file) until
+    this process ends: every process of a user is killed after each run, so two graders, or two runs at
+    once, must never share one."""
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    claimed = []
+    for uid in range(FIRST_UID, FIRST_UID + 10_000):
+        lock = open(UID_LOCKS / str(uid), "w")  # held open for the life of the grader
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        _held_locks.append(lock)
+        claimed.append(uid)
+        if len(claimed) == count:
+            return claimed
+    raise RuntimeError("no free user id for graded code (ten thousand graders at once?)")
+
+
+_held_locks: list = []
 _live_runs: set["ConfinedRun"] = set()
 _live_lock = threading.Lock()
 
@@ -103,7 +126,8 @@ class ConfinedRun:
     def __init__(
         self, argv: list[str], *, confinement: Confinement, tree: Path, run_folder: Path, limits: Limits, slot: int
     ):
-        self.confinement, self.limits, self.uid = confinement, limits, FIRST_UID + slot
+        """`slot` is a user claimed with claim_users (when root): no other run, of any grader, uses it now."""
+        self.confinement, self.limits, self.uid = confinement, limits, slot
         self.tree_root = confinement.tree_root(tree)
         self.run_folder = run_folder
         self.cgroup = Cgroup.create(f"kata-{os.getpid()}-{slot}", limits)

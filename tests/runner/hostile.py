@@ -94,7 +94,6 @@ ATTACKS = [
         torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool)
     """,
         ),
-        "grader's own check",
     ),
     Attack(
         "patch-fail-helpers",
