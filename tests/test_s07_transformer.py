@@ -6,7 +6,7 @@ from feedback import expect_equal_tensors, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
-from support import fixed_seed
+from support import expect_dropout_last, fixed_seed, recorded_dropout, recorded_layer_norm
 from torch import nn
 
 from kata.implementation import StageModule
@@ -19,6 +19,10 @@ def built(factory, *args, seed=0, **kwargs):
         return factory(*args, **kwargs)
 
 
+def linears(module: nn.Module) -> list[nn.Linear]:
+    return [layer for layer in module.modules() if isinstance(layer, nn.Linear)]
+
+
 class TestMultiHeadAttention:
     def test_has_n_head_heads_of_size_n_embd_over_n_head(self):
         mha = built(stage.MultiHeadAttention, 12, 3, 8)
@@ -27,6 +31,11 @@ class TestMultiHeadAttention:
             fail(
                 "MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got "
                 f"{getattr(mha, 'heads', None)!r}"
+            )
+        if len({id(head) for head in heads}) != 3:
+            fail(
+                "MultiHeadAttention(12, 3, 8).heads holds the same Head several times, so the heads share their "
+                "weights: build a new Head for each, nn.ModuleList([Head(...) for _ in range(n_head)])"
             )
         sizes = [head.key.out_features for head in heads]
         if sizes != [4, 4, 4]:
@@ -55,16 +64,30 @@ class TestMultiHeadAttention:
             hint="Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).",
         )
 
+    def test_drops_each_heads_weights_and_the_projected_output(self):
+        mha = built(stage.MultiHeadAttention, 12, 3, 8, dropout=0.5)
+        x = random_floats((2, 5, 12), 7)
+        call = "MultiHeadAttention(12, 3, 8, dropout=0.5) in training mode"
+        for number, head in enumerate(getattr(mha, "heads", [])):
+            with fixed_seed(0), recorded_dropout() as calls:
+                head.train()(x)
+            if not any(dropout.active and dropout.p == 0.5 for dropout in calls):
+                fail(
+                    f"{call}: head {number} applied no dropout of p=0.5 to its weights: pass dropout on to each "
+                    "Head(n_embd, head_size, block_size, dropout)"
+                )
+        expect_dropout_last(mha, x, getattr(mha, "proj", None), call, "proj", p=0.5)
+
 
 class TestFeedForward:
     def test_widens_four_times_applies_relu_and_projects_back(self):
         ffwd = built(stage.FeedForward, 6).eval()
-        linears = [module for module in ffwd.modules() if isinstance(module, nn.Linear)]
-        shapes = [tuple(layer.weight.shape) for layer in linears]
+        layers = linears(ffwd)
+        shapes = [tuple(layer.weight.shape) for layer in layers]
         if shapes != [(24, 6), (6, 24)]:
             fail(f"FeedForward(6): expected Linear(6, 24) then Linear(24, 6), got weights of shapes {shapes}")
         x = random_floats((2, 5, 6), 1)
-        expected = linears[1](torch.relu(linears[0](x)))
+        expected = layers[1](torch.relu(layers[0](x)))
         expect_equal_tensors(
             ffwd(x).detach(),
             expected.detach(),
@@ -72,6 +95,12 @@ class TestFeedForward:
             atol=1e-6,
             hint="Expected Linear -> ReLU -> Linear.",
         )
+
+    def test_drops_the_output_of_its_last_linear(self):
+        ffwd = built(stage.FeedForward, 6, 0.5)
+        last_linear = (linears(ffwd) or [None])[-1]
+        call = "FeedForward(6, dropout=0.5) in training mode"
+        expect_dropout_last(ffwd, random_floats((2, 5, 6), 2), last_linear, call, "last Linear", p=0.5)
 
 
 def layernorm_diagnosis(got, x, reference, eps) -> str:
@@ -87,7 +116,46 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
     )
 
 
+def expect_weight_and_bias(layer_norm, dim: int) -> None:
+    """weight and bias must be nn.Parameters under these names, starting at ones and zeros."""
+    call = f"LayerNorm({dim})"
+    parameters = dict(layer_norm.named_parameters())
+    for name, start in (("weight", "ones"), ("bias", "zeros")):
+        value = getattr(layer_norm, name, None)
+        if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
+            fail(
+                f"{call}.{name} is a plain tensor, so the optimizer never sees it: make it "
+                f"nn.Parameter(torch.{start}(dim))"
+            )
+        if name not in parameters:
+            named = ", ".join(parameters) or "none"
+            fail(
+                f"{call} should have nn.Parameters named weight (ones) and bias (zeros), as nn.LayerNorm does; "
+                f"its parameters are named: {named}. Rename them: the tests and the later stages use these names"
+            )
+    if not torch.equal(parameters["weight"].detach(), torch.ones(dim)) or not torch.equal(
+        parameters["bias"].detach(), torch.zeros(dim)
+    ):
+        fail(f"{call}: a fresh LayerNorm should have weight = ones({dim}) and bias = zeros({dim})")
+
+
 class TestLayerNorm:
+    def test_is_written_from_scratch(self):
+        if isinstance(stage.LayerNorm, type) and issubclass(stage.LayerNorm, nn.LayerNorm):
+            fail(
+                "LayerNorm is torch's nn.LayerNorm: this stage asks you to write it yourself. Compute the mean and "
+                "the biased variance over the last dim, then (x - mean) / torch.sqrt(var + eps) * weight + bias"
+            )
+        layer_norm = built(stage.LayerNorm, 8)
+        with recorded_layer_norm() as calls:
+            layer_norm(random_floats((2, 3, 8), 0))
+        if calls:
+            fail(
+                "LayerNorm calls torch's own layer norm (nn.LayerNorm or F.layer_norm): this stage asks you to write "
+                "it yourself. Compute the mean and the biased variance over the last dim, then "
+                "(x - mean) / torch.sqrt(var + eps) * weight + bias"
+            )
+
     @given(
         seeds,
         st.lists(st.integers(1, 5), min_size=0, max_size=2),
@@ -99,14 +167,13 @@ class TestLayerNorm:
     @example(1, [4], 6, torch.float64, 1e-3)
     def test_matches_nn_layernorm_on_any_shape_and_dtype(self, seed, leading, dim, dtype, eps):
         ours = built(stage.LayerNorm, dim, eps)
+        expect_weight_and_bias(ours, dim)
         reference = nn.LayerNorm(dim, eps=eps)
         with torch.no_grad():
             reference.weight.copy_(random_floats((dim,), seed))
             reference.bias.copy_(random_floats((dim,), seed + 1))
-            for name in ("weight", "bias"):
-                if not isinstance(getattr(ours, name, None), nn.Parameter):
-                    fail(f"LayerNorm({dim}).{name} should be an nn.Parameter (ones for weight, zeros for bias)")
-                getattr(ours, name).copy_(getattr(reference, name))
+            ours.weight.copy_(reference.weight)
+            ours.bias.copy_(reference.bias)
         x = random_floats((*leading, dim), seed, dtype) * 3 + 1
         expected = reference.to(dtype)(x)
         # Rounding in x - mean grows by 1/sqrt(var + eps): nearly constant rows amplify it.
@@ -123,24 +190,71 @@ class TestLayerNorm:
         )
 
 
+def randomised_norms(block) -> None:
+    """Give ln1 and ln2 different weights and biases: fresh, both are the same function (ones and zeros),
+    which would hide a block that uses one where the other belongs."""
+    with torch.no_grad():
+        for offset, layer_norm in enumerate((block.ln1, block.ln2)):
+            for number, parameter in enumerate(layer_norm.parameters()):
+                parameter.copy_(1 + 0.5 * random_floats(tuple(parameter.shape), 100 + 10 * offset + number))
+
+
+def block_diagnosis(block, x, got) -> str:
+    """Name the mistake when the block computes a known wrong arrangement."""
+    sa, ffwd, ln1, ln2 = block.sa, block.ffwd, block.ln1, block.ln2
+
+    def pre_norm(first_norm, second_norm):
+        h = x + sa(first_norm(x))
+        return h + ffwd(second_norm(h))
+
+    def normalised_stream():
+        h = ln1(x)
+        h = h + sa(h)
+        h = ln2(h)
+        return h + ffwd(h)
+
+    known = [
+        (
+            pre_norm(ln1, ln1),
+            "The feed-forward's input is normalised with ln1: use ln2 there, x + ffwd(ln2(x)); as written ln2 "
+            "is never used and never trains.",
+        ),
+        (pre_norm(ln2, ln2), "The attention's input is normalised with ln2: use ln1 there, x + sa(ln1(x))."),
+        (
+            normalised_stream(),
+            "The residual stream itself is normalised: keep x as it is and add each sublayer's output to it, "
+            "x = x + sa(ln1(x)).",
+        ),
+        (
+            (lambda h: h + sa(ln2(h)))(x + ffwd(ln1(x))),
+            "The feed-forward runs before the attention: communicate first, x = x + sa(ln1(x)), then compute, "
+            "x = x + ffwd(ln2(x)).",
+        ),
+    ]
+    for expected, diagnosis in known:
+        if isinstance(got, torch.Tensor) and got.shape == x.shape and torch.allclose(got, expected, atol=1e-5):
+            return diagnosis
+    return (
+        "Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its output to x."
+    )
+
+
 class TestBlock:
     def test_is_pre_norm_attention_then_feed_forward(self):
         block = built(stage.Block, 8, 2, 6).eval()
+        randomised_norms(block)
         x = random_floats((2, 6, 8), 2)
-        after_attention = x + block.sa(block.ln1(x))
-        expected = after_attention + block.ffwd(block.ln2(after_attention))
-        hint = (
-            "Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its "
-            "output to x."
-        )
-        expect_equal_tensors(
-            block(x).detach(), expected.detach(), "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint
-        )
+        with torch.no_grad():
+            after_attention = x + block.sa(block.ln1(x))
+            expected = after_attention + block.ffwd(block.ln2(after_attention))
+            got = block(x)
+            hint = block_diagnosis(block, x, got)
+        expect_equal_tensors(got, expected, "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint)
 
     def test_zeroed_sublayers_leave_the_residual_path_as_the_identity(self):
         block = built(stage.Block, 8, 2, 6).eval()
         with torch.no_grad():
-            for layer in (block.sa.proj, [m for m in block.ffwd.modules() if isinstance(m, nn.Linear)][-1]):
+            for layer in (block.sa.proj, linears(block.ffwd)[-1]):
                 layer.weight.zero_()
                 layer.bias.zero_()
         x = random_floats((2, 6, 8), 3)
@@ -173,3 +287,15 @@ class TestBlock:
             trained = block.train()(x)
         if torch.allclose(trained, block.eval()(x)):
             fail("Block(dropout=0.5) in training mode gave the eval output: pass dropout on to the sublayers")
+
+    def test_passes_dropout_on_to_both_sublayers(self):
+        block = built(stage.Block, 8, 2, 6, dropout=0.5).train()
+        x = random_floats((2, 6, 8), 6)
+        for name, sublayer in (("sa", "MultiHeadAttention"), ("ffwd", "FeedForward")):
+            with fixed_seed(0), recorded_dropout() as calls:
+                getattr(block, name)(x)
+            if not any(dropout.active and dropout.p == 0.5 for dropout in calls):
+                fail(
+                    f"Block(8, 2, 6, dropout=0.5).{name} applied no dropout of p=0.5 in training mode: pass dropout "
+                    f"on to {sublayer}"
+                )

@@ -6,14 +6,21 @@ import math
 import pytest
 import torch
 from feedback import expect_equal_tensors, fail, show
-from strategies import random_tokens
-from support import fixed_seed
+from strategies import random_floats, random_tokens
+from support import fixed_seed, recorded_dropout
+from torch import nn
 
 from kata.implementation import StageModule
 
 stage = StageModule("s08_gpt")
 
 LECTURE_PARAMETERS = 10_788_929  # the lecture prints 10.788929 M
+INITIAL_STD = 0.02  # the lecture's gpt.py draws every Linear and Embedding weight with this std
+INITIALISATION = (
+    "This stage asks for the initialisation of the lecture's gpt.py (the video itself kept PyTorch's defaults): "
+    "every Linear and Embedding weight drawn from a normal with mean 0 and std 0.02, every Linear bias 0, with "
+    "self.apply(self._init_weights) at the end of __init__."
+)
 
 
 def tiny_config(**changes):
@@ -24,6 +31,56 @@ def tiny_config(**changes):
 def tiny_gpt(seed=0, **changes):
     with fixed_seed(seed):
         return stage.GPTLanguageModel(tiny_config(**changes))
+
+
+def pair(output, call: str) -> tuple:
+    if not isinstance(output, tuple) or len(output) != 2:
+        fail(f"{call} should return a pair (logits, loss), got {show(output)}")
+    return output
+
+
+def forward_logits(model, idx: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """The logits of model(idx) without targets, once they have the (B, T, V) shape the stage asks for."""
+    B, T = idx.shape
+    logits, loss = pair(model(idx), "model(idx)")
+    if loss is not None:
+        fail(f"model(idx) without targets should return loss None, got {show(loss)}")
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B, T, vocab_size):
+        last_only = isinstance(logits, torch.Tensor) and tuple(logits.shape) == (B, 1, vocab_size)
+        fail(
+            f"model(idx of shape ({B}, {T})) without targets, V={vocab_size}: expected logits of shape "
+            f"({B}, {T}, {vocab_size}), got {show(logits)}",
+            "Those are the logits of the last position only, nanoGPT's shortcut for generation: this stage asks "
+            "for every position's logits, lm_head of the whole (B, T, n_embd) stream, as the bigram model returns."
+            if last_only
+            else "",
+        )
+    return logits
+
+
+def forward_loss(model, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The loss of model(idx, targets), once the logits are (B*T, V) and the loss a 0-dim tensor."""
+    logits, loss = pair(model(idx, targets), "model(idx, targets)")
+    (B, T), V = idx.shape, model.config.vocab_size
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B * T, V):
+        fail(f"model(idx of shape ({B}, {T}), targets): expected logits of shape ({B * T}, {V}), got {show(logits)}")
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        fail(f"model(idx, targets): expected the loss as a 0-dim tensor, got {show(loss)}")
+    return loss
+
+
+def part(model, name: str):
+    """A submodule the stage names, or a failure that says which is missing."""
+    module = getattr(model, name, None)
+    if not isinstance(module, nn.Module):
+        fail(f"GPTLanguageModel should have a submodule named {name}, got {module!r}")
+    return module
+
+
+def through_blocks(blocks, x: torch.Tensor) -> torch.Tensor:
+    for block in blocks:
+        x = block(x)
+    return x
 
 
 class TestLecturesModel:
@@ -41,30 +98,80 @@ class TestLecturesModel:
                 f"10.788929 M), got {count:,}"
             )
 
+    def test_has_n_layer_blocks_of_n_head_heads(self):
+        model = tiny_gpt(n_embd=24, n_head=4, n_layer=3)
+        blocks = getattr(model, "blocks", None)
+        if not isinstance(blocks, (nn.Sequential, nn.ModuleList)) or not all(
+            isinstance(block, nn.Module) for block in blocks
+        ):
+            fail(
+                f"model.blocks should be an nn.Sequential of Blocks, got {type(blocks).__name__}: modules kept in a "
+                "plain list are not registered, so their parameters are neither counted nor trained"
+            )
+        heads = [len(getattr(getattr(block, "sa", None), "heads", [])) for block in blocks]
+        if (len(blocks), heads) != (3, [4, 4, 4]):
+            swapped = (len(blocks), set(heads)) == (4, {3})
+            fail(
+                f"GPTLanguageModel(config with n_layer=3, n_head=4): expected 3 blocks of 4 heads each, got "
+                f"{len(blocks)} blocks with {heads} heads",
+                "n_layer and n_head are swapped: Block(n_embd, n_head, block_size, dropout) for _ in range(n_layer)."
+                if swapped
+                else "",
+            )
+        if len({id(block) for block in blocks}) != 3:
+            fail(
+                "model.blocks holds the same Block several times, so the layers share their weights: build a new "
+                "Block for each layer"
+            )
+
+    def test_initialises_weights_like_the_lecture(self):
+        model = tiny_gpt(7, vocab_size=65, block_size=32, n_embd=64, n_head=4, n_layer=2)
+        for name, module in model.named_modules():
+            if not isinstance(module, (nn.Linear, nn.Embedding)):
+                continue
+            std, mean = module.weight.std().item(), module.weight.mean().item()
+            if not 0 < std <= 1.25 * INITIAL_STD or abs(mean) > 0.25 * INITIAL_STD:
+                default = 1.0 if isinstance(module, nn.Embedding) else (3 * module.in_features) ** -0.5
+                is_default = abs(std - default) < 0.15 * default
+                fail(
+                    f"A fresh GPTLanguageModel's {name}.weight has mean {mean:.3g} and std {std:.3g}"
+                    + (f", PyTorch's default for an {type(module).__name__}" if is_default else ""),
+                    INITIALISATION,
+                )
+            if isinstance(module, nn.Linear) and module.bias is not None and module.bias.abs().max() > 0:
+                fail(f"A fresh GPTLanguageModel's {name}.bias is not zero", INITIALISATION)
+
+    def test_config_dropout_reaches_every_block(self):
+        model = tiny_gpt(8, dropout=0.5).train()
+        x = random_floats((2, 8, 16), 8)
+        for number, block in enumerate(part(model, "blocks")):
+            with fixed_seed(0), recorded_dropout() as calls:
+                block(x)
+            used = sorted({dropout.p for dropout in calls if dropout.active})
+            if 0.5 not in used:
+                found = f" (it uses p={', '.join(f'{p:g}' for p in used)})" if used else ""
+                fail(
+                    f"GPTLanguageModel(config with dropout=0.5) in training mode: block {number} applies no dropout "
+                    f"of p=0.5{found}. Pass config.dropout to each Block(n_embd, n_head, block_size, dropout)"
+                )
+
 
 class TestForward:
     def test_contract_with_and_without_targets(self):
         model = tiny_gpt().eval()
         idx = random_tokens((3, 8), 20, 0)
-        logits, loss = model(idx)
-        if tuple(logits.shape) != (3, 8, 20) or loss is not None:
-            fail(
-                f"model(idx of shape (3, 8)), V=20: expected logits (3, 8, 20) and loss None, got {show(logits)} "
-                f"and {show(loss)}"
-            )
-        logits, loss = model(idx, random_tokens((3, 8), 20, 1))
-        if tuple(logits.shape) != (24, 20) or not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-            fail(f"model(idx, targets): expected logits (24, 20) and a 0-dim loss, got {show(logits)} and {show(loss)}")
+        forward_logits(model, idx, 20)
+        forward_loss(model, idx, random_tokens((3, 8), 20, 1))
 
     def test_is_embeddings_then_blocks_then_final_norm_then_head(self):
         model = tiny_gpt(6).eval()
         idx = random_tokens((2, 5), 20, 8)
-        x = model.token_embedding_table(idx) + model.position_embedding_table(torch.arange(5))
-        expected = model.lm_head(model.ln_f(model.blocks(x)))
+        got = forward_logits(model, idx, 20)
+        x = part(model, "token_embedding_table")(idx) + part(model, "position_embedding_table")(torch.arange(5))
+        expected = part(model, "lm_head")(part(model, "ln_f")(through_blocks(part(model, "blocks"), x)))
         hint = "Expected lm_head(ln_f(blocks(token_embedding + position_embedding)))."
-        expect_equal_tensors(
-            model(idx)[0].detach(), expected.detach(), "GPT forward on idx of shape (2, 5)", atol=1e-5, hint=hint
-        )
+        call = "GPT forward on idx of shape (2, 5)"
+        expect_equal_tensors(got.detach(), expected.detach(), call, atol=1e-5, hint=hint)
 
     def test_rejects_a_sequence_longer_than_block_size(self):
         with pytest.raises(ValueError):
@@ -76,19 +183,19 @@ class TestForward:
 
     def test_a_fresh_model_starts_near_ln_V(self):
         model = tiny_gpt(3).eval()
-        _, loss = model(random_tokens((4, 8), 20, 2), random_tokens((4, 8), 20, 3))
+        loss = forward_loss(model, random_tokens((4, 8), 20, 2), random_tokens((4, 8), 20, 3))
         if abs(loss.item() - math.log(20)) > 0.15:
             fail(
-                f"A fresh GPT (V=20) should start near ln 20 = {math.log(20):.3f}; got {loss.item():.3f}. "
-                "Initialise Linear and Embedding weights with std 0.02, biases at 0."
+                f"A fresh GPT (V=20) should start near ln 20 = {math.log(20):.3f}; got {loss.item():.3f}",
+                "With weights drawn with std 0.02 the logits start near 0, so every token starts about equally likely.",
             )
 
     def test_uses_the_position_of_each_token(self):
-        logits, _ = tiny_gpt(1).eval()(torch.full((1, 4), 7))
+        logits = forward_logits(tiny_gpt(1).eval(), torch.full((1, 4), 7), 20)
         if torch.allclose(logits[0, 0], logits[0, 1]):
             fail(
-                "The same token at positions 0 and 1 gave the same logits: add the position embedding to the token "
-                "embedding"
+                "The same token at positions 0 and 1 gave the same logits: add the embedding of each position, "
+                "position_embedding_table(torch.arange(T)), to the token embedding"
             )
 
     def test_the_past_never_depends_on_the_future(self):
@@ -96,7 +203,8 @@ class TestForward:
         idx = random_tokens((2, 8), 20, 4)
         changed = idx.clone()
         changed[:, 5:] = (changed[:, 5:] + 1) % 20
-        if not torch.allclose(model(idx)[0][:, :5], model(changed)[0][:, :5], atol=1e-6):
+        logits, logits_changed = forward_logits(model, idx, 20), forward_logits(model, changed, 20)
+        if not torch.allclose(logits[:, :5], logits_changed[:, :5], atol=1e-6):
             fail("GPT: changing tokens after position 4 changed the logits at positions 0..4")
 
     def test_overfits_one_batch(self):
@@ -104,7 +212,7 @@ class TestForward:
         idx, targets = random_tokens((4, 8), 20, 5), random_tokens((4, 8), 20, 6)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
         for _ in range(150):
-            _, loss = model(idx, targets)
+            loss = forward_loss(model, idx, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -128,8 +236,18 @@ class TestGenerate:
     def test_runs_past_block_size_on_the_last_block_size_tokens(self):
         model = tiny_gpt(5).eval()
         idx = random_tokens((2, 3), 20, 7)
-        got = model.generate(idx, 12, generator=torch.Generator().manual_seed(0))
+        runs = []
+        for global_seed in (1, 2):  # a generate that ignores its generator draws from the global one
+            with fixed_seed(global_seed):
+                runs.append(model.generate(idx, 12, generator=torch.Generator().manual_seed(0)))
+        got, again = runs
         hint = "Feed the model idx[:, -block_size:] each step, sample the last position with the generator."
+        if isinstance(got, torch.Tensor) and isinstance(again, torch.Tensor) and not torch.equal(got, again):
+            hint = (
+                "Two runs with generators seeded alike gave different tokens, so generate ignores its generator: "
+                "sample with torch.multinomial(probs, num_samples=1, generator=generator). The stage asks for it "
+                "(the lecture's generate has none) so that a seed makes samples reproducible."
+            )
         expect_equal_tensors(
             got,
             expected_generation(model, idx, 12, 0),
