@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from feedback import expect_equal_tensors, fail
+from feedback import close, expect_equal_tensors, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
@@ -54,10 +54,11 @@ class TestMultiHeadAttention:
         n_embd = n_head * head_size
         mha = built(stage.MultiHeadAttention, n_embd, n_head, 8, seed=seed).eval()
         x = random_floats((2, T, n_embd), seed)
+        got = mha(x)  # first: where the heads' widths do not add up, the learner's own line says so
         expected = mha.proj(torch.cat([head(x) for head in mha.heads], dim=-1))
         call = f"MultiHeadAttention({n_embd}, {n_head}, 8) on x of shape (2, {T}, {n_embd})"
         expect_equal_tensors(
-            mha(x).detach(),
+            got,
             expected.detach(),
             call,
             atol=1e-5,
@@ -104,16 +105,39 @@ class TestFeedForward:
 
 
 def layernorm_diagnosis(got, x, reference, eps) -> str:
-    if x.shape[-1] > 1 and got.shape == x.shape:
-        unbiased = (x - x.mean(-1, keepdim=True)) / torch.sqrt(
-            x.var(-1, keepdim=True) + eps
-        ) * reference.weight + reference.bias
-        if torch.allclose(got, unbiased.to(got.dtype), atol=1e-5):
-            return "That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does."
-    return (
+    """Name the mistake when the layer norm computes a known wrong variant."""
+    generic = (
         "Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean "
         "and var over dim -1."
     )
+    if x.shape[-1] < 2 or got.shape != x.shape:
+        return generic
+    mean, weight, bias = x.mean(-1, keepdim=True), reference.weight.to(x.dtype), reference.bias.to(x.dtype)
+    biased, unbiased = x.var(-1, keepdim=True, unbiased=False), x.var(-1, keepdim=True)
+    known = [
+        (
+            (x - mean) / torch.sqrt(unbiased + eps) * weight + bias,
+            "That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does.",
+        ),
+        (
+            (x - mean) / (torch.sqrt(biased) + eps) * weight + bias,
+            "eps is added after the square root: divide by torch.sqrt(var + eps).",
+        ),
+        (
+            (x - mean) / torch.sqrt(biased + 1e-5) * weight + bias,
+            f"That is eps = 1e-5, not the eps={eps:g} the LayerNorm was given: keep it (self.eps = eps) and use it.",
+        ),
+        (
+            (x - mean) / torch.sqrt(biased + eps),
+            "The output is normalised but not scaled and shifted: multiply by self.weight and add self.bias.",
+        ),
+    ]
+    for expected, diagnosis in known:
+        if torch.allclose(got, expected.to(got.dtype), atol=1e-5) and not torch.allclose(
+            expected, reference(x), atol=1e-5
+        ):
+            return diagnosis
+    return generic
 
 
 def expect_weight_and_bias(layer_norm, dim: int) -> None:
@@ -185,9 +209,8 @@ class TestLayerNorm:
             f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
         )
         got = ours.to(dtype)(x).detach()
-        expect_equal_tensors(
-            got, expected.detach(), call, atol=tolerance, hint=layernorm_diagnosis(got, x, reference, eps)
-        )
+        hint = "" if close(got, expected, tolerance) else layernorm_diagnosis(got, x, reference, eps)
+        expect_equal_tensors(got, expected.detach(), call, atol=tolerance, hint=hint)
 
 
 def randomised_norms(block) -> None:
@@ -229,6 +252,14 @@ def block_diagnosis(block, x, got) -> str:
             (lambda h: h + sa(ln2(h)))(x + ffwd(ln1(x))),
             "The feed-forward runs before the attention: communicate first, x = x + sa(ln1(x)), then compute, "
             "x = x + ffwd(ln2(x)).",
+        ),
+        (
+            ffwd(ln2(x + sa(ln1(x)))),
+            "The feed-forward's output replaces x instead of being added to it: x = x + ffwd(ln2(x)).",
+        ),
+        (
+            (lambda h: h + ffwd(ln2(h)))(sa(ln1(x))),
+            "The attention's output replaces x instead of being added to it: x = x + sa(ln1(x)).",
         ),
     ]
     for expected, diagnosis in known:

@@ -2,6 +2,7 @@
 
 import pytest
 from catalogs import MISTAKES, VARIANTS
+from message_quality import unspoken_failures
 
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 from kata.results import FailureKind, Outcome
@@ -21,10 +22,12 @@ def test_the_catalogs_are_large_enough_and_cover_every_stage():
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda mistake: mistake.name)
 def test_the_suite_rejects_the_mistake(mistake, tmp_path):
-    run = run_suite(mistake.write_to(tmp_path / "impl"), [stage_named(mistake.stage)], profile="meta")
+    run = run_suite(mistake.write_to(tmp_path / "impl"), [stage_named(mistake.graded)], profile="meta")
     assert not run.collection_errors, run.output
     failures = run.failures()
     assert failures, f"the suite accepted a learner who {mistake.what}"
+    unspoken = "\n".join(unspoken_failures(run))
+    assert not unspoken, f"failures that do not speak to a learner who {mistake.what}:\n{unspoken}"
     if mistake.diagnosis:
         messages = "\n".join(failure.message for failure in failures)
         assert mistake.diagnosis in messages, f"no failure message says {mistake.diagnosis!r}; they say:\n{messages}"
@@ -32,8 +35,10 @@ def test_the_suite_rejects_the_mistake(mistake, tmp_path):
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
 def test_the_suite_accepts_the_variant(variant, tmp_path):
-    run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.stage)], profile="meta")
+    run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.graded)], profile="meta")
     failures = "\n".join(f"{failure.nodeid}: {failure.message}" for failure in run.failures())
+    unspoken = "\n".join(unspoken_failures(run))
+    assert not unspoken, f"failures that do not speak to the learner, for a variant that {variant.what}:\n{unspoken}"
     assert run.exit_code == 0 and run.results, (
         f"the suite rejected a correct variant that {variant.what}:\n{failures}{run.output[-2000:]}"
     )

@@ -9,7 +9,7 @@ MISTAKES = [
         "s08_gpt",
         "never added the position embedding",
         (("x = self.blocks(tok_emb + pos_emb)", "x = self.blocks(tok_emb)"),),
-        "position embedding",
+        "the embedding of each position",
     ),
     Mistake(
         "no-final-layernorm",
