@@ -35,7 +35,16 @@ def weights_diagnosis(got, q, k) -> str:
         return "Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
     if torch.allclose(got.double().sum(-2), torch.ones(got.shape[-1], dtype=torch.float64), atol=1e-6):
         return "The columns sum to 1, not the rows: softmax over the last dim (dim=-1)."
+    if not torch.allclose(got.double().sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-6):
+        return "The rows do not sum to 1: fill -inf above the diagonal before the softmax, not 0 after it."
     return ""
+
+
+def masked_with_zero(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The weights of a mask that fills the future with 0 instead of -inf."""
+    T = q.shape[-2]
+    affinities = q.double() @ k.double().transpose(-2, -1) * k.shape[-1] ** -0.5
+    return torch.softmax(affinities.masked_fill(torch.ones(T, T).triu(1).bool(), 0.0), dim=-1)
 
 
 def fresh_head(n_embd, head_size, block_size, seed, dropout=0.0):
@@ -75,6 +84,11 @@ def head_diagnosis(head, x, got) -> str:
         (
             hand_weights(q, k) @ q,
             "The weights mix the queries: aggregate the values, v = self.value(x), and return wei @ v.",
+        ),
+        (
+            masked_with_zero(q, k) @ v,
+            "The future affinities are filled with 0, which the softmax turns into weight: fill them with "
+            "float('-inf'), masked_fill(self.tril[:T, :T] == 0, float('-inf')).",
         ),
     ]
     for expected, diagnosis in known:
@@ -159,7 +173,12 @@ class TestHead:
         x = random_floats((2, 6, 8), 3)
         evaluated = head.eval()(x)
         expect_equal_tensors(
-            evaluated.detach(), head_by_hand(head, x).float(), "Head(dropout=0.5) in eval mode (dropout off)", atol=1e-5
+            evaluated.detach(),
+            head_by_hand(head, x).float(),
+            "Head(dropout=0.5) in eval mode (dropout off)",
+            atol=1e-5,
+            hint="In eval mode the head must not drop: nn.Dropout turns itself off after head.eval(), F.dropout "
+            "only with training=self.training.",
         )
         with fixed_seed(0), recorded_dropout() as calls:
             trained = head.train()(x)

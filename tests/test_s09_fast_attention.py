@@ -8,7 +8,7 @@ from feedback import close, expect_equal_tensors, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
-from support import expect_dropout_last, fixed_seed, recorded_fused_attention
+from support import expect_dropout_last, fixed_seed, recorded_forward, recorded_fused_attention
 from torch import nn
 
 from kata.implementation import StageModule
@@ -61,8 +61,14 @@ def expect_standard_multihead(mha, x: torch.Tensor) -> None:
 
 
 def fused_diagnosis(attention, x) -> str:
-    with recorded_fused_attention() as calls:
+    """Name the mistake of a forward that does not compute what the heads compute, where it can tell."""
+    c_proj = getattr(attention, "c_proj", None)
+    if not isinstance(c_proj, nn.Module):
+        return "CausalSelfAttention needs its output projection as c_proj = nn.Linear(n_embd, n_embd)."
+    with recorded_fused_attention() as calls, recorded_forward(c_proj) as projected:
         attention(x)
+    if not projected:
+        return "The forward never applies c_proj: end with c_proj(y), then the dropout."
     causal = any(call.get("is_causal") or call.get("attn_mask") is not None for call in calls)
     changed = x.clone()
     changed[:, 1:] += 1.0

@@ -116,7 +116,7 @@ VARIANTS = [
             ),
         ),
     ),
-    # The loop of karpathy/nanoGPT train.py: fetch the first batch before the loop, the next one right
+    # Source: karpathy/nanoGPT train.py, its training loop: fetch the first batch before the loop, the next one right
     # after each forward (the GPU keeps working meanwhile), step, then clear the gradients.
     Variant(
         "train-prefetches-the-next-batch",

@@ -73,6 +73,7 @@ MISTAKES = [
         ),
         "register_buffer",
     ),
+    # Source: ryansenn/byteGPT self_attention.py (the mask kept as self.tril = torch.tril(...)).
     Mistake(
         "mask-as-plain-attribute",
         "s06_attention",
@@ -91,8 +92,10 @@ MISTAKES = [
         "s06_attention",
         "filled the head's future affinities with 0 instead of -inf",
         ((HEAD_MASK, "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)"),),
-        "mask the future",
+        "The future affinities are filled with 0",
     ),
+    # Source: the line of the video, karpathy/ng-video-lecture gpt.py before its fix, as learners kept it
+    # (sebastianvlad1/Transformer head.py, Manikanta5112/custom_tiny_gpt v2.py).
     Mistake(
         "head-scaled-by-n-embd",
         "s06_attention",
@@ -100,6 +103,7 @@ MISTAKES = [
         ((HEAD_SCORES, "wei = q @ k.transpose(-2, -1) * C**-0.5"),),
         "n_embd ** -0.5",
     ),
+    # Source: ryansenn/byteGPT self_attention.py (no scaling at all).
     Mistake(
         "head-unscaled",
         "s06_attention",
@@ -184,7 +188,7 @@ VARIANTS = [
             ("    return F.softmax(wei, dim=-1)", "    return wei.softmax(-1)"),
         ),
     ),
-    # The manual attention of karpathy/nanoGPT model.py (CausalSelfAttention without flash):
+    # Source: karpathy/nanoGPT model.py, the manual attention of CausalSelfAttention (without flash):
     # scaled by 1.0 / math.sqrt(k.size(-1)), masked where the buffer is 0.
     Variant(
         "head-scaled-with-math-sqrt",

@@ -142,6 +142,7 @@ MISTAKES = [
         (("        self.eps = eps\n", "        self.eps = 1e-5\n"),),
         "not the eps=0.001 the LayerNorm was given",
     ),
+    # Source: kveps/motion_prediction models/transformer/layer_norm.py (no weight, no bias).
     Mistake(
         "layernorm-without-scale-and-shift",
         "s07_transformer",
@@ -154,6 +155,7 @@ MISTAKES = [
         ),
         "not scaled and shifted",
     ),
+    # Source: SvetimFM/transformer-training-interface src/models/normalization.py, and the video's LayerNorm1d.
     Mistake(
         "layernorm-named-gamma-beta",
         "s07_transformer",
@@ -189,7 +191,7 @@ MISTAKES = [
         ((LN_CLASS_START, 'LayerNorm = nn.LayerNorm\n\n\nclass _Unused(nn.Module):\n    """Normalise each token'),),
         "LayerNorm is torch's nn.LayerNorm",
     ),
-    # The LayerNorm of karpathy/nanoGPT model.py: its own parameters, torch's F.layer_norm to compute.
+    # Source: karpathy/nanoGPT model.py, LayerNorm: its own parameters, torch's F.layer_norm to compute.
     Mistake(
         "layernorm-calls-functional",
         "s07_transformer",
@@ -277,6 +279,7 @@ VARIANTS = [
             ),
         ),
     ),
+    # Source: Neotter/CSL4HAR model/layer_norm.py (the variance as (x - u).pow(2).mean(-1)).
     Variant(
         "layernorm-variance-by-hand",
         "s07_transformer",
@@ -299,7 +302,7 @@ VARIANTS = [
             ),
         ),
     ),
-    # karpathy/ng-video-lecture gpt.py: the projection sized head_size * num_heads, and a Block that
+    # Source: karpathy/ng-video-lecture gpt.py: the projection sized head_size * num_heads, and a Block that
     # normalises with torch's nn.LayerNorm (the LayerNorm class of this stage is graded on its own).
     Variant(
         "projection-from-the-heads-width",
@@ -318,7 +321,7 @@ VARIANTS = [
             ),
         ),
     ),
-    # The MLP of karpathy/nanoGPT model.py (c_fc, activation, c_proj, dropout as named layers), with
+    # Source: karpathy/nanoGPT model.py, MLP (c_fc, activation, c_proj, dropout as named layers), with
     # the ReLU this stage asks for in place of its GELU.
     Variant(
         "feed-forward-as-named-layers",
