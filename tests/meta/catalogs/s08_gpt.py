@@ -107,7 +107,7 @@ MISTAKES = [
     ),
     # Source: karpathy/ng-video-lecture gpt.py generate (torch.multinomial without a generator).
     Mistake(
-        "generate-ignores-generator",
+        "gpt-generate-ignores-generator",
         "s08_gpt",
         "sampled without the generator, as the lecture's generate does",
         ((SAMPLE, "idx_next = torch.multinomial(probs, num_samples=1)"),),
