@@ -4,7 +4,7 @@ import dataclasses
 import math
 
 import torch
-from feedback import expect_equal_tensors, fail, show
+from feedback import close, expect_equal_tensors, fail, show
 from strategies import random_floats, random_tokens
 from support import fixed_seed, recorded_dropout
 from torch import nn
@@ -121,7 +121,10 @@ class TestLecturesModel:
         if count != LECTURE_PARAMETERS:
             fail(
                 f"GPTLanguageModel(GPTConfig()) should have {LECTURE_PARAMETERS:,} parameters (the lecture's "
-                f"10.788929 M), got {count:,}"
+                f"10.788929 M), got {count:,}",
+                "That is 65 fewer, one per token: lm_head = nn.Linear(n_embd, vocab_size) keeps its bias."
+                if LECTURE_PARAMETERS - count == 65
+                else "",
             )
 
     def test_initialises_weights_like_the_lecture(self):
@@ -174,9 +177,24 @@ class TestForward:
         model = tiny_gpt(6).eval()
         idx = random_tokens((2, 5), 20, 8)
         got = forward_logits(model, idx, 20)
-        x = part(model, "token_embedding_table")(idx) + part(model, "position_embedding_table")(torch.arange(5))
-        expected = part(model, "lm_head")(part(model, "ln_f")(through_blocks(part(model, "blocks"), x)))
-        hint = "Expected lm_head(ln_f(blocks(token_embedding + position_embedding)))."
+        tokens, positions = part(model, "token_embedding_table")(idx), part(model, "position_embedding_table")
+        lm_head, ln_f, blocks = part(model, "lm_head"), part(model, "ln_f"), part(model, "blocks")
+        expected = lm_head(ln_f(through_blocks(blocks, tokens + positions(torch.arange(5)))))
+        known = [
+            (
+                lm_head(ln_f(through_blocks(blocks, tokens))),
+                "The position embedding is missing: add position_embedding_table(torch.arange(T)) to the token "
+                "embedding before the blocks.",
+            ),
+            (
+                lm_head(through_blocks(blocks, tokens + positions(torch.arange(5)))),
+                "The final layer norm is skipped: apply ln_f to the blocks' output before lm_head.",
+            ),
+        ]
+        hint = next(
+            (diagnosis for logits, diagnosis in known if close(got, logits.detach(), atol=1e-5)),
+            "Expected lm_head(ln_f(blocks(token_embedding + position_embedding))).",
+        )
         call = "GPT forward on idx of shape (2, 5)"
         expect_equal_tensors(got.detach(), expected.detach(), call, atol=1e-5, hint=hint)
 
@@ -237,12 +255,18 @@ class TestForward:
             )
 
 
-def expected_generation(model, idx, max_new_tokens, seed):
-    generator = torch.Generator().manual_seed(seed)
+def expected_generation(model, idx, max_new_tokens, seed: int | None):
+    """What generate should return with a generator seeded `seed`; with None, the most likely tokens."""
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            probs = torch.softmax(model(idx[:, -model.config.block_size :])[0][:, -1, :], dim=-1)
-            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+            logits, _ = pair(model(idx[:, -model.config.block_size :]), "model(idx)")
+            probs = torch.softmax(logits[:, -1, :], dim=-1)
+            if generator is None:
+                chosen = probs.argmax(dim=-1, keepdim=True)
+            else:
+                chosen = torch.multinomial(probs, num_samples=1, generator=generator)
+            idx = torch.cat((idx, chosen), dim=1)
     return idx
 
 
@@ -270,6 +294,11 @@ class TestGenerate:
                 runs.append(generated(model, idx, 12))
         got, again = runs
         hint = "Feed the model idx[:, -block_size:] each step, sample the last position with the generator."
+        if close(got, expected_generation(model, idx, 12, seed=None), atol=0):
+            hint = (
+                "These are the most likely tokens, one after another: sample instead, "
+                "torch.multinomial(probs, num_samples=1, generator=generator)."
+            )
         if isinstance(got, torch.Tensor) and isinstance(again, torch.Tensor) and not torch.equal(got, again):
             hint = (
                 "Two runs with generators seeded alike gave different tokens, so generate ignores its generator: "

@@ -18,7 +18,7 @@ MISTAKES = [
         "s08_gpt",
         "never added the position embedding",
         (("x = self.blocks(tok_emb + pos_emb)", "x = self.blocks(tok_emb)"),),
-        "the embedding of each position",
+        "The position embedding is missing",
     ),
     Mistake(
         "positions-looked-up-by-token",
@@ -32,7 +32,7 @@ MISTAKES = [
         "s08_gpt",
         "skipped ln_f",
         (("logits = self.lm_head(self.ln_f(x))", "logits = self.lm_head(x)"),),
-        "Expected lm_head(ln_f(blocks(",
+        "The final layer norm is skipped",
     ),
     Mistake(
         "n-layer-and-n-head-swapped",
@@ -118,7 +118,7 @@ MISTAKES = [
         "s08_gpt",
         "took the most likely token instead of sampling",
         ((SAMPLE, "idx_next = probs.argmax(dim=-1, keepdim=True)"),),
-        "sample the last position with the generator",
+        "These are the most likely tokens",
     ),
     Mistake(
         "generate-samples-the-first-position",
@@ -177,7 +177,7 @@ MISTAKES = [
                 "self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)",
             ),
         ),
-        "10,788,929",
+        "lm_head = nn.Linear(n_embd, vocab_size) keeps its bias",
     ),
     Mistake(
         "no-length-check",
