@@ -12,6 +12,7 @@ from torch import nn
 from kata.implementation import StageModule
 
 stage = StageModule("s07_transformer")
+attention = StageModule("s06_attention")
 
 
 def built(factory, *args, seed=0, **kwargs):
@@ -69,6 +70,13 @@ class TestMultiHeadAttention:
         mha = built(stage.MultiHeadAttention, 12, 3, 8, dropout=0.5)
         x = random_floats((2, 5, 12), 7)
         call = "MultiHeadAttention(12, 3, 8, dropout=0.5) in training mode"
+        with fixed_seed(0), recorded_dropout() as calls:
+            attention.Head(12, 4, 8, 0.5).train()(x)
+        if not any(dropout.active and dropout.p == 0.5 for dropout in calls):
+            fail(
+                "Your Head (stage 6) applies no dropout of p=0.5 in training mode even when built with dropout=0.5, "
+                "so no MultiHeadAttention made of it can. Make `pytest -m s06_attention` pass first"
+            )
         for number, head in enumerate(getattr(mha, "heads", [])):
             with fixed_seed(0), recorded_dropout() as calls:
                 head.train()(x)
@@ -301,8 +309,14 @@ class TestBlock:
         block = built(stage.Block, 8, 2, 10).eval()
         x = random_floats((1, 10, 8), 4)
         changed = x.clone()
-        changed[:, 4:] -= 3.0
+        changed[:, 4:] += random_floats((1, 6, 8), 5)  # not a constant shift, which the layer norms remove
         if not torch.allclose(block(x)[:, :4], block(changed)[:, :4], atol=1e-6):
+            head = built(attention.Head, 8, 4, 10).eval()
+            if not torch.allclose(head(x)[:, :4], head(changed)[:, :4], atol=1e-6):
+                fail(
+                    "Block: changing tokens after position 3 changed outputs at positions 0..3, and so does your "
+                    "Head (stage 6) on its own. Make `pytest -m s06_attention` pass first"
+                )
             fail("Block: changing tokens after position 3 changed outputs at positions 0..3")
 
     def test_dropout_is_off_in_eval_mode(self):

@@ -264,6 +264,29 @@ MISTAKES = [
         (("self.ffwd = FeedForward(n_embd, dropout)", "self.ffwd = FeedForward(n_embd)"),),
         "pass dropout on to FeedForward",
     ),
+    # A stage-6 mistake that only this stage's suite, run on its own, sees: it must send the learner
+    # back to stage 6 instead of asking to pass dropout on to the heads, which it does.
+    Mistake(
+        "knock-on-head-without-dropout",
+        "s06_attention",
+        "never applied the head's dropout (stage 6), then ran stage 7 alone",
+        (("        wei = self.dropout(wei)\n", ""),),
+        "Make `pytest -m s06_attention` pass first",
+        graded_stage="s07_transformer",
+    ),
+    Mistake(
+        "knock-on-head-mask-filled-with-zero",
+        "s06_attention",
+        "filled the head's future with 0 instead of -inf (stage 6), then ran stage 7 alone",
+        (
+            (
+                'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
+                "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)",
+            ),
+        ),
+        "Make `pytest -m s06_attention` pass first",
+        graded_stage="s07_transformer",
+    ),
 ]
 
 VARIANTS = [

@@ -209,6 +209,19 @@ MISTAKES = [
         "Make `pytest -m s07_transformer` pass first",
         graded_stage="s08_gpt",
     ),
+    Mistake(
+        "knock-on-head-mask-filled-with-zero-in-gpt",
+        "s06_attention",
+        "filled the head's future with 0 instead of -inf (stage 6), then ran stage 8 alone",
+        (
+            (
+                'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
+                "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)",
+            ),
+        ),
+        "Make `pytest -m s07_transformer` pass first",
+        graded_stage="s08_gpt",
+    ),
 ]
 
 VARIANTS = [
