@@ -151,6 +151,15 @@ def recorded_forward(module: nn.Module):
         handle.remove()
 
 
+def submodule(owner: nn.Module, name: str, call: str) -> nn.Module:
+    """owner.<name>, a submodule the stage's docstring names, or a failure that says it is missing
+    (rather than an AttributeError raised inside the tests)."""
+    module = getattr(owner, name, None)
+    if not isinstance(module, nn.Module):
+        fail(f"{call} should have a submodule named {name}, as the stage's docstring says; got {module!r}")
+    return module
+
+
 def expect_dropout_last(module: nn.Module, x: torch.Tensor, last_layer, call: str, layer_name: str, *, p: float):
     """In training mode, `module` must return dropout(p) of what `last_layer` computed, as the lecture does."""
     if not isinstance(last_layer, nn.Linear):

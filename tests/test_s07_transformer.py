@@ -6,7 +6,7 @@ from feedback import close, expect_equal_tensors, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
-from support import expect_dropout_last, fixed_seed, recorded_dropout, recorded_layer_norm
+from support import expect_dropout_last, fixed_seed, recorded_dropout, recorded_layer_norm, submodule
 from torch import nn
 
 from kata.implementation import StageModule
@@ -55,9 +55,10 @@ class TestMultiHeadAttention:
         n_embd = n_head * head_size
         mha = built(stage.MultiHeadAttention, n_embd, n_head, 8, seed=seed).eval()
         x = random_floats((2, T, n_embd), seed)
-        got = mha(x)  # first: where the heads' widths do not add up, the learner's own line says so
-        expected = mha.proj(torch.cat([head(x) for head in mha.heads], dim=-1))
         call = f"MultiHeadAttention({n_embd}, {n_head}, 8) on x of shape (2, {T}, {n_embd})"
+        got = mha(x)  # first: where the heads' widths do not add up, the learner's own line says so
+        heads, proj = submodule(mha, "heads", call), submodule(mha, "proj", call)
+        expected = proj(torch.cat([head(x) for head in heads], dim=-1))
         expect_equal_tensors(
             got,
             expected.detach(),
@@ -225,14 +226,15 @@ def randomised_norms(block) -> None:
     """Give ln1 and ln2 different weights and biases: fresh, both are the same function (ones and zeros),
     which would hide a block that uses one where the other belongs."""
     with torch.no_grad():
-        for offset, layer_norm in enumerate((block.ln1, block.ln2)):
+        for offset, name in enumerate(("ln1", "ln2")):
+            layer_norm = submodule(block, name, "Block(8, 2, 6)")
             for number, parameter in enumerate(layer_norm.parameters()):
                 parameter.copy_(1 + 0.5 * random_floats(tuple(parameter.shape), 100 + 10 * offset + number))
 
 
 def block_diagnosis(block, x, got) -> str:
     """Name the mistake when the block computes a known wrong arrangement."""
-    sa, ffwd, ln1, ln2 = block.sa, block.ffwd, block.ln1, block.ln2
+    sa, ffwd, ln1, ln2 = (submodule(block, name, "Block(8, 2, 6)") for name in ("sa", "ffwd", "ln1", "ln2"))
 
     def pre_norm(first_norm, second_norm):
         h = x + sa(first_norm(x))
@@ -284,8 +286,9 @@ class TestBlock:
         randomised_norms(block)
         x = random_floats((2, 6, 8), 2)
         with torch.no_grad():
-            after_attention = x + block.sa(block.ln1(x))
-            expected = after_attention + block.ffwd(block.ln2(after_attention))
+            sa, ffwd, ln1, ln2 = (submodule(block, name, "Block(8, 2, 6)") for name in ("sa", "ffwd", "ln1", "ln2"))
+            after_attention = x + sa(ln1(x))
+            expected = after_attention + ffwd(ln2(after_attention))
             got = block(x)
             hint = block_diagnosis(block, x, got)
         expect_equal_tensors(got, expected, "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint)
@@ -293,7 +296,8 @@ class TestBlock:
     def test_zeroed_sublayers_leave_the_residual_path_as_the_identity(self):
         block = built(stage.Block, 8, 2, 6).eval()
         with torch.no_grad():
-            for layer in (block.sa.proj, linears(block.ffwd)[-1]):
+            sa, ffwd = submodule(block, "sa", "Block(8, 2, 6)"), submodule(block, "ffwd", "Block(8, 2, 6)")
+            for layer in (submodule(sa, "proj", "Block(8, 2, 6).sa"), linears(ffwd)[-1]):
                 layer.weight.zero_()
                 layer.bias.zero_()
         x = random_floats((2, 6, 8), 3)

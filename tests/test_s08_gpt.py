@@ -6,7 +6,7 @@ import math
 import torch
 from feedback import close, expect_equal_tensors, fail, show
 from strategies import random_floats, random_tokens
-from support import fixed_seed, recorded_dropout
+from support import fixed_seed, recorded_dropout, submodule
 from torch import nn
 
 from kata.implementation import StageModule
@@ -70,11 +70,7 @@ def forward_loss(model, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
 
 
 def part(model, name: str):
-    """A submodule the stage names, or a failure that says which is missing."""
-    module = getattr(model, name, None)
-    if not isinstance(module, nn.Module):
-        fail(f"GPTLanguageModel should have a submodule named {name}, got {module!r}")
-    return module
+    return submodule(model, name, "GPTLanguageModel")
 
 
 def through_blocks(blocks, x: torch.Tensor) -> torch.Tensor:
