@@ -9,6 +9,10 @@ future, softmaxed so each row sums to 1, these weights mix the tokens' values.
 
 Shapes: B = batch, T = time (T <= block_size), C = n_embd, hs = head_size.
 
+Beyond the lecture: `attention_weights` is the head's weights as a function of its own, and the
+scale is head_size ** -0.5 (k.shape[-1] ** -0.5, as in the lecture's final gpt.py), not C ** -0.5 as
+the video first wrote it: C is n_embd, the width of x, not of a head.
+
 Check it with `.venv/bin/kata check s06_attention` (or `.venv/bin/pytest -m s06_attention`) from the kata's
 folder; `.venv/bin/kata hint s06_attention` gives a hint.
 """
@@ -33,12 +37,12 @@ class Head(nn.Module):
 
     def __init__(self, n_embd: int, head_size: int, block_size: int, dropout: float = 0.0):
         """Create `key`, `query` and `value` as nn.Linear(n_embd, head_size, bias=False), a buffer
-        `tril` = torch.tril(torch.ones(block_size, block_size)) (self.register_buffer), and
-        nn.Dropout(dropout) for the weights."""
+        `tril` = torch.tril(torch.ones(block_size, block_size)) (self.register_buffer, not a plain
+        attribute), and `dropout` = nn.Dropout(dropout)."""
         super().__init__()
         raise NotImplementedError("stage s06_attention: Head.__init__")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """k, q, v from x; weights as in attention_weights (mask with self.tril[:T, :T]); dropout
-        on the weights; return weights @ v."""
+        on the weights, after the softmax (not on the output); return weights @ v."""
         raise NotImplementedError("stage s06_attention: Head.forward")

@@ -5,7 +5,12 @@ code (nanoGPT, GPT-2) makes q, k and v for every head with one projection, treat
 batch dimension, and lets torch.nn.functional.scaled_dot_product_attention do the scaling, the
 causal mask and the softmax in one fused call. Same function, much faster.
 
-This stage builds on your MultiHeadAttention (stage 7) and GPT (stage 8).
+This stage builds on your MultiHeadAttention (stage 7) and GPT (stage 8). Where those compute
+something other than standard attention (a Head scaled by n_embd ** -0.5, say), no correct fast
+attention can match them, and the tests say which stage to fix first.
+
+Beyond nanoGPT's CausalSelfAttention: c_attn has no bias (the heads have none), and the constructor
+raises ValueError, where nanoGPT asserts, when n_head does not divide n_embd.
 
 Check it with `.venv/bin/kata check s09_fast_attention` (or `.venv/bin/pytest -m s09_fast_attention`) from the kata's
 folder; `.venv/bin/kata hint s09_fast_attention` gives a hint.
@@ -30,16 +35,17 @@ class CausalSelfAttention(nn.Module):
         raise NotImplementedError("stage s09_fast_attention: CausalSelfAttention.__init__")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Split c_attn(x) into q, k, v; reshape each (B, T, C) -> (B, n_head, T, C // n_head);
-        F.scaled_dot_product_attention(q, k, v, dropout_p=..., is_causal=True); put the heads side
-        by side again (B, T, C); then c_proj and dropout. Use dropout only in training mode."""
+        """Split c_attn(x) into q, k, v; reshape each (B, T, C) -> (B, T, n_head, C // n_head) and
+        transpose to (B, n_head, T, C // n_head); F.scaled_dot_product_attention(q, k, v,
+        dropout_p=..., is_causal=True); put the heads side by side again (B, T, C); then c_proj and
+        dropout. Use dropout only in training mode: dropout_p is the constructor's dropout there."""
         raise NotImplementedError("stage s09_fast_attention: CausalSelfAttention.forward")
 
     @classmethod
     def from_multihead(cls, mha: MultiHeadAttention) -> "CausalSelfAttention":
-        """A CausalSelfAttention that computes exactly what `mha` computes: stack the heads'
-        query weights, then their key weights, then their value weights into c_attn.weight, and
-        copy mha.proj into c_proj."""
+        """A CausalSelfAttention that computes exactly what `mha` computes, with mha's dropout
+        (mha.dropout.p): stack the heads' query weights, then their key weights, then their value
+        weights into c_attn.weight, and copy mha.proj into c_proj."""
         raise NotImplementedError("stage s09_fast_attention: CausalSelfAttention.from_multihead")
 
 

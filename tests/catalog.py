@@ -20,6 +20,13 @@ class Edited:
     edits: tuple[tuple[str, str], ...]
     # For a mistake: a phrase its failure message must contain, where the suite can tell the mistake.
     diagnosis: str = ""
+    # The stage whose suite runs, where not the edited one: a later stage run on its own (plain
+    # `pytest -m s09_fast_attention`) must blame a mistake in an earlier stage on that stage.
+    graded_stage: str = ""
+
+    @property
+    def graded(self) -> str:
+        return self.graded_stage or self.stage
 
     def write_to(self, folder: Path) -> Path:
         """A copy of the references in `folder`, with this entry's edits applied."""

@@ -41,6 +41,15 @@ def _dtype(tensor: torch.Tensor) -> str:
     return str(tensor.dtype).removeprefix("torch.")
 
 
+def close(got, expected: torch.Tensor, atol: float) -> bool:
+    """Whether `got` is a tensor of `expected`'s shape and values, within atol (never raises on a wrong shape)."""
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == expected.shape
+        and not _wrong_values(got.detach().double(), expected.double(), atol).any()
+    )
+
+
 def expect_equal_tensors(got, expected: torch.Tensor, call: str, atol: float = 0.0, hint: str = "") -> None:
     """Fail unless `got` is a tensor of `expected`'s shape and values (within atol); `hint` is a whole
     sentence naming the mistake, where the caller can tell it."""

@@ -1,4 +1,6 @@
-"""Helpers shared by the stage tests: the tests' own tokenizer, model and batches, and seeding.
+"""Helpers shared by the stage tests: the tests' own tokenizer, model and batches, seeding, and recorders
+of what graded code calls (dropout, layer norm, fused attention, a layer's forward), so a check can say
+where a module drops or which function it leans on.
 
 Inputs that come from an earlier stage (the vocabulary, the encoded corpus, batches, a model to
 train) are built with this code, never by the graded implementation, so each stage is graded on
@@ -7,9 +9,12 @@ its own: a learner stuck on stage 2 can still be graded on stage 5.
 
 import contextlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import torch
+from feedback import fail
 from torch import nn
 
 from kata.manifest import REPOSITORY_ROOT
@@ -62,3 +67,119 @@ def lecture_get_batch(data, batch_size, block_size, generator=None):
 def solve(folder: Path, stage_name: str) -> None:
     """Put the reference of `stage_name` into a learner's folder (for the runner's tests)."""
     shutil.copy(REPOSITORY_ROOT / "solutions" / f"{stage_name}.py", folder / f"{stage_name}.py")
+
+
+@dataclass(frozen=True)
+class DropoutCall:
+    """One call of F.dropout: what went in, what came out, with which probability and mode."""
+
+    input: torch.Tensor
+    output: torch.Tensor
+    p: float
+    training: bool
+
+    @property
+    def active(self) -> bool:
+        return self.training and self.p > 0
+
+
+@contextlib.contextmanager
+def recorded_dropout():
+    """Record every call of torch.nn.functional.dropout in the block (nn.Dropout makes one per forward),
+    so a test can tell *where* a module drops: on which tensor, before or after which layer."""
+    calls: list[DropoutCall] = []
+    real = nn.functional.dropout
+
+    def recording(input, p=0.5, training=True, inplace=False):
+        before = input.detach().clone()
+        output = real(input, p, training, inplace)
+        calls.append(DropoutCall(before, output.detach().clone(), float(p), bool(training)))
+        return output
+
+    with mock.patch.object(nn.functional, "dropout", recording):
+        yield calls
+
+
+@contextlib.contextmanager
+def recorded_layer_norm():
+    """Record every call of torch's own layer norm (nn.LayerNorm and F.layer_norm both reach it)."""
+    calls: list[tuple] = []
+    real_functional, real_torch = nn.functional.layer_norm, torch.layer_norm
+
+    def recording(real):
+        def record(*args, **kwargs):
+            calls.append(args)
+            return real(*args, **kwargs)
+
+        return record
+
+    with (
+        mock.patch.object(nn.functional, "layer_norm", recording(real_functional)),
+        mock.patch.object(torch, "layer_norm", recording(real_torch)),
+    ):
+        yield calls
+
+
+# scaled_dot_product_attention's parameters in order, to read positional arguments by name.
+_ATTENTION_PARAMETERS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
+
+
+@contextlib.contextmanager
+def recorded_fused_attention():
+    """Record the arguments, by name, of every call of F.scaled_dot_product_attention in the block."""
+    calls: list[dict] = []
+    real = nn.functional.scaled_dot_product_attention
+
+    def recording(*args, **kwargs):
+        calls.append({**dict(zip(_ATTENTION_PARAMETERS, args, strict=False)), **kwargs})
+        return real(*args, **kwargs)
+
+    with mock.patch.object(nn.functional, "scaled_dot_product_attention", recording):
+        yield calls
+
+
+@contextlib.contextmanager
+def recorded_forward(module: nn.Module):
+    """Record (input, output) of every forward call of `module` in the block."""
+    calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+    handle = module.register_forward_hook(
+        lambda _, args, output: calls.append((args[0].detach().clone(), output.detach().clone()))
+    )
+    try:
+        yield calls
+    finally:
+        handle.remove()
+
+
+def submodule(owner: nn.Module, name: str, call: str) -> nn.Module:
+    """owner.<name>, a submodule the stage's docstring names, or a failure that says it is missing
+    (rather than an AttributeError raised inside the tests)."""
+    module = getattr(owner, name, None)
+    if not isinstance(module, nn.Module):
+        fail(f"{call} should have a submodule named {name}, as the stage's docstring says; got {module!r}")
+    return module
+
+
+def expect_dropout_last(module: nn.Module, x: torch.Tensor, last_layer, call: str, layer_name: str, *, p: float):
+    """In training mode, `module` must return dropout(p) of what `last_layer` computed, as the lecture does."""
+    if not isinstance(last_layer, nn.Linear):
+        fail(f"{call}: expected its {layer_name} to be an nn.Linear, got {last_layer!r}")
+    with fixed_seed(0), recorded_dropout() as calls, recorded_forward(last_layer) as layer_calls:
+        out = module.train()(x)
+    module.eval()
+    if not layer_calls:
+        fail(f"{call} never called its {layer_name}")
+    layer_input, layer_output = layer_calls[-1]
+    dropped = [dropout for dropout in calls if dropout.active]
+    if any(torch.equal(dropout.output, layer_input) for dropout in dropped):
+        fail(
+            f"{call} applies dropout before its {layer_name}: apply it last, to the {layer_name}'s output, as the "
+            "lecture does"
+        )
+    after = [dropout for dropout in dropped if torch.equal(dropout.input, layer_output)]
+    if not after:
+        fail(f"{call} applied no dropout to the output of its {layer_name}: end with dropout, as the lecture does")
+    if after[-1].p != p:
+        fail(f"{call} dropped its {layer_name}'s output with p={after[-1].p:g}: use the dropout it was given")
+    if not isinstance(out, torch.Tensor) or not torch.equal(out.detach(), after[-1].output):
+        fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")

@@ -173,8 +173,9 @@ class TestGetBatch:
                 f"starts {starts}"
             )
         x, y = stage.get_batch(torch.arange(9), 3, 8, generator=torch.Generator().manual_seed(0))
-        if x.tolist() != [list(range(8))] * 3 or y.tolist() != [list(range(1, 9))] * 3:
-            fail("get_batch(torch.arange(9), 3, 8): the only window is x = [0..7], y = [1..8]; got something else")
+        hint = "The only window of 9 tokens is x = [0, ..., 7], y = [1, ..., 8]: every row must hold it."
+        for name, got, expected in (("x", x, torch.arange(8)), ("y", y, torch.arange(1, 9))):
+            expect_equal_tensors(got, expected.repeat(3, 1), f"get_batch(torch.arange(9), 3, 8), {name}", hint=hint)
 
     def test_uses_the_generator_it_is_given(self):
         data = torch.arange(1000)

@@ -21,9 +21,13 @@ LECTURE_UNTRAINED_SAMPLE = "\nSKIcLT;AcELMoTbvZv C?nq-"
 
 def model_with_table(table: torch.Tensor):
     """A graded model whose lookup table holds `table` (V, V)."""
-    model = stage.BigramLanguageModel(table.shape[0])
+    V = table.shape[0]
+    model = stage.BigramLanguageModel(V)
+    layer = getattr(model, "token_embedding_table", None)
+    if not isinstance(layer, nn.Embedding) or layer.weight.shape != table.shape:
+        fail(f"BigramLanguageModel({V}).token_embedding_table: expected nn.Embedding({V}, {V}), got {layer!r}")
     with torch.no_grad():
-        model.token_embedding_table.weight.copy_(table)
+        layer.weight.copy_(table)
     return model
 
 

@@ -5,7 +5,7 @@ from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
-from support import fixed_seed
+from support import fixed_seed, recorded_dropout
 from torch import nn
 
 from kata.implementation import StageModule
@@ -13,10 +13,12 @@ from kata.implementation import StageModule
 stage = StageModule("s06_attention")
 
 
-def hand_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """The oracle, written out: scaled affinities, -inf above the diagonal, softmax over rows."""
+def hand_weights(q: torch.Tensor, k: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+    """The oracle, written out: affinities scaled by head_size ** -0.5 (or `scale`), -inf above the
+    diagonal, softmax over rows."""
     T, head_size = q.shape[-2], k.shape[-1]
-    affinities = q.double() @ k.double().transpose(-2, -1) / head_size**0.5
+    scale = head_size**-0.5 if scale is None else scale
+    affinities = q.double() @ k.double().transpose(-2, -1) * scale
     future = torch.ones(T, T).triu(1).bool()
     return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
 
@@ -25,15 +27,24 @@ def weights_diagnosis(got, q, k) -> str:
     if not isinstance(got, torch.Tensor) or got.shape != hand_weights(q, k).shape:
         return ""
     head_size = k.shape[-1]
-    if head_size > 1 and torch.allclose(got.double(), hand_weights(q * head_size**0.5, k), atol=1e-6):
+    if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=1.0), atol=1e-6):
         return "These weights are not scaled: multiply q @ k^T by head_size ** -0.5."
-    if head_size > 1 and torch.allclose(got.double(), hand_weights(q / head_size**0.5, k), atol=1e-6):
+    if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=1 / head_size), atol=1e-6):
         return "These affinities are divided by head_size: scale by its square root, head_size ** -0.5."
     if got.double().triu(1).abs().max() > 0:
         return "Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
     if torch.allclose(got.double().sum(-2), torch.ones(got.shape[-1], dtype=torch.float64), atol=1e-6):
         return "The columns sum to 1, not the rows: softmax over the last dim (dim=-1)."
+    if not torch.allclose(got.double().sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-6):
+        return "The rows do not sum to 1: fill -inf above the diagonal before the softmax, not 0 after it."
     return ""
+
+
+def masked_with_zero(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The weights of a mask that fills the future with 0 instead of -inf."""
+    T = q.shape[-2]
+    affinities = q.double() @ k.double().transpose(-2, -1) * k.shape[-1] ** -0.5
+    return torch.softmax(affinities.masked_fill(torch.ones(T, T).triu(1).bool(), 0.0), dim=-1)
 
 
 def fresh_head(n_embd, head_size, block_size, seed, dropout=0.0):
@@ -41,9 +52,49 @@ def fresh_head(n_embd, head_size, block_size, seed, dropout=0.0):
         return stage.Head(n_embd, head_size, block_size, dropout)
 
 
-def head_by_hand(head, x):
-    q, k, v = (x.double() @ getattr(head, name).weight.double().T for name in ("query", "key", "value"))
-    return hand_weights(q, k) @ v
+def projections(head, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """q, k, v of a head, computed from the weights of its key, query and value layers."""
+    layers = [getattr(head, name, None) for name in ("query", "key", "value")]
+    if not all(isinstance(layer, nn.Linear) for layer in layers):
+        fail("Head should have nn.Linear layers named key, query and value; got " + repr(layers))
+    return tuple(x.double() @ layer.weight.double().T for layer in layers)
+
+
+def head_by_hand(head, x, scale: float | None = None):
+    q, k, v = projections(head, x)
+    return hand_weights(q, k, scale) @ v
+
+
+def head_diagnosis(head, x, got) -> str:
+    """Name the mistake when the head computes a known wrong variant of attention."""
+    q, k, v = projections(head, x)
+    if not isinstance(got, torch.Tensor) or got.shape != v.shape:
+        return ""
+    known = [
+        (
+            head_by_hand(head, x, scale=x.shape[-1] ** -0.5),
+            "The affinities are scaled by n_embd ** -0.5 (C from x.shape, as in the video's first version): "
+            "scale by head_size ** -0.5, that is k.shape[-1] ** -0.5.",
+        ),
+        (head_by_hand(head, x, scale=1.0), "The affinities are not scaled: multiply q @ k^T by head_size ** -0.5."),
+        (
+            hand_weights(k, q) @ v,
+            "The affinities are k @ q^T: compute q @ k^T, so row t says how well query t matches each key.",
+        ),
+        (
+            hand_weights(q, k) @ q,
+            "The weights mix the queries: aggregate the values, v = self.value(x), and return wei @ v.",
+        ),
+        (
+            masked_with_zero(q, k) @ v,
+            "The future affinities are filled with 0, which the softmax turns into weight: fill them with "
+            "float('-inf'), masked_fill(self.tril[:T, :T] == 0, float('-inf')).",
+        ),
+    ]
+    for expected, diagnosis in known:
+        if torch.allclose(got.detach().double(), expected, atol=1e-5):
+            return diagnosis
+    return ""
 
 
 class TestAttentionWeights:
@@ -100,11 +151,13 @@ class TestHead:
     def test_matches_a_hand_computation_for_any_T_up_to_block_size(self, seed, B, T, n_embd, head_size):
         head = fresh_head(n_embd, head_size, 8, seed).eval()
         x = random_floats((B, T, n_embd), seed)
+        got = head(x)
         expect_equal_tensors(
-            head(x).detach(),
+            got.detach() if isinstance(got, torch.Tensor) else got,
             head_by_hand(head, x).float(),
             f"Head({n_embd}, {head_size}, block_size=8) on x of shape ({B}, {T}, {n_embd})",
             atol=1e-5,
+            hint=head_diagnosis(head, x, got),
         )
 
     def test_the_past_never_depends_on_the_future(self):
@@ -120,9 +173,41 @@ class TestHead:
         x = random_floats((2, 6, 8), 3)
         evaluated = head.eval()(x)
         expect_equal_tensors(
-            evaluated.detach(), head_by_hand(head, x).float(), "Head(dropout=0.5) in eval mode (dropout off)", atol=1e-5
+            evaluated.detach(),
+            head_by_hand(head, x).float(),
+            "Head(dropout=0.5) in eval mode (dropout off)",
+            atol=1e-5,
+            hint="In eval mode the head must not drop: nn.Dropout turns itself off after head.eval(), F.dropout "
+            "only with training=self.training.",
         )
-        with fixed_seed(0):
+        with fixed_seed(0), recorded_dropout() as calls:
             trained = head.train()(x)
-        if torch.allclose(trained, evaluated):
-            fail("Head(dropout=0.5) in training mode gave the eval-mode output: apply self.dropout to the weights")
+        call = "Head(8, 4, 6, dropout=0.5) in training mode"
+        dropped = [dropout for dropout in calls if dropout.active]
+        if not dropped:
+            fail(
+                f"{call} applied no dropout: create self.dropout = nn.Dropout(dropout) and apply it to the "
+                "weights, wei = self.dropout(wei), after the softmax"
+            )
+        q, k, v = projections(head, x)
+        weights = hand_weights(q, k)
+        on_weights = [dropout for dropout in dropped if dropout.input.shape == weights.shape]
+        if not on_weights:
+            fail(
+                f"{call} applied dropout to a tensor of shape {tuple(dropped[-1].input.shape)}, not to the (2, 6, 6) "
+                "weights: drop the weights after the softmax, wei = self.dropout(wei), before wei @ v. Dropping "
+                "the head's output (wei @ v) instead zeroes features rather than the tokens a position gathers from"
+            )
+        dropout = on_weights[-1]
+        if not torch.allclose(dropout.input.double(), weights, atol=1e-5):
+            fail(
+                f"{call} applied dropout to a (2, 6, 6) tensor that is not the softmaxed weights: apply it after "
+                "the softmax (and after the mask), wei = self.dropout(wei), then return wei @ v"
+            )
+        expect_equal_tensors(
+            trained.detach(),
+            (dropout.output.double() @ v).float(),
+            call,
+            atol=1e-5,
+            hint="Expected self.dropout(wei) @ v, with the dropped weights.",
+        )

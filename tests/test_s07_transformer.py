@@ -2,21 +2,26 @@
 
 import pytest
 import torch
-from feedback import expect_equal_tensors, fail
+from feedback import close, expect_equal_tensors, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
-from support import fixed_seed
+from support import expect_dropout_last, fixed_seed, recorded_dropout, recorded_layer_norm, submodule
 from torch import nn
 
 from kata.implementation import StageModule
 
 stage = StageModule("s07_transformer")
+attention = StageModule("s06_attention")
 
 
 def built(factory, *args, seed=0, **kwargs):
     with fixed_seed(seed):
         return factory(*args, **kwargs)
+
+
+def linears(module: nn.Module) -> list[nn.Linear]:
+    return [layer for layer in module.modules() if isinstance(layer, nn.Linear)]
 
 
 class TestMultiHeadAttention:
@@ -27,6 +32,11 @@ class TestMultiHeadAttention:
             fail(
                 "MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got "
                 f"{getattr(mha, 'heads', None)!r}"
+            )
+        if len({id(head) for head in heads}) != 3:
+            fail(
+                "MultiHeadAttention(12, 3, 8).heads holds the same Head several times, so the heads share their "
+                "weights: build a new Head for each, nn.ModuleList([Head(...) for _ in range(n_head)])"
             )
         sizes = [head.key.out_features for head in heads]
         if sizes != [4, 4, 4]:
@@ -45,26 +55,49 @@ class TestMultiHeadAttention:
         n_embd = n_head * head_size
         mha = built(stage.MultiHeadAttention, n_embd, n_head, 8, seed=seed).eval()
         x = random_floats((2, T, n_embd), seed)
-        expected = mha.proj(torch.cat([head(x) for head in mha.heads], dim=-1))
         call = f"MultiHeadAttention({n_embd}, {n_head}, 8) on x of shape (2, {T}, {n_embd})"
+        got = mha(x)  # first: where the heads' widths do not add up, the learner's own line says so
+        heads, proj = submodule(mha, "heads", call), submodule(mha, "proj", call)
+        expected = proj(torch.cat([head(x) for head in heads], dim=-1))
         expect_equal_tensors(
-            mha(x).detach(),
+            got,
             expected.detach(),
             call,
             atol=1e-5,
             hint="Expected proj(torch.cat([head(x) for head in self.heads], dim=-1)).",
         )
 
+    def test_drops_each_heads_weights_and_the_projected_output(self):
+        mha = built(stage.MultiHeadAttention, 12, 3, 8, dropout=0.5)
+        x = random_floats((2, 5, 12), 7)
+        call = "MultiHeadAttention(12, 3, 8, dropout=0.5) in training mode"
+        with fixed_seed(0), recorded_dropout() as calls:
+            attention.Head(12, 4, 8, 0.5).train()(x)
+        if not any(dropout.active and dropout.p == 0.5 for dropout in calls):
+            fail(
+                "Your Head (stage 6) applies no dropout of p=0.5 in training mode even when built with dropout=0.5, "
+                "so no MultiHeadAttention made of it can. Make `pytest -m s06_attention` pass first"
+            )
+        for number, head in enumerate(getattr(mha, "heads", [])):
+            with fixed_seed(0), recorded_dropout() as calls:
+                head.train()(x)
+            if not any(dropout.active and dropout.p == 0.5 for dropout in calls):
+                fail(
+                    f"{call}: head {number} applied no dropout of p=0.5 to its weights: pass dropout on to each "
+                    "Head(n_embd, head_size, block_size, dropout)"
+                )
+        expect_dropout_last(mha, x, getattr(mha, "proj", None), call, "proj", p=0.5)
+
 
 class TestFeedForward:
     def test_widens_four_times_applies_relu_and_projects_back(self):
         ffwd = built(stage.FeedForward, 6).eval()
-        linears = [module for module in ffwd.modules() if isinstance(module, nn.Linear)]
-        shapes = [tuple(layer.weight.shape) for layer in linears]
+        layers = linears(ffwd)
+        shapes = [tuple(layer.weight.shape) for layer in layers]
         if shapes != [(24, 6), (6, 24)]:
             fail(f"FeedForward(6): expected Linear(6, 24) then Linear(24, 6), got weights of shapes {shapes}")
         x = random_floats((2, 5, 6), 1)
-        expected = linears[1](torch.relu(linears[0](x)))
+        expected = layers[1](torch.relu(layers[0](x)))
         expect_equal_tensors(
             ffwd(x).detach(),
             expected.detach(),
@@ -73,21 +106,89 @@ class TestFeedForward:
             hint="Expected Linear -> ReLU -> Linear.",
         )
 
+    def test_drops_the_output_of_its_last_linear(self):
+        ffwd = built(stage.FeedForward, 6, 0.5)
+        last_linear = (linears(ffwd) or [None])[-1]
+        call = "FeedForward(6, dropout=0.5) in training mode"
+        expect_dropout_last(ffwd, random_floats((2, 5, 6), 2), last_linear, call, "last Linear", p=0.5)
+
 
 def layernorm_diagnosis(got, x, reference, eps) -> str:
-    if x.shape[-1] > 1 and got.shape == x.shape:
-        unbiased = (x - x.mean(-1, keepdim=True)) / torch.sqrt(
-            x.var(-1, keepdim=True) + eps
-        ) * reference.weight + reference.bias
-        if torch.allclose(got, unbiased.to(got.dtype), atol=1e-5):
-            return "That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does."
-    return (
+    """Name the mistake when the layer norm computes a known wrong variant."""
+    generic = (
         "Each row is normalised over its last dim: (x - mean) / torch.sqrt(var + eps) * weight + bias, mean "
         "and var over dim -1."
     )
+    if x.shape[-1] < 2 or got.shape != x.shape:
+        return generic
+    mean, weight, bias = x.mean(-1, keepdim=True), reference.weight.to(x.dtype), reference.bias.to(x.dtype)
+    biased, unbiased = x.var(-1, keepdim=True, unbiased=False), x.var(-1, keepdim=True)
+    known = [
+        (
+            (x - mean) / torch.sqrt(unbiased + eps) * weight + bias,
+            "That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does.",
+        ),
+        (
+            (x - mean) / (torch.sqrt(biased) + eps) * weight + bias,
+            "eps is added after the square root: divide by torch.sqrt(var + eps).",
+        ),
+        (
+            (x - mean) / torch.sqrt(biased + 1e-5) * weight + bias,
+            f"That is eps = 1e-5, not the eps={eps:g} the LayerNorm was given: keep it (self.eps = eps) and use it.",
+        ),
+        (
+            (x - mean) / torch.sqrt(biased + eps),
+            "The output is normalised but not scaled and shifted: multiply by self.weight and add self.bias.",
+        ),
+    ]
+    for expected, diagnosis in known:
+        if torch.allclose(got, expected.to(got.dtype), atol=1e-5) and not torch.allclose(
+            expected, reference(x), atol=1e-5
+        ):
+            return diagnosis
+    return generic
+
+
+def expect_weight_and_bias(layer_norm, dim: int) -> None:
+    """weight and bias must be nn.Parameters under these names, starting at ones and zeros."""
+    call = f"LayerNorm({dim})"
+    parameters = dict(layer_norm.named_parameters())
+    for name, start in (("weight", "ones"), ("bias", "zeros")):
+        value = getattr(layer_norm, name, None)
+        if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
+            fail(
+                f"{call}.{name} is a plain tensor, so the optimizer never sees it: make it "
+                f"nn.Parameter(torch.{start}(dim))"
+            )
+        if name not in parameters:
+            named = ", ".join(parameters) or "none"
+            fail(
+                f"{call} should have nn.Parameters named weight (ones) and bias (zeros), as nn.LayerNorm does; "
+                f"its parameters are named: {named}. Rename them: the tests and the later stages use these names"
+            )
+    if not torch.equal(parameters["weight"].detach(), torch.ones(dim)) or not torch.equal(
+        parameters["bias"].detach(), torch.zeros(dim)
+    ):
+        fail(f"{call}: a fresh LayerNorm should have weight = ones({dim}) and bias = zeros({dim})")
 
 
 class TestLayerNorm:
+    def test_is_written_from_scratch(self):
+        if isinstance(stage.LayerNorm, type) and issubclass(stage.LayerNorm, nn.LayerNorm):
+            fail(
+                "LayerNorm is torch's nn.LayerNorm: this stage asks you to write it yourself. Compute the mean and "
+                "the biased variance over the last dim, then (x - mean) / torch.sqrt(var + eps) * weight + bias"
+            )
+        layer_norm = built(stage.LayerNorm, 8)
+        with recorded_layer_norm() as calls:
+            layer_norm(random_floats((2, 3, 8), 0))
+        if calls:
+            fail(
+                "LayerNorm calls torch's own layer norm (nn.LayerNorm or F.layer_norm): this stage asks you to write "
+                "it yourself. Compute the mean and the biased variance over the last dim, then "
+                "(x - mean) / torch.sqrt(var + eps) * weight + bias"
+            )
+
     @given(
         seeds,
         st.lists(st.integers(1, 5), min_size=0, max_size=2),
@@ -99,14 +200,13 @@ class TestLayerNorm:
     @example(1, [4], 6, torch.float64, 1e-3)
     def test_matches_nn_layernorm_on_any_shape_and_dtype(self, seed, leading, dim, dtype, eps):
         ours = built(stage.LayerNorm, dim, eps)
+        expect_weight_and_bias(ours, dim)
         reference = nn.LayerNorm(dim, eps=eps)
         with torch.no_grad():
             reference.weight.copy_(random_floats((dim,), seed))
             reference.bias.copy_(random_floats((dim,), seed + 1))
-            for name in ("weight", "bias"):
-                if not isinstance(getattr(ours, name, None), nn.Parameter):
-                    fail(f"LayerNorm({dim}).{name} should be an nn.Parameter (ones for weight, zeros for bias)")
-                getattr(ours, name).copy_(getattr(reference, name))
+            ours.weight.copy_(reference.weight)
+            ours.bias.copy_(reference.bias)
         x = random_floats((*leading, dim), seed, dtype) * 3 + 1
         expected = reference.to(dtype)(x)
         # Rounding in x - mean grows by 1/sqrt(var + eps): nearly constant rows amplify it.
@@ -118,29 +218,86 @@ class TestLayerNorm:
             f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
         )
         got = ours.to(dtype)(x).detach()
-        expect_equal_tensors(
-            got, expected.detach(), call, atol=tolerance, hint=layernorm_diagnosis(got, x, reference, eps)
-        )
+        hint = "" if close(got, expected, tolerance) else layernorm_diagnosis(got, x, reference, eps)
+        expect_equal_tensors(got, expected.detach(), call, atol=tolerance, hint=hint)
+
+
+def randomised_norms(block) -> None:
+    """Give ln1 and ln2 different weights and biases: fresh, both are the same function (ones and zeros),
+    which would hide a block that uses one where the other belongs."""
+    with torch.no_grad():
+        for offset, name in enumerate(("ln1", "ln2")):
+            layer_norm = submodule(block, name, "Block(8, 2, 6)")
+            for number, parameter in enumerate(layer_norm.parameters()):
+                parameter.copy_(1 + 0.5 * random_floats(tuple(parameter.shape), 100 + 10 * offset + number))
+
+
+def block_diagnosis(block, x, got) -> str:
+    """Name the mistake when the block computes a known wrong arrangement."""
+    sa, ffwd, ln1, ln2 = (submodule(block, name, "Block(8, 2, 6)") for name in ("sa", "ffwd", "ln1", "ln2"))
+
+    def pre_norm(first_norm, second_norm):
+        h = x + sa(first_norm(x))
+        return h + ffwd(second_norm(h))
+
+    def normalised_stream():
+        h = ln1(x)
+        h = h + sa(h)
+        h = ln2(h)
+        return h + ffwd(h)
+
+    known = [
+        (
+            pre_norm(ln1, ln1),
+            "The feed-forward's input is normalised with ln1: use ln2 there, x + ffwd(ln2(x)); as written ln2 "
+            "is never used and never trains.",
+        ),
+        (pre_norm(ln2, ln2), "The attention's input is normalised with ln2: use ln1 there, x + sa(ln1(x))."),
+        (
+            normalised_stream(),
+            "The residual stream itself is normalised: keep x as it is and add each sublayer's output to it, "
+            "x = x + sa(ln1(x)).",
+        ),
+        (
+            (lambda h: h + sa(ln2(h)))(x + ffwd(ln1(x))),
+            "The feed-forward runs before the attention: communicate first, x = x + sa(ln1(x)), then compute, "
+            "x = x + ffwd(ln2(x)).",
+        ),
+        (
+            ffwd(ln2(x + sa(ln1(x)))),
+            "The feed-forward's output replaces x instead of being added to it: x = x + ffwd(ln2(x)).",
+        ),
+        (
+            (lambda h: h + ffwd(ln2(h)))(sa(ln1(x))),
+            "The attention's output replaces x instead of being added to it: x = x + sa(ln1(x)).",
+        ),
+    ]
+    for expected, diagnosis in known:
+        if isinstance(got, torch.Tensor) and got.shape == x.shape and torch.allclose(got, expected, atol=1e-5):
+            return diagnosis
+    return (
+        "Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its output to x."
+    )
 
 
 class TestBlock:
     def test_is_pre_norm_attention_then_feed_forward(self):
         block = built(stage.Block, 8, 2, 6).eval()
+        randomised_norms(block)
         x = random_floats((2, 6, 8), 2)
-        after_attention = x + block.sa(block.ln1(x))
-        expected = after_attention + block.ffwd(block.ln2(after_attention))
-        hint = (
-            "Expected x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)): normalise before each sublayer, add its "
-            "output to x."
-        )
-        expect_equal_tensors(
-            block(x).detach(), expected.detach(), "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint
-        )
+        with torch.no_grad():
+            sa, ffwd, ln1, ln2 = (submodule(block, name, "Block(8, 2, 6)") for name in ("sa", "ffwd", "ln1", "ln2"))
+            after_attention = x + sa(ln1(x))
+            expected = after_attention + ffwd(ln2(after_attention))
+            got = block(x)
+            hint = block_diagnosis(block, x, got)
+        expect_equal_tensors(got, expected, "Block(8, 2, 6) on x of shape (2, 6, 8)", atol=1e-5, hint=hint)
 
     def test_zeroed_sublayers_leave_the_residual_path_as_the_identity(self):
         block = built(stage.Block, 8, 2, 6).eval()
         with torch.no_grad():
-            for layer in (block.sa.proj, [m for m in block.ffwd.modules() if isinstance(m, nn.Linear)][-1]):
+            sa, ffwd = submodule(block, "sa", "Block(8, 2, 6)"), submodule(block, "ffwd", "Block(8, 2, 6)")
+            for layer in (submodule(sa, "proj", "Block(8, 2, 6).sa"), linears(ffwd)[-1]):
                 layer.weight.zero_()
                 layer.bias.zero_()
         x = random_floats((2, 6, 8), 3)
@@ -156,8 +313,14 @@ class TestBlock:
         block = built(stage.Block, 8, 2, 10).eval()
         x = random_floats((1, 10, 8), 4)
         changed = x.clone()
-        changed[:, 4:] -= 3.0
+        changed[:, 4:] += random_floats((1, 6, 8), 5)  # not a constant shift, which the layer norms remove
         if not torch.allclose(block(x)[:, :4], block(changed)[:, :4], atol=1e-6):
+            head = built(attention.Head, 8, 4, 10).eval()
+            if not torch.allclose(head(x)[:, :4], head(changed)[:, :4], atol=1e-6):
+                fail(
+                    "Block: changing tokens after position 3 changed outputs at positions 0..3, and so does your "
+                    "Head (stage 6) on its own. Make `pytest -m s06_attention` pass first"
+                )
             fail("Block: changing tokens after position 3 changed outputs at positions 0..3")
 
     def test_dropout_is_off_in_eval_mode(self):
@@ -173,3 +336,15 @@ class TestBlock:
             trained = block.train()(x)
         if torch.allclose(trained, block.eval()(x)):
             fail("Block(dropout=0.5) in training mode gave the eval output: pass dropout on to the sublayers")
+
+    def test_passes_dropout_on_to_both_sublayers(self):
+        block = built(stage.Block, 8, 2, 6, dropout=0.5).train()
+        x = random_floats((2, 6, 8), 6)
+        for name, sublayer in (("sa", "MultiHeadAttention"), ("ffwd", "FeedForward")):
+            with fixed_seed(0), recorded_dropout() as calls:
+                getattr(block, name)(x)
+            if not any(dropout.active and dropout.p == 0.5 for dropout in calls):
+                fail(
+                    f"Block(8, 2, 6, dropout=0.5).{name} applied no dropout of p=0.5 in training mode: pass dropout "
+                    f"on to {sublayer}"
+                )

@@ -1,12 +1,14 @@
 """Stage 9 · Fast attention. The graded implementation's own stages 6 to 8 are used."""
 
+import math
+
 import pytest
 import torch
-from feedback import expect_equal_tensors, fail
+from feedback import close, expect_equal_tensors, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
-from support import fixed_seed
+from support import expect_dropout_last, fixed_seed, recorded_forward, recorded_fused_attention
 from torch import nn
 
 from kata.implementation import StageModule
@@ -15,21 +17,102 @@ stage = StageModule("s09_fast_attention")
 transformer = StageModule("s07_transformer")
 gpt = StageModule("s08_gpt")
 
+PROJECTIONS = ("query", "key", "value")  # the order c_attn stacks them in
 
-def multihead(n_embd, n_head, block_size, seed):
+
+def multihead(n_embd, n_head, block_size, seed, dropout=0.0):
     with fixed_seed(seed):
-        return transformer.MultiHeadAttention(n_embd, n_head, block_size).eval()
+        return transformer.MultiHeadAttention(n_embd, n_head, block_size, dropout).eval()
+
+
+def causal_attention(x: torch.Tensor, head) -> torch.Tensor:
+    """One head's standard causal attention, from its weights: softmax(q @ k^T * head_size ** -0.5) @ v."""
+    q, k, v = (x.double() @ getattr(head, name).weight.double().T for name in PROJECTIONS)
+    T = x.shape[-2]
+    affinities = (q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5).masked_fill(
+        torch.ones(T, T).triu(1).bool(), float("-inf")
+    )
+    return torch.softmax(affinities, dim=-1) @ v
+
+
+def expect_standard_multihead(mha, x: torch.Tensor) -> None:
+    """A correct CausalSelfAttention computes standard attention; it can only match a MultiHeadAttention that
+    does too. Where the learner's earlier stages compute something else, say so instead of blaming this stage."""
+    heads, proj = list(getattr(mha, "heads", [])), getattr(mha, "proj", None)
+    layers = [getattr(head, name, None) for head in heads for name in PROJECTIONS]
+    if not heads or not isinstance(proj, nn.Linear) or not all(isinstance(layer, nn.Linear) for layer in layers):
+        fail(
+            "Your MultiHeadAttention (stage 7) lacks the heads (each with key, query and value) or the proj that "
+            "from_multihead copies. Make `pytest -m s07_transformer` pass first"
+        )
+    if not close(heads[0](x), causal_attention(x, heads[0]), atol=1e-5):
+        fail(
+            "Your Head (stage 6) does not compute softmax(q @ k^T * head_size ** -0.5) @ v with a causal mask, "
+            "which scaled_dot_product_attention computes: no correct CausalSelfAttention can match it. "
+            "Make `pytest -m s06_attention` pass first"
+        )
+    standard = torch.cat([causal_attention(x, head) for head in heads], dim=-1)
+    standard = standard @ proj.weight.double().T + (0.0 if proj.bias is None else proj.bias.double())
+    if not close(mha(x), standard, atol=1e-5):
+        fail(
+            "Your MultiHeadAttention (stage 7) does not compute proj(torch.cat([head(x) for head in heads], dim=-1)) "
+            "in eval mode: no correct CausalSelfAttention can match it. Make `pytest -m s07_transformer` pass first"
+        )
 
 
 def fused_diagnosis(attention, x) -> str:
+    """Name the mistake of a forward that does not compute what the heads compute, where it can tell."""
+    c_proj = getattr(attention, "c_proj", None)
+    if not isinstance(c_proj, nn.Module):
+        return "CausalSelfAttention needs its output projection as c_proj = nn.Linear(n_embd, n_embd)."
+    with recorded_fused_attention() as calls, recorded_forward(c_proj) as projected:
+        attention(x)
+    if not projected:
+        return "The forward never applies c_proj: end with c_proj(y), then the dropout."
+    causal = any(call.get("is_causal") or call.get("attn_mask") is not None for call in calls)
     changed = x.clone()
     changed[:, 1:] += 1.0
     if x.shape[1] > 1 and not torch.allclose(attention(x)[:, :1], attention(changed)[:, :1], atol=1e-6):
-        return "Position 0 changes when later tokens change: pass is_causal=True to scaled_dot_product_attention."
+        if not causal:
+            return "Position 0 changes when later tokens change: pass is_causal=True to scaled_dot_product_attention."
+        return (
+            "Position 0 changes when later tokens change, although is_causal=True is passed: the heads are split or "
+            "joined wrong. Split with q.view(B, T, n_head, head_size).transpose(1, 2), which keeps each position's "
+            "features together; join with y.transpose(1, 2).contiguous().view(B, T, C). Viewing (B, T, C) directly "
+            "as (B, n_head, T, head_size) mixes positions into heads."
+        )
+    if any(call.get("scale") is not None for call in calls):
+        return "Leave out scale=: scaled_dot_product_attention scales by head_size ** -0.5 by itself, as the heads do."
     return (
-        "c_attn.weight stacks all query weights (head after head), then all key weights, then all value weights; "
-        "the heads must be split from C as (B, T, n_head, head_size) and transposed to (B, n_head, T, head_size)."
+        "c_attn(x).split(C, dim=2) gives q, k and v in that order; the heads must be split from C as "
+        "(B, T, n_head, head_size), transposed to (B, n_head, T, head_size), and joined back the same way."
     )
+
+
+def expect_copied_weights(fast, mha, n_embd: int) -> None:
+    """c_attn stacks the heads' query weights, then key weights, then value weights; c_proj is proj."""
+    c_attn, c_proj = getattr(fast, "c_attn", None), getattr(fast, "c_proj", None)
+    call = f"CausalSelfAttention.from_multihead(MultiHeadAttention({n_embd}, {len(mha.heads)}, ...))"
+    if not isinstance(c_attn, nn.Linear) or tuple(c_attn.weight.shape) != (3 * n_embd, n_embd):
+        fail(f"{call}.c_attn: expected nn.Linear({n_embd}, {3 * n_embd}, bias=False), got {c_attn!r}")
+    stacked = {name: torch.cat([getattr(head, name).weight for head in mha.heads]) for name in PROJECTIONS}
+    for part, name in enumerate(PROJECTIONS):
+        rows = c_attn.weight[part * n_embd : (part + 1) * n_embd]
+        if not torch.equal(rows, stacked[name]):
+            held = next((other for other in PROJECTIONS if torch.equal(rows, stacked[other])), None)
+            fail(
+                f"{call}: rows {part * n_embd} to {(part + 1) * n_embd - 1} of c_attn.weight should hold the heads' "
+                f"{name} weights" + (f", they hold their {held} weights" if held else ""),
+                "c_attn.weight stacks all query weights (head after head), then all key weights, then all value "
+                "weights: torch.cat([head.query.weight for head in mha.heads]) fills the first n_embd rows.",
+            )
+    if not isinstance(c_proj, nn.Linear) or not (
+        torch.equal(c_proj.weight, mha.proj.weight) and torch.equal(c_proj.bias, mha.proj.bias)
+    ):
+        fail(
+            f"{call}.c_proj should be a copy of mha.proj, weight and bias: "
+            "c_proj.load_state_dict(mha.proj.state_dict())"
+        )
 
 
 class TestCausalSelfAttention:
@@ -47,35 +130,39 @@ class TestCausalSelfAttention:
             stage.CausalSelfAttention(10, 4, 8)
             fail("CausalSelfAttention(10, 4, 8) should raise ValueError: 10 is not divisible by 4")
 
+    def test_from_multihead_copies_the_weights(self):
+        mha = multihead(12, 3, 8, seed=1)
+        expect_standard_multihead(mha, random_floats((2, 5, 12), 1))
+        expect_copied_weights(stage.CausalSelfAttention.from_multihead(mha), mha, 12)
+
     @given(seeds, st.integers(1, 4), st.integers(1, 6), st.integers(1, 3), st.integers(1, 10))
     @example(0, 3, 4, 2, 7)
     def test_from_multihead_computes_what_the_heads_compute(self, seed, n_head, head_size, B, T):
         n_embd = n_head * head_size
         mha = multihead(n_embd, n_head, 10, seed)
-        fast = stage.CausalSelfAttention.from_multihead(mha).eval()
         x = random_floats((B, T, n_embd), seed)
+        expect_standard_multihead(mha, x)
+        fast = stage.CausalSelfAttention.from_multihead(mha).eval()
         call = (
             f"CausalSelfAttention.from_multihead(MultiHeadAttention({n_embd}, {n_head}, 10)) on x of shape "
             f"({B}, {T}, {n_embd})"
         )
-        expect_equal_tensors(fast(x).detach(), mha(x).detach(), call, atol=1e-5, hint=fused_diagnosis(fast, x))
+        got, expected = fast(x), mha(x).detach()
+        hint = "" if close(got, expected, atol=1e-5) else fused_diagnosis(fast, x)
+        expect_equal_tensors(
+            got.detach() if isinstance(got, torch.Tensor) else got, expected, call, atol=1e-5, hint=hint
+        )
 
-    def test_uses_fused_scaled_dot_product_attention(self, monkeypatch):
-        calls = []
-        fused = torch.nn.functional.scaled_dot_product_attention
-
-        def spy(*args, **kwargs):
-            calls.append(kwargs)
-            return fused(*args, **kwargs)
-
-        monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    def test_uses_fused_scaled_dot_product_attention(self):
         with fixed_seed(0):
             attention = stage.CausalSelfAttention(8, 2, 6).eval()
-        attention(random_floats((1, 6, 8), 0))
-        if not calls or not calls[0].get("is_causal"):
+        with recorded_fused_attention() as calls:
+            attention(random_floats((1, 6, 8), 0))
+        if len(calls) != 1 or not calls[0].get("is_causal"):
             fail(
                 "CausalSelfAttention should call F.scaled_dot_product_attention(q, k, v, ..., is_causal=True) once "
-                "per forward"
+                f"per forward; it made {len(calls)} calls"
+                + (f", with is_causal={calls[0].get('is_causal', False)}" if len(calls) == 1 else "")
             )
 
     def test_the_past_never_depends_on_the_future(self):
@@ -86,8 +173,8 @@ class TestCausalSelfAttention:
         changed[:, 3:] *= -2
         if not torch.allclose(attention(x)[:, :3], attention(changed)[:, :3], atol=1e-6):
             fail(
-                "CausalSelfAttention: changing tokens after position 2 changed outputs at positions 0..2: pass "
-                "is_causal=True"
+                "CausalSelfAttention: changing tokens after position 2 changed outputs at positions 0..2",
+                fused_diagnosis(attention, x),
             )
 
     def test_dropout_is_off_in_eval_mode(self):
@@ -98,6 +185,35 @@ class TestCausalSelfAttention:
             fail(
                 "CausalSelfAttention(dropout=0.5) in eval mode is not deterministic: use dropout_p=0 unless "
                 "self.training"
+            )
+
+    def test_drops_the_attention_weights_and_the_output_in_training_mode(self):
+        with fixed_seed(3):
+            attention = stage.CausalSelfAttention(8, 2, 6, dropout=0.5)
+        x = random_floats((2, 6, 8), 3)
+        call = "CausalSelfAttention(8, 2, 6, dropout=0.5) in training mode"
+        with fixed_seed(0), recorded_fused_attention() as calls:
+            attention.train()(x)
+        attention.eval()
+        used = [call_arguments.get("dropout_p", 0.0) for call_arguments in calls]
+        if used and not all(math.isclose(p, 0.5) for p in used):
+            fail(
+                f"{call} passed dropout_p={used[0]:g} to scaled_dot_product_attention: pass dropout_p=self.dropout "
+                "when self.training (else 0.0); it drops attention weights, as each Head's dropout did"
+            )
+        expect_dropout_last(attention, x, getattr(attention, "c_proj", None), call, "c_proj", p=0.5)
+
+    def test_from_multihead_keeps_the_dropout(self):
+        mha = multihead(8, 2, 6, seed=4, dropout=0.25)
+        fast = stage.CausalSelfAttention.from_multihead(mha)
+        with fixed_seed(0), recorded_fused_attention() as calls:
+            fast.train()(random_floats((2, 6, 8), 4))
+        used = [call_arguments.get("dropout_p", 0.0) for call_arguments in calls]
+        if used and not all(math.isclose(p, 0.25) for p in used):
+            fail(
+                "CausalSelfAttention.from_multihead(MultiHeadAttention(8, 2, 6, dropout=0.25)) in training mode "
+                f"used dropout_p={used[0]:g}: build it with mha's dropout, cls(n_embd, n_head, block_size, "
+                "mha.dropout.p), so that the fast model trains as the per-head one does"
             )
 
 
@@ -111,10 +227,13 @@ class TestFastGPT:
         kinds = {type(block.sa).__name__ for block in fast.blocks}
         if kinds != {"CausalSelfAttention"}:
             fail(f"fast_gpt(config): every block's sa should be a CausalSelfAttention, found {sorted(kinds)}")
+        expect_standard_multihead(slow.blocks[0].sa, random_floats((2, 8, 16), 3))
         idx = random_tokens((2, 8), 20, 3)
         expect_equal_tensors(
             fast(idx)[0].detach(),
             slow(idx)[0].detach(),
             "fast_gpt(config) vs GPTLanguageModel(config) from the same seed",
             atol=1e-5,
+            hint="fast_gpt should start from GPTLanguageModel(config) and replace each block.sa by "
+            "CausalSelfAttention.from_multihead(block.sa), which keeps its weights.",
         )

@@ -2,6 +2,7 @@
 
 import pytest
 from catalogs import MISTAKES, VARIANTS
+from message_quality import unspoken_failures
 
 from kata.manifest import stage_named, stages
 from kata.results import FailureKind, Outcome
@@ -11,8 +12,14 @@ from kata.workspace import copy_pristine_stubs
 pytestmark = pytest.mark.meta
 
 
+# Stages 6-9 build on each other, so their mistakes are many and easy to let through.
+MODEL_STAGES = ("s06_attention", "s07_transformer", "s08_gpt", "s09_fast_attention")
+
+
 def test_the_catalogs_are_large_enough_and_cover_every_stage():
     assert len(MISTAKES) >= 30 and len(VARIANTS) >= 10
+    assert len([mistake for mistake in MISTAKES if mistake.graded in MODEL_STAGES]) >= 60
+    assert len([variant for variant in VARIANTS if variant.graded in MODEL_STAGES]) >= 20
     for stage in stages():
         assert any(m.stage == stage.name for m in MISTAKES), f"no catalogued mistake for {stage.name}"
         assert any(v.stage == stage.name for v in VARIANTS), f"no catalogued variant for {stage.name}"
@@ -22,10 +29,12 @@ def test_the_catalogs_are_large_enough_and_cover_every_stage():
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda mistake: mistake.name)
 def test_the_suite_rejects_the_mistake(mistake, tmp_path):
-    run = run_suite(mistake.write_to(tmp_path / "impl"), [stage_named(mistake.stage)], profile="meta")
+    run = run_suite(mistake.write_to(tmp_path / "impl"), [stage_named(mistake.graded)], profile="meta")
     assert not run.collection_errors, run.output
     failures = run.failures()
     assert failures, f"the suite accepted a learner who {mistake.what}"
+    unspoken = "\n".join(unspoken_failures(run))
+    assert not unspoken, f"failures that do not speak to a learner who {mistake.what}:\n{unspoken}"
     if mistake.diagnosis:
         messages = "\n".join(failure.message for failure in failures)
         assert mistake.diagnosis in messages, f"no failure message says {mistake.diagnosis!r}; they say:\n{messages}"
@@ -33,8 +42,10 @@ def test_the_suite_rejects_the_mistake(mistake, tmp_path):
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
 def test_the_suite_accepts_the_variant(variant, tmp_path):
-    run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.stage)], profile="meta")
+    run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.graded)], profile="meta")
     failures = "\n".join(f"{failure.nodeid}: {failure.message}" for failure in run.failures())
+    unspoken = "\n".join(unspoken_failures(run))
+    assert not unspoken, f"failures that do not speak to the learner, for a variant that {variant.what}:\n{unspoken}"
     assert run.exit_code == 0 and run.results, (
         f"the suite rejected a correct variant that {variant.what}:\n{failures}{run.output[-2000:]}"
     )

@@ -116,4 +116,20 @@ VARIANTS = [
             ),
         ),
     ),
+    # Source: karpathy/nanoGPT train.py, its training loop: fetch the first batch before the loop, the next one right
+    # after each forward (the GPU keeps working meanwhile), step, then clear the gradients.
+    Variant(
+        "train-prefetches-the-next-batch",
+        "s04_training",
+        "fetches each next batch ahead of the step, as nanoGPT's train.py does (steps + 1 calls)",
+        (
+            (
+                "    losses = []\n    for _ in range(steps):\n        xb, yb = next_batch()\n        "
+                "losses.append(train_step(model, optimizer, xb, yb))\n    return losses",
+                "    losses = []\n    xb, yb = next_batch()\n    for _ in range(steps):\n        _, loss = "
+                "model(xb, yb)\n        xb, yb = next_batch()\n        loss.backward()\n        optimizer.step()\n"
+                "        optimizer.zero_grad(set_to_none=True)\n        losses.append(loss.item())\n    return losses",
+            ),
+        ),
+    ),
 ]

@@ -3,6 +3,11 @@
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
+HEAD_SCORES = "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)"
+HEAD_MASK = 'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))'
+HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
+HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
+
 MISTAKES = [
     Mistake(
         "unscaled-affinities",
@@ -31,6 +36,25 @@ MISTAKES = [
         (("    return F.softmax(wei, dim=-1)", "    return F.softmax(wei, dim=-2)"),),
     ),
     Mistake(
+        "attention-weights-masked-with-zero",
+        "s06_attention",
+        "filled the future with 0 instead of -inf before the softmax",
+        (('wei = wei.masked_fill(~tril, float("-inf"))', "wei = wei.masked_fill(~tril, 0.0)"),),
+        "fill -inf",
+    ),
+    Mistake(
+        "attention-weights-masked-after-softmax",
+        "s06_attention",
+        "zeroed the future after the softmax, so rows no longer sum to 1",
+        (
+            (
+                '    wei = wei.masked_fill(~tril, float("-inf"))\n    return F.softmax(wei, dim=-1)',
+                "    return F.softmax(wei, dim=-1).masked_fill(~tril, 0.0)",
+            ),
+        ),
+        "should sum to 1",
+    ),
+    Mistake(
         "head-projections-with-bias",
         "s06_attention",
         "left the bias on the key projection",
@@ -43,10 +67,18 @@ MISTAKES = [
         "made the mask a parameter instead of a buffer",
         (
             (
-                'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))',
+                HEAD_BUFFER,
                 "self.tril = nn.Parameter(torch.tril(torch.ones(block_size, block_size)), requires_grad=False)",
             ),
         ),
+        "register_buffer",
+    ),
+    # Source: ryansenn/byteGPT self_attention.py (the mask kept as self.tril = torch.tril(...)).
+    Mistake(
+        "mask-as-plain-attribute",
+        "s06_attention",
+        "kept the mask in a plain attribute, which .to(device) does not move",
+        ((HEAD_BUFFER, "self.tril = torch.tril(torch.ones(block_size, block_size))"),),
         "register_buffer",
     ),
     Mistake(
@@ -54,6 +86,77 @@ MISTAKES = [
         "s06_attention",
         "used the whole block_size mask for shorter sequences",
         (("self.tril[:T, :T] == 0", "self.tril == 0"),),
+    ),
+    Mistake(
+        "head-mask-filled-with-zero",
+        "s06_attention",
+        "filled the head's future affinities with 0 instead of -inf",
+        ((HEAD_MASK, "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)"),),
+        "The future affinities are filled with 0",
+    ),
+    # Source: the line of the video, karpathy/ng-video-lecture gpt.py before its fix, as learners kept it
+    # (sebastianvlad1/Transformer head.py, Manikanta5112/custom_tiny_gpt v2.py).
+    Mistake(
+        "head-scaled-by-n-embd",
+        "s06_attention",
+        "scaled the head's affinities by C ** -0.5 with C = n_embd, as the video first did",
+        ((HEAD_SCORES, "wei = q @ k.transpose(-2, -1) * C**-0.5"),),
+        "n_embd ** -0.5",
+    ),
+    # Source: ryansenn/byteGPT self_attention.py (no scaling at all).
+    Mistake(
+        "head-unscaled",
+        "s06_attention",
+        "left the head's affinities unscaled",
+        ((HEAD_SCORES, "wei = q @ k.transpose(-2, -1)"),),
+        "The affinities are not scaled",
+    ),
+    Mistake(
+        "head-keys-times-queries",
+        "s06_attention",
+        "computed k @ q^T",
+        ((HEAD_SCORES, "wei = k @ q.transpose(-2, -1) * k.shape[-1] ** -0.5"),),
+        "k @ q^T",
+    ),
+    Mistake(
+        "head-aggregates-queries",
+        "s06_attention",
+        "aggregated the queries instead of the values",
+        (("v = self.value(x)  # (B, T, hs)", "v = self.query(x)  # (B, T, hs)"),),
+        "mix the queries",
+    ),
+    Mistake(
+        "head-without-dropout",
+        "s06_attention",
+        "never applied the head's dropout",
+        ((HEAD_DROPOUT, ""),),
+        "applied no dropout",
+    ),
+    Mistake(
+        "head-dropout-on-output",
+        "s06_attention",
+        "dropped the head's output instead of its weights",
+        ((HEAD_DROPOUT, ""), ("        return wei @ v", "        return self.dropout(wei @ v)")),
+        "not to the (2, 6, 6) weights",
+    ),
+    Mistake(
+        "head-dropout-before-softmax",
+        "s06_attention",
+        "dropped the affinities before the softmax",
+        (
+            (
+                "        wei = F.softmax(wei, dim=-1)\n" + HEAD_DROPOUT,
+                HEAD_DROPOUT + "        wei = F.softmax(wei, dim=-1)\n",
+            ),
+        ),
+        "not the softmaxed weights",
+    ),
+    Mistake(
+        "head-dropout-in-eval-mode",
+        "s06_attention",
+        "called F.dropout with training=True, so it drops in eval mode too",
+        ((HEAD_DROPOUT, "        wei = F.dropout(wei, self.dropout.p, training=True)\n"),),
+        "eval mode",
     ),
 ]
 
@@ -71,6 +174,57 @@ VARIANTS = [
                 'dtype=torch.bool).triu(1)\n    return torch.softmax(wei.masked_fill(future, float("-inf")), '
                 "dim=-1)",
             ),
+        ),
+    ),
+    Variant(
+        "attention-weights-by-einsum",
+        "s06_attention",
+        "computes the affinities with einsum and the softmax as a method",
+        (
+            (
+                "    wei = q @ k.transpose(-2, -1) * head_size**-0.5\n",
+                '    wei = torch.einsum("btd,bsd->bts", q, k) * head_size**-0.5\n',
+            ),
+            ("    return F.softmax(wei, dim=-1)", "    return wei.softmax(-1)"),
+        ),
+    ),
+    # Source: karpathy/nanoGPT model.py, the manual attention of CausalSelfAttention (without flash):
+    # scaled by 1.0 / math.sqrt(k.size(-1)), masked where the buffer is 0.
+    Variant(
+        "head-scaled-with-math-sqrt",
+        "s06_attention",
+        "scales by 1 / math.sqrt(k.size(-1)), as nanoGPT's manual attention does",
+        (
+            ("import torch\nimport torch.nn as nn\n", "import math\n\nimport torch\nimport torch.nn as nn\n"),
+            (HEAD_SCORES, "wei = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))"),
+        ),
+    ),
+    Variant(
+        "head-mask-as-bool-buffer",
+        "s06_attention",
+        "keeps the mask as a bool buffer and fills where it is False",
+        (
+            (HEAD_BUFFER, 'self.register_buffer("tril", torch.ones(block_size, block_size, dtype=torch.bool).tril())'),
+            (HEAD_MASK, 'wei = wei.masked_fill(~self.tril[:T, :T], float("-inf"))'),
+        ),
+    ),
+    Variant(
+        "head-masked-with-the-lowest-float",
+        "s06_attention",
+        "fills the future with the lowest finite float instead of -inf",
+        ((HEAD_MASK, "wei = wei.masked_fill(self.tril[:T, :T] == 0, torch.finfo(wei.dtype).min)"),),
+    ),
+    Variant(
+        "head-values-first",
+        "s06_attention",
+        "computes v first and drops with the functional dropout of its module's rate and mode",
+        (
+            (
+                "        k = self.key(x)  # (B, T, hs)\n",
+                "        v = self.value(x)\n        k = self.key(x)  # (B, T, hs)\n",
+            ),
+            ("        v = self.value(x)  # (B, T, hs)\n", ""),
+            (HEAD_DROPOUT, "        wei = F.dropout(wei, self.dropout.p, self.training)\n"),
         ),
     ),
 ]

@@ -3,12 +3,28 @@
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
+HEADS = "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])"
+MHA_OUT = "        return self.dropout(self.proj(out))"
+LN_INIT = "        self.weight = nn.Parameter(torch.ones(dim))\n        self.bias = nn.Parameter(torch.zeros(dim))\n"
+LN_FORWARD = (
+    "        mean = x.mean(-1, keepdim=True)\n        var = x.var(-1, keepdim=True, unbiased=False)\n"
+    "        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias"
+)
+LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
+
 MISTAKES = [
     Mistake(
         "heads-full-width",
         "s07_transformer",
         "gave every head the full width n_embd",
         (("Head(n_embd, head_size, block_size, dropout)", "Head(n_embd, n_embd, block_size, dropout)"),),
+    ),
+    Mistake(
+        "heads-share-one-head",
+        "s07_transformer",
+        "repeated one Head n_head times, so the heads share their weights",
+        ((HEADS, "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout)] * n_head)"),),
+        "the same Head several times",
     ),
     Mistake(
         "no-divisibility-check",
@@ -22,6 +38,34 @@ MISTAKES = [
             ),
         ),
         "should raise ValueError",
+    ),
+    Mistake(
+        "multihead-without-projection",
+        "s07_transformer",
+        "returned the concatenated heads without proj",
+        ((MHA_OUT, "        return self.dropout(out)"),),
+        "Expected proj(torch.cat(",
+    ),
+    Mistake(
+        "multihead-dropout-before-proj",
+        "s07_transformer",
+        "applied the dropout before the projection",
+        ((MHA_OUT, "        return self.proj(self.dropout(out))"),),
+        "applies dropout before its proj",
+    ),
+    Mistake(
+        "multihead-without-dropout",
+        "s07_transformer",
+        "never applied its own dropout",
+        ((MHA_OUT, "        return self.proj(out)"),),
+        "applied no dropout to the output of its proj",
+    ),
+    Mistake(
+        "heads-without-dropout",
+        "s07_transformer",
+        "built the heads without passing dropout on",
+        ((HEADS, "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size) for _ in range(n_head)])"),),
+        "pass dropout on to each Head",
     ),
     Mistake(
         "feed-forward-not-widened",
@@ -41,6 +85,27 @@ MISTAKES = [
         "ReLU",
     ),
     Mistake(
+        "feed-forward-dropout-before-last-linear",
+        "s07_transformer",
+        "put the dropout between the ReLU and the second Linear",
+        (
+            (
+                "            nn.ReLU(),\n            nn.Linear(4 * n_embd, n_embd),\n"
+                "            nn.Dropout(dropout),\n",
+                "            nn.ReLU(),\n            nn.Dropout(dropout),\n"
+                "            nn.Linear(4 * n_embd, n_embd),\n",
+            ),
+        ),
+        "applies dropout before its last Linear",
+    ),
+    Mistake(
+        "feed-forward-without-dropout",
+        "s07_transformer",
+        "left the dropout out of the feed-forward",
+        (("            nn.Dropout(dropout),\n", ""),),
+        "applied no dropout to the output of its last Linear",
+    ),
+    Mistake(
         "layernorm-unbiased-variance",
         "s07_transformer",
         "used the unbiased variance",
@@ -54,11 +119,90 @@ MISTAKES = [
         (("mean = x.mean(-1, keepdim=True)", "mean = x.mean(0, keepdim=True)"),),
     ),
     Mistake(
+        "layernorm-over-dim-1",
+        "s07_transformer",
+        "normalised over dim 1, as the video's LayerNorm1d on 2-D input does",
+        (
+            ("mean = x.mean(-1, keepdim=True)", "mean = x.mean(1, keepdim=True)"),
+            ("var = x.var(-1, keepdim=True, unbiased=False)", "var = x.var(1, keepdim=True, unbiased=False)"),
+        ),
+        "normalised over its last dim",
+    ),
+    Mistake(
         "layernorm-eps-outside-sqrt",
         "s07_transformer",
         "added eps after the square root",
         (("torch.sqrt(var + self.eps)", "(torch.sqrt(var) + self.eps)"),),
         "torch.sqrt(var + eps)",
+    ),
+    Mistake(
+        "layernorm-ignores-eps",
+        "s07_transformer",
+        "hard-coded eps = 1e-5",
+        (("        self.eps = eps\n", "        self.eps = 1e-5\n"),),
+        "not the eps=0.001 the LayerNorm was given",
+    ),
+    # Source: kveps/motion_prediction models/transformer/layer_norm.py (no weight, no bias).
+    Mistake(
+        "layernorm-without-scale-and-shift",
+        "s07_transformer",
+        "normalised without applying weight and bias",
+        (
+            (
+                "return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias",
+                "return (x - mean) / torch.sqrt(var + self.eps)",
+            ),
+        ),
+        "not scaled and shifted",
+    ),
+    # Source: SvetimFM/transformer-training-interface src/models/normalization.py, and the video's LayerNorm1d.
+    Mistake(
+        "layernorm-named-gamma-beta",
+        "s07_transformer",
+        "named the parameters gamma and beta, as the video's LayerNorm1d does",
+        (
+            (
+                LN_INIT,
+                "        self.gamma = nn.Parameter(torch.ones(dim))\n"
+                "        self.beta = nn.Parameter(torch.zeros(dim))\n",
+            ),
+            ("* self.weight + self.bias", "* self.gamma + self.beta"),
+        ),
+        "its parameters are named: gamma, beta",
+    ),
+    Mistake(
+        "layernorm-plain-tensors",
+        "s07_transformer",
+        "kept weight and bias as plain tensors, which never train",
+        ((LN_INIT, "        self.weight = torch.ones(dim)\n        self.bias = torch.zeros(dim)\n"),),
+        "is a plain tensor",
+    ),
+    Mistake(
+        "layernorm-weight-starts-at-zero",
+        "s07_transformer",
+        "started weight at zeros",
+        (("self.weight = nn.Parameter(torch.ones(dim))", "self.weight = nn.Parameter(torch.zeros(dim))"),),
+        "a fresh LayerNorm should have weight = ones",
+    ),
+    Mistake(
+        "layernorm-is-torchs",
+        "s07_transformer",
+        "used torch's nn.LayerNorm instead of writing one",
+        ((LN_CLASS_START, 'LayerNorm = nn.LayerNorm\n\n\nclass _Unused(nn.Module):\n    """Normalise each token'),),
+        "LayerNorm is torch's nn.LayerNorm",
+    ),
+    # Source: karpathy/nanoGPT model.py, LayerNorm: its own parameters, torch's F.layer_norm to compute.
+    Mistake(
+        "layernorm-calls-functional",
+        "s07_transformer",
+        "delegated the computation to F.layer_norm, as nanoGPT's LayerNorm does",
+        (
+            (
+                LN_FORWARD,
+                "        return nn.functional.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)",
+            ),
+        ),
+        "calls torch's own layer norm",
     ),
     Mistake(
         "post-norm-block",
@@ -68,10 +212,80 @@ MISTAKES = [
         "normalise before each sublayer",
     ),
     Mistake(
+        "block-uses-ln1-twice",
+        "s07_transformer",
+        "normalised the feed-forward's input with ln1, so ln2 never trains",
+        (("x = x + self.ffwd(self.ln2(x))", "x = x + self.ffwd(self.ln1(x))"),),
+        "normalised with ln1",
+    ),
+    Mistake(
+        "block-uses-ln2-twice",
+        "s07_transformer",
+        "normalised the attention's input with ln2",
+        (("x = x + self.sa(self.ln1(x))", "x = x + self.sa(self.ln2(x))"),),
+        "normalised with ln2",
+    ),
+    Mistake(
+        "block-normalises-the-stream",
+        "s07_transformer",
+        "replaced the residual stream by its normalised copy",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))\n",
+                "        x = self.ln1(x)\n        x = x + self.sa(x)\n"
+                "        x = self.ln2(x)\n        x = x + self.ffwd(x)\n",
+            ),
+        ),
+        "The residual stream itself is normalised",
+    ),
+    Mistake(
+        "block-feed-forward-first",
+        "s07_transformer",
+        "ran the feed-forward before the attention",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))\n",
+                "        x = x + self.ffwd(self.ln1(x))\n        x = x + self.sa(self.ln2(x))\n",
+            ),
+        ),
+        "The feed-forward runs before the attention",
+    ),
+    Mistake(
         "no-residual-around-feed-forward",
         "s07_transformer",
         "replaced x by the feed-forward output",
         (("x = x + self.ffwd(self.ln2(x))", "x = self.ffwd(self.ln2(x))"),),
+        "output replaces x instead of being added to it",
+    ),
+    Mistake(
+        "block-feed-forward-without-dropout",
+        "s07_transformer",
+        "built the feed-forward without passing dropout on",
+        (("self.ffwd = FeedForward(n_embd, dropout)", "self.ffwd = FeedForward(n_embd)"),),
+        "pass dropout on to FeedForward",
+    ),
+    # A stage-6 mistake that only this stage's suite, run on its own, sees: it must send the learner
+    # back to stage 6 instead of asking to pass dropout on to the heads, which it does.
+    Mistake(
+        "knock-on-head-without-dropout",
+        "s06_attention",
+        "never applied the head's dropout (stage 6), then ran stage 7 alone",
+        (("        wei = self.dropout(wei)\n", ""),),
+        "Make `pytest -m s06_attention` pass first",
+        graded_stage="s07_transformer",
+    ),
+    Mistake(
+        "knock-on-head-mask-filled-with-zero",
+        "s06_attention",
+        "filled the head's future with 0 instead of -inf (stage 6), then ran stage 7 alone",
+        (
+            (
+                'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
+                "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)",
+            ),
+        ),
+        "Make `pytest -m s06_attention` pass first",
+        graded_stage="s07_transformer",
     ),
 ]
 
@@ -82,10 +296,21 @@ VARIANTS = [
         "normalises with torch.var_mean and rsqrt",
         (
             (
-                "        mean = x.mean(-1, keepdim=True)\n        var = x.var(-1, keepdim=True, unbiased=False)\n  "
-                "      return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias",
+                LN_FORWARD,
                 "        var, mean = torch.var_mean(x, dim=-1, keepdim=True, unbiased=False)\n        return "
                 "self.weight * (x - mean) * torch.rsqrt(var + self.eps) + self.bias",
+            ),
+        ),
+    ),
+    # Source: Neotter/CSL4HAR model/layer_norm.py (the variance as (x - u).pow(2).mean(-1)).
+    Variant(
+        "layernorm-variance-by-hand",
+        "s07_transformer",
+        "computes the variance as the mean squared deviation",
+        (
+            (
+                "var = x.var(-1, keepdim=True, unbiased=False)",
+                "var = (x - mean).pow(2).mean(-1, keepdim=True)",
             ),
         ),
     ),
@@ -97,6 +322,52 @@ VARIANTS = [
             (
                 "out = torch.cat([head(x) for head in self.heads], dim=-1)",
                 "out = torch.cat(list(map(lambda head: head(x), self.heads)), dim=2)",
+            ),
+        ),
+    ),
+    # Source: karpathy/ng-video-lecture gpt.py: the projection sized head_size * num_heads, and a Block that
+    # normalises with torch's nn.LayerNorm (the LayerNorm class of this stage is graded on its own).
+    Variant(
+        "projection-from-the-heads-width",
+        "s07_transformer",
+        "sizes proj as Linear(head_size * n_head, n_embd), as the lecture's gpt.py does",
+        (("self.proj = nn.Linear(n_embd, n_embd)", "self.proj = nn.Linear(head_size * n_head, n_embd)"),),
+    ),
+    Variant(
+        "block-with-torchs-layernorm",
+        "s07_transformer",
+        "uses nn.LayerNorm for ln1 and ln2, as the lecture's gpt.py does",
+        (
+            (
+                "        self.ln1 = LayerNorm(n_embd)\n        self.ln2 = LayerNorm(n_embd)\n",
+                "        self.ln1 = nn.LayerNorm(n_embd)\n        self.ln2 = nn.LayerNorm(n_embd)\n",
+            ),
+        ),
+    ),
+    # Source: karpathy/nanoGPT model.py, MLP (c_fc, activation, c_proj, dropout as named layers), with
+    # the ReLU this stage asks for in place of its GELU.
+    Variant(
+        "feed-forward-as-named-layers",
+        "s07_transformer",
+        "keeps the feed-forward's layers as named attributes, as nanoGPT's MLP does",
+        (
+            (
+                "        self.net = nn.Sequential(\n            nn.Linear(n_embd, 4 * n_embd),\n            "
+                "nn.ReLU(),\n            nn.Linear(4 * n_embd, n_embd),\n            nn.Dropout(dropout),\n        )\n",
+                "        self.c_fc = nn.Linear(n_embd, 4 * n_embd)\n        self.relu = nn.ReLU()\n        "
+                "self.c_proj = nn.Linear(4 * n_embd, n_embd)\n        self.dropout = nn.Dropout(dropout)\n",
+            ),
+            ("        return self.net(x)", "        return self.dropout(self.c_proj(self.relu(self.c_fc(x))))"),
+        ),
+    ),
+    Variant(
+        "block-in-one-expression",
+        "s07_transformer",
+        "writes the block's two residual steps with a temporary name",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))\n        return x",
+                "        h = x + self.sa(self.ln1(x))\n        return h + self.ffwd(self.ln2(h))",
             ),
         ),
     ),

@@ -3,31 +3,168 @@
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
+BLOCK = "Block(config.n_embd, config.n_head, config.block_size, config.dropout)"
+BLOCKS = f"        self.blocks = nn.Sequential(\n            *[{BLOCK} for _ in range(config.n_layer)]\n        )\n"
+POSITIONS = "pos_emb = self.position_embedding_table(torch.arange(T, device=idx.device))  # (T, C)"
+SAMPLE = "idx_next = torch.multinomial(probs, num_samples=1, generator=generator)"
+LOGITS = (
+    "        logits = self.lm_head(self.ln_f(x))  # (B, T, V)\n"
+    "        if targets is None:\n            return logits, None\n"
+)
+
 MISTAKES = [
     Mistake(
         "no-position-embedding",
         "s08_gpt",
         "never added the position embedding",
         (("x = self.blocks(tok_emb + pos_emb)", "x = self.blocks(tok_emb)"),),
-        "position embedding",
+        "The position embedding is missing",
+    ),
+    Mistake(
+        "positions-looked-up-by-token",
+        "s08_gpt",
+        "looked the position table up with the token ids",
+        ((POSITIONS, "pos_emb = self.position_embedding_table(idx)"),),
+        "the embedding of each position",
     ),
     Mistake(
         "no-final-layernorm",
         "s08_gpt",
         "skipped ln_f",
         (("logits = self.lm_head(self.ln_f(x))", "logits = self.lm_head(x)"),),
+        "The final layer norm is skipped",
+    ),
+    Mistake(
+        "n-layer-and-n-head-swapped",
+        "s08_gpt",
+        "built n_head blocks of n_layer heads",
+        (
+            (
+                f"{BLOCK} for _ in range(config.n_layer)",
+                "Block(config.n_embd, config.n_layer, config.block_size, config.dropout) for _ in range(config.n_head)",
+            ),
+        ),
+        "n_layer and n_head are swapped",
+    ),
+    Mistake(
+        "one-block-repeated",
+        "s08_gpt",
+        "repeated one Block n_layer times, so the layers share their weights",
+        ((f"*[{BLOCK} for _ in range(config.n_layer)]", f"*[{BLOCK}] * config.n_layer"),),
+        "the same Block several times",
+    ),
+    Mistake(
+        "blocks-in-a-plain-list",
+        "s08_gpt",
+        "kept the blocks in a Python list, so their parameters are not registered",
+        (
+            (
+                BLOCKS,
+                "        self.blocks = [\n            Block(config.n_embd, config.n_head, config.block_size, "
+                "config.dropout) for _ in range(config.n_layer)\n        ]\n",
+            ),
+            (
+                "        x = self.blocks(tok_emb + pos_emb)\n",
+                "        x = tok_emb + pos_emb\n        for block in self.blocks:\n            x = block(x)\n",
+            ),
+        ),
+        "not registered",
+    ),
+    Mistake(
+        "config-dropout-not-passed",
+        "s08_gpt",
+        "never passed config.dropout to the blocks",
+        ((BLOCK, "Block(config.n_embd, config.n_head, config.block_size)"),),
+        "Pass config.dropout to each Block",
+    ),
+    # Source: karpathy/nanoGPT model.py GPT.forward (lm_head(x[:, [-1], :]) when targets is None).
+    Mistake(
+        "logits-of-the-last-position-only",
+        "s08_gpt",
+        "returned only the last position's logits without targets, as nanoGPT's forward does",
+        (
+            (
+                LOGITS,
+                "        if targets is None:\n            return self.lm_head(self.ln_f(x)[:, [-1], :]), None\n"
+                "        logits = self.lm_head(self.ln_f(x))\n",
+            ),
+        ),
+        "logits of the last position only",
     ),
     Mistake(
         "generate-without-cropping",
         "s08_gpt",
         "fed the whole sequence to the model",
         (("idx_cond = idx[:, -self.config.block_size :]", "idx_cond = idx"),),
+        "longer than block_size",
     ),
+    Mistake(
+        "generate-crops-the-start",
+        "s08_gpt",
+        "fed the model the first block_size tokens instead of the last",
+        (("idx_cond = idx[:, -self.config.block_size :]", "idx_cond = idx[:, : self.config.block_size]"),),
+        "idx[:, -block_size:]",
+    ),
+    # Source: karpathy/ng-video-lecture gpt.py generate (torch.multinomial without a generator).
+    Mistake(
+        "gpt-generate-ignores-generator",
+        "s08_gpt",
+        "sampled without the generator, as the lecture's generate does",
+        ((SAMPLE, "idx_next = torch.multinomial(probs, num_samples=1)"),),
+        "generate ignores its generator",
+    ),
+    Mistake(
+        "generate-greedy",
+        "s08_gpt",
+        "took the most likely token instead of sampling",
+        ((SAMPLE, "idx_next = probs.argmax(dim=-1, keepdim=True)"),),
+        "These are the most likely tokens",
+    ),
+    Mistake(
+        "generate-samples-the-first-position",
+        "s08_gpt",
+        "sampled from the first position's logits",
+        (("probs = F.softmax(logits[:, -1, :], dim=-1)", "probs = F.softmax(logits[:, 0, :], dim=-1)"),),
+        "sample the last position",
+    ),
+    # Source: karpathy/ng-video-lecture gpt.py as the video wrote it, before _init_weights was added.
     Mistake(
         "default-initialisation",
         "s08_gpt",
-        "kept PyTorch's default initialisation",
+        "kept PyTorch's default initialisation, as the video's code does",
         (("        self.apply(self._init_weights)\n", ""),),
+        "PyTorch's default for an Embedding",
+    ),
+    Mistake(
+        "embeddings-left-at-default",
+        "s08_gpt",
+        "initialised the Linear layers but not the embeddings",
+        (
+            (
+                "        elif isinstance(module, nn.Embedding):\n            torch.nn.init.normal_(module.weight, "
+                "mean=0.0, std=0.02)\n",
+                "",
+            ),
+        ),
+        "token_embedding_table.weight has mean",
+    ),
+    Mistake(
+        "biases-left-at-default",
+        "s08_gpt",
+        "initialised the weights but left the biases at PyTorch's default",
+        (
+            (
+                "            if module.bias is not None:\n                torch.nn.init.zeros_(module.bias)\n",
+                "",
+            ),
+        ),
+        ".bias is not zero",
+    ),
+    Mistake(
+        "initialised-with-std-0-2",
+        "s08_gpt",
+        "drew the weights with std 0.2",
+        (("std=0.02)\n            if module.bias", "std=0.2)\n            if module.bias"),),
         "std 0.02",
     ),
     Mistake(
@@ -40,7 +177,7 @@ MISTAKES = [
                 "self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)",
             ),
         ),
-        "10,788,929",
+        "lm_head = nn.Linear(n_embd, vocab_size) keeps its bias",
     ),
     Mistake(
         "no-length-check",
@@ -49,6 +186,42 @@ MISTAKES = [
         (("        if T > self.config.block_size:\n", "        if False:\n"),),
         "IndexError",
     ),
+    Mistake(
+        "lecture-dropout-default-changed",
+        "s08_gpt",
+        "changed the lecture's default dropout",
+        (("    dropout: float = 0.2\n", "    dropout: float = 0.1\n"),),
+        "expected the lecture's",
+    ),
+    # A stage-7 mistake that only this stage's suite, run on its own, sees: it must send the learner
+    # back to stage 7 instead of asking for config.dropout, which is passed.
+    Mistake(
+        "knock-on-block-without-dropout",
+        "s07_transformer",
+        "built the Block's sublayers without dropout (stage 7), then ran stage 8 alone",
+        (
+            (
+                "self.sa = MultiHeadAttention(n_embd, n_head, block_size, dropout)",
+                "self.sa = MultiHeadAttention(n_embd, n_head, block_size)",
+            ),
+            ("self.ffwd = FeedForward(n_embd, dropout)", "self.ffwd = FeedForward(n_embd)"),
+        ),
+        "Make `pytest -m s07_transformer` pass first",
+        graded_stage="s08_gpt",
+    ),
+    Mistake(
+        "knock-on-head-mask-filled-with-zero-in-gpt",
+        "s06_attention",
+        "filled the head's future with 0 instead of -inf (stage 6), then ran stage 8 alone",
+        (
+            (
+                'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
+                "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)",
+            ),
+        ),
+        "Make `pytest -m s07_transformer` pass first",
+        graded_stage="s08_gpt",
+    ),
 ]
 
 VARIANTS = [
@@ -56,10 +229,85 @@ VARIANTS = [
         "positions-from-the-table",
         "s08_gpt",
         "slices the position table instead of looking up arange",
+        ((POSITIONS, "pos_emb = self.position_embedding_table.weight[:T]"),),
+    ),
+    # Source: karpathy/nanoGPT model.py: the blocks in an nn.ModuleList run in a loop, dropout on the summed
+    # embeddings, and the loss on flattened logits with view(-1, ...).
+    Variant(
+        "blocks-in-a-module-list",
+        "s08_gpt",
+        "keeps the blocks in an nn.ModuleList and runs them in a loop, as nanoGPT does",
+        (
+            (BLOCKS, BLOCKS.replace("nn.Sequential(", "nn.ModuleList(").replace("*[", "[")),
+            (
+                "        x = self.blocks(tok_emb + pos_emb)\n",
+                "        x = tok_emb + pos_emb\n        for block in self.blocks:\n            x = block(x)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "embedding-dropout",
+        "s08_gpt",
+        "adds dropout on the summed embeddings, as nanoGPT does",
         (
             (
-                "pos_emb = self.position_embedding_table(torch.arange(T, device=idx.device))  # (T, C)",
-                "pos_emb = self.position_embedding_table.weight[:T]",
+                "        self.ln_f = LayerNorm(config.n_embd)\n",
+                "        self.drop = nn.Dropout(config.dropout)\n        self.ln_f = LayerNorm(config.n_embd)\n",
+            ),
+            ("x = self.blocks(tok_emb + pos_emb)", "x = self.blocks(self.drop(tok_emb + pos_emb))"),
+        ),
+    ),
+    Variant(
+        "loss-on-flattened-views",
+        "s08_gpt",
+        "computes the loss on logits.view(-1, V) and targets.view(-1)",
+        (
+            (
+                "        B, T, V = logits.shape\n        logits = logits.view(B * T, V)\n        return logits, "
+                "F.cross_entropy(logits, targets.view(B * T))",
+                "        logits = logits.view(-1, logits.size(-1))\n        return logits, F.cross_entropy(logits, "
+                "targets.view(-1))",
+            ),
+        ),
+    ),
+    # Source: karpathy/nanoGPT model.py: the special scaled initialisation of the residual projections,
+    # std 0.02 / sqrt(2 * n_layer) for the layers that write into the residual stream.
+    Variant(
+        "residual-projections-scaled-down",
+        "s08_gpt",
+        "draws the residual projections with std 0.02 / sqrt(2 * n_layer), as nanoGPT does",
+        (
+            (
+                "        self.apply(self._init_weights)\n",
+                "        self.apply(self._init_weights)\n        for name, parameter in self.named_parameters():\n"
+                '            if name.endswith(("proj.weight", "net.2.weight")):\n'
+                "                torch.nn.init.normal_(parameter, mean=0.0, std=0.02 / (2 * config.n_layer) ** 0.5)\n",
+            ),
+        ),
+    ),
+    # Source: karpathy/minGPT mingpt/model.py, generate: crop only when the context is too long, divide the
+    # logits by a temperature (1.0 here) before the softmax.
+    Variant(
+        "generate-crops-only-when-too-long",
+        "s08_gpt",
+        "crops only when the context is too long and divides by a temperature of 1.0, as minGPT does",
+        (
+            (
+                "idx_cond = idx[:, -self.config.block_size :]  # the positions the model has embeddings for",
+                "block_size = self.config.block_size\n            idx_cond = idx if idx.size(1) <= block_size "
+                "else idx[:, -block_size:]",
+            ),
+            ("probs = F.softmax(logits[:, -1, :], dim=-1)", "probs = F.softmax(logits[:, -1, :] / 1.0, dim=-1)"),
+        ),
+    ),
+    Variant(
+        "init-in-a-loop",
+        "s08_gpt",
+        "initialises in a loop over self.modules() instead of self.apply",
+        (
+            (
+                "        self.apply(self._init_weights)\n",
+                "        for module in self.modules():\n            self._init_weights(module)\n",
             ),
         ),
     ),

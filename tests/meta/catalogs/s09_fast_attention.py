@@ -3,6 +3,18 @@
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
+SPLIT = "        q, k, v = self.c_attn(x).split(C, dim=2)\n"
+HEADS = "        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))\n"
+ATTEND = "y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)"
+JOIN = "y = y.transpose(1, 2).contiguous().view(B, T, C)"
+OUTPUT = "return self.resid_dropout(self.c_proj(y))"
+COPY_PROJ = "            attention.c_proj.load_state_dict(mha.proj.state_dict())\n"
+STACK = (
+    '            for part, name in enumerate(("query", "key", "value")):\n'
+    "                weights = torch.cat([getattr(head, name).weight for head in mha.heads], dim=0)\n"
+    "                attention.c_attn.weight[part * n_embd : (part + 1) * n_embd] = weights\n"
+)
+
 MISTAKES = [
     Mistake(
         "not-causal",
@@ -14,13 +26,47 @@ MISTAKES = [
     Mistake(
         "heads-not-transposed",
         "s09_fast_attention",
-        "reshaped to heads without moving them before T",
+        "reshaped (B, T, C) straight to (B, n_head, T, head_size), without the transpose",
+        (
+            (
+                "t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)",
+                "t.reshape(B, self.n_head, T, C // self.n_head)",
+            ),
+        ),
+        "although is_causal=True is passed",
+    ),
+    Mistake(
+        "heads-viewed-without-transpose",
+        "s09_fast_attention",
+        "viewed (B, T, C) straight as (B, n_head, T, head_size), which torch refuses for split outputs",
         (
             (
                 "t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)",
                 "t.view(B, self.n_head, T, C // self.n_head)",
             ),
         ),
+        "view size is not compatible",
+    ),
+    Mistake(
+        "heads-not-joined-back",
+        "s09_fast_attention",
+        "put the heads side by side without transposing them back",
+        ((JOIN, "y = y.contiguous().view(B, T, C)"),),
+        "the heads are split or joined wrong",
+    ),
+    Mistake(
+        "split-as-k-q-v",
+        "s09_fast_attention",
+        "read c_attn's output as k, q, v",
+        ((SPLIT, "        k, q, v = self.c_attn(x).split(C, dim=2)\n"),),
+        "gives q, k and v in that order",
+    ),
+    Mistake(
+        "scaled-by-n-embd",
+        "s09_fast_attention",
+        "passed scale=C ** -0.5 to the fused attention",
+        ((ATTEND, "y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True, scale=C**-0.5)"),),
+        "Leave out scale=",
     ),
     Mistake(
         "keys-before-queries",
@@ -30,11 +76,78 @@ MISTAKES = [
         "c_attn.weight stacks",
     ),
     Mistake(
+        "weights-stacked-head-by-head",
+        "s09_fast_attention",
+        "stacked each head's query, key and value weights together, head after head",
+        (
+            (
+                STACK,
+                "            weights = [torch.cat([h.query.weight, h.key.weight, h.value.weight]) for h in mha.heads]\n"
+                "            attention.c_attn.weight.copy_(torch.cat(weights))\n",
+            ),
+        ),
+        "should hold the heads' query weights",
+    ),
+    Mistake(
+        "c-proj-not-copied",
+        "s09_fast_attention",
+        "never copied mha.proj into c_proj",
+        ((COPY_PROJ, ""),),
+        "should be a copy of mha.proj",
+    ),
+    Mistake(
+        "c-proj-bias-not-copied",
+        "s09_fast_attention",
+        "copied proj's weight but not its bias",
+        ((COPY_PROJ, "            attention.c_proj.weight.copy_(mha.proj.weight)\n"),),
+        "should be a copy of mha.proj",
+    ),
+    Mistake(
+        "c-proj-skipped",
+        "s09_fast_attention",
+        "never applied c_proj in forward",
+        ((OUTPUT, "return self.resid_dropout(y)"),),
+        "The forward never applies c_proj",
+    ),
+    Mistake(
         "dropout-in-eval-mode",
         "s09_fast_attention",
         "applied attention dropout in eval mode",
         (("dropout = self.dropout if self.training else 0.0", "dropout = self.dropout"),),
         "dropout_p=0",
+    ),
+    Mistake(
+        "no-attention-dropout",
+        "s09_fast_attention",
+        "never passed dropout_p, so the attention weights are never dropped",
+        ((ATTEND, "y = F.scaled_dot_product_attention(q, k, v, is_causal=True)"),),
+        "passed dropout_p=0 to scaled_dot_product_attention",
+    ),
+    Mistake(
+        "no-output-dropout",
+        "s09_fast_attention",
+        "left out the dropout after c_proj",
+        ((OUTPUT, "return self.c_proj(y)"),),
+        "applied no dropout to the output of its c_proj",
+    ),
+    Mistake(
+        "output-dropout-before-c-proj",
+        "s09_fast_attention",
+        "applied the output dropout before c_proj",
+        ((OUTPUT, "return self.c_proj(self.resid_dropout(y))"),),
+        "applies dropout before its c_proj",
+    ),
+    Mistake(
+        "from-multihead-drops-the-dropout",
+        "s09_fast_attention",
+        "built the fast attention without mha's dropout",
+        (
+            (
+                "attention = cls(n_embd, n_head, block_size, mha.dropout.p)",
+                "attention = cls(n_embd, n_head, block_size)",
+            ),
+        ),
+        "build it with mha's dropout",
     ),
     Mistake(
         "c-attn-with-bias",
@@ -44,11 +157,59 @@ MISTAKES = [
         "bias=False",
     ),
     Mistake(
+        "no-divisibility-check-in-fast-attention",
+        "s09_fast_attention",
+        "did not check that n_head divides n_embd",
+        (
+            (
+                '        if n_embd % n_head != 0:\n            raise ValueError(f"n_embd ({n_embd}) must be '
+                'divisible by n_head ({n_head})")\n',
+                "",
+            ),
+        ),
+        "should raise ValueError",
+    ),
+    Mistake(
         "fast-gpt-keeps-the-heads",
         "s09_fast_attention",
         "returned the per-head GPT",
         (("    for block in model.blocks:\n        block.sa = CausalSelfAttention.from_multihead(block.sa)\n", ""),),
         "CausalSelfAttention",
+    ),
+    Mistake(
+        "fast-gpt-with-fresh-attention",
+        "s09_fast_attention",
+        "gave each block a new CausalSelfAttention instead of converting its heads",
+        (
+            (
+                "block.sa = CausalSelfAttention.from_multihead(block.sa)",
+                "block.sa = CausalSelfAttention(config.n_embd, config.n_head, config.block_size, config.dropout)",
+            ),
+        ),
+        "which keeps its weights",
+    ),
+    # Earlier stages' mistakes that only this stage's suite, run on its own, sees: it must send the
+    # learner back to the stage at fault instead of blaming the stacking of c_attn.
+    Mistake(
+        "knock-on-head-scaled-by-n-embd",
+        "s06_attention",
+        "scaled the heads by n_embd ** -0.5 (stage 6), then ran stage 9 alone",
+        (
+            (
+                "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)",
+                "wei = q @ k.transpose(-2, -1) * C**-0.5",
+            ),
+        ),
+        "Make `pytest -m s06_attention` pass first",
+        graded_stage="s09_fast_attention",
+    ),
+    Mistake(
+        "knock-on-multihead-without-projection",
+        "s07_transformer",
+        "left proj out of MultiHeadAttention.forward (stage 7), then ran stage 9 alone",
+        (("        return self.dropout(self.proj(out))", "        return self.dropout(out)"),),
+        "Make `pytest -m s07_transformer` pass first",
+        graded_stage="s09_fast_attention",
     ),
 ]
 
@@ -58,13 +219,74 @@ VARIANTS = [
         "s09_fast_attention",
         "reshapes with permute and reshape",
         (
-            (
-                "        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))",
-                "        q, k, v = [t.reshape(B, T, self.n_head, -1).permute(0, 2, 1, 3) for t in (q, k, v)]",
-            ),
+            (HEADS, "        q, k, v = [t.reshape(B, T, self.n_head, -1).permute(0, 2, 1, 3) for t in (q, k, v)]\n"),
             (
                 "        y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again",
                 "        y = y.permute(0, 2, 1, 3).reshape(B, T, C)",
+            ),
+        ),
+    ),
+    # Source: karpathy/nanoGPT model.py, CausalSelfAttention.forward: one view and transpose per tensor, the
+    # dropout rate chosen inline, attn_mask=None spelled out.
+    Variant(
+        "heads-split-one-by-one",
+        "s09_fast_attention",
+        "splits k, q and v into heads one line each, as nanoGPT does",
+        (
+            (
+                HEADS,
+                "        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)\n"
+                "        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)\n"
+                "        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)\n",
+            ),
+            (
+                ATTEND,
+                "y = F.scaled_dot_product_attention(\n            q, k, v, attn_mask=None, "
+                "dropout_p=self.dropout if self.training else 0, is_causal=True\n        )",
+            ),
+        ),
+    ),
+    Variant(
+        "fused-attention-with-positional-arguments",
+        "s09_fast_attention",
+        "passes attn_mask, dropout_p and is_causal by position",
+        ((ATTEND, "y = F.scaled_dot_product_attention(q, k, v, None, dropout, True)"),),
+    ),
+    Variant(
+        "split-with-chunk-and-unflatten",
+        "s09_fast_attention",
+        "splits with chunk and makes the heads with unflatten",
+        (
+            (SPLIT, "        q, k, v = self.c_attn(x).chunk(3, dim=-1)\n"),
+            (HEADS, "        q, k, v = (t.unflatten(-1, (self.n_head, -1)).transpose(1, 2) for t in (q, k, v))\n"),
+            (JOIN, "y = y.transpose(1, 2).flatten(2)"),
+        ),
+    ),
+    Variant(
+        "weights-copied-in-one-go",
+        "s09_fast_attention",
+        "stacks all weights in one torch.cat and copies proj's weight and bias by hand",
+        (
+            (
+                STACK,
+                "            stacked = [getattr(head, name).weight for name in ('query', 'key', 'value') "
+                "for head in mha.heads]\n            attention.c_attn.weight.copy_(torch.cat(stacked))\n",
+            ),
+            (
+                COPY_PROJ,
+                "            attention.c_proj.weight.copy_(mha.proj.weight)\n"
+                "            attention.c_proj.bias.copy_(mha.proj.bias)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "fast-gpt-rebuilds-the-blocks",
+        "s09_fast_attention",
+        "swaps the attention of each block with setattr",
+        (
+            (
+                "        block.sa = CausalSelfAttention.from_multihead(block.sa)\n",
+                '        setattr(block, "sa", CausalSelfAttention.from_multihead(getattr(block, "sa")))\n',
             ),
         ),
     ),

@@ -1,0 +1,18 @@
+"""What every failure the suite reports must be: words to the learner. Not an exception raised inside
+tests/ (FailureKind.SUITE: the suite's own code broke on an input it did not expect, an IndexError in a
+check, say) and not hypothesis's exception group (several failures with their tracebacks in one report)."""
+
+from kata.results import FailureKind
+from kata.suite import SuiteRun
+
+# Text that only reaches a report when an exception escaped unexplained.
+UNEXPLAINED = ("Exception Group Traceback", "ExceptionGroup", "Traceback (most recent call last)")
+
+
+def unspoken_failures(run: SuiteRun) -> list[str]:
+    """The failures of `run` that do not speak to the learner, each with its test and message."""
+    return [
+        f"{failure.nodeid} ({failure.kind}):\n{failure.message}"
+        for failure in run.failures()
+        if failure.kind is FailureKind.SUITE or any(text in failure.message for text in UNEXPLAINED)
+    ]
