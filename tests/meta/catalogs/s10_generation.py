@@ -99,7 +99,7 @@ MISTAKES = [
         "the positions are wrong",
     ),
     Mistake(
-        "no-length-check",
+        "cache-no-length-check",
         STAGE,
         "did not reject more positions than block_size",
         (("    if start + T > model.config.block_size:\n", "    if False:\n"),),
