@@ -3,7 +3,6 @@
 random weights (nothing is downloaded)."""
 
 import dataclasses
-import functools
 import math
 
 import pytest
@@ -25,9 +24,10 @@ TINY = dict(vocab_size=50, block_size=16, n_embd=32, n_head=4, n_layer=2, dropou
 CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
-@functools.cache
-def hugging_face():
-    """transformers, imported on first use (it takes a few seconds), quietly."""
+@pytest.fixture(scope="module")
+def transformers():
+    """Hugging Face's transformers, imported before the tests that use it (the import takes seconds,
+    which no learner's time limit should pay for)."""
     try:
         import transformers
     except ImportError:
@@ -39,10 +39,9 @@ def hugging_face():
     return transformers
 
 
-def hugging_face_gpt2(seed: int):
+def hugging_face_gpt2(transformers, seed: int):
     """A small GPT2LMHeadModel whose every weight, bias and norm is random, so a tensor loaded into the
     wrong place, or not loaded, always shows."""
-    transformers = hugging_face()
     config = transformers.GPT2Config(
         vocab_size=TINY["vocab_size"],
         n_positions=TINY["block_size"],
@@ -69,8 +68,8 @@ def tiny_gpt2(seed: int = 0, **changes):
         return stage.GPT2(stage.GPT2Config(**{**TINY, **changes})).eval()
 
 
-def loaded_gpt2(seed: int):
-    reference = hugging_face_gpt2(seed)
+def loaded_gpt2(transformers, seed: int):
+    reference = hugging_face_gpt2(transformers, seed)
     model = stage.load_gpt2_state_dict(tiny_gpt2(seed), reference.state_dict())
     if not isinstance(model, nn.Module):
         fail(f"load_gpt2_state_dict(model, state_dict) should return the model it loaded into, got {model!r}")
@@ -218,8 +217,8 @@ class TestParts:
 
 class TestAgainstHuggingFace:
     @pytest.mark.parametrize("seed", [0, 1])
-    def test_logits_equal_hugging_faces_after_loading_its_state_dict(self, seed):
-        model, reference = loaded_gpt2(seed)
+    def test_logits_equal_hugging_faces_after_loading_its_state_dict(self, transformers, seed):
+        model, reference = loaded_gpt2(transformers, seed)
         idx = random_tokens((2, TINY["block_size"]), TINY["vocab_size"], seed)
         with torch.no_grad():
             expected, got = reference(idx).logits, model(idx)[0]
@@ -229,8 +228,8 @@ class TestAgainstHuggingFace:
         )
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
 
-    def test_the_loss_is_the_mean_cross_entropy_of_the_same_logits(self):
-        model, reference = loaded_gpt2(2)
+    def test_the_loss_is_the_mean_cross_entropy_of_the_same_logits(self, transformers):
+        model, reference = loaded_gpt2(transformers, 2)
         idx, targets = random_tokens((2, 10), TINY["vocab_size"], 2), random_tokens((2, 10), TINY["vocab_size"], 3)
         with torch.no_grad():
             logits, loss = model(idx, targets)
@@ -249,8 +248,8 @@ class TestAgainstHuggingFace:
             atol=1e-5,
         )
 
-    def test_loads_an_older_transformers_state_dict_with_mask_buffers(self):
-        reference = hugging_face_gpt2(3)
+    def test_loads_an_older_transformers_state_dict_with_mask_buffers(self, transformers):
+        reference = hugging_face_gpt2(transformers, 3)
         state_dict = dict(reference.state_dict())
         block_size = TINY["block_size"]
         for layer in range(TINY["n_layer"]):  # what transformers 4.x saved besides the weights
@@ -268,8 +267,8 @@ class TestAgainstHuggingFace:
                 or "Skip the keys ending in '.attn.bias' or '.attn.masked_bias'.",
             )
 
-    def test_rejects_a_state_dict_that_does_not_fit(self):
-        state_dict = dict(hugging_face_gpt2(4).state_dict())
+    def test_rejects_a_state_dict_that_does_not_fit(self, transformers):
+        state_dict = dict(hugging_face_gpt2(transformers, 4).state_dict())
         wrong = [
             (
                 "one of another vocabulary size",
