@@ -51,8 +51,9 @@ class BPETokenizer:
         raise NotImplementedError("stage s12_bpe: BPETokenizer.train")
 
     def encode(self, text: str) -> list[int]:
-        """text's UTF-8 bytes, then, while any neighbouring pair is in merges, merge the pair that was
-        learned first (the lowest merge id) everywhere."""
+        """text's UTF-8 bytes, then the merges replayed in the order they were learned (lowest merge id
+        first), each one everywhere it occurs. (minbpe instead repeats: merge the pair present that was
+        learned first. Same result.)"""
         raise NotImplementedError("stage s12_bpe: BPETokenizer.encode")
 
     def decode(self, ids: list[int]) -> str:

@@ -53,12 +53,9 @@ class BPETokenizer:
 
     def encode(self, text: str) -> list[int]:
         ids = list(text.encode("utf-8"))
-        while len(ids) >= 2:
-            # The pair present here that was learned first: merges must be replayed in training order.
-            pair = min(pair_counts(ids), key=lambda pair: self.merges.get(pair, float("inf")))
-            if pair not in self.merges:
-                break
-            ids = merge_pair(ids, pair, self.merges[pair])
+        # Replay the merges in the order they were learned: a later merge may join the ids an earlier made.
+        for pair, new_id in sorted(self.merges.items(), key=lambda merge: merge[1]):
+            ids = merge_pair(ids, pair, new_id)
         return ids
 
     def decode(self, ids: list[int]) -> str:

@@ -235,7 +235,7 @@ class TestEncodeDecode:
         if list(got) != [97, 256]:
             fail(
                 f"encode('abc') with the merges {{(98, 99): 256, (97, 98): 257}}: expected [97, 256], got {show(got)}",
-                "Merge the pair with the lowest merge id first (it was learned first), not the first pair in the text.",
+                "Replay the merges in the order they were learned, lowest merge id first, whatever the text.",
             )
 
     def test_decode_replaces_bytes_that_are_not_utf8(self):

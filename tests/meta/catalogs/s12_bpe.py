@@ -5,7 +5,7 @@ from catalog import Edited as Variant
 
 STAGE = "s12_bpe"
 TIE_BREAK = "pair = min(counts, key=lambda pair: (-counts[pair], pair))"
-ENCODE_CHOICE = 'pair = min(pair_counts(ids), key=lambda pair: self.merges.get(pair, float("inf")))'
+ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 
 MISTAKES = [
     Mistake(
@@ -76,23 +76,17 @@ MISTAKES = [
         "should raise ValueError",
     ),
     Mistake(
-        "encode-first-pair-in-the-text",
+        "encode-merges-in-pair-order",
         STAGE,
-        "merged the first known pair of the text instead of the first learned",
-        ((ENCODE_CHOICE, "pair = next((p for p in zip(ids, ids[1:], strict=False) if p in self.merges), None)"),),
+        "replayed the merges sorted by pair instead of in the order learned",
+        ((ENCODE_ORDER, "sorted(self.merges.items())"),),
         "lowest merge id",
     ),
     Mistake(
-        "encode-most-frequent-pair",
+        "encode-merges-in-reverse",
         STAGE,
-        "merged the most frequent known pair of the text",
-        (
-            (
-                ENCODE_CHOICE,
-                "counts = pair_counts(ids)\n"
-                "            pair = max(counts, key=lambda pair: (pair in self.merges, counts[pair]))",
-            ),
-        ),
+        "replayed the merges from the last learned",
+        ((ENCODE_ORDER, "sorted(self.merges.items(), key=lambda merge: -merge[1])"),),
         "lowest merge id",
     ),
     Mistake(
@@ -108,8 +102,8 @@ MISTAKES = [
         "encoded code points instead of UTF-8 bytes",
         (
             (
-                '        ids = list(text.encode("utf-8"))\n        while len(ids) >= 2:',
-                "        ids = [ord(char) for char in text]\n        while len(ids) >= 2:",
+                '        ids = list(text.encode("utf-8"))\n        # Replay',
+                "        ids = [ord(char) for char in text]\n        # Replay",
             ),
         ),
         "Encode the UTF-8 bytes",
@@ -169,20 +163,20 @@ VARIANTS = [
         ((TIE_BREAK, "pair = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]"),),
     ),
     Variant(
-        "encode-replays-every-merge",
+        "encode-lowest-merge-first-like-minbpe",
         STAGE,
-        "encodes by replaying every merge in order, one pass each",
+        "encodes as minbpe does: while a known pair is present, merges the one learned first",
         (
             (
+                "        # Replay the merges in the order they were learned: a later merge may join the ids an earlier"
+                " made.\n"
+                f"        for pair, new_id in {ENCODE_ORDER}:\n"
+                "            ids = merge_pair(ids, pair, new_id)\n",
                 "        while len(ids) >= 2:\n"
-                "            # The pair present here that was learned first: merges must be replayed in training"
-                " order.\n"
-                f"            {ENCODE_CHOICE}\n"
+                '            pair = min(pair_counts(ids), key=lambda pair: self.merges.get(pair, float("inf")))\n'
                 "            if pair not in self.merges:\n"
                 "                break\n"
                 "            ids = merge_pair(ids, pair, self.merges[pair])\n",
-                "        for pair, new_id in sorted(self.merges.items(), key=lambda merge: merge[1]):\n"
-                "            ids = merge_pair(ids, pair, new_id)\n",
             ),
         ),
     ),
