@@ -1,0 +1,226 @@
+"""Stage 10 · Sampling controls and a KV cache: mistakes and variants."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+STAGE = "s10_generation"
+
+MISTAKES = [
+    Mistake(
+        "temperature-multiplies",
+        STAGE,
+        "multiplied the logits by the temperature",
+        (("logits = logits / temperature", "logits = logits * temperature"),),
+        "multiplied by the temperature",
+    ),
+    Mistake(
+        "top-k-drops-the-kth",
+        STAGE,
+        "kept only the logits above the k-th largest",
+        (("logits.masked_fill(logits < kth_largest,", "logits.masked_fill(logits <= kth_largest,"),),
+        "tokens were kept where top_k is",
+    ),
+    Mistake(
+        "top-p-drops-the-crossing-token",
+        STAGE,
+        "dropped the token that carries the total past top_p",
+        (("before = sorted_probs.cumsum(dim=-1) - sorted_probs", "before = sorted_probs.cumsum(dim=-1)"),),
+        "carries the total past top_p",
+    ),
+    Mistake(
+        "top-p-not-renormalised",
+        STAGE,
+        "left the nucleus unnormalised",
+        (("        probs = probs / probs.sum(dim=-1, keepdim=True)\n", ""),),
+        "Each row should sum to 1",
+    ),
+    Mistake(
+        "top-p-unchecked",
+        STAGE,
+        "accepted top_p outside (0, 1]",
+        (("if top_p is not None and not 0 < top_p <= 1:", "if top_p is not None and top_p < 0:"),),
+        "should raise ValueError",
+    ),
+    Mistake(
+        "temperature-zero-accepted",
+        STAGE,
+        "accepted a temperature of 0",
+        (("if not temperature > 0:", "if temperature < 0:"),),
+        "temperature must be > 0",
+    ),
+    Mistake(
+        "cache-grows-the-heads",
+        STAGE,
+        "concatenated the cache along the heads",
+        (
+            (
+                "            self.keys[layer] = torch.cat((self.keys[layer], k), dim=2)",
+                "            self.keys[layer] = torch.cat((self.keys[layer], k), dim=1)",
+            ),
+        ),
+        "Concatenate along the time dim",
+    ),
+    Mistake(
+        "is-causal-with-a-cache",
+        STAGE,
+        "passed is_causal=True with cached keys",
+        (
+            (
+                "F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)",
+                "F.scaled_dot_product_attention(q, k, v, is_causal=True)",
+            ),
+        ),
+        "is_causal=True aligns the mask to the top-left corner",
+    ),
+    Mistake(
+        "no-mask-with-a-cache",
+        STAGE,
+        "left out the mask, right for one new token only",
+        (("F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)", "F.scaled_dot_product_attention(q, k, v)"),),
+        "see the ones after them",
+    ),
+    Mistake(
+        "cache-filled-but-unread",
+        STAGE,
+        "stored the keys and values but attended only to the new ones",
+        (("    k, v = cache.update(layer, k, v)\n", "    cache.update(layer, k, v)\n"),),
+        "attends only to its own tokens",
+    ),
+    Mistake(
+        "positions-restart-at-zero",
+        STAGE,
+        "gave the new tokens positions 0, 1, ... again",
+        (
+            (
+                "positions = torch.arange(start, start + T, device=idx.device)",
+                "positions = torch.arange(T, device=idx.device)",
+            ),
+        ),
+        "the positions are wrong",
+    ),
+    Mistake(
+        "cache-no-length-check",
+        STAGE,
+        "did not reject more positions than block_size",
+        (("    if start + T > model.config.block_size:\n", "    if False:\n"),),
+        "IndexError",
+    ),
+    Mistake(
+        "cache-never-refilled",
+        STAGE,
+        "kept appending to a full cache",
+        (("if not use_cache or len(cache) in (0, block_size):", "if not use_cache or len(cache) == 0:"),),
+        "exceed block_size",
+    ),
+    Mistake(
+        "cache-unused-in-generate",
+        STAGE,
+        "ran the whole context every step",
+        (("if not use_cache or len(cache) in (0, block_size):", "if True:"),),
+        "then only the newest token",
+    ),
+    Mistake(
+        "generate-global-generator",
+        STAGE,
+        "sampled from the global random generator",
+        (("torch.multinomial(probs, num_samples=1, generator=generator)", "torch.multinomial(probs, num_samples=1)"),),
+        "Pass the generator to torch.multinomial",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "top-k-by-scatter",
+        STAGE,
+        "keeps exactly the top_k logits by scattering them into -inf",
+        (
+            (
+                "        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]\n"
+                '        logits = logits.masked_fill(logits < kth_largest, float("-inf"))',
+                "        values, indices = torch.topk(logits, top_k, dim=-1)\n"
+                '        logits = torch.full_like(logits, float("-inf")).scatter(-1, indices, values)',
+            ),
+        ),
+    ),
+    Variant(
+        "top-p-ascending-like-hugging-face",
+        STAGE,
+        "finds the nucleus from the ascending cumulative sum, as Hugging Face does",
+        (
+            (
+                "        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)\n"
+                "        before = sorted_probs.cumsum(dim=-1) - sorted_probs  # the mass of the more likely tokens\n"
+                "        drop_sorted = before >= top_p  # the nucleus is already complete without this token\n",
+                "        ascending, order = torch.sort(probs, dim=-1)\n"
+                "        drop_sorted = ascending.cumsum(dim=-1) <= 1 - top_p\n"
+                "        drop_sorted[..., -1] = False  # the most likely token always stays\n",
+            ),
+        ),
+    ),
+    Variant(
+        "cache-in-a-dict",
+        STAGE,
+        "keeps (keys, values) per layer in a dict",
+        (
+            (
+                "        self.keys: list[torch.Tensor] = []\n        self.values: list[torch.Tensor] = []\n",
+                "        self.layers: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}\n",
+            ),
+            (
+                "        return self.keys[0].shape[2] if self.keys else 0\n",
+                "        return self.layers[0][0].shape[-2] if self.layers else 0\n",
+            ),
+            (
+                "        if layer == len(self.keys):  # the first tokens this layer sees\n"
+                "            self.keys.append(k)\n"
+                "            self.values.append(v)\n"
+                "        else:\n"
+                "            self.keys[layer] = torch.cat((self.keys[layer], k), dim=2)\n"
+                "            self.values[layer] = torch.cat((self.values[layer], v), dim=2)\n"
+                "        return self.keys[layer], self.values[layer]\n",
+                "        if layer in self.layers:\n"
+                "            old_k, old_v = self.layers[layer]\n"
+                "            k, v = torch.cat([old_k, k], dim=-2), torch.cat([old_v, v], dim=-2)\n"
+                "        self.layers[layer] = (k, v)\n"
+                "        return k, v\n",
+            ),
+        ),
+    ),
+    Variant(
+        "attention-written-out",
+        STAGE,
+        "writes the masked softmax attention out instead of calling scaled_dot_product_attention",
+        (
+            (
+                "    y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)\n",
+                "    scores = (q @ k.transpose(-2, -1)) * (C // n_head) ** -0.5\n"
+                '    y = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1) @ v\n',
+            ),
+        ),
+    ),
+    Variant(
+        "mask-from-positions",
+        STAGE,
+        "builds the mask by comparing key and query positions",
+        (
+            (
+                "    allowed = torch.ones(T, seen, dtype=torch.bool, device=x.device).tril(diagonal=seen - T)\n",
+                "    query_positions = torch.arange(seen - T, seen, device=x.device)\n"
+                "    allowed = torch.arange(seen, device=x.device)[None, :] <= query_positions[:, None]\n",
+            ),
+        ),
+    ),
+    Variant(
+        "uncached-through-the-model",
+        STAGE,
+        "calls the model itself when the cache is off",
+        (
+            (
+                "        if not use_cache or len(cache) in (0, block_size):\n",
+                "        if not use_cache:\n"
+                "            logits, _ = model(idx[:, -block_size:])\n"
+                "        elif len(cache) in (0, block_size):\n",
+            ),
+        ),
+    ),
+]

@@ -1,0 +1,226 @@
+"""Stage 11 · GPT-2 itself: mistakes and variants."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+STAGE = "s11_gpt2"
+
+LOADER_BODY = """    own = model.state_dict()
+    for key, tensor in state_dict.items():
+        if key.endswith(MASK_BUFFERS):
+            continue
+        if key not in own:
+            raise ValueError(f"{key} is not a parameter of this GPT2")
+        if key.endswith(CONV1D_WEIGHTS):
+            tensor = tensor.t()
+        if tensor.shape != own[key].shape:
+            raise ValueError(
+                f"{key}: the checkpoint's shape {tuple(tensor.shape)} does not fit {tuple(own[key].shape)}"
+            )
+        own[key].copy_(tensor)
+"""
+
+MISTAKES = [
+    Mistake(
+        "erf-gelu",
+        STAGE,
+        "used the exact GELU",
+        (('F.gelu(self.c_fc(x), approximate="tanh")', "F.gelu(self.c_fc(x))"),),
+        "exact (erf) GELU",
+    ),
+    Mistake(
+        "relu-mlp",
+        STAGE,
+        "kept the lecture's ReLU",
+        (('F.gelu(self.c_fc(x), approximate="tanh")', "F.relu(self.c_fc(x))"),),
+        "This is ReLU",
+    ),
+    Mistake(
+        "untied-head",
+        STAGE,
+        "gave lm_head a matrix of its own",
+        (
+            (
+                "        self.lm_head.weight = self.transformer.wte.weight"
+                "  # one matrix embeds tokens and scores them\n",
+                "",
+            ),
+        ),
+        "tie it to the token embedding",
+    ),
+    Mistake(
+        "head-with-bias",
+        STAGE,
+        "gave lm_head a bias",
+        (
+            (
+                "nn.Linear(config.n_embd, config.vocab_size, bias=False)",
+                "nn.Linear(config.n_embd, config.vocab_size)",
+            ),
+        ),
+        "lm_head has a bias",
+    ),
+    Mistake(
+        "c-attn-without-bias",
+        STAGE,
+        "kept stage 9's bias-free c_attn",
+        (("        self.c_attn = nn.Linear(n_embd, 3 * n_embd)\n", ""),),
+        "c_attn has no bias",
+    ),
+    Mistake(
+        "square-c-proj-not-transposed",
+        STAGE,
+        "transposed only the Conv1D weights whose shape gave them away",
+        (
+            (
+                'CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")',
+                'CONV1D_WEIGHTS = ("attn.c_attn.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")',
+            ),
+        ),
+        "untransposed",
+    ),
+    Mistake(
+        "mask-skip-eats-c-attn-bias",
+        STAGE,
+        "skipped every key ending in attn.bias, c_attn.bias included",
+        (('MASK_BUFFERS = (".attn.bias", ".attn.masked_bias")', 'MASK_BUFFERS = ("attn.bias", "attn.masked_bias")'),),
+        "is a real weight",
+    ),
+    Mistake(
+        "no-residual-scaling",
+        STAGE,
+        "initialised c_proj like every other weight",
+        (
+            (
+                '            if name.endswith("c_proj.weight"):\n',
+                '            if name.endswith("c_proj.weight") and False:\n',
+            ),
+        ),
+        "0.02 / sqrt(2 * n_layer)",
+    ),
+    Mistake(
+        "gpt2-default-initialisation",
+        STAGE,
+        "kept PyTorch's default initialisation",
+        (("        self.apply(self._init_weights)\n", ""),),
+        "every other weight with std 0.02",
+    ),
+    Mistake(
+        "gpt2-post-norm-block",
+        STAGE,
+        "normalised after the residual addition",
+        (("        x = x + self.attn(self.ln_1(x))\n", "        x = self.ln_1(x + self.attn(x))\n"),),
+        "x + attn(ln_1(x))",
+    ),
+    Mistake(
+        "gpt2-no-position-embedding",
+        STAGE,
+        "left out the position embedding",
+        (
+            (
+                "self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))",
+                "self.transformer.drop(self.transformer.wte(idx))",
+            ),
+        ),
+    ),
+    Mistake(
+        "loader-leaves-missing-weights",
+        STAGE,
+        "loaded a checkpoint that lacks some weights without a word",
+        (("    if missing:\n", "    if False:\n"),),
+        "should raise ValueError naming the key",
+    ),
+    Mistake(
+        "loader-without-shape-check",
+        STAGE,
+        "copied without checking shapes",
+        (("        if tensor.shape != own[key].shape:\n", "        if False:\n"),),
+        "raised RuntimeError",
+    ),
+    Mistake(
+        "gpt2-no-length-check",
+        STAGE,
+        "did not reject sequences longer than block_size",
+        (("        if T > self.config.block_size:\n", "        if False:\n"),),
+        "IndexError",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "gelu-written-out",
+        STAGE,
+        "writes GELU's tanh approximation out",
+        (
+            (
+                '        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))\n',
+                "        h = self.c_fc(x)\n"
+                "        h = 0.5 * h * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * h**3)))\n"
+                "        return self.dropout(self.c_proj(h))\n",
+            ),
+        ),
+    ),
+    Variant(
+        "gelu-module",
+        STAGE,
+        "keeps an nn.GELU module",
+        (
+            (
+                "        self.c_proj = nn.Linear(4 * n_embd, n_embd)\n        self.dropout",
+                '        self.c_proj = nn.Linear(4 * n_embd, n_embd)\n        self.gelu = nn.GELU(approximate="tanh")\n'
+                "        self.dropout",
+            ),
+            ('F.gelu(self.c_fc(x), approximate="tanh")', "self.gelu(self.c_fc(x))"),
+        ),
+    ),
+    Variant(
+        "tied-the-other-way",
+        STAGE,
+        "ties the embedding to the head's matrix",
+        (
+            (
+                "self.lm_head.weight = self.transformer.wte.weight",
+                "self.transformer.wte.weight = self.lm_head.weight",
+            ),
+        ),
+    ),
+    Variant(
+        "residual-scaling-by-module",
+        STAGE,
+        "scales the two projections of each block by reaching for them",
+        (
+            (
+                "        for name, parameter in self.named_parameters():\n",
+                "        for block in self.transformer.h:\n",
+            ),
+            (
+                '            if name.endswith("c_proj.weight"):\n'
+                "                torch.nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))"
+                "\n",
+                "            for projection in (block.attn.c_proj, block.mlp.c_proj):\n"
+                "                torch.nn.init.normal_(projection.weight, std=0.02 / math.sqrt(2 * config.n_layer))\n",
+            ),
+        ),
+    ),
+    Variant(
+        "loader-through-load-state-dict",
+        STAGE,
+        "converts the checkpoint, then lets load_state_dict check it",
+        (
+            (
+                LOADER_BODY,
+                "    converted = {\n"
+                "        key: tensor.t() if key.endswith(CONV1D_WEIGHTS) else tensor\n"
+                "        for key, tensor in state_dict.items()\n"
+                "        if not key.endswith(MASK_BUFFERS)\n"
+                "    }\n"
+                "    try:\n"
+                "        result = model.load_state_dict(converted, strict=False)\n"
+                "    except RuntimeError as error:\n"
+                "        raise ValueError(str(error)) from None\n"
+                "    if result.unexpected_keys:\n"
+                '        raise ValueError(f"not parameters of this GPT2: {result.unexpected_keys}")\n',
+            ),
+        ),
+    ),
+]

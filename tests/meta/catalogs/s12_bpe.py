@@ -1,0 +1,197 @@
+"""Stage 12 · Byte-level BPE tokenizer: mistakes and variants."""
+
+from catalog import Edited as Mistake
+from catalog import Edited as Variant
+
+STAGE = "s12_bpe"
+TIE_BREAK = "pair = min(counts, key=lambda pair: (-counts[pair], pair))"
+ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
+
+MISTAKES = [
+    Mistake(
+        "tie-break-first-occurrence",
+        STAGE,
+        "broke ties by the pair that occurs first, as max(counts, key=counts.get) does",
+        ((TIE_BREAK, "pair = max(counts, key=counts.get)"),),
+        "occurs first among the pairs",
+    ),
+    Mistake(
+        "tie-break-largest",
+        STAGE,
+        "broke ties by the largest pair",
+        ((TIE_BREAK, "pair = max(counts, key=lambda pair: (counts[pair], pair))"),),
+        "the largest of the pairs",
+    ),
+    Mistake(
+        "non-overlapping-counts",
+        STAGE,
+        "counted pairs two ids at a time",
+        (("for pair in zip(ids, ids[1:], strict=False):", "for pair in zip(ids[::2], ids[1::2], strict=False):"),),
+        "they overlap",
+    ),
+    Mistake(
+        "merge-overlapping",
+        STAGE,
+        "moved one id on after a match",
+        (
+            (
+                "            merged.append(new_id)\n            i += 2\n",
+                "            merged.append(new_id)\n            i += 1\n",
+            ),
+        ),
+        "jump past both ids",
+    ),
+    Mistake(
+        "merge-drops-the-last-id",
+        STAGE,
+        "stopped before the last id",
+        (("    while i < len(ids):\n        if i < len(ids) - 1", "    while i < len(ids) - 1:\n        if True"),),
+        "expected [1]",
+    ),
+    Mistake(
+        "vocab-not-extended",
+        STAGE,
+        "never gave the new ids their bytes",
+        (("            self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]\n", ""),),
+        "vocab[new_id] = vocab[left] + vocab[right]",
+    ),
+    Mistake(
+        "no-early-stop",
+        STAGE,
+        "kept merging when no pair was left",
+        (
+            (
+                "            if not counts:\n"
+                "                break  # the text is down to one token: nothing left to merge\n",
+                "",
+            ),
+        ),
+        "raised ValueError",
+    ),
+    Mistake(
+        "vocab-size-unchecked",
+        STAGE,
+        "accepted a vocab_size below 256",
+        (("        if vocab_size < 256:\n", "        if vocab_size < 0:\n"),),
+        "should raise ValueError",
+    ),
+    Mistake(
+        "encode-merges-in-pair-order",
+        STAGE,
+        "replayed the merges sorted by pair instead of in the order learned",
+        ((ENCODE_ORDER, "sorted(self.merges.items())"),),
+        "lowest merge id",
+    ),
+    Mistake(
+        "encode-merges-in-reverse",
+        STAGE,
+        "replayed the merges from the last learned",
+        ((ENCODE_ORDER, "sorted(self.merges.items(), key=lambda merge: -merge[1])"),),
+        "lowest merge id",
+    ),
+    Mistake(
+        "decode-strict-utf8",
+        STAGE,
+        "decoded the bytes strictly",
+        (('.decode("utf-8", errors="replace")', '.decode("utf-8")'),),
+        "UnicodeDecodeError",
+    ),
+    Mistake(
+        "encode-code-points",
+        STAGE,
+        "encoded code points instead of UTF-8 bytes",
+        (
+            (
+                '        ids = list(text.encode("utf-8"))\n        # Replay',
+                "        ids = [ord(char) for char in text]\n        # Replay",
+            ),
+        ),
+        "Encode the UTF-8 bytes",
+    ),
+]
+
+VARIANTS = [
+    Variant(
+        "counts-with-counter",
+        STAGE,
+        "counts with collections.Counter",
+        (
+            (
+                '(compared as tuples) is merged first.\n"""\n',
+                '(compared as tuples) is merged first.\n"""\n\nfrom collections import Counter\n',
+            ),
+            (
+                "    counts: dict[tuple[int, int], int] = {}\n"
+                "    for pair in zip(ids, ids[1:], strict=False):\n"
+                "        counts[pair] = counts.get(pair, 0) + 1\n"
+                "    return counts\n",
+                "    return Counter(zip(ids, ids[1:], strict=False))\n",
+            ),
+        ),
+    ),
+    Variant(
+        "merge-with-a-skip-flag",
+        STAGE,
+        "merges with a for loop and a flag",
+        (
+            (
+                "    merged = []\n"
+                "    i = 0\n"
+                "    while i < len(ids):\n"
+                "        if i < len(ids) - 1 and (ids[i], ids[i + 1]) == pair:\n"
+                "            merged.append(new_id)\n"
+                "            i += 2\n"
+                "        else:\n"
+                "            merged.append(ids[i])\n"
+                "            i += 1\n",
+                "    merged, skip = [], False\n"
+                "    for i, current in enumerate(ids):\n"
+                "        if skip:\n"
+                "            skip = False\n"
+                "        elif i + 1 < len(ids) and (current, ids[i + 1]) == pair:\n"
+                "            merged.append(new_id)\n"
+                "            skip = True\n"
+                "        else:\n"
+                "            merged.append(current)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "tie-break-by-sorting",
+        STAGE,
+        "sorts the counts to pick the pair",
+        ((TIE_BREAK, "pair = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]"),),
+    ),
+    Variant(
+        "encode-lowest-merge-first-like-minbpe",
+        STAGE,
+        "encodes as minbpe does: while a known pair is present, merges the one learned first",
+        (
+            (
+                "        # Replay the merges in the order they were learned: a later merge may join the ids an earlier"
+                " made.\n"
+                f"        for pair, new_id in {ENCODE_ORDER}:\n"
+                "            ids = merge_pair(ids, pair, new_id)\n",
+                "        while len(ids) >= 2:\n"
+                '            pair = min(pair_counts(ids), key=lambda pair: self.merges.get(pair, float("inf")))\n'
+                "            if pair not in self.merges:\n"
+                "                break\n"
+                "            ids = merge_pair(ids, pair, self.merges[pair])\n",
+            ),
+        ),
+    ),
+    Variant(
+        "decode-through-a-bytearray",
+        STAGE,
+        "collects the bytes in a bytearray",
+        (
+            (
+                '        return b"".join(self.vocab[int(i)] for i in ids).decode("utf-8", errors="replace")\n',
+                "        data = bytearray()\n"
+                "        for i in ids:\n"
+                "            data += self.vocab[i]\n"
+                '        return data.decode("utf-8", errors="replace")\n',
+            ),
+        ),
+    ),
+]

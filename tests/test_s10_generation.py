@@ -1,0 +1,433 @@
+"""Stage 10 · Sampling controls and a KV cache. The graded implementation's own GPT (stages 8 and 9) is used:
+the cache runs that model's layers one new token at a time."""
+
+import copy
+
+import pytest
+import torch
+from feedback import expect_equal_tensors, fail, show
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from strategies import random_floats, random_tokens, seeds
+from support import fixed_seed
+
+from kata.implementation import StageModule
+
+stage = StageModule("s10_generation")
+gpt = StageModule("s08_gpt")
+fast = StageModule("s09_fast_attention")
+
+V, BLOCK_SIZE, N_EMBD, N_HEAD = 20, 8, 16, 2
+WEIGHT_STD = 0.3  # larger than a fresh model's 0.02, so that every position and every mask makes a visible difference
+
+
+def redraw_weights(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * WEIGHT_STD)
+    return module.eval()
+
+
+def tiny_model(seed: int = 0):
+    """The graded implementation's fast GPT (stage 9) with vocab 20, block_size 8, width 16, 2 heads, 2 layers."""
+    config = gpt.GPTConfig(vocab_size=V, block_size=BLOCK_SIZE, n_embd=N_EMBD, n_head=N_HEAD, n_layer=2, dropout=0.0)
+    with fixed_seed(seed):
+        return redraw_weights(fast.fast_gpt(config), seed)
+
+
+def tiny_attention(seed: int = 0):
+    with fixed_seed(seed):
+        return redraw_weights(fast.CausalSelfAttention(N_EMBD, N_HEAD, BLOCK_SIZE), seed)
+
+
+def probabilities_by_hand(logits, temperature=1.0, top_k=None, top_p=None) -> torch.Tensor:
+    """The oracle, in float64: temperature, then top-k on the logits, then the top-p nucleus on the probabilities."""
+    logits = logits.double() / temperature
+    if top_k is not None:
+        kth = logits.sort(dim=-1, descending=True).values[..., top_k - 1 : top_k]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = logits.softmax(dim=-1)
+    if top_p is not None:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
+        drop = torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, mass_before >= top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+
+
+def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None) -> str:
+    if not isinstance(got, torch.Tensor) or got.shape != logits.shape:
+        return ""
+    got = got.double()
+
+    def looks_like(**options) -> bool:
+        return torch.allclose(got, probabilities_by_hand(logits, **options), atol=1e-6)
+
+    if not torch.allclose(got.sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-5):
+        return "Each row should sum to 1: renormalise what is left after filtering."
+    if temperature != 1 and looks_like(temperature=1 / temperature, top_k=top_k, top_p=top_p):
+        return "The logits were multiplied by the temperature: divide them by it (a high temperature flattens)."
+    if (top_k or top_p) and looks_like(temperature=temperature):
+        return "These are the probabilities before any top_k or top_p filtering."
+    if top_k and top_k < logits.shape[-1] and looks_like(temperature=temperature, top_k=top_k + 1, top_p=top_p):
+        return f"{top_k + 1} tokens were kept where top_k is {top_k}: keep the logits >= the k-th largest."
+    if top_k and top_k > 1 and looks_like(temperature=temperature, top_k=top_k - 1, top_p=top_p):
+        return f"{top_k - 1} tokens were kept where top_k is {top_k}: keep the logits >= the k-th largest."
+    if top_p and top_p < 1:
+        kept, expected = (got > 0).sum(-1), (probabilities_by_hand(logits, temperature, top_k, top_p) > 0).sum(-1)
+        if (kept < expected).any():
+            return (
+                "The token whose probability carries the total past top_p belongs to the nucleus: drop a token "
+                "only when the tokens more likely than it already add up to top_p."
+            )
+        if (kept > expected).any():
+            return "Tokens after the nucleus were kept: once the more likely tokens add up to top_p, drop the rest."
+    return ""
+
+
+def hand_generation(model, idx, steps, *, seed, temperature=1.0, top_k=None, top_p=None):
+    """Sampling from the full forward pass over the last block_size tokens, one multinomial draw per step."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _ in range(steps):
+            logits = model(idx[:, -BLOCK_SIZE:])[0][:, -1, :]
+            probs = probabilities_by_hand(logits, temperature, top_k, top_p).float()
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    return idx
+
+
+class TestNextTokenProbabilities:
+    @given(seeds, st.integers(1, 3), st.integers(2, 30), st.sampled_from([0.5, 1.0, 2.0]))
+    @example(0, 2, 10, 0.5)
+    def test_temperature_divides_the_logits(self, seed, B, vocab_size, temperature):
+        logits = random_floats((B, vocab_size), seed) * 3
+        got = stage.next_token_probabilities(logits, temperature=temperature)
+        call = f"next_token_probabilities(logits of shape ({B}, {vocab_size}), temperature={temperature})"
+        hint = probabilities_diagnosis(got, logits, temperature)
+        expect_equal_tensors(got, probabilities_by_hand(logits, temperature).float(), call, atol=1e-6, hint=hint)
+
+    @given(seeds, st.integers(1, 3), st.integers(2, 30), st.integers(1, 30))
+    @example(0, 3, 10, 3)
+    def test_top_k_keeps_the_k_most_likely_in_each_row(self, seed, B, vocab_size, top_k):
+        top_k = min(top_k, vocab_size)
+        logits = random_floats((B, vocab_size), seed) * 3
+        got = stage.next_token_probabilities(logits, top_k=top_k)
+        call = f"next_token_probabilities(logits of shape ({B}, {vocab_size}), top_k={top_k})"
+        hint = probabilities_diagnosis(got, logits, top_k=top_k)
+        expect_equal_tensors(got, probabilities_by_hand(logits, top_k=top_k).float(), call, atol=1e-6, hint=hint)
+
+    @pytest.mark.parametrize("top_p, kept", [(0.3, 1), (0.7, 2), (0.9, 3), (1.0, 4)])
+    def test_top_p_keeps_the_smallest_nucleus_holding_top_p(self, top_p, kept):
+        logits = torch.tensor([[0.15, 0.05, 0.5, 0.3]]).log()
+        got = stage.next_token_probabilities(logits, top_p=top_p)
+        call = f"next_token_probabilities(log of [[0.15, 0.05, 0.5, 0.3]], top_p={top_p})"
+        hint = probabilities_diagnosis(got, logits, top_p=top_p) or (
+            f"The {kept} most likely token{'s' if kept > 1 else ''} hold at least {top_p} of the probability: "
+            f"keep {'them' if kept > 1 else 'it'} and renormalise."
+        )
+        expect_equal_tensors(got, probabilities_by_hand(logits, top_p=top_p).float(), call, atol=1e-6, hint=hint)
+
+    @given(seeds, st.integers(1, 3), st.integers(2, 30), st.floats(0.05, 1.0))
+    @example(0, 2, 12, 0.6)
+    def test_temperature_then_top_k_then_top_p(self, seed, B, vocab_size, top_p):
+        logits, top_k = random_floats((B, vocab_size), seed) * 3, max(1, vocab_size // 2)
+        options = dict(temperature=0.7, top_k=top_k, top_p=top_p)
+        got = stage.next_token_probabilities(logits, **options)
+        call = (
+            f"next_token_probabilities(logits of shape ({B}, {vocab_size}), temperature=0.7, top_k={top_k}, "
+            f"top_p={top_p:.3g})"
+        )
+        hint = probabilities_diagnosis(got, logits, **options) or (
+            "Apply them in this order: divide by the temperature, keep the top_k logits, softmax, then keep the "
+            "top_p nucleus of those probabilities and renormalise."
+        )
+        expect_equal_tensors(got, probabilities_by_hand(logits, **options).float(), call, atol=1e-6, hint=hint)
+
+    def test_rejects_bad_arguments_and_accepts_the_boundaries(self):
+        logits = random_floats((2, 5), 0)
+        bad = [dict(temperature=0.0), dict(temperature=-1.0), dict(top_k=0), dict(top_k=6), dict(top_p=0.0)]
+        bad += [dict(top_p=1.5), dict(top_p=-0.1)]
+        for options in bad:
+            try:
+                stage.next_token_probabilities(logits, **options)
+            except ValueError:
+                continue
+            shown = ", ".join(f"{name}={value}" for name, value in options.items())
+            fail(
+                f"next_token_probabilities(logits over 5 tokens, {shown}) should raise ValueError: temperature must "
+                "be > 0, top_k between 1 and the vocabulary size, top_p in (0, 1]"
+            )
+        for options in (dict(top_k=5), dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)):
+            probs = stage.next_token_probabilities(logits, **options)
+            if not torch.allclose(probs.sum(-1), torch.ones(2), atol=1e-5):
+                shown = ", ".join(f"{name}={value}" for name, value in options.items())
+                fail(
+                    f"next_token_probabilities(logits over 5 tokens, {shown}): rows should sum to 1, got "
+                    f"{show(probs.sum(-1))}"
+                )
+
+
+class TestKVCache:
+    def test_update_appends_along_time_per_layer(self):
+        cache = stage.KVCache()
+        if len(cache) != 0:
+            fail(f"len(KVCache()) should be 0 (no positions cached yet), got {len(cache)}")
+        k1, v1 = random_floats((2, 3, 4, 5), 1), random_floats((2, 3, 4, 5), 2)
+        k2, v2 = random_floats((2, 3, 4, 5), 3), random_floats((2, 3, 4, 5), 4)
+        cache.update(0, k1, v1)
+        cache.update(1, k1 * 2, v1 * 2)
+        keys, values = cache.update(0, k2, v2)
+        hint = "Concatenate along the time dim of (B, n_head, T, head_size): torch.cat((old, new), dim=2)."
+        call = (
+            "KVCache: update(0, k of shape (2, 3, 4, 5), ...), update(1, ...), update(0, k of shape (2, 3, 1, 5), ...)"
+        )
+        expect_equal_tensors(keys, torch.cat((k1, k2), dim=2), f"{call}: the keys it returned", hint=hint)
+        expect_equal_tensors(values, torch.cat((v1, v2), dim=2), f"{call}: the values it returned", hint=hint)
+        keys, _ = cache.update(1, k2, v2)
+        expect_equal_tensors(
+            keys,
+            torch.cat((k1 * 2, k2), dim=2),
+            "KVCache: the keys of layer 1 after two updates",
+            hint="Each layer keeps its own keys and values: index them by layer.",
+        )
+        if len(cache) != 8:
+            fail(f"After caching 4 then 4 more positions, len(cache) should be 8, got {len(cache)}")
+
+
+def cached_attention_by_hand(attention, chunks, *, mask="causal", keep=True) -> torch.Tensor:
+    """Attention of each chunk of x over everything cached so far, written out from c_attn and c_proj.
+    mask: "causal" (the right one), "top-left" (what is_causal=True does when keys outnumber queries), "none"."""
+    keys, values, outputs = [], [], []
+    for x in chunks:
+        B, T, C = x.shape
+        q, k, v = (x.double() @ attention.c_attn.weight.double().T).split(C, dim=2)
+        q, k, v = (t.view(B, T, N_HEAD, C // N_HEAD).transpose(1, 2) for t in (q, k, v))
+        keys, values = (keys + [k], values + [v]) if keep else ([k], [v])
+        k, v = torch.cat(keys, dim=2), torch.cat(values, dim=2)
+        S = k.shape[2]
+        allowed = {
+            "causal": torch.ones(T, S).tril(S - T),
+            "top-left": torch.ones(T, S).tril(),
+            "none": torch.ones(T, S),
+        }
+        scores = (q @ k.transpose(-2, -1) / (C // N_HEAD) ** 0.5).masked_fill(allowed[mask] == 0, float("-inf"))
+        y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+        outputs.append(y @ attention.c_proj.weight.double().T + attention.c_proj.bias.double())
+    return torch.cat(outputs, dim=1)
+
+
+def cached_attention_diagnosis(got, attention, chunks) -> str:
+    if not isinstance(got, torch.Tensor) or got.shape != cached_attention_by_hand(attention, chunks).shape:
+        return ""
+
+    def looks_like(**options) -> bool:
+        return torch.allclose(got.double(), cached_attention_by_hand(attention, chunks, **options), atol=1e-5)
+
+    if looks_like(mask="top-left"):
+        return (
+            "Each new token attends to the first cached positions instead of those up to its own: is_causal=True "
+            "aligns the mask to the top-left corner. With S cached keys and T new queries, allow key j for "
+            "query t where j <= S - T + t: torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)."
+        )
+    if looks_like(mask="none"):
+        return "New tokens see the ones after them in the same call: mask the future (tril with diagonal S - T)."
+    if looks_like(keep=False):
+        return "Each call attends only to its own tokens: attend over the keys and values cache.update returns."
+    return ""
+
+
+def chunks_of(total: int, sizes: list[int]) -> list[int]:
+    """Split `total` positions into chunks of the given sizes (the last one takes what is left)."""
+    chunks = []
+    for size in sizes:
+        size = min(size, total - sum(chunks))
+        if size > 0:
+            chunks.append(size)
+    if sum(chunks) < total:
+        chunks.append(total - sum(chunks))
+    return chunks
+
+
+class TestAttendWithCache:
+    @given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=8))
+    @example(0, [1] * 8)
+    @example(1, [3, 2, 3])
+    @settings(max_examples=25)  # each example builds its own attention: fewer of them keep the suite fast
+    def test_calls_in_chunks_equal_attention_over_the_whole_sequence(self, seed, sizes):
+        attention = tiny_attention(seed)
+        x = random_floats((2, BLOCK_SIZE, N_EMBD), seed)
+        sizes = chunks_of(BLOCK_SIZE, sizes)
+        chunks = list(x.split(sizes, dim=1))
+        cache = stage.KVCache()
+        with torch.no_grad():
+            outputs = [stage.attend_with_cache(attention, chunk, cache, layer=0, n_head=N_HEAD) for chunk in chunks]
+        got = torch.cat(outputs, dim=1) if all(isinstance(out, torch.Tensor) for out in outputs) else outputs[0]
+        call = f"attend_with_cache on x of shape (2, 8, 16) fed in chunks of {sizes} positions, with one KVCache"
+        hint = cached_attention_diagnosis(got, attention, chunks)
+        expect_equal_tensors(got, cached_attention_by_hand(attention, [x]).float(), call, atol=1e-5, hint=hint)
+        if len(cache) != BLOCK_SIZE:
+            fail(f"{call}: afterwards len(cache) should be 8, got {len(cache)}")
+
+
+def positions_diagnosis(model, idx, sizes) -> str:
+    """Zero the position embedding: if the cached logits then match, the positions were wrong."""
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        model.position_embedding_table.weight.zero_()
+        try:
+            got = cached_logits(model, idx, sizes)
+        except Exception:
+            return ""
+        if torch.allclose(got, model(idx)[0], atol=1e-5):
+            return (
+                "Without position embeddings the cached logits are right, so the positions are wrong: the new "
+                "tokens sit at positions len(cache), ..., len(cache) + T - 1."
+            )
+    return ""
+
+
+def cached_logits(model, idx, sizes) -> torch.Tensor:
+    cache = stage.KVCache()
+    return torch.cat([stage.forward_with_cache(model, chunk, cache) for chunk in idx.split(sizes, dim=1)], dim=1)
+
+
+class TestForwardWithCache:
+    def test_a_whole_prompt_gives_the_models_logits(self):
+        model, idx = tiny_model(1), random_tokens((2, 6), V, 1)
+        with torch.no_grad():
+            got, expected = stage.forward_with_cache(model, idx, stage.KVCache()), model(idx)[0]
+        expect_equal_tensors(
+            got,
+            expected,
+            "forward_with_cache(model, idx of shape (2, 6), KVCache()) against model(idx)",
+            atol=1e-5,
+            hint="Embed the tokens and positions, run each block as x + attention(ln1(x)), x + ffwd(ln2(x)), then "
+            "ln_f and lm_head, exactly as the model's forward does.",
+        )
+
+    @given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=8))
+    @example(2, [1] * 8)
+    @example(3, [5, 1, 2])
+    @settings(max_examples=25)  # each example builds its own GPT: fewer of them keep the suite fast
+    def test_logits_equal_the_full_forward_at_every_step(self, seed, sizes):
+        model, idx = tiny_model(seed), random_tokens((2, BLOCK_SIZE), V, seed)
+        sizes = chunks_of(BLOCK_SIZE, sizes)
+        with torch.no_grad():
+            got, expected = cached_logits(model, idx, sizes), model(idx)[0]
+        call = f"forward_with_cache on idx of shape (2, 8) fed in chunks of {sizes} tokens, against model(idx)"
+        hint = positions_diagnosis(model, idx, sizes) if not torch.allclose(got, expected, atol=1e-5) else ""
+        expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
+
+    def test_grows_the_cache_and_rejects_more_than_block_size(self):
+        model, cache = tiny_model(4), stage.KVCache()
+        with torch.no_grad():
+            stage.forward_with_cache(model, random_tokens((1, 5), V, 4), cache)
+            if len(cache) != 5:
+                fail(f"After forward_with_cache on 5 tokens, len(cache) should be 5, got {len(cache)}")
+            with pytest.raises(ValueError):
+                stage.forward_with_cache(model, random_tokens((1, 4), V, 5), cache)
+                fail(
+                    "forward_with_cache with 5 cached positions and 4 new tokens, block_size 8, should raise "
+                    "ValueError: there is no position embedding for position 8"
+                )
+
+
+def embedded_lengths(model):
+    """Record how many positions each call of the first block handles."""
+    lengths = []
+    model.blocks[0].ln1.register_forward_hook(lambda module, inputs, output: lengths.append(inputs[0].shape[1]))
+    return lengths
+
+
+class TestGenerate:
+    def test_samples_what_the_full_forward_gives_past_block_size(self):
+        model, idx = tiny_model(5), random_tokens((2, 3), V, 5)
+        options = dict(temperature=0.8, top_k=6, top_p=0.9)
+        got = stage.generate(model, idx, 12, generator=torch.Generator().manual_seed(0), **options)
+        call = (
+            "generate(model, idx of shape (2, 3), 12, temperature=0.8, top_k=6, top_p=0.9, generator=seed 0) with "
+            "block_size 8"
+        )
+        hint = (
+            "Each step samples once with torch.multinomial(probs, num_samples=1, generator=generator) from "
+            "next_token_probabilities(...) of the last position; the context is the last block_size tokens."
+        )
+        expect_equal_tensors(got, hand_generation(model, idx, 12, seed=0, **options), call, hint=hint)
+
+    def test_the_cache_does_not_change_the_tokens(self):
+        model, idx = tiny_model(6), random_tokens((3, 2), V, 6)
+        cached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1))
+        uncached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1), use_cache=False)
+        expect_equal_tensors(
+            cached,
+            uncached,
+            "generate(model, idx of shape (3, 2), 14) with use_cache=True against use_cache=False, same seed",
+            hint="Once the cache holds block_size positions, start a fresh one from the last block_size tokens: "
+            "the position embeddings end there.",
+        )
+
+    def test_top_k_1_is_greedy_decoding(self):
+        model, idx = tiny_model(7), random_tokens((2, 1), V, 7)
+        with torch.no_grad():
+            greedy = idx
+            for _ in range(10):
+                greedy = torch.cat((greedy, model(greedy[:, -BLOCK_SIZE:])[0][:, -1:].argmax(-1)), dim=1)
+        got = stage.generate(model, idx, 10, top_k=1, generator=torch.Generator().manual_seed(2))
+        expect_equal_tensors(
+            got,
+            greedy,
+            "generate(model, idx of shape (2, 1), 10, top_k=1) against always taking the most likely token",
+            hint="With top_k=1 only the most likely token keeps any probability.",
+        )
+
+    def test_every_token_is_inside_the_top_k(self):
+        model, idx, top_k = tiny_model(8), random_tokens((4, 1), V, 8), 3
+        got = stage.generate(model, idx, 16, top_k=top_k, temperature=2.0, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            for t in range(1, got.shape[1]):
+                allowed = model(got[:, max(0, t - BLOCK_SIZE) : t])[0][:, -1, :].topk(top_k).indices
+                outside = ~(allowed == got[:, t : t + 1]).any(-1)
+                if outside.any():
+                    row = int(outside.nonzero()[0])
+                    fail(
+                        f"generate(model, idx of shape (4, 1), 16, top_k=3, temperature=2.0): token {t} of row {row} "
+                        f"is {int(got[row, t])}, outside the 3 most likely {allowed[row].tolist()}"
+                    )
+
+    def test_the_cache_reads_one_new_token_per_step(self):
+        model, idx = tiny_model(9), random_tokens((1, 3), V, 9)
+        lengths = embedded_lengths(model)
+        stage.generate(model, idx, 10, generator=torch.Generator().manual_seed(4))
+        # The prompt once, then one token per step until the cache holds block_size positions; from then on
+        # the last block_size tokens each step (the position embeddings end at block_size).
+        expected = [3] + [1] * (BLOCK_SIZE - 3) + [BLOCK_SIZE] * (10 - 1 - (BLOCK_SIZE - 3))
+        if lengths != expected:
+            fail(
+                f"generate(model, idx of shape (1, 3), 10) with block_size 8 ran the first block on {lengths} "
+                f"positions per step, expected {expected}",
+                "Run the prompt once into a fresh KVCache, then only the newest token (idx[:, -1:]) each step; when "
+                "the cache is full, start a fresh one from idx[:, -block_size:].",
+            )
+
+    def test_same_generator_same_tokens_whatever_the_global_seed(self):
+        model, idx = tiny_model(10), random_tokens((2, 2), V, 10)
+        with fixed_seed(1):
+            first = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
+        with fixed_seed(2):
+            second = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
+        expect_equal_tensors(
+            second,
+            first,
+            "generate(..., generator=torch.Generator().manual_seed(5)) twice, with different global seeds",
+            hint="Pass the generator to torch.multinomial, and draw nothing from the global random generator.",
+        )
+
+    def test_rejects_bad_arguments(self):
+        model, idx = tiny_model(11), random_tokens((1, 2), V, 11)
+        for options in (dict(temperature=0.0), dict(top_k=V + 1), dict(top_p=1.5)):
+            with pytest.raises(ValueError):
+                stage.generate(model, idx, 3, **options)
+                shown = ", ".join(f"{name}={value}" for name, value in options.items())
+                fail(f"generate(model, idx, 3, {shown}) should raise ValueError")

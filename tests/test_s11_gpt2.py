@@ -1,0 +1,301 @@
+"""Stage 11 · GPT-2 itself. The graded implementation's own LayerNorm (stage 7) and CausalSelfAttention
+(stage 9) are used; the oracle is Hugging Face's GPT2LMHeadModel, built from a small GPT2Config with
+random weights (nothing is downloaded)."""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+from feedback import expect_equal_tensors, fail
+from strategies import random_floats, random_tokens
+from support import fixed_seed
+from torch import nn
+from torch.nn import functional as F
+
+from kata.implementation import StageModule
+
+# Imported with the test module, so that `kata` (which loads the tests once and forks each run from there)
+# and `kata grade` pay the few seconds it takes once, never inside a learner's time limit.
+try:
+    import transformers
+    from transformers import GPT2Config, GPT2LMHeadModel
+except ImportError:  # the gpt2 extra is missing: each test that needs it says how to install it
+    GPT2Config = GPT2LMHeadModel = None
+else:
+    transformers.logging.set_verbosity_error()
+
+stage = StageModule("s11_gpt2")
+fast = StageModule("s09_fast_attention")
+
+GPT2_SMALL = dict(vocab_size=50257, block_size=1024, n_embd=768, n_head=12, n_layer=12, dropout=0.0)
+GPT2_SMALL_PARAMETERS = 124_439_808  # GPT2LMHeadModel(GPT2Config()), the head tied to the token embedding
+TINY = dict(vocab_size=50, block_size=16, n_embd=32, n_head=4, n_layer=2, dropout=0.0)
+CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+
+def hugging_face():
+    """transformers' GPT-2 classes, or a failure that says how to install them."""
+    if GPT2LMHeadModel is None:
+        fail(
+            "Stage 11 checks your GPT-2 against Hugging Face's, and transformers is not installed",
+            "Install it with `pip install 'gpt-kata[gpt2]'` (`make learn` does).",
+        )
+    return GPT2Config, GPT2LMHeadModel
+
+
+def hugging_face_gpt2(seed: int):
+    """A small GPT2LMHeadModel whose every weight, bias and norm is random, so a tensor loaded into the
+    wrong place, or not loaded, always shows."""
+    config_class, model_class = hugging_face()
+    config = config_class(
+        vocab_size=TINY["vocab_size"],
+        n_positions=TINY["block_size"],
+        n_embd=TINY["n_embd"],
+        n_layer=TINY["n_layer"],
+        n_head=TINY["n_head"],
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    with fixed_seed(seed):
+        model = model_class(config).eval()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.3)
+    return model
+
+
+def tiny_gpt2(seed: int = 0, **changes):
+    with fixed_seed(seed):
+        return stage.GPT2(stage.GPT2Config(**{**TINY, **changes})).eval()
+
+
+def loaded_gpt2(seed: int):
+    model = tiny_gpt2(seed)  # the learner's code first: a stub fails at once
+    reference = hugging_face_gpt2(seed)
+    model = stage.load_gpt2_state_dict(model, reference.state_dict())
+    if not isinstance(model, nn.Module):
+        fail(f"load_gpt2_state_dict(model, state_dict) should return the model it loaded into, got {model!r}")
+    return model, reference
+
+
+def loading_diagnosis(model, state_dict) -> str:
+    """Which parameter does not hold what the checkpoint says, and how."""
+    own = dict(model.named_parameters())
+    for key, tensor in state_dict.items():
+        if key not in own:
+            continue
+        expected = tensor.t() if key.endswith(CONV1D_WEIGHTS) else tensor
+        got = own[key].detach()
+        if got.shape == expected.shape and torch.equal(got, expected):
+            continue
+        if key.endswith(CONV1D_WEIGHTS) and got.shape == tensor.shape and torch.equal(got, tensor):
+            return f"{key} holds the checkpoint's matrix untransposed: Conv1D weights are (in, out), copy tensor.t()."
+        if key.endswith(".attn.c_attn.bias"):
+            return f"{key} was not loaded: it ends in 'attn.bias' but is a real weight; skip only '.attn.bias'."
+        return f"{key} does not hold the checkpoint's values after loading."
+    return ""
+
+
+def architecture_diagnosis(model) -> str:
+    block = model.transformer.h[0]
+    if model.lm_head.weight is not model.transformer.wte.weight:
+        return "lm_head must share the token embedding's matrix: self.lm_head.weight = self.transformer.wte.weight."
+    x = random_floats((1, 3, TINY["n_embd"]), 0)
+    with torch.no_grad():
+        hidden = block.mlp.c_fc(x)
+        if torch.allclose(block.mlp(x), block.mlp.c_proj(F.gelu(hidden)), atol=1e-6):
+            return "The MLP uses the exact (erf) GELU: GPT-2 uses the tanh approximation, approximate='tanh'."
+    return ""
+
+
+class TestConfigAndSize:
+    def test_defaults_are_gpt2_small_with_124_439_808_parameters(self):
+        got = dataclasses.asdict(stage.GPT2Config())
+        if got != GPT2_SMALL:
+            fail(f"GPT2Config(): expected GPT-2 small, {GPT2_SMALL}, got {got}")
+        with torch.device("meta"):  # shapes only: no memory for the weights, no time to initialise them
+            model = stage.GPT2(stage.GPT2Config())
+        count = sum(parameter.numel() for parameter in model.parameters())
+        if count != GPT2_SMALL_PARAMETERS:
+            vocab, width = GPT2_SMALL["vocab_size"], GPT2_SMALL["n_embd"]
+            likely = {
+                vocab * width: "lm_head has a matrix of its own: tie it to the token embedding.",
+                vocab: "lm_head has a bias: GPT-2's head has none (bias=False).",
+                -GPT2_SMALL["n_layer"] * 3 * width: "c_attn has no bias: GPT-2's has one.",
+            }
+            fail(
+                f"GPT2(GPT2Config()) should have {GPT2_SMALL_PARAMETERS:,} parameters, as GPT-2 small does; "
+                f"got {count:,} ({count - GPT2_SMALL_PARAMETERS:+,})",
+                likely.get(count - GPT2_SMALL_PARAMETERS, ""),
+            )
+
+
+class TestParts:
+    def test_attention_is_your_stage_9_attention_with_biases(self):
+        with fixed_seed(0):
+            attention = stage.GPT2Attention(32, 4, 16)
+        if not isinstance(attention, fast.CausalSelfAttention):
+            fail(
+                "GPT2Attention should subclass your CausalSelfAttention from stage 9: "
+                "class GPT2Attention(CausalSelfAttention)"
+            )
+        c_attn, c_proj = attention.c_attn, attention.c_proj
+        if tuple(c_attn.weight.shape) != (96, 32) or c_attn.bias is None or c_proj.bias is None:
+            fail(
+                f"GPT2Attention(32, 4, 16): expected c_attn = nn.Linear(32, 96) and c_proj = nn.Linear(32, 32), "
+                f"both with a bias; got {c_attn!r} and {c_proj!r}"
+            )
+
+    def test_mlp_is_gelu_tanh_between_c_fc_and_c_proj(self):
+        with fixed_seed(1):
+            mlp = stage.GPT2MLP(8).eval()
+        x = random_floats((2, 5, 8), 1) * 2
+        with torch.no_grad():
+            hidden = mlp.c_fc(x)
+            expected = mlp.c_proj(F.gelu(hidden, approximate="tanh"))
+            got = mlp(x)
+        hint = (
+            "Expected c_proj(gelu(c_fc(x), approximate='tanh')) with c_fc = nn.Linear(8, 32) and "
+            "c_proj = nn.Linear(32, 8)."
+        )
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+            if torch.allclose(got, mlp.c_proj(F.gelu(hidden)), atol=1e-6):
+                hint = "This is the exact (erf) GELU: GPT-2 uses the tanh approximation, F.gelu(x, approximate='tanh')."
+            elif torch.allclose(got, mlp.c_proj(F.relu(hidden)), atol=1e-6):
+                hint = "This is ReLU, the lecture's choice: GPT-2 uses GELU, F.gelu(x, approximate='tanh')."
+        expect_equal_tensors(
+            got.detach(), expected.detach(), "GPT2MLP(8) on x of shape (2, 5, 8)", atol=1e-6, hint=hint
+        )
+
+    def test_block_is_pre_norm_with_gpt2_names(self):
+        with fixed_seed(2):
+            block = stage.GPT2Block(stage.GPT2Config(**TINY)).eval()
+        x = random_floats((2, 6, 32), 2)
+        with torch.no_grad():
+            after_attention = x + block.attn(block.ln_1(x))
+            expected = after_attention + block.mlp(block.ln_2(after_attention))
+            got = block(x)
+        expect_equal_tensors(
+            got,
+            expected,
+            "GPT2Block(config) on x of shape (2, 6, 32)",
+            atol=1e-6,
+            hint="Expected x + attn(ln_1(x)), then x + mlp(ln_2(x)), with GPT-2's names ln_1, attn, ln_2, mlp.",
+        )
+
+    def test_head_shares_the_token_embedding_and_has_no_bias(self):
+        model = tiny_gpt2(3)
+        if model.lm_head.weight is not model.transformer.wte.weight:
+            fail(
+                "GPT2: lm_head.weight should be the very Parameter transformer.wte.weight (GPT-2 ties them): "
+                "self.lm_head.weight = self.transformer.wte.weight"
+            )
+        if model.lm_head.bias is not None:
+            fail("GPT2: lm_head should have no bias: nn.Linear(n_embd, vocab_size, bias=False)")
+
+    def test_initialisation_is_gpt2s(self):
+        n_layer = 4
+        with fixed_seed(4):
+            model = stage.GPT2(stage.GPT2Config(vocab_size=200, block_size=64, n_embd=64, n_head=4, n_layer=n_layer))
+        scaled = 0.02 / math.sqrt(2 * n_layer)
+        for name, parameter in model.named_parameters():
+            if name.endswith("bias") and "ln_" not in name:
+                expected, what = 0.0, "zeros"
+            elif "ln_" in name:
+                expected, what = (1.0 if name.endswith("weight") else 0.0), "ones and zeros, as LayerNorm starts"
+            else:
+                expected = scaled if name.endswith("c_proj.weight") else 0.02
+                std = parameter.detach().std().item()
+                if abs(std - expected) > 0.12 * expected:
+                    reason = (
+                        "Every projection that adds to the residual stream (names ending in c_proj.weight) starts with "
+                        f"std 0.02 / sqrt(2 * n_layer) = {scaled:.5f}; every other weight with std 0.02"
+                    )
+                    fail(f"GPT2 with n_layer={n_layer}: {name} has std {std:.5f}, expected {expected:.5f}", reason)
+                continue
+            if not torch.all(parameter == expected):
+                fail(f"GPT2: {name} should start as {what}")
+
+
+class TestAgainstHuggingFace:
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_logits_equal_hugging_faces_after_loading_its_state_dict(self, seed):
+        model, reference = loaded_gpt2(seed)
+        idx = random_tokens((2, TINY["block_size"]), TINY["vocab_size"], seed)
+        with torch.no_grad():
+            expected, got = reference(idx).logits, model(idx)[0]
+        hint = loading_diagnosis(model, reference.state_dict()) or architecture_diagnosis(model)
+        call = (
+            "GPT2(config) after load_gpt2_state_dict(model, GPT2LMHeadModel(small config).state_dict()), on idx (2, 16)"
+        )
+        expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
+
+    def test_the_loss_is_the_mean_cross_entropy_of_the_same_logits(self):
+        model, reference = loaded_gpt2(2)
+        idx, targets = random_tokens((2, 10), TINY["vocab_size"], 2), random_tokens((2, 10), TINY["vocab_size"], 3)
+        with torch.no_grad():
+            logits, loss = model(idx, targets)
+            expected_logits = reference(idx).logits.view(20, -1)
+        expect_equal_tensors(
+            logits,
+            expected_logits,
+            "GPT2 after loading, model(idx, targets): the logits",
+            atol=1e-5,
+            hint="With targets, return the logits flattened to (B*T, V), as your GPT does.",
+        )
+        expect_equal_tensors(
+            loss,
+            F.cross_entropy(expected_logits, targets.view(20)),
+            "GPT2 after loading, model(idx, targets): the loss",
+            atol=1e-5,
+        )
+
+    def test_loads_an_older_transformers_state_dict_with_mask_buffers(self):
+        model = tiny_gpt2(3)
+        reference = hugging_face_gpt2(3)
+        state_dict = dict(reference.state_dict())
+        block_size = TINY["block_size"]
+        for layer in range(TINY["n_layer"]):  # what transformers 4.x saved besides the weights
+            state_dict[f"transformer.h.{layer}.attn.bias"] = torch.ones(1, 1, block_size, block_size).tril().bool()
+            state_dict[f"transformer.h.{layer}.attn.masked_bias"] = torch.tensor(-1e4)
+        model = stage.load_gpt2_state_dict(model, state_dict)
+        idx = random_tokens((1, 12), TINY["vocab_size"], 3)
+        with torch.no_grad():
+            expect_equal_tensors(
+                model(idx)[0],
+                reference(idx).logits,
+                "GPT2 after loading a state_dict that also holds attn.bias and attn.masked_bias mask buffers",
+                atol=1e-5,
+                hint=loading_diagnosis(model, state_dict)
+                or "Skip the keys ending in '.attn.bias' or '.attn.masked_bias'.",
+            )
+
+    def test_rejects_a_state_dict_that_does_not_fit(self):
+        models = [tiny_gpt2(4), tiny_gpt2(4)]
+        state_dict = dict(hugging_face_gpt2(4).state_dict())
+        wrong = [
+            (
+                "one of another vocabulary size",
+                {**state_dict, "transformer.wte.weight": torch.zeros(51, TINY["n_embd"])},
+            ),
+            ("one without ln_f", {k: v for k, v in state_dict.items() if not k.startswith("transformer.ln_f")}),
+        ]
+        for model, (what, candidate) in zip(models, wrong, strict=True):
+            try:
+                stage.load_gpt2_state_dict(model, candidate)
+            except ValueError:
+                continue
+            fail(
+                f"load_gpt2_state_dict(model, {what}) should raise ValueError naming the key: a checkpoint that "
+                "does not fit must never leave random weights behind silently"
+            )
+
+    def test_rejects_a_sequence_longer_than_block_size(self):
+        with pytest.raises(ValueError):
+            tiny_gpt2(5)(random_tokens((1, TINY["block_size"] + 1), TINY["vocab_size"], 5))
+            fail("GPT2 with block_size 16 on 17 tokens should raise ValueError: there is no position embedding for 16")

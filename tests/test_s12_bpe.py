@@ -1,0 +1,262 @@
+"""Stage 12 · Byte-level BPE tokenizer. Graded on its own: the text comes from the tests."""
+
+import functools
+from collections import Counter
+
+import pytest
+from feedback import fail, show
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from kata.corpus import load_corpus
+from kata.implementation import StageModule
+
+stage = StageModule("s12_bpe")
+
+# The corpus check: train on the first 20,000 characters of the training split (the first 90%), 32 merges.
+CORPUS_TRAINING_CHARACTERS = 20_000
+CORPUS_VOCAB_SIZE = 256 + 32
+# The merges the kata's reference learns there, as (left bytes, right bytes), in order.
+CORPUS_MERGES = [
+    (b"e", b" "), (b"t", b"h"), (b"t", b" "), (b"s", b" "), (b"o", b"u"), (b",", b" "), (b"d", b" "), (b"r", b" "),
+    (b"i", b"n"), (b"a", b"n"), (b"e", b"n"), (b":", b"\n"), (b"y", b" "), (b"\n", b"\n"), (b"e", b"r"), (b"o", b"n"),
+    (b"l", b"l"), (b"a", b"r"), (b"th", b"e "), (b"y", b"ou"), (b"o", b" "), (b"h", b"a"), (b"o", b"r"),
+    (b".", b"\n\n"), (b"e", b"s"), (b",", b"\n"), (b"i", b"t"), (b"h", b"i"), (b"e", b"a"), (b"ll", b" "),
+    (b"s", b"t "), (b"n", b"o"),
+]  # fmt: skip
+VALIDATION_BYTES = 111_540
+VALIDATION_TOKENS = 83_607  # 1.3341 bytes per token
+
+CLASSIC = "aaabdaaabac"  # BPE's classic example: aa -> Z, ab -> Y, ZY -> X gives XdXac
+CLASSIC_MERGES = {(97, 97): 256, (97, 98): 257, (256, 257): 258}
+
+
+def splits() -> tuple[str, str]:
+    corpus = load_corpus()
+    n = int(0.9 * len(corpus))
+    return corpus[:n], corpus[n:]
+
+
+@functools.cache
+def trained_on_the_corpus(tokenizer_class):
+    """The graded BPETokenizer trained once per implementation (the class differs between them)."""
+    tokenizer = tokenizer_class()
+    tokenizer.train(splits()[0][:CORPUS_TRAINING_CHARACTERS], CORPUS_VOCAB_SIZE)
+    return tokenizer
+
+
+def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
+    return [
+        (tokenizer.vocab[a], tokenizer.vocab[b]) for (a, b), _ in sorted(tokenizer.merges.items(), key=lambda m: m[1])
+    ]
+
+
+def hand_merge(ids, pair, new_id):
+    merged, i = [], 0
+    while i < len(ids):
+        if tuple(ids[i : i + 2]) == pair:
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
+
+def tie_break_diagnosis(text: str, got: dict) -> str:
+    """Replay the learner's merges; at the first one that is not the kata's choice, name the order it follows."""
+    ids = list(text.encode("utf-8"))
+    for pair, new_id in sorted(got.items(), key=lambda merge: merge[1]):
+        counts = Counter(zip(ids, ids[1:], strict=False))
+        if not counts:
+            return ""
+        best = max(counts.values())
+        tied = [candidate for candidate in dict.fromkeys(zip(ids, ids[1:], strict=False)) if counts[candidate] == best]
+        if pair != min(tied):
+            if len(tied) > 1 and pair == tied[0]:
+                return (
+                    f"Merge {new_id} joined {pair}, which occurs first among the pairs seen {best} times: the kata "
+                    "breaks ties by the smallest pair, min(counts, key=lambda pair: (-counts[pair], pair))."
+                )
+            if len(tied) > 1 and pair == max(tied):
+                return (
+                    f"Merge {new_id} joined {pair}, the largest of the pairs seen {best} times: ties go to the smallest"
+                )
+            return ""
+        ids = hand_merge(ids, pair, new_id)
+    return ""
+
+
+class TestPairCounts:
+    def test_the_minbpe_example(self):
+        got = stage.pair_counts([1, 2, 3, 1, 2])
+        if dict(got) != {(1, 2): 2, (2, 3): 1, (3, 1): 1}:
+            fail(f"pair_counts([1, 2, 3, 1, 2]): expected {{(1, 2): 2, (2, 3): 1, (3, 1): 1}}, got {show(got)}")
+
+    def test_counts_overlapping_pairs(self):
+        got = stage.pair_counts([97, 97, 97])
+        if dict(got) != {(97, 97): 2}:
+            fail(
+                f"pair_counts([97, 97, 97]) ('aaa'): expected {{(97, 97): 2}}, got {show(got)}",
+                "Count every neighbouring pair, zip(ids, ids[1:], strict=False): they overlap.",
+            )
+
+    @given(st.lists(st.integers(0, 5), max_size=30))
+    @example([])
+    @example([7])
+    def test_any_ids(self, ids):
+        got = stage.pair_counts(list(ids))
+        expected = dict(Counter(zip(ids, ids[1:], strict=False)))
+        if dict(got) != expected:
+            fail(f"pair_counts({ids}): expected {expected}, got {show(got)}")
+
+
+class TestMergePair:
+    def test_the_minbpe_example(self):
+        got = stage.merge_pair([5, 6, 6, 7, 9, 1], (6, 7), 99)
+        if list(got) != [5, 6, 99, 9, 1]:
+            fail(f"merge_pair([5, 6, 6, 7, 9, 1], (6, 7), 99): expected [5, 6, 99, 9, 1], got {show(got)}")
+
+    @pytest.mark.parametrize("ids, expected", [([1, 1, 1], [256, 1]), ([1, 1, 1, 1], [256, 256]), ([1], [1])])
+    def test_left_to_right_without_overlap(self, ids, expected):
+        before = list(ids)
+        got = stage.merge_pair(ids, (1, 1), 256)
+        if list(got) != expected:
+            fail(
+                f"merge_pair({before}, (1, 1), 256): expected {expected}, got {show(got)}",
+                "Walk left to right; after a match jump past both ids, so a pair never overlaps the one before.",
+            )
+        if ids != before:
+            fail(f"merge_pair({before}, (1, 1), 256) changed its input to {ids}: return a new list")
+
+    @given(st.lists(st.integers(0, 3), max_size=30), st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    def test_any_ids(self, ids, pair):
+        got = stage.merge_pair(list(ids), pair, 9)
+        if list(got) != hand_merge(ids, pair, 9):
+            fail(f"merge_pair({ids}, {pair}, 9): expected {hand_merge(ids, pair, 9)}, got {show(got)}")
+
+
+class TestTrain:
+    def test_the_classic_aaabdaaabac(self):
+        tokenizer = stage.BPETokenizer()
+        tokenizer.train(CLASSIC, 259)
+        if dict(tokenizer.merges) != CLASSIC_MERGES:
+            fail(
+                f"BPETokenizer().train({CLASSIC!r}, 259): expected the merges {CLASSIC_MERGES} (aa, then ab, then "
+                f"aa+ab), got {tokenizer.merges}",
+                tie_break_diagnosis(CLASSIC, tokenizer.merges),
+            )
+        if tokenizer.vocab.get(258) != b"aaab" or tokenizer.vocab_size != 259:
+            fail(
+                f"After train({CLASSIC!r}, 259), vocab[258] should be b'aaab' and vocab_size 259; got "
+                f"{tokenizer.vocab.get(258)!r} and {tokenizer.vocab_size}",
+                "vocab[new_id] = vocab[left] + vocab[right].",
+            )
+        ids = tokenizer.encode(CLASSIC)
+        if list(ids) != [258, 100, 258, 97, 99]:
+            fail(f"encode({CLASSIC!r}) after training on it: expected [258, 100, 258, 97, 99] (XdXac), got {show(ids)}")
+
+    @pytest.mark.parametrize("text", ["dcab", "abcd", "xyxzyz"])
+    def test_ties_go_to_the_smallest_pair(self, text):
+        tokenizer = stage.BPETokenizer()
+        tokenizer.train(text, 257)
+        ids = list(text.encode("utf-8"))
+        counts = Counter(zip(ids, ids[1:], strict=False))
+        expected = min(counts, key=lambda pair: (-counts[pair], pair))
+        if dict(tokenizer.merges) != {expected: 256}:
+            fail(
+                f"BPETokenizer().train({text!r}, 257): expected the one merge {{{expected}: 256}}, got "
+                f"{tokenizer.merges}",
+                tie_break_diagnosis(text, tokenizer.merges) or "Among the most frequent pairs, merge the smallest.",
+            )
+
+    def test_the_256_bytes_come_first(self):
+        tokenizer = stage.BPETokenizer()
+        if tokenizer.vocab_size != 256 or any(tokenizer.vocab.get(byte) != bytes([byte]) for byte in range(256)):
+            fail("BPETokenizer(): before training, vocab should map each byte 0..255 to bytes([byte]), vocab_size 256")
+
+    def test_stops_when_no_pair_is_left(self):
+        for text, expected in (("ab", {(97, 98): 256}), ("", {}), ("x", {})):
+            tokenizer = stage.BPETokenizer()
+            tokenizer.train(text, 300)
+            if dict(tokenizer.merges) != expected or tokenizer.vocab_size != 256 + len(expected):
+                fail(
+                    f"BPETokenizer().train({text!r}, 300): expected the merges {expected} and vocab_size "
+                    f"{256 + len(expected)}, got {tokenizer.merges} and {tokenizer.vocab_size}",
+                    "Stop early when the text has no pair left to merge.",
+                )
+
+    def test_rejects_a_vocab_size_below_256(self):
+        with pytest.raises(ValueError):
+            stage.BPETokenizer().train("hello", 255)
+            fail("BPETokenizer().train('hello', 255) should raise ValueError: the 256 bytes need an id each")
+
+    def test_learns_the_references_merges_on_the_corpus(self):
+        got = merges_in_order(trained_on_the_corpus(stage.BPETokenizer))
+        for number, (learned, expected) in enumerate(zip(got, CORPUS_MERGES, strict=False)):
+            if learned != expected:
+                fail(
+                    f"train(<the first {CORPUS_TRAINING_CHARACTERS:,} characters of the training split>, "
+                    f"{CORPUS_VOCAB_SIZE}): merge {number} (id {256 + number}) should join {expected}, got {learned}",
+                    "Count the pairs afresh after every merge, and merge the most frequent one.",
+                )
+        if len(got) != len(CORPUS_MERGES):
+            fail(f"train(<corpus slice>, {CORPUS_VOCAB_SIZE}) should learn {len(CORPUS_MERGES)} merges, got {len(got)}")
+
+
+class TestEncodeDecode:
+    @given(st.text(max_size=40))
+    @example("")
+    @example("héllo wörld 👋, 你好")
+    @example("First Citizen:\nBefore we proceed any further, hear me speak.")
+    def test_decode_undoes_encode_for_any_text(self, text):
+        tokenizer = trained_on_the_corpus(stage.BPETokenizer)
+        ids = tokenizer.encode(text)
+        unknown = [i for i in ids if i not in tokenizer.vocab]
+        if unknown:
+            fail(
+                f"encode({text!r}) with the tokenizer trained on the corpus gave the id {unknown[0]}, which is not in "
+                "vocab",
+                "Encode the UTF-8 bytes of the text (ids 0..255), not its code points: list(text.encode('utf-8')).",
+            )
+        back = tokenizer.decode(ids)
+        if back != text:
+            fail(
+                f"decode(encode({text!r})) with the tokenizer trained on the corpus: got {back!r} back",
+                f"encode gave {show(ids)}. Encode the UTF-8 bytes, and decode by joining the bytes of each id, then "
+                "reading them as UTF-8.",
+            )
+
+    def test_encode_replays_the_merges_in_the_order_they_were_learned(self):
+        tokenizer = stage.BPETokenizer()
+        tokenizer.merges = {(98, 99): 256, (97, 98): 257}  # "bc" was learned before "ab"
+        tokenizer.vocab[256], tokenizer.vocab[257] = b"bc", b"ab"
+        got = tokenizer.encode("abc")
+        if list(got) != [97, 256]:
+            fail(
+                f"encode('abc') with the merges {{(98, 99): 256, (97, 98): 257}}: expected [97, 256], got {show(got)}",
+                "Replay the merges in the order they were learned, lowest merge id first, whatever the text.",
+            )
+
+    def test_decode_replaces_bytes_that_are_not_utf8(self):
+        tokenizer = stage.BPETokenizer()
+        got = tokenizer.decode([104, 105, 0xE2])
+        if got != "hi\ufffd":
+            fail(
+                f"decode([104, 105, 0xE2]): expected 'hi\\ufffd', got {got!r}",
+                "A lone byte 0xE2 is not UTF-8: read the bytes with .decode('utf-8', errors='replace').",
+            )
+
+    def test_compresses_the_validation_split_as_the_reference_does(self):
+        tokenizer = trained_on_the_corpus(stage.BPETokenizer)
+        validation = splits()[1]
+        ids = tokenizer.encode(validation)
+        if len(ids) != VALIDATION_TOKENS:
+            fail(
+                f"encode(<the validation split, {VALIDATION_BYTES:,} bytes>) with the tokenizer trained on the corpus "
+                f"slice: expected {VALIDATION_TOKENS:,} tokens ({VALIDATION_BYTES / VALIDATION_TOKENS:.4f} bytes per "
+                f"token), got {len(ids):,} ({VALIDATION_BYTES / max(len(ids), 1):.4f})",
+                "Apply every learned merge wherever it occurs, lowest merge id first.",
+            )
+        if tokenizer.decode(ids) != validation:
+            fail("decode(encode(<the validation split>)) is not the validation split")
