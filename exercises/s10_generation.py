@@ -10,7 +10,8 @@ This stage builds on your GPT (stage 8) with fast attention (stage 9): a model m
 It reads the model's own parts: token_embedding_table, position_embedding_table, blocks (each with
 ln1, sa, ln2, ffwd), ln_f, lm_head, config, and each block.sa's c_attn and c_proj.
 
-Run `pytest -m s10_generation` to check this stage; `kata hint s10_generation` gives a hint.
+Check it with `.venv/bin/kata check s10_generation` (or `.venv/bin/pytest -m s10_generation`) from the kata's
+folder; `.venv/bin/kata hint s10_generation` gives a hint.
 """
 
 import torch

@@ -15,7 +15,8 @@ merge the smallest pair, comparing pairs as tuples: (97, 98) before (97, 99) bef
 The classic example: "aaabdaaabac" merges aa -> 256, then ab -> 257, then (256, 257) -> 258,
 and encodes to [258, 100, 258, 97, 99].
 
-Run `pytest -m s12_bpe` to check this stage; `kata hint s12_bpe` gives a hint.
+Check it with `.venv/bin/kata check s12_bpe` (or `.venv/bin/pytest -m s12_bpe`) from the kata's
+folder; `.venv/bin/kata hint s12_bpe` gives a hint.
 """
 
 

@@ -111,3 +111,83 @@ def gpt_logits(weights: dict, idx: torch.Tensor, n_head: int) -> torch.Tensor:
     for block_weights in weights["blocks"]:
         x = block(block_weights, x, n_head)
     return linear(weights["lm_head"], layer_norm(weights["ln_f"], x))
+
+
+def next_token_probabilities(logits: torch.Tensor, *, temperature=1.0, top_k=None, top_p=None) -> torch.Tensor:
+    """Temperature, then top-k (ties with the k-th largest kept), softmax, then the nucleus: a token is
+    dropped when the more likely ones already hold top_p of the mass."""
+    logits = logits.double() / temperature
+    if top_k is not None:
+        kth = logits.sort(dim=-1, descending=True).values[..., top_k - 1 : top_k]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if top_p is not None:
+        ordered, order = probs.sort(dim=-1, descending=True)
+        drop = torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, (ordered.cumsum(-1) - ordered) >= top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(-1, keepdim=True)
+    return probs
+
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def gpt2_attention(weights: dict, x: torch.Tensor, n_head: int) -> torch.Tensor:
+    """GPT-2's attention: stage 9's fused layout with a bias on c_attn."""
+    C = x.shape[-1]
+    qkv = linear(weights["c_attn"], x)
+    query, key, value = qkv.split(C, dim=-1)
+    size = C // n_head
+    heads = [
+        attention_weights(query[..., h * size : (h + 1) * size], key[..., h * size : (h + 1) * size])
+        @ value[..., h * size : (h + 1) * size]
+        for h in range(n_head)
+    ]
+    return linear(weights["c_proj"], torch.cat(heads, dim=-1))
+
+
+def gpt2_mlp(weights: dict, x: torch.Tensor) -> torch.Tensor:
+    return linear(weights["c_proj"], gelu_tanh(linear(weights["c_fc"], x)))
+
+
+def gpt2_block(weights: dict, x: torch.Tensor, n_head: int) -> torch.Tensor:
+    attention = {"c_attn": weights["c_attn"], "c_proj": weights["attn_proj"]}
+    x = x.double() + gpt2_attention(attention, layer_norm(weights["ln_1"], x), n_head)
+    mlp = {"c_fc": weights["c_fc"], "c_proj": weights["mlp_proj"]}
+    return x + gpt2_mlp(mlp, layer_norm(weights["ln_2"], x))
+
+
+def gpt2_logits(weights: dict, idx: torch.Tensor, n_head: int) -> torch.Tensor:
+    T = idx.shape[1]
+    x = weights["wte"].double()[idx] + weights["wpe"].double()[:T]
+    for block_weights in weights["h"]:
+        x = gpt2_block(block_weights, x, n_head)
+    return layer_norm(weights["ln_f"], x) @ weights["wte"].double().T  # the head is the token embedding
+
+
+def bpe_train(text: str, vocab_size: int) -> list[list[int]]:
+    """The merges [left, right, new id] of byte-level BPE, ties going to the smallest pair."""
+    ids, merges = list(text.encode("utf-8")), []
+    for new_id in range(256, vocab_size):
+        counts: dict[tuple[int, int], int] = {}
+        for pair in zip(ids, ids[1:], strict=False):
+            counts[pair] = counts.get(pair, 0) + 1
+        if not counts:
+            break
+        pair = min(counts, key=lambda candidate: (-counts[candidate], candidate))
+        ids = bpe_merge(ids, pair, new_id)
+        merges.append([*pair, new_id])
+    return merges
+
+
+def bpe_merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    merged, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged

@@ -360,6 +360,172 @@ def fast_gpt(inputs):
     return {"attention": sorted({type(block.sa).__name__ for block in model.blocks}), "logits": logits}
 
 
+# ---- stage 10 ---------------------------------------------------------------------------------------
+
+
+def raises_for(function, **options) -> bool:
+    return raises_value_error(lambda: function(**options))
+
+
+@call("s10_generation.next_token_probabilities")
+def next_token_probabilities(inputs):
+    choose = stage("s10_generation").next_token_probabilities
+    logits = inputs["logits"]
+    bad = [dict(temperature=0.0), dict(top_k=0), dict(top_k=logits.shape[-1] + 1), dict(top_p=0.0), dict(top_p=1.5)]
+    return {
+        "probs": choose(logits, **inputs["options"]),
+        "rejects": [raises_for(choose, logits=logits, **options) for options in bad],
+    }
+
+
+@call("s10_generation.KVCache")
+def kv_cache(inputs):
+    cache = stage("s10_generation").KVCache()
+    empty = len(cache)
+    returned = [list(cache.update(layer, k, v)) for layer, k, v in inputs["updates"]]
+    return {"empty": empty, "returned": returned, "length": len(cache)}
+
+
+@call("s10_generation.attend_with_cache")
+def attend_with_cache(inputs):
+    generation = stage("s10_generation")
+    attention = stage("s09_fast_attention").CausalSelfAttention(inputs["n_embd"], inputs["n_head"], 16, 0.0).eval()
+    set_attention(attention, inputs["fused"])
+    cache, x, split = generation.KVCache(), inputs["x"], inputs["split"]
+    with no_grad():
+        parts = [generation.attend_with_cache(attention, part, cache, layer=0, n_head=inputs["n_head"])
+                 for part in (x[:, :split], x[:, split:])]  # fmt: skip
+    return parts
+
+
+def fast_model(config: dict, weights: dict):
+    model = stage("s09_fast_attention").fast_gpt(stage("s08_gpt").GPTConfig(**config)).eval()
+    set_gpt(model, weights)
+    return model
+
+
+@call("s10_generation.forward_with_cache")
+def forward_with_cache(inputs):
+    generation = stage("s10_generation")
+    model, idx, split = fast_model(inputs["config"], inputs["weights"]), inputs["idx"], inputs["split"]
+    cache = generation.KVCache()
+    with no_grad():
+        return [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])]
+
+
+@call("s10_generation.generate")
+def generate(inputs):
+    generation = stage("s10_generation")
+    model = fast_model(inputs["config"], inputs["weights"])
+    with no_grad():
+        greedy = generation.generate(model, inputs["prompt"], inputs["new_tokens"], top_k=1)
+        sampled = generation.generate(
+            model, inputs["prompt"], inputs["new_tokens"], top_k=3, temperature=0.8, generator=generator(inputs["seed"])
+        )
+    return {"greedy": greedy, "sampled": sampled}
+
+
+# ---- stage 11 ---------------------------------------------------------------------------------------
+
+
+def set_gpt2_block(block, weights: dict) -> None:
+    set_norm(block.ln_1, weights["ln_1"])
+    set_linear(block.attn.c_attn, weights["c_attn"])
+    set_linear(block.attn.c_proj, weights["attn_proj"])
+    set_norm(block.ln_2, weights["ln_2"])
+    set_linear(block.mlp.c_fc, weights["c_fc"])
+    set_linear(block.mlp.c_proj, weights["mlp_proj"])
+
+
+def set_gpt2(model, weights: dict) -> None:
+    set_linear(model.transformer.wte, {"weight": weights["wte"]})
+    set_linear(model.transformer.wpe, {"weight": weights["wpe"]})
+    for block, block_weights in zip(model.transformer.h, weights["h"], strict=True):
+        set_gpt2_block(block, block_weights)
+    set_norm(model.transformer.ln_f, weights["ln_f"])
+
+
+def gpt2_stage():
+    return stage("s11_gpt2")
+
+
+@call("s11_gpt2.GPT2Config")
+def gpt2_config(inputs):
+    return dataclasses.asdict(gpt2_stage().GPT2Config())
+
+
+@call("s11_gpt2.GPT2Attention")
+def gpt2_attention(inputs):
+    module = gpt2_stage().GPT2Attention(inputs["n_embd"], inputs["n_head"], 8, 0.0).eval()
+    set_linear(module.c_attn, inputs["c_attn"])
+    set_linear(module.c_proj, inputs["c_proj"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+@call("s11_gpt2.GPT2MLP")
+def gpt2_mlp(inputs):
+    module = gpt2_stage().GPT2MLP(inputs["n_embd"], 0.0).eval()
+    set_linear(module.c_fc, inputs["c_fc"])
+    set_linear(module.c_proj, inputs["c_proj"])
+    with no_grad():
+        return module(inputs["x"])
+
+
+def gpt2_model(inputs):
+    gpt2 = gpt2_stage()
+    return gpt2.GPT2(gpt2.GPT2Config(**inputs["config"])).eval()
+
+
+@call("s11_gpt2.GPT2Block")
+def gpt2_block(inputs):
+    gpt2 = gpt2_stage()
+    block = gpt2.GPT2Block(gpt2.GPT2Config(**inputs["config"])).eval()
+    set_gpt2_block(block, inputs["weights"])
+    with no_grad():
+        return block(inputs["x"])
+
+
+@call("s11_gpt2.GPT2")
+def gpt2_whole(inputs):
+    model = gpt2_model(inputs)
+    set_gpt2(model, inputs["weights"])
+    with no_grad():
+        logits, _ = model(inputs["idx"])
+    return {"logits": logits, "tied": model.lm_head.weight is model.transformer.wte.weight}
+
+
+@call("s11_gpt2.load_gpt2_state_dict")
+def gpt2_loaded(inputs):
+    model = gpt2_stage().load_gpt2_state_dict(gpt2_model(inputs), inputs["state_dict"])
+    with no_grad():
+        logits, _ = model(inputs["idx"])
+    return logits
+
+
+# ---- stage 12 ---------------------------------------------------------------------------------------
+
+
+@call("s12_bpe.pair_counts")
+def pair_counts(inputs):
+    counts = stage("s12_bpe").pair_counts(inputs["ids"])
+    return sorted([int(a), int(b), int(count)] for (a, b), count in counts.items())
+
+
+@call("s12_bpe.merge_pair")
+def merge_pair(inputs):
+    return [int(i) for i in stage("s12_bpe").merge_pair(inputs["ids"], tuple(inputs["pair"]), inputs["new_id"])]
+
+
+@call("s12_bpe.BPETokenizer")
+def bpe_tokenizer(inputs):
+    tokenizer = stage("s12_bpe").BPETokenizer()
+    tokenizer.train(inputs["text"], inputs["vocab_size"])
+    merges = sorted(([int(a), int(b), int(new)] for (a, b), new in tokenizer.merges.items()), key=lambda m: m[2])
+    encoded = [int(i) for i in tokenizer.encode(inputs["other"])]
+    return {"merges": merges, "encoded": encoded, "decoded": tokenizer.decode(encoded), "size": tokenizer.vocab_size}
+
+
 # ---- running them -----------------------------------------------------------------------------------
 
 

@@ -22,16 +22,18 @@ class Probe:
     make_inputs: Callable[[torch.Generator], dict]
     expected: Callable[[dict], object]
     atol: float = 1e-4  # floating-point values: the order of operations may differ from the oracle's
+    # Where an exact answer cannot be expected (sampling): what is wrong with the answer ("" if nothing).
+    judge: Callable[[dict, object], str] | None = None
 
 
 PROBES: dict[str, Probe] = {}
 
 
-def probe(symbol: str, expected: Callable[[dict], object], atol: float = 1e-4):
+def probe(symbol: str, expected: Callable[[dict], object], atol: float = 1e-4, judge=None):
     """Register the decorated function, which draws a probe's inputs, with the oracle of its answer."""
 
     def register(make_inputs):
-        PROBES[symbol] = Probe(make_inputs, expected, atol)
+        PROBES[symbol] = Probe(make_inputs, expected, atol, judge)
         return make_inputs
 
     return register
@@ -406,6 +408,278 @@ def fast_gpt_inputs(rng):
     return {"config": config, "weights": gpt_weights(rng, config, fused=True), "idx": idx}
 
 
+# ---- stage 10 ---------------------------------------------------------------------------------------
+
+
+def probabilities_answer(inputs):
+    probs = oracles.next_token_probabilities(inputs["logits"], **inputs["options"]).float()
+    return {"probs": probs, "rejects": [True] * 5}
+
+
+@probe("s10_generation.next_token_probabilities", probabilities_answer, atol=1e-5)
+def probabilities_inputs(rng):
+    V = integer(rng, 4, 30)
+    choices = [
+        dict(),
+        dict(temperature=0.5),
+        dict(top_k=integer(rng, 1, V)),
+        dict(top_p=0.7),
+        dict(temperature=2.0, top_k=3, top_p=0.9),
+    ]
+    options = choices[integer(rng, 0, len(choices) - 1)]
+    if options.get("top_k", 0) > V:
+        options["top_k"] = V
+    return {"logits": normal(rng, integer(rng, 1, 3), V, scale=2.0), "options": options}
+
+
+def cache_answer(inputs):
+    held: dict[int, list] = {}
+    returned = []
+    for layer, k, v in inputs["updates"]:
+        previous = held.get(layer)
+        held[layer] = [k, v] if previous is None else [torch.cat((previous[0], k), 2), torch.cat((previous[1], v), 2)]
+        returned.append(list(held[layer]))
+    return {"empty": 0, "returned": returned, "length": held[0][0].shape[2]}
+
+
+@probe("s10_generation.KVCache", cache_answer, atol=0.0)
+def cache_inputs(rng):
+    B, H, hs = integer(rng, 1, 2), integer(rng, 1, 3), integer(rng, 1, 4)
+    steps = [integer(rng, 1, 4), 1, 2]
+    updates = [[layer, normal(rng, B, H, T, hs), normal(rng, B, H, T, hs)] for T in steps for layer in (0, 1)]
+    return {"updates": updates}
+
+
+def cached_attention_answer(inputs):
+    whole = oracles.multihead(oracles.fused_to_heads(inputs["fused"], inputs["n_head"]), inputs["x"]).float()
+    return [whole[:, : inputs["split"]], whole[:, inputs["split"] :]]
+
+
+@probe("s10_generation.attend_with_cache", cached_attention_answer)
+def cached_attention_inputs(rng):
+    n_head = integer(rng, 1, 3)
+    n_embd = n_head * integer(rng, 1, 4)
+    T = integer(rng, 2, 9)
+    x = normal(rng, integer(rng, 1, 2), T, n_embd)
+    return {
+        "n_embd": n_embd,
+        "n_head": n_head,
+        "fused": fused_weights(rng, n_embd),
+        "x": x,
+        "split": integer(rng, 1, T - 1),
+    }
+
+
+def cached_forward_answer(inputs):
+    logits = oracles.gpt_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
+    return [logits[:, : inputs["split"]], logits[:, inputs["split"] :]]
+
+
+@probe("s10_generation.forward_with_cache", cached_forward_answer)
+def cached_forward_inputs(rng):
+    config = small_config(rng)
+    T = integer(rng, 2, config["block_size"])
+    idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), T)
+    return {
+        "config": config,
+        "weights": gpt_weights(rng, config, fused=True),
+        "idx": idx,
+        "split": integer(rng, 1, T - 1),
+    }
+
+
+def generation_judge(inputs, answer) -> str:
+    """Greedy decoding must be the oracle's; each sampled token must be one of the three most likely (the
+    draws themselves rest on floating-point noise at the boundaries, so they are not compared)."""
+    if not isinstance(answer, dict) or set(answer) != {"greedy", "sampled"}:
+        return "the answer should hold greedy and sampled tokens"
+    config, prompt = inputs["config"], inputs["prompt"]
+    for name in ("greedy", "sampled"):
+        got = answer[name]
+        expected_shape = (prompt.shape[0], prompt.shape[1] + inputs["new_tokens"])
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != expected_shape or got.dtype != torch.int64:
+            return f"{name} tokens should be an int64 tensor of shape {expected_shape}"
+        if not torch.equal(got[:, : prompt.shape[1]], prompt):
+            return f"{name} tokens should start with the prompt"
+        for step in range(prompt.shape[1], got.shape[1]):
+            logits = oracles.gpt_logits(inputs["weights"], got[:, :step][:, -config["block_size"] :], config["n_head"])[
+                :, -1
+            ]
+            allowed = logits.topk(1 if name == "greedy" else 3, dim=-1).indices
+            if not (allowed == got[:, step : step + 1]).any(dim=-1).all():
+                return f"{name} token {step} is not one top_k={1 if name == 'greedy' else 3} allows"
+    return ""
+
+
+@probe("s10_generation.generate", lambda inputs: None, judge=generation_judge)
+def generation_inputs(rng):
+    config = small_config(rng)
+    prompt = tokens(rng, config["vocab_size"], 1, integer(rng, 1, 3))
+    new_tokens = config["block_size"] + integer(rng, 1, 3)  # runs past block_size: a fresh cache
+    return {
+        "config": config,
+        "weights": gpt_weights(rng, config, fused=True),
+        "prompt": prompt,
+        "new_tokens": new_tokens,
+        "seed": integer(rng, 0, 2**30),
+    }
+
+
+# ---- stage 11 ---------------------------------------------------------------------------------------
+
+GPT2_SMALL = dict(vocab_size=50257, block_size=1024, n_embd=768, n_head=12, n_layer=12, dropout=0.0)
+
+
+def gpt2_block_weights(rng, n_embd: int) -> dict:
+    return {
+        "ln_1": norm_weights(rng, n_embd),
+        "c_attn": linear_weights(rng, n_embd, 3 * n_embd),
+        "attn_proj": linear_weights(rng, n_embd, n_embd),
+        "ln_2": norm_weights(rng, n_embd),
+        "c_fc": linear_weights(rng, n_embd, 4 * n_embd),
+        "mlp_proj": linear_weights(rng, 4 * n_embd, n_embd),
+    }
+
+
+def gpt2_config(rng) -> dict:
+    n_head = integer(rng, 1, 3)
+    return dict(vocab_size=integer(rng, 5, 20), block_size=8, n_embd=4 * n_head, n_head=n_head, n_layer=2, dropout=0.0)
+
+
+def gpt2_weights(rng, config: dict) -> dict:
+    C = config["n_embd"]
+    return {
+        "wte": normal(rng, config["vocab_size"], C),
+        "wpe": normal(rng, config["block_size"], C),
+        "h": [gpt2_block_weights(rng, C) for _ in range(config["n_layer"])],
+        "ln_f": norm_weights(rng, C),
+    }
+
+
+@probe("s11_gpt2.GPT2Config", lambda inputs: GPT2_SMALL)
+def gpt2_config_inputs(rng):
+    return {}
+
+
+def gpt2_attention_answer(inputs):
+    return oracles.gpt2_attention(
+        {"c_attn": inputs["c_attn"], "c_proj": inputs["c_proj"]}, inputs["x"], inputs["n_head"]
+    ).float()
+
+
+@probe("s11_gpt2.GPT2Attention", gpt2_attention_answer)
+def gpt2_attention_inputs(rng):
+    n_head = integer(rng, 1, 3)
+    n_embd = n_head * integer(rng, 1, 4)
+    weights = {"c_attn": linear_weights(rng, n_embd, 3 * n_embd), "c_proj": linear_weights(rng, n_embd, n_embd)}
+    return {"n_embd": n_embd, "n_head": n_head, **weights, "x": sequence(rng, n_embd)}
+
+
+@probe("s11_gpt2.GPT2MLP", lambda inputs: oracles.gpt2_mlp(inputs, inputs["x"]).float())
+def gpt2_mlp_inputs(rng):
+    n_embd = integer(rng, 1, 8)
+    weights = {"c_fc": linear_weights(rng, n_embd, 4 * n_embd), "c_proj": linear_weights(rng, 4 * n_embd, n_embd)}
+    return {"n_embd": n_embd, **weights, "x": sequence(rng, n_embd)}
+
+
+@probe(
+    "s11_gpt2.GPT2Block",
+    lambda inputs: oracles.gpt2_block(inputs["weights"], inputs["x"], inputs["config"]["n_head"]).float(),
+)
+def gpt2_block_inputs(rng):
+    config = gpt2_config(rng)
+    return {
+        "config": config,
+        "weights": gpt2_block_weights(rng, config["n_embd"]),
+        "x": sequence(rng, config["n_embd"]),
+    }
+
+
+def gpt2_answer(inputs):
+    logits = oracles.gpt2_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
+    return {"logits": logits, "tied": True}
+
+
+def gpt2_inputs_with(rng) -> dict:
+    config = gpt2_config(rng)
+    idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), integer(rng, 1, config["block_size"]))
+    return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
+
+
+probe("s11_gpt2.GPT2", gpt2_answer)(gpt2_inputs_with)
+
+
+def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
+    """The weights under Hugging Face's GPT2LMHeadModel keys, its four Conv1D weights transposed."""
+    state = {"transformer.wte.weight": weights["wte"], "transformer.wpe.weight": weights["wpe"]}
+    for layer, block in enumerate(weights["h"]):
+        prefix = f"transformer.h.{layer}."
+        for norm in ("ln_1", "ln_2"):
+            state[prefix + norm + ".weight"], state[prefix + norm + ".bias"] = (
+                block[norm]["weight"],
+                block[norm]["bias"],
+            )
+        for ours, theirs in (
+            ("c_attn", "attn.c_attn"),
+            ("attn_proj", "attn.c_proj"),
+            ("c_fc", "mlp.c_fc"),
+            ("mlp_proj", "mlp.c_proj"),
+        ):
+            state[prefix + theirs + ".weight"] = block[ours]["weight"].T.contiguous()
+            state[prefix + theirs + ".bias"] = block[ours]["bias"]
+    state["transformer.ln_f.weight"], state["transformer.ln_f.bias"] = (
+        weights["ln_f"]["weight"],
+        weights["ln_f"]["bias"],
+    )
+    state["lm_head.weight"] = weights["wte"]
+    return state
+
+
+@probe("s11_gpt2.load_gpt2_state_dict", lambda inputs: gpt2_answer(inputs)["logits"])
+def loaded_gpt2_inputs(rng):
+    inputs = gpt2_inputs_with(rng)
+    return {**inputs, "state_dict": hugging_face_state_dict(inputs["weights"])}
+
+
+# ---- stage 12 ---------------------------------------------------------------------------------------
+
+
+def pairs_of(ids: list[int]) -> list[list[int]]:
+    counts: dict[tuple[int, int], int] = {}
+    for pair in zip(ids, ids[1:], strict=False):
+        counts[pair] = counts.get(pair, 0) + 1
+    return sorted([a, b, count] for (a, b), count in counts.items())
+
+
+@probe("s12_bpe.pair_counts", lambda inputs: pairs_of(inputs["ids"]))
+def pair_count_inputs(rng):
+    return {"ids": tokens(rng, 5, integer(rng, 0, 30)).tolist()}
+
+
+@probe("s12_bpe.merge_pair", lambda inputs: oracles.bpe_merge(inputs["ids"], inputs["pair"], inputs["new_id"]))
+def merge_inputs(rng):
+    ids = tokens(rng, 4, integer(rng, 0, 30)).tolist()
+    return {"ids": ids, "pair": tokens(rng, 4, 2).tolist(), "new_id": integer(rng, 256, 300)}
+
+
+def bpe_answer(inputs):
+    merges = oracles.bpe_train(inputs["text"], inputs["vocab_size"])
+    encoded = list(inputs["other"].encode("utf-8"))
+    for left, right, new_id in merges:
+        encoded = oracles.bpe_merge(encoded, (left, right), new_id)
+    return {"merges": merges, "encoded": encoded, "decoded": inputs["other"], "size": 256 + len(merges)}
+
+
+@probe("s12_bpe.BPETokenizer", bpe_answer)
+def bpe_inputs(rng):
+    alphabet = distinct_characters(rng, 6)
+    return {
+        "text": text_over(rng, alphabet, 200),
+        "vocab_size": 256 + integer(rng, 1, 20),
+        "other": text_over(rng, alphabet, 40),
+    }
+
+
 # ---- comparing ------------------------------------------------------------------------------------
 
 
@@ -447,5 +721,6 @@ def choose_inputs(symbols: list[str], seed: int) -> dict[str, dict]:
 
 
 def verdict(symbol: str, inputs: dict, answer) -> str:
-    """ "" when the submission's answer is the grader's; else what differs."""
-    return difference(answer, PROBES[symbol].expected(inputs), PROBES[symbol].atol)
+    """What is wrong with the submission's answer, in words ("" when it is the grader's)."""
+    check = PROBES[symbol]
+    return check.judge(inputs, answer) if check.judge else difference(answer, check.expected(inputs), check.atol)

@@ -16,7 +16,8 @@ random weights, its state_dict loaded into yours must give the same logits.
 
 This stage builds on your LayerNorm (stage 7) and CausalSelfAttention (stage 9).
 
-Run `pytest -m s11_gpt2` to check this stage; `kata hint s11_gpt2` gives a hint.
+Check it with `.venv/bin/kata check s11_gpt2` (or `.venv/bin/pytest -m s11_gpt2`) from the kata's
+folder; `.venv/bin/kata hint s11_gpt2` gives a hint.
 """
 
 from dataclasses import dataclass
