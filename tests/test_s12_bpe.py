@@ -46,9 +46,14 @@ def trained_on_the_corpus(tokenizer_class):
 
 
 def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
-    return [
-        (tokenizer.vocab[a], tokenizer.vocab[b]) for (a, b), _ in sorted(tokenizer.merges.items(), key=lambda m: m[1])
-    ]
+    ordered = sorted(tokenizer.merges.items(), key=lambda merge: merge[1])
+    unknown = sorted({i for (a, b), new_id in ordered for i in (a, b, new_id) if i not in tokenizer.vocab})
+    if unknown:
+        fail(
+            f"After train, merges use ids that vocab has no bytes for: {unknown[:6]}",
+            "Each merge must also record vocab[new_id] = vocab[left] + vocab[right].",
+        )
+    return [(tokenizer.vocab[a], tokenizer.vocab[b]) for (a, b), _ in ordered]
 
 
 def hand_merge(ids, pair, new_id):

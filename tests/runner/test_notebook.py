@@ -99,9 +99,11 @@ def kernel(tmp_path_factory):
         running.stub_checks = {stage.name: shown(cells_of(book, stage.name, "check")[0]) for stage in stages()}
         references = notebook.build_notebook(reference_sources(), kata_source="unused")
         for stage in stages():
-            (imports,) = cells_of(book, stage.name, "imports")
-            imports.source = cells_of(references, stage.name, "imports")[0].source
-            running.run(imports)
+            for imports, wanted in zip(
+                cells_of(book, stage.name, "imports"), cells_of(references, stage.name, "imports"), strict=True
+            ):  # none where the stage imports nothing
+                imports.source = wanted.source
+                running.run(imports)
             first, *others = cells_of(book, stage.name, "fill")
             first.source = "\n\n".join(cell.source for cell in cells_of(references, stage.name, "fill"))
             for other in others:
