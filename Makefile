@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh clone (a virtual environment in .venv/), then:
 #   make learn   the learner's loop: .venv/bin/kata watches exercises/ and re-runs your stage on every save
-#   make test    both tiers against the references and the original stubs (what CI runs)
+#   make test    both tiers against the references and the original stubs (under 2 minutes)
+#   make test-all    and the end-to-end tests: sandboxed grading of the hostile catalog, the Gradescope
+#                bundle, a fresh handout, notebooks in a real kernel (what CI runs)
 #   make handout DIR=../gpt-kata-learner   the learner's release: no solutions, no hidden tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,13 +13,16 @@ TORCH ?= torch==2.13.0
 
 DIR ?= ../gpt-kata-handout
 
-.PHONY: learn test handout
+.PHONY: learn test test-all handout
 
 learn: $(VENV)/installed
 	$(VENV)/bin/kata
 
 test: $(VENV)/installed
 	$(VENV)/bin/pytest --impl solutions --meta -n 2 --dist loadgroup
+
+test-all: $(VENV)/installed
+	$(VENV)/bin/pytest --impl solutions --meta --end-to-end -n 2 --dist loadgroup
 
 handout: $(VENV)/installed
 	$(VENV)/bin/kata handout "$(DIR)"

@@ -42,6 +42,12 @@ def pytest_addoption(parser):
         "--meta", action="store_true", help="also run the maintainer's tier: stubs, mistakes, variants, API parity"
     )
     group.addoption(
+        "--end-to-end",
+        action="store_true",
+        help="with --meta, also the end-to-end tests: whole classes graded in sandboxes (the hostile catalog), "
+        "the Gradescope bundle, a fresh handout, notebooks in a real kernel",
+    )
+    group.addoption(
         "--test-timeout",
         type=float,
         default=None,
@@ -72,6 +78,9 @@ def pytest_configure(config):
     for stage in stages():
         config.addinivalue_line("markers", f"{stage.marker}: {stage.label}")
     config.addinivalue_line("markers", "meta: the maintainer's tier, run with --meta")
+    config.addinivalue_line(
+        "markers", "end_to_end: slow end-to-end tests of the maintainer's tier, run with --end-to-end"
+    )
     # pytest-xdist's marker (the maintainer's tier runs with -n 2), known here too so that the
     # suite collects under --strict-markers where xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests in one worker")
@@ -116,6 +125,8 @@ def pytest_collection_modifyitems(config, items):
         if stage:
             item.add_marker(stage.marker)
         if item.get_closest_marker("meta") and not config.getoption("meta"):
+            deselected.append(item)
+        elif item.get_closest_marker("end_to_end") and not config.getoption("end_to_end"):
             deselected.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)

@@ -18,7 +18,11 @@ from kata.grading import sandbox
 from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stages
 from kata.workspace import copy_pristine_stubs
 
-pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("grade")]  # graders one after another (see test_grade.py)
+pytestmark = [
+    pytest.mark.meta,
+    pytest.mark.end_to_end,
+    pytest.mark.xdist_group("grade"),
+]  # graders one after another (see test_grade.py)
 
 FULL_MARKS = sum(stage.points for stage in stages())
 FORGED = {"score": 1000, "output": "forged", "tests": []}

@@ -20,7 +20,11 @@ from kata.cli import main
 from kata.grading.outputs import MAX_RESULTS_BYTES
 from kata.manifest import REPOSITORY_ROOT, stages
 
-pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("grade")]  # one worker grades once for all
+pytestmark = [
+    pytest.mark.meta,
+    pytest.mark.end_to_end,
+    pytest.mark.xdist_group("grade"),
+]  # one worker grades once for all
 FULL_MARKS = sum(stage.points for stage in stages())
 
 

@@ -18,7 +18,7 @@ from kata.cli import main
 from kata.grading import sandbox
 from kata.manifest import REPOSITORY_ROOT
 
-pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("grade")]
+pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("grade")]
 STAGE = "s05_averaging"
 
 

@@ -15,7 +15,11 @@ from kata.handout import CLASSROOM_WORKFLOW, ReleaseError, write_handout
 from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stages
 from kata.workspace import PRISTINE_STUBS
 
-pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("handout")]  # one handout for the module
+pytestmark = [
+    pytest.mark.meta,
+    pytest.mark.end_to_end,
+    pytest.mark.xdist_group("handout"),
+]  # one handout for the module
 
 # A command a learner types, as the README or a stub writes it: what a bare `kata` or `pytest` would be
 # "command not found" without an activated environment.

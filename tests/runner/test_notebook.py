@@ -18,7 +18,7 @@ from kata.workspace import is_stub, next_hint
 nbclient = pytest.importorskip("nbclient")  # the notebook extra, part of dev: pip install -e ".[dev]"
 nbformat = pytest.importorskip("nbformat")
 
-pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("notebook-kernel")]
+pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("notebook-kernel")]
 
 ESCAPES = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\")  # the colours and links of rich's text output
 # One catalogued mistake of several stages, one of them in a stage that builds on another.
