@@ -13,6 +13,7 @@ kata sample DIR             text from a trained run
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from rich.panel import Panel
@@ -22,14 +23,16 @@ from rich.text import Text
 
 from kata import display
 from kata.implementation import display_path, resolve_implementation
-from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.manifest import REPOSITORY_ROOT, presets, stage_named, stages
 from kata.stage_status import apply_locks, check_stages, first_unfinished
 from kata.workspace import next_hint, reset_stage
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()  # `kata train` counts its time before step 0 from here, torch's import included
     parser = _parser()
     arguments = parser.parse_args(argv)
+    arguments.started = started
     try:
         return arguments.handler(arguments)
     except (KeyError, FileNotFoundError, LookupError) as error:
@@ -88,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--test-timeout", type=float, default=10, help="seconds one test may take (default 10)")
     grade.add_argument("--memory-mb", type=int, default=2048, help="memory one stage may allocate, MB (default 2048)")
     train = command("train", _train, "train the model you wrote on the corpus; Ctrl-C saves a checkpoint")
-    train.add_argument("preset", choices=["bigram", "gpt-cpu", "gpt-lecture"])
+    train.add_argument("preset", choices=list(presets()), help="; ".join(_preset_help()))
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
     train.add_argument("--seed", type=int, default=1337)
@@ -96,9 +99,32 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in the run folder")
     sample = command("sample", _sample, "generate text with a trained run")
     sample.add_argument("run", help="a run folder written by kata train")
-    sample.add_argument("--tokens", type=int, default=500)
-    sample.add_argument("--prompt", default="\n")
+    sample.add_argument("--tokens", type=int, default=500, help="how many characters to generate (default 500)")
+    sample.add_argument("--prompt", default="\n", help="the text to continue (default: a newline)")
+    sample.add_argument("--seed", type=int, default=None, help="repeat a sample (default: a new one each time)")
+    sample.add_argument(
+        "--temperature", type=float, default=1.0, help="above 0; below 1 more predictable, above 1 more surprising"
+    )
+    sample.add_argument("--top-k", type=int, default=None, help="draw each character from the K most likely only")
+    for sub in (train, sample):
+        sub.add_argument(
+            "--threads",
+            type=_positive_int,
+            default=None,
+            help="torch threads (default: one, the steadiest when other programs run too; the README says why)",
+        )
     return parser
+
+
+def _preset_help() -> list[str]:
+    return [f"{preset.name}: {preset.description}" for preset in presets().values()]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (got {value})")
+    return value
 
 
 def _folder(arguments) -> Path:
@@ -232,24 +258,34 @@ def _grade(arguments) -> int:
 def _train(arguments) -> int:
     from kata.train import train_command
 
-    out = Path(arguments.out) if arguments.out else None
     return train_command(
         arguments.preset,
-        _folder(arguments),
-        arguments.device,
-        arguments.steps,
-        arguments.seed,
-        out,
-        arguments.resume,
-        display.console(),
+        folder=_folder(arguments),
+        console=display.console(),
+        device=arguments.device,
+        steps=arguments.steps,
+        seed=arguments.seed,
+        out=Path(arguments.out) if arguments.out else None,
+        resume=arguments.resume,
+        threads=arguments.threads,
+        started=arguments.started,
     )
 
 
 def _sample(arguments) -> int:
     from kata.train import sample_command
 
-    folder = resolve_implementation(arguments.impl) if arguments.impl else None
-    return sample_command(Path(arguments.run), arguments.tokens, arguments.prompt, folder, display.console())
+    return sample_command(
+        Path(arguments.run),
+        console=display.console(),
+        tokens=arguments.tokens,
+        prompt=arguments.prompt,
+        seed=arguments.seed,
+        temperature=arguments.temperature,
+        top_k=arguments.top_k,
+        folder=resolve_implementation(arguments.impl) if arguments.impl else None,
+        threads=arguments.threads,
+    )
 
 
 if __name__ == "__main__":
