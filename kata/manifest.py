@@ -156,10 +156,8 @@ def parse_manifest(text: str, source: str = "kata/stages.toml") -> Manifest:
         raise ManifestError(f"{source} is not valid TOML: {error}. Fix that line and try again.") from None
     problems = _top_level_problems(document)
     entries, preset_entries = document.get("stage", []), document.get("preset", [])
-    entry_problems = [problem for number, entry in enumerate(entries, 1) for problem in _entry_problems(entry, number)]
-    well_formed = not entry_problems and isinstance(entries, list) and all(isinstance(e, dict) for e in entries)
-    problems += entry_problems
-    if well_formed:  # the order and the presets can only be checked on well-formed stages
+    problems += [problem for number, entry in enumerate(entries, 1) for problem in _entry_problems(entry, number)]
+    if isinstance(entries, list) and isinstance(preset_entries, list):
         problems += _stage_order_problems(entries)
         for number, entry in enumerate(preset_entries, start=1):
             problems += _preset_problems(entry, number, entries)
@@ -224,16 +222,21 @@ def _entry_problems(entry, number: int) -> list[str]:
     return _check_fields(entry, STAGE_KEYS, set(), _where("stage", number, entry)) if isinstance(entry, dict) else []
 
 
-def _stage_order_problems(entries: list[dict]) -> list[str]:
+def _stage_order_problems(entries: list) -> list[str]:
     problems = _duplicates("stage", entries)
+    named = [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("name"), str)]
     earlier: list[str] = []
     for number, entry in enumerate(entries, start=1):
-        for prerequisite in entry["prerequisites"]:
+        if entry not in named:
+            continue
+        prerequisites = entry.get("prerequisites")
+        for prerequisite in prerequisites if _is_texts(prerequisites) else []:
             if prerequisite not in earlier:
-                later = "a later stage" if any(e["name"] == prerequisite for e in entries) else "no stage"
+                later = "a later stage" if any(e["name"] == prerequisite for e in named) else "no stage"
+                above = f"one of {', '.join(earlier)}" if earlier else "none, since it comes first: use []"
                 problems.append(
-                    f"{_where('stage', number, entry)} lists the prerequisite `{prerequisite}`, which names {later}: "
-                    f"a prerequisite must be a stage defined above it ({', '.join(earlier) or 'none is'})."
+                    f"{_where('stage', number, entry)} lists the prerequisite `{prerequisite}`, which names {later}. "
+                    f"A prerequisite must be a stage defined above it: {above}."
                 )
         earlier.append(entry["name"])
     return problems
@@ -252,7 +255,7 @@ def _preset_problems(entry, number: int, stage_entries: list[dict]) -> list[str]
     problems = _check_fields(entry, PRESET_KEYS, PRESET_OPTIONAL, where)
     if problems:
         return problems
-    known = [stage["name"] for stage in stage_entries]
+    known = [stage.get("name") for stage in stage_entries if isinstance(stage, dict)]
     for key in ("stages", "optional_stages"):
         for name in entry.get(key, []):
             if name not in known:
@@ -266,7 +269,11 @@ def _preset_problems(entry, number: int, stage_entries: list[dict]) -> list[str]
     gpt = entry.get("gpt", {})
     if entry["model"] == "gpt":
         problems += [_unknown_key(key, GPT_FIELDS, f"{where}'s gpt table") for key in gpt if key not in GPT_FIELDS]
-        problems += [f"{where}'s gpt table has no `{key}`: add it." for key in GPT_FIELDS if key not in gpt]
+        absent = [f"`{key}`" for key in GPT_FIELDS if key not in gpt]
+        if absent:
+            problems.append(
+                f"{where}'s gpt table has no {', '.join(absent)}: add {'it' if len(absent) == 1 else 'them'}."
+            )
     elif gpt:
         problems.append(f"{where} trains a {entry['model']} model, which takes no gpt table: remove it.")
     return problems

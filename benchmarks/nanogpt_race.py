@@ -1,0 +1,158 @@
+"""`kata train gpt-cpu` against nanoGPT's CPU recipe of the same size, side by side in one run:
+
+    .venv/bin/python benchmarks/nanogpt_race.py [--runs 2] [--nanogpt ../shared/baselines/nanogpt]
+
+The two alternate (kata, nanoGPT, kata, nanoGPT, ...), so that both meet the same load. For each run
+it prints, as wall time from launching the command: the time before step 0 (up to the printed
+evaluation at step 0, which both make before their first step), when the validation loss
+first reached 1.88 or less (the target: at most half of nanoGPT's time for its 2,000 iterations), the
+whole command, and the final validation loss; then the ratios with the medians behind them.
+nanoGPT's recipe, ready to run without a download, is expected in ../shared/baselines/nanogpt/ (its
+train.py, model.py, configurator.py, config/ and prepare.py); kata trains the references
+(`--impl solutions`), with the stage verdicts recorded once before the race, as after any earlier
+`kata` or `kata train` run.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 1.88
+NANOGPT_RECIPE = [
+    "config/train_shakespeare_char.py",
+    "--device=cpu",
+    "--compile=False",
+    "--eval_iters=20",
+    "--log_interval=100",
+    "--block_size=64",
+    "--batch_size=12",
+    "--n_layer=4",
+    "--n_head=4",
+    "--n_embd=128",
+    "--max_iters=2000",
+    "--lr_decay_iters=2000",
+    "--dropout=0.0",
+]
+# "step 1250: train 1.7602, val 1.8676  (80 s)" (kata) and "step 2000: train loss 1.76, val loss 1.88" (nanoGPT)
+EVALUATION = re.compile(r"step\s+([\d,]+): train(?: loss)? ([\d.]+), val(?: loss)? ([\d.]+)")
+
+
+@dataclass
+class Timed:
+    before_step_0: float | None = None  # seconds from launch to the step-0 evaluation, printed before the first step
+    to_target: float | None = None  # seconds from launch to the first evaluation with val <= TARGET
+    target_step: int | None = None
+    wall: float = 0.0
+    final_val: float = float("nan")
+
+
+def timed_run(command: list[str], cwd: Path) -> Timed:
+    """Run `command`, timestamping its output lines as they come."""
+    timed = Timed()
+    started = time.perf_counter()
+    environment = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
+    with subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+    ) as process:
+        for line in process.stdout:
+            now = time.perf_counter() - started
+            evaluation = EVALUATION.search(line)
+            if evaluation:
+                step, val = int(evaluation[1].replace(",", "")), float(evaluation[3])
+                if step == 0:
+                    timed.before_step_0 = now
+                timed.final_val = val
+                if timed.to_target is None and val <= TARGET:
+                    timed.to_target, timed.target_step = now, step
+    timed.wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit status {process.returncode}")
+    return timed
+
+
+def prepare_nanogpt(source: Path, scratch: Path) -> Path:
+    folder = scratch / "nanogpt"
+    shutil.copytree(source, folder)
+    data = folder / "data" / "shakespeare_char"
+    subprocess.run(
+        [sys.executable, str(folder / "prepare.py"), str(ROOT / "data" / "tinyshakespeare.txt"), str(data)], check=True
+    )
+    return folder
+
+
+def record_verdicts() -> float:
+    """Run the gpt-cpu stages' tests once, as the learner's earlier `kata` runs would have."""
+    started = time.perf_counter()
+    code = (
+        "from kata.manifest import presets, stage_named; from kata.stage_status import check_stages; "
+        "from kata.implementation import resolve_implementation; p = presets()['gpt-cpu']; "
+        "check_stages(resolve_implementation('solutions'), "
+        "[stage_named(n) for n in p.stages + p.optional_stages], reuse_verdicts=True)"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    return time.perf_counter() - started
+
+
+def describe(name: str, run: Timed) -> str:
+    reached = f"val <= {TARGET} at step {run.target_step:,} after {run.to_target:.1f} s" if run.to_target else ""
+    before = f"{run.before_step_0:.1f} s before step 0, " if run.before_step_0 is not None else ""
+    return f"{name}: {before}{reached or f'val never <= {TARGET}'}, {run.wall:.1f} s in all, final val {run.final_val}"
+
+
+def median(values: list[float | None]) -> float:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2, help="runs of each (default 2)")
+    parser.add_argument("--nanogpt", type=Path, default=ROOT.parent / "shared" / "baselines" / "nanogpt")
+    arguments = parser.parse_args()
+    if not (arguments.nanogpt / "train.py").is_file():
+        raise SystemExit(f"No nanoGPT recipe in {arguments.nanogpt}: pass --nanogpt PATH.")
+    with tempfile.TemporaryDirectory() as scratch:
+        nanogpt = prepare_nanogpt(arguments.nanogpt, Path(scratch))
+        print(f"stage verdicts recorded in {record_verdicts():.1f} s (once; later kata train runs reuse them)")
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
+        kata_command = [
+            str(Path(sys.executable).with_name("kata")),
+            "train",
+            "gpt-cpu",
+            "--impl",
+            "solutions",
+            "--device",
+            "cpu",
+            "--out",
+            str(Path(scratch) / "kata-run"),
+        ]
+        nanogpt_command = [sys.executable, "train.py", *NANOGPT_RECIPE, f"--out_dir={Path(scratch) / 'nanogpt-out'}"]
+        katas, nanogpts = [], []
+        for number in range(1, arguments.runs + 1):
+            katas.append(timed_run(kata_command, ROOT))
+            print(describe(f"kata train gpt-cpu, run {number}", katas[-1]), flush=True)
+            nanogpts.append(timed_run(nanogpt_command, nanogpt))
+            print(describe(f"nanoGPT's recipe, run {number}", nanogpts[-1]), flush=True)
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    to_target, nanogpt_wall = median([run.to_target for run in katas]), median([run.wall for run in nanogpts])
+    kata_wall = median([run.wall for run in katas])
+    print(
+        f"kata to val <= {TARGET}: {to_target:.1f} s; nanoGPT's 2,000 iterations: {nanogpt_wall:.1f} s "
+        f"(medians): {to_target / nanogpt_wall:.2f}x (target: at most 0.5x)"
+    )
+    print(f"whole commands: kata {kata_wall:.1f} s, nanoGPT {nanogpt_wall:.1f} s: {kata_wall / nanogpt_wall:.2f}x")
+    before = median([run.before_step_0 for run in katas]), median([run.before_step_0 for run in nanogpts])
+    print(f"time before step 0: kata {before[0]:.1f} s (target: under 3 s), nanoGPT {before[1]:.1f} s (medians)")
+
+
+if __name__ == "__main__":
+    main()
