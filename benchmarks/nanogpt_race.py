@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/nanogpt_race.py [--runs 2] [--nanogpt ../shared/baselines/nanogpt]
 
 The two alternate (kata, nanoGPT, kata, nanoGPT, ...), so that both meet the same load. For each run
-it prints, as wall time from launching the command: the time before step 0 (up to the printed
-evaluation at step 0, which both make before their first step), when the validation loss
+it prints, as wall time from launching the command: the time before step 0 (up to the line each
+prints just before its training loop, which starts with an evaluation), when the validation loss
 first reached 1.88 or less (the target: at most half of nanoGPT's time for its 2,000 iterations), the
 whole command, and the final validation loss; then the ratios with the medians behind them.
 nanoGPT's recipe, ready to run without a download, is expected in ../shared/baselines/nanogpt/ (its
@@ -48,14 +48,14 @@ EVALUATION = re.compile(r"step\s+([\d,]+): train(?: loss)? ([\d.]+), val(?: loss
 
 @dataclass
 class Timed:
-    before_step_0: float | None = None  # seconds from launch to the step-0 evaluation, printed before the first step
+    before_step_0: float | None = None  # seconds from launch to the line printed just before the training loop
     to_target: float | None = None  # seconds from launch to the first evaluation with val <= TARGET
     target_step: int | None = None
     wall: float = 0.0
     final_val: float = float("nan")
 
 
-def timed_run(command: list[str], cwd: Path) -> Timed:
+def timed_run(command: list[str], cwd: Path, loop_starts: str) -> Timed:
     """Run `command`, timestamping its output lines as they come."""
     timed = Timed()
     started = time.perf_counter()
@@ -65,11 +65,11 @@ def timed_run(command: list[str], cwd: Path) -> Timed:
     ) as process:
         for line in process.stdout:
             now = time.perf_counter() - started
+            if timed.before_step_0 is None and loop_starts in line:
+                timed.before_step_0 = now
             evaluation = EVALUATION.search(line)
             if evaluation:
                 step, val = int(evaluation[1].replace(",", "")), float(evaluation[3])
-                if step == 0:
-                    timed.before_step_0 = now
                 timed.final_val = val
                 if timed.to_target is None and val <= TARGET:
                     timed.to_target, timed.target_step = now, step
@@ -138,9 +138,9 @@ def main() -> None:
         nanogpt_command = [sys.executable, "train.py", *NANOGPT_RECIPE, f"--out_dir={Path(scratch) / 'nanogpt-out'}"]
         katas, nanogpts = [], []
         for number in range(1, arguments.runs + 1):
-            katas.append(timed_run(kata_command, ROOT))
+            katas.append(timed_run(kata_command, ROOT, loop_starts="Training gpt-cpu"))
             print(describe(f"kata train gpt-cpu, run {number}", katas[-1]), flush=True)
-            nanogpts.append(timed_run(nanogpt_command, nanogpt))
+            nanogpts.append(timed_run(nanogpt_command, nanogpt, loop_starts="using fused AdamW"))
             print(describe(f"nanoGPT's recipe, run {number}", nanogpts[-1]), flush=True)
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     to_target, nanogpt_wall = median([run.to_target for run in katas]), median([run.wall for run in nanogpts])
