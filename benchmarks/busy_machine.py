@@ -29,18 +29,19 @@ from kata.train import sample_ids  # noqa: E402
 
 @contextlib.contextmanager
 def busy(per_core: int, own_session: bool):
-    """`per_core` endless shell loops per core, stopped when the block ends."""
-    loops = [
-        subprocess.Popen(["sh", "-c", "while :; do :; done"], start_new_session=own_session)
-        for _ in range(per_core * os.cpu_count())
-    ]
+    """`per_core` endless shell loops per core, all in one process group (and, with own_session, in a
+    session of their own, as ../shared/tools/busy started from another terminal), stopped when the
+    block ends."""
+    loops = " ".join(["while :; do :; done &"] * (per_core * os.cpu_count()))
+    shell = subprocess.Popen(
+        ["sh", "-c", f"{loops} wait"], start_new_session=own_session, process_group=None if own_session else 0
+    )
     time.sleep(1)  # let the scheduler spread them
     try:
         yield
     finally:
-        for loop in loops:
-            loop.send_signal(signal.SIGKILL)
-            loop.wait()
+        os.killpg(shell.pid, signal.SIGKILL)
+        shell.wait()
 
 
 def gpt_model():

@@ -1,8 +1,11 @@
 """`kata train gpt-cpu` against nanoGPT's CPU recipe of the same size, side by side in one run:
 
-    .venv/bin/python benchmarks/nanogpt_race.py [--runs 2] [--nanogpt ../shared/baselines/nanogpt]
+    .venv/bin/python benchmarks/nanogpt_race.py [--setup-rounds 5] [--runs 2] [--nanogpt ../shared/baselines/nanogpt]
 
-The two alternate (kata, nanoGPT, kata, nanoGPT, ...), so that both meet the same load. For each run
+First, `--setup-rounds` times each command is launched and stopped as soon as it prints the line just
+before its training loop: the time before step 0, wall and CPU seconds (the CPU figure hardly depends
+on what else runs). Then the race itself:
+the two alternate (kata, nanoGPT, kata, nanoGPT, ...), so that both meet the same load. For each run
 it prints, as wall time from launching the command: the time before step 0 (up to the line each
 prints just before its training loop, which starts with an evaluation), when the validation loss
 first reached 1.88 or less (the target: at most half of nanoGPT's time for its 2,000 iterations), the
@@ -16,6 +19,7 @@ train.py, model.py, configurator.py, config/ and prepare.py); kata trains the re
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,13 +56,16 @@ class Timed:
     to_target: float | None = None  # seconds from launch to the first evaluation with val <= TARGET
     target_step: int | None = None
     wall: float = 0.0
+    cpu: float = 0.0  # user + system seconds of the command and its children
     final_val: float = float("nan")
 
 
-def timed_run(command: list[str], cwd: Path, loop_starts: str) -> Timed:
-    """Run `command`, timestamping its output lines as they come."""
+def timed_run(command: list[str], cwd: Path, loop_starts: str, setup_only: bool = False) -> Timed:
+    """Run `command`, timestamping its output lines as they come; with setup_only, stop it when its
+    training loop starts."""
     timed = Timed()
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     environment = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
     with subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
@@ -67,6 +74,9 @@ def timed_run(command: list[str], cwd: Path, loop_starts: str) -> Timed:
             now = time.perf_counter() - started
             if timed.before_step_0 is None and loop_starts in line:
                 timed.before_step_0 = now
+                if setup_only:
+                    process.kill()
+                    break
             evaluation = EVALUATION.search(line)
             if evaluation:
                 step, val = int(evaluation[1].replace(",", "")), float(evaluation[3])
@@ -74,7 +84,9 @@ def timed_run(command: list[str], cwd: Path, loop_starts: str) -> Timed:
                 if timed.to_target is None and val <= TARGET:
                     timed.to_target, timed.target_step = now, step
     timed.wall = time.perf_counter() - started
-    if process.returncode != 0:
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed.cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    if process.returncode != 0 and not setup_only:
         raise SystemExit(f"{' '.join(command)} failed with exit status {process.returncode}")
     return timed
 
@@ -115,7 +127,8 @@ def median(values: list[float | None]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=2, help="runs of each (default 2)")
+    parser.add_argument("--setup-rounds", type=int, default=5, help="launches of each, stopped at step 0 (default 5)")
+    parser.add_argument("--runs", type=int, default=2, help="whole runs of each (default 2)")
     parser.add_argument("--nanogpt", type=Path, default=ROOT.parent / "shared" / "baselines" / "nanogpt")
     arguments = parser.parse_args()
     if not (arguments.nanogpt / "train.py").is_file():
@@ -136,6 +149,14 @@ def main() -> None:
             str(Path(scratch) / "kata-run"),
         ]
         nanogpt_command = [sys.executable, "train.py", *NANOGPT_RECIPE, f"--out_dir={Path(scratch) / 'nanogpt-out'}"]
+        setups = {"kata": [], "nanoGPT": []}
+        for _ in range(arguments.setup_rounds):
+            setups["kata"].append(timed_run(kata_command, ROOT, "Training gpt-cpu", setup_only=True))
+            setups["nanoGPT"].append(timed_run(nanogpt_command, nanogpt, "using fused AdamW", setup_only=True))
+        for name, runs in setups.items():
+            if runs:
+                wall, cpu = median([run.before_step_0 for run in runs]), median([run.cpu for run in runs])
+                print(f"{name}: before step 0, median of {len(runs)}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
         katas, nanogpts = [], []
         for number in range(1, arguments.runs + 1):
             katas.append(timed_run(kata_command, ROOT, loop_starts="Training gpt-cpu"))
@@ -143,6 +164,8 @@ def main() -> None:
             nanogpts.append(timed_run(nanogpt_command, nanogpt, loop_starts="using fused AdamW"))
             print(describe(f"nanoGPT's recipe, run {number}", nanogpts[-1]), flush=True)
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if not katas:
+        return
     to_target, nanogpt_wall = median([run.to_target for run in katas]), median([run.wall for run in nanogpts])
     kata_wall = median([run.wall for run in katas])
     print(

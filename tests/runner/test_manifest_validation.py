@@ -65,7 +65,7 @@ def test_a_valid_manifest_gives_stages_in_order_and_presets():
         (manifest_text(header="format = 7\n"), "this kata reads format 1"),
         (manifest_text().replace("prerequisites = []", "prerequisite = []"), "Did you mean `prerequisites`?"),
         (manifest_text().replace('lecture = "somewhere (1:00)"\n', "", 1), "has no `lecture`: add it"),
-        (manifest_text().replace("points = 10", "points = 0", 1), "`points = 0`, but it must be a whole number above 0"),
+        (manifest_text().replace("points = 10", "points = 0", 1), "but it must be a whole number above 0"),
         (manifest_text().replace('"a nudge"', "3", 1), "it must be a list of at least one hint"),
         (manifest_text(stages=(("s01_first", []), ("s01_first", [])), preset=""), "Two [[stage]] tables are called"),
         (manifest_text(stages=(("s01_first", ["s02_second"]), ("s02_second", []))), "which names a later stage"),
