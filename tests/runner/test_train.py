@@ -1,6 +1,7 @@
 """`kata train` and `kata sample` on the references, small: Ctrl-C, --resume, the run folder, old
 runs after a preset changes, sampling options, the progress bar."""
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -10,7 +11,7 @@ import pytest
 import torch
 from rich.console import Console
 
-from kata import train
+from kata import implementation, train
 from kata.manifest import REPOSITORY_ROOT, presets
 
 pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("train")]
@@ -20,6 +21,23 @@ SOLUTIONS = REPOSITORY_ROOT / "solutions"
 def quick(preset, **changes):
     """The preset with short evaluations: these tests are about the run's mechanics, not its figures."""
     return dataclasses.replace(preset, eval_interval=20, eval_iters=4, final_eval_iters=4, **changes)
+
+
+@contextlib.contextmanager
+def graded_folder_kept():
+    """kata train grades the folder it trains on; the stage suites this worker runs later grade --impl's."""
+    graded = implementation.activate(None)
+    implementation.activate(graded)
+    try:
+        yield
+    finally:
+        implementation.activate(graded)
+
+
+@pytest.fixture(autouse=True)
+def keep_graded_folder():
+    with graded_folder_kept():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +122,7 @@ def test_an_old_run_still_loads_after_its_preset_changes(tmp_path, monkeypatch, 
 @pytest.fixture(scope="module")
 def bigram_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "bigram"
-    with pytest.MonkeyPatch.context() as monkeypatch:
+    with graded_folder_kept(), pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(train, "check_learner", lambda folder, preset: ([], False))
         monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name]))
         assert run("bigram", out, 40) == 0
