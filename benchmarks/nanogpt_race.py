@@ -1,10 +1,12 @@
 """`kata train gpt-cpu` against nanoGPT's CPU recipe of the same size, side by side in one run:
 
-    .venv/bin/python benchmarks/nanogpt_race.py [--setup-rounds 5] [--runs 2] [--nanogpt ../shared/baselines/nanogpt]
+    .venv/bin/python benchmarks/nanogpt_race.py [--step-seconds 4] [--setup-rounds 5] [--runs 2] [--nanogpt DIR]
 
-First, `--setup-rounds` times each command is launched and stopped as soon as it prints the line just
-before its training loop: the time before step 0, wall and CPU seconds (the CPU figure hardly depends
-on what else runs). Then the race itself:
+First, in this process on one thread, the training throughput of the two models alone (the
+references' fast-attention GPT and nanoGPT's GPT, same size and batch, both with torch's AdamW),
+alternating for `--step-seconds` each, three times. Then `--setup-rounds` times each command is
+launched and stopped as soon as it prints the line just before its training loop: the time before
+step 0, wall and CPU seconds (the CPU figure hardly depends on what else runs). Then the race itself:
 the two alternate (kata, nanoGPT, kata, nanoGPT, ...), so that both meet the same load. For each run
 it prints, as wall time from launching the command: the time before step 0 (up to the line each
 prints just before its training loop, which starts with an evaluation), when the validation loss
@@ -101,6 +103,43 @@ def prepare_nanogpt(source: Path, scratch: Path) -> Path:
     return folder
 
 
+def training_throughputs(nanogpt: Path, seconds: float) -> tuple[float, float]:
+    """Tokens per second of one training step of kata's GPT (the references) and of nanoGPT's, on one thread."""
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(nanogpt))
+    import model as nanogpt_model  # nanoGPT's model.py, run as the baseline
+
+    from kata.implementation import activate, load_stage
+    from kata.manifest import presets
+
+    torch.set_num_threads(1)
+    preset = presets()["gpt-cpu"]
+    activate(ROOT / "solutions")
+    config = load_stage("s08_gpt").GPTConfig(vocab_size=65, block_size=preset.block_size, **preset.gpt)
+    kata_gpt = load_stage("s09_fast_attention").fast_gpt(config)
+    size = dict(n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd)
+    their_gpt = nanogpt_model.GPT(
+        nanogpt_model.GPTConfig(block_size=preset.block_size, vocab_size=65, dropout=0.0, bias=False, **size)
+    )
+    x = torch.randint(65, (preset.batch_size, preset.block_size))
+
+    def rate(model) -> float:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=preset.lr)
+        steps, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            _, loss = model(x, x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+        return steps * x.numel() / (time.perf_counter() - started)
+
+    rates = [(rate(kata_gpt), rate(their_gpt)) for _ in range(3)]
+    return median([kata for kata, _ in rates]), median([theirs for _, theirs in rates])
+
+
 def record_verdicts() -> float:
     """Run the gpt-cpu stages' tests once, as the learner's earlier `kata` runs would have."""
     started = time.perf_counter()
@@ -127,6 +166,7 @@ def median(values: list[float | None]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--step-seconds", type=float, default=4.0, help="each throughput measure (0: none)")
     parser.add_argument("--setup-rounds", type=int, default=5, help="launches of each, stopped at step 0 (default 5)")
     parser.add_argument("--runs", type=int, default=2, help="whole runs of each (default 2)")
     parser.add_argument("--nanogpt", type=Path, default=ROOT.parent / "shared" / "baselines" / "nanogpt")
@@ -135,6 +175,13 @@ def main() -> None:
         raise SystemExit(f"No nanoGPT recipe in {arguments.nanogpt}: pass --nanogpt PATH.")
     with tempfile.TemporaryDirectory() as scratch:
         nanogpt = prepare_nanogpt(arguments.nanogpt, Path(scratch))
+        if arguments.step_seconds:
+            kata_rate, their_rate = training_throughputs(nanogpt, arguments.step_seconds)
+            print(
+                f"one thread, training tokens/s: kata's GPT {kata_rate:,.0f}, nanoGPT's {their_rate:,.0f} "
+                f"(nanoGPT's model is {their_rate / kata_rate:.2f}x as fast per token)",
+                flush=True,
+            )
         print(f"stage verdicts recorded in {record_verdicts():.1f} s (once; later kata train runs reuse them)")
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
         kata_command = [
