@@ -28,10 +28,10 @@ from kata.stage_status import check_stages
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 2  # 2: with the model's arguments, the vocabulary and the preset
 METRICS = "metrics.csv"
-# One thread by default. At this size each operation is small, so a second thread gains little even
-# on an idle machine, and on a busy one it costs a lot: torch's threads wait for each other at every
-# operation, and when the scheduler has paused one of them the others wait a whole time slice (with two
-# threads and other work running, bigram training fell from 345 to 18 steps/s). The results are identical.
+# One thread by default. A second one trains the gpt-cpu model 1.67x faster on an idle machine, but on a
+# busy one it costs far more: torch's threads wait for each other at every operation, and when the
+# scheduler has paused one of them the others wait a whole time slice (beside two busy processes per
+# core, 0.01 of its idle speed, where one thread keeps 1.00: benchmarks/busy_machine.py, README).
 DEFAULT_THREADS = 1
 
 
