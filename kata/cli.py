@@ -23,19 +23,18 @@ from rich.text import Text
 
 from kata import display
 from kata.implementation import display_path, resolve_implementation
-from kata.manifest import REPOSITORY_ROOT, presets, stage_named, stages
+from kata.manifest import REPOSITORY_ROOT, ManifestError, presets, stage_named, stages
 from kata.stage_status import apply_locks, check_stages, first_unfinished
 from kata.workspace import next_hint, reset_stage
 
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()  # `kata train` counts its time before step 0 from here, torch's import included
-    parser = _parser()
-    arguments = parser.parse_args(argv)
-    arguments.started = started
     try:
+        arguments = _parser().parse_args(argv)  # the parser lists the manifest's presets
+        arguments.started = started
         return arguments.handler(arguments)
-    except (KeyError, FileNotFoundError, LookupError) as error:
+    except (KeyError, FileNotFoundError, LookupError, ManifestError) as error:
         display.console().print(Text(str(error.args[0] if error.args else error), style="red"))
         return 2
 
