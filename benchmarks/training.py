@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from kata.corpus import load_corpus  # noqa: E402
 from kata.implementation import activate, load_stage  # noqa: E402
-from kata.train import PRESETS  # noqa: E402
+from kata.manifest import presets  # noqa: E402
 
 
 def encoded_splits():
@@ -57,7 +57,8 @@ def best_bigram_loss() -> tuple[float, float]:
 
 
 def tokens_per_second(fast: bool, steps: int = 60) -> float:
-    preset = PRESETS["gpt-cpu"]
+    torch.set_num_threads(1)  # as kata train does by default
+    preset = presets()["gpt-cpu"]
     activate(ROOT / "solutions")
     gpt = load_stage("s08_gpt")
     config = gpt.GPTConfig(vocab_size=65, block_size=preset.block_size, **preset.gpt)

@@ -18,6 +18,7 @@ kata notebook [DIR]         the path as a Jupyter/Colab notebook, checked by the
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from rich.panel import Panel
@@ -28,18 +29,19 @@ from kata import display
 from kata.grading import command as grading_command
 from kata.handout import ReleaseError
 from kata.implementation import display_path, resolve_implementation
-from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.manifest import REPOSITORY_ROOT, ManifestError, presets, stage_named, stages
 from kata.messages import sentences
 from kata.stage_status import apply_locks, check_stages, first_unfinished
 from kata.workspace import kata_command, next_hint, reset_stage
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    arguments = parser.parse_args(argv)
+    started = time.perf_counter()  # `kata train` counts its time before step 0 from here, torch's import included
     try:
+        arguments = _parser().parse_args(argv)  # the parser lists the manifest's presets
+        arguments.started = started
         return arguments.handler(arguments)
-    except (KeyError, FileNotFoundError, LookupError, ReleaseError) as error:
+    except (KeyError, FileNotFoundError, LookupError, ReleaseError, ManifestError) as error:
         display.console().print(Text(str(error.args[0] if error.args else error), style="red"))
         return 2
 
@@ -85,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         command("grade", _grade, "grade submissions in a sandbox: folders laid out like exercises/", one_folder=False)
     )
     train = command("train", _train, "train the model you wrote on the corpus; Ctrl-C saves a checkpoint")
-    train.add_argument("preset", choices=["bigram", "gpt-cpu", "gpt-lecture"])
+    train.add_argument("preset", choices=list(presets()), help="; ".join(_preset_help()))
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     train.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
     train.add_argument("--seed", type=int, default=1337)
@@ -93,8 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in the run folder")
     sample = command("sample", _sample, "generate text with a trained run")
     sample.add_argument("run", help="a run folder written by kata train")
-    sample.add_argument("--tokens", type=int, default=500)
-    sample.add_argument("--prompt", default="\n")
+    sample.add_argument("--tokens", type=int, default=500, help="how many characters to generate (default 500)")
+    sample.add_argument("--prompt", default="\n", help="the text to continue (default: a newline)")
+    sample.add_argument("--seed", type=int, default=None, help="repeat a sample (default: a new one each time)")
+    sample.add_argument(
+        "--temperature", type=float, default=1.0, help="above 0; below 1 more predictable, above 1 more surprising"
+    )
+    sample.add_argument("--top-k", type=int, default=None, help="draw each character from the K most likely only")
+    for sub in (train, sample):
+        sub.add_argument(
+            "--threads",
+            type=_positive_int,
+            default=None,
+            help="torch threads (default: one, the steadiest when other programs run too; the README says why)",
+        )
     notebook = command(
         "notebook", _notebook, "write the path as a notebook for Jupyter or Colab, with the stubs", one_folder=False
     )
@@ -104,6 +118,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     notebook.add_argument("--force", action="store_true", help="write a fresh notebook over an existing one")
     return parser
+
+
+def _preset_help() -> list[str]:
+    return [f"{preset.name}: {preset.description}" for preset in presets().values()]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (got {value})")
+    return value
 
 
 def _folder(arguments) -> Path:
@@ -267,24 +292,34 @@ def _grade(arguments) -> int:
 def _train(arguments) -> int:
     from kata.train import train_command
 
-    out = Path(arguments.out) if arguments.out else None
     return train_command(
         arguments.preset,
-        _folder(arguments),
-        arguments.device,
-        arguments.steps,
-        arguments.seed,
-        out,
-        arguments.resume,
-        display.console(),
+        folder=_folder(arguments),
+        console=display.console(),
+        device=arguments.device,
+        steps=arguments.steps,
+        seed=arguments.seed,
+        out=Path(arguments.out) if arguments.out else None,
+        resume=arguments.resume,
+        threads=arguments.threads,
+        started=arguments.started,
     )
 
 
 def _sample(arguments) -> int:
     from kata.train import sample_command
 
-    folder = resolve_implementation(arguments.impl) if arguments.impl else None
-    return sample_command(Path(arguments.run), arguments.tokens, arguments.prompt, folder, display.console())
+    return sample_command(
+        Path(arguments.run),
+        console=display.console(),
+        tokens=arguments.tokens,
+        prompt=arguments.prompt,
+        seed=arguments.seed,
+        temperature=arguments.temperature,
+        top_k=arguments.top_k,
+        folder=resolve_implementation(arguments.impl) if arguments.impl else None,
+        threads=arguments.threads,
+    )
 
 
 def _notebook(arguments) -> int:

@@ -1,8 +1,12 @@
-"""What the learner sees: the stage table, the progress bar, the next failing test."""
+"""What the learner sees: the stage table, the progress bar, the next failing test, the running line."""
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console, Group
+from rich.live import Live
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
@@ -10,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kata.implementation import display_path
-from kata.manifest import stages
+from kata.manifest import Stage, stages
 from kata.stage_status import StageState, StageStatus, first_unfinished
 
 MARKS = {
@@ -79,3 +83,37 @@ def full_view(statuses: dict[str, StageStatus], folder: Path, footer: str) -> Gr
 
 def console() -> Console:
     return Console(highlight=False)
+
+
+class RunningLine:
+    """'⟳ running stage 2 · Encoded corpus and batches… 3 s': what runs, and for how long so far, so a
+    slow or endless run never looks like a frozen screen."""
+
+    def __init__(self, selected: list[Stage]):
+        self.started = time.monotonic()
+        if len(selected) == 1:
+            self.what = f"the tests of {selected[0].label}"
+        elif len(selected) == len(stages()):
+            self.what = "the tests of every stage"
+        else:
+            self.what = "the tests of stages " + ", ".join(str(stage.number) for stage in selected)
+
+    def __rich__(self) -> Text:
+        seconds = time.monotonic() - self.started
+        so_far = f" {seconds:.0f} s" if seconds >= 1 else ""
+        return Text(f"⟳ running {self.what}…{so_far}", style="cyan")
+
+
+@contextmanager
+def running(console: Console, selected: list[Stage]) -> Iterator[None]:
+    """Show the running line (redrawn four times a second) until the block ends, then remove it."""
+    live = Live(
+        RunningLine(selected),
+        console=console,
+        transient=True,
+        refresh_per_second=4,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+    with live:
+        yield

@@ -1,14 +1,25 @@
-"""A stage's status, always computed by running its tests (never from a flag a learner sets)."""
+"""A stage's status, computed by running its tests.
 
+Each run's verdicts are also recorded in .kata/verdicts.json, keyed by a fingerprint of everything the
+verdict depends on (the stage's file and those it builds on, its tests, the kata itself, torch's
+version). `kata train` reuses a verdict whose fingerprint still matches instead of running the suites
+again (tens of seconds before its first step otherwise); the learner's views and grading always run them.
+"""
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from kata.forked import run_forked
 from kata.limits import Limits, limits_from
-from kata.manifest import Stage, stages
+from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stages
 from kata.results import FailureKind, TestResult
-from kata.suite import SuiteRun, run_suite
 
 
 class StageState(StrEnum):
@@ -57,22 +68,125 @@ def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
     return StageStatus(stage, state, passed, len(results), first_failure=failures[0])
 
 
-def _run_in_child(folder: Path, selected: list[Stage], limits: Limits) -> SuiteRun:
+def _run_in_child(folder: Path, selected: list[Stage], limits: Limits):
+    from kata.suite import run_suite  # pytest's import costs `kata train` 0.3 s when the verdicts are recorded
+
     return run_suite(folder, selected, extra_args=limits.as_pytest_args())
 
 
 def check_stages(
-    folder: Path, selected: list[Stage] | None = None, *, limits: Limits | None = None
+    folder: Path, selected: list[Stage] | None = None, *, limits: Limits | None = None, reuse_verdicts: bool = False
 ) -> dict[str, StageStatus]:
-    """Run the selected stages' public tests (default: all) against `folder` in a child process."""
+    """Run the selected stages' public tests (default: all) against `folder` in a child process.
+    With reuse_verdicts, a stage whose recorded verdict still matches its files is not run again."""
     selected = list(selected or stages())
-    limits = limits or limits_from()
+    verdicts = RecordedVerdicts(folder)
+    statuses = {stage.name: verdicts.lookup(stage) for stage in selected} if reuse_verdicts else {}
+    to_run = [stage for stage in selected if statuses.get(stage.name) is None]
+    if to_run:
+        statuses.update(_run_stages(folder, to_run, limits or limits_from()))
+        verdicts.record([statuses[stage.name] for stage in to_run])
+    return {stage.name: statuses[stage.name] for stage in selected}
+
+
+def _run_stages(folder: Path, selected: list[Stage], limits: Limits) -> dict[str, StageStatus]:
     timeout = limits.for_run([stage.name for stage in selected])
     outcome = run_forked(_run_in_child, folder, selected, limits, timeout=timeout)
     if outcome.problem:
         return {stage.name: StageStatus(stage, StageState.STOPPED, problem=outcome.problem) for stage in selected}
-    run: SuiteRun = outcome.value
+    run = outcome.value
     return {stage.name: status_from_results(stage, run.for_stage(stage.name)) for stage in selected}
+
+
+class RecordedVerdicts:
+    """The latest verdict of each stage of one implementation folder, in .kata/verdicts.json beside it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder.parent / ".kata" / "verdicts.json"
+
+    def lookup(self, stage: Stage) -> StageStatus | None:
+        """The recorded verdict of `stage`, if it was recorded for the files as they are now."""
+        entry = self._load().get(stage.name)
+        if not entry or entry.get("fingerprint") != self.fingerprint(stage):
+            return None
+        return StageStatus(stage, StageState(entry["state"]), entry["passed"], entry["total"])
+
+    def record(self, statuses: list[StageStatus]) -> None:
+        # A stopped run (a time limit hit on a busy machine, say) says nothing lasting about the code.
+        kept = [status for status in statuses if status.state is not StageState.STOPPED]
+        if not kept:
+            return
+        entries = self._load()
+        for status in kept:
+            entries[status.stage.name] = dict(
+                fingerprint=self.fingerprint(status.stage),
+                state=status.state.value,
+                passed=status.passed,
+                total=status.total,
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+            partial.replace(self.path)  # another kata process reading at the same time sees the old or the new file
+        except OSError:
+            pass  # a read-only folder: the verdicts are simply not reused
+
+    def fingerprint(self, stage: Stage) -> str:
+        """What the verdict depends on: the stage's module and those it builds on, in this folder, its
+        test files, and the kata's own code and test helpers."""
+        digest = hashlib.sha256(_kata_fingerprint().encode())
+        for name in sorted(_builds_on(stage.name)):
+            digest.update(name.encode() + b"\0" + _file_bytes(self.folder / f"{name}.py") + b"\0")
+        for path in stage.test_files():
+            digest.update(_file_bytes(path))
+        return digest.hexdigest()
+
+    def _load(self) -> dict:
+        try:
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+
+def _builds_on(name: str) -> set[str]:
+    """The stage and every stage it builds on, directly or not."""
+    names = {name}
+    for prerequisite in stage_named(name).prerequisites:
+        names |= _builds_on(prerequisite)
+    return names
+
+
+def _version_of(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)  # without importing it (torch takes seconds)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"<missing>"
+
+
+@cache
+def _kata_fingerprint() -> str:
+    """The kata's machinery, the manifest and the shared test helpers, with Python's and torch's versions."""
+    digest = hashlib.sha256(f"{sys.version} torch {_version_of('torch')}".encode())
+    kata = Path(__file__).parent
+    tests = REPOSITORY_ROOT / "tests"
+    files = [
+        *kata.glob("*.py"),
+        kata / "stages.toml",
+        *(p for p in tests.glob("*.py") if not p.name.startswith("test_")),
+    ]
+    for path in sorted(files):
+        digest.update(path.name.encode() + b"\0" + _file_bytes(path))
+    return digest.hexdigest()
 
 
 def apply_locks(statuses: dict[str, StageStatus]) -> dict[str, StageStatus]:

@@ -2,122 +2,69 @@
 training step, and write a run folder: checkpoint, metrics CSV, loss curve, attention heatmap, sample.
 
 Ctrl-C saves a checkpoint; `--resume` continues from it exactly where the run stopped (the model,
-the optimizer, the step and the batch generator's state are all saved).
+the optimizer, the step and the batch generator's state are all saved). A checkpoint also holds
+what rebuilds the run without the manifest: the model's arguments (GPTConfig's fields), the
+vocabulary and the preset as it was, so an old run still loads after a preset changes.
 """
 
 import contextlib
 import csv
+import dataclasses
 import math
+import secrets
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from kata.corpus import load_corpus
 from kata.implementation import activate, display_path, load_stage
-from kata.manifest import stage_named
+from kata.manifest import Preset, preset_named, stage_named
 from kata.stage_status import check_stages
 
 CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 2  # 2: with the model's arguments, the vocabulary and the preset
 METRICS = "metrics.csv"
+# One thread by default. A second one trains the gpt-cpu model 1.67x faster on an idle machine, but on a
+# busy one it costs far more: torch's threads wait for each other at every operation, and when the
+# scheduler has paused one of them the others wait a whole time slice (beside two busy processes per
+# core, 0.01 of its idle speed, where one thread keeps 1.00: benchmarks/busy_machine.py, README).
+DEFAULT_THREADS = 1
 
 
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    model: str  # "bigram" or "gpt"
-    batch_size: int
-    block_size: int
-    steps: int
-    lr: float
-    eval_interval: int
-    eval_iters: int
-    final_eval_iters: int  # a steadier figure at the end of the run
-    min_lr: float | None = None  # cosine decay from lr to min_lr (after warm-up); None: constant lr
-    warmup_steps: int = 0
-    gpt: dict = field(default_factory=dict)  # GPTConfig fields besides vocab_size and block_size
-
-    def lr_at(self, step: int, steps: int) -> float:
-        """The learning rate at `step` of a run of `steps` steps."""
-        if self.min_lr is None:
-            return self.lr
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        progress = (step - self.warmup_steps) / max(1, steps - self.warmup_steps)
-        return self.min_lr + 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) * (self.lr - self.min_lr)
-
-
-PRESETS = {
-    preset.name: preset
-    for preset in (
-        # The lecture's bigram run.
-        Preset(
-            "bigram",
-            "bigram",
-            batch_size=32,
-            block_size=8,
-            steps=10_000,
-            lr=1e-3,
-            eval_interval=1000,
-            eval_iters=200,
-            final_eval_iters=1000,
-        ),
-        # nanoGPT's CPU recipe for this corpus: a few minutes on a laptop.
-        Preset(
-            "gpt-cpu",
-            "gpt",
-            batch_size=12,
-            block_size=64,
-            steps=2000,
-            lr=1e-3,
-            min_lr=1e-4,
-            warmup_steps=100,
-            eval_interval=250,
-            eval_iters=20,
-            final_eval_iters=200,
-            gpt=dict(n_embd=128, n_head=4, n_layer=4, dropout=0.0),
-        ),
-        # The lecture's 10.8 M model: a GPU job.
-        Preset(
-            "gpt-lecture",
-            "gpt",
-            batch_size=64,
-            block_size=256,
-            steps=5000,
-            lr=3e-4,
-            eval_interval=500,
-            eval_iters=200,
-            final_eval_iters=200,
-            gpt=dict(n_embd=384, n_head=6, n_layer=6, dropout=0.2),
-        ),
-    )
-}
-
-BIGRAM_STAGES = ["s01_tokenizer", "s02_batches", "s03_bigram", "s04_training"]
-GPT_STAGES = ["s01_tokenizer", "s02_batches", "s04_training", "s06_attention", "s07_transformer", "s08_gpt"]
-
-
-class Learner:
-    """The graded implementation's stages, loaded from its folder."""
+class LearnerStages:
+    """The stage modules of one implementation folder that training runs on: the tokenizer (1), the
+    batches (2), the training step (4) and the models (3, 8, 9)."""
 
     def __init__(self, folder: Path):
         activate(folder)
         self.folder = folder
         self.tokenizer_stage, self.batches, self.training = (
-            load_stage(n) for n in ("s01_tokenizer", "s02_batches", "s04_training")
+            load_stage(name) for name in ("s01_tokenizer", "s02_batches", "s04_training")
         )
 
-    def tokenizer(self, corpus: str):
-        return self.tokenizer_stage.CharTokenizer(self.tokenizer_stage.build_vocabulary(corpus))
+    def vocabulary(self, corpus: str) -> list[str]:
+        return list(self.tokenizer_stage.build_vocabulary(corpus))
 
-    def build_model(self, preset: Preset, vocab_size: int, fast: bool):
+    def tokenizer(self, vocabulary: list[str]):
+        return self.tokenizer_stage.CharTokenizer(vocabulary)
+
+    def model_arguments(self, preset: Preset, vocab_size: int, fast: bool) -> dict:
+        """Everything that rebuilds the model of a run, whatever the preset says later."""
         if preset.model == "bigram":
-            return load_stage("s03_bigram").BigramLanguageModel(vocab_size)
+            return dict(kind="bigram", vocab_size=vocab_size, context=preset.block_size)
         config = load_stage("s08_gpt").GPTConfig(vocab_size=vocab_size, block_size=preset.block_size, **preset.gpt)
-        if fast:
+        fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else vars(config)
+        return dict(kind="gpt", config=dict(fields), fast=fast, context=preset.block_size)
+
+    def build_model(self, arguments: dict):
+        if arguments["kind"] == "bigram":
+            return load_stage("s03_bigram").BigramLanguageModel(arguments["vocab_size"])
+        config = load_stage("s08_gpt").GPTConfig(**arguments["config"])
+        if arguments["fast"]:
             return load_stage("s09_fast_attention").fast_gpt(config)
         return load_stage("s08_gpt").GPTLanguageModel(config)
 
@@ -133,110 +80,174 @@ def pick_device(requested: str) -> torch.device:
 
 
 def check_learner(folder: Path, preset: Preset) -> tuple[list[str], bool]:
-    """The stages this preset needs that do not pass yet in `folder`, and whether stage 9 (fast
-    attention) passes, from one run of their tests."""
-    needed = BIGRAM_STAGES if preset.model == "bigram" else GPT_STAGES
-    optional = [] if preset.model == "bigram" else ["s09_fast_attention"]
-    statuses = check_stages(folder, [stage_named(name) for name in needed + optional])
+    """The stages this preset needs that do not pass yet in `folder`, and whether its optional ones
+    (stage 9's fast attention) pass. Verdicts recorded for the same files are reused."""
+    selected = [stage_named(name) for name in (*preset.stages, *preset.optional_stages)]
+    statuses = check_stages(folder, selected, reuse_verdicts=True)
     missing = [
-        f"{statuses[name].stage.label} ({statuses[name].summary()})" for name in needed if not statuses[name].done
+        f"{statuses[name].stage.label} ({statuses[name].summary()})"
+        for name in preset.stages
+        if not statuses[name].done
     ]
-    return missing, bool(optional) and statuses[optional[0]].done
+    return missing, bool(preset.optional_stages) and all(statuses[name].done for name in preset.optional_stages)
+
+
+def learning_rate(preset: Preset, step: int, steps: int) -> float:
+    """The learning rate at `step` of a run of `steps` steps: constant, or a linear warm-up then a
+    cosine decay to min_lr."""
+    if preset.min_lr is None:
+        return preset.lr
+    if step < preset.warmup_steps:
+        return preset.lr * (step + 1) / preset.warmup_steps
+    progress = (step - preset.warmup_steps) / max(1, steps - preset.warmup_steps)
+    return preset.min_lr + 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) * (preset.lr - preset.min_lr)
+
+
+class TrainingDiverged(Exception):
+    """The training loss stopped being a number (nan or infinite)."""
 
 
 class Run:
     """One training run in its folder: what it trains on, its state, and what it writes."""
 
     def __init__(
-        self, learner: Learner, preset: Preset, out: Path, device: torch.device, seed: int, fast: bool, steps: int
+        self,
+        stages: LearnerStages,
+        *,
+        preset: Preset,
+        vocabulary: list[str],
+        model_arguments: dict,
+        out: Path,
+        device: torch.device,
+        seed: int,
+        steps: int,
     ):
-        self.learner, self.preset, self.out, self.device, self.steps = learner, preset, out, device, steps
-        corpus = load_corpus()
-        self.tokenizer = learner.tokenizer(corpus)
-        data = learner.batches.encode_text(corpus, self.tokenizer)
-        self.train_data, self.val_data = learner.batches.train_val_split(data)
+        self.stages, self.preset, self.out, self.device, self.steps = stages, preset, out, device, steps
+        self.vocabulary, self.model_arguments, self.seed = vocabulary, model_arguments, seed
+        self.tokenizer = stages.tokenizer(vocabulary)
+        data = stages.batches.encode_text(load_corpus(), self.tokenizer)
+        self.train_data, self.val_data = stages.batches.train_val_split(data)
         torch.manual_seed(seed)  # the model's initial weights
-        self.model = learner.build_model(preset, self.tokenizer.vocab_size, fast).to(device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=preset.lr)
+        self.model = stages.build_model(model_arguments).to(device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=preset.lr, betas=(0.9, preset.beta2), weight_decay=preset.weight_decay
+        )
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
-        self.elapsed = 0.0
+        self.training_seconds = 0.0  # steps and evaluations, over every session of the run
+        self.sessions = 1
         self.metrics: list[dict] = []
-        self.info = dict(preset=preset.name, impl=str(learner.folder), fast=fast, seed=seed, steps=steps)
+        self._session_started: float | None = None
+
+    @classmethod
+    def start(cls, stages: LearnerStages, preset: Preset, *, fast: bool, **settings) -> "Run":
+        vocabulary = stages.vocabulary(load_corpus())
+        arguments = stages.model_arguments(preset, len(vocabulary), fast)
+        return cls(stages, preset=preset, vocabulary=vocabulary, model_arguments=arguments, **settings)
+
+    @classmethod
+    def resume(cls, stages: LearnerStages, state: dict, *, out: Path, device: torch.device) -> "Run":
+        """The run saved in `state` (a checkpoint), as it was when saved."""
+        run = cls(
+            stages,
+            preset=Preset(**state["preset"]),
+            vocabulary=state["vocabulary"],
+            model_arguments=state["model_arguments"],
+            out=out,
+            device=device,
+            seed=state["seed"],
+            steps=state["steps"],
+        )
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        run.step, run.training_seconds, run.metrics = state["step"], state["training_seconds"], state["metrics"]
+        run.sessions = state["sessions"] + 1
+        return run
 
     def batch(self, split: str):
         data = self.train_data if split == "train" else self.val_data
-        x, y = self.learner.batches.get_batch(
+        x, y = self.stages.batches.get_batch(
             data, self.preset.batch_size, self.preset.block_size, generator=self.generator
         )
         return x.to(self.device), y.to(self.device)
 
     def evaluate(self, iters: int) -> dict[str, float]:
         return {
-            split: self.learner.training.estimate_loss(self.model, lambda split=split: self.batch(split), iters)
+            split: self.stages.training.estimate_loss(self.model, lambda split=split: self.batch(split), iters)
             for split in ("train", "val")
         }
 
     def save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         state = dict(
+            format=CHECKPOINT_FORMAT,
             model=self.model.state_dict(),
             optimizer=self.optimizer.state_dict(),
             step=self.step,
-            elapsed=self.elapsed,
+            steps=self.steps,
+            training_seconds=self.training_seconds,
+            sessions=self.sessions,
             generator=self.generator.get_state(),
             torch_rng=torch.get_rng_state(),
             metrics=self.metrics,
-            info=self.info,
+            preset=dataclasses.asdict(self.preset),
+            model_arguments=self.model_arguments,
+            vocabulary=self.vocabulary,
+            seed=self.seed,
+            impl=str(self.stages.folder),
         )
         torch.save(state, self.out / CHECKPOINT)
 
-    def restore(self) -> None:
-        state = torch.load(self.out / CHECKPOINT, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        self.step, self.elapsed, self.metrics = state["step"], state["elapsed"], state["metrics"]
-
     def train(self, progress: Progress) -> None:
-        task = progress.add_task("training", total=self.steps, completed=self.step, loss=float("nan"), speed=0.0)
-        tokens_per_step = self.preset.batch_size * self.preset.block_size
-        if not self.metrics:
-            self.record(self.evaluate(self.preset.eval_iters), progress)  # where the curve starts
-        self.model.train()
-        with _stop_between_steps() as stop_requested:
-            while self.step < self.steps and not stop_requested():
-                self.train_one_step(progress, task, tokens_per_step)
+        """Train up to self.steps; raises KeyboardInterrupt after the step in progress on Ctrl-C."""
+        task = progress.add_task("training", total=self.steps, completed=self.step, loss=None)
+        self._session_started = time.perf_counter()
+        try:
+            if not self.metrics:
+                self.record(self.evaluate(self.preset.eval_iters), progress)  # where the curve starts
+            progress.update(task, loss=self.metrics[-1]["train_loss"])
+            self.model.train()
+            with _stop_between_steps() as stop_requested:
+                while self.step < self.steps and not stop_requested():
+                    self.train_one_step(progress, task)
+        finally:
+            self.training_seconds = self.seconds_so_far()
+            self._session_started = None
         if self.step < self.steps:
             raise KeyboardInterrupt
 
-    def train_one_step(self, progress: Progress, task, tokens_per_step: int) -> None:
-        started = time.perf_counter()
+    def seconds_so_far(self) -> float:
+        """Seconds of training (steps and evaluations) over every session, this one included."""
+        running = time.perf_counter() - self._session_started if self._session_started is not None else 0.0
+        return self.training_seconds + running
+
+    def train_one_step(self, progress: Progress, task) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = self.preset.lr_at(self.step, self.steps)
-        loss = self.learner.training.train_step(self.model, self.optimizer, *self.batch("train"))
+            group["lr"] = learning_rate(self.preset, self.step, self.steps)
+        loss = self.stages.training.train_step(self.model, self.optimizer, *self.batch("train"))
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"the training loss became {loss} at step {self.step}")
         self.step += 1
-        seconds = time.perf_counter() - started
-        self.elapsed += seconds
-        progress.update(task, advance=1, loss=loss, speed=tokens_per_step / max(seconds, 1e-9))
+        progress.update(task, advance=1, loss=loss)
         if self.step % self.preset.eval_interval == 0 or self.step == self.steps:
             final = self.step == self.steps
             self.record(self.evaluate(self.preset.final_eval_iters if final else self.preset.eval_iters), progress)
 
     def record(self, losses: dict[str, float], progress: Progress) -> None:
-        lr = self.preset.lr_at(max(self.step - 1, 0), self.steps)
+        seconds = self.seconds_so_far()
         self.metrics.append(
             dict(
                 step=self.step,
                 train_loss=losses["train"],
                 val_loss=losses["val"],
-                lr=lr,
-                elapsed_s=round(self.elapsed, 2),
+                lr=learning_rate(self.preset, max(self.step - 1, 0), self.steps),
+                elapsed_s=round(seconds, 2),
             )
         )
         progress.console.print(
-            f"step {self.step:>6}: train {losses['train']:.4f}, val {losses['val']:.4f}  ({self.elapsed:.0f} s)"
+            f"step {self.step:>6}: train {losses['train']:.4f}, val {losses['val']:.4f}  ({seconds:.0f} s)"
         )
 
     def write_outputs(self, sample_tokens: int) -> dict[str, Path]:
@@ -253,8 +264,14 @@ class Run:
             lines = self.tokenizer.decode(self.val_data[:2000].tolist()).split("\n")
             line = next((line for line in lines if len(line) >= 24), lines[0])[:32]  # a full line of verse
             written["attention"] = plot_attention(self.model, self.tokenizer, line, self.out / "attention.png")
-        sample = generate_text(self.model, self.tokenizer, "\n", sample_tokens, self.device)
-        (self.out / "sample.txt").write_text(sample, encoding="utf-8")
+        ids = sample_ids(
+            self.model,
+            self.tokenizer.encode("\n"),
+            tokens=sample_tokens,
+            context=self.model_arguments["context"],
+            generator=torch.Generator(device=self.device).manual_seed(self.seed),
+        )
+        (self.out / "sample.txt").write_text(self.tokenizer.decode(ids), encoding="utf-8")
         written["sample"] = self.out / "sample.txt"
         return written
 
@@ -334,82 +351,234 @@ def plot_attention(model, tokenizer, line: str, path: Path) -> Path:
     return path
 
 
-def generate_text(model, tokenizer, prompt: str, tokens: int, device: torch.device, seed: int = 0) -> str:
+@torch.no_grad()
+def sample_ids(
+    model,
+    prompt: list[int],
+    *,
+    tokens: int,
+    context: int,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+) -> list[int]:
+    """The prompt followed by `tokens` sampled ids. The lecture's generate() has no temperature or
+    top-k, so sampling happens here, on the logits of the learner's forward pass (as nanoGPT's
+    generate does): the last position's logits divided by the temperature, all but the top k dropped."""
     model.eval()
-    idx = torch.tensor([tokenizer.encode(prompt)], dtype=torch.long, device=device)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    with torch.no_grad():
-        out = model.generate(idx, tokens, generator=generator)
-    return tokenizer.decode(out[0].tolist())
+    device = next(model.parameters()).device
+    idx = torch.tensor([prompt], dtype=torch.long, device=device)
+    for _ in range(tokens):
+        logits, _ = model(idx[:, -context:])
+        logits = logits[:, -1, :] / temperature
+        if top_k is not None:
+            kth_largest = torch.topk(logits, top_k).values[:, [-1]]
+            logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+        next_id = torch.multinomial(torch.softmax(logits, dim=-1), num_samples=1, generator=generator)
+        idx = torch.cat((idx, next_id), dim=1)
+    return idx[0].tolist()
 
 
-def progress_bar(console) -> Progress:
+class FieldColumn(ProgressColumn):
+    """One field of a task, formatted; `missing` until it has a value (never 'nan')."""
+
+    def __init__(self, render_value, missing: str):
+        super().__init__()
+        self.render_value, self.missing = render_value, missing
+
+    def render(self, task) -> Text:
+        value = self.render_value(task)
+        return Text(self.missing if value is None else value)
+
+
+def progress_bar(console, tokens_per_step: int) -> Progress:
+    def loss(task):
+        value = task.fields.get("loss")
+        return None if value is None else f"loss {value:.4f}"
+
+    def speed(task):  # rich's estimate over the last 30 s, so one slow step does not make it jump
+        return None if not task.speed else f"{task.speed * tokens_per_step:>8,.0f} tokens/s"
+
     return Progress(
         TextColumn("step {task.completed:>6}/{task.total}"),
         BarColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TextColumn("{task.fields[speed]:>8,.0f} tokens/s"),
+        FieldColumn(loss, missing="loss   —   "),
+        FieldColumn(speed, missing="       — tokens/s"),
         TimeRemainingColumn(),
         console=console,
     )
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def train_command(
-    preset_name: str, folder: Path, device: str, steps: int | None, seed: int, out: Path | None, resume: bool, console
+    preset_name: str,
+    *,
+    folder: Path,
+    console,
+    device: str = "auto",
+    steps: int | None = None,
+    seed: int = 1337,
+    out: Path | None = None,
+    resume: bool = False,
+    threads: int | None = None,
+    started: float | None = None,
 ) -> int:
-    started = time.perf_counter()
-    preset = PRESETS[preset_name]
+    """Train `preset_name` on the code in `folder`; `started` is when the command started (perf_counter)."""
+    started = started or time.perf_counter()
+    threads = threads or DEFAULT_THREADS
+    torch.set_num_threads(threads)
+    preset = preset_named(preset_name)
     out = out or Path("runs") / preset.name
+    state = None
+    if resume:
+        if not (out / CHECKPOINT).exists():
+            console.print(f"No checkpoint in {display_path(out)} to resume from: start the run without --resume.")
+            return 2
+        state = load_checkpoint(out)
+        preset = Preset(**state["preset"])  # the run goes on as it started, whatever the manifest says now
     missing, fast = check_learner(folder, preset)
     if missing:
         console.print(f"kata train {preset.name} runs on your own code, and these stages do not pass yet:")
         for line in missing:
             console.print(f"  {line}")
         return 1
-    if preset.model == "gpt" and not fast:
-        console.print("Stage 9 does not pass yet: training the per-head GPT of stage 8 (slower).")
-    if resume and steps is None and (out / CHECKPOINT).exists():
-        steps = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)["info"]["steps"]
-    run = Run(Learner(folder), preset, out, pick_device(device), seed, fast, steps or preset.steps)
-    if resume:
-        if not (out / CHECKPOINT).exists():
-            console.print(f"No checkpoint in {display_path(out)} to resume from.")
-            return 2
-        run.restore()
-        console.print(f"Resuming {preset.name} at step {run.step} of {run.steps}.")
+    run = _open_run(LearnerStages(folder), preset, state, fast, console, out=out, device=pick_device(device), seed=seed)
+    run.steps = steps or run.steps
     console.print(
-        f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device}; "
-        f"run folder {display_path(out)}"
+        f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device} "
+        f"with {_count(threads, 'thread')}; run folder {display_path(out)}"
     )
+    session = Session(started, run)
     try:
-        with progress_bar(console) as progress:
+        with progress_bar(console, preset.batch_size * preset.block_size) as progress:
             run.train(progress)
     except KeyboardInterrupt:
         run.save()
         console.print(
-            f"Stopped at step {run.step}: checkpoint saved. Continue with `kata train {preset.name} --resume --out "
-            f"{display_path(out)}`."
+            f"Stopped at step {run.step:,} of {run.steps:,} after {run.training_seconds:.0f} s of training: "
+            f"checkpoint saved. Continue with `kata train {preset.name} --resume --out {display_path(out)}`."
         )
         return 130
+    except TrainingDiverged as error:
+        console.print(
+            f"Training stopped: {error}. The weights are no longer numbers, so nothing was saved. A learning "
+            "rate that is too high, or a train_step that does not clear the old gradients, are the usual causes."
+        )
+        return 1
     run.save()
     for name, path in run.write_outputs(sample_tokens=500).items():
         console.print(f"{name}: {display_path(path)}")
-    final = run.metrics[-1]
-    wall = time.perf_counter() - started
-    console.print(
-        f"Done: {run.step} steps, val loss {final['val_loss']:.4f}; {run.elapsed:.0f} s in training steps, "
-        f"{wall:.0f} s for the whole command."
-    )
+    console.print(session.summary(run))
     return 0
 
 
-def sample_command(out: Path, tokens: int, prompt: str, folder: Path | None, console) -> int:
-    state = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
-    info = state["info"]
-    preset = PRESETS[info["preset"]]
-    learner = Learner(folder or Path(info["impl"]))
-    tokenizer = learner.tokenizer(load_corpus())
-    model = learner.build_model(preset, tokenizer.vocab_size, info["fast"])
+def _open_run(stages: LearnerStages, preset: Preset, state: dict | None, fast: bool, console, **settings) -> Run:
+    """A new run, or the one saved in `state`."""
+    if state is not None:
+        run = Run.resume(stages, state, out=settings["out"], device=settings["device"])
+        console.print(
+            f"Resuming {preset.name} at step {run.step:,} of {run.steps:,} "
+            f"({run.training_seconds:.0f} s of training so far)."
+        )
+        return run
+    if preset.model == "gpt" and not fast:
+        console.print("Stage 9 does not pass yet: training the per-head GPT of stage 8 (slower).")
+    return Run.start(stages, preset, fast=fast, steps=preset.steps, **settings)
+
+
+class Session:
+    """One `kata train` command's share of a run, for a summary whose times add up across resumes."""
+
+    def __init__(self, started: float, run: Run):
+        self.started, self.first_step, self.trained_before = started, run.step, run.training_seconds
+        self.before_first_step = time.perf_counter() - started
+
+    def summary(self, run: Run) -> str:
+        done = f"Done: {_count(run.step, 'step')}, val loss {run.metrics[-1]['val_loss']:.4f}"
+        wall = f"{time.perf_counter() - self.started:.0f} s"
+        ready = f"{self.before_first_step:.1f} s before step {self.first_step:,}"
+        if run.sessions == 1:
+            return f"{done}, {run.training_seconds:.0f} s of training ({wall} for the whole command, {ready})."
+        return (
+            f"{done}, {run.training_seconds:.0f} s of training over {run.sessions} sessions; this command trained "
+            f"{_count(run.step - self.first_step, 'step')} in {run.training_seconds - self.trained_before:.0f} s "
+            f"({wall} in all, {ready})."
+        )
+
+
+def load_checkpoint(out: Path) -> dict:
+    path = out / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint in {display_path(out)}: train a run first, e.g. `kata train gpt-cpu`.")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise LookupError(
+            f"{display_path(path)} was written by an older kata, without the model's arguments: train the run again."
+        )
+    return state
+
+
+def sampling_problem(*, tokens: int, temperature: float, top_k: int | None, vocab_size: int) -> str | None:
+    """Why these sampling options cannot work, in a sentence; None when they can."""
+    if tokens < 0:
+        return f"--tokens must be 0 or more (got {tokens})."
+    if not (math.isfinite(temperature) and temperature > 0):
+        return (
+            f"--temperature must be a number above 0 (got {temperature:g}): 1 samples from the model's own "
+            "probabilities, lower (0.5) makes the text more predictable, higher (1.5) more surprising. For the "
+            "single most likely character every time, use --top-k 1."
+        )
+    if top_k is not None and not 1 <= top_k <= vocab_size:
+        return (
+            f"--top-k must be between 1 and {vocab_size}, the size of the run's vocabulary (got {top_k}): each "
+            "character is drawn from the K most likely ones."
+        )
+    return None
+
+
+def sample_command(
+    out: Path,
+    *,
+    console,
+    tokens: int = 500,
+    prompt: str = "\n",
+    seed: int | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    folder: Path | None = None,
+    threads: int | None = None,
+) -> int:
+    state = load_checkpoint(out)
+    problem = sampling_problem(tokens=tokens, temperature=temperature, top_k=top_k, vocab_size=len(state["vocabulary"]))
+    if problem:
+        console.print(problem)
+        return 2
+    torch.set_num_threads(threads or DEFAULT_THREADS)
+    stages = LearnerStages(folder or Path(state["impl"]))
+    tokenizer = stages.tokenizer(state["vocabulary"])
+    unknown = sorted(set(prompt) - set(state["vocabulary"]))
+    if unknown or not prompt:
+        lacks = (
+            f"holds characters the run's vocabulary lacks: {', '.join(map(repr, unknown))}" if unknown else "is empty"
+        )
+        console.print(f"The prompt {lacks}. Start from a newline (the default) or from text of the corpus, e.g. ROMEO:")
+        return 2
+    model = stages.build_model(state["model_arguments"])
     model.load_state_dict(state["model"])
-    console.print(generate_text(model, tokenizer, prompt, tokens, torch.device("cpu")), markup=False, highlight=False)
+    chosen_seed = secrets.randbelow(2**31) if seed is None else seed
+    ids = sample_ids(
+        model,
+        tokenizer.encode(prompt),
+        tokens=tokens,
+        context=state["model_arguments"]["context"],
+        generator=torch.Generator().manual_seed(chosen_seed),
+        temperature=temperature,
+        top_k=top_k,
+    )
+    console.print(tokenizer.decode(ids), markup=False, highlight=False)
+    if seed is None:
+        console.print(f"(seed {chosen_seed}: add `--seed {chosen_seed}` to get this text again)", style="dim")
     return 0

@@ -1,7 +1,9 @@
 """`kata` / `kata watch`: re-run the learner's stages on every save and show the verdict.
 
 The process stays warm (torch and the test modules are imported once); each run happens in a
-forked child, so a learner's crash or endless loop never takes the runner down.
+forked child, so a learner's crash or endless loop never takes the runner down. A save wakes the
+loop at once (the watcher thread writes to a pipe the loop waits on), and a "running…" line with
+the seconds so far stays on screen until the verdict replaces it.
 """
 
 import os
@@ -43,7 +45,8 @@ class WatchSession:
         """Re-run the named stages (default: all) and every stage that builds on them."""
         selected = [s for s in stages() if names is None or s.name in names or set(s.prerequisites) & set(names)]
         self.note = None
-        self.statuses.update(check_stages(self.folder, selected))
+        with display.running(self.console, selected):
+            self.statuses.update(check_stages(self.folder, selected))
         apply_locks(self.statuses)
         self.render()
 
@@ -107,15 +110,20 @@ def _manual_loop(session: WatchSession) -> None:
 
 def _watch_loop(session: WatchSession) -> None:
     changes, stop = queue.Queue(), threading.Event()
-    watcher = threading.Thread(target=_watch_files, args=(session.folder, changes, stop), daemon=True)
+    wake_read, wake_write = os.pipe()  # the watcher wakes the loop through it: no polling delay after a save
+    watcher = threading.Thread(target=_watch_files, args=(session.folder, changes, stop, wake_write), daemon=True)
     watcher.start()  # before the first run, so that no save made during it is missed
     session.run()
     try:
         with _cbreak(sys.stdin):
             while True:
-                key = _read_key(timeout=0.05)
-                if key and not session.handle_key(key.lower()):
-                    return
+                ready, _, _ = select.select([sys.stdin, wake_read], [], [])
+                if sys.stdin in ready:
+                    key = os.read(sys.stdin.fileno(), 1).decode(errors="ignore")
+                    if key and not session.handle_key(key.lower()):
+                        return
+                if wake_read in ready:
+                    os.read(wake_read, 4096)
                 changed = _drain(changes)
                 if isinstance(changed, str):
                     session.footer = changed
@@ -124,22 +132,32 @@ def _watch_loop(session: WatchSession) -> None:
                     session.run(changed)
     finally:
         stop.set()
+        os.close(wake_read)  # the watcher thread may still write once: its end stays open until the process exits
 
 
-def _watch_files(folder: Path, changes: queue.Queue, stop: threading.Event) -> None:
+def _watch_files(folder: Path, changes: queue.Queue, stop: threading.Event, wake: int) -> None:
     names = set(stage_names())
     try:
         for batch in watchfiles.watch(
             folder,
             stop_event=stop,
             debounce=50,
-            step=20,
+            step=20,  # an editor's save (write, rename) arrives within a few ms: 20 ms of quiet ends it
             raise_interrupt=False,
             watch_filter=lambda change, path: Path(path).suffix == ".py" and Path(path).stem in names,
         ):
             changes.put({Path(path).stem for _, path in batch})
+            _wake(wake)
     except Exception as error:  # e.g. no inotify on this file system
         changes.put(f"Watching {folder} failed ({error}); restart with `kata --manual` and press Enter to re-run.")
+        _wake(wake)
+
+
+def _wake(wake: int) -> None:
+    try:
+        os.write(wake, b"!")
+    except OSError:  # the loop has ended and closed its end
+        pass
 
 
 def _drain(changes: queue.Queue):
@@ -152,11 +170,6 @@ def _drain(changes: queue.Queue):
         if isinstance(item, str):
             return item
         merged |= item
-
-
-def _read_key(timeout: float) -> str:
-    ready, _, _ = select.select([sys.stdin], [], [], timeout)
-    return os.read(sys.stdin.fileno(), 1).decode(errors="ignore") if ready else ""
 
 
 @contextmanager

@@ -1,33 +1,61 @@
-"""`kata train` and `kata sample` on the references, small: Ctrl-C, --resume, the run folder."""
+"""`kata train` and `kata sample` on the references, small: Ctrl-C, --resume, the run folder, old
+runs after a preset changes, sampling options, the progress bar."""
 
+import contextlib
 import dataclasses
 import os
+import shutil
 import signal
 
 import pytest
 import torch
 from rich.console import Console
 
-from kata import train
-from kata.manifest import REPOSITORY_ROOT
+from kata import implementation, train
+from kata.manifest import REPOSITORY_ROOT, presets
 
 pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("train")]
 SOLUTIONS = REPOSITORY_ROOT / "solutions"
 
 
+def quick(preset, **changes):
+    """The preset with short evaluations: these tests are about the run's mechanics, not its figures."""
+    return dataclasses.replace(preset, eval_interval=20, eval_iters=4, final_eval_iters=4, **changes)
+
+
+@contextlib.contextmanager
+def graded_folder_kept():
+    """kata train grades the folder it trains on; the stage suites this worker runs later grade --impl's."""
+    graded = implementation.activate(None)
+    implementation.activate(graded)
+    try:
+        yield
+    finally:
+        implementation.activate(graded)
+
+
+@pytest.fixture(autouse=True)
+def keep_graded_folder():
+    with graded_folder_kept():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def quick_runs(monkeypatch):
-    """The references are trusted here (the stage checks are tested elsewhere), and evaluations
-    are short: these tests are about the run's mechanics, not its figures."""
+    """The references are trusted here (the stage checks are tested elsewhere)."""
     monkeypatch.setattr(train, "check_learner", lambda folder, preset: ([], preset.model == "gpt"))
-    for name, preset in train.PRESETS.items():
-        monkeypatch.setitem(
-            train.PRESETS, name, dataclasses.replace(preset, eval_interval=20, eval_iters=4, final_eval_iters=4)
-        )
+    monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name]))
 
 
-def run(preset, out, steps, resume=False):
-    return train.train_command(preset, SOLUTIONS, "cpu", steps, 7, out, resume, Console(quiet=True))
+def run(preset, out, steps=None, resume=False, console=None, folder=SOLUTIONS):
+    console = console or Console(quiet=True)
+    return train.train_command(
+        preset, folder=folder, console=console, device="cpu", steps=steps, seed=7, out=out, resume=resume
+    )
+
+
+def sample(out, console=None, **options):
+    return train.sample_command(out, console=console or Console(quiet=True), **options)
 
 
 def interrupt_at(monkeypatch, step):
@@ -50,13 +78,21 @@ def test_ctrl_c_then_resume_gives_exactly_the_uninterrupted_run(tmp_path, monkey
     stopped = torch.load(tmp_path / "stopped" / train.CHECKPOINT, weights_only=False)
     assert stopped["step"] == 26  # the step in progress finished, then the run stopped
     monkeypatch.setattr(train.Run, "batch", original_batch)
-    assert run("bigram", tmp_path / "stopped", 60, resume=True) == 0
+    console = Console(record=True, width=200)
+    assert run("bigram", tmp_path / "stopped", resume=True, console=console) == 0
     straight = torch.load(tmp_path / "straight" / train.CHECKPOINT, weights_only=False)
     resumed = torch.load(tmp_path / "stopped" / train.CHECKPOINT, weights_only=False)
     for name, tensor in straight["model"].items():
         assert torch.equal(tensor, resumed["model"][name]), name
     strip = lambda rows: [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]  # noqa: E731
     assert strip(resumed["metrics"]) == strip(straight["metrics"])
+    # Times add up across sessions: the curve's clock never goes back, and the summary counts both sessions.
+    seconds = [row["elapsed_s"] for row in resumed["metrics"]]
+    assert seconds == sorted(seconds) and resumed["training_seconds"] >= stopped["training_seconds"]
+    assert resumed["sessions"] == 2
+    output = console.export_text()
+    assert "Resuming bigram at step 26 of 60" in output
+    assert "over 2 sessions; this command trained 34 steps" in output
 
 
 def test_a_gpt_run_writes_its_folder_and_samples(tmp_path, capsys):
@@ -65,5 +101,92 @@ def test_a_gpt_run_writes_its_folder_and_samples(tmp_path, capsys):
     for name in ("checkpoint.pt", "metrics.csv", "loss.png", "attention.png", "sample.txt"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert train.sample_command(out, 40, "ROMEO:", None, Console()) == 0
+    assert sample(out, console=Console(), tokens=40, prompt="ROMEO:", seed=1) == 0
     assert capsys.readouterr().out.startswith("ROMEO:")
+
+
+def test_an_old_run_still_loads_after_its_preset_changes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "gpt"
+    assert run("gpt-cpu", out, 10) == 0
+    state = torch.load(out / train.CHECKPOINT, weights_only=False)
+    assert state["model_arguments"]["config"]["n_embd"] == 128 and len(state["vocabulary"]) == 65
+    changed = dict(n_embd=64, n_head=2, n_layer=1, dropout=0.1)
+    monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name], block_size=32, gpt=changed))
+    assert sample(out, console=Console(), tokens=20, seed=1) == 0
+    assert len(capsys.readouterr().out) > 20
+    assert run("gpt-cpu", out, 14, resume=True) == 0  # four more steps of the model as it was
+    resumed = torch.load(out / train.CHECKPOINT, weights_only=False)
+    assert resumed["step"] == 14 and resumed["model_arguments"] == state["model_arguments"]
+
+
+@pytest.fixture(scope="module")
+def bigram_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "bigram"
+    with graded_folder_kept(), pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(train, "check_learner", lambda folder, preset: ([], False))
+        monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name]))
+        assert run("bigram", out, 40) == 0
+    return out
+
+
+def sampled_text(out, **options) -> str:
+    console = Console(record=True, width=200)
+    assert sample(out, console=console, tokens=60, **options) == 0
+    return console.export_text()
+
+
+def test_a_seed_repeats_a_sample_and_no_seed_says_which_was_drawn(bigram_run):
+    assert sampled_text(bigram_run, seed=5) == sampled_text(bigram_run, seed=5)
+    assert sampled_text(bigram_run, seed=5) != sampled_text(bigram_run, seed=6)
+    assert "--seed" in sampled_text(bigram_run)  # how to get the same text again
+
+
+def test_top_k_1_always_takes_the_likeliest_character(bigram_run):
+    greedy = sampled_text(bigram_run, seed=1, top_k=1)
+    assert greedy == sampled_text(bigram_run, seed=2, top_k=1, temperature=3.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(temperature=0.0), "--temperature must be a number above 0 (got 0)"),
+        (dict(temperature=-1.0), "--temperature must be a number above 0 (got -1)"),
+        (dict(temperature=float("nan")), "--temperature must be a number above 0 (got nan)"),
+        (dict(top_k=0), "--top-k must be between 1 and 65, the size of the run's vocabulary (got 0)"),
+        (dict(top_k=66), "--top-k must be between 1 and 65, the size of the run's vocabulary (got 66)"),
+        (dict(tokens=-1), "--tokens must be 0 or more (got -1)"),
+        (dict(prompt="Zoë"), "The prompt holds characters the run's vocabulary lacks: 'ë'."),
+    ],
+)
+def test_bad_sampling_options_get_a_clear_error(bigram_run, options, message):
+    console = Console(record=True, width=300)
+    assert sample(bigram_run, console=console, **options) == 2
+    assert message in console.export_text()
+
+
+def test_sampling_a_folder_without_a_run_says_how_to_make_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train a run first"):
+        sample(tmp_path)
+
+
+def test_the_progress_bar_shows_no_nan_before_the_first_loss():
+    console = Console(record=True, width=120, force_terminal=True)
+    progress = train.progress_bar(console, tokens_per_step=768)
+    task = progress.add_task("training", total=100, loss=None)
+    console.print(progress)
+    before = console.export_text()
+    assert "nan" not in before and "loss   —" in before and "— tokens/s" in before
+    progress.update(task, advance=1, loss=2.5)
+    console.print(progress)
+    assert "loss 2.5000" in console.export_text()
+
+
+def test_a_diverging_run_stops_with_a_message(tmp_path):
+    folder = tmp_path / "diverges"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    step = folder / "s04_training.py"
+    step.write_text(step.read_text().replace("    return loss.item()", "    return float('nan')"))
+    console = Console(record=True, width=300)
+    assert run("bigram", tmp_path / "run", 5, console=console, folder=folder) == 1
+    output = console.export_text()
+    assert "the training loss became nan at step 0" in output and "nan" not in output.split("Training stopped")[0]

@@ -22,7 +22,7 @@ def spawn_kata(*arguments):
         ["-m", "kata", *arguments],
         cwd=str(REPOSITORY_ROOT),
         encoding="utf-8",
-        timeout=30,
+        timeout=120,  # only a failure waits this long; a busy machine may need a minute to start kata
         dimensions=(60, 140),
     )
     child.expect(f"0 of {len(stages())} stages done")
@@ -33,6 +33,7 @@ def test_saving_a_fixed_stub_turns_the_stage_done_then_keys_work(exercises_copy)
     child = spawn_kata("--impl", str(exercises_copy))
     child.expect("watching")
     shutil.copy(REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py", exercises_copy / "s01_tokenizer.py")
+    child.expect("running the tests of Stage 1 · Character tokenizer")  # at once, before the verdict
     child.expect(f"1 of {len(stages())} stages done")
     child.expect("done: all public tests pass")
     child.expect("Stage 2 · Encoded corpus and batches")
