@@ -5,7 +5,7 @@
 - ci: the same examples every run.
 - meta: for the maintainer's tier, which runs the suite on many edited copies of the references: it
   needs to know whether each fails, not the smallest failing input, and their failing examples must
-  not be stored. A fifth of the default examples keeps its runs quick; every catalogued mistake is
+  not be stored. A tenth of the default examples keeps its runs quick; every catalogued mistake is
   caught by explicit examples or deterministic checks, not by luck.
 """
 
@@ -27,7 +27,7 @@ settings.register_profile(
     "meta",
     settings.get_profile("kata"),
     database=None,
-    max_examples=20,
+    max_examples=10,
     phases=[phase for phase in Phase if phase != Phase.shrink],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
