@@ -101,7 +101,16 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--temperature", type=float, default=1.0, help="above 0; below 1 more predictable, above 1 more surprising"
     )
-    sample.add_argument("--top-k", type=int, default=None, help="draw each character from the K most likely only")
+    sample.add_argument("--top-k", type=int, default=None, help="draw each token from the K most likely only")
+    sample.add_argument(
+        "--top-p", type=float, default=None, help="draw from the most likely tokens that hold P of the mass (stage 10)"
+    )
+    train.add_argument(
+        "--tokenizer",
+        choices=["characters", "bpe"],
+        default="characters",
+        help="characters: your stage 1 (default); bpe: your stage 12's byte-level BPE, 512 tokens",
+    )
     for sub in (train, sample):
         sub.add_argument(
             "--threads",
@@ -302,6 +311,7 @@ def _train(arguments) -> int:
         out=Path(arguments.out) if arguments.out else None,
         resume=arguments.resume,
         threads=arguments.threads,
+        tokenizer=arguments.tokenizer,
         started=arguments.started,
     )
 
@@ -317,6 +327,7 @@ def _sample(arguments) -> int:
         seed=arguments.seed,
         temperature=arguments.temperature,
         top_k=arguments.top_k,
+        top_p=arguments.top_p,
         folder=resolve_implementation(arguments.impl) if arguments.impl else None,
         threads=arguments.threads,
     )

@@ -4,7 +4,7 @@ training step, and write a run folder: checkpoint, metrics CSV, loss curve, atte
 Ctrl-C saves a checkpoint; `--resume` continues from it exactly where the run stopped (the model,
 the optimizer, the step and the batch generator's state are all saved). A checkpoint also holds
 what rebuilds the run without the manifest: the model's arguments (GPTConfig's fields), the
-vocabulary and the preset as it was, so an old run still loads after a preset changes.
+tokenizer and the preset as it was, so an old run still loads after a preset changes.
 """
 
 import contextlib
@@ -26,7 +26,8 @@ from kata.manifest import Preset, preset_named, stage_named
 from kata.stage_status import check_stages
 
 CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_FORMAT = 2  # 2: with the model's arguments, the vocabulary and the preset
+CHECKPOINT_FORMAT = 2  # 2: with the model's arguments, the tokenizer and the preset
+TOKENIZERS = ("characters", "bpe")  # stage 1's, or stage 12's byte-level BPE
 METRICS = "metrics.csv"
 # One thread by default. A second one trains the gpt-cpu model 1.67x faster on an idle machine, but on a
 # busy one it costs far more: torch's threads wait for each other at every operation, and when the
@@ -46,11 +47,24 @@ class LearnerStages:
             load_stage(name) for name in ("s01_tokenizer", "s02_batches", "s04_training")
         )
 
-    def vocabulary(self, corpus: str) -> list[str]:
-        return list(self.tokenizer_stage.build_vocabulary(corpus))
+    def new_tokenizer(self, kind: str, corpus: str) -> dict:
+        """What rebuilds a new run's tokenizer: stage 1's vocabulary of the corpus, or the merges stage 12's
+        BPE learns on the start of the training split."""
+        if kind == "bpe":
+            from kata import bpe_corpus
 
-    def tokenizer(self, vocabulary: list[str]):
-        return self.tokenizer_stage.CharTokenizer(vocabulary)
+            merges = bpe_corpus.train_tokenizer(load_stage("s12_bpe"), corpus).merges
+            return dict(kind="bpe", merges=[[left, right, new] for (left, right), new in merges.items()])
+        return dict(kind="characters", vocabulary=list(self.tokenizer_stage.build_vocabulary(corpus)))
+
+    def tokenizer(self, spec: dict):
+        """The learner's tokenizer that `spec` (from new_tokenizer, or a checkpoint) describes."""
+        if spec["kind"] == "bpe":
+            from kata import bpe_corpus
+
+            merges = {(left, right): new for left, right, new in spec["merges"]}
+            return bpe_corpus.restore_tokenizer(load_stage("s12_bpe"), merges)
+        return self.tokenizer_stage.CharTokenizer(spec["vocabulary"])
 
     def model_arguments(self, preset: Preset, vocab_size: int, fast: bool) -> dict:
         """Everything that rebuilds the model of a run, whatever the preset says later."""
@@ -79,15 +93,14 @@ def pick_device(requested: str) -> torch.device:
     return torch.device("cpu")
 
 
-def check_learner(folder: Path, preset: Preset) -> tuple[list[str], bool]:
-    """The stages this preset needs that do not pass yet in `folder`, and whether its optional ones
-    (stage 9's fast attention) pass. Verdicts recorded for the same files are reused."""
-    selected = [stage_named(name) for name in (*preset.stages, *preset.optional_stages)]
+def check_learner(folder: Path, preset: Preset, tokenizer: str = "characters") -> tuple[list[str], bool]:
+    """The stages this preset (with this tokenizer) needs that do not pass yet in `folder`, and whether
+    its optional ones (stage 9's fast attention) pass. Verdicts recorded for the same files are reused."""
+    needed = [*preset.stages, *(["s12_bpe"] if tokenizer == "bpe" else [])]
+    selected = [stage_named(name) for name in (*needed, *preset.optional_stages)]
     statuses = check_stages(folder, selected, reuse_verdicts=True)
     missing = [
-        f"{statuses[name].stage.label} ({statuses[name].summary()})"
-        for name in preset.stages
-        if not statuses[name].done
+        f"{statuses[name].stage.label} ({statuses[name].summary()})" for name in needed if not statuses[name].done
     ]
     return missing, bool(preset.optional_stages) and all(statuses[name].done for name in preset.optional_stages)
 
@@ -115,7 +128,7 @@ class Run:
         stages: LearnerStages,
         *,
         preset: Preset,
-        vocabulary: list[str],
+        tokenizer: dict,
         model_arguments: dict,
         out: Path,
         device: torch.device,
@@ -123,8 +136,8 @@ class Run:
         steps: int,
     ):
         self.stages, self.preset, self.out, self.device, self.steps = stages, preset, out, device, steps
-        self.vocabulary, self.model_arguments, self.seed = vocabulary, model_arguments, seed
-        self.tokenizer = stages.tokenizer(vocabulary)
+        self.tokenizer_spec, self.model_arguments, self.seed = tokenizer, model_arguments, seed
+        self.tokenizer = stages.tokenizer(tokenizer)
         data = stages.batches.encode_text(load_corpus(), self.tokenizer)
         self.train_data, self.val_data = stages.batches.train_val_split(data)
         torch.manual_seed(seed)  # the model's initial weights
@@ -140,10 +153,10 @@ class Run:
         self._session_started: float | None = None
 
     @classmethod
-    def start(cls, stages: LearnerStages, preset: Preset, *, fast: bool, **settings) -> "Run":
-        vocabulary = stages.vocabulary(load_corpus())
-        arguments = stages.model_arguments(preset, len(vocabulary), fast)
-        return cls(stages, preset=preset, vocabulary=vocabulary, model_arguments=arguments, **settings)
+    def start(cls, stages: LearnerStages, preset: Preset, *, fast: bool, tokenizer: str, **settings) -> "Run":
+        spec = stages.new_tokenizer(tokenizer, load_corpus())
+        arguments = stages.model_arguments(preset, stages.tokenizer(spec).vocab_size, fast)
+        return cls(stages, preset=preset, tokenizer=spec, model_arguments=arguments, **settings)
 
     @classmethod
     def resume(cls, stages: LearnerStages, state: dict, *, out: Path, device: torch.device) -> "Run":
@@ -151,7 +164,7 @@ class Run:
         run = cls(
             stages,
             preset=Preset(**state["preset"]),
-            vocabulary=state["vocabulary"],
+            tokenizer=state["tokenizer"],
             model_arguments=state["model_arguments"],
             out=out,
             device=device,
@@ -194,7 +207,7 @@ class Run:
             metrics=self.metrics,
             preset=dataclasses.asdict(self.preset),
             model_arguments=self.model_arguments,
-            vocabulary=self.vocabulary,
+            tokenizer=self.tokenizer_spec,
             seed=self.seed,
             impl=str(self.stages.folder),
         )
@@ -336,9 +349,9 @@ def plot_attention(model, tokenizer, line: str, path: Path) -> Path:
 
     model.eval()
     device = next(model.parameters()).device
-    ids = torch.tensor([tokenizer.encode(line)], device=device)
-    weights = first_head_attention(model, ids).numpy()
-    labels = [repr(char)[1:-1] for char in line]
+    ids = tokenizer.encode(line)
+    weights = first_head_attention(model, torch.tensor([ids], device=device)).numpy()
+    labels = [repr(tokenizer.decode([token]))[1:-1] for token in ids]  # a character, or a BPE token
     figure, axes = plt.subplots(figsize=(8, 7))
     image = axes.imshow(weights, cmap="viridis")
     axes.set_xticks(range(len(labels)), labels)
@@ -424,9 +437,11 @@ def train_command(
     out: Path | None = None,
     resume: bool = False,
     threads: int | None = None,
+    tokenizer: str = "characters",
     started: float | None = None,
 ) -> int:
-    """Train `preset_name` on the code in `folder`; `started` is when the command started (perf_counter)."""
+    """Train `preset_name` on the code in `folder` with its tokenizer ("characters", stage 1's, or "bpe",
+    stage 12's); `started` is when the command started (perf_counter)."""
     started = started or time.perf_counter()
     threads = threads or DEFAULT_THREADS
     torch.set_num_threads(threads)
@@ -439,13 +454,15 @@ def train_command(
             return 2
         state = load_checkpoint(out)
         preset = Preset(**state["preset"])  # the run goes on as it started, whatever the manifest says now
-    missing, fast = check_learner(folder, preset)
+        tokenizer = state["tokenizer"]["kind"]
+    missing, fast = check_learner(folder, preset, tokenizer)
     if missing:
         console.print(f"kata train {preset.name} runs on your own code, and these stages do not pass yet:")
         for line in missing:
             console.print(f"  {line}")
         return 1
-    run = _open_run(LearnerStages(folder), preset, state, fast, console, out=out, device=pick_device(device), seed=seed)
+    settings = dict(out=out, device=pick_device(device), seed=seed, tokenizer=tokenizer)
+    run = _open_run(LearnerStages(folder), preset, state, fast, console, **settings)
     run.steps = steps or run.steps
     console.print(
         f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device} "
@@ -486,6 +503,8 @@ def _open_run(stages: LearnerStages, preset: Preset, state: dict | None, fast: b
         return run
     if preset.model == "gpt" and not fast:
         console.print("Stage 9 does not pass yet: training the per-head GPT of stage 8 (slower).")
+    if settings["tokenizer"] == "bpe":
+        console.print("Training your BPE tokenizer (stage 12) and encoding the corpus with it (a minute or so)...")
     return Run.start(stages, preset, fast=fast, steps=preset.steps, **settings)
 
 
@@ -521,7 +540,7 @@ def load_checkpoint(out: Path) -> dict:
     return state
 
 
-def sampling_problem(*, tokens: int, temperature: float, top_k: int | None, vocab_size: int) -> str | None:
+def sampling_problem(*, tokens: int, temperature: float, top_k: int | None, top_p: float | None, vocab_size: int):
     """Why these sampling options cannot work, in a sentence; None when they can."""
     if tokens < 0:
         return f"--tokens must be 0 or more (got {tokens})."
@@ -534,8 +553,10 @@ def sampling_problem(*, tokens: int, temperature: float, top_k: int | None, voca
     if top_k is not None and not 1 <= top_k <= vocab_size:
         return (
             f"--top-k must be between 1 and {vocab_size}, the size of the run's vocabulary (got {top_k}): each "
-            "character is drawn from the K most likely ones."
+            "token is drawn from the K most likely ones."
         )
+    if top_p is not None and not 0 < top_p <= 1:
+        return f"--top-p must lie in (0, 1] (got {top_p:g}): each token is drawn from the likeliest that hold top_p."
     return None
 
 
@@ -548,37 +569,68 @@ def sample_command(
     seed: int | None = None,
     temperature: float = 1.0,
     top_k: int | None = None,
+    top_p: float | None = None,
     folder: Path | None = None,
     threads: int | None = None,
 ) -> int:
     state = load_checkpoint(out)
-    problem = sampling_problem(tokens=tokens, temperature=temperature, top_k=top_k, vocab_size=len(state["vocabulary"]))
-    if problem:
-        console.print(problem)
-        return 2
     torch.set_num_threads(threads or DEFAULT_THREADS)
     stages = LearnerStages(folder or Path(state["impl"]))
-    tokenizer = stages.tokenizer(state["vocabulary"])
-    unknown = sorted(set(prompt) - set(state["vocabulary"]))
-    if unknown or not prompt:
-        lacks = (
-            f"holds characters the run's vocabulary lacks: {', '.join(map(repr, unknown))}" if unknown else "is empty"
-        )
-        console.print(f"The prompt {lacks}. Start from a newline (the default) or from text of the corpus, e.g. ROMEO:")
+    tokenizer = stages.tokenizer(state["tokenizer"])
+    options = dict(temperature=temperature, top_k=top_k, top_p=top_p)
+    problem = sampling_problem(tokens=tokens, vocab_size=tokenizer.vocab_size, **options) or _prompt_problem(
+        prompt, state["tokenizer"]
+    )
+    if problem:
+        console.print(problem)
         return 2
     model = stages.build_model(state["model_arguments"])
     model.load_state_dict(state["model"])
     chosen_seed = secrets.randbelow(2**31) if seed is None else seed
-    ids = sample_ids(
-        model,
-        tokenizer.encode(prompt),
-        tokens=tokens,
-        context=state["model_arguments"]["context"],
-        generator=torch.Generator().manual_seed(chosen_seed),
-        temperature=temperature,
-        top_k=top_k,
-    )
-    console.print(tokenizer.decode(ids), markup=False, highlight=False)
-    if seed is None:
-        console.print(f"(seed {chosen_seed}: add `--seed {chosen_seed}` to get this text again)", style="dim")
+    generation = _learners_generation(stages.folder, state["model_arguments"])
+    if generation is not None:
+        from kata import sampling
+
+        model = sampling.with_fused_attention(model, load_stage("s09_fast_attention"))
+        text = sampling.sample_text(generation, model, tokenizer, prompt, tokens, seed=chosen_seed, **options)
+    elif top_p is not None:
+        console.print("--top-p comes with your own generation: it works once stage 10 (s10_generation) passes.")
+        return 2
+    else:
+        ids = sample_ids(
+            model,
+            tokenizer.encode(prompt),
+            tokens=tokens,
+            context=state["model_arguments"]["context"],
+            generator=torch.Generator().manual_seed(chosen_seed),
+            temperature=temperature,
+            top_k=top_k,
+        )
+        text = tokenizer.decode(ids)
+    console.print(text, markup=False, highlight=False)
+    used = "your stage-10 generate, with its KV cache" if generation is not None else "kata's own sampling loop"
+    again = f"; add `--seed {chosen_seed}` to get this text again" if seed is None else ""
+    console.print(f"(sampled by {used}, seed {chosen_seed}{again})", style="dim")
     return 0
+
+
+def _prompt_problem(prompt: str, tokenizer: dict) -> str | None:
+    if not prompt:
+        return "The prompt is empty. Start from a newline (the default) or from text of the corpus, e.g. ROMEO:"
+    unknown = sorted(set(prompt) - set(tokenizer.get("vocabulary", prompt)))  # BPE encodes any text
+    if unknown:
+        return (
+            f"The prompt holds characters the run's vocabulary lacks: {', '.join(map(repr, unknown))}. Start from a "
+            "newline (the default) or from text of the corpus, e.g. ROMEO:"
+        )
+    return None
+
+
+def _learners_generation(folder: Path, model_arguments: dict):
+    """The learner's stage-10 module when it passes and the run is a GPT (else None, and kata samples)."""
+    if model_arguments["kind"] != "gpt":
+        return None
+    stage = stage_named("s10_generation")
+    if not check_stages(folder, [stage], reuse_verdicts=True)[stage.name].done:
+        return None
+    return load_stage(stage.name)

@@ -8,8 +8,10 @@ In the attack code, STAGE is the stage's name, SYMBOLS its public names, CANARY 
 that must never be written, REPORT the pipe the sandboxed run reports on.
 """
 
+import os
 import shutil
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -523,7 +525,19 @@ ATTACKS = [
 
 
 def graded_code_processes() -> list[int]:
-    """Processes of the users graded code runs as (when the grader is root): none may outlive the grader."""
+    """Processes of the users graded code runs as (when the grader is root) that no other grader still runs:
+    none may outlive the grader. Graders running at the same time (other tests) may use the same users, so a
+    process counts when its first ancestor outside the sandbox is this process or init (it was orphaned).
+    Processes being killed take a moment to go, so this looks again for up to five seconds."""
+    deadline = time.monotonic() + 5
+    while (found := [pid for pid in sandboxed_processes() if owner(pid) in (os.getpid(), 1)]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    return found
+
+
+def sandboxed_processes() -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -532,6 +546,21 @@ def graded_code_processes() -> list[int]:
         except OSError:
             pass  # it ended while we looked
     return found
+
+
+def owner(pid: int) -> int | None:
+    """The first ancestor of a sandboxed process that is neither graded code nor bubblewrap (None if gone)."""
+    try:
+        while pid > 1:
+            status = Path(f"/proc/{pid}/status").read_text()
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            graded = FIRST_UID <= int(fields["Uid"].split()[0]) < FIRST_UID + 100
+            if not graded and fields["Name"].strip() != "bwrap":
+                return pid
+            pid = int(fields["PPid"])
+        return pid
+    except (OSError, KeyError, ValueError):
+        return None  # it ended while we looked
 
 
 def attack_source(attack: Attack, stage_name: str) -> str:

@@ -43,14 +43,24 @@ def keep_graded_folder():
 @pytest.fixture(autouse=True)
 def quick_runs(monkeypatch):
     """The references are trusted here (the stage checks are tested elsewhere)."""
-    monkeypatch.setattr(train, "check_learner", lambda folder, preset: ([], preset.model == "gpt"))
+    monkeypatch.setattr(
+        train, "check_learner", lambda folder, preset, tokenizer="characters": ([], preset.model == "gpt")
+    )
     monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name]))
 
 
-def run(preset, out, steps=None, resume=False, console=None, folder=SOLUTIONS):
+def run(preset, out, steps=None, resume=False, console=None, folder=SOLUTIONS, tokenizer="characters"):
     console = console or Console(quiet=True)
     return train.train_command(
-        preset, folder=folder, console=console, device="cpu", steps=steps, seed=7, out=out, resume=resume
+        preset,
+        folder=folder,
+        console=console,
+        device="cpu",
+        steps=steps,
+        seed=7,
+        out=out,
+        resume=resume,
+        tokenizer=tokenizer,
     )
 
 
@@ -109,7 +119,7 @@ def test_an_old_run_still_loads_after_its_preset_changes(tmp_path, monkeypatch, 
     out = tmp_path / "gpt"
     assert run("gpt-cpu", out, 10) == 0
     state = torch.load(out / train.CHECKPOINT, weights_only=False)
-    assert state["model_arguments"]["config"]["n_embd"] == 128 and len(state["vocabulary"]) == 65
+    assert state["model_arguments"]["config"]["n_embd"] == 128 and len(state["tokenizer"]["vocabulary"]) == 65
     changed = dict(n_embd=64, n_head=2, n_layer=1, dropout=0.1)
     monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name], block_size=32, gpt=changed))
     assert sample(out, console=Console(), tokens=20, seed=1) == 0
@@ -123,7 +133,7 @@ def test_an_old_run_still_loads_after_its_preset_changes(tmp_path, monkeypatch, 
 def bigram_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "bigram"
     with graded_folder_kept(), pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(train, "check_learner", lambda folder, preset: ([], False))
+        monkeypatch.setattr(train, "check_learner", lambda folder, preset, tokenizer="characters": ([], False))
         monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name]))
         assert run("bigram", out, 40) == 0
     return out
@@ -142,8 +152,10 @@ def test_a_seed_repeats_a_sample_and_no_seed_says_which_was_drawn(bigram_run):
 
 
 def test_top_k_1_always_takes_the_likeliest_character(bigram_run):
-    greedy = sampled_text(bigram_run, seed=1, top_k=1)
-    assert greedy == sampled_text(bigram_run, seed=2, top_k=1, temperature=3.0)
+    def text(**options):
+        return sampled_text(bigram_run, **options).rsplit("(sampled by", 1)[0]  # without the line naming the seed
+
+    assert text(seed=1, top_k=1) == text(seed=2, top_k=1, temperature=3.0)
 
 
 @pytest.mark.parametrize(
@@ -155,6 +167,8 @@ def test_top_k_1_always_takes_the_likeliest_character(bigram_run):
         (dict(top_k=0), "--top-k must be between 1 and 65, the size of the run's vocabulary (got 0)"),
         (dict(top_k=66), "--top-k must be between 1 and 65, the size of the run's vocabulary (got 66)"),
         (dict(tokens=-1), "--tokens must be 0 or more (got -1)"),
+        (dict(top_p=1.5), "--top-p must lie in (0, 1] (got 1.5)"),
+        (dict(top_p=0.9), "--top-p comes with your own generation: it works once stage 10"),  # a bigram run
         (dict(prompt="Zoë"), "The prompt holds characters the run's vocabulary lacks: 'ë'."),
     ],
 )
@@ -190,3 +204,23 @@ def test_a_diverging_run_stops_with_a_message(tmp_path):
     assert run("bigram", tmp_path / "run", 5, console=console, folder=folder) == 1
     output = console.export_text()
     assert "the training loss became nan at step 0" in output and "nan" not in output.split("Training stopped")[0]
+
+
+def test_a_gpt_run_samples_through_the_learners_own_stage_10_once_it_passes(tmp_path):
+    out = tmp_path / "gpt"
+    assert run("gpt-cpu", out, 5) == 0
+    console = Console(record=True, width=300)
+    assert sample(out, console=console, tokens=30, seed=3, top_p=0.9, temperature=0.8) == 0
+    assert "sampled by your stage-10 generate, with its KV cache, seed 3" in console.export_text()
+
+
+@pytest.mark.end_to_end
+def test_a_run_on_the_learners_bpe_tokens_trains_and_samples_any_text(tmp_path):
+    out = tmp_path / "bpe"
+    assert run("gpt-cpu", out, 5, tokenizer="bpe") == 0
+    state = torch.load(out / train.CHECKPOINT, weights_only=False)
+    assert state["tokenizer"]["kind"] == "bpe" and len(state["tokenizer"]["merges"]) == 256
+    assert state["model_arguments"]["config"]["vocab_size"] == 512
+    console = Console(record=True, width=300)
+    assert sample(out, console=console, tokens=20, seed=1, prompt="Zoë: ") == 0  # bytes: any text encodes
+    assert console.export_text().startswith("Zoë: ")
