@@ -1,0 +1,112 @@
+"""The kata's pytest plugin (kata/pytest_plugin.py), through pytest's own `pytester`: inert outside a kata
+run; in one, the per-test limit from option, environment and ini in that order, learner-facing reports,
+the maintainer's tiers deselected unless asked for, the per-stage summary, and nothing collected (no
+conftest.py loaded) from inside the graded folder."""
+
+import textwrap
+
+import pytest
+
+from kata.limits import Limits, limits_from
+
+pytest_plugins = ["pytester"]
+pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("pytester")]
+
+STAGE_TESTS = """
+    import time
+
+    import pytest
+    import torch
+
+    from kata.implementation import StageModule
+
+    stage = StageModule("s05_averaging")
+
+
+    def test_not_implemented():
+        stage.average_loops(torch.zeros(1, 2, 3))
+
+
+    def test_runs_forever():
+        while True:
+            time.sleep(0.05)
+
+
+    def test_wrong_answer():
+        assert 1 + 1 == 3
+
+
+    @pytest.mark.meta
+    def test_maintainers_tier():
+        pass
+
+
+    @pytest.mark.meta
+    @pytest.mark.end_to_end
+    def test_maintainers_end_to_end_tier():
+        pass
+"""
+
+
+@pytest.fixture
+def kata_run(pytester, exercises_copy, monkeypatch):
+    """A folder with tests named like stage 5's and a graded folder (the original stubs) that holds a
+    conftest.py and a test that would fail if pytest ever loaded them."""
+    monkeypatch.delenv("KATA_IMPL", raising=False)
+    monkeypatch.delenv("KATA_TEST_TIMEOUT", raising=False)
+    graded = exercises_copy.rename(pytester.path / "graded")
+    (graded / "conftest.py").write_text('raise SystemExit("the graded folder\'s conftest.py was loaded")\n')
+    (graded / "test_inside.py").write_text("def test_inside():\n    assert False, 'collected inside'\n")
+    pytester.makepyfile(test_s05_averaging_probe=textwrap.dedent(STAGE_TESTS))
+    pytester.makeini("[pytest]\nkata_test_timeout = 100\n")
+
+    def run(*arguments):
+        # "." names the tests to run: without it, `--impl` runs the kata's own suite (this file included)
+        return pytester.runpytest_subprocess(".", f"--impl={graded}", "-p", "no:cacheprovider", *arguments)
+
+    return run
+
+
+def test_outside_a_kata_run_the_plugin_stays_out_of_the_way(pytester, monkeypatch):
+    monkeypatch.delenv("KATA_IMPL", raising=False)
+    pytester.makepyfile(test_plain="def test_fails():\n    assert [1, 2] == [1, 3]\n\ndef test_passes():\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1, passed=1)
+    output = result.stdout.str()
+    assert "kata: grading" not in output
+    assert "stages" not in output
+    result.stdout.fnmatch_lines(["*assert [[]1, 2[]] == [[]1, 3[]]*"])  # pytest's own report, untouched
+
+
+def test_a_kata_run_reports_to_the_learner_and_sums_up_the_stage(kata_run, monkeypatch):
+    monkeypatch.setenv("KATA_TEST_TIMEOUT", "1")  # the environment comes before the ini file's 100 s
+    result = kata_run()
+    result.assert_outcomes(failed=3, deselected=2)
+    output = result.stdout.str()
+    assert "kata: grading" in output
+    assert "s05_averaging.average_loops is not implemented yet" in output
+    assert "Stopped after 1 s: your code seems to run forever." in output
+    assert "collected inside" not in output and "conftest.py was loaded" not in output
+    result.stdout.fnmatch_lines(["*✘ Stage 5 · The averaging trick behind self-attention*0 of 3 tests pass*"])
+    result.stdout.fnmatch_lines(["Next: open *s05_averaging.py (Stage 5*"])
+
+
+def test_the_option_comes_before_the_environment_and_meta_selects_the_maintainers_tier(kata_run, monkeypatch):
+    monkeypatch.setenv("KATA_TEST_TIMEOUT", "1")
+    result = kata_run("--test-timeout=2", "--meta", "-k", "forever or maintainers")
+    result.assert_outcomes(failed=1, passed=1, deselected=3)  # -k two, --end-to-end not given one
+    assert "Stopped after 2 s: your code seems to run forever." in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("option", "ini", "environ", "expected"),
+    [
+        (None, "", {}, Limits()),
+        (None, "7", {}, Limits(test_seconds=7.0)),
+        (None, "7", {"KATA_TEST_TIMEOUT": "5"}, Limits(test_seconds=5.0)),
+        (3.0, "7", {"KATA_TEST_TIMEOUT": "5"}, Limits(test_seconds=3.0)),
+        (0.0, "7", {}, Limits(test_seconds=0.0)),
+    ],
+)
+def test_limits_come_from_option_then_environment_then_ini(option, ini, environ, expected):
+    assert limits_from(option, ini, environ) == expected
