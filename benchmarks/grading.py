@@ -7,6 +7,8 @@ Prints, for each way, the submissions, the wall time and submissions per minute,
 """
 
 import argparse
+import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -30,8 +32,9 @@ def grade_class(copies: int, jobs: int, *, sandboxed: bool) -> float:
         started = time.perf_counter()
         finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         seconds = time.perf_counter() - started
-        summary = (Path(scratch) / "out" / "summary.csv").read_text().splitlines()[1:]
-        if finished.returncode != 0 or not all(row.endswith(",125.00,125") for row in summary):
+        rows = list(csv.DictReader((Path(scratch) / "out" / "summary.csv").open()))
+        full_marks = len(rows) == copies and all(float(row["total"]) == float(row["max"]) for row in rows)
+        if finished.returncode != 0 or not full_marks:
             raise SystemExit(f"grading failed:\n{finished.stdout[-3000:]}")
         return seconds
 
@@ -42,6 +45,7 @@ def main() -> None:
     parser.add_argument("--plain-copies", type=int, default=10, help="copies graded without the sandbox, to compare")
     parser.add_argument("--jobs", type=int, default=2)
     arguments = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     rows = []
     for label, copies, sandboxed in (("bubblewrap", arguments.copies, True), ("plain", arguments.plain_copies, False)):
         if copies:
@@ -51,6 +55,7 @@ def main() -> None:
             print(
                 f"{label:<10} {copies:>3} submissions, --jobs {arguments.jobs}: {seconds:6.1f} s, {rate:.2f} per minute"
             )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     if len(rows) == 2:
         print(f"the sandbox's cost: {rows[1][3] / rows[0][3]:.2f}x the time per submission of plain child processes")
 

@@ -38,8 +38,9 @@ def symbols() -> dict[str, list[str]]:
 
 
 def function_id(nodeid: str) -> str:
-    """Times are kept per test function: parametrized cases share their function's slowest time."""
-    return nodeid.split("[", 1)[0]
+    """Times are kept per test function: parametrized cases share their function's slowest time (and
+    pytest-xdist's `@group` suffix, under --dist loadgroup, is not part of the name)."""
+    return nodeid.split("[", 1)[0].split("@", 1)[0]
 
 
 class _Recorder:

@@ -7,6 +7,19 @@ from support import ReferenceTokenizer, lecture_get_batch
 from kata.corpus import load_corpus
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The maintainer's tier runs heavy set-ups once per group of tests (`--dist loadgroup`). Where the
+    installed pytest-xdist cannot group (pytest-dev/pytest-xdist#1386), say so instead of running them twice."""
+    grouping = hasattr(config, "workerinput") and config.getvalue("loadgroup")
+    ungrouped = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if grouping and ungrouped:
+        raise pytest.UsageError(
+            f"pytest-xdist did not group {ungrouped[0]} with its xdist_group: this pytest and pytest-xdist do not "
+            "work together (see pyproject.toml's dev extra); install the versions it names: pip install -e '.[dev]'"
+        )
+
+
 @pytest.fixture(scope="session")
 def corpus() -> str:
     return load_corpus()

@@ -28,7 +28,7 @@ FULL_MARKS = sum(stage.points for stage in stages())
 FORGED = {"score": 1000, "output": "forged", "tests": []}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def bundle(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bundle") / "autograder.zip"
     assert main(["autograder", str(path)]) == 0
@@ -64,7 +64,7 @@ def write_hostile_submission(submission: Path) -> None:
     (exercises / "s02_batches.py").symlink_to(REPOSITORY_ROOT / "solutions" / "s02_batches.py")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def graded(bundle, tmp_path_factory) -> dict[str, tuple[dict, Path]]:
     """Each submission graded by the bundle's run_autograder in a root of its own (in set-up: it takes a while)."""
     submissions = {

@@ -37,7 +37,7 @@ def tree_digest(*places: Path) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def graded(tmp_path_factory):
     """The hostile folders graded with short test limits (time attacks cost time), while a second grader
     grades the correct submission at the same time into the same output folder with the default limits,

@@ -26,7 +26,7 @@ pytestmark = [
 COMMAND = re.compile(r"`((?:\.venv/bin/)?(?:kata|pytest)(?: [^`]*)?)`")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def handout(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("release") / "gpt-kata"
     assert main(["handout", str(folder)]) == 0
@@ -104,7 +104,7 @@ LOOP = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def learner(handout) -> dict[str, subprocess.CompletedProcess]:
     """What a learner sees typing the README's commands in the handout (run here, in set-up: they take a while)."""
     # `make learn` makes .venv/ with the kata installed from this folder; here the maintainer's environment
@@ -148,7 +148,7 @@ def test_every_other_command_of_the_readme_exists_as_written(learner):
     assert dry_run.returncode == 0 and ".venv/bin/kata" in dry_run.stdout, dry_run.stdout + dry_run.stderr
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def classroom(tmp_path_factory) -> dict:
     yaml = pytest.importorskip("yaml")  # a dev dependency: pip install -e ".[dev]"
     folder = tmp_path_factory.mktemp("classroom") / "assignment"

@@ -79,7 +79,7 @@ class Kernel:
         return self.run(cells_of(self.book, stage_name, "check")[0])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def kernel(tmp_path_factory):
     """The notebook `kata notebook` writes, run top to bottom in a real kernel (the untouched stubs), then
     each stage's references pasted over its cells, as a learner would (imports over its imports, the code

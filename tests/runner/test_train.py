@@ -129,7 +129,7 @@ def test_an_old_run_still_loads_after_its_preset_changes(tmp_path, monkeypatch, 
     assert resumed["step"] == 14 and resumed["model_arguments"] == state["model_arguments"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def bigram_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "bigram"
     with graded_folder_kept(), pytest.MonkeyPatch.context() as monkeypatch:
