@@ -1,17 +1,20 @@
 """Figures for the README, measured on this machine (not timed tests):
 
-    .venv/bin/python benchmarks/training.py
+    .venv/bin/python benchmarks/training.py [--tiers-only] [--end-to-end]
 
 1. the best validation loss any bigram model can reach on this split (add-k smoothed counts from
    the training split, k chosen on the validation split), next to what `kata train bigram` reached
    if runs/bigram exists;
 2. training throughput (tokens/s) of the per-head GPT (stage 8) and the fast-attention GPT
    (stage 9) at the gpt-cpu size, from the references;
-3. the wall time of both test tiers.
+3. the wall time of the test tiers (`--end-to-end`: the end-to-end tier too), the grading tier's beside
+   a bare `python -c "import torch"` (median of 3), measured in the same run.
 """
 
+import argparse
 import csv
 import math
+import statistics
 import subprocess
 import sys
 import time
@@ -80,16 +83,45 @@ def tokens_per_second(fast: bool, steps: int = 60) -> float:
 
 def wall_time(*arguments: str) -> float:
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pytest", *arguments, "-p", "no:cacheprovider"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    command = [sys.executable, "-m", "pytest", *arguments, "-p", "no:cacheprovider"]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{finished.stdout[-5000:]}")
     return time.perf_counter() - started
 
 
+def import_torch_seconds() -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def print_tiers(end_to_end: bool) -> None:
+    bare = import_torch_seconds()
+    grading = statistics.median(wall_time("--impl", "solutions") for _ in range(3))
+    print(f'python -c "import torch": {bare:.1f} s (median of 3)')
+    ratio = grading / bare
+    print(f"grading tier (pytest --impl solutions): {grading:.1f} s wall (median of 3), {ratio:.1f}x the import")
+    both = ("--impl", "solutions", "--meta", "-n", "2", "--dist", "loadgroup")
+    print(f"both tiers ({' '.join(both)}, make test): {wall_time(*both):.1f} s wall")
+    if end_to_end:
+        print(f"all tiers (make test-all): {wall_time(*both, '--end-to-end'):.1f} s wall")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiers-only", action="store_true", help="only the test tiers' wall times")
+    parser.add_argument("--end-to-end", action="store_true", help="also time the end-to-end tier (minutes)")
+    arguments = parser.parse_args()
+    if not arguments.tiers_only:
+        print_training_figures()
+    print_tiers(arguments.end_to_end)
+
+
+def print_training_figures() -> None:
     loss, k = best_bigram_loss()
     print(f"best bigram val loss (add-k counts, k = {k:.2f}): {loss:.4f} nats")
     metrics = ROOT / "runs" / "bigram" / "metrics.csv"
@@ -100,11 +132,6 @@ def main() -> None:
     print(
         f"gpt-cpu training: per-head GPT {slow:,.0f} tokens/s, fast-attention GPT {fast:,.0f} tokens/s "
         f"({fast / slow:.2f}x)"
-    )
-    print(f"grading tier (pytest --impl solutions): {wall_time('--impl', 'solutions'):.1f} s wall")
-    print(
-        "both tiers (pytest --impl solutions --meta -n 2 --dist loadgroup): "
-        f"{wall_time('--impl', 'solutions', '--meta', '-n', '2', '--dist', 'loadgroup'):.1f} s wall"
     )
 
 

@@ -3,6 +3,7 @@
 random weights (nothing is downloaded)."""
 
 import dataclasses
+import functools
 import math
 
 import pytest
@@ -15,16 +16,6 @@ from torch.nn import functional as F
 
 from kata.implementation import StageModule
 
-# Imported with the test module, so that `kata` (which loads the tests once and forks each run from there)
-# and `kata grade` pay the few seconds it takes once, never inside a learner's time limit.
-try:
-    import transformers
-    from transformers import GPT2Config, GPT2LMHeadModel
-except ImportError:  # the gpt2 extra is missing: each test that needs it says how to install it
-    GPT2Config = GPT2LMHeadModel = None
-else:
-    transformers.logging.set_verbosity_error()
-
 stage = StageModule("s11_gpt2")
 fast = StageModule("s09_fast_attention")
 
@@ -34,14 +25,30 @@ TINY = dict(vocab_size=50, block_size=16, n_embd=32, n_head=4, n_layer=2, dropou
 CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
+@functools.cache
+def import_oracles():
+    """transformers' GPT-2 classes (None where the gpt2 extra is missing). Importing them takes a few seconds,
+    so tests/conftest.py calls this once this module's tests are selected, after collection: `pytest -m
+    s01_tokenizer` never pays for it, no test's time limit includes it, and `kata`, which collects once and
+    forks each run from there, pays it once."""
+    try:
+        import transformers
+        from transformers import GPT2Config, GPT2LMHeadModel
+    except ImportError:  # each test that needs it says how to install it
+        return None
+    transformers.logging.set_verbosity_error()
+    return GPT2Config, GPT2LMHeadModel
+
+
 def hugging_face():
     """transformers' GPT-2 classes, or a failure that says how to install them."""
-    if GPT2LMHeadModel is None:
+    classes = import_oracles()
+    if classes is None:
         fail(
             "Stage 11 checks your GPT-2 against Hugging Face's, and transformers is not installed",
             "Install it with `pip install 'gpt-kata[gpt2]'` (`make learn` does).",
         )
-    return GPT2Config, GPT2LMHeadModel
+    return classes
 
 
 def hugging_face_gpt2(seed: int):
