@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kata.grading.sandbox import FIRST_UID
 from kata.manifest import REPOSITORY_ROOT, stages
+from kata.workspace import pristine_stub
 
 CANARY = "/tmp/kata-hostile-canary"
 
@@ -567,7 +568,7 @@ def attack_source(attack: Attack, stage_name: str) -> str:
     """The stage's stub with the attack: its code first (so it runs even when the stub's own imports of
     earlier stages fail), and the replacement of the stage's names, if any, after the stub's definitions."""
     stage = next(stage for stage in stages() if stage.name == stage_name)
-    stub = (REPOSITORY_ROOT / "exercises" / stage.module_file).read_text(encoding="utf-8")
+    stub = pristine_stub(stage)  # the stub as the kata ships it, whatever exercises/ holds
     header = f"STAGE = {stage.name!r}\nSYMBOLS = {list(stage.symbols)!r}\nCANARY = {CANARY!r}\n"
     header += 'REPORT = int(__import__("os").environ.get("KATA_REPORT_FD", 3))  # the grader\'s report pipe\n'
     code = textwrap.dedent(attack.code).strip("\n") + "\n"
