@@ -537,6 +537,8 @@ def load_checkpoint(out: Path) -> dict:
         raise LookupError(
             f"{display_path(path)} was written by an older kata, without the model's arguments: train the run again."
         )
+    if "tokenizer" not in state:  # written before --tokenizer: stage 1's characters
+        state["tokenizer"] = dict(kind="characters", vocabulary=state.pop("vocabulary"))
     return state
 
 

@@ -148,7 +148,10 @@ def tokenizer_inputs(rng):
 # ---- stage 2 ----------------------------------------------------------------------------------------
 
 
-@probe("s02_batches.encode_text", lambda inputs: torch.tensor([inputs["vocabulary"].index(c) for c in inputs["text"]]))
+@probe(
+    "s02_batches.encode_text",
+    lambda inputs: torch.tensor([inputs["vocabulary"].index(c) for c in inputs["text"]], dtype=torch.long),
+)  # int64 also for an empty text, which torch.tensor([]) would make float32
 def encode_inputs(rng):
     vocabulary = distinct_characters(rng, 10)
     return {"vocabulary": vocabulary, "text": text_over(rng, vocabulary, integer(rng, 0, 50))}

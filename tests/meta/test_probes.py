@@ -57,6 +57,15 @@ def test_the_references_pass_every_probe(seed):
     assert disagreements(REPOSITORY_ROOT / "solutions", ALL_SYMBOLS, seed) == {}
 
 
+@pytest.mark.parametrize("stage_name", ["s01_tokenizer", "s02_batches", "s05_averaging", "s12_bpe"])
+def test_the_references_pass_the_quick_probes_on_many_draws(stage_name):
+    """Rare draws (an empty text, a length of one) must not fail correct code: these stages' checks are quick
+    enough to try on 100 draws each."""
+    symbols = [symbol for symbol in ALL_SYMBOLS if symbol.startswith(f"{stage_name}.")]
+    found = {seed: disagreements(REPOSITORY_ROOT / "solutions", symbols, seed) for seed in range(1000, 1100)}
+    assert {seed: why for seed, why in found.items() if why} == {}
+
+
 def test_the_stubs_pass_only_what_they_give(tmp_path):
     found = disagreements(copy_pristine_stubs(tmp_path / "exercises"), ALL_SYMBOLS, 0)  # whatever exercises/ holds
     given = ["s08_gpt.GPTConfig", "s11_gpt2.GPT2Config"]  # the stubs hand these configurations to the learner

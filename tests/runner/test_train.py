@@ -139,6 +139,15 @@ def bigram_run(tmp_path_factory):
     return out
 
 
+def test_a_run_saved_before_tokenizers_were_named_still_samples(bigram_run, tmp_path):
+    out = tmp_path / "older"
+    out.mkdir()
+    state = torch.load(bigram_run / train.CHECKPOINT, weights_only=False)
+    state["vocabulary"] = state.pop("tokenizer")["vocabulary"]  # how checkpoints held the characters before
+    torch.save(state, out / train.CHECKPOINT)
+    assert sampled_text(out, seed=3) == sampled_text(bigram_run, seed=3)
+
+
 def sampled_text(out, **options) -> str:
     console = Console(record=True, width=200)
     assert sample(out, console=console, tokens=60, **options) == 0
