@@ -56,8 +56,8 @@ def release_files(*, hidden_tests: bool) -> dict[str, Path | str]:
             files[relative] = path
     if not hidden_tests:
         files["kata/reference_runs.json"] = _without_hidden_tests(REPOSITORY_ROOT / "kata" / "reference_runs.json")
-    for path in sorted((REPOSITORY_ROOT / "tests").glob("*.py")):
-        if path.name not in MAINTAINER_ONLY_TEST_HELPERS:
+    for path in sorted((REPOSITORY_ROOT / "tests").glob("*.*")):  # the tests, their helpers and data
+        if path.is_file() and path.name not in MAINTAINER_ONLY_TEST_HELPERS:
             files[f"tests/{path.name}"] = path
     if hidden_tests:
         for path in sorted(HIDDEN_TESTS.glob("*.py")):

@@ -88,7 +88,7 @@ def run_suite(
         "no:cacheprovider",
         "-p",
         "no:unraisableexception",  # its full garbage collection at the end costs 0.2 s a run
-        "--tb=short",  # learner-facing failures get their own message; this keeps the rest cheap
+        "--tb=native",  # learner-facing failures get their own message; this keeps the rest cheap
         f"--hypothesis-profile={profile}",
         *extra_args,
     ]

@@ -20,14 +20,6 @@ def pytest_collection_modifyitems(config, items):
         )
 
 
-def pytest_collection_finish(session):
-    """A test module may define `import_oracles()`: what its tests compare with and takes long to import
-    (stage 11's transformers). It runs once the module's tests are selected, before any of them, outside
-    their time limits, and never for a run that selects none of them."""
-    for module in {item.module for item in session.items if isinstance(item, pytest.Function)}:
-        getattr(module, "import_oracles", lambda: None)()
-
-
 @pytest.fixture(scope="session")
 def corpus() -> str:
     return load_corpus()

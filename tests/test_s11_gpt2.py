@@ -1,10 +1,11 @@
 """Stage 11 · GPT-2 itself. The graded implementation's own LayerNorm (stage 7) and CausalSelfAttention
 (stage 9) are used; the oracle is Hugging Face's GPT2LMHeadModel, built from a small GPT2Config with
-random weights (nothing is downloaded)."""
+random weights (nothing is downloaded), through a record of what it computes (hugging_face_gpt2.pt)."""
 
 import dataclasses
 import functools
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -25,55 +26,42 @@ TINY = dict(vocab_size=50, block_size=16, n_embd=32, n_head=4, n_layer=2, dropou
 CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
+RECORD = Path(__file__).with_name("hugging_face_gpt2.pt")
+# (seed, shape of idx): Hugging Face's logits on random_tokens(shape, vocab_size, seed) are recorded for each.
+RECORDED_CASES = ((0, (2, 16)), (1, (2, 16)), (2, (2, 10)), (3, (1, 12)))
+
+
 @functools.cache
-def import_oracles():
-    """transformers' GPT-2 classes (None where the gpt2 extra is missing). Importing them takes a few seconds,
-    so tests/conftest.py calls this once this module's tests are selected, after collection: `pytest -m
-    s01_tokenizer` never pays for it, no test's time limit includes it, and `kata`, which collects once and
-    forks each run from there, pays it once."""
-    try:
-        import transformers
-        from transformers import GPT2Config, GPT2LMHeadModel
-    except ImportError:  # each test that needs it says how to install it
-        return None
-    transformers.logging.set_verbosity_error()
-    return GPT2Config, GPT2LMHeadModel
+def hugging_face_record() -> dict:
+    """What transformers' GPT2LMHeadModel is and computes at the TINY size: its parameters' names and shapes,
+    its state_dict's keys, and its logits on each recorded case. Importing transformers takes 3 s, more than
+    this whole stage's tests, so they read this record instead; tests/meta/test_hugging_face_record.py
+    rebuilds it with transformers and checks it is what is stored."""
+    return torch.load(RECORD, weights_only=True)
 
 
-def hugging_face():
-    """transformers' GPT-2 classes, or a failure that says how to install them."""
-    classes = import_oracles()
-    if classes is None:
-        fail(
-            "Stage 11 checks your GPT-2 against Hugging Face's, and transformers is not installed",
-            "Install it with `pip install 'gpt-kata[gpt2]'` (`make learn` does).",
-        )
-    return classes
-
-
-def hugging_face_gpt2(seed: int):
-    """A small GPT2LMHeadModel whose every weight, bias and norm is random, so a tensor loaded into the
-    wrong place, or not loaded, always shows."""
-    config_class, model_class = hugging_face()
-    config = config_class(
-        vocab_size=TINY["vocab_size"],
-        n_positions=TINY["block_size"],
-        n_embd=TINY["n_embd"],
-        n_layer=TINY["n_layer"],
-        n_head=TINY["n_head"],
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    with fixed_seed(seed):
-        model = model_class(config).eval()
+def hugging_face_state_dict(seed: int) -> dict[str, torch.Tensor]:
+    """The state_dict of a small GPT2LMHeadModel whose every weight, bias and norm is random, so a tensor loaded
+    into the wrong place, or not loaded, always shows: each parameter in turn is torch.randn(shape) * 0.3 from
+    a generator seeded with `seed`, as hugging_face_gpt2 in the record's rebuilder sets them."""
+    record = hugging_face_record()
     generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.3)
-    return model
+    parameters = {name: torch.randn(shape, generator=generator) * 0.3 for name, shape in record["parameters"]}
+    return {key: parameters[record["tied"].get(key, key)] for key in record["state_dict"]}
+
+
+def hugging_face_case(seed: int, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random tokens of `shape`, and the logits GPT2LMHeadModel(small config) with hugging_face_state_dict(seed)
+    computes on them, as recorded (a case missing from RECORDED_CASES raises KeyError)."""
+    return recorded_tokens(seed, shape), hugging_face_record()["logits"][record_case(seed, shape)]
+
+
+def record_case(seed: int, shape: tuple[int, ...]) -> str:
+    return f"seed {seed}, idx {tuple(shape)}"
+
+
+def recorded_tokens(seed: int, shape) -> torch.Tensor:
+    return random_tokens(tuple(shape), TINY["vocab_size"], seed)
 
 
 def tiny_gpt2(seed: int = 0, **changes):
@@ -83,11 +71,11 @@ def tiny_gpt2(seed: int = 0, **changes):
 
 def loaded_gpt2(seed: int):
     model = tiny_gpt2(seed)  # the learner's code first: a stub fails at once
-    reference = hugging_face_gpt2(seed)
-    model = stage.load_gpt2_state_dict(model, reference.state_dict())
+    state_dict = hugging_face_state_dict(seed)
+    model = stage.load_gpt2_state_dict(model, state_dict)
     if not isinstance(model, nn.Module):
         fail(f"load_gpt2_state_dict(model, state_dict) should return the model it loaded into, got {model!r}")
-    return model, reference
+    return model, state_dict
 
 
 def loading_diagnosis(model, state_dict) -> str:
@@ -232,22 +220,23 @@ class TestParts:
 class TestAgainstHuggingFace:
     @pytest.mark.parametrize("seed", [0, 1])
     def test_logits_equal_hugging_faces_after_loading_its_state_dict(self, seed):
-        model, reference = loaded_gpt2(seed)
-        idx = random_tokens((2, TINY["block_size"]), TINY["vocab_size"], seed)
+        model, state_dict = loaded_gpt2(seed)
+        idx, expected = hugging_face_case(seed, (2, TINY["block_size"]))
         with torch.no_grad():
-            expected, got = reference(idx).logits, model(idx)[0]
-        hint = loading_diagnosis(model, reference.state_dict()) or architecture_diagnosis(model)
+            got = model(idx)[0]
+        hint = loading_diagnosis(model, state_dict) or architecture_diagnosis(model)
         call = (
             "GPT2(config) after load_gpt2_state_dict(model, GPT2LMHeadModel(small config).state_dict()), on idx (2, 16)"
         )
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
 
     def test_the_loss_is_the_mean_cross_entropy_of_the_same_logits(self):
-        model, reference = loaded_gpt2(2)
-        idx, targets = random_tokens((2, 10), TINY["vocab_size"], 2), random_tokens((2, 10), TINY["vocab_size"], 3)
+        model, _ = loaded_gpt2(2)
+        idx, expected_logits = hugging_face_case(2, (2, 10))
+        targets = random_tokens((2, 10), TINY["vocab_size"], 3)
+        expected_logits = expected_logits.view(20, -1)
         with torch.no_grad():
             logits, loss = model(idx, targets)
-            expected_logits = reference(idx).logits.view(20, -1)
         expect_equal_tensors(
             logits,
             expected_logits,
@@ -264,18 +253,17 @@ class TestAgainstHuggingFace:
 
     def test_loads_an_older_transformers_state_dict_with_mask_buffers(self):
         model = tiny_gpt2(3)
-        reference = hugging_face_gpt2(3)
-        state_dict = dict(reference.state_dict())
+        state_dict = hugging_face_state_dict(3)
         block_size = TINY["block_size"]
         for layer in range(TINY["n_layer"]):  # what transformers 4.x saved besides the weights
             state_dict[f"transformer.h.{layer}.attn.bias"] = torch.ones(1, 1, block_size, block_size).tril().bool()
             state_dict[f"transformer.h.{layer}.attn.masked_bias"] = torch.tensor(-1e4)
         model = stage.load_gpt2_state_dict(model, state_dict)
-        idx = random_tokens((1, 12), TINY["vocab_size"], 3)
+        idx, expected = hugging_face_case(3, (1, 12))
         with torch.no_grad():
             expect_equal_tensors(
                 model(idx)[0],
-                reference(idx).logits,
+                expected,
                 "GPT2 after loading a state_dict that also holds attn.bias and attn.masked_bias mask buffers",
                 atol=1e-5,
                 hint=loading_diagnosis(model, state_dict)
@@ -284,7 +272,7 @@ class TestAgainstHuggingFace:
 
     def test_rejects_a_state_dict_that_does_not_fit(self):
         models = [tiny_gpt2(4), tiny_gpt2(4)]
-        state_dict = dict(hugging_face_gpt2(4).state_dict())
+        state_dict = hugging_face_state_dict(4)
         wrong = [
             (
                 "one of another vocabulary size",

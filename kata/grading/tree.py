@@ -20,7 +20,7 @@ MAX_FILE_BYTES = 1 << 20
 MAX_FILES = 50
 MAX_NOTEBOOK_BYTES = 8 << 20
 SUBMISSION = "submission"  # the submission copy's folder inside a tree
-TEST_HELPERS = ("conftest.py", "support.py", "feedback.py", "strategies.py")
+TEST_HELPERS = ("conftest.py", "support.py", "feedback.py", "strategies.py", "hugging_face_gpt2.pt")
 PROBE_FILES = ("kata/results.py", "kata/grading/report.py", "kata/grading/probe_calls.py")
 
 
