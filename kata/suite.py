@@ -6,6 +6,7 @@ Used by the meta tier (each catalogued mistake or variant is one run) and by the
 
 import contextlib
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,9 +95,28 @@ def run_suite(
     ]
     collector = collector or ResultCollector()
     output = io.StringIO()
+    _forget_modules_imported_under_another_profile(files, profile)
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         exit_code = pytest.main(args, plugins=[collector, *plugins])
+    _IMPORTED_UNDER.update({module: profile for module in _test_modules(files) if module in sys.modules})
     return SuiteRun(int(exit_code), collector.results, collector.collection_errors, output.getvalue())
+
+
+# The hypothesis profile each test module of this process was imported under, by module name. A @given test
+# takes its settings from the profile active when its module is imported, and a run in this process reuses
+# the modules an earlier one imported: the meta tier's runs would otherwise run each property with the
+# outer session's 100 examples, shrinking and example database, where the meta profile asks for 10 and none.
+_IMPORTED_UNDER: dict[str, str] = {}
+
+
+def _test_modules(files: list[str]) -> list[str]:
+    return [Path(file).stem for file in files]  # tests/ holds no package: pytest names them by their stem
+
+
+def _forget_modules_imported_under_another_profile(files: list[str], profile: str) -> None:
+    for module in _test_modules(files):
+        if module in sys.modules and _IMPORTED_UNDER.get(module) != profile:
+            del sys.modules[module]
 
 
 def warm_up() -> list[str]:

@@ -1,6 +1,7 @@
 """Hypothesis strategies shared by the stage tests."""
 
 import torch
+from hypothesis import settings
 from hypothesis import strategies as st
 
 # Printable ASCII, whitespace and a few characters outside the corpus' vocabulary.
@@ -28,6 +29,12 @@ def vocabulary_and_ids(draw) -> tuple[list[str], list[int]]:
 
 
 seeds = st.integers(0, 2**31 - 1)
+
+
+def at_most(max_examples: int) -> settings:
+    """The active profile's settings with at most `max_examples` examples, for a property whose examples are slow
+    (the meta profile's 10 stay 10)."""
+    return settings(max_examples=min(max_examples, settings.default.max_examples))
 
 
 def random_tokens(shape: tuple[int, ...], vocab_size: int, seed: int) -> torch.Tensor:

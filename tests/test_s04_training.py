@@ -8,9 +8,9 @@ import math
 
 import torch
 from feedback import fail, show
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import random_tokens, seeds
+from strategies import at_most, random_tokens, seeds
 from support import TableBigram, fixed_seed, lecture_get_batch
 from torch import nn
 
@@ -75,7 +75,7 @@ def expect_same_weights(model, reference, call, step):
 class TestTrainStep:
     @given(seeds, st.sampled_from([1e-3, 1e-2, 0.1]))
     @example(0, 0.1)
-    @settings(max_examples=25)  # each example trains four steps: fewer of them keep the suite fast
+    @at_most(25)  # each example trains four steps: fewer of them keep the suite fast
     def test_matches_a_hand_written_adamw_step_over_several_steps(self, seed, lr):
         model = small_model(seed)
         reference = copy.deepcopy(model)

@@ -6,9 +6,9 @@ import copy
 import pytest
 import torch
 from feedback import expect_equal_tensors, fail, show
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import random_floats, random_tokens, seeds
+from strategies import at_most, random_floats, random_tokens, seeds
 from support import fixed_seed
 
 from kata.implementation import StageModule
@@ -254,7 +254,7 @@ class TestAttendWithCache:
     @given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=8))
     @example(0, [1] * 8)
     @example(1, [3, 2, 3])
-    @settings(max_examples=25)  # each example builds its own attention: fewer of them keep the suite fast
+    @at_most(25)  # each example builds its own attention: fewer of them keep the suite fast
     def test_calls_in_chunks_equal_attention_over_the_whole_sequence(self, seed, sizes):
         attention = tiny_attention(seed)
         x = random_floats((2, BLOCK_SIZE, N_EMBD), seed)
@@ -310,7 +310,7 @@ class TestForwardWithCache:
     @given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=8))
     @example(2, [1] * 8)
     @example(3, [5, 1, 2])
-    @settings(max_examples=25)  # each example builds its own GPT: fewer of them keep the suite fast
+    @at_most(25)  # each example builds its own GPT: fewer of them keep the suite fast
     def test_logits_equal_the_full_forward_at_every_step(self, seed, sizes):
         model, idx = tiny_model(seed), random_tokens((2, BLOCK_SIZE), V, seed)
         sizes = chunks_of(BLOCK_SIZE, sizes)

@@ -24,8 +24,11 @@ CORPUS_MERGES = [
     (b".", b"\n\n"), (b"e", b"s"), (b",", b"\n"), (b"i", b"t"), (b"h", b"i"), (b"e", b"a"), (b"ll", b" "),
     (b"s", b"t "), (b"n", b"o"),
 ]  # fmt: skip
-VALIDATION_BYTES = 111_540
-VALIDATION_TOKENS = 83_607  # 1.3341 bytes per token
+# The compression check: encode the first 20,000 characters of the validation split (all ASCII) with what was
+# learned there. The whole split (111,540 bytes, 83,607 tokens, 1.3341 bytes per token) says no more about a
+# mistake and takes the reference 0.4 s more.
+VALIDATION_BYTES = 20_000
+VALIDATION_TOKENS = 15_045  # 1.3293 bytes per token
 
 CLASSIC = "aaabdaaabac"  # BPE's classic example: aa -> Z, ab -> Y, ZY -> X gives XdXac
 CLASSIC_MERGES = {(97, 97): 256, (97, 98): 257, (256, 257): 258}
@@ -254,14 +257,14 @@ class TestEncodeDecode:
 
     def test_compresses_the_validation_split_as_the_reference_does(self):
         tokenizer = trained_on_the_corpus(stage.BPETokenizer)
-        validation = splits()[1]
+        validation = splits()[1][:VALIDATION_BYTES]
         ids = tokenizer.encode(validation)
         if len(ids) != VALIDATION_TOKENS:
             fail(
-                f"encode(<the validation split, {VALIDATION_BYTES:,} bytes>) with the tokenizer trained on the corpus "
-                f"slice: expected {VALIDATION_TOKENS:,} tokens ({VALIDATION_BYTES / VALIDATION_TOKENS:.4f} bytes per "
-                f"token), got {len(ids):,} ({VALIDATION_BYTES / max(len(ids), 1):.4f})",
+                f"encode(<the validation split's first {VALIDATION_BYTES:,} bytes>) with the tokenizer trained on "
+                f"the corpus slice: expected {VALIDATION_TOKENS:,} tokens ({VALIDATION_BYTES / VALIDATION_TOKENS:.4f} "
+                f"bytes per token), got {len(ids):,} ({VALIDATION_BYTES / max(len(ids), 1):.4f})",
                 "Apply every learned merge wherever it occurs, lowest merge id first.",
             )
         if tokenizer.decode(ids) != validation:
-            fail("decode(encode(<the validation split>)) is not the validation split")
+            fail("decode(encode(<the validation split's start>)) does not give that text back")
