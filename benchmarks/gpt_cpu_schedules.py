@@ -20,7 +20,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from kata.corpus import load_corpus  # noqa: E402
+from training import encoded_splits  # noqa: E402  (benchmarks/training.py, beside this file)
+
 from kata.implementation import activate, load_stage  # noqa: E402
 from kata.manifest import presets  # noqa: E402
 from kata.train import learning_rate  # noqa: E402
@@ -28,14 +29,6 @@ from kata.train import learning_rate  # noqa: E402
 TARGET = 1.88
 EVAL_EVERY, EVAL_BATCHES = 50, 40
 DEFAULT_SCHEDULES = ["1e-3,2000,12,0.999", "2e-3,1000,12,0.999", "3e-3,1000,12,0.99", "2e-3,800,12,0.99"]
-
-
-def splits():
-    tokenizer = load_stage("s01_tokenizer")
-    batches = load_stage("s02_batches")
-    corpus = load_corpus()
-    data = batches.encode_text(corpus, tokenizer.CharTokenizer(tokenizer.build_vocabulary(corpus)))
-    return batches.train_val_split(data)
 
 
 def validation_batches(val, block_size: int, seed: int):
@@ -84,7 +77,7 @@ def main() -> None:
     schedules = parser.parse_args().schedule or DEFAULT_SCHEDULES
     torch.set_num_threads(1)  # as kata train does by default
     activate(ROOT / "solutions")
-    train, val = splits()
+    train, val, _ = encoded_splits()
     for schedule in schedules:
         print(race_to_target(schedule, train, val), flush=True)
 
