@@ -121,12 +121,18 @@ def _forget_modules_imported_under_another_profile(files: list[str], profile: st
 
 def warm_up() -> list[str]:
     """Import, once in this process, what every run needs: the test modules (collecting them runs
-    no graded code) and what the first optimizer pulls in (torch._dynamo, about 1 s). Forked runs
-    then start with all of it loaded. Returns the ids of all tests, hidden ones included."""
+    no graded code) and the optimizer machinery. Forked runs then start with all of it loaded. Returns
+    the ids of all tests, hidden ones included."""
+    import_optimizer_machinery()
+    return collect_test_ids(include_hidden=True)
+
+
+def import_optimizer_machinery() -> None:
+    """What torch's first optimizer pulls in (torch._dynamo): about 1 s idle, over 10 s on a busy machine,
+    so never inside a test's time limit (tests/conftest.py's optimizer_machinery fixture calls this too)."""
     import torch
 
     torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
-    return collect_test_ids(include_hidden=True)
 
 
 def collect_test_ids(selected: list[Stage] | None = None, *, include_hidden: bool = False) -> list[str]:

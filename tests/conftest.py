@@ -5,6 +5,7 @@ import torch
 from support import ReferenceTokenizer, lecture_get_batch
 
 from kata.corpus import load_corpus
+from kata.suite import import_optimizer_machinery
 
 
 @pytest.hookimpl(trylast=True)
@@ -18,6 +19,13 @@ def pytest_collection_modifyitems(config, items):
             f"pytest-xdist did not group {ungrouped[0]} with its xdist_group: this pytest and pytest-xdist do not "
             "work together (see pyproject.toml's dev extra); install the versions it names: pip install -e '.[dev]'"
         )
+
+
+@pytest.fixture(scope="session")
+def optimizer_machinery() -> None:
+    """For the modules whose tests build optimizers: the first one's imports happen in set-up, outside
+    every test's time limit."""
+    import_optimizer_machinery()
 
 
 @pytest.fixture(scope="session")

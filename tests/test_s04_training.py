@@ -6,6 +6,7 @@ The models here are the tests' own (TableBigram in conftest.py), so this stage i
 import copy
 import math
 
+import pytest
 import torch
 from feedback import fail, show
 from hypothesis import example, given
@@ -15,6 +16,8 @@ from support import TableBigram, fixed_seed, lecture_get_batch
 from torch import nn
 
 from kata.implementation import StageModule
+
+pytestmark = pytest.mark.usefixtures("optimizer_machinery")  # its tests build optimizers
 
 stage = StageModule("s04_training")
 

@@ -3,6 +3,7 @@
 import dataclasses
 import math
 
+import pytest
 import torch
 from feedback import close, expect_equal_tensors, fail, show
 from strategies import random_floats, random_tokens
@@ -10,6 +11,8 @@ from support import fixed_seed, recorded_dropout, submodule
 from torch import nn
 
 from kata.implementation import StageModule
+
+pytestmark = pytest.mark.usefixtures("optimizer_machinery")  # its tests build optimizers
 
 stage = StageModule("s08_gpt")
 transformer = StageModule("s07_transformer")
