@@ -6,6 +6,7 @@ kata's own folder; elsewhere in the same environment it stays out of the way. Th
 in kata/messages.py, the limits in kata/limits.py, the hypothesis profiles in kata/hypothesis_profiles.py.
 """
 
+import gc
 import os
 import signal
 import threading
@@ -22,7 +23,7 @@ from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
 from kata.messages import earlier_stage_first, explain
 from kata.stage_status import StageState, status_from_results
-from kata.suite import ResultCollector
+from kata.suite import ResultCollector, freeze_what_is_loaded
 
 _active = pytest.StashKey[bool]()
 _previous_folder = pytest.StashKey()
@@ -84,6 +85,9 @@ def pytest_configure(config):
     # pytest-xdist's marker (the maintainer's tier runs with -n 2), known here too so that the
     # suite collects under --strict-markers where xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests in one worker")
+    # Importing torch and collecting make objects to keep, not garbage: no collections until the end
+    # of collection (pytest_collection_finish), where they are frozen instead.
+    gc.disable()
     import torch
 
     # The suite's tensors are small: one thread is faster and steadier, with identical results,
@@ -100,6 +104,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    gc.enable()  # where the collection never finished
     if _previous_folder in config.stash:
         implementation.activate(config.stash[_previous_folder])
 
@@ -114,6 +119,14 @@ def pytest_ignore_collect(collection_path, config):
     if config.stash.get(_active, False) and collection_path.is_relative_to(implementation.active_folder()):
         return True
     return None
+
+
+def pytest_collection_finish(session):
+    if not session.config.stash.get(_active, False):
+        return
+    if not gc.get_freeze_count():
+        freeze_what_is_loaded()  # the first run in this process: torch and the test modules are loaded now
+    gc.enable()
 
 
 def pytest_collection_modifyitems(config, items):
