@@ -1,7 +1,9 @@
 """The hypothesis profiles the suite runs under; `--hypothesis-profile=NAME` or HYPOTHESIS_PROFILE picks one.
 
 - kata (default): new examples each run, so a flaky check shows up instead of hiding; no deadline, so
-  a slow laptop never turns a correct answer red.
+  a slow laptop never turns a correct answer red. A failing example is shrunk but not "explained" (the
+  phase that tries which parts of it may vary): the learner reads the kata's own message, and that phase
+  cost a failing stage 0.2 s of every run after the code had passed.
 - ci: the same examples every run.
 - meta: for the maintainer's tier, which runs the suite on many edited copies of the references: it
   needs to know whether each fails, not the smallest failing input, and their failing examples must
@@ -21,6 +23,7 @@ settings.register_profile(
     deadline=None,
     print_blob=False,
     suppress_health_check=[HealthCheck.differing_executors, HealthCheck.too_slow],
+    phases=[phase for phase in Phase if phase != Phase.explain],
 )
 settings.register_profile("ci", settings.get_profile("kata"), derandomize=True, database=None)
 settings.register_profile(
@@ -28,6 +31,6 @@ settings.register_profile(
     settings.get_profile("kata"),
     database=None,
     max_examples=10,
-    phases=[phase for phase in Phase if phase != Phase.shrink],
+    phases=[phase for phase in Phase if phase not in (Phase.shrink, Phase.explain)],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kata"))
