@@ -1,4 +1,5 @@
-"""Training and sampling throughput with 1 and 2 torch threads, on an idle machine and beside two busy
+"""Training and sampling throughput with 1 and 2 torch threads and with the count `kata train` and
+`kata sample` choose by themselves (kata/thread_count.py), on an idle machine and beside two busy
 processes per core (as ../shared/tools/busy makes them), with the reference solutions:
 
     .venv/bin/python benchmarks/busy_machine.py [--seconds 4]
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from kata.implementation import activate, load_stage  # noqa: E402
 from kata.manifest import presets  # noqa: E402
+from kata.thread_count import AutomaticThreads  # noqa: E402
 from kata.train import sample_ids  # noqa: E402
 
 
@@ -51,8 +53,10 @@ def gpt_model():
     return load_stage("s09_fast_attention").fast_gpt(config), preset
 
 
-def training_rate(kind: str, seconds: float) -> float:
-    """Training tokens per second of the gpt-cpu or bigram preset's model, batch and optimizer."""
+def training_rate(kind: str, seconds: float, threads: int | None) -> float:
+    """Training tokens per second of the gpt-cpu or bigram preset's model, batch and optimizer, on
+    `threads` threads (None: chosen as kata train chooses them, looking again between steps)."""
+    thread_count = AutomaticThreads(threads)
     if kind == "gpt":
         model, preset = gpt_model()
     else:
@@ -64,16 +68,21 @@ def training_rate(kind: str, seconds: float) -> float:
     step = lambda: load_stage("s04_training").train_step(model, optimizer, x, x)  # noqa: E731
     for _ in range(3):
         step()
+    thread_count.revisit(now=True)  # as kata train does before its first step
     steps, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         step()
+        thread_count.revisit()
         steps += 1
     return steps * preset.batch_size * preset.block_size / (time.perf_counter() - started)
 
 
-def sampling_rate(seconds: float) -> float:
+def sampling_rate(seconds: float, threads: int | None) -> float:
     """Sampled characters per second from a gpt-cpu model (its weights do not change the cost)."""
+    thread_count = AutomaticThreads(threads)
     model, preset = gpt_model()
+    time.sleep(0.3)  # kata sample loads a checkpoint in this time, then chooses its threads
+    thread_count.revisit(now=True)
     generator = torch.Generator().manual_seed(0)
     tokens, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
@@ -89,21 +98,20 @@ def main() -> None:
     activate(ROOT / "solutions")
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     measures = {
-        "gpt-cpu training (tokens/s)": lambda: training_rate("gpt", seconds),
-        "bigram training (tokens/s)": lambda: training_rate("bigram", seconds),
-        "gpt-cpu sampling (chars/s)": lambda: sampling_rate(seconds),
+        "gpt-cpu training (tokens/s)": lambda threads: training_rate("gpt", seconds, threads),
+        "bigram training (tokens/s)": lambda threads: training_rate("bigram", seconds, threads),
+        "gpt-cpu sampling (chars/s)": lambda threads: sampling_rate(seconds, threads),
     }
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
+    for threads in (1, 2, None):
+        label = {1: "1 thread", 2: "2 threads", None: "chosen threads"}[threads]
         for own_session, placement in ((True, "busy in another session"), (False, "busy in this session")):
             for name, measure in measures.items():
-                before = measure()
+                before = measure(threads)
                 with busy(per_core=2, own_session=own_session):
-                    loaded = measure()
-                idle = (before + measure()) / 2
+                    loaded = measure(threads)
+                idle = (before + measure(threads)) / 2
                 print(
-                    f"{threads} thread{'s' if threads > 1 else ''}, {name}, {placement}: idle {idle:,.0f}, "
-                    f"busy {loaded:,.0f}: {loaded / idle:.2f} of idle",
+                    f"{label}, {name}, {placement}: idle {idle:,.0f}, busy {loaded:,.0f}: {loaded / idle:.2f} of idle",
                     flush=True,
                 )
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))

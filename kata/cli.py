@@ -116,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
             "--threads",
             type=_positive_int,
             default=None,
-            help="torch threads (default: one, the steadiest when other programs run too; the README says why)",
+            help="torch threads (default: two while the other programs leave a core idle, one otherwise; the README "
+            "says why)",
         )
     notebook = command(
         "notebook", _notebook, "write the path as a notebook for Jupyter or Colab, with the stubs", one_folder=False

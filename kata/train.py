@@ -24,16 +24,12 @@ from kata.corpus import load_corpus
 from kata.implementation import activate, display_path, load_stage
 from kata.manifest import Preset, preset_named, stage_named
 from kata.stage_status import check_stages
+from kata.thread_count import AutomaticThreads
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 2  # 2: with the model's arguments, the tokenizer and the preset
 TOKENIZERS = ("characters", "bpe")  # stage 1's, or stage 12's byte-level BPE
 METRICS = "metrics.csv"
-# One thread by default. A second one trains the gpt-cpu model 1.67x faster on an idle machine, but on a
-# busy one it costs far more: torch's threads wait for each other at every operation, and when the
-# scheduler has paused one of them the others wait a whole time slice (beside two busy processes per
-# core, 0.01 of its idle speed, where one thread keeps 1.00: benchmarks/busy_machine.py, README).
-DEFAULT_THREADS = 1
 
 
 class LearnerStages:
@@ -213,10 +209,11 @@ class Run:
         )
         torch.save(state, self.out / CHECKPOINT)
 
-    def train(self, progress: Progress) -> None:
+    def train(self, progress: Progress, thread_count: AutomaticThreads) -> None:
         """Train up to self.steps; raises KeyboardInterrupt after the step in progress on Ctrl-C."""
         task = progress.add_task("training", total=self.steps, completed=self.step, loss=None)
         self._session_started = time.perf_counter()
+        thread_count.revisit(now=True)  # from what the other programs did while this one started
         try:
             if not self.metrics:
                 self.record(self.evaluate(self.preset.eval_iters), progress)  # where the curve starts
@@ -225,6 +222,7 @@ class Run:
             with _stop_between_steps() as stop_requested:
                 while self.step < self.steps and not stop_requested():
                     self.train_one_step(progress, task)
+                    thread_count.revisit()
         finally:
             self.training_seconds = self.seconds_so_far()
             self._session_started = None
@@ -443,8 +441,7 @@ def train_command(
     """Train `preset_name` on the code in `folder` with its tokenizer ("characters", stage 1's, or "bpe",
     stage 12's); `started` is when the command started (perf_counter)."""
     started = started or time.perf_counter()
-    threads = threads or DEFAULT_THREADS
-    torch.set_num_threads(threads)
+    thread_count = AutomaticThreads(threads)
     preset = preset_named(preset_name)
     out = out or Path("runs") / preset.name
     state = None
@@ -466,12 +463,12 @@ def train_command(
     run.steps = steps or run.steps
     console.print(
         f"Training {preset.name} ({sum(p.numel() for p in run.model.parameters()):,} parameters) on {run.device} "
-        f"with {_count(threads, 'thread')}; run folder {display_path(out)}"
+        f"with {thread_count.description()}; run folder {display_path(out)}"
     )
     session = Session(started, run)
     try:
         with progress_bar(console, preset.batch_size * preset.block_size) as progress:
-            run.train(progress)
+            run.train(progress, thread_count)
     except KeyboardInterrupt:
         run.save()
         console.print(
@@ -575,8 +572,8 @@ def sample_command(
     folder: Path | None = None,
     threads: int | None = None,
 ) -> int:
+    thread_count = AutomaticThreads(threads)
     state = load_checkpoint(out)
-    torch.set_num_threads(threads or DEFAULT_THREADS)
     stages = LearnerStages(folder or Path(state["impl"]))
     tokenizer = stages.tokenizer(state["tokenizer"])
     options = dict(temperature=temperature, top_k=top_k, top_p=top_p)
@@ -588,6 +585,7 @@ def sample_command(
         return 2
     model = stages.build_model(state["model_arguments"])
     model.load_state_dict(state["model"])
+    thread_count.revisit(now=True)  # from what the other programs did while the checkpoint loaded
     chosen_seed = secrets.randbelow(2**31) if seed is None else seed
     generation = _learners_generation(stages.folder, state["model_arguments"])
     if generation is not None:
