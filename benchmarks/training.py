@@ -60,7 +60,7 @@ def best_bigram_loss() -> tuple[float, float]:
 
 
 def tokens_per_second(fast: bool, steps: int = 60) -> float:
-    torch.set_num_threads(1)  # as kata train does by default
+    torch.set_num_threads(1)  # the two models compared on one thread each (kata train may use two)
     preset = presets()["gpt-cpu"]
     activate(ROOT / "solutions")
     gpt = load_stage("s08_gpt")
