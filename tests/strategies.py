@@ -8,22 +8,21 @@ from hypothesis import strategies as st
 characters = st.characters(codec="utf-8", exclude_categories=("Cs",))
 
 
-@st.composite
-def vocabularies(draw, min_size: int = 1, max_size: int = 40) -> list[str]:
-    """A list of distinct single characters, in any order."""
-    return draw(st.lists(characters, min_size=min_size, max_size=max_size, unique=True))
+# A list of distinct single characters (1 to 40), in any order. Drawn as a text without its repeats:
+# hypothesis draws a string as one choice, where a list draws (and a unique one checks) each element
+# apart, which made stage 1's properties 1.5x slower.
+vocabularies = st.text(characters, min_size=1, max_size=40).map(lambda text: list(dict.fromkeys(text)))
 
 
 @st.composite
 def vocabulary_and_text(draw) -> tuple[list[str], str]:
-    vocabulary = draw(vocabularies())
-    text = "".join(draw(st.lists(st.sampled_from(vocabulary), max_size=50)))
-    return vocabulary, text
+    vocabulary = draw(vocabularies)
+    return vocabulary, draw(st.text("".join(vocabulary), max_size=50))
 
 
 @st.composite
 def vocabulary_and_ids(draw) -> tuple[list[str], list[int]]:
-    vocabulary = draw(vocabularies())
+    vocabulary = draw(vocabularies)
     ids = draw(st.lists(st.integers(0, len(vocabulary) - 1), max_size=50))
     return vocabulary, ids
 

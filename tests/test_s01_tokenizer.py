@@ -112,7 +112,7 @@ class TestCharTokenizer:
         if list(tokenizer.encode(text)) != ids:
             fail(f"Vocabulary {vocabulary}: encode(decode({ids})) gave {show(tokenizer.encode(text))}")
 
-    @given(vocabularies())
+    @given(vocabularies)
     @example(["b", "a", "c"])
     def test_ids_are_positions_in_the_vocabulary(self, vocabulary):
         got = stage.CharTokenizer(vocabulary).encode("".join(vocabulary))
