@@ -85,8 +85,8 @@ def pytest_configure(config):
     # pytest-xdist's marker (the maintainer's tier runs with -n 2), known here too so that the
     # suite collects under --strict-markers where xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests in one worker")
-    # Importing torch and collecting make objects to keep, not garbage: no collections until the end
-    # of collection (pytest_collection_finish), where they are frozen instead.
+    # Importing torch and collecting make objects to keep, not garbage: no collections until the tests
+    # start (pytest_runtestloop), where they are frozen instead.
     gc.disable()
     import torch
 
@@ -121,11 +121,14 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-def pytest_collection_finish(session):
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Torch and the tests are loaded: the first run in a process freezes them; collections resume.
+    (Here rather than at the end of collection, which pytest-xdist's controller process never reaches.)"""
     if not session.config.stash.get(_active, False):
         return
     if not gc.get_freeze_count():
-        freeze_what_is_loaded()  # the first run in this process: torch and the test modules are loaded now
+        freeze_what_is_loaded()
     gc.enable()
 
 

@@ -1,7 +1,7 @@
 """How many torch threads `kata train` and `kata sample` use when the learner does not say: two while
 the other programs leave a second core idle, one otherwise, looked at again every few seconds.
 
-Why not a fixed number: a second thread trains the gpt-cpu model 1.67x faster on an idle 2-core machine,
+Why not a fixed number: a second thread trains the gpt-cpu model 1.3-1.7x faster on an idle 2-core machine,
 but beside busy programs torch's threads wait for each other at every operation, and when the scheduler
 has paused one of them the others wait a whole time slice (0.01 of the idle speed beside two busy
 processes per core, where one thread keeps all of it: benchmarks/busy_machine.py, README).
