@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from children import default_ctrl_c
 from hostile import Attack, attack_source, graded_code_processes
 
 from kata import corpus
@@ -84,7 +85,9 @@ def test_ctrl_c_kills_every_sandbox_and_writes_what_was_graded(tmp_path):
     (looping / f"{STAGE}.py").write_text(attack_source(attack, STAGE))
     command = [sys.executable, "-m", "kata", "grade", "--stage", STAGE, "--jobs", "1", "--out", str(tmp_path / "out")]
     command += [f"--impl={correct(tmp_path / 'alice')}", f"--impl={looping}"]
-    grader = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    grader = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_ctrl_c
+    )
     deadline = time.monotonic() + 120
     while not (tmp_path / "out" / "alice" / "results.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -7,6 +7,7 @@ import sys
 import termios
 
 import pytest
+from children import default_ctrl_c
 
 from kata.manifest import REPOSITORY_ROOT, stages
 from kata.watch import _cbreak
@@ -24,6 +25,7 @@ def spawn_kata(*arguments):
         encoding="utf-8",
         timeout=120,  # only a failure waits this long; a busy machine may need a minute to start kata
         dimensions=(60, 140),
+        preexec_fn=default_ctrl_c,
     )
     child.expect(f"0 of {len(stages())} stages done")
     return child
