@@ -6,7 +6,7 @@ import copy
 import pytest
 import torch
 from feedback import expect_equal_tensors, fail, show
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from strategies import at_most, random_floats, random_tokens, seeds
 from support import fixed_seed
@@ -55,6 +55,15 @@ def probabilities_by_hand(logits, temperature=1.0, top_k=None, top_p=None) -> to
         probs = probs.masked_fill(drop, 0.0)
         probs = probs / probs.sum(dim=-1, keepdim=True)
     return probs
+
+
+def nucleus_edge_is_clear(logits, temperature=1.0, top_k=None, top_p=None) -> bool:
+    """Whether the mass of the tokens more likely than each token is further than float32's rounding (1e-5)
+    from top_p. Where it is not, a correct float32 implementation may keep that token or drop it: seed
+    100000, 28 tokens, top_k 14, top_p 0.99999 put one 1.4e-7 from the edge, and the references dropped it."""
+    sorted_probs = probabilities_by_hand(logits, temperature, top_k).sort(dim=-1, descending=True).values
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
+    return bool(((mass_before - top_p).abs() > 1e-5).all())
 
 
 def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None) -> str:
@@ -134,6 +143,7 @@ class TestNextTokenProbabilities:
     def test_temperature_then_top_k_then_top_p(self, seed, B, vocab_size, top_p):
         logits, top_k = random_floats((B, vocab_size), seed) * 3, max(1, vocab_size // 2)
         options = dict(temperature=0.7, top_k=top_k, top_p=top_p)
+        assume(nucleus_edge_is_clear(logits, **options))
         got = stage.next_token_probabilities(logits, **options)
         call = (
             f"next_token_probabilities(logits of shape ({B}, {vocab_size}), temperature=0.7, top_k={top_k}, "
