@@ -12,8 +12,8 @@ Written here rather than taken from a library: psutil would add a dependency for
 """
 
 import os
-import time
 from pathlib import Path
+from time import monotonic
 
 import torch
 
@@ -52,7 +52,7 @@ class AutomaticThreads:
     def __init__(self, fixed: int | None = None):
         self.fixed = fixed
         self.threads = fixed or 1
-        self._last, self._looked_at = _cpu_seconds(), time.monotonic()
+        self._last, self._looked_at = _cpu_seconds(), monotonic()
         torch.set_num_threads(self.threads)
 
     @property
@@ -67,14 +67,14 @@ class AutomaticThreads:
     def revisit(self, *, now: bool = False) -> int:
         """The thread count to use from here on, set in torch; `now` looks even if the last look is recent
         (but not more than a few clock ticks ago: the counters tick every 10 ms)."""
-        waited = time.monotonic() - self._looked_at
+        waited = monotonic() - self._looked_at
         if not self.automatic or waited < (SHORTEST_LOOK if now else RECHECK_SECONDS):
             return self.threads
         current = _cpu_seconds()
         if current is None:
             return self.threads
         others = max(0.0, (current[0] - self._last[0]) - (current[1] - self._last[1])) / waited
-        self._last, self._looked_at = current, time.monotonic()
+        self._last, self._looked_at = current, monotonic()
         idle_beside_us = _cores() - others
         wanted = MOST_THREADS if idle_beside_us >= 1 + SPARE_CORE else 1
         if wanted != self.threads:

@@ -15,7 +15,7 @@ class Machine:
 
     def __init__(self, monkeypatch):
         self.now, self.all_busy, self.ours = 100.0, 5000.0, 10.0
-        monkeypatch.setattr(thread_count.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(thread_count, "monotonic", lambda: self.now)
         monkeypatch.setattr(thread_count, "_cpu_seconds", lambda: (self.all_busy, self.ours))
         monkeypatch.setattr(thread_count, "_cores", lambda: 2)
 
