@@ -164,14 +164,15 @@ def parse_manifest(text: str, source: str = "kata/stages.toml") -> Manifest:
         problems += _duplicates("preset", preset_entries)
     if problems:
         raise ManifestError(
-            f"{source} has {_count(len(problems), 'problem')}:\n" + "\n".join(f"  - {p}" for p in problems)
+            f"{source} has {counted(len(problems), 'problem')}:\n" + "\n".join(f"  - {p}" for p in problems)
         )
     stages = tuple(_stage(number, entry) for number, entry in enumerate(entries, start=1))
     return Manifest(stages, {entry["name"]: _preset(entry) for entry in document.get("preset", [])})
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
+def counted(number: int, noun: str) -> str:
+    """ "1 step", "2,000 steps": the number and its noun, plural unless it is one."""
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def _top_level_problems(document: dict) -> list[str]:

@@ -17,6 +17,8 @@ from time import monotonic
 
 import torch
 
+from kata.manifest import counted
+
 MOST_THREADS = 2  # more were never measured: the 2-core machine is all the benchmarks ran on
 RECHECK_SECONDS = 2.0  # between two looks at the CPU: long enough to average, short enough to react
 SHORTEST_LOOK = 0.25  # seconds the counters must have run for a first look
@@ -61,7 +63,7 @@ class AutomaticThreads:
 
     def description(self) -> str:
         if not self.automatic:
-            return f"{self.threads} thread" + ("" if self.threads == 1 else "s")
+            return counted(self.threads, "thread")
         return f"1 to {MOST_THREADS} threads ({MOST_THREADS} while the other programs leave a core idle)"
 
     def revisit(self, *, now: bool = False) -> int:

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from kata.corpus import load_corpus
 from kata.implementation import activate, display_path, load_stage
-from kata.manifest import Preset, preset_named, stage_named
+from kata.manifest import Preset, counted, preset_named, stage_named
 from kata.stage_status import check_stages
 from kata.thread_count import AutomaticThreads
 
@@ -420,10 +420,6 @@ def progress_bar(console, tokens_per_step: int) -> Progress:
     )
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
-
-
 def train_command(
     preset_name: str,
     *,
@@ -513,14 +509,14 @@ class Session:
         self.before_first_step = time.perf_counter() - started
 
     def summary(self, run: Run) -> str:
-        done = f"Done: {_count(run.step, 'step')}, val loss {run.metrics[-1]['val_loss']:.4f}"
+        done = f"Done: {counted(run.step, 'step')}, val loss {run.metrics[-1]['val_loss']:.4f}"
         wall = f"{time.perf_counter() - self.started:.0f} s"
         ready = f"{self.before_first_step:.1f} s before step {self.first_step:,}"
         if run.sessions == 1:
             return f"{done}, {run.training_seconds:.0f} s of training ({wall} for the whole command, {ready})."
         return (
             f"{done}, {run.training_seconds:.0f} s of training over {run.sessions} sessions; this command trained "
-            f"{_count(run.step - self.first_step, 'step')} in {run.training_seconds - self.trained_before:.0f} s "
+            f"{counted(run.step - self.first_step, 'step')} in {run.training_seconds - self.trained_before:.0f} s "
             f"({wall} in all, {ready})."
         )
 
