@@ -24,19 +24,42 @@ class Outcome:
 
 def run_forked(function: Callable, *args, timeout: float, memory_bytes: int | None = None) -> Outcome:
     """function(*args) in a child; its return value must pickle."""
+    return run_forked_side_by_side([(function, args)], timeout=timeout, memory_bytes=memory_bytes)[0]
+
+
+def run_forked_side_by_side(
+    calls: list[tuple[Callable, tuple]], *, timeout: float, memory_bytes: int | None = None
+) -> list[Outcome]:
+    """Each function(*args) of `calls` in a child of its own, all running at once, within one timeout."""
     if not hasattr(os, "fork"):
-        return Outcome(function(*args))
+        return [Outcome(function(*args)) for function, args in calls]
+    children: list[tuple[int, int]] = []
+    for function, args in calls:
+        children.append(_start_child(function, args, memory_bytes, [read_end for _, read_end in children]))
+    payloads = _read_until([read_end for _, read_end in children], time.monotonic() + timeout)
+    outcomes = []
+    for (pid, _), payload in zip(children, payloads, strict=True):
+        if payload is None:
+            _kill_group(pid)
+        _, status = os.waitpid(pid, 0)
+        outcomes.append(_outcome(payload, status, timeout))
+    return outcomes
+
+
+def _start_child(function: Callable, args: tuple, memory_bytes: int | None, others: list[int]) -> tuple[int, int]:
+    """The child's pid and the end of the pipe its result comes through (`others`: the earlier children's)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(read_end)
+        for end in (read_end, *others):
+            os.close(end)
         _run_child(function, args, write_end, memory_bytes)
     os.close(write_end)
-    payload, timed_out = _read_until(read_end, time.monotonic() + timeout)
-    if timed_out:
-        _kill_group(pid)
-    _, status = os.waitpid(pid, 0)
-    if timed_out:
+    return pid, read_end
+
+
+def _outcome(payload: bytes | None, status: int, timeout: float) -> Outcome:
+    if payload is None:
         return Outcome(problem=f"it ran for more than {timeout:g} s and was stopped")
     if not payload:
         return Outcome(problem=_describe_exit(status))
@@ -67,19 +90,24 @@ def _run_child(function, args, write_end, memory_bytes):
     os._exit(0)
 
 
-def _read_until(read_end: int, deadline: float) -> tuple[bytes, bool]:
-    chunks = []
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return b"", True
-            ready, _, _ = select.select([pipe], [], [], remaining)
-            if ready:
+def _read_until(read_ends: list[int], deadline: float) -> list[bytes | None]:
+    """All each pipe brings until it closes; None for those still open at the deadline."""
+    pipes = [os.fdopen(read_end, "rb", buffering=0) for read_end in read_ends]
+    chunks: dict = {pipe: [] for pipe in pipes}
+    payloads: dict = {}
+    try:
+        while len(payloads) < len(pipes) and (remaining := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([pipe for pipe in pipes if pipe not in payloads], [], [], remaining)
+            for pipe in ready:
                 chunk = pipe.read(1 << 20)
-                if not chunk:
-                    return b"".join(chunks), False
-                chunks.append(chunk)
+                if chunk:
+                    chunks[pipe].append(chunk)
+                else:
+                    payloads[pipe] = b"".join(chunks[pipe])
+    finally:
+        for pipe in pipes:
+            pipe.close()
+    return [payloads.get(pipe) for pipe in pipes]
 
 
 def _kill_group(pid: int) -> None:

@@ -47,3 +47,14 @@ class TestResult:
     @property
     def passed(self) -> bool:
         return self.outcome is Outcome.PASSED
+
+
+def results_in_order(shares: list[list[TestResult]]) -> list[TestResult]:
+    """The results of n runs that each ran one share of the tests (run_suite's share=(k, n), k = 0..n-1),
+    in the order one whole run gives them: the i-th test of share k is the (i * n + k)-th of the whole."""
+    n, ordered = len(shares), []
+    for k, results in enumerate(shares):
+        tests = list(dict.fromkeys(result.nodeid for result in results))  # a test may report twice (call, teardown)
+        index = {nodeid: i * n + k for i, nodeid in enumerate(tests)}
+        ordered += [(index[result.nodeid], order, result) for order, result in enumerate(results)]
+    return [result for *_, result in sorted(ordered, key=lambda entry: entry[:2])]

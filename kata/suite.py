@@ -69,6 +69,19 @@ class ResultCollector:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
 
+class EveryNthTest:
+    """A pytest plugin that keeps every n-th test from the k-th (counting from 0), in order."""
+
+    def __init__(self, k: int, n: int):
+        self.k, self.n = k, n
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        kept = items[self.k :: self.n]
+        config.hook.pytest_deselected(items=[item for index, item in enumerate(items) if index % self.n != self.k])
+        items[:] = kept
+
+
 def run_suite(
     folder: Path,
     selected: list[Stage] | None = None,
@@ -78,9 +91,11 @@ def run_suite(
     include_hidden: bool = False,
     collector: ResultCollector | None = None,
     plugins: tuple[object, ...] = (),
+    share: tuple[int, int] = (0, 1),
 ) -> SuiteRun:
     """Run the tests of `selected` stages (default: all) against `folder` with a hypothesis
-    profile of kata/hypothesis_profiles.py; nothing is printed."""
+    profile of kata/hypothesis_profiles.py; nothing is printed. With share=(k, n), only every n-th test
+    from the k-th (counting from 0) runs, so that n runs side by side run them all."""
     files = [str(path) for stage in (selected or stages()) for path in stage.test_files(include_hidden)]
     args = [
         *files,
@@ -98,7 +113,7 @@ def run_suite(
     output = io.StringIO()
     _forget_modules_imported_under_another_profile(files, profile)
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        exit_code = pytest.main(args, plugins=[collector, *plugins])
+        exit_code = pytest.main(args, plugins=[collector, *plugins, *([EveryNthTest(*share)] if share[1] > 1 else [])])
     _IMPORTED_UNDER.update({module: profile for module in _test_modules(files) if module in sys.modules})
     return SuiteRun(int(exit_code), collector.results, collector.collection_errors, output.getvalue())
 
