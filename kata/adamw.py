@@ -3,9 +3,9 @@
 Why not torch.optim.AdamW: every torch.optim optimizer imports torch._dynamo on its first call (its
 methods are wrapped to keep torch.compile out of them), which costs 1.2 s of the 3 s before a run's
 first step. The update itself is torch's: its fused AdamW kernel, which AdamW(fused=True) calls (on
-CPU, CUDA and MPS alike), and which is also 5-8% faster per step of gpt-cpu than AdamW's default. The interface
-is what a train_step and `kata train` use: param_groups, zero_grad, step, state_dict, load_state_dict;
-the state dict has torch.optim.AdamW's layout, so a checkpoint written with either resumes with either.
+CPU, CUDA and MPS alike). The interface is what a train_step and `kata train` use: param_groups,
+zero_grad, step, state_dict, load_state_dict; the state dict has torch.optim.AdamW's layout, so a
+checkpoint written with either resumes with either.
 """
 
 import torch
