@@ -6,8 +6,7 @@ import pytest
 import torch
 from feedback import fail, show
 from hypothesis import example, given
-from hypothesis import strategies as st
-from strategies import vocabularies, vocabulary_and_ids, vocabulary_and_text
+from strategies import texts, vocabularies, vocabulary_and_ids, vocabulary_and_text
 
 from kata.implementation import StageModule
 
@@ -41,7 +40,7 @@ class TestBuildVocabulary:
                 vocabulary_diagnosis(corpus, got),
             )
 
-    @given(st.text(max_size=60))
+    @given(texts(max_size=60))
     @example("hello")
     @example("banana")
     def test_any_text_gives_its_distinct_characters_sorted(self, text):

@@ -7,6 +7,7 @@ import pytest
 from feedback import fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
+from strategies import texts
 
 from kata.corpus import load_corpus
 from kata.implementation import StageModule
@@ -213,7 +214,7 @@ class TestTrain:
 
 
 class TestEncodeDecode:
-    @given(st.text(max_size=40))
+    @given(texts(max_size=40))
     @example("")
     @example("héllo wörld 👋, 你好")
     @example("First Citizen:\nBefore we proceed any further, hear me speak.")
