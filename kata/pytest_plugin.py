@@ -114,9 +114,19 @@ def pytest_report_header(config):
         return f"kata: grading {display_path(implementation.active_folder())}"
 
 
+# The maintainer's tier: every module in these folders is marked meta (tests/meta/test_markers.py checks), so a run
+# without --meta does not import them only to deselect their tests (a quarter of a second of the grading tier).
+MAINTAINER_FOLDERS = (REPOSITORY_ROOT / "tests" / "meta", REPOSITORY_ROOT / "tests" / "runner")
+
+
 def pytest_ignore_collect(collection_path, config):
-    """Never collect (nor load a conftest.py) from inside the folder being graded."""
-    if config.stash.get(_active, False) and collection_path.is_relative_to(implementation.active_folder()):
+    """Never collect (nor load a conftest.py) from inside the folder being graded, nor the maintainer's
+    folders without --meta."""
+    if not config.stash.get(_active, False):
+        return None
+    if collection_path.is_relative_to(implementation.active_folder()):
+        return True
+    if collection_path in MAINTAINER_FOLDERS and not config.getoption("meta"):
         return True
     return None
 
