@@ -32,10 +32,11 @@ def test_catches_both_forms():
     ]
 
 
-@pytest.mark.parametrize("path", sorted(TESTS.rglob("*.py")), ids=lambda path: str(path.relative_to(TESTS)))
-def test_no_stage_test_draws_from_a_codec(path):
-    if path == Path(__file__):
-        return
+SOURCES = sorted(path for path in TESTS.rglob("*.py") if path != Path(__file__).resolve())
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(TESTS)))
+def test_no_test_file_draws_from_a_codec(path):
     found = codec_draws(path.read_text())
     if found:
         pytest.fail(f"{path.relative_to(TESTS)} draws {found[0]}: draw from strategies.characters or texts() instead")
