@@ -7,7 +7,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 # torch 2.13.0 is pinned for set-up only (its CPU build lies on the kata machines' disk, where an
-# unpinned torch pulls a 5 GB CUDA build); the project itself accepts any torch >= 2.1:
+# unpinned torch pulls a 5 GB CUDA build); the project itself accepts any torch >= 2.7:
 # `make TORCH=torch learn` takes the newest.
 TORCH ?= torch==2.13.0
 
