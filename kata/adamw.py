@@ -3,16 +3,22 @@
 Why not torch.optim.AdamW: every torch.optim optimizer imports torch._dynamo on its first call (its
 methods are wrapped to keep torch.compile out of them), which costs 1.2 s of the 3 s before a run's
 first step. The update itself is torch's: its fused AdamW kernel, which AdamW(fused=True) calls. Where
-that kernel does not run (a device or dtype it lacks; before torch 2.4 it ran only on CUDA), the update
-is torch's single-tensor AdamW, written out here. The interface is what a train_step and `kata train`
-use: param_groups, zero_grad, step, state_dict, load_state_dict; the state dict has torch.optim.AdamW's
+that kernel does not run (a device or dtype it lacks; before torch 2.4 it ran only on CUDA), `adamw`
+hands out torch.optim.AdamW instead. The interface is what a train_step and `kata train` use:
+param_groups, zero_grad, step, state_dict, load_state_dict; the state dict has torch.optim.AdamW's
 layout, so a checkpoint written with either resumes with either.
 """
 
 import functools
-import math
 
 import torch
+
+
+def adamw(parameters, *, lr: float, betas: tuple[float, float], weight_decay: float):
+    """kata's AdamW where torch's fused kernel runs for these parameters, torch.optim.AdamW elsewhere."""
+    parameters = list(parameters)
+    fused = not parameters or fused_kernel_runs_on(parameters[0].device.type, parameters[0].dtype)
+    return (AdamW if fused else torch.optim.AdamW)(parameters, lr=lr, betas=betas, weight_decay=weight_decay)
 
 
 class AdamW:
@@ -47,14 +53,6 @@ class AdamW:
         exp_avgs, exp_avg_sqs, steps = ([state[key] for state in states] for key in ("exp_avg", "exp_avg_sq", "step"))
         torch._foreach_add_(steps, 1)
         (beta1, beta2), lr, weight_decay, eps = group["betas"], group["lr"], group["weight_decay"], group["eps"]
-        if not fused_kernel_runs_on(parameters[0].device.type, parameters[0].dtype):
-            for parameter, exp_avg, exp_avg_sq, step in zip(parameters, exp_avgs, exp_avg_sqs, steps, strict=True):
-                parameter.mul_(1 - lr * weight_decay)
-                exp_avg.lerp_(parameter.grad, 1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(parameter.grad, parameter.grad, value=1 - beta2)
-                denominator = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** step.item())).add_(eps)
-                parameter.addcdiv_(exp_avg, denominator, value=-lr / (1 - beta1 ** step.item()))
-            return
         torch._fused_adamw_(
             parameters, [parameter.grad for parameter in parameters], exp_avgs, exp_avg_sqs, [], steps,
             amsgrad=False, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, maximize=False,

@@ -20,7 +20,7 @@ import torch
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from kata.adamw import AdamW
+from kata.adamw import adamw
 from kata.corpus import load_corpus
 from kata.implementation import activate, display_path, load_stage
 from kata.manifest import Preset, counted, preset_named, stage_named
@@ -139,7 +139,7 @@ class Run:
         self.train_data, self.val_data = stages.batches.train_val_split(data)
         torch.manual_seed(seed)  # the model's initial weights
         self.model = stages.build_model(model_arguments).to(device)
-        self.optimizer = AdamW(
+        self.optimizer = adamw(
             self.model.parameters(), lr=preset.lr, betas=(0.9, preset.beta2), weight_decay=preset.weight_decay
         )
         self.generator = torch.Generator().manual_seed(seed)

@@ -35,19 +35,17 @@ def assert_same_weights(model, other) -> None:
         torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
-@pytest.fixture(params=["fused kernel", "written out"])
-def update(request, monkeypatch):
-    """Both ways kata's AdamW updates: torch's fused kernel, and its own loop where that kernel does not run."""
-    if request.param == "written out":
-        monkeypatch.setattr(adamw, "fused_kernel_runs_on", lambda device_type, dtype: False)
-    return request.param
-
-
 def test_the_fused_kernel_runs_on_the_cpu_and_not_for_integers():
     assert fused_kernel_runs_on("cpu", torch.float32) and not fused_kernel_runs_on("cpu", torch.int64)
 
 
-def test_it_updates_the_weights_as_torchs_adamw_does(update):
+def test_kata_train_gets_torchs_adamw_where_the_fused_kernel_does_not_run(monkeypatch):
+    assert type(adamw.adamw(small_model().parameters(), **SETTINGS)) is AdamW
+    monkeypatch.setattr(adamw, "fused_kernel_runs_on", lambda device_type, dtype: False)
+    assert type(adamw.adamw(small_model().parameters(), **SETTINGS)) is torch.optim.AdamW
+
+
+def test_it_updates_the_weights_as_torchs_adamw_does():
     ours, theirs = small_model(), small_model()
     train(ours, AdamW(ours.parameters(), **SETTINGS), 30)
     train(theirs, torch.optim.AdamW(theirs.parameters(), **SETTINGS), 30)
