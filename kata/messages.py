@@ -12,6 +12,13 @@ from kata.results import FailureKind
 
 _ENDINGS = (".", "!", "?", ":")
 
+# torch's words for two dtypes meeting in one operation (matmul, mm, dot, the losses' backward).
+_DTYPES_MET = re.compile(r"same dtype|expected scalar type \w+ but found \w+|Found dtype \w+ but expected \w+")
+_DTYPES_HINT = (
+    "Two tensors of different dtypes met here (float32 and float64, say): make the tensors you create with the "
+    "input's dtype, e.g. torch.ones(T, T, dtype=x.dtype), or convert them with .to(x)."
+)
+
 
 def sentences(*parts: str | None) -> str:
     """Join whole sentences with one space; empty parts are left out and each part ends with a full stop
@@ -51,9 +58,10 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         return Explanation(FailureKind.NOT_IMPLEMENTED, message, location)
     notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
     notes = re.sub(r"\n    self=<[^>]*>,", "", notes)  # hypothesis names the test class instance: noise here
+    hint = f"\n{_DTYPES_HINT}" if _DTYPES_MET.search(str(error)) else ""
     message = (
         f"Your code raised {type(error).__name__}: {error}\n"
-        f"  at {location}, in {code.co_qualname}\n      {_source_line(file, line)}{notes}"
+        f"  at {location}, in {code.co_qualname}\n      {_source_line(file, line)}{hint}{notes}"
     )
     return Explanation(FailureKind.RAISED, message, location)
 

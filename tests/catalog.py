@@ -23,6 +23,9 @@ class Edited:
     # The stage whose suite runs, where not the edited one: a later stage run on its own (plain
     # `pytest -m s09_fast_attention`) must blame a mistake in an earlier stage on that stage.
     graded_stage: str = ""
+    # For a mistake: phrases of hints that would blame code it leaves correct; no failure message may
+    # contain one (a later test's fixed hint must not send the learner to the wrong place).
+    misleading: tuple[str, ...] = ()
 
     @property
     def graded(self) -> str:

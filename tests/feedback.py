@@ -60,11 +60,17 @@ def expect_equal_tensors(got, expected: torch.Tensor, call: str, atol: float = 0
     wrong = _wrong_values(got.detach().double(), expected.double(), atol)
     if wrong.any():
         index = _index_to_show(got.detach().double(), expected, wrong)
-        fail(
-            f"{call}: wrong values",
-            f"At index {list(index)} expected {expected[index].item():.8g}, got {got[index].item():.8g}",
-            hint,
-        )
+        shown_expected, shown_got = _told_apart(expected[index].item(), got[index].item())
+        fail(f"{call}: wrong values", f"At index {list(index)} expected {shown_expected}, got {shown_got}", hint)
+
+
+def _told_apart(expected: float, got: float) -> tuple[str, str]:
+    """The two numbers with 8 significant digits, or as many more as it takes to see that they differ."""
+    for digits in range(8, 18):
+        texts = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if texts[0] != texts[1]:
+            break
+    return texts
 
 
 def _wrong_values(got: torch.Tensor, expected: torch.Tensor, atol: float) -> torch.Tensor:

@@ -208,7 +208,15 @@ class TestLayerNorm:
             ours.weight.copy_(reference.weight)
             ours.bias.copy_(reference.bias)
         x = random_floats((*leading, dim), seed, dtype) * 3 + 1
-        expected = reference.to(dtype)(x)
+        expected = reference.to(dtype)(x).detach()
+        got = ours.to(dtype)(x).detach()
+        if dtype == torch.float64 and got.shape == x.shape:
+            # An eps kept as a float32 tensor (register_buffer("eps", torch.tensor(eps))) is eps rounded to
+            # float32: in float64 that moves the output by up to about 1e-10, above float64's own rounding.
+            # Both are correct, so compare with whichever of the two the layer norm is nearer.
+            rounded = torch.tensor(eps, dtype=torch.float32).item()
+            with_rounded_eps = nn.functional.layer_norm(x, (dim,), reference.weight, reference.bias, rounded).detach()
+            expected = min(expected, with_rounded_eps, key=lambda output: (got - output).abs().max().item())
         # Rounding in x - mean grows by 1/sqrt(var + eps): nearly constant rows amplify it.
         amplification = (
             (x.abs().amax() / torch.sqrt(x.var(-1, unbiased=False) + eps).amin()).item() if x.numel() else 1.0
@@ -217,9 +225,8 @@ class TestLayerNorm:
         call = (
             f"LayerNorm({dim}, eps={eps}) on x of shape {tuple(x.shape)} and dtype {str(dtype).removeprefix('torch.')}"
         )
-        got = ours.to(dtype)(x).detach()
         hint = "" if close(got, expected, tolerance) else layernorm_diagnosis(got, x, reference, eps)
-        expect_equal_tensors(got, expected.detach(), call, atol=tolerance, hint=hint)
+        expect_equal_tensors(got, expected, call, atol=tolerance, hint=hint)
 
 
 def randomised_norms(block) -> None:

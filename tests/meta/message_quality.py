@@ -1,12 +1,16 @@
 """What every failure the suite reports must be: words to the learner. Not an exception raised inside
 tests/ (FailureKind.SUITE: the suite's own code broke on an input it did not expect, an IndexError in a
-check, say) and not hypothesis's exception group (several failures with their tracebacks in one report)."""
+check, say), not hypothesis's exception group (several failures with their tracebacks in one report), and
+not "expected X, got X" with the same X twice (a difference shown with too few digits)."""
+
+import re
 
 from kata.results import FailureKind
 from kata.suite import SuiteRun
 
 # Text that only reaches a report when an exception escaped unexplained.
 UNEXPLAINED = ("Exception Group Traceback", "ExceptionGroup", "Traceback (most recent call last)")
+SAME_TWICE = re.compile(r"expected (?P<shown>[^,\s]+), got (?P=shown)(?![\deE]|\.\d)")
 
 
 def unspoken_failures(run: SuiteRun) -> list[str]:
@@ -14,5 +18,7 @@ def unspoken_failures(run: SuiteRun) -> list[str]:
     return [
         f"{failure.nodeid} ({failure.kind}):\n{failure.message}"
         for failure in run.failures()
-        if failure.kind is FailureKind.SUITE or any(text in failure.message for text in UNEXPLAINED)
+        if failure.kind is FailureKind.SUITE
+        or any(text in failure.message for text in UNEXPLAINED)
+        or SAME_TWICE.search(failure.message)
     ]

@@ -35,9 +35,11 @@ def test_the_suite_rejects_the_mistake(mistake, tmp_path):
     assert failures, f"the suite accepted a learner who {mistake.what}"
     unspoken = "\n".join(unspoken_failures(run))
     assert not unspoken, f"failures that do not speak to a learner who {mistake.what}:\n{unspoken}"
+    messages = "\n".join(failure.message for failure in failures)
     if mistake.diagnosis:
-        messages = "\n".join(failure.message for failure in failures)
         assert mistake.diagnosis in messages, f"no failure message says {mistake.diagnosis!r}; they say:\n{messages}"
+    said = [phrase for phrase in mistake.misleading if phrase in messages]
+    assert not said, f"a failure message blames correct code with {said[0]!r}; they say:\n{messages}"
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)

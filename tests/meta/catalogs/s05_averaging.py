@@ -65,7 +65,7 @@ MISTAKES = [
         "s05_averaging",
         "multiplied float32 weights into a float64 x",
         (("wei = tril_average_weights(x.shape[1]).to(x)", "wei = tril_average_weights(x.shape[1])"),),
-        "Your code raised",
+        "Two tensors of different dtypes met here",
     ),
 ]
 

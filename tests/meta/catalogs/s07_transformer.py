@@ -302,6 +302,13 @@ VARIANTS = [
             ),
         ),
     ),
+    # Source: a learner's follow-along of the lecture found by the code search (`register_buffer('eps', ...)`).
+    Variant(
+        "layernorm-eps-as-float32-buffer",
+        "s07_transformer",
+        "keeps eps as a float32 tensor buffer",
+        (("        self.eps = eps\n", '        self.register_buffer("eps", torch.tensor(eps))\n'),),
+    ),
     # Source: Neotter/CSL4HAR model/layer_norm.py (the variance as (x - u).pow(2).mean(-1)).
     Variant(
         "layernorm-variance-by-hand",

@@ -27,6 +27,7 @@ MISTAKES = [
         "used the exact GELU",
         (('F.gelu(self.c_fc(x), approximate="tanh")', "F.gelu(self.c_fc(x))"),),
         "exact (erf) GELU",
+        misleading=("flattened to (B*T, V)", "Skip the keys"),
     ),
     Mistake(
         "relu-mlp",
@@ -34,6 +35,7 @@ MISTAKES = [
         "kept the lecture's ReLU",
         (('F.gelu(self.c_fc(x), approximate="tanh")', "F.relu(self.c_fc(x))"),),
         "This is ReLU",
+        misleading=("flattened to (B*T, V)", "Skip the keys"),
     ),
     Mistake(
         "untied-head",

@@ -6,6 +6,8 @@ from catalog import Edited as Variant
 STAGE = "s12_bpe"
 TIE_BREAK = "pair = min(counts, key=lambda pair: (-counts[pair], pair))"
 ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
+# Hints for other mistakes than a tie-break: counting pairs once only, encoding in the wrong order.
+TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
     Mistake(
@@ -14,6 +16,7 @@ MISTAKES = [
         "broke ties by the pair that occurs first, as max(counts, key=counts.get) does",
         ((TIE_BREAK, "pair = max(counts, key=counts.get)"),),
         "occurs first among the pairs",
+        misleading=TRAINING_AND_ENCODING_HINTS,
     ),
     Mistake(
         "tie-break-largest",
@@ -21,6 +24,7 @@ MISTAKES = [
         "broke ties by the largest pair",
         ((TIE_BREAK, "pair = max(counts, key=lambda pair: (counts[pair], pair))"),),
         "the largest of the pairs",
+        misleading=TRAINING_AND_ENCODING_HINTS,
     ),
     Mistake(
         "non-overlapping-counts",
