@@ -31,13 +31,20 @@ class Submission:
     name: str  # unique in the batch, safe as a file name
 
 
-def submissions(folders: list[Path]) -> list[Submission]:
-    named, seen = [], {}
+def submissions(folders: list[Path], *, reserved: frozenset[str] = frozenset()) -> list[Submission]:
+    """A name per submission, from its folder's or notebook's name: unique in the batch, and none of the
+    `reserved` names (the files the grader writes beside the submissions' folders, summary.csv say), told
+    apart without regard to case, as on macOS's and Windows' file systems."""
+    named, taken = [], {name.lower() for name in reserved}
     for folder in folders:
         name = folder.stem if folder.suffix == ".ipynb" else folder.name
         base = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip("._") or "submission"
-        seen[base] = seen.get(base, 0) + 1
-        named.append(Submission(folder, base if seen[base] == 1 else f"{base}-{seen[base]}"))
+        name, number = base, 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{base}-{number}"
+        taken.add(name.lower())
+        named.append(Submission(folder, name))
     return named
 
 

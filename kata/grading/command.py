@@ -74,7 +74,10 @@ def run(arguments) -> int:
     from kata.manifest import stage_named, stages
 
     out, console = Path(arguments.out), display.console()
-    batch_list = submissions([Path(path) for path in (arguments.impls or ["exercises"])])
+    summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
+    written = [summary, summary.with_suffix(".lock"), *(Path(p) for p in (arguments.json, arguments.junit) if p)]
+    beside = frozenset(path.name for path in written if path.parent.resolve() == out.resolve())
+    batch_list = submissions([Path(path) for path in (arguments.impls or ["exercises"])], reserved=beside)
     if arguments.json and len(batch_list) > 1:
         console.print("--json names one results file: use it with one submission, or --out for several.")
         return 2
@@ -110,7 +113,6 @@ def run(arguments) -> int:
         signal.signal(signal.SIGTERM, previous)
         batch.close()
     grades = [graded[s.name][0] for s in batch_list if s.name in graded]
-    summary = Path(arguments.csv) if arguments.csv else out / "summary.csv"
     outputs.merge_csv(grades, summary)
     if arguments.junit:
         outputs.write_junit(grades, Path(arguments.junit))

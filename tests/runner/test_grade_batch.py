@@ -17,6 +17,7 @@ from hostile import Attack, attack_source, graded_code_processes
 from kata import corpus
 from kata.cli import main
 from kata.grading import sandbox
+from kata.grading.batch import submissions
 from kata.manifest import REPOSITORY_ROOT
 
 pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("grade")]
@@ -45,6 +46,19 @@ def test_missing_and_empty_submissions_are_reported_and_the_others_graded(tmp_pa
     for name in ("missing", "empty", "file"):
         report = results(tmp_path / "out", name)
         assert report["score"] == 0 and "nothing was graded" in report["output"]
+
+
+def test_submissions_are_named_apart_from_each_other_and_from_what_the_grader_writes():
+    folders = [Path("x/summary.csv"), Path("y/a"), Path("z/a"), Path("w/a-2"), Path("v/A.ipynb")]
+    named = submissions(folders, reserved=frozenset({"summary.csv", "summary.lock"}))
+    assert [submission.name for submission in named] == ["summary.csv-2", "a", "a-2", "a-2-2", "A-3"]
+
+
+def test_a_submission_named_like_the_summary_is_graded_beside_it(tmp_path):
+    out = tmp_path / "out"
+    assert grade(f"--impl={correct(tmp_path / 'summary.csv')}", "--out", str(out)) == 0
+    assert results(out, "summary.csv-2")["score"] == 15
+    assert (out / "summary.csv").read_text().splitlines()[1].startswith("summary.csv-2,")
 
 
 def test_an_unusable_output_folder_stops_before_grading(tmp_path, capsys):
