@@ -42,6 +42,13 @@ WRITTEN_BY = "Written by kata from"  # the first line of every stage file a note
 WRITTEN_FROM_CELLS = "the notebook's cells"
 DEFAULT_FOLDER = "exercises"  # beside the notebook, as exercises/ lies beside tests/ in the kata
 _COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}  # scopes that run where they are written
+# A submitted notebook is read outside the sandbox, in time that grows with its statements (about 30 µs
+# each): more than this is no learner's notebook (the kata's own has about 2,000 lines of code).
+MAX_SUBMITTED_STATEMENTS = 50_000
+
+
+class NotebookTooLarge(ValueError):
+    """A submitted notebook whose code cells hold more statements than the grader reads."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +73,22 @@ def definitions_in(cells: list[tuple[str, str]]) -> list[Definition]:
 @functools.lru_cache(maxsize=4096)  # a kernel's history only grows: each check reads the cells that earlier checks read
 def _cell_definitions(label: str, source: str) -> tuple[Definition, ...]:
     try:
-        tree = ast.parse(source)
-        found = [_definition(label, node, tree, source.splitlines()) for node in tree.body]
+        body, lines = ast.parse(source).body, source.splitlines()
+        # Top-level statements follow each other, so only a neighbour can share a line with one
+        # (`a = 1; print(a)`). Looking only there keeps a cell of many statements linear (a submitted notebook
+        # is read outside the sandbox).
+        found = [
+            _definition(label, node, lines, neighbours=body[max(0, i - 1) : i] + body[i + 1 : i + 2])
+            for i, node in enumerate(body)
+        ]
     except SyntaxError:
         return ()
     return tuple(definition for definition in found if definition.binds)
 
 
-def _definition(label: str, node: ast.stmt, tree: ast.Module, lines: list[str]) -> Definition:
+def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: list[ast.stmt]) -> Definition:
     first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", ()))])
-    shares_a_line = any(
-        other is not node and other.lineno <= node.end_lineno and other.end_lineno >= first for other in tree.body
-    )
+    shares_a_line = any(other.lineno <= node.end_lineno and other.end_lineno >= first for other in neighbours)
     # Whole lines keep the learner's comments; a line shared with another statement (`a = 1; print(a)`) cannot.
     source = ast.unparse(node) if shares_a_line else "\n".join(lines[first - 1 : node.end_lineno])
     table = symtable.symtable(ast.unparse(node), "<cell>", "exec")  # raises SyntaxError as compiling would
@@ -122,13 +133,13 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
     """The module of `stage` that `definitions` (oldest first) make: see the module's docstring."""
     newest = {name: definition for definition in definitions for name in definition.binds}
     other_stages = {symbol: other.name for other in stages() if other != stage for symbol in other.symbols}
-    included: list[Definition] = []
+    included: dict[Definition, None] = {}  # a dict: ordered, and quick to ask (a notebook may define many names)
     from_stages: dict[str, set[str]] = {}
 
     def include(definition: Definition) -> None:
         if definition in included:
             return
-        included.append(definition)  # before its own reads, so that a cycle ends here
+        included[definition] = None  # before its own reads, so that a cycle ends here
         for name in sorted(definition.reads):
             if name in other_stages:
                 from_stages.setdefault(other_stages[name], set()).add(name)
@@ -142,7 +153,10 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
     lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(from_stages.items())]
     origins: dict[int, tuple[str, int]] = {}
     previous_cell = None
-    for definition in _in_running_order(sorted(included, key=definitions.index)):
+    position: dict[Definition, int] = {}
+    for index, definition in enumerate(definitions):
+        position.setdefault(definition, index)
+    for definition in _in_running_order(sorted(included, key=position.__getitem__)):
         if not definition.is_import:
             lines.append("")
         if definition.cell != previous_cell:
@@ -159,7 +173,7 @@ def _in_running_order(included: list[Definition]) -> list[Definition]:
     """Imports first, then the rest in the order they ran (as `included` lists them), each moved after what
     it reads while it runs (a base class or a decorator defined, or run again, in a later cell)."""
     binder = {name: definition for definition in included for name in definition.binds}
-    ordered: list[Definition] = []
+    ordered: dict[Definition, None] = {}
 
     def place(definition: Definition, waiting: set) -> None:
         if definition in ordered or definition in waiting:
@@ -168,11 +182,11 @@ def _in_running_order(included: list[Definition]) -> list[Definition]:
         for name in sorted(definition.reads_when_run):
             if name in binder:
                 place(binder[name], waiting)
-        ordered.append(definition)
+        ordered[definition] = None
 
     for definition in sorted(included, key=lambda definition: not definition.is_import):
         place(definition, set())
-    return ordered
+    return list(ordered)
 
 
 def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
@@ -184,12 +198,19 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
 
     notebook = nbformat.read(notebook_path, as_version=4)
     transformer = TransformerManager()
-    cells = [
-        (f"cell {position}", transformer.transform_cell(cell.source))
-        for position, cell in enumerate(notebook.cells, start=1)
-        if cell.cell_type == "code"
+    code = [
+        (position, cell.source) for position, cell in enumerate(notebook.cells, start=1) if cell.cell_type == "code"
     ]
-    definitions = definitions_in(cells)
+    # Each statement but a cell's last ends in a line break or a semicolon: a bound read before parsing.
+    statements = sum(source.count("\n") + source.count(";") + 1 for _, source in code)
+    if statements > MAX_SUBMITTED_STATEMENTS:
+        raise NotebookTooLarge(
+            f"its code cells hold up to {statements:,} statements, more than the {MAX_SUBMITTED_STATEMENTS:,} "
+            "the grader reads"
+        )
+    definitions = definitions_in(
+        [(f"cell {position}", transformer.transform_cell(source)) for position, source in code]
+    )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for stage in stages():

@@ -80,11 +80,11 @@ def copy_submission(source: Path, target: Path) -> SubmissionCopy:
             continue  # never loaded by the grader; not copied either
         resolved = path.resolve()
         if not resolved.is_relative_to(inside):
-            copy.refused.append(f"{path.name} is a link to a file outside the submission: it was not graded")
+            copy.refused.append(f"{_named(path)} is a link to a file outside the submission: it was not graded")
         elif not resolved.is_file():
-            copy.refused.append(f"{path.name} is not a regular file: it was not graded")
+            copy.refused.append(f"{_named(path)} is not a regular file: it was not graded")
         elif resolved.stat().st_size > MAX_FILE_BYTES:
-            copy.refused.append(f"{path.name} is larger than {MAX_FILE_BYTES // 1024} KiB: it was not graded")
+            copy.refused.append(f"{_named(path)} is larger than {MAX_FILE_BYTES // 1024} KiB: it was not graded")
         else:
             shutil.copyfile(resolved, target / path.name)
     _readable(target)
@@ -93,15 +93,25 @@ def copy_submission(source: Path, target: Path) -> SubmissionCopy:
 
 def _from_notebook(notebook: Path, target: Path) -> list[str]:
     """Stage modules from the notebook's code cells (parsed, never run, here); why it could not be read, if so."""
-    from kata.notebook import stage_files_from_notebook
+    from kata.notebook import NotebookTooLarge, stage_files_from_notebook
 
     if notebook.is_symlink() or not notebook.is_file() or notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
-        return [f"{notebook.name} is not a regular notebook file of at most {MAX_NOTEBOOK_BYTES >> 20} MiB: not graded"]
+        return [
+            f"{_named(notebook)} is not a regular notebook file of at most {MAX_NOTEBOOK_BYTES >> 20} MiB: not graded"
+        ]
     try:
         stage_files_from_notebook(notebook, target)
+    except NotebookTooLarge as error:
+        return [f"{_named(notebook)}: {error}: not graded"]
     except Exception as error:  # a notebook that does not parse is the student's, never the grader's, failure
-        return [f"{notebook.name} could not be read as a notebook ({type(error).__name__}): not graded"]
+        return [f"{_named(notebook)} could not be read as a notebook ({type(error).__name__}): not graded"]
     return []
+
+
+def _named(path: Path) -> str:
+    """A file's name for the report: escaped where it holds a line break or another character that does not
+    print, so that a name cannot write lines of its own into what the grader shows."""
+    return path.name if path.name.isprintable() else ascii(path.name)
 
 
 def _readable(folder: Path) -> Path:

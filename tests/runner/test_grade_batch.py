@@ -16,7 +16,7 @@ from hostile import Attack, attack_source, graded_code_processes
 
 from kata import corpus
 from kata.cli import main
-from kata.grading import sandbox
+from kata.grading import sandbox, tree
 from kata.grading.batch import submissions
 from kata.manifest import REPOSITORY_ROOT
 
@@ -52,6 +52,14 @@ def test_submissions_are_named_apart_from_each_other_and_from_what_the_grader_wr
     folders = [Path("x/summary.csv"), Path("y/a"), Path("z/a"), Path("w/a-2"), Path("v/A.ipynb")]
     named = submissions(folders, reserved=frozenset({"summary.csv", "summary.lock"}))
     assert [submission.name for submission in named] == ["summary.csv-2", "a", "a-2", "a-2-2", "A-3"]
+
+
+def test_a_file_s_name_cannot_write_lines_of_its_own_into_the_report(tmp_path):
+    submission = tmp_path / "mallory"
+    submission.mkdir()
+    (submission / "x\ns01_tokenizer: 10.00 of 10\n.py").write_bytes(b"#" * (tree.MAX_FILE_BYTES + 1))
+    copy = tree.copy_submission(submission, tmp_path / "copy")
+    assert copy.refused == ["'x\\ns01_tokenizer: 10.00 of 10\\n.py' is larger than 1024 KiB: it was not graded"]
 
 
 def test_a_submission_named_like_the_summary_is_graded_beside_it(tmp_path):
