@@ -121,22 +121,35 @@ def build_vocabulary(inputs):
 
 @call("s01_tokenizer.CharTokenizer")
 def char_tokenizer(inputs):
-    tokenizer = stage("s01_tokenizer").CharTokenizer(inputs["vocabulary"])
+    import torch
+
+    tokens = stage("s01_tokenizer")
+    tokenizer = tokens.CharTokenizer(inputs["vocabulary"])
     return {
+        "vocabulary": [str(char) for char in tokenizer.vocabulary],
         "vocab_size": tokenizer.vocab_size,
         "encoded": [int(i) for i in tokenizer.encode(inputs["text"])],
         "decoded": tokenizer.decode(inputs["ids"]),
-        "rejects_unknown": raises_value_error(lambda: tokenizer.encode(inputs["unknown"])),
+        "decoded_tensor": tokenizer.decode(torch.tensor(inputs["ids"])),
+        "unknown_message": value_error_message(lambda: tokenizer.encode(inputs["unknown_text"])),
         "rejects_bad_id": raises_value_error(lambda: tokenizer.decode([inputs["bad_id"]])),
+        "rejects_bad_vocabularies": [
+            raises_value_error(lambda bad=bad: tokens.CharTokenizer(bad)) for bad in inputs["bad_vocabularies"]
+        ],
     }
 
 
 def raises_value_error(action) -> bool:
+    return value_error_message(action) is not None
+
+
+def value_error_message(action) -> str | None:
+    """What the ValueError that `action` raises says (None when it raises none)."""
     try:
         action()
-    except ValueError:
-        return True
-    return False
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 # ---- stage 2 ----------------------------------------------------------------------------------------
@@ -155,12 +168,18 @@ class ProbeTokenizer:
 
 @call("s02_batches.encode_text")
 def encode_text(inputs):
-    return stage("s02_batches").encode_text(inputs["text"], ProbeTokenizer(inputs["vocabulary"]))
+    encode, tokenizer = stage("s02_batches").encode_text, ProbeTokenizer(inputs["vocabulary"])
+    return {"encoded": encode(inputs["text"], tokenizer), "empty": encode("", tokenizer)}
 
 
 @call("s02_batches.train_val_split")
 def train_val_split(inputs):
-    return list(stage("s02_batches").train_val_split(inputs["data"], inputs["fraction"]))
+    split, data = stage("s02_batches").train_val_split, inputs["data"]
+    return {
+        "split": list(split(data, inputs["fraction"])),
+        "split_0_9": list(split(inputs["data_0_9"], 0.9)),
+        "rejects": [raises_value_error(lambda f=fraction: split(data, f)) for fraction in (0.0, 1.0)],
+    }
 
 
 @call("s02_batches.context_target_pairs")
@@ -172,8 +191,15 @@ def context_target_pairs(inputs):
 @call("s02_batches.get_batch")
 def get_batch(inputs):
     batches = stage("s02_batches")
-    x, y = batches.get_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], generator(inputs["seed"]))
-    return [x, y]
+    data, batch_size, block_size = inputs["data"], inputs["batch_size"], inputs["block_size"]
+    x, y = batches.get_batch(data, batch_size, block_size, generator(inputs["seed"]))
+    wrong_sizes = [(data[:block_size], batch_size, block_size), (data, 0, block_size), (data, batch_size, 0)]
+    return {
+        "batch": [x, y],
+        "rejects": [
+            raises_value_error(lambda sizes=sizes: batches.get_batch(*sizes, generator(0))) for sizes in wrong_sizes
+        ],
+    }
 
 
 # ---- stage 3 ----------------------------------------------------------------------------------------
@@ -202,8 +228,10 @@ def probe_bigram(table):
         def __init__(self):
             super().__init__()
             self.table = nn.Parameter(table.clone())
+            self.calls = []  # (training, gradients on) at each forward
 
         def forward(self, idx, targets=None):
+            self.calls.append((self.training, torch.is_grad_enabled()))
             logits = self.table[idx]
             if targets is None:
                 return logits, None
@@ -230,15 +258,24 @@ def train_step(inputs):
     model = probe_bigram(inputs["table"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=inputs["lr"])
     losses = [stage("s04_training").train_step(model, optimizer, x, y) for x, y in inputs["batches"]]
-    return {"losses": [float(loss) for loss in losses], "table": model.table}
+    return {
+        "losses": [loss if isinstance(loss, float) else type(loss).__name__ for loss in losses],
+        "table": model.table,
+    }
 
 
 @call("s04_training.estimate_loss")
 def estimate_loss(inputs):
-    model = probe_bigram(inputs["table"]).train()
-    next_batch, calls = batch_source(inputs["batches"])
-    loss = stage("s04_training").estimate_loss(model, next_batch, len(inputs["batches"]))
-    return {"loss": float(loss), "calls": len(calls), "training_after": model.training}
+    answer = {"training_after": [], "training_during": False, "gradients_during": False}
+    for training in (True, False):  # it leaves the model in the mode it found it in
+        model = probe_bigram(inputs["table"]).train(training)
+        next_batch, calls = batch_source(inputs["batches"])
+        loss = stage("s04_training").estimate_loss(model, next_batch, len(inputs["batches"]))
+        answer.update(loss=float(loss), calls=len(calls))
+        answer["training_after"].append(model.training)
+        answer["training_during"] |= any(mode for mode, _ in model.calls)
+        answer["gradients_during"] |= any(gradients for _, gradients in model.calls)
+    return answer
 
 
 @call("s04_training.train")

@@ -6,6 +6,7 @@ inputs; `verdicts` compares, here, in a process that never imports the submissio
 """
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,8 @@ class Probe:
     make_inputs: Callable[[torch.Generator], dict]
     expected: Callable[[dict], object]
     atol: float = 1e-4  # floating-point values: the order of operations may differ from the oracle's
-    # Where an exact answer cannot be expected (sampling): what is wrong with the answer ("" if nothing).
+    # Where an exact answer cannot be expected (sampling, a message's words): what is wrong with the answer
+    # ("" if nothing).
     judge: Callable[[dict, object], str] | None = None
 
 
@@ -116,55 +118,104 @@ def small_config(rng: torch.Generator) -> dict:
 
 @probe("s01_tokenizer.build_vocabulary", lambda inputs: oracles.vocabulary(inputs["text"]))
 def vocabulary_inputs(rng):
-    return {"text": text_over(rng, distinct_characters(rng, 12), integer(rng, 0, 40))}
+    characters = distinct_characters(rng, 12)
+    # Starting with three characters in descending order, the text never meets them sorted.
+    return {"text": "".join(sorted(characters[:3], reverse=True)) + text_over(rng, characters, integer(rng, 0, 40))}
 
 
 def tokenizer_answer(inputs):
     vocabulary = inputs["vocabulary"]
+    decoded = "".join(vocabulary[i] for i in inputs["ids"])
     return {
+        "vocabulary": vocabulary,
         "vocab_size": len(vocabulary),
         "encoded": [vocabulary.index(char) for char in inputs["text"]],
-        "decoded": "".join(vocabulary[i] for i in inputs["ids"]),
-        "rejects_unknown": True,
+        "decoded": decoded,
+        "decoded_tensor": decoded,
         "rejects_bad_id": True,
+        "rejects_bad_vocabularies": [True] * len(inputs["bad_vocabularies"]),
     }
 
 
-@probe("s01_tokenizer.CharTokenizer", tokenizer_answer)
+def tokenizer_judge(inputs, answer) -> str:
+    """The answer the oracle gives, and a ValueError for the unknown character that names it and its position."""
+    if not isinstance(answer, dict) or "unknown_message" not in answer:
+        return "the answer should hold the message of the ValueError for an unknown character"
+    rest = {key: value for key, value in answer.items() if key != "unknown_message"}
+    message, position = answer["unknown_message"], inputs["unknown_at"]
+    if wrong := difference(rest, tokenizer_answer(inputs), 0.0):
+        return wrong
+    if not isinstance(message, str):
+        return f"encode raised no ValueError for a character outside the vocabulary at position {position}"
+    named = inputs["unknown"] in message or repr(inputs["unknown"])[1:-1] in message  # '\n' is named so
+    if not named or not re.search(rf"(?<!\d){position}(?!\d)", message):
+        return f"the ValueError for the unknown character at position {position} says {message[:200]!r}"
+    return ""
+
+
+@probe("s01_tokenizer.CharTokenizer", tokenizer_answer, judge=tokenizer_judge)
 def tokenizer_inputs(rng):
     characters = distinct_characters(rng, 13)
     vocabulary, unknown = characters[:12], characters[12]
     ids = tokens(rng, len(vocabulary), integer(rng, 1, 20)).tolist()
     bad_id = [len(vocabulary), -1][integer(rng, 0, 1)]
+    text = text_over(rng, vocabulary, 30)
+    repeated = vocabulary[integer(rng, 0, 11)]
     return {
         "vocabulary": vocabulary,
-        "text": text_over(rng, vocabulary, 30),
+        "text": text,
         "ids": ids,
         "unknown": unknown,
+        "unknown_at": (at := integer(rng, 1, 29)),
+        "unknown_text": text[:at] + unknown + text[at:],
         "bad_id": bad_id,
+        "bad_vocabularies": [
+            vocabulary + [repeated],
+            vocabulary[:5] + [vocabulary[5] + vocabulary[6]] + vocabulary[7:],
+            vocabulary[:3] + [""] + vocabulary[3:],
+            "".join(vocabulary) + repeated,
+        ],
     }
 
 
 # ---- stage 2 ----------------------------------------------------------------------------------------
 
 
-@probe(
-    "s02_batches.encode_text",
-    lambda inputs: torch.tensor([inputs["vocabulary"].index(c) for c in inputs["text"]], dtype=torch.long),
-)  # int64 also for an empty text, which torch.tensor([]) would make float32
+def encode_answer(inputs):
+    vocabulary = inputs["vocabulary"]
+    # int64 also for an empty text, which torch.tensor([]) would make float32
+    return {
+        "encoded": torch.tensor([vocabulary.index(c) for c in inputs["text"]], dtype=torch.long),
+        "empty": torch.tensor([], dtype=torch.long),
+    }
+
+
+@probe("s02_batches.encode_text", encode_answer)
 def encode_inputs(rng):
     vocabulary = distinct_characters(rng, 10)
     return {"vocabulary": vocabulary, "text": text_over(rng, vocabulary, integer(rng, 0, 50))}
 
 
 def split_answer(inputs):
-    n = int(inputs["fraction"] * len(inputs["data"]))
-    return [inputs["data"][:n], inputs["data"][n:]]
+    def split(data, fraction):
+        n = int(fraction * len(data))
+        return [data[:n], data[n:]]
+
+    return {
+        "split": split(inputs["data"], inputs["fraction"]),
+        "split_0_9": split(inputs["data_0_9"], 0.9),
+        "rejects": [True, True],
+    }
 
 
 @probe("s02_batches.train_val_split", split_answer)
 def split_inputs(rng):
-    return {"data": tokens(rng, 50, integer(rng, 2, 200)), "fraction": [0.9, 0.5, 0.75, 0.3][integer(rng, 0, 3)]}
+    return {
+        "data": tokens(rng, 50, integer(rng, 2, 200)),
+        "fraction": [0.9, 0.5, 0.75, 0.3][integer(rng, 0, 3)],
+        # 0.9 of 10k + 4 tokens is 9k + 3.6: truncated, not rounded, to 9k + 3
+        "data_0_9": tokens(rng, 50, 10 * integer(rng, 1, 20) + 4),
+    }
 
 
 def pairs_answer(inputs):
@@ -179,7 +230,8 @@ def pairs_inputs(rng):
 
 
 def batch_answer(inputs):
-    return oracles.lecture_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], inputs["seed"])
+    batch = oracles.lecture_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], inputs["seed"])
+    return {"batch": batch, "rejects": [True, True, True]}
 
 
 @probe("s02_batches.get_batch", batch_answer)
@@ -239,7 +291,13 @@ def train_step_inputs(rng):
 
 def estimate_answer(inputs):
     losses = [oracles.cross_entropy(inputs["table"][x], y).item() for x, y in inputs["batches"]]
-    return {"loss": sum(losses) / len(losses), "calls": len(losses), "training_after": True}
+    return {
+        "loss": sum(losses) / len(losses),
+        "calls": len(losses),
+        "training_after": [True, False],
+        "training_during": False,
+        "gradients_during": False,
+    }
 
 
 @probe("s04_training.estimate_loss", estimate_answer, atol=1e-5)
