@@ -293,7 +293,9 @@ def averaging(name):
     @call(f"s05_averaging.{name}")
     def average(inputs):
         function = getattr(stage("s05_averaging"), name)
-        return function(inputs["T"]) if "weights" in name else function(inputs["x"])
+        if "weights" in name:
+            return function(inputs["T"])
+        return [function(inputs["x"].float()), function(inputs["x"].double())]  # the output keeps x's dtype
 
     return average
 
@@ -314,8 +316,13 @@ def attention_weights(inputs):
 def head(inputs):
     module = stage("s06_attention").Head(inputs["n_embd"], inputs["head_size"], inputs["block_size"], 0.0).eval()
     set_head(module, inputs["weights"])
+    buffers = dict(module.named_buffers())
     with no_grad():
-        return module(inputs["x"])
+        return {
+            "output": module(inputs["x"]),
+            "biases": [getattr(module, name).bias is not None for name in ("key", "query", "value")],
+            "tril_buffer": list(buffers["tril"].shape) if "tril" in buffers else None,  # moves with .to(device)
+        }
 
 
 # ---- stage 7 ----------------------------------------------------------------------------------------
@@ -323,10 +330,17 @@ def head(inputs):
 
 @call("s07_transformer.MultiHeadAttention")
 def multihead(inputs):
-    module = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
+    transformer = stage("s07_transformer")
+    module = transformer.MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
     set_multihead(module.eval(), inputs["weights"])
+    indivisible = (inputs["n_head"] + 1, inputs["n_head"] * 2 + 1)  # (n_head, n_embd) that does not divide
     with no_grad():
-        return module(inputs["x"])
+        return {
+            "output": module(inputs["x"]),
+            "rejects_indivisible": raises_value_error(
+                lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
+            ),
+        }
 
 
 @call("s07_transformer.FeedForward")
@@ -340,9 +354,11 @@ def feed_forward(inputs):
 @call("s07_transformer.LayerNorm")
 def layer_norm(inputs):
     module = stage("s07_transformer").LayerNorm(inputs["dim"], inputs["eps"])
+    fresh = [module.weight.tolist(), module.bias.tolist()]
+    parameters = sorted(name for name, _ in module.named_parameters())  # plain tensors would never train
     set_norm(module, inputs["weights"])
     with no_grad():
-        return module(inputs["x"])
+        return {"output": module(inputs["x"]), "fresh": fresh, "parameters": parameters}
 
 
 @call("s07_transformer.Block")
@@ -361,16 +377,36 @@ def gpt_config(inputs):
     return dataclasses.asdict(stage("s08_gpt").GPTConfig())
 
 
+def initial_statistics(model) -> dict:
+    """Each parameter of a freshly built model: [its standard deviation, its largest absolute value]."""
+    return {
+        name: [parameter.std().item(), parameter.abs().max().item()] for name, parameter in model.named_parameters()
+    }
+
+
 @call("s08_gpt.GPTLanguageModel")
 def gpt(inputs):
+    import torch
+
     gpt_stage = stage("s08_gpt")
+    torch.manual_seed(inputs["seed"])
+    fresh = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["init_config"]))
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
+    too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
     with no_grad():
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["prompt"], inputs["new_tokens"], generator=generator(inputs["seed"]))
-    return {"logits": logits, "flat_logits": flat_logits, "loss": float(loss), "generated": generated}
+        return {
+            "logits": logits,
+            "flat_logits": flat_logits,
+            "loss": float(loss),
+            "generated": generated,
+            "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
+            "rejects_too_long": raises_value_error(lambda: model(too_long)),
+            "init": initial_statistics(fresh),
+        }
 
 
 # ---- stage 9 ----------------------------------------------------------------------------------------
@@ -384,17 +420,32 @@ def causal_self_attention(inputs):
     mha = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
     set_multihead(mha.eval(), inputs["per_head"])
     converted = fast.from_multihead(mha).eval()
+    n_head = inputs["n_head"] + 1
     with no_grad():
-        return {"direct": direct(inputs["x"]), "from_multihead": converted(inputs["x"])}
+        return {
+            "direct": direct(inputs["x"]),
+            "from_multihead": converted(inputs["x"]),
+            "rejects_indivisible": raises_value_error(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0)),
+        }
 
 
 @call("s09_fast_attention.fast_gpt")
 def fast_gpt(inputs):
-    model = stage("s09_fast_attention").fast_gpt(stage("s08_gpt").GPTConfig(**inputs["config"])).eval()
+    import torch
+
+    config = stage("s08_gpt").GPTConfig(**inputs["config"])
+    torch.manual_seed(inputs["seed"])
+    per_head = stage("s08_gpt").GPTLanguageModel(config).eval()
+    torch.manual_seed(inputs["seed"])
+    converted = stage("s09_fast_attention").fast_gpt(config).eval()  # the same model, its heads fused
+    model = stage("s09_fast_attention").fast_gpt(config).eval()
     set_gpt(model, inputs["weights"])
     with no_grad():
-        logits, _ = model(inputs["idx"])
-    return {"attention": sorted({type(block.sa).__name__ for block in model.blocks}), "logits": logits}
+        return {
+            "attention": sorted({type(block.sa).__name__ for block in model.blocks}),
+            "logits": model(inputs["idx"])[0],
+            "converted_minus_per_head": converted(inputs["idx"])[0] - per_head(inputs["idx"])[0],
+        }
 
 
 # ---- stage 10 ---------------------------------------------------------------------------------------
@@ -446,20 +497,38 @@ def forward_with_cache(inputs):
     generation = stage("s10_generation")
     model, idx, split = fast_model(inputs["config"], inputs["weights"]), inputs["idx"], inputs["split"]
     cache = generation.KVCache()
+    too_long = idx.new_zeros(1, inputs["config"]["block_size"] + 1)
     with no_grad():
-        return [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])]
+        return {
+            "logits": [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])],
+            "rejects_too_long": raises_value_error(
+                lambda: generation.forward_with_cache(model, too_long, generation.KVCache())
+            ),
+        }
 
 
 @call("s10_generation.generate")
 def generate(inputs):
+    import torch
+
     generation = stage("s10_generation")
-    model = fast_model(inputs["config"], inputs["weights"])
+    model, prompt, new_tokens = fast_model(inputs["config"], inputs["weights"]), inputs["prompt"], inputs["new_tokens"]
+    read = []  # how many positions each forward pass reads: one a step, where the cache is used
+    model.lm_head.register_forward_hook(lambda module, args, output: read.append(int(args[0].shape[1])))
     with no_grad():
-        greedy = generation.generate(model, inputs["prompt"], inputs["new_tokens"], top_k=1)
+        greedy = generation.generate(model, prompt, new_tokens, top_k=1)
+        reads, read[:] = list(read), []
         sampled = generation.generate(
-            model, inputs["prompt"], inputs["new_tokens"], top_k=3, temperature=0.8, generator=generator(inputs["seed"])
+            model, prompt, new_tokens, top_k=3, temperature=0.8, generator=generator(inputs["seed"])
         )
-    return {"greedy": greedy, "sampled": sampled}
+        many = generation.generate(
+            model, prompt.expand(8, -1), new_tokens, top_k=3, temperature=1.5, generator=generator(inputs["seed"] + 1)
+        )
+        again = []
+        for global_seed in (1, 2):  # the generator alone decides the draws
+            torch.manual_seed(global_seed)
+            again.append(generation.generate(model, prompt, 4, temperature=1.5, generator=generator(inputs["seed"])))
+    return {"greedy": greedy, "sampled": sampled, "sampled_rows": many, "reads": reads, "same_generator": again}
 
 
 # ---- stage 11 ---------------------------------------------------------------------------------------
@@ -525,19 +594,36 @@ def gpt2_block(inputs):
 
 @call("s11_gpt2.GPT2")
 def gpt2_whole(inputs):
+    import torch
+
+    gpt2 = gpt2_stage()
+    torch.manual_seed(inputs["seed"])
+    fresh = gpt2.GPT2(gpt2.GPT2Config(**inputs["init_config"]))
     model = gpt2_model(inputs)
     set_gpt2(model, inputs["weights"])
+    too_long = inputs["idx"].new_zeros(1, inputs["config"]["block_size"] + 1)
     with no_grad():
-        logits, _ = model(inputs["idx"])
-    return {"logits": logits, "tied": model.lm_head.weight is model.transformer.wte.weight}
+        return {
+            "logits": model(inputs["idx"])[0],
+            "tied": model.lm_head.weight is model.transformer.wte.weight,
+            "rejects_too_long": raises_value_error(lambda: model(too_long)),
+            "init": initial_statistics(fresh),
+        }
 
 
 @call("s11_gpt2.load_gpt2_state_dict")
 def gpt2_loaded(inputs):
-    model = gpt2_stage().load_gpt2_state_dict(gpt2_model(inputs), inputs["state_dict"])
+    load, state_dict = gpt2_stage().load_gpt2_state_dict, inputs["state_dict"]
+    model = load(gpt2_model(inputs), state_dict)
+    missing = {key: value for key, value in state_dict.items() if key != inputs["key"]}
+    reshaped = {**state_dict, inputs["key"]: state_dict[inputs["key"]][..., :-1]}
     with no_grad():
-        logits, _ = model(inputs["idx"])
-    return logits
+        return {
+            "logits": model(inputs["idx"])[0],
+            "rejects": [
+                raises_value_error(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped)
+            ],
+        }
 
 
 # ---- stage 12 ---------------------------------------------------------------------------------------
@@ -560,7 +646,21 @@ def bpe_tokenizer(inputs):
     tokenizer.train(inputs["text"], inputs["vocab_size"])
     merges = sorted(([int(a), int(b), int(new)] for (a, b), new in tokenizer.merges.items()), key=lambda m: m[2])
     encoded = [int(i) for i in tokenizer.encode(inputs["other"])]
-    return {"merges": merges, "encoded": encoded, "decoded": tokenizer.decode(encoded), "size": tokenizer.vocab_size}
+    short = stage("s12_bpe").BPETokenizer()
+    short.train(inputs["short"], 300)  # runs out of pairs long before 300
+    ordered = stage("s12_bpe").BPETokenizer()  # merges replayed in the order learned, not sorted by pair
+    ordered.merges = {(98, 99): 256, (97, 98): 257}
+    ordered.vocab[256], ordered.vocab[257] = b"bc", b"ab"
+    return {
+        "merges": merges,
+        "encoded": encoded,
+        "decoded": tokenizer.decode(encoded),
+        "size": tokenizer.vocab_size,
+        "short_merges": len(short.merges),
+        "in_learned_order": [int(i) for i in ordered.encode("abc")],
+        "lone_byte": tokenizer.decode([0xE2]),
+        "rejects_below_256": raises_value_error(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),
+    }
 
 
 # ---- running them -----------------------------------------------------------------------------------

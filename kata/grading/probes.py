@@ -321,16 +321,19 @@ def train_inputs(rng):
 
 
 def averaging_inputs(rng):
-    dtype = [torch.float32, torch.float64][integer(rng, 0, 1)]
-    return {"x": normal(rng, integer(rng, 1, 3), integer(rng, 1, 12), integer(rng, 1, 5)).to(dtype)}
+    return {"x": normal(rng, integer(rng, 1, 3), integer(rng, 1, 12), integer(rng, 1, 5))}
 
 
 def weights_inputs(rng):
     return {"T": integer(rng, 1, 16)}
 
 
+def running_means(inputs):
+    return [oracles.running_mean(inputs["x"].float()), oracles.running_mean(inputs["x"].double())]
+
+
 for _name in ("average_loops", "average_matmul", "average_softmax"):
-    probe(f"s05_averaging.{_name}", lambda inputs: oracles.running_mean(inputs["x"]), atol=1e-5)(averaging_inputs)
+    probe(f"s05_averaging.{_name}", running_means, atol=1e-5)(averaging_inputs)
 for _name in ("tril_average_weights", "softmax_average_weights"):
     probe(f"s05_averaging.{_name}", lambda inputs: oracles.average_weights(inputs["T"]), atol=1e-6)(weights_inputs)
 
@@ -344,7 +347,12 @@ def attention_weights_inputs(rng):
     return {"q": normal(rng, B, T, head_size), "k": normal(rng, B, T, head_size)}
 
 
-@probe("s06_attention.Head", lambda inputs: oracles.head(inputs["weights"], inputs["x"]).float())
+def head_answer(inputs):
+    output = oracles.head(inputs["weights"], inputs["x"]).float()
+    return {"output": output, "biases": [False] * 3, "tril_buffer": [inputs["block_size"]] * 2}
+
+
+@probe("s06_attention.Head", head_answer)
 def head_inputs(rng):
     n_embd, head_size, block_size = integer(rng, 1, 12), integer(rng, 1, 6), 8
     x = normal(rng, integer(rng, 1, 3), integer(rng, 1, block_size), n_embd)
@@ -359,7 +367,11 @@ def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
     return normal(rng, integer(rng, 1, 3), integer(rng, 1, block_size), n_embd)
 
 
-@probe("s07_transformer.MultiHeadAttention", lambda inputs: oracles.multihead(inputs["weights"], inputs["x"]).float())
+def multihead_answer(inputs):
+    return {"output": oracles.multihead(inputs["weights"], inputs["x"]).float(), "rejects_indivisible": True}
+
+
+@probe("s07_transformer.MultiHeadAttention", multihead_answer)
 def multihead_inputs(rng):
     n_head = integer(rng, 1, 4)
     n_embd = n_head * integer(rng, 1, 4)
@@ -375,7 +387,8 @@ def feed_forward_inputs(rng):
 
 
 def layer_norm_answer(inputs):
-    return oracles.layer_norm(inputs["weights"], inputs["x"], inputs["eps"]).to(inputs["x"].dtype)
+    output = oracles.layer_norm(inputs["weights"], inputs["x"], inputs["eps"]).to(inputs["x"].dtype)
+    return {"output": output, "fresh": [[1.0] * inputs["dim"], [0.0] * inputs["dim"]], "parameters": ["bias", "weight"]}
 
 
 @probe("s07_transformer.LayerNorm", layer_norm_answer)
@@ -416,14 +429,61 @@ def gpt_answer(inputs):
         "flat_logits": logits.flatten(0, 1),
         "loss": oracles.cross_entropy(logits, inputs["targets"]).item(),
         "generated": generated,
+        "parameter_count": sum(weight.numel() for weight in flattened(weights)),  # every weight registered
+        "rejects_too_long": True,
     }
 
 
-@probe("s08_gpt.GPTLanguageModel", gpt_answer)
+def flattened(weights) -> list[torch.Tensor]:
+    if isinstance(weights, torch.Tensor):
+        return [weights]
+    parts = weights.values() if isinstance(weights, dict) else weights
+    return [tensor for part in parts for tensor in flattened(part)]
+
+
+def initialisation_judge(statistics, std_bounds: Callable[[str], tuple[float, float]], *, norms: bool) -> str:
+    """A fresh model as its stage's tests want it: every weight drawn with a std within std_bounds(its name),
+    every bias at zero and, where `norms`, the layer norms at ones and zeros. Judged from each parameter's
+    std and largest absolute value (each weight has at least 1,000 numbers here, so its std is measured
+    within a few percent)."""
+    if not isinstance(statistics, dict) or not all(isinstance(v, list) and len(v) == 2 for v in statistics.values()):
+        return "the fresh model's statistics should be [std, largest absolute value] per parameter"
+    for name, (std, largest) in statistics.items():
+        if not isinstance(std, float) or not isinstance(largest, float):
+            return f"the fresh model's {name} has no statistics"
+        if ".ln" in f".{name}":
+            expected = 1.0 if name.endswith("weight") else 0.0
+            if norms and (abs(largest - expected) > 1e-6 or std > 1e-6):
+                return f"a fresh model's {name} should start at {expected:g} everywhere"
+        elif name.endswith("bias"):
+            if largest != 0.0:
+                return f"a fresh model's {name} should start at zeros (largest value {largest:.3g})"
+        elif not std_bounds(name)[0] <= std <= std_bounds(name)[1]:
+            low, high = std_bounds(name)
+            return f"a fresh model's {name} has std {std:.4f}, expected between {low:.4f} and {high:.4f}"
+    return ""
+
+
+def gpt_judge(inputs, answer) -> str:
+    if not isinstance(answer, dict) or "init" not in answer:
+        return "the answer should hold the fresh model's statistics"
+    rest = {key: value for key, value in answer.items() if key != "init"}
+    # As stage 8's tests: std above 0 and at most 1.25 x 0.02 (nanoGPT's smaller residual projections pass)
+    return difference(rest, gpt_answer(inputs), 1e-4) or initialisation_judge(
+        answer["init"], lambda name: (1e-6, 0.025), norms=False
+    )
+
+
+# The model whose initial weights are judged: large enough for a std to be measured within a few percent.
+INIT_CONFIG = dict(vocab_size=65, block_size=32, n_embd=64, n_head=4, n_layer=2, dropout=0.0)
+
+
+@probe("s08_gpt.GPTLanguageModel", gpt_answer, judge=gpt_judge)
 def gpt_inputs(rng):
     config = small_config(rng)
-    V, B, T = config["vocab_size"], integer(rng, 1, 3), integer(rng, 1, config["block_size"])
+    V, B, T = config["vocab_size"], integer(rng, 1, 3), integer(rng, 2, config["block_size"])  # T > 1: all logits
     return {
+        "init_config": INIT_CONFIG,
         "config": config,
         "weights": gpt_weights(rng, config),
         "idx": tokens(rng, V, B, T),
@@ -440,7 +500,11 @@ def gpt_inputs(rng):
 def fused_answer(inputs):
     n_head, x = inputs["n_head"], inputs["x"]
     direct = oracles.multihead(oracles.fused_to_heads(inputs["fused"], n_head), x).float()
-    return {"direct": direct, "from_multihead": oracles.multihead(inputs["per_head"], x).float()}
+    return {
+        "direct": direct,
+        "from_multihead": oracles.multihead(inputs["per_head"], x).float(),
+        "rejects_indivisible": True,
+    }
 
 
 @probe("s09_fast_attention.CausalSelfAttention", fused_answer)
@@ -459,14 +523,19 @@ def fused_inputs(rng):
 
 def fast_gpt_answer(inputs):
     logits = oracles.gpt_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
-    return {"attention": ["CausalSelfAttention"], "logits": logits}
+    return {
+        "attention": ["CausalSelfAttention"],
+        "logits": logits,
+        "converted_minus_per_head": torch.zeros_like(logits),
+    }
 
 
 @probe("s09_fast_attention.fast_gpt", fast_gpt_answer)
 def fast_gpt_inputs(rng):
     config = small_config(rng)
     idx = tokens(rng, config["vocab_size"], integer(rng, 1, 3), integer(rng, 1, config["block_size"]))
-    return {"config": config, "weights": gpt_weights(rng, config, fused=True), "idx": idx}
+    weights = gpt_weights(rng, config, fused=True)
+    return {"config": config, "weights": weights, "idx": idx, "seed": integer(rng, 0, 2**30)}
 
 
 # ---- stage 10 ---------------------------------------------------------------------------------------
@@ -533,7 +602,7 @@ def cached_attention_inputs(rng):
 
 def cached_forward_answer(inputs):
     logits = oracles.gpt_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
-    return [logits[:, : inputs["split"]], logits[:, inputs["split"] :]]
+    return {"logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]], "rejects_too_long": True}
 
 
 @probe("s10_generation.forward_with_cache", cached_forward_answer)
@@ -549,27 +618,64 @@ def cached_forward_inputs(rng):
     }
 
 
+GENERATION_KEYS = {"greedy", "sampled", "sampled_rows", "reads", "same_generator"}
+
+
 def generation_judge(inputs, answer) -> str:
     """Greedy decoding must be the oracle's; each sampled token must be one of the three most likely (the
-    draws themselves rest on floating-point noise at the boundaries, so they are not compared)."""
-    if not isinstance(answer, dict) or set(answer) != {"greedy", "sampled"}:
-        return "the answer should hold greedy and sampled tokens"
-    config, prompt = inputs["config"], inputs["prompt"]
-    for name in ("greedy", "sampled"):
-        got = answer[name]
-        expected_shape = (prompt.shape[0], prompt.shape[1] + inputs["new_tokens"])
-        if not isinstance(got, torch.Tensor) or tuple(got.shape) != expected_shape or got.dtype != torch.int64:
-            return f"{name} tokens should be an int64 tensor of shape {expected_shape}"
-        if not torch.equal(got[:, : prompt.shape[1]], prompt):
-            return f"{name} tokens should start with the prompt"
-        for step in range(prompt.shape[1], got.shape[1]):
-            logits = oracles.gpt_logits(inputs["weights"], got[:, :step][:, -config["block_size"] :], config["n_head"])[
-                :, -1
-            ]
-            allowed = logits.topk(1 if name == "greedy" else 3, dim=-1).indices
-            if not (allowed == got[:, step : step + 1]).any(dim=-1).all():
-                return f"{name} token {step} is not one top_k={1 if name == 'greedy' else 3} allows"
+    draws themselves rest on floating-point noise at the boundaries, so they are not compared one by one),
+    and the draws must be draws: 8 rows that always take the most likely token, where a sampler would do
+    that with a chance below one in a million, never sampled. The same generator gives the same tokens
+    whatever the global seed, and the cache is used: after the first step, most steps read one position."""
+    if not isinstance(answer, dict) or set(answer) != GENERATION_KEYS:
+        return f"the answer should hold {sorted(GENERATION_KEYS)}"
+    prompt = inputs["prompt"]
+    for name, rows, top_k in (("greedy", 1, 1), ("sampled", 1, 3), ("sampled_rows", 8, 3)):
+        if wrong := tokens_judge(inputs, answer[name], name, rows=rows, top_k=top_k):
+            return wrong
+    if (chance := chance_of_always_the_most_likely(inputs, answer["sampled_rows"], 1.5)) < 1e-6:
+        return f"every sampled token was the most likely one, a chance of {chance:.1g} for a sampler"
+    again = answer["same_generator"]
+    if not (isinstance(again, list) and len(again) == 2 and all(isinstance(t, torch.Tensor) for t in again)):
+        return "the answer should hold two generations with the same generator"
+    if again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
+        return "the same generator gave other tokens under another global seed"
+    reads = answer["reads"]
+    if not isinstance(reads, list) or not reads or not all(isinstance(n, int) for n in reads):
+        return "the answer should hold how many positions each forward pass read"
+    if reads[0] != prompt.shape[1] or sum(n == 1 for n in reads[1:]) < len(reads[1:]) / 2:
+        return f"generate read {reads} positions per step: with the cache, a step reads its one new token"
     return ""
+
+
+def tokens_judge(inputs, got, name: str, *, rows: int, top_k: int) -> str:
+    config, prompt = inputs["config"], inputs["prompt"]
+    expected_shape = (rows, prompt.shape[1] + inputs["new_tokens"])
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != expected_shape or got.dtype != torch.int64:
+        return f"{name} tokens should be an int64 tensor of shape {expected_shape}"
+    if not torch.equal(got[:, : prompt.shape[1]], prompt.expand(rows, -1)):
+        return f"{name} tokens should start with the prompt"
+    for step in range(prompt.shape[1], got.shape[1]):
+        context = got[:, :step][:, -config["block_size"] :]
+        allowed = oracles.gpt_logits(inputs["weights"], context, config["n_head"])[:, -1].topk(top_k, dim=-1).indices
+        if not (allowed == got[:, step : step + 1]).any(dim=-1).all():
+            return f"{name} token {step} is not one top_k={top_k} allows"
+    return ""
+
+
+def chance_of_always_the_most_likely(inputs, got: torch.Tensor, temperature: float) -> float:
+    """How likely a top-3 sampler is to take the most likely token at every step of `got` (1.0 if `got`
+    ever takes another: then it sampled)."""
+    config, start = inputs["config"], inputs["prompt"].shape[1]
+    chance = 1.0
+    for step in range(start, got.shape[1]):
+        logits = oracles.gpt_logits(inputs["weights"], got[:, :step][:, -config["block_size"] :], config["n_head"])
+        probs = oracles.next_token_probabilities(logits[:, -1], temperature=temperature, top_k=3)
+        best = probs.max(dim=-1)
+        if not torch.equal(best.indices, got[:, step]):
+            return 1.0
+        chance *= best.values.prod().item()
+    return chance
 
 
 @probe("s10_generation.generate", lambda inputs: None, judge=generation_judge)
@@ -656,9 +762,28 @@ def gpt2_block_inputs(rng):
     }
 
 
+def gpt2_logits(inputs) -> torch.Tensor:
+    return oracles.gpt2_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
+
+
 def gpt2_answer(inputs):
-    logits = oracles.gpt2_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
-    return {"logits": logits, "tied": True}
+    return {"logits": gpt2_logits(inputs), "tied": True, "rejects_too_long": True}
+
+
+def gpt2_judge(inputs, answer) -> str:
+    """The oracle's logits, and a fresh model initialised as GPT-2: c_proj weights with std 0.02 / sqrt(2 n_layer)."""
+    if not isinstance(answer, dict) or "init" not in answer:
+        return "the answer should hold the fresh model's statistics"
+    rest = {key: value for key, value in answer.items() if key != "init"}
+    scaled = 0.02 / math.sqrt(2 * INIT_CONFIG["n_layer"])
+
+    def within_12_percent(name: str) -> tuple[float, float]:  # as stage 11's tests
+        wanted = scaled if name.endswith("c_proj.weight") else 0.02
+        return 0.88 * wanted, 1.12 * wanted
+
+    return difference(rest, gpt2_answer(inputs), 1e-4) or initialisation_judge(
+        answer["init"], within_12_percent, norms=True
+    )
 
 
 def gpt2_inputs_with(rng) -> dict:
@@ -667,7 +792,9 @@ def gpt2_inputs_with(rng) -> dict:
     return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
 
 
-probe("s11_gpt2.GPT2", gpt2_answer)(gpt2_inputs_with)
+@probe("s11_gpt2.GPT2", gpt2_answer, judge=gpt2_judge)
+def gpt2_whole_inputs(rng):
+    return {**gpt2_inputs_with(rng), "init_config": INIT_CONFIG, "seed": integer(rng, 0, 2**30)}
 
 
 def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
@@ -696,10 +823,12 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     return state
 
 
-@probe("s11_gpt2.load_gpt2_state_dict", lambda inputs: gpt2_answer(inputs)["logits"])
+@probe("s11_gpt2.load_gpt2_state_dict", lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True]})
 def loaded_gpt2_inputs(rng):
     inputs = gpt2_inputs_with(rng)
-    return {**inputs, "state_dict": hugging_face_state_dict(inputs["weights"])}
+    state_dict = hugging_face_state_dict(inputs["weights"])
+    key = sorted(state_dict)[integer(rng, 0, len(state_dict) - 1)]  # left out, then given the wrong shape
+    return {**inputs, "state_dict": state_dict, "key": key}
 
 
 # ---- stage 12 ---------------------------------------------------------------------------------------
@@ -728,16 +857,27 @@ def bpe_answer(inputs):
     encoded = list(inputs["other"].encode("utf-8"))
     for left, right, new_id in merges:
         encoded = oracles.bpe_merge(encoded, (left, right), new_id)
-    return {"merges": merges, "encoded": encoded, "decoded": inputs["other"], "size": 256 + len(merges)}
+    return {
+        "merges": merges,
+        "encoded": encoded,
+        "decoded": inputs["other"],
+        "size": 256 + len(merges),
+        "short_merges": len(oracles.bpe_train(inputs["short"], 300)),
+        "in_learned_order": [97, 256],
+        "lone_byte": "\ufffd",
+        "rejects_below_256": True,
+    }
 
 
 @probe("s12_bpe.BPETokenizer", bpe_answer)
 def bpe_inputs(rng):
     alphabet = distinct_characters(rng, 6)
+    several_bytes = ["é", "你", "😀"][integer(rng, 0, 2)]  # its UTF-8 bytes are not its code point
     return {
         "text": text_over(rng, alphabet, 200),
         "vocab_size": 256 + integer(rng, 1, 20),
-        "other": text_over(rng, alphabet, 40),
+        "other": text_over(rng, alphabet, 20) + several_bytes + text_over(rng, alphabet, 20),
+        "short": text_over(rng, alphabet, integer(rng, 2, 12)),
     }
 
 
