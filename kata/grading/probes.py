@@ -22,7 +22,9 @@ CHARACTERS = list("abcdefghij klmnopqrstuvwxyzABCDEF\n!?.,;'-é你😀")
 class Probe:
     make_inputs: Callable[[torch.Generator], dict]
     expected: Callable[[dict], object]
-    atol: float = 1e-4  # floating-point values: the order of operations may differ from the oracle's
+    # Floating-point values: the order of operations may differ from the oracle's. A function of the inputs
+    # where a deep network's rounding depends on the draw (see network_tolerance).
+    atol: float | Callable[[dict], float] = 1e-4
     # Where an exact answer cannot be expected (sampling, a message's words): what is wrong with the answer
     # ("" if nothing).
     judge: Callable[[dict, object], str] | None = None
@@ -31,7 +33,7 @@ class Probe:
 PROBES: dict[str, Probe] = {}
 
 
-def probe(symbol: str, expected: Callable[[dict], object], atol: float = 1e-4, judge=None):
+def probe(symbol: str, expected: Callable[[dict], object], atol: float | Callable[[dict], float] = 1e-4, judge=None):
     """Register the decorated function, which draws a probe's inputs, with the oracle of its answer."""
 
     def register(make_inputs):
@@ -398,7 +400,15 @@ def layer_norm_inputs(rng):
     return {"dim": dim, "eps": [1e-5, 1e-3][integer(rng, 0, 1)], "weights": norm_weights(rng, dim), "x": x}
 
 
-@probe("s07_transformer.Block", lambda inputs: oracles.block(inputs["weights"], inputs["x"], inputs["n_head"]).float())
+def block_tolerance(inputs) -> float:
+    return network_tolerance(lambda weights: oracles.block(weights, inputs["x"], inputs["n_head"]), inputs["weights"])
+
+
+@probe(
+    "s07_transformer.Block",
+    lambda inputs: oracles.block(inputs["weights"], inputs["x"], inputs["n_head"]).float(),
+    atol=block_tolerance,
+)
 def block_inputs(rng):
     n_head = integer(rng, 1, 3)
     n_embd = 4 * n_head
@@ -469,9 +479,14 @@ def gpt_judge(inputs, answer) -> str:
         return "the answer should hold the fresh model's statistics"
     rest = {key: value for key, value in answer.items() if key != "init"}
     # As stage 8's tests: std above 0 and at most 1.25 x 0.02 (nanoGPT's smaller residual projections pass)
-    return difference(rest, gpt_answer(inputs), 1e-4) or initialisation_judge(
+    return difference(rest, gpt_answer(inputs), gpt_tolerance(inputs)) or initialisation_judge(
         answer["init"], lambda name: (1e-6, 0.025), norms=False
     )
+
+
+def gpt_tolerance(inputs) -> float:
+    n_head = inputs["config"]["n_head"]
+    return network_tolerance(lambda weights: oracles.gpt_logits(weights, inputs["idx"], n_head), inputs["weights"])
 
 
 # The model whose initial weights are judged: large enough for a std to be measured within a few percent.
@@ -530,7 +545,7 @@ def fast_gpt_answer(inputs):
     }
 
 
-@probe("s09_fast_attention.fast_gpt", fast_gpt_answer)
+@probe("s09_fast_attention.fast_gpt", fast_gpt_answer, atol=gpt_tolerance)
 def fast_gpt_inputs(rng):
     config = small_config(rng)
     idx = tokens(rng, config["vocab_size"], integer(rng, 1, 3), integer(rng, 1, config["block_size"]))
@@ -605,7 +620,7 @@ def cached_forward_answer(inputs):
     return {"logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]], "rejects_too_long": True}
 
 
-@probe("s10_generation.forward_with_cache", cached_forward_answer)
+@probe("s10_generation.forward_with_cache", cached_forward_answer, atol=gpt_tolerance)
 def cached_forward_inputs(rng):
     config = small_config(rng)
     T = integer(rng, 2, config["block_size"])
@@ -749,9 +764,15 @@ def gpt2_mlp_inputs(rng):
     return {"n_embd": n_embd, **weights, "x": sequence(rng, n_embd)}
 
 
+def gpt2_block_tolerance(inputs) -> float:
+    n_head = inputs["config"]["n_head"]
+    return network_tolerance(lambda weights: oracles.gpt2_block(weights, inputs["x"], n_head), inputs["weights"])
+
+
 @probe(
     "s11_gpt2.GPT2Block",
     lambda inputs: oracles.gpt2_block(inputs["weights"], inputs["x"], inputs["config"]["n_head"]).float(),
+    atol=gpt2_block_tolerance,
 )
 def gpt2_block_inputs(rng):
     config = gpt2_config(rng)
@@ -781,9 +802,14 @@ def gpt2_judge(inputs, answer) -> str:
         wanted = scaled if name.endswith("c_proj.weight") else 0.02
         return 0.88 * wanted, 1.12 * wanted
 
-    return difference(rest, gpt2_answer(inputs), 1e-4) or initialisation_judge(
+    return difference(rest, gpt2_answer(inputs), gpt2_tolerance(inputs)) or initialisation_judge(
         answer["init"], within_12_percent, norms=True
     )
+
+
+def gpt2_tolerance(inputs) -> float:
+    n_head = inputs["config"]["n_head"]
+    return network_tolerance(lambda weights: oracles.gpt2_logits(weights, inputs["idx"], n_head), inputs["weights"])
 
 
 def gpt2_inputs_with(rng) -> dict:
@@ -823,7 +849,11 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     return state
 
 
-@probe("s11_gpt2.load_gpt2_state_dict", lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True]})
+@probe(
+    "s11_gpt2.load_gpt2_state_dict",
+    lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True]},
+    atol=gpt2_tolerance,
+)
 def loaded_gpt2_inputs(rng):
     inputs = gpt2_inputs_with(rng)
     state_dict = hugging_face_state_dict(inputs["weights"])
@@ -924,4 +954,27 @@ def choose_inputs(symbols: list[str], seed: int) -> dict[str, dict]:
 def verdict(symbol: str, inputs: dict, answer) -> str:
     """What is wrong with the submission's answer, in words ("" when it is the grader's)."""
     check = PROBES[symbol]
-    return check.judge(inputs, answer) if check.judge else difference(answer, check.expected(inputs), check.atol)
+    if check.judge:
+        return check.judge(inputs, answer)
+    atol = check.atol(inputs) if callable(check.atol) else check.atol
+    return difference(answer, check.expected(inputs), atol)
+
+
+def network_tolerance(output_of: Callable[[object], torch.Tensor], weights) -> float:
+    """1e-4, widened where this draw of weights makes the network's float32 rounding grow: a layer norm over
+    a row of nearly equal numbers amplifies it (n_embd is 4 in some draws). How much it grows is measured
+    on the oracle: its output with every weight moved by float32's rounding (a relative 2**-24), twice.
+    Over 1,500 draws of stage 11's probe, the references' error stayed within 4.4 times that figure."""
+    generator = torch.Generator().manual_seed(0)
+    output = output_of(weights)
+    moved = (output_of(_rounded(weights, generator)) - output for _ in range(2))
+    return 1e-4 + 20 * max(gap.abs().max().item() for gap in moved)
+
+
+def _rounded(weights, generator: torch.Generator):
+    if isinstance(weights, torch.Tensor):
+        noise = torch.randn(weights.shape, generator=generator, dtype=torch.float64)
+        return weights.double() * (1 + 2**-24 * noise)
+    if isinstance(weights, dict):
+        return {key: _rounded(value, generator) for key, value in weights.items()}
+    return [_rounded(value, generator) for value in weights]
