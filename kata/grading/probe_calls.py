@@ -99,6 +99,52 @@ def set_gpt(model, weights: dict) -> None:
     set_linear(model.lm_head, weights["lm_head"])
 
 
+# ---- dropout the grader can compute ----------------------------------------------------------------
+
+DROPOUT_SEED = 20261205
+
+
+def dropout_mask(shape, p: float):
+    """What the probes' dropout keeps: drawn over the last two dims (positions, and features or positions)
+    and shared by every batch row and head, so that stage 7's heads and stage 9's fused attention drop the
+    same weights. The grader's oracles drop with this mask too."""
+    import torch
+
+    generator = torch.Generator().manual_seed(DROPOUT_SEED)
+    return torch.rand(tuple(shape[-2:]), generator=generator, dtype=torch.float64) >= p
+
+
+def install_dropout_the_grader_can_compute() -> None:
+    """Replace torch's dropout, and the dropout inside scaled_dot_product_attention, by dropout_mask, before
+    any stage is imported: with it a module in training mode computes what the grader's oracle does."""
+    import torch
+    from torch.nn import functional as F
+
+    fused_attention = F.scaled_dot_product_attention
+
+    def dropout(input, p=0.5, training=True, inplace=False):
+        if not training or p == 0:
+            return input
+        kept = input * dropout_mask(input.shape, p).to(input.dtype) / (1 - p)
+        return input.copy_(kept) if inplace else kept
+
+    def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+        if dropout_p == 0:
+            return fused_attention(query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
+        weights = query @ key.transpose(-2, -1) * (query.shape[-1] ** -0.5 if scale is None else scale)
+        if is_causal:
+            future = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool).tril().logical_not()
+            weights = weights.masked_fill(future, float("-inf"))
+        if attn_mask is not None and attn_mask.dtype == torch.bool:
+            weights = weights.masked_fill(attn_mask.logical_not(), float("-inf"))
+        elif attn_mask is not None:
+            weights = weights + attn_mask
+        return dropout(torch.softmax(weights, dim=-1), dropout_p) @ value
+
+    F.dropout = dropout
+    F.scaled_dot_product_attention = scaled_dot_product_attention
+
+
 def generator(seed: int):
     import torch
 
@@ -317,9 +363,12 @@ def head(inputs):
     module = stage("s06_attention").Head(inputs["n_embd"], inputs["head_size"], inputs["block_size"], 0.0).eval()
     set_head(module, inputs["weights"])
     buffers = dict(module.named_buffers())
+    dropping = stage("s06_attention").Head(inputs["n_embd"], inputs["head_size"], inputs["block_size"], inputs["p"])
+    set_head(dropping, inputs["weights"])
     with no_grad():
         return {
             "output": module(inputs["x"]),
+            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
             "biases": [getattr(module, name).bias is not None for name in ("key", "query", "value")],
             "tril_buffer": list(buffers["tril"].shape) if "tril" in buffers else None,  # moves with .to(device)
         }
@@ -334,9 +383,12 @@ def multihead(inputs):
     module = transformer.MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
     set_multihead(module.eval(), inputs["weights"])
     indivisible = (inputs["n_head"] + 1, inputs["n_head"] * 2 + 1)  # (n_head, n_embd) that does not divide
+    dropping = transformer.MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], inputs["p"])
+    set_multihead(dropping, inputs["weights"])
     with no_grad():
         return {
             "output": module(inputs["x"]),
+            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
             "rejects_indivisible": raises_value_error(
                 lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
             ),
@@ -347,8 +399,13 @@ def multihead(inputs):
 def feed_forward(inputs):
     module = stage("s07_transformer").FeedForward(inputs["n_embd"], 0.0).eval()
     set_feed_forward(module, inputs["weights"])
+    dropping = stage("s07_transformer").FeedForward(inputs["n_embd"], inputs["p"])
+    set_feed_forward(dropping, inputs["weights"])
     with no_grad():
-        return module(inputs["x"])
+        return {
+            "output": module(inputs["x"]),
+            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
+        }
 
 
 @call("s07_transformer.LayerNorm")
@@ -357,16 +414,30 @@ def layer_norm(inputs):
     fresh = [module.weight.tolist(), module.bias.tolist()]
     parameters = sorted(name for name, _ in module.named_parameters())  # plain tensors would never train
     set_norm(module, inputs["weights"])
+    nearly_constant = stage("s07_transformer").LayerNorm(inputs["dim"], 1e-3)  # where eps matters
+    set_norm(nearly_constant, inputs["weights"])
     with no_grad():
-        return {"output": module(inputs["x"]), "fresh": fresh, "parameters": parameters}
+        return {
+            "output": module(inputs["x"]),
+            "nearly_constant": nearly_constant(inputs["x"] * 0.03),
+            "float64": module(inputs["x"].double()),  # float32 weights, float64 input: as nn.LayerNorm.to(float64)
+            "fresh": fresh,
+            "parameters": parameters,
+        }
 
 
 @call("s07_transformer.Block")
 def block(inputs):
-    module = stage("s07_transformer").Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0).eval()
+    transformer = stage("s07_transformer")
+    module = transformer.Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0).eval()
     set_block(module, inputs["weights"])
+    dropping = transformer.Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], inputs["p"])
+    set_block(dropping, inputs["weights"])
     with no_grad():
-        return module(inputs["x"])
+        return {
+            "output": module(inputs["x"]),
+            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
+        }
 
 
 # ---- stage 8 ----------------------------------------------------------------------------------------
@@ -393,9 +464,12 @@ def gpt(inputs):
     fresh = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["init_config"]))
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
+    dropping = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**{**inputs["config"], "dropout": inputs["p"]}))
+    set_gpt(dropping, inputs["weights"])
     too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
     with no_grad():
         logits, _ = model(inputs["idx"])
+        dropped_logits, _ = dropping.train()(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["prompt"], inputs["new_tokens"], generator=generator(inputs["seed"]))
         return {
@@ -405,6 +479,7 @@ def gpt(inputs):
             "generated": generated,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": raises_value_error(lambda: model(too_long)),
+            "dropping": dropped_logits,
             "init": initial_statistics(fresh),
         }
 
@@ -420,11 +495,17 @@ def causal_self_attention(inputs):
     mha = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
     set_multihead(mha.eval(), inputs["per_head"])
     converted = fast.from_multihead(mha).eval()
-    n_head = inputs["n_head"] + 1
+    n_head, p = inputs["n_head"] + 1, inputs["p"]
+    dropping = fast(inputs["n_embd"], inputs["n_head"], inputs["block_size"], p)
+    set_attention(dropping, inputs["fused"])
+    mha = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], p)
+    set_multihead(mha, inputs["per_head"])
     with no_grad():
         return {
             "direct": direct(inputs["x"]),
             "from_multihead": converted(inputs["x"]),
+            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
+            "dropping_from_multihead": fast.from_multihead(mha).train()(inputs["x"]),
             "rejects_indivisible": raises_value_error(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0)),
         }
 
@@ -461,7 +542,7 @@ def next_token_probabilities(inputs):
     logits = inputs["logits"]
     bad = [dict(temperature=0.0), dict(top_k=0), dict(top_k=logits.shape[-1] + 1), dict(top_p=0.0), dict(top_p=1.5)]
     return {
-        "probs": choose(logits, **inputs["options"]),
+        "probs": [choose(logits, **options) for options in inputs["options"]],
         "rejects": [raises_for(choose, logits=logits, **options) for options in bad],
     }
 
@@ -678,6 +759,7 @@ def run_stage(symbols: list[str], inputs: dict) -> None:
     import torch
 
     torch.set_num_threads(1)
+    install_dropout_the_grader_can_compute()
     for symbol in symbols:
         report.send(answer(symbol, inputs[symbol]))
     os._exit(0)

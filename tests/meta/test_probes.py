@@ -5,7 +5,7 @@ import os
 import sys
 
 import pytest
-from catalogs import VARIANTS
+from catalogs import MISTAKES, VARIANTS
 
 from kata import implementation
 from kata.grading import probe_calls, probes, report
@@ -30,6 +30,7 @@ def answers_in_a_child(folder, symbols: list[str], inputs: dict) -> dict[str, re
         os.close(read_end)
         implementation.activate(None)  # the stage modules come from `folder` alone, as in the probe sandbox
         sys.path.insert(0, str(folder))
+        probe_calls.install_dropout_the_grader_can_compute()
         for symbol in symbols:
             report.send(probe_calls.answer(symbol, inputs[symbol]), write_end)
         os._exit(0)
@@ -79,3 +80,13 @@ def test_every_correct_variant_passes_its_stages_probes(variant, tmp_path):
     symbols = [symbol for symbol in ALL_SYMBOLS if symbol.split(".")[0] == variant.stage]
     for seed in (0, 1):
         assert disagreements(folder, symbols, seed) == {}, f"the probes reject a correct variant that {variant.what}"
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda mistake: mistake.name)
+def test_every_catalogued_mistake_fails_its_stages_probes(mistake, tmp_path):
+    """Code in the test sandbox can forge the tests' verdicts; a mistake the probes also catch earns nothing
+    from forging."""
+    folder = mistake.write_to(tmp_path / "impl")
+    symbols = [symbol for symbol in ALL_SYMBOLS if symbol.split(".")[0] == mistake.stage]
+    accepted = [seed for seed in (0, 1) if not disagreements(folder, symbols, seed)]
+    assert not accepted, f"the grader's own checks accept a learner who {mistake.what} (inputs drawn from {accepted})"
