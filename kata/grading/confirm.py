@@ -2,14 +2,15 @@
 
 Code that runs in the same process as the tests can always forge their verdicts, so a pass counts only
 when the probes (probes.py) agree that every symbol the test exercises (recorded from the references,
-kata/reference_runs.json) computes what it should. When a symbol's tests all report passing but the
-grader's own check of it disagrees, the stage as a whole scores nothing: that is what forged verdicts
-look like.
+kata/reference_runs.json) computes what it should, in the aspects the test rests on. When the tests that
+rest on a wrong aspect all report passing, the stage as a whole scores nothing: that is what forged
+verdicts look like.
 """
 
 from dataclasses import dataclass, replace
 
 from kata import reference_runs
+from kata.grading import probes
 from kata.manifest import Stage
 from kata.messages import sentences
 from kata.results import FailureKind, Outcome, TestResult
@@ -26,32 +27,33 @@ def symbols_of(nodeid: str, stage: Stage) -> list[str]:
     return reference_runs.symbols().get(nodeid) or [f"{stage.name}.{symbol}" for symbol in stage.symbols]
 
 
-def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, str]) -> Confirmation:
-    """`refuted` maps each symbol the grader's own check found wrong to what it found."""
+def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str, str]]) -> Confirmation:
+    """`refuted` maps each symbol the grader's own check found wrong to what it found, by aspect ("" for
+    the symbol's core: every test of the symbol rests on it; an aspect backs some tests, probes.PROBES)."""
+    wrongs = [(symbol, aspect, why) for symbol, found in refuted.items() for aspect, why in found.items()]
     confirmed = []
     for result in results:
-        wrong = [symbol for symbol in symbols_of(result.nodeid, stage) if symbol in refuted]
-        confirmed.append(_unconfirmed(result, wrong, refuted) if result.passed and wrong else result)
-    disagreements = [symbol for symbol in refuted if _all_reported_passing(symbol, stage, results)]
-    if not disagreements:
-        return Confirmation(confirmed)
-    symbol = disagreements[0]
-    problem = sentences(
-        f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs found: "
-        f"{refuted[symbol]}",
-        "The two disagree, so this stage scores nothing",
-    )
-    return Confirmation(confirmed, problem)
+        wrong = [(symbol, why) for symbol, aspect, why in wrongs if _rests_on(result, symbol, aspect, stage)]
+        confirmed.append(_unconfirmed(result, *wrong[0]) if result.passed and wrong else result)
+    for symbol, aspect, why in wrongs:
+        touching = [result for result in results if _rests_on(result, symbol, aspect, stage)]
+        if touching and all(result.passed for result in touching):
+            problem = sentences(
+                f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs "
+                f"found: {why}",
+                "The two disagree, so this stage scores nothing",
+            )
+            return Confirmation(confirmed, problem)
+    return Confirmation(confirmed)
 
 
-def _all_reported_passing(symbol: str, stage: Stage, results: list[TestResult]) -> bool:
-    touching = [result for result in results if symbol in symbols_of(result.nodeid, stage)]
-    return bool(touching) and all(result.passed for result in touching)
+def _rests_on(result: TestResult, symbol: str, aspect: str, stage: Stage) -> bool:
+    return symbol in symbols_of(result.nodeid, stage) and probes.backs_the_test(symbol, aspect, result.nodeid)
 
 
-def _unconfirmed(result: TestResult, wrong: list[str], refuted: dict[str, str]) -> TestResult:
+def _unconfirmed(result: TestResult, symbol: str, why: str) -> TestResult:
     message = sentences(
-        f"This test passed, but the grader's own check of {wrong[0]} on fresh inputs found: {refuted[wrong[0]]}",
+        f"This test passed, but the grader's own check of {symbol} on fresh inputs found: {why}",
         "A test counts only when what it checks is right on the grader's inputs too",
     )
     return replace(result, outcome=Outcome.FAILED, kind=FailureKind.WRONG_ANSWER, message=message)

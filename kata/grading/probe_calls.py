@@ -172,15 +172,16 @@ def char_tokenizer(inputs):
     tokens = stage("s01_tokenizer")
     tokenizer = tokens.CharTokenizer(inputs["vocabulary"])
     return {
-        "vocabulary": [str(char) for char in tokenizer.vocabulary],
+        "vocabulary": guarded(lambda: [str(char) for char in tokenizer.vocabulary]),
         "vocab_size": tokenizer.vocab_size,
         "encoded": [int(i) for i in tokenizer.encode(inputs["text"])],
         "decoded": tokenizer.decode(inputs["ids"]),
-        "decoded_tensor": tokenizer.decode(torch.tensor(inputs["ids"])),
-        "unknown_message": value_error_message(lambda: tokenizer.encode(inputs["unknown_text"])),
-        "rejects_bad_id": raises_value_error(lambda: tokenizer.decode([inputs["bad_id"]])),
+        "decoded_tensor": guarded(lambda: tokenizer.decode(torch.tensor(inputs["ids"]))),
+        "unknown_message": guarded(lambda: value_error_message(lambda: tokenizer.encode(inputs["unknown_text"]))),
+        "rejects_bad_id": guarded(lambda: raises_value_error(lambda: tokenizer.decode([inputs["bad_id"]]))),
         "rejects_bad_vocabularies": [
-            raises_value_error(lambda bad=bad: tokens.CharTokenizer(bad)) for bad in inputs["bad_vocabularies"]
+            guarded(lambda bad=bad: raises_value_error(lambda: tokens.CharTokenizer(bad)))
+            for bad in inputs["bad_vocabularies"]
         ],
     }
 
@@ -215,7 +216,7 @@ class ProbeTokenizer:
 @call("s02_batches.encode_text")
 def encode_text(inputs):
     encode, tokenizer = stage("s02_batches").encode_text, ProbeTokenizer(inputs["vocabulary"])
-    return {"encoded": encode(inputs["text"], tokenizer), "empty": encode("", tokenizer)}
+    return {"encoded": encode(inputs["text"], tokenizer), "empty": guarded(lambda: encode("", tokenizer))}
 
 
 @call("s02_batches.train_val_split")
@@ -224,7 +225,7 @@ def train_val_split(inputs):
     return {
         "split": list(split(data, inputs["fraction"])),
         "split_0_9": list(split(inputs["data_0_9"], 0.9)),
-        "rejects": [raises_value_error(lambda f=fraction: split(data, f)) for fraction in (0.0, 1.0)],
+        "rejects": guarded(lambda: [raises_value_error(lambda f=fraction: split(data, f)) for fraction in (0.0, 1.0)]),
     }
 
 
@@ -243,7 +244,8 @@ def get_batch(inputs):
     return {
         "batch": [x, y],
         "rejects": [
-            raises_value_error(lambda sizes=sizes: batches.get_batch(*sizes, generator(0))) for sizes in wrong_sizes
+            guarded(lambda sizes=sizes: raises_value_error(lambda: batches.get_batch(*sizes, generator(0))))
+            for sizes in wrong_sizes
         ],
     }
 
@@ -368,9 +370,11 @@ def head(inputs):
     with no_grad():
         return {
             "output": module(inputs["x"]),
-            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
-            "biases": [getattr(module, name).bias is not None for name in ("key", "query", "value")],
-            "tril_buffer": list(buffers["tril"].shape) if "tril" in buffers else None,  # moves with .to(device)
+            "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
+            "biases": guarded(lambda: [getattr(module, name).bias is not None for name in ("key", "query", "value")]),
+            "tril_buffer": guarded(
+                lambda: list(buffers["tril"].shape) if "tril" in buffers else None
+            ),  # moves with .to(device)
         }
 
 
@@ -388,9 +392,11 @@ def multihead(inputs):
     with no_grad():
         return {
             "output": module(inputs["x"]),
-            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
-            "rejects_indivisible": raises_value_error(
-                lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
+            "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
+            "rejects_indivisible": guarded(
+                lambda: raises_value_error(
+                    lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
+                )
             ),
         }
 
@@ -404,7 +410,7 @@ def feed_forward(inputs):
     with no_grad():
         return {
             "output": module(inputs["x"]),
-            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
+            "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
         }
 
 
@@ -420,7 +426,9 @@ def layer_norm(inputs):
         return {
             "output": module(inputs["x"]),
             "nearly_constant": nearly_constant(inputs["x"] * 0.03),
-            "float64": module(inputs["x"].double()),  # float32 weights, float64 input: as nn.LayerNorm.to(float64)
+            "float64": guarded(
+                lambda: module(inputs["x"].double())
+            ),  # float32 weights, float64 input: as nn.LayerNorm.to(float64)
             "fresh": fresh,
             "parameters": parameters,
         }
@@ -436,7 +444,7 @@ def block(inputs):
     with no_grad():
         return {
             "output": module(inputs["x"]),
-            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
+            "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
         }
 
 
@@ -448,6 +456,28 @@ def gpt_config(inputs):
     return dataclasses.asdict(stage("s08_gpt").GPTConfig())
 
 
+def guarded(compute):
+    """An aspect of an answer, computed on its own: what it raised, where it raises, so that the rest of the
+    answer still comes back."""
+    try:
+        return compute()
+    except Exception as error:
+        return f"raised {type(error).__name__}: {error}"[:300]
+
+
+def fresh_statistics(model_class, config_class, inputs) -> dict:
+    import torch
+
+    torch.manual_seed(inputs["seed"])
+    return initial_statistics(model_class(config_class(**inputs["init_config"])))
+
+
+def dropping_gpt(gpt_stage, inputs):
+    dropping = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**{**inputs["config"], "dropout": inputs["p"]}))
+    set_gpt(dropping, inputs["weights"])
+    return dropping.train()(inputs["idx"])[0]
+
+
 def initial_statistics(model) -> dict:
     """Each parameter of a freshly built model: [its standard deviation, its largest absolute value]."""
     return {
@@ -457,19 +487,13 @@ def initial_statistics(model) -> dict:
 
 @call("s08_gpt.GPTLanguageModel")
 def gpt(inputs):
-    import torch
 
     gpt_stage = stage("s08_gpt")
-    torch.manual_seed(inputs["seed"])
-    fresh = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["init_config"]))
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
-    dropping = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**{**inputs["config"], "dropout": inputs["p"]}))
-    set_gpt(dropping, inputs["weights"])
     too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
     with no_grad():
         logits, _ = model(inputs["idx"])
-        dropped_logits, _ = dropping.train()(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["prompt"], inputs["new_tokens"], generator=generator(inputs["seed"]))
         return {
@@ -478,9 +502,9 @@ def gpt(inputs):
             "loss": float(loss),
             "generated": generated,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
-            "rejects_too_long": raises_value_error(lambda: model(too_long)),
-            "dropping": dropped_logits,
-            "init": initial_statistics(fresh),
+            "rejects_too_long": guarded(lambda: raises_value_error(lambda: model(too_long))),
+            "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs)),
+            "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
         }
 
 
@@ -504,9 +528,11 @@ def causal_self_attention(inputs):
         return {
             "direct": direct(inputs["x"]),
             "from_multihead": converted(inputs["x"]),
-            "dropping": [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])],
-            "dropping_from_multihead": fast.from_multihead(mha).train()(inputs["x"]),
-            "rejects_indivisible": raises_value_error(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0)),
+            "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
+            "dropping_from_multihead": guarded(lambda: fast.from_multihead(mha).train()(inputs["x"])),
+            "rejects_indivisible": guarded(
+                lambda: raises_value_error(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0))
+            ),
         }
 
 
@@ -543,7 +569,7 @@ def next_token_probabilities(inputs):
     bad = [dict(temperature=0.0), dict(top_k=0), dict(top_k=logits.shape[-1] + 1), dict(top_p=0.0), dict(top_p=1.5)]
     return {
         "probs": [choose(logits, **options) for options in inputs["options"]],
-        "rejects": [raises_for(choose, logits=logits, **options) for options in bad],
+        "rejects": guarded(lambda: [raises_for(choose, logits=logits, **options) for options in bad]),
     }
 
 
@@ -582,8 +608,8 @@ def forward_with_cache(inputs):
     with no_grad():
         return {
             "logits": [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])],
-            "rejects_too_long": raises_value_error(
-                lambda: generation.forward_with_cache(model, too_long, generation.KVCache())
+            "rejects_too_long": guarded(
+                lambda: raises_value_error(lambda: generation.forward_with_cache(model, too_long, generation.KVCache()))
             ),
         }
 
@@ -602,14 +628,28 @@ def generate(inputs):
         sampled = generation.generate(
             model, prompt, new_tokens, top_k=3, temperature=0.8, generator=generator(inputs["seed"])
         )
-        many = generation.generate(
-            model, prompt.expand(8, -1), new_tokens, top_k=3, temperature=1.5, generator=generator(inputs["seed"] + 1)
+        many = guarded(
+            lambda: generation.generate(
+                model,
+                prompt.expand(8, -1),
+                new_tokens,
+                top_k=3,
+                temperature=1.5,
+                generator=generator(inputs["seed"] + 1),
+            )
         )
-        again = []
-        for global_seed in (1, 2):  # the generator alone decides the draws
+
+        def again(global_seed: int):  # the generator alone decides the draws
             torch.manual_seed(global_seed)
-            again.append(generation.generate(model, prompt, 4, temperature=1.5, generator=generator(inputs["seed"])))
-    return {"greedy": greedy, "sampled": sampled, "sampled_rows": many, "reads": reads, "same_generator": again}
+            return generation.generate(model, prompt, 4, temperature=1.5, generator=generator(inputs["seed"]))
+
+        return {
+            "greedy": greedy,
+            "sampled": sampled,
+            "sampled_rows": many,
+            "reads": reads,
+            "same_generator": guarded(lambda: [again(1), again(2)]),
+        }
 
 
 # ---- stage 11 ---------------------------------------------------------------------------------------
@@ -675,11 +715,8 @@ def gpt2_block(inputs):
 
 @call("s11_gpt2.GPT2")
 def gpt2_whole(inputs):
-    import torch
 
     gpt2 = gpt2_stage()
-    torch.manual_seed(inputs["seed"])
-    fresh = gpt2.GPT2(gpt2.GPT2Config(**inputs["init_config"]))
     model = gpt2_model(inputs)
     set_gpt2(model, inputs["weights"])
     too_long = inputs["idx"].new_zeros(1, inputs["config"]["block_size"] + 1)
@@ -687,8 +724,8 @@ def gpt2_whole(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "tied": model.lm_head.weight is model.transformer.wte.weight,
-            "rejects_too_long": raises_value_error(lambda: model(too_long)),
-            "init": initial_statistics(fresh),
+            "rejects_too_long": guarded(lambda: raises_value_error(lambda: model(too_long))),
+            "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
 
 
@@ -702,7 +739,8 @@ def gpt2_loaded(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "rejects": [
-                raises_value_error(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped)
+                guarded(lambda bad=bad: raises_value_error(lambda: load(gpt2_model(inputs), bad)))
+                for bad in (missing, reshaped)
             ],
         }
 
@@ -737,10 +775,12 @@ def bpe_tokenizer(inputs):
         "encoded": encoded,
         "decoded": tokenizer.decode(encoded),
         "size": tokenizer.vocab_size,
-        "short_merges": len(short.merges),
-        "in_learned_order": [int(i) for i in ordered.encode("abc")],
-        "lone_byte": tokenizer.decode([0xE2]),
-        "rejects_below_256": raises_value_error(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),
+        "short_merges": guarded(lambda: len(short.merges)),
+        "in_learned_order": guarded(lambda: [int(i) for i in ordered.encode("abc")]),
+        "lone_byte": guarded(lambda: tokenizer.decode([0xE2])),
+        "rejects_below_256": guarded(
+            lambda: raises_value_error(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255))
+        ),
     }
 
 

@@ -8,7 +8,7 @@ inputs; `verdicts` compares, here, in a process that never imports the submissio
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,19 +25,29 @@ class Probe:
     # Floating-point values: the order of operations may differ from the oracle's. A function of the inputs
     # where a deep network's rounding depends on the draw (see network_tolerance).
     atol: float | Callable[[dict], float] = 1e-4
-    # Where an exact answer cannot be expected (sampling, a message's words): what is wrong with the answer
-    # ("" if nothing).
-    judge: Callable[[dict, object], str] | None = None
+    # Where an exact answer cannot be expected (sampling, a message's words): what is wrong with the answer,
+    # by aspect (see below), or "" / {} when nothing is.
+    judge: Callable[[dict, object], str | dict[str, str]] | None = None
+    # Aspects: keys of the answer that back only some of the symbol's tests, each with fragments of those
+    # tests' names. A wrong aspect takes the points of those tests alone; anything else wrong in the answer
+    # (its core) takes the points of every test of the symbol.
+    backs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 PROBES: dict[str, Probe] = {}
 
 
-def probe(symbol: str, expected: Callable[[dict], object], atol: float | Callable[[dict], float] = 1e-4, judge=None):
+def probe(
+    symbol: str,
+    expected: Callable[[dict], object],
+    atol: float | Callable[[dict], float] = 1e-4,
+    judge=None,
+    backs: dict[str, tuple[str, ...]] | None = None,
+):
     """Register the decorated function, which draws a probe's inputs, with the oracle of its answer."""
 
     def register(make_inputs):
-        PROBES[symbol] = Probe(make_inputs, expected, atol, judge)
+        PROBES[symbol] = Probe(make_inputs, expected, atol, judge, backs or {})
         return make_inputs
 
     return register
@@ -145,23 +155,32 @@ def tokenizer_answer(inputs):
     }
 
 
-def tokenizer_judge(inputs, answer) -> str:
+def tokenizer_judge(inputs, answer) -> dict[str, str]:
     """The answer the oracle gives, and a ValueError for the unknown character that names it and its position."""
     if not isinstance(answer, dict) or "unknown_message" not in answer:
-        return "the answer should hold the message of the ValueError for an unknown character"
+        return {"": "the answer should hold the message of the ValueError for an unknown character"}
     rest = {key: value for key, value in answer.items() if key != "unknown_message"}
+    found = by_aspect(rest, tokenizer_answer(inputs), 0.0, TOKENIZER_ASPECTS)
     message, position = answer["unknown_message"], inputs["unknown_at"]
-    if wrong := difference(rest, tokenizer_answer(inputs), 0.0):
-        return wrong
     if not isinstance(message, str):
-        return f"encode raised no ValueError for a character outside the vocabulary at position {position}"
-    named = inputs["unknown"] in message or repr(inputs["unknown"])[1:-1] in message  # '\n' is named so
-    if not named or not re.search(rf"(?<!\d){position}(?!\d)", message):
-        return f"the ValueError for the unknown character at position {position} says {message[:200]!r}"
-    return ""
+        found["unknown_message"] = f"encode raised no ValueError for a character outside the vocabulary at {position}"
+    elif not (inputs["unknown"] in message or repr(inputs["unknown"])[1:-1] in message) or not re.search(
+        rf"(?<!\d){position}(?!\d)", message
+    ):  # '\n' may be named as its repr
+        found["unknown_message"] = f"the ValueError for the unknown character at {position} says {message[:200]!r}"
+    return found
 
 
-@probe("s01_tokenizer.CharTokenizer", tokenizer_answer, judge=tokenizer_judge)
+TOKENIZER_ASPECTS = {
+    "vocabulary": ("test_attributes",),
+    "decoded_tensor": ("test_decode_accepts_a_tensor",),
+    "unknown_message": ("test_a_character_outside_the_vocabulary",),
+    "rejects_bad_id": ("test_an_id_out_of_range",),
+    "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
+}
+
+
+@probe("s01_tokenizer.CharTokenizer", tokenizer_answer, judge=tokenizer_judge, backs=TOKENIZER_ASPECTS)
 def tokenizer_inputs(rng):
     characters = distinct_characters(rng, 13)
     vocabulary, unknown = characters[:12], characters[12]
@@ -198,7 +217,7 @@ def encode_answer(inputs):
     }
 
 
-@probe("s02_batches.encode_text", encode_answer)
+@probe("s02_batches.encode_text", encode_answer, backs={"empty": ("test_short_texts_give_1d_int64",)})
 def encode_inputs(rng):
     vocabulary = distinct_characters(rng, 10)
     return {"vocabulary": vocabulary, "text": text_over(rng, vocabulary, integer(rng, 0, 50))}
@@ -216,7 +235,7 @@ def split_answer(inputs):
     }
 
 
-@probe("s02_batches.train_val_split", split_answer)
+@probe("s02_batches.train_val_split", split_answer, backs={"rejects": ("test_rejects_a_fraction_outside",)})
 def split_inputs(rng):
     return {
         "data": tokens(rng, 50, integer(rng, 2, 200)),
@@ -242,7 +261,7 @@ def batch_answer(inputs):
     return {"batch": batch, "rejects": [True, True, True]}
 
 
-@probe("s02_batches.get_batch", batch_answer)
+@probe("s02_batches.get_batch", batch_answer, backs={"rejects": ("test_rejects_impossible_sizes",)})
 def batch_inputs(rng):
     block_size = integer(rng, 1, 10)
     data = tokens(rng, 40, block_size + integer(rng, 20, 60))  # enough starts that another generator shows
@@ -308,7 +327,16 @@ def estimate_answer(inputs):
     }
 
 
-@probe("s04_training.estimate_loss", estimate_answer, atol=1e-5)
+@probe(
+    "s04_training.estimate_loss",
+    estimate_answer,
+    atol=1e-5,
+    backs={
+        "training_during": ("test_evaluates_in_eval_mode_without_gradients",),
+        "gradients_during": ("test_evaluates_in_eval_mode_without_gradients",),
+        "training_after": ("test_puts_the_model_back",),
+    },
+)
 def estimate_inputs(rng):
     return table_and_batches(rng, integer(rng, 1, 6))
 
@@ -361,7 +389,15 @@ def head_answer(inputs):
     return {"output": output, "dropping": dropping, "biases": [False] * 3, "tril_buffer": [inputs["block_size"]] * 2}
 
 
-@probe("s06_attention.Head", head_answer)
+@probe(
+    "s06_attention.Head",
+    head_answer,
+    backs={
+        "biases": ("test_has_key_query_value_without_bias_and_a_tril_buffer",),
+        "tril_buffer": ("test_has_key_query_value_without_bias_and_a_tril_buffer",),
+        "dropping": ("test_dropout_acts_on_the_weights_in_training_only",),
+    },
+)
 def head_inputs(rng):
     n_embd, head_size, block_size = integer(rng, 1, 12), integer(rng, 1, 6), 8
     x = normal(rng, integer(rng, 1, 3), integer(rng, 1, block_size), n_embd)
@@ -389,7 +425,14 @@ def multihead_answer(inputs):
     return {"output": output, "dropping": dropping, "rejects_indivisible": True}
 
 
-@probe("s07_transformer.MultiHeadAttention", multihead_answer)
+@probe(
+    "s07_transformer.MultiHeadAttention",
+    multihead_answer,
+    backs={
+        "rejects_indivisible": ("test_rejects_n_embd_not_divisible",),
+        "dropping": ("test_drops_each_heads_weights_and_the_projected_output",),
+    },
+)
 def multihead_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
     n_embd = n_head * integer(rng, 1, 4)
@@ -406,7 +449,11 @@ def feed_forward_answer(inputs):
     }
 
 
-@probe("s07_transformer.FeedForward", feed_forward_answer)
+@probe(
+    "s07_transformer.FeedForward",
+    feed_forward_answer,
+    backs={"dropping": ("test_drops_the_output_of_its_last_linear",)},
+)
 def feed_forward_inputs(rng):
     n_embd = integer(rng, 1, 10)
     weights = [linear_weights(rng, n_embd, 4 * n_embd), linear_weights(rng, 4 * n_embd, n_embd)]
@@ -424,7 +471,15 @@ def layer_norm_answer(inputs):
     }
 
 
-@probe("s07_transformer.LayerNorm", layer_norm_answer)
+@probe(
+    "s07_transformer.LayerNorm",
+    layer_norm_answer,
+    backs={
+        "float64": ("test_is_written_from_scratch", "test_matches_nn_layernorm"),
+        "fresh": ("test_matches_nn_layernorm",),
+        "parameters": ("test_matches_nn_layernorm",),
+    },
+)
 def layer_norm_inputs(rng):
     dim = integer(rng, 2, 9)
     x = (normal(rng, integer(rng, 1, 4), dim) * 3 + 1).to([torch.float32, torch.float64][integer(rng, 0, 1)])
@@ -441,7 +496,12 @@ def block_answer(inputs):
     return {"output": output, "dropping": [dropping, output]}
 
 
-@probe("s07_transformer.Block", block_answer, atol=block_tolerance)
+@probe(
+    "s07_transformer.Block",
+    block_answer,
+    atol=block_tolerance,
+    backs={"dropping": ("test_dropout_is_off_in_eval_mode", "test_passes_dropout_on_to_both_sublayers")},
+)
 def block_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
     n_embd = 4 * n_head
@@ -509,19 +569,28 @@ def initialisation_judge(statistics, std_bounds: Callable[[str], tuple[float, fl
     return ""
 
 
-def gpt_judge(inputs, answer) -> str:
+def gpt_judge(inputs, answer) -> dict[str, str]:
     if not isinstance(answer, dict) or "init" not in answer:
-        return "the answer should hold the fresh model's statistics"
+        return {"": "the answer should hold the fresh model's statistics"}
     rest = {key: value for key, value in answer.items() if key != "init"}
     expected, tolerance = gpt_answer(inputs), gpt_tolerance(inputs)
     weights, n_head = inputs["weights"], inputs["config"]["n_head"]
     nanogpt = oracles.gpt_logits(weights, inputs["idx"], n_head, inputs["p"], embedding_dropout=True).float()
     if difference(rest, expected, tolerance) and not difference(rest, {**expected, "dropping": nanogpt}, tolerance):
         expected["dropping"] = nanogpt  # dropout on the embeddings too, as nanoGPT's GPT has: the tests accept it
+    found = by_aspect(rest, expected, tolerance, GPT_ASPECTS)
     # As stage 8's tests: std above 0 and at most 1.25 x 0.02 (nanoGPT's smaller residual projections pass)
-    return difference(rest, expected, tolerance) or initialisation_judge(
-        answer["init"], lambda name: (1e-6, 0.025), norms=False
-    )
+    if wrong := initialisation_judge(answer["init"], lambda name: (1e-6, 0.025), norms=False):
+        found["init"] = wrong
+    return found
+
+
+GPT_ASPECTS = {
+    "init": ("test_initialises_weights_like_the_lecture",),
+    "rejects_too_long": ("test_rejects_a_sequence_longer_than_block_size",),
+    "dropping": ("test_config_dropout_reaches_every_block",),
+    "parameter_count": ("test_has_n_layer_blocks_of_n_head_heads", "test_defaults_and_10_79_million_parameters"),
+}
 
 
 def gpt_tolerance(inputs) -> float:
@@ -533,7 +602,7 @@ def gpt_tolerance(inputs) -> float:
 INIT_CONFIG = dict(vocab_size=65, block_size=32, n_embd=64, n_head=4, n_layer=2, dropout=0.0)
 
 
-@probe("s08_gpt.GPTLanguageModel", gpt_answer, judge=gpt_judge)
+@probe("s08_gpt.GPTLanguageModel", gpt_answer, judge=gpt_judge, backs=GPT_ASPECTS)
 def gpt_inputs(rng):
     config = small_config(rng)
     V, B, T = config["vocab_size"], integer(rng, 1, 3), integer(rng, 2, config["block_size"])  # T > 1: all logits
@@ -566,7 +635,15 @@ def fused_answer(inputs):
     }
 
 
-@probe("s09_fast_attention.CausalSelfAttention", fused_answer)
+@probe(
+    "s09_fast_attention.CausalSelfAttention",
+    fused_answer,
+    backs={
+        "rejects_indivisible": ("test_rejects_n_embd_not_divisible",),
+        "dropping": ("test_dropout_is_off_in_eval_mode", "test_drops_the_attention_weights_and_the_output"),
+        "dropping_from_multihead": ("test_from_multihead_keeps_the_dropout",),
+    },
+)
 def fused_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
     n_embd = n_head * integer(rng, 1, 4)
@@ -607,7 +684,12 @@ def probabilities_answer(inputs):
     return {"probs": probs, "rejects": [True] * 5}
 
 
-@probe("s10_generation.next_token_probabilities", probabilities_answer, atol=1e-5)
+@probe(
+    "s10_generation.next_token_probabilities",
+    probabilities_answer,
+    atol=1e-5,
+    backs={"rejects": ("test_rejects_bad_arguments",)},
+)
 def probabilities_inputs(rng):
     V = integer(rng, 4, 30)
     options = [
@@ -663,7 +745,12 @@ def cached_forward_answer(inputs):
     return {"logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]], "rejects_too_long": True}
 
 
-@probe("s10_generation.forward_with_cache", cached_forward_answer, atol=gpt_tolerance)
+@probe(
+    "s10_generation.forward_with_cache",
+    cached_forward_answer,
+    atol=gpt_tolerance,
+    backs={"rejects_too_long": ("test_grows_the_cache_and_rejects_more_than_block_size",)},
+)
 def cached_forward_inputs(rng):
     config = small_config(rng)
     T = integer(rng, 2, config["block_size"])
@@ -679,31 +766,40 @@ def cached_forward_inputs(rng):
 GENERATION_KEYS = {"greedy", "sampled", "sampled_rows", "reads", "same_generator"}
 
 
-def generation_judge(inputs, answer) -> str:
+def generation_judge(inputs, answer) -> dict[str, str]:
     """Greedy decoding must be the oracle's; each sampled token must be one of the three most likely (the
     draws themselves rest on floating-point noise at the boundaries, so they are not compared one by one),
     and the draws must be draws: 8 rows that always take the most likely token, where a sampler would do
     that with a chance below one in a million, never sampled. The same generator gives the same tokens
     whatever the global seed, and the cache is used: after the first step, most steps read one position."""
     if not isinstance(answer, dict) or set(answer) != GENERATION_KEYS:
-        return f"the answer should hold {sorted(GENERATION_KEYS)}"
-    prompt = inputs["prompt"]
-    for name, rows, top_k in (("greedy", 1, 1), ("sampled", 1, 3), ("sampled_rows", 8, 3)):
+        return {"": f"the answer should hold {sorted(GENERATION_KEYS)}"}
+    for name, rows, top_k in (("greedy", 1, 1), ("sampled", 1, 3)):
         if wrong := tokens_judge(inputs, answer[name], name, rows=rows, top_k=top_k):
-            return wrong
-    if (chance := chance_of_always_the_most_likely(inputs, answer["sampled_rows"], 1.5)) < 1e-6:
-        return f"every sampled token was the most likely one, a chance of {chance:.1g} for a sampler"
+            return {"": wrong}
+    found = {}
+    if wrong := tokens_judge(inputs, answer["sampled_rows"], "sampled_rows", rows=8, top_k=3):
+        found["sampled_rows"] = wrong
+    elif (chance := chance_of_always_the_most_likely(inputs, answer["sampled_rows"], 1.5)) < 1e-6:
+        found["sampled_rows"] = f"every sampled token was the most likely one, a chance of {chance:.1g} for a sampler"
     again = answer["same_generator"]
     if not (isinstance(again, list) and len(again) == 2 and all(isinstance(t, torch.Tensor) for t in again)):
-        return "the answer should hold two generations with the same generator"
-    if again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
-        return "the same generator gave other tokens under another global seed"
-    reads = answer["reads"]
+        found["same_generator"] = f"two generations with the same generator came back as {str(again)[:100]}"
+    elif again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
+        found["same_generator"] = "the same generator gave other tokens under another global seed"
+    reads, prompt = answer["reads"], inputs["prompt"]
     if not isinstance(reads, list) or not reads or not all(isinstance(n, int) for n in reads):
-        return "the answer should hold how many positions each forward pass read"
-    if reads[0] != prompt.shape[1] or sum(n == 1 for n in reads[1:]) < len(reads[1:]) / 2:
-        return f"generate read {reads} positions per step: with the cache, a step reads its one new token"
-    return ""
+        found["reads"] = f"how many positions each forward pass read came back as {str(reads)[:100]}"
+    elif reads[0] != prompt.shape[1] or sum(n == 1 for n in reads[1:]) < len(reads[1:]) / 2:
+        found["reads"] = f"generate read {reads} positions per step: with the cache, a step reads its one new token"
+    return found
+
+
+GENERATION_ASPECTS = {
+    "sampled_rows": ("test_samples_what_the_full_forward_gives_past_block_size",),
+    "same_generator": ("test_same_generator_same_tokens_whatever_the_global_seed",),
+    "reads": ("test_the_cache_reads_one_new_token_per_step",),
+}
 
 
 def tokens_judge(inputs, got, name: str, *, rows: int, top_k: int) -> str:
@@ -736,7 +832,7 @@ def chance_of_always_the_most_likely(inputs, got: torch.Tensor, temperature: flo
     return chance
 
 
-@probe("s10_generation.generate", lambda inputs: None, judge=generation_judge)
+@probe("s10_generation.generate", lambda inputs: None, judge=generation_judge, backs=GENERATION_ASPECTS)
 def generation_inputs(rng):
     config = small_config(rng)
     prompt = tokens(rng, config["vocab_size"], 1, integer(rng, 1, 3))
@@ -834,10 +930,10 @@ def gpt2_answer(inputs):
     return {"logits": gpt2_logits(inputs), "tied": True, "rejects_too_long": True}
 
 
-def gpt2_judge(inputs, answer) -> str:
+def gpt2_judge(inputs, answer) -> dict[str, str]:
     """The oracle's logits, and a fresh model initialised as GPT-2: c_proj weights with std 0.02 / sqrt(2 n_layer)."""
     if not isinstance(answer, dict) or "init" not in answer:
-        return "the answer should hold the fresh model's statistics"
+        return {"": "the answer should hold the fresh model's statistics"}
     rest = {key: value for key, value in answer.items() if key != "init"}
     scaled = 0.02 / math.sqrt(2 * INIT_CONFIG["n_layer"])
 
@@ -845,9 +941,16 @@ def gpt2_judge(inputs, answer) -> str:
         wanted = scaled if name.endswith("c_proj.weight") else 0.02
         return 0.88 * wanted, 1.12 * wanted
 
-    return difference(rest, gpt2_answer(inputs), gpt2_tolerance(inputs)) or initialisation_judge(
-        answer["init"], within_12_percent, norms=True
-    )
+    found = by_aspect(rest, gpt2_answer(inputs), gpt2_tolerance(inputs), GPT2_ASPECTS)
+    if wrong := initialisation_judge(answer["init"], within_12_percent, norms=True):
+        found["init"] = wrong
+    return found
+
+
+GPT2_ASPECTS = {
+    "init": ("test_initialisation_is_gpt2s",),
+    "rejects_too_long": ("test_rejects_a_sequence_longer_than_block_size",),
+}
 
 
 def gpt2_tolerance(inputs) -> float:
@@ -861,7 +964,7 @@ def gpt2_inputs_with(rng) -> dict:
     return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
 
 
-@probe("s11_gpt2.GPT2", gpt2_answer, judge=gpt2_judge)
+@probe("s11_gpt2.GPT2", gpt2_answer, judge=gpt2_judge, backs=GPT2_ASPECTS)
 def gpt2_whole_inputs(rng):
     return {**gpt2_inputs_with(rng), "init_config": INIT_CONFIG, "seed": integer(rng, 0, 2**30)}
 
@@ -896,6 +999,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     "s11_gpt2.load_gpt2_state_dict",
     lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True]},
     atol=gpt2_tolerance,
+    backs={"rejects": ("test_rejects_a_state_dict_that_does_not_fit",)},
 )
 def loaded_gpt2_inputs(rng):
     inputs = gpt2_inputs_with(rng)
@@ -943,7 +1047,16 @@ def bpe_answer(inputs):
     }
 
 
-@probe("s12_bpe.BPETokenizer", bpe_answer)
+@probe(
+    "s12_bpe.BPETokenizer",
+    bpe_answer,
+    backs={
+        "short_merges": ("test_stops_when_no_pair_is_left",),
+        "in_learned_order": ("test_encode_replays_the_merges_in_the_order_they_were_learned",),
+        "lone_byte": ("test_decode_replaces_bytes_that_are_not_utf8",),
+        "rejects_below_256": ("test_rejects_a_vocab_size_below_256",),
+    },
+)
 def bpe_inputs(rng):
     alphabet = distinct_characters(rng, 6)
     several_bytes = ["é", "你", "😀"][integer(rng, 0, 2)]  # its UTF-8 bytes are not its code point
@@ -995,13 +1108,34 @@ def choose_inputs(symbols: list[str], seed: int) -> dict[str, dict]:
     return {symbol: PROBES[symbol].make_inputs(rng) for symbol in symbols}
 
 
-def verdict(symbol: str, inputs: dict, answer) -> str:
-    """What is wrong with the submission's answer, in words ("" when it is the grader's)."""
+def verdict(symbol: str, inputs: dict, answer) -> dict[str, str]:
+    """What is wrong with the submission's answer, in words, by aspect ("" for its core); {} when it is the
+    grader's."""
     check = PROBES[symbol]
     if check.judge:
-        return check.judge(inputs, answer)
-    atol = check.atol(inputs) if callable(check.atol) else check.atol
-    return difference(answer, check.expected(inputs), atol)
+        found = check.judge(inputs, answer)
+    else:
+        atol = check.atol(inputs) if callable(check.atol) else check.atol
+        found = by_aspect(answer, check.expected(inputs), atol, check.backs)
+    return found if isinstance(found, dict) else {"": found} if found else {}
+
+
+def by_aspect(answer, expected, atol: float, backs: dict) -> dict[str, str]:
+    """`difference`, key by key where both are dicts with the same keys: each wrong key that is an aspect
+    under its own name, the first other one as the core's."""
+    if not (isinstance(answer, dict) and isinstance(expected, dict) and set(answer) == set(expected)):
+        return {"": why} if (why := difference(answer, expected, atol)) else {}
+    found: dict[str, str] = {}
+    for key in expected:
+        if why := difference(answer[key], expected[key], atol, key):
+            found.setdefault(key if key in backs else "", why)
+    return found
+
+
+def backs_the_test(symbol: str, aspect: str, nodeid: str) -> bool:
+    """Whether a wrong `aspect` of `symbol` ("" its core) takes the points of the test `nodeid`."""
+    name = nodeid.rsplit("::", 1)[-1].split("[", 1)[0]
+    return aspect == "" or any(fragment in name for fragment in PROBES[symbol].backs.get(aspect, ()))
 
 
 def network_tolerance(output_of: Callable[[object], torch.Tensor], weights) -> float:

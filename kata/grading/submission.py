@@ -172,13 +172,13 @@ def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) 
             ended = "its check ran out of time"
         except (ReportError, ValueError, RunStopped) as error:
             ended = f"its check's report was refused ({error})"
-    refuted = {}
+    refuted: dict[str, dict[str, str]] = {}
     for symbol in symbols:
         answer = answers.get(symbol)
         if answer is None:
-            refuted[symbol] = f"no answer came back ({ended})"
+            refuted[symbol] = {"": f"no answer came back ({ended})"}
         elif answer.error:
-            refuted[symbol] = f"calling it raised {answer.error}"
+            refuted[symbol] = {"": f"calling it raised {answer.error}"}
         elif found := probes.verdict(symbol, inputs[symbol], answer.value):
             refuted[symbol] = found
     return refuted

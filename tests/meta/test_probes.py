@@ -47,9 +47,10 @@ def disagreements(folder, symbols: list[str], seed: int) -> dict[str, str]:
     found = {}
     for symbol in symbols:
         answer = answers.get(symbol)
-        why = "no answer" if answer is None else answer.error or probes.verdict(symbol, inputs[symbol], answer.value)
-        if why:
-            found[symbol] = why
+        if answer is None or answer.error:
+            found[symbol] = "no answer" if answer is None else answer.error
+        elif wrong := probes.verdict(symbol, inputs[symbol], answer.value):
+            found[symbol] = "; ".join(f"{aspect or 'core'}: {why}" for aspect, why in wrong.items())
     return found
 
 
