@@ -7,9 +7,11 @@ import sys
 import pytest
 from catalogs import MISTAKES, VARIANTS
 
-from kata import implementation
+from kata import implementation, reference_runs
 from kata.grading import probe_calls, probes, report
-from kata.manifest import REPOSITORY_ROOT, stages
+from kata.grading.confirm import confirm
+from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.results import Outcome, TestResult
 from kata.workspace import copy_pristine_stubs
 
 pytestmark = pytest.mark.meta
@@ -91,3 +93,40 @@ def test_every_catalogued_mistake_fails_its_stages_probes(mistake, tmp_path):
     symbols = [symbol for symbol in ALL_SYMBOLS if symbol.split(".")[0] == mistake.stage]
     accepted = [seed for seed in (0, 1) if not disagreements(folder, symbols, seed)]
     assert not accepted, f"the grader's own checks accept a learner who {mistake.what} (inputs drawn from {accepted})"
+
+
+def test_every_aspect_backs_a_test_that_exercises_its_symbol():
+    """A wrong aspect takes the points of the tests its fragments name: a fragment that names no test (after a
+    rename, say) would let a forged verdict on that aspect stand."""
+    recorded = reference_runs.symbols()
+    for symbol, check in probes.PROBES.items():
+        for aspect, fragments in check.backs.items():
+            for fragment in fragments:
+                named = [nodeid for nodeid, symbols in recorded.items() if fragment in nodeid and symbol in symbols]
+                assert named, f"{symbol}'s aspect {aspect!r}: no test that exercises it is named like {fragment!r}"
+
+
+def stage_1_results(failing: str = "") -> list[TestResult]:
+    """Every recorded stage-1 test of CharTokenizer, passing but for the one named like `failing`."""
+    symbol = "s01_tokenizer.CharTokenizer"
+    nodeids = [nodeid for nodeid, symbols in reference_runs.symbols().items() if symbol in symbols]
+    return [
+        TestResult(nodeid, "s01_tokenizer", Outcome.FAILED if failing and failing in nodeid else Outcome.PASSED)
+        for nodeid in nodeids
+    ]
+
+
+def test_a_wrong_aspect_takes_only_the_points_of_the_tests_resting_on_it():
+    stage, wrong = stage_named("s01_tokenizer"), {"s01_tokenizer.CharTokenizer": {"vocabulary": "no .vocabulary"}}
+    honest = confirm(stage, stage_1_results(failing="test_attributes"), wrong)
+    assert not honest.problem
+    assert [r.passed for r in honest.results] == [r.passed for r in stage_1_results(failing="test_attributes")]
+    forged = confirm(stage, stage_1_results(), wrong)  # the test that rests on it reported passing
+    assert "scores nothing" in forged.problem
+    assert [r.nodeid for r in forged.results if not r.passed] == [
+        r.nodeid for r in stage_1_results() if "test_attributes" in r.nodeid
+    ]
+    core = confirm(
+        stage, stage_1_results(failing="test_attributes"), {"s01_tokenizer.CharTokenizer": {"": "wrong ids"}}
+    )
+    assert not any(r.passed for r in core.results)
