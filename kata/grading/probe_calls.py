@@ -157,6 +157,15 @@ def no_grad():
     return torch.no_grad()
 
 
+def guarded(compute):
+    """An aspect of an answer, computed on its own: what it raised, where it raises, so that the rest of the
+    answer still comes back."""
+    try:
+        return compute()
+    except Exception as error:
+        return f"raised {type(error).__name__}: {error}"[:300]
+
+
 # ---- stage 1 ----------------------------------------------------------------------------------------
 
 
@@ -372,9 +381,8 @@ def head(inputs):
             "output": module(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "biases": guarded(lambda: [getattr(module, name).bias is not None for name in ("key", "query", "value")]),
-            "tril_buffer": guarded(
-                lambda: list(buffers["tril"].shape) if "tril" in buffers else None
-            ),  # moves with .to(device)
+            # a buffer, not a parameter or a plain attribute, so that it moves with .to(device)
+            "tril_buffer": guarded(lambda: list(buffers["tril"].shape) if "tril" in buffers else None),
         }
 
 
@@ -426,9 +434,8 @@ def layer_norm(inputs):
         return {
             "output": module(inputs["x"]),
             "nearly_constant": nearly_constant(inputs["x"] * 0.03),
-            "float64": guarded(
-                lambda: module(inputs["x"].double())
-            ),  # float32 weights, float64 input: as nn.LayerNorm.to(float64)
+            # float32 weights and a float64 input, which a layer norm written out handles (nn.LayerNorm does not)
+            "float64": guarded(lambda: module(inputs["x"].double())),
             "fresh": fresh,
             "parameters": parameters,
         }
@@ -456,15 +463,6 @@ def gpt_config(inputs):
     return dataclasses.asdict(stage("s08_gpt").GPTConfig())
 
 
-def guarded(compute):
-    """An aspect of an answer, computed on its own: what it raised, where it raises, so that the rest of the
-    answer still comes back."""
-    try:
-        return compute()
-    except Exception as error:
-        return f"raised {type(error).__name__}: {error}"[:300]
-
-
 def fresh_statistics(model_class, config_class, inputs) -> dict:
     import torch
 
@@ -487,7 +485,6 @@ def initial_statistics(model) -> dict:
 
 @call("s08_gpt.GPTLanguageModel")
 def gpt(inputs):
-
     gpt_stage = stage("s08_gpt")
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
@@ -522,14 +519,16 @@ def causal_self_attention(inputs):
     n_head, p = inputs["n_head"] + 1, inputs["p"]
     dropping = fast(inputs["n_embd"], inputs["n_head"], inputs["block_size"], p)
     set_attention(dropping, inputs["fused"])
-    mha = stage("s07_transformer").MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], p)
-    set_multihead(mha, inputs["per_head"])
+    dropping_heads = stage("s07_transformer").MultiHeadAttention(
+        inputs["n_embd"], inputs["n_head"], inputs["block_size"], p
+    )
+    set_multihead(dropping_heads, inputs["per_head"])
     with no_grad():
         return {
             "direct": direct(inputs["x"]),
             "from_multihead": converted(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
-            "dropping_from_multihead": guarded(lambda: fast.from_multihead(mha).train()(inputs["x"])),
+            "dropping_from_multihead": guarded(lambda: fast.from_multihead(dropping_heads).train()(inputs["x"])),
             "rejects_indivisible": guarded(
                 lambda: raises_value_error(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0))
             ),
