@@ -1076,6 +1076,8 @@ def bpe_inputs(rng):
 def difference(got, expected, atol: float, where: str = "") -> str:
     """Where `got` differs from `expected`, in words ("" when it does not)."""
     here = where or "the answer"
+    if isinstance(got, str) and got.startswith("raised ") and not isinstance(expected, str):
+        return f"{here}: computing it {got}"  # what probe_calls.guarded sends for an aspect that raised
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             return f"{here} should be a tensor, came back as {type(got).__name__}"
