@@ -187,16 +187,20 @@ def char_tokenizer(inputs):
         "decoded": tokenizer.decode(inputs["ids"]),
         "decoded_tensor": guarded(lambda: tokenizer.decode(torch.tensor(inputs["ids"]))),
         "unknown_message": guarded(lambda: value_error_message(lambda: tokenizer.encode(inputs["unknown_text"]))),
-        "rejects_bad_id": guarded(lambda: raises_value_error(lambda: tokenizer.decode([inputs["bad_id"]]))),
+        "rejects_bad_id": rejects(lambda: tokenizer.decode([inputs["bad_id"]])),
         "rejects_bad_vocabularies": [
-            guarded(lambda bad=bad: raises_value_error(lambda: tokens.CharTokenizer(bad)))
-            for bad in inputs["bad_vocabularies"]
+            rejects(lambda bad=bad: tokens.CharTokenizer(bad)) for bad in inputs["bad_vocabularies"]
         ],
     }
 
 
 def raises_value_error(action) -> bool:
     return value_error_message(action) is not None
+
+
+def rejects(action) -> bool | str:
+    """Whether `action` raises ValueError, as an aspect: what it raised instead, where it raises another error."""
+    return guarded(lambda: raises_value_error(action))
 
 
 def value_error_message(action) -> str | None:
@@ -252,10 +256,7 @@ def get_batch(inputs):
     wrong_sizes = [(data[:block_size], batch_size, block_size), (data, 0, block_size), (data, batch_size, 0)]
     return {
         "batch": [x, y],
-        "rejects": [
-            guarded(lambda sizes=sizes: raises_value_error(lambda: batches.get_batch(*sizes, generator(0))))
-            for sizes in wrong_sizes
-        ],
+        "rejects": [rejects(lambda sizes=sizes: batches.get_batch(*sizes, generator(0))) for sizes in wrong_sizes],
     }
 
 
@@ -401,10 +402,8 @@ def multihead(inputs):
         return {
             "output": module(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
-            "rejects_indivisible": guarded(
-                lambda: raises_value_error(
-                    lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
-                )
+            "rejects_indivisible": rejects(
+                lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
             ),
         }
 
@@ -499,7 +498,7 @@ def gpt(inputs):
             "loss": float(loss),
             "generated": generated,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
-            "rejects_too_long": guarded(lambda: raises_value_error(lambda: model(too_long))),
+            "rejects_too_long": rejects(lambda: model(too_long)),
             "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs)),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
         }
@@ -529,9 +528,7 @@ def causal_self_attention(inputs):
             "from_multihead": converted(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "dropping_from_multihead": guarded(lambda: fast.from_multihead(dropping_heads).train()(inputs["x"])),
-            "rejects_indivisible": guarded(
-                lambda: raises_value_error(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0))
-            ),
+            "rejects_indivisible": rejects(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0)),
         }
 
 
@@ -607,9 +604,7 @@ def forward_with_cache(inputs):
     with no_grad():
         return {
             "logits": [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])],
-            "rejects_too_long": guarded(
-                lambda: raises_value_error(lambda: generation.forward_with_cache(model, too_long, generation.KVCache()))
-            ),
+            "rejects_too_long": rejects(lambda: generation.forward_with_cache(model, too_long, generation.KVCache())),
         }
 
 
@@ -723,7 +718,7 @@ def gpt2_whole(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "tied": model.lm_head.weight is model.transformer.wte.weight,
-            "rejects_too_long": guarded(lambda: raises_value_error(lambda: model(too_long))),
+            "rejects_too_long": rejects(lambda: model(too_long)),
             "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
 
@@ -737,10 +732,7 @@ def gpt2_loaded(inputs):
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
-            "rejects": [
-                guarded(lambda bad=bad: raises_value_error(lambda: load(gpt2_model(inputs), bad)))
-                for bad in (missing, reshaped)
-            ],
+            "rejects": [rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped)],
         }
 
 
@@ -777,9 +769,7 @@ def bpe_tokenizer(inputs):
         "short_merges": guarded(lambda: len(short.merges)),
         "in_learned_order": guarded(lambda: [int(i) for i in ordered.encode("abc")]),
         "lone_byte": guarded(lambda: tokenizer.decode([0xE2])),
-        "rejects_below_256": guarded(
-            lambda: raises_value_error(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255))
-        ),
+        "rejects_below_256": rejects(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),
     }
 
 
