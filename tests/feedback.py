@@ -14,6 +14,21 @@ def fail(*parts: str):
     _pytest_fail(sentences(*parts), pytrace=False)
 
 
+def expect_value_error(action, call: str, reason: str = "", hint: str = "") -> ValueError:
+    """The ValueError that action() raises; fail, saying what it did instead, when it raises none."""
+    try:
+        got = action()
+    except ValueError as error:
+        return error
+    except NotImplementedError:
+        raise  # a stub: the plugin says so
+    except Exception as error:  # the code ran into the bad input further on instead of checking it
+        instead = f"It raised {type(error).__name__} instead: {str(error)[:200]}"
+    else:
+        instead = f"It returned {show(got)}"
+    fail(f"{call} should raise ValueError{': ' + reason if reason else ''}", instead, hint)
+
+
 def show(value, limit: int = 12) -> str:
     """A short, readable rendering of a value for a failure message."""
     if isinstance(value, torch.Tensor):
@@ -28,7 +43,10 @@ def show(value, limit: int = 12) -> str:
         return text if isinstance(value, list) else f"tuple {text}"
     if isinstance(value, str) and len(value) > 60:
         return repr(value[:60]) + f"... ({len(value)} characters)"
-    return repr(value)
+    if isinstance(value, torch.nn.Module):
+        return f"a {type(value).__name__} module"
+    text = repr(value)
+    return text if len(text) <= 80 and "\n" not in text else text.splitlines()[0][:76] + " ..."
 
 
 def _listing(items: list, limit: int) -> str:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from feedback import fail, show
+from feedback import expect_value_error, fail, show
 from hypothesis import example, given
 from strategies import texts, vocabularies, vocabulary_and_ids, vocabulary_and_text
 
@@ -127,10 +127,8 @@ class TestCharTokenizer:
 class TestCharTokenizerRejects:
     def test_a_character_outside_the_vocabulary_naming_it_and_its_position(self, corpus_vocabulary):
         tokenizer = stage.CharTokenizer(corpus_vocabulary)
-        with pytest.raises(ValueError) as raised:
-            got = tokenizer.encode("hello wörld")
-            fail(f"Called encode('hello wörld'): expected ValueError naming 'ö' at position 7, got {show(got)}")
-        message = str(raised.value)  # checked outside the except block, so the failure reads on its own
+        call, reason = "encode('hello wörld')", "'ö' is not in the vocabulary; name it and its position 7"
+        message = str(expect_value_error(lambda: tokenizer.encode("hello wörld"), call, reason))
         if "ö" not in message or not re.search(r"\b7\b", message):
             fail(
                 "Called encode('hello wörld'): the ValueError should name the character 'ö' and its position 7, "
@@ -140,10 +138,9 @@ class TestCharTokenizerRejects:
     @pytest.mark.parametrize("bad_id", [3, 4, -1, -3])
     def test_an_id_out_of_range(self, bad_id):
         tokenizer = stage.CharTokenizer(["a", "b", "c"])
-        with pytest.raises(ValueError):
-            got = tokenizer.decode([0, bad_id])
-            negative = " (a negative id indexes a Python list from the end: check 0 <= id)" if bad_id < 0 else ""
-            fail(f"Vocabulary ['a', 'b', 'c']: decode([0, {bad_id}]) should raise ValueError, got {got!r}{negative}")
+        negative = "A negative id indexes a Python list from the end: check 0 <= id." if bad_id < 0 else ""
+        call = f"Vocabulary ['a', 'b', 'c']: decode([0, {bad_id}])"
+        expect_value_error(lambda: tokenizer.decode([0, bad_id]), call, f"{bad_id} is not an id", hint=negative)
 
     @pytest.mark.parametrize(
         "vocabulary",
@@ -151,9 +148,8 @@ class TestCharTokenizerRejects:
         ids=["repeated", "two-chars", "empty", "string"],
     )
     def test_a_bad_vocabulary(self, vocabulary):
-        with pytest.raises(ValueError):
-            stage.CharTokenizer(vocabulary)
-            fail(
-                f"CharTokenizer({vocabulary!r}) should raise ValueError: every entry must be one character, "
-                "and no character may appear twice (it would get two ids)."
-            )
+        expect_value_error(
+            lambda: stage.CharTokenizer(vocabulary),
+            f"CharTokenizer({vocabulary!r})",
+            "every entry must be one character, and no character may appear twice (it would get two ids)",
+        )

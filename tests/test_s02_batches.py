@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from feedback import expect_equal_tensors, fail, show
+from feedback import expect_equal_tensors, expect_value_error, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_tokens, seeds
@@ -80,12 +80,8 @@ class TestTrainValSplit:
 
     @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.5, 1.5])
     def test_rejects_a_fraction_outside_0_to_1(self, fraction):
-        with pytest.raises(ValueError):
-            got = stage.train_val_split(torch.arange(10), fraction)
-            fail(
-                f"train_val_split(torch.arange(10), {fraction}) should raise ValueError (0 < train_fraction < 1), "
-                f"got {show(got)}"
-            )
+        call = f"train_val_split(torch.arange(10), {fraction})"
+        expect_value_error(lambda: stage.train_val_split(torch.arange(10), fraction), call, "0 < train_fraction < 1")
 
 
 class TestContextTargetPairs:
@@ -115,12 +111,8 @@ class TestContextTargetPairs:
                 )
 
     def test_rejects_data_shorter_than_a_block(self):
-        with pytest.raises(ValueError):
-            got = stage.context_target_pairs(torch.arange(8), 8)
-            fail(
-                "context_target_pairs(torch.arange(8), 8) should raise ValueError (needs 9 tokens), got "
-                f"{len(got)} pairs"
-            )
+        call = "context_target_pairs(torch.arange(8), 8)"
+        expect_value_error(lambda: stage.context_target_pairs(torch.arange(8), 8), call, "it needs 9 tokens")
 
 
 def expected_batch(data, batch_size, block_size, seed):
@@ -193,9 +185,8 @@ class TestGetBatch:
         ids=["short-by-one", "too-short", "no-batch", "no-block"],
     )
     def test_rejects_impossible_sizes(self, length, batch_size, block_size):
-        with pytest.raises(ValueError):
-            got = stage.get_batch(torch.arange(length), batch_size, block_size)
-            fail(
-                f"get_batch(torch.arange({length}), {batch_size}, {block_size}) should raise ValueError "
-                f"(sizes must be at least 1 and the data needs block_size + 1 tokens), got {show(got)}"
-            )
+        expect_value_error(
+            lambda: stage.get_batch(torch.arange(length), batch_size, block_size),
+            f"get_batch(torch.arange({length}), {batch_size}, {block_size})",
+            "sizes must be at least 1 and the data needs block_size + 1 tokens",
+        )

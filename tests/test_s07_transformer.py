@@ -1,8 +1,7 @@
 """Stage 7 · The transformer block. The graded implementation's own Head (stage 6) is used."""
 
-import pytest
 import torch
-from feedback import close, expect_equal_tensors, fail
+from feedback import close, expect_equal_tensors, expect_value_error, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
@@ -45,9 +44,8 @@ class TestMultiHeadAttention:
             fail("MultiHeadAttention(12, 3, 8).proj: expected nn.Linear(12, 12)")
 
     def test_rejects_n_embd_not_divisible_by_n_head(self):
-        with pytest.raises(ValueError):
-            stage.MultiHeadAttention(10, 3, 8)
-            fail("MultiHeadAttention(10, 3, 8) should raise ValueError: 10 is not divisible by 3")
+        call = "MultiHeadAttention(10, 3, 8)"
+        expect_value_error(lambda: stage.MultiHeadAttention(10, 3, 8), call, "10 is not divisible by 3")
 
     @given(seeds, st.integers(1, 4), st.integers(1, 4), st.integers(1, 8))
     @example(0, 2, 3, 5)

@@ -2,9 +2,8 @@
 
 import math
 
-import pytest
 import torch
-from feedback import close, expect_equal_tensors, fail
+from feedback import close, expect_equal_tensors, expect_value_error, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
@@ -126,9 +125,8 @@ class TestCausalSelfAttention:
             fail(f"CausalSelfAttention(12, 3, 8).c_proj: expected nn.Linear(12, 12), got {c_proj!r}")
 
     def test_rejects_n_embd_not_divisible_by_n_head(self):
-        with pytest.raises(ValueError):
-            stage.CausalSelfAttention(10, 4, 8)
-            fail("CausalSelfAttention(10, 4, 8) should raise ValueError: 10 is not divisible by 4")
+        call = "CausalSelfAttention(10, 4, 8)"
+        expect_value_error(lambda: stage.CausalSelfAttention(10, 4, 8), call, "10 is not divisible by 4")
 
     def test_from_multihead_copies_the_weights(self):
         mha = multihead(12, 3, 8, seed=1)

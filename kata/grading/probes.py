@@ -32,6 +32,8 @@ class Probe:
     # tests' names. A wrong aspect takes the points of those tests alone; anything else wrong in the answer
     # (its core) takes the points of every test of the symbol.
     backs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whether a float64 answer where float32 is expected is wrong: only where the tests check the dtype.
+    exact_dtype: bool = False
 
 
 PROBES: dict[str, Probe] = {}
@@ -43,11 +45,12 @@ def probe(
     atol: float | Callable[[dict], float] = 1e-4,
     judge=None,
     backs: dict[str, tuple[str, ...]] | None = None,
+    exact_dtype: bool = False,
 ):
     """Register the decorated function, which draws a probe's inputs, with the oracle of its answer."""
 
     def register(make_inputs):
-        PROBES[symbol] = Probe(make_inputs, expected, atol, judge, backs or {})
+        PROBES[symbol] = Probe(make_inputs, expected, atol, judge, backs or {}, exact_dtype)
         return make_inputs
 
     return register
@@ -370,7 +373,8 @@ def running_means(inputs):
 
 
 for _name in ("average_loops", "average_matmul", "average_softmax"):
-    probe(f"s05_averaging.{_name}", running_means, atol=1e-5)(averaging_inputs)
+    # The tests check that the output keeps the input's dtype.
+    probe(f"s05_averaging.{_name}", running_means, atol=1e-5, exact_dtype=True)(averaging_inputs)
 for _name in ("tril_average_weights", "softmax_average_weights"):
     probe(f"s05_averaging.{_name}", lambda inputs: oracles.average_weights(inputs["T"]), atol=1e-6)(weights_inputs)
 
@@ -1073,8 +1077,10 @@ def bpe_inputs(rng):
 # ---- comparing ------------------------------------------------------------------------------------
 
 
-def difference(got, expected, atol: float, where: str = "") -> str:
-    """Where `got` differs from `expected`, in words ("" when it does not)."""
+def difference(got, expected, atol: float, where: str = "", *, exact_dtype: bool = False) -> str:
+    """Where `got` differs from `expected`, in words ("" when it does not). A float64 tensor where float32
+    is expected is compared by its values, as the tests compare them, unless `exact_dtype`: correct code
+    may compute in double precision (numpy's default, say)."""
     here = where or "the answer"
     if isinstance(got, str) and got.startswith("raised ") and not isinstance(expected, str):
         return f"{here}: computing it {got}"  # what probe_calls.guarded sends for an aspect that raised
@@ -1083,7 +1089,8 @@ def difference(got, expected, atol: float, where: str = "") -> str:
             return f"{here} should be a tensor, came back as {type(got).__name__}"
         if tuple(got.shape) != tuple(expected.shape):
             return f"{here} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
-        if got.dtype != expected.dtype:
+        more_precise = got.dtype == torch.float64 and expected.dtype == torch.float32
+        if got.dtype != expected.dtype and (exact_dtype or not more_precise):
             return f"{here} has dtype {got.dtype}, expected {expected.dtype}"
         if expected.is_floating_point():
             gap = (got.double() - expected.double()).abs().nan_to_num(float("inf"))
@@ -1092,11 +1099,13 @@ def difference(got, expected, atol: float, where: str = "") -> str:
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
             return f"{here} should hold {sorted(expected)}"
-        return next((d for key in expected if (d := difference(got[key], expected[key], atol, key))), "")
+        found = (difference(got[key], expected[key], atol, key, exact_dtype=exact_dtype) for key in expected)
+        return next((d for d in found if d), "")
     if isinstance(expected, list):
         if not isinstance(got, list) or len(got) != len(expected):
             return f"{here} should be a list of {len(expected)}"
-        found = (difference(g, e, atol, f"{here}[{i}]") for i, (g, e) in enumerate(zip(got, expected, strict=True)))
+        pairs = enumerate(zip(got, expected, strict=True))
+        found = (difference(g, e, atol, f"{here}[{i}]", exact_dtype=exact_dtype) for i, (g, e) in pairs)
         return next((d for d in found if d), "")
     if isinstance(expected, float):
         ok = isinstance(got, int | float) and not isinstance(got, bool) and math.isclose(got, expected, abs_tol=atol)
@@ -1120,18 +1129,18 @@ def verdict(symbol: str, inputs: dict, answer) -> dict[str, str]:
         found = check.judge(inputs, answer)
     else:
         atol = check.atol(inputs) if callable(check.atol) else check.atol
-        found = by_aspect(answer, check.expected(inputs), atol, check.backs)
+        found = by_aspect(answer, check.expected(inputs), atol, check.backs, exact_dtype=check.exact_dtype)
     return found if isinstance(found, dict) else {"": found} if found else {}
 
 
-def by_aspect(answer, expected, atol: float, backs: dict) -> dict[str, str]:
+def by_aspect(answer, expected, atol: float, backs: dict, *, exact_dtype: bool = False) -> dict[str, str]:
     """`difference`, key by key where both are dicts with the same keys: each wrong key that is an aspect
     under its own name, the first other one as the core's."""
     if not (isinstance(answer, dict) and isinstance(expected, dict) and set(answer) == set(expected)):
-        return {"": why} if (why := difference(answer, expected, atol)) else {}
+        return {"": why} if (why := difference(answer, expected, atol, exact_dtype=exact_dtype)) else {}
     found: dict[str, str] = {}
     for key in expected:
-        if why := difference(answer[key], expected[key], atol, key):
+        if why := difference(answer[key], expected[key], atol, key, exact_dtype=exact_dtype):
             found.setdefault(key if key in backs else "", why)
     return found
 

@@ -41,7 +41,7 @@ MISTAKES = [
         "s01_tokenizer",
         "skipped characters outside the vocabulary",
         (('raise ValueError(f"character {char!r} at position {position} is not in the vocabulary")', "continue"),),
-        "expected ValueError",
+        "should raise ValueError: 'ö' is not in the vocabulary",
     ),
     Mistake(
         "error-without-position",

@@ -71,6 +71,31 @@ MISTAKES = [
 
 VARIANTS = [
     Variant(
+        "softmax-weights-in-numpy-float64",
+        "s05_averaging",
+        "builds the masked affinities in numpy (float64), as the stub names no dtype",
+        (
+            (
+                "    tril = torch.tril(torch.ones(T, T))\n    wei = torch.zeros((T, T))\n    wei = "
+                'wei.masked_fill(tril == 0, float("-inf"))\n    return F.softmax(wei, dim=-1)',
+                "    import numpy as np\n\n    wei = np.zeros((T, T))\n    wei[np.triu_indices(T, k=1)] = -np.inf\n"
+                "    return torch.from_numpy(wei).softmax(dim=-1)",
+            ),
+        ),
+    ),
+    Variant(
+        "tril-weights-in-float64",
+        "s05_averaging",
+        "builds version 2's weights in float64",
+        (
+            (
+                "    wei = torch.tril(torch.ones(T, T))\n    return wei / wei.sum(1, keepdim=True)",
+                "    wei = torch.tril(torch.ones(T, T, dtype=torch.float64))\n"
+                "    return wei / wei.sum(1, keepdim=True)",
+            ),
+        ),
+    ),
+    Variant(
         "average-by-cumsum",
         "s05_averaging",
         "version 1 as running sums over counts",

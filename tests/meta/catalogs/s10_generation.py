@@ -130,6 +130,12 @@ MISTAKES = [
 
 VARIANTS = [
     Variant(
+        "probabilities-in-float64",
+        STAGE,
+        "computes the probabilities in float64",
+        (("    logits = logits / temperature\n", "    logits = logits.double() / temperature\n"),),
+    ),
+    Variant(
         "top-k-by-scatter",
         STAGE,
         "keeps exactly the top_k logits by scattering them into -inf",

@@ -130,7 +130,7 @@ MISTAKES = [
         STAGE,
         "loaded a checkpoint that lacks some weights without a word",
         (("    if missing:\n", "    if False:\n"),),
-        "should raise ValueError naming the key",
+        "should raise ValueError: name the key",
     ),
     Mistake(
         "loader-without-shape-check",
