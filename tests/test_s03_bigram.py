@@ -59,13 +59,9 @@ class TestForward:
                 f"None, got {show(logits)} and {show(loss)}"
             )
         logits, loss = model(idx, random_tokens((B, T), V, seed + 1))
-        if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B * T, V):
-            fail(
-                f"model(idx, targets) with B={B}, T={T}, V={V}: expected logits of shape ({B * T}, {V}) (flattened "
-                f"for cross_entropy), got {show(logits)}"
-            )
-        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-            fail(f"model(idx, targets) with B={B}, T={T}, V={V}: expected the loss as a 0-dim tensor, got {show(loss)}")
+        call = f"model(idx, targets) with B={B}, T={T}, V={V}"
+        expect_flattened_logits(logits, B * T, V, call)
+        loss_value(loss, call)
 
     @given(seeds, st.integers(1, 4), st.integers(1, 9), st.integers(2, 30))
     @example(0, 2, 3, 5)
@@ -74,14 +70,15 @@ class TestForward:
         idx, targets = random_tokens((B, T), V, seed), random_tokens((B, T), V, seed + 1)
         _, loss = model_with_table(table)(idx, targets)
         expected = -F.log_softmax(table[idx], dim=-1).gather(-1, targets.unsqueeze(-1)).mean()
-        if not isinstance(loss, torch.Tensor) or not math.isclose(loss.item(), expected.item(), abs_tol=1e-5):
-            got = loss.item() if isinstance(loss, torch.Tensor) else loss
+        call = f"model(idx, targets) with B={B}, T={T}, V={V} and a known table"
+        got = loss_value(loss, call)
+        if not math.isclose(got, expected.item(), abs_tol=1e-5):
             hint = ""
-            if isinstance(got, float) and math.isclose(got, expected.item() * B * T, rel_tol=1e-5) and B * T > 1:
+            if math.isclose(got, expected.item() * B * T, rel_tol=1e-5) and B * T > 1:
                 hint = "That is the sum over the positions: the loss is their mean."
             fail(
-                f"model(idx, targets) with B={B}, T={T}, V={V} and a known table: expected the mean cross-entropy "
-                f"{expected.item():.6f} (of the logits against the targets), got {got!r}",
+                f"{call}: expected the mean cross-entropy {expected.item():.6f} (of the logits against the targets), "
+                f"got {got!r}",
                 hint,
             )
 
@@ -90,32 +87,44 @@ class TestForward:
     def test_an_all_zero_table_gives_exactly_ln_V(self, V):
         idx = torch.arange(6).view(2, 3) % V
         _, loss = model_with_table(torch.zeros(V, V))(idx, (idx + 1) % V)
-        if not math.isclose(loss.item(), math.log(V), abs_tol=1e-5):
+        got = loss_value(loss, f"model(idx, targets) with an all-zero table, V={V}")
+        if not math.isclose(got, math.log(V), abs_tol=1e-5):
             fail(
                 f"With an all-zero table every next token has probability 1/V, so the loss must be ln {V} = "
-                f"{math.log(V):.6f}; got {loss.item():.6f}"
+                f"{math.log(V):.6f}; got {got:.6f}"
             )
 
     def test_a_fresh_model_starts_near_ln_V(self, lecture_batch):
         with fixed_seed(0):
             model = stage.BigramLanguageModel(65)
         _, loss = model(*lecture_batch)
-        if not math.log(65) - 0.1 < loss.item() < math.log(65) + 1.0:
-            fail(
-                "A fresh model(65) on the lecture's batch: expected a loss a little above ln 65 = 4.17, got "
-                f"{loss.item():.4f}"
-            )
+        call = "A fresh model(65) on the lecture's batch"
+        got = loss_value(loss, call)
+        if not math.log(65) - 0.1 < got < math.log(65) + 1.0:
+            fail(f"{call}: expected a loss a little above ln 65 = 4.17, got {got:.4f}")
 
     def test_reproduces_the_lectures_first_loss(self, lecture_batch):
         with fixed_seed(1337):
             model = stage.BigramLanguageModel(65)
         logits, loss = model(*lecture_batch)
-        if tuple(logits.shape) != (32, 65) or not math.isclose(loss.item(), LECTURE_FIRST_LOSS, abs_tol=1e-4):
-            fail(
-                "torch.manual_seed(1337); BigramLanguageModel(65) on the lecture's first batch: expected logits "
-                "(32, 65) "
-                f"and loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {show(logits)} and {loss.item():.4f}"
-            )
+        call = "torch.manual_seed(1337); BigramLanguageModel(65) on the lecture's first batch"
+        expect_flattened_logits(logits, 32, 65, call)
+        got = loss_value(loss, call)
+        if not math.isclose(got, LECTURE_FIRST_LOSS, abs_tol=1e-4):
+            fail(f"{call}: expected the loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {got:.4f}")
+
+
+def expect_flattened_logits(logits, rows: int, V: int, call: str) -> None:
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (rows, V):
+        fail(f"{call}: expected logits of shape ({rows}, {V}) (flattened for cross_entropy), got {show(logits)}")
+
+
+def loss_value(loss, call: str) -> float:
+    """The loss as a number, failing unless it is what F.cross_entropy returns: a 0-dim tensor."""
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        hint = "loss.backward() needs the tensor itself: return F.cross_entropy's result, not loss.item()."
+        fail(f"{call}: expected the loss as a 0-dim tensor, got {show(loss)}", hint if isinstance(loss, float) else "")
+    return loss.item()
 
 
 def expected_generation(table, idx, max_new_tokens, seed):

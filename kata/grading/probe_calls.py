@@ -271,7 +271,7 @@ def bigram(inputs):
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["idx"], inputs["new_tokens"], generator=generator(inputs["seed"]))
-    return {"logits": logits, "flat_logits": flat_logits, "loss": float(loss), "generated": generated}
+    return {"logits": logits, "flat_logits": flat_logits, "loss": loss, "generated": generated}
 
 
 # ---- stage 4 ----------------------------------------------------------------------------------------

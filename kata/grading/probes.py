@@ -281,12 +281,15 @@ def bigram_answer(inputs):
     return {
         "logits": logits,
         "flat_logits": logits.flatten(0, 1),
-        "loss": oracles.cross_entropy(logits, inputs["targets"]).item(),
+        "loss": oracles.cross_entropy(logits, inputs["targets"]).float(),  # a 0-dim tensor, for backward
         "generated": generated,
     }
 
 
-@probe("s03_bigram.BigramLanguageModel", bigram_answer)
+BIGRAM_ASPECTS = {"loss": ("loss", "ln_V", "test_shapes_for_any_batch")}
+
+
+@probe("s03_bigram.BigramLanguageModel", bigram_answer, backs=BIGRAM_ASPECTS)
 def bigram_inputs(rng):
     V, B, T = integer(rng, 3, 20), integer(rng, 1, 4), integer(rng, 1, 8)
     idx, targets = tokens(rng, V, B, T), tokens(rng, V, B, T)

@@ -53,6 +53,14 @@ MISTAKES = [
             ),
         ),
         "flattened for cross_entropy",
+        misleading=("and loss",),  # the loss is right: only the shape may be blamed
+    ),
+    Mistake(
+        "loss-returned-as-a-number",
+        "s03_bigram",
+        "returned loss.item() instead of the loss tensor",
+        (("        return logits, loss\n", "        return logits, loss.item()\n"),),
+        "not loss.item()",
     ),
     Mistake(
         "loss-against-the-inputs",
