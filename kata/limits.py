@@ -28,8 +28,13 @@ class Limits:
         """Seconds the test may run (0: no limit)."""
         if self.test_seconds is not None:
             return self.test_seconds
-        measured = reference_runs.seconds().get(reference_runs.function_id(nodeid), UNMEASURED_SECONDS)
-        return max(self.floor_seconds, self.factor * measured)
+        measured = self.reference_seconds(nodeid)
+        return max(self.floor_seconds, self.factor * (UNMEASURED_SECONDS if measured is None else measured))
+
+    @staticmethod
+    def reference_seconds(nodeid: str) -> float | None:
+        """What the references took for the test, where it was measured."""
+        return reference_runs.seconds().get(reference_runs.function_id(nodeid))
 
     def for_run(self, stage_names: list[str]) -> float:
         """Seconds a whole run of these stages may take: a last resort behind the per-test limits,

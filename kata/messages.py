@@ -68,6 +68,12 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
 
 def _too_long(error: TestTookTooLong, frame) -> Explanation:
     stopped = f"Stopped after {error.seconds:g} s: your code seems to run forever."
+    if error.reference_seconds is not None:
+        stopped = sentences(
+            f"Stopped after {error.seconds:g} s, this test's time limit (the references took "
+            f"{error.reference_seconds:.2g} s for it when measured)",
+            "Your code either runs forever or is far slower than it needs to be",
+        )
     if frame is None:
         return Explanation(FailureKind.TOO_LONG, stopped)
     code, line = frame

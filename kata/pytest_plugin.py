@@ -170,7 +170,7 @@ def pytest_runtest_call(item):
         return (yield)
 
     def stop(signum, frame):
-        raise TestTookTooLong(seconds)
+        raise TestTookTooLong(seconds, limits.reference_seconds(item.nodeid))
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
