@@ -75,6 +75,32 @@ def expect_same_weights(model, reference, call, step):
         )
 
 
+# Optimizers that train differently from the lecture's AdamW, and what to change, for train's message.
+OTHER_OPTIMIZERS = [
+    (
+        dict(weight_decay=0.01, fresh_each_step=True),
+        "That is a new AdamW every step, which forgets its running averages: create it once, before the loop.",
+    ),
+    (dict(weight_decay=0.0), "That is AdamW without weight decay (or Adam): keep AdamW's default weight_decay, 0.01."),
+    (dict(weight_decay=0.1), "That is weight_decay=0.1: keep AdamW's default, 0.01, as the lecture does."),
+]
+
+
+def optimizer_diagnosis(start, data, losses) -> str:
+    """Which other optimizer gives these losses on `data` from the weights of `start`, if any."""
+    for settings, diagnosis in OTHER_OPTIMIZERS:
+        model = copy.deepcopy(start)
+        fresh = settings.get("fresh_each_step", False)
+        hand = HandAdamW(model.parameters(), lr=0.05, weight_decay=settings["weight_decay"])
+        replayed = []
+        for xb, yb in data:
+            optimizer = HandAdamW(model.parameters(), lr=0.05, weight_decay=settings["weight_decay"]) if fresh else hand
+            replayed.append(hand_step(model, optimizer, xb, yb))
+        if all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, replayed, strict=True)):
+            return diagnosis
+    return ""
+
+
 class TestTrainStep:
     @given(seeds, st.sampled_from([1e-3, 1e-2, 0.1]))
     @example(0, 0.1)
@@ -181,6 +207,7 @@ class TestTrain:
                 "train(model, next_batch, 6) should call next_batch once per step (6 times, or 7 when it fetches "
                 f"each next batch ahead), called it {len(calls)} times"
             )
+        start = copy.deepcopy(reference)
         hand = HandAdamW(reference.parameters(), lr=0.05)
         expected = [hand_step(reference, hand, xb, yb) for xb, yb in data]
         if not isinstance(losses, list) or len(losses) != 6 or not all(isinstance(loss, float) for loss in losses):
@@ -188,7 +215,8 @@ class TestTrain:
         if not all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, expected, strict=True)):
             fail(
                 f"train(model, next_batch, 6, lr=0.05): the losses {[round(x, 4) for x in losses]} differ from "
-                f"torch.optim.AdamW at lr=0.05's {[round(x, 4) for x in expected]}"
+                f"torch.optim.AdamW at lr=0.05's {[round(x, 4) for x in expected]}",
+                optimizer_diagnosis(start, data, losses),
             )
         expect_same_weights(model, reference, "train(model, next_batch, 6, lr=0.05)", 6)
 

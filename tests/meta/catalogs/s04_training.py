@@ -85,6 +85,34 @@ MISTAKES = [
         (("torch.optim.AdamW(model.parameters(), lr=lr)", "torch.optim.SGD(model.parameters(), lr=lr)"),),
         "AdamW",
     ),
+    Mistake(
+        "train-new-optimizer-each-step",
+        "s04_training",
+        "created the optimizer inside the loop",
+        (
+            (
+                "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n    losses = []\n    for _ in "
+                "range(steps):\n",
+                "    losses = []\n    for _ in range(steps):\n"
+                "        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n",
+            ),
+        ),
+        "create it once, before the loop",
+    ),
+    Mistake(
+        "train-weight-decay-0.1",
+        "s04_training",
+        "gave AdamW nanoGPT's weight_decay=0.1",
+        (("AdamW(model.parameters(), lr=lr)", "AdamW(model.parameters(), lr=lr, weight_decay=0.1)"),),
+        "keep AdamW's default, 0.01",
+    ),
+    Mistake(
+        "train-with-adam",
+        "s04_training",
+        "used Adam (no weight decay) instead of AdamW",
+        (("torch.optim.AdamW(model.parameters(), lr=lr)", "torch.optim.Adam(model.parameters(), lr=lr)"),),
+        "without weight decay (or Adam)",
+    ),
 ]
 
 VARIANTS = [
