@@ -5,6 +5,7 @@ import os
 import sys
 
 import pytest
+import torch
 from catalogs import MISTAKES, VARIANTS
 
 from kata import implementation, reference_runs
@@ -130,3 +131,27 @@ def test_a_wrong_aspect_takes_only_the_points_of_the_tests_resting_on_it():
         stage, stage_1_results(failing="test_attributes"), {"s01_tokenizer.CharTokenizer": {"": "wrong ids"}}
     )
     assert not any(r.passed for r in core.results)
+
+
+def _with_leaves(value, leaf):
+    """`value`'s dicts and lists, every other value replaced by `leaf`."""
+    if isinstance(value, dict):
+        return {key: _with_leaves(item, leaf) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_leaves(item, leaf) for item in value]
+    return leaf
+
+
+# Answers a submission can send through the protocol that no oracle expects: a tensor of two numbers has no
+# truth value, an int past float's range makes math.isclose raise.
+ODD_LEAVES = [torch.tensor([1, 2]), 10**400, "raised ValueError: no", None, [], {"plain": 0}]
+
+
+@pytest.mark.parametrize("symbol", ALL_SYMBOLS)
+def test_an_answer_no_oracle_expects_is_refuted_never_raised(symbol):
+    """One submission's odd answer must cost that submission its symbol, never stop the grader (and the batch)."""
+    inputs = probes.choose_inputs([symbol], 0)[symbol]
+    expected = None if probes.PROBES[symbol].judge else probes.PROBES[symbol].expected(inputs)
+    for leaf in ODD_LEAVES:
+        for answer in (leaf, _with_leaves(expected, leaf)):
+            assert probes.verdict(symbol, inputs, answer), f"{symbol} accepted {answer!r:.200}"
