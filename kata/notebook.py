@@ -45,6 +45,11 @@ _COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}  # scopes that 
 # A submitted notebook is read outside the sandbox, in time that grows with its statements (about 30 µs
 # each): more than this is no learner's notebook (the kata's own has about 2,000 lines of code).
 MAX_SUBMITTED_STATEMENTS = 50_000
+# IPython turns magics and shell lines (%time, !pip) into Python one at a time, reading the whole cell again
+# for each: about 1.5 µs per character and line. This bounds the characters read so (a few seconds); a
+# learner's notebook, a few such lines in short cells, needs a thousandth of it.
+MAX_MAGIC_WORK = 5_000_000
+_MAGIC_LINE = re.compile(r"^\s*[%!]|\?\s*$|=\s*[%!]", re.MULTILINE)
 
 
 class NotebookTooLarge(ValueError):
@@ -207,6 +212,11 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
         raise NotebookTooLarge(
             f"its code cells hold up to {statements:,} statements, more than the {MAX_SUBMITTED_STATEMENTS:,} "
             "the grader reads"
+        )
+    if (work := sum(len(_MAGIC_LINE.findall(source)) * len(source) for _, source in code)) > MAX_MAGIC_WORK:
+        raise NotebookTooLarge(
+            f"its magics and shell lines (% and !) would take reading {work:,} characters to turn into Python, "
+            f"more than the {MAX_MAGIC_WORK:,} the grader reads: keep such lines in short cells of their own"
         )
     definitions = definitions_in(
         [(f"cell {position}", transformer.transform_cell(source)) for position, source in code]

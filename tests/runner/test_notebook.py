@@ -219,6 +219,18 @@ def test_a_submitted_notebook_of_more_statements_than_the_grader_reads_is_refuse
     ]
 
 
+def test_a_submitted_notebook_of_many_magics_in_a_long_cell_is_refused_unread(tmp_path):
+    """IPython reads a cell again for each magic it rewrites: 60 shell lines in a cell of 1 MB took the
+    grader 3 minutes (a red-team finding); 499 would take hours."""
+    code = "!echo x\n" * 60 + "s = [" + "a, " * 330_000 + "]\n"
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbformat.write(book, tmp_path / "slow.ipynb")
+    started = time.perf_counter()
+    copy = tree.copy_submission(tmp_path / "slow.ipynb", tmp_path / "copy")
+    assert time.perf_counter() - started < 10
+    assert len(copy.refused) == 1 and "its magics and shell lines (% and !) would take reading" in copy.refused[0]
+
+
 def test_a_submitted_notebook_is_graded_as_its_stage_files(tmp_path):
     book = notebook.build_notebook(reference_sources(), kata_source="unused")
     book.cells.insert(2, nbformat.v4.new_code_cell("%matplotlib inline\n!echo experiments are left out"))
