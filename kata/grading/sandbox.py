@@ -352,12 +352,13 @@ class Cgroup:
             folders.append(folder)
             for setting, value in settings.items():
                 (folder / setting).write_text(str(value))
+        folders += _v1_cpu_group(name)
         return cls(folders, [folder / "cgroup.procs" for folder in folders])
 
     @classmethod
     def remove_stale(cls) -> None:
         """Remove the run cgroups of graders that were killed before they could (kata-PID-SLOT, PID gone)."""
-        for controller in ("", "memory", "pids"):
+        for controller in ("", "memory", "pids", "cpu"):
             own = _own_cgroup(controller)
             if own is None:
                 continue
@@ -405,6 +406,22 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+def _v1_cpu_group(name: str) -> list[Path]:
+    """A run's own group of v1's cpu controller, where one can be made: the kernel then shares the CPU fairly
+    between runs, however many processes each holds. (Without it, a run that starts dozens of busy processes,
+    each in a session of its own, would take most of the CPU from the others and stop their tests on time.)
+    Under cgroup v2 each run's group has the cpu controller wherever the grader's group passes it on."""
+    own = _own_cgroup("cpu")
+    if own is None:
+        return []
+    folder = Path("/sys/fs/cgroup") / "cpu" / own.lstrip("/") / name
+    try:
+        folder.mkdir()
+    except OSError:
+        return []
+    return [folder]
 
 
 def _own_cgroup(controller: str) -> str | None:

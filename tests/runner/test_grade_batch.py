@@ -18,6 +18,7 @@ from kata import corpus
 from kata.cli import main
 from kata.grading import sandbox, tree
 from kata.grading.batch import submissions
+from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT
 
 pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("grade")]
@@ -132,3 +133,20 @@ def test_a_notebook_is_graded_as_its_stage_files(tmp_path):
     nbformat.write(notebook.build_notebook(sources, kata_source="unused"), tmp_path / "alice.ipynb")
     assert grade(f"--impl={tmp_path / 'alice.ipynb'}", "--out", str(tmp_path / "out")) == 0
     assert results(tmp_path / "out", "alice")["score"] == 15
+
+
+def test_each_run_shares_the_cpu_with_the_others_as_one():
+    """A run that starts dozens of busy processes, each in a session of its own (the kernel's per-session
+    sharing no longer holds them), took so much CPU that a correct submission graded beside it lost a test
+    to its time limit (a red-team finding). With a cpu group of its own, a run counts once, however many
+    processes it holds."""
+    if sandbox._own_cgroup("cpu") is None:
+        pytest.skip("this machine has no cgroup v1 cpu controller (under v2, the grader's group passes it on)")
+    cgroup = sandbox.Cgroup.create(f"kata-{os.getpid()}-cpu-test", Limits())
+    if cgroup is None:
+        pytest.skip("the grader cannot make cgroups here")
+    try:
+        cpu_groups = [folder for folder in cgroup.folders if "/sys/fs/cgroup/cpu" in str(folder)]
+        assert cpu_groups and (cpu_groups[0] / "cgroup.procs") in cgroup.procs_files
+    finally:
+        cgroup.remove()
