@@ -29,6 +29,14 @@ def expect_value_error(action, call: str, reason: str = "", hint: str = "") -> V
     fail(f"{call} should raise ValueError{': ' + reason if reason else ''}", instead, hint)
 
 
+def expect_accepted(action, call: str, reason: str):
+    """What action() returns; fail, saying why the arguments are valid, when it raises ValueError on them."""
+    try:
+        return action()
+    except ValueError as error:
+        fail(f"{call} should be accepted: {reason}", f"It raised ValueError: {str(error)[:200]}")
+
+
 def show(value, limit: int = 12) -> str:
     """A short, readable rendering of a value for a failure message."""
     if isinstance(value, torch.Tensor):

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail, show
+from feedback import close, expect_accepted, expect_equal_tensors, expect_value_error, fail, show
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from strategies import at_most, random_floats, random_tokens, seeds
@@ -107,6 +107,10 @@ def hand_generation(model, idx, steps, *, seed, temperature=1.0, top_k=None, top
     return idx
 
 
+TOP_P_RANGE = "top_p may be anything in (0, 1], and 1.0 keeps every token"
+RANGES = f"temperature must be > 0, top_k between 1 and the vocabulary size, {TOP_P_RANGE}"
+
+
 class TestNextTokenProbabilities:
     @given(seeds, st.integers(1, 3), st.integers(2, 30), st.sampled_from([0.5, 1.0, 2.0]))
     @example(0, 2, 10, 0.5)
@@ -130,8 +134,8 @@ class TestNextTokenProbabilities:
     @pytest.mark.parametrize("top_p, kept", [(0.3, 1), (0.7, 2), (0.9, 3), (1.0, 4)])
     def test_top_p_keeps_the_smallest_nucleus_holding_top_p(self, top_p, kept):
         logits = torch.tensor([[0.15, 0.05, 0.5, 0.3]]).log()
-        got = stage.next_token_probabilities(logits, top_p=top_p)
         call = f"next_token_probabilities(log of [[0.15, 0.05, 0.5, 0.3]], top_p={top_p})"
+        got = expect_accepted(lambda: stage.next_token_probabilities(logits, top_p=top_p), call, TOP_P_RANGE)
         hint = probabilities_diagnosis(got, logits, top_p=top_p) or (
             f"The {kept} most likely token{'s' if kept > 1 else ''} hold at least {top_p} of the probability: "
             f"keep {'them' if kept > 1 else 'it'} and renormalise."
@@ -164,16 +168,16 @@ class TestNextTokenProbabilities:
             expect_value_error(
                 lambda options=options: stage.next_token_probabilities(logits, **options),
                 f"next_token_probabilities(logits over 5 tokens, {shown})",
-                "temperature must be > 0, top_k between 1 and the vocabulary size, top_p in (0, 1]",
+                RANGES,
             )
         for options in (dict(top_k=5), dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)):
-            probs = stage.next_token_probabilities(logits, **options)
+            shown = ", ".join(f"{name}={value}" for name, value in options.items())
+            call = f"next_token_probabilities(logits over 5 tokens, {shown})"
+            probs = expect_accepted(
+                lambda options=options: stage.next_token_probabilities(logits, **options), call, RANGES
+            )
             if not close(probs.sum(-1), torch.ones(2), atol=1e-5):
-                shown = ", ".join(f"{name}={value}" for name, value in options.items())
-                fail(
-                    f"next_token_probabilities(logits over 5 tokens, {shown}): rows should sum to 1, got "
-                    f"{show(probs.sum(-1))}"
-                )
+                fail(f"{call}: rows should sum to 1, got {show(probs.sum(-1))}")
 
 
 class TestKVCache:

@@ -194,6 +194,22 @@ def char_tokenizer(inputs):
     }
 
 
+def calls_to(owner, name: str, action) -> list[dict]:
+    """The keyword arguments of every call of owner.name while action() runs (positional ones as arg0, ...)."""
+    real, calls = getattr(owner, name), []
+
+    def recording(*args, **kwargs):
+        calls.append({**{f"arg{i}": arg for i, arg in enumerate(args)}, **kwargs})
+        return real(*args, **kwargs)
+
+    setattr(owner, name, recording)
+    try:
+        action()
+    finally:
+        setattr(owner, name, real)
+    return calls
+
+
 def raises_value_error(action) -> bool:
     return value_error_message(action) is not None
 
@@ -244,8 +260,12 @@ def train_val_split(inputs):
 
 @call("s02_batches.context_target_pairs")
 def context_target_pairs(inputs):
-    pairs = stage("s02_batches").context_target_pairs(inputs["data"], inputs["block_size"])
-    return [[[int(token) for token in context], int(target)] for context, target in pairs]
+    pairs_of = stage("s02_batches").context_target_pairs
+    pairs = pairs_of(inputs["data"], inputs["block_size"])
+    return {
+        "pairs": [[[int(token) for token in context], int(target)] for context, target in pairs],
+        "rejects": rejects(lambda: pairs_of(inputs["data"][: inputs["block_size"]], inputs["block_size"])),
+    }
 
 
 @call("s02_batches.get_batch")
@@ -437,7 +457,18 @@ def layer_norm(inputs):
             "float64": guarded(lambda: module(inputs["x"].double())),
             "fresh": fresh,
             "parameters": parameters,
+            "torchs_own_calls": guarded(lambda: own_layer_norm_calls(module, inputs["x"])),
         }
+
+
+def own_layer_norm_calls(module, x) -> int:
+    """How often torch's own layer norm runs in one forward (nn.LayerNorm and F.layer_norm both reach it)."""
+    import torch
+    from torch.nn import functional as F
+
+    inner: list[dict] = []
+    outer = calls_to(F, "layer_norm", lambda: inner.extend(calls_to(torch, "layer_norm", lambda: module(x))))
+    return len(outer) + len(inner)
 
 
 @call("s07_transformer.Block")
@@ -529,7 +560,16 @@ def causal_self_attention(inputs):
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "dropping_from_multihead": guarded(lambda: fast.from_multihead(dropping_heads).train()(inputs["x"])),
             "rejects_indivisible": rejects(lambda: fast(2 * n_head - 1, n_head, inputs["block_size"], 0.0)),
+            "fused_calls": guarded(lambda: fused_calls(direct, inputs["x"])),
         }
+
+
+def fused_calls(attention, x) -> list[bool]:
+    """is_causal of each call of F.scaled_dot_product_attention in one forward."""
+    from torch.nn import functional as F
+
+    calls = calls_to(F, "scaled_dot_product_attention", lambda: attention(x))
+    return [bool(call.get("is_causal", call.get("arg5", False))) for call in calls]
 
 
 @call("s09_fast_attention.fast_gpt")
@@ -566,6 +606,7 @@ def next_token_probabilities(inputs):
     return {
         "probs": [choose(logits, **options) for options in inputs["options"]],
         "rejects": guarded(lambda: [raises_for(choose, logits=logits, **options) for options in bad]),
+        "boundaries": [guarded(lambda o=options: choose(logits, **o)) for options in inputs["boundaries"]],
     }
 
 
@@ -681,7 +722,10 @@ def gpt2_attention(inputs):
     set_linear(module.c_attn, inputs["c_attn"])
     set_linear(module.c_proj, inputs["c_proj"])
     with no_grad():
-        return module(inputs["x"])
+        return {
+            "output": module(inputs["x"]),
+            "stage_9_attention": isinstance(module, stage("s09_fast_attention").CausalSelfAttention),
+        }
 
 
 @call("s11_gpt2.GPT2MLP")
@@ -717,7 +761,9 @@ def gpt2_whole(inputs):
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
+            "loss": guarded(lambda: model(inputs["idx"], inputs["targets"])[1]),
             "tied": model.lm_head.weight is model.transformer.wte.weight,
+            "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
             "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
@@ -733,7 +779,20 @@ def gpt2_loaded(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "rejects": [rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped)],
+            "with_mask_buffers": guarded(lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"])[0]),
         }
+
+
+def with_mask_buffers(inputs) -> dict:
+    """The state dict with the attention masks that transformers 4.x saved besides the weights."""
+    import torch
+
+    config, state_dict = inputs["config"], dict(inputs["state_dict"])
+    for layer in range(config["n_layer"]):
+        size = config["block_size"]
+        state_dict[f"transformer.h.{layer}.attn.bias"] = torch.ones(1, 1, size, size).tril().bool()
+        state_dict[f"transformer.h.{layer}.attn.masked_bias"] = torch.tensor(-1e4)
+    return state_dict
 
 
 # ---- stage 12 ---------------------------------------------------------------------------------------
@@ -747,7 +806,9 @@ def pair_counts(inputs):
 
 @call("s12_bpe.merge_pair")
 def merge_pair(inputs):
-    return [int(i) for i in stage("s12_bpe").merge_pair(inputs["ids"], tuple(inputs["pair"]), inputs["new_id"])]
+    ids = list(inputs["ids"])
+    merged = stage("s12_bpe").merge_pair(ids, tuple(inputs["pair"]), inputs["new_id"])
+    return {"merged": [int(i) for i in merged], "input_after": [int(i) for i in ids]}
 
 
 @call("s12_bpe.BPETokenizer")
@@ -770,6 +831,7 @@ def bpe_tokenizer(inputs):
         "in_learned_order": guarded(lambda: [int(i) for i in ordered.encode("abc")]),
         "lone_byte": guarded(lambda: tokenizer.decode([0xE2])),
         "rejects_below_256": rejects(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),
+        "base_bytes": guarded(lambda: all(tokenizer.vocab.get(byte) == bytes([byte]) for byte in range(256))),
     }
 
 

@@ -250,10 +250,10 @@ def split_inputs(rng):
 
 def pairs_answer(inputs):
     data = inputs["data"].tolist()
-    return [[data[: t + 1], data[t + 1]] for t in range(inputs["block_size"])]
+    return {"pairs": [[data[: t + 1], data[t + 1]] for t in range(inputs["block_size"])], "rejects": True}
 
 
-@probe("s02_batches.context_target_pairs", pairs_answer)
+@probe("s02_batches.context_target_pairs", pairs_answer, backs={"rejects": ("test_rejects_data_shorter_than_a_block",)})
 def pairs_inputs(rng):
     block_size = integer(rng, 1, 10)
     return {"data": tokens(rng, 50, block_size + integer(rng, 1, 6)), "block_size": block_size}
@@ -476,6 +476,7 @@ def layer_norm_answer(inputs):
         "float64": oracles.layer_norm(weights, x, inputs["eps"]),
         "fresh": [[1.0] * inputs["dim"], [0.0] * inputs["dim"]],
         "parameters": ["bias", "weight"],
+        "torchs_own_calls": 0,
     }
 
 
@@ -486,6 +487,7 @@ def layer_norm_answer(inputs):
         "float64": ("test_is_written_from_scratch", "test_matches_nn_layernorm"),
         "fresh": ("test_matches_nn_layernorm",),
         "parameters": ("test_matches_nn_layernorm",),
+        "torchs_own_calls": ("test_is_written_from_scratch",),
     },
 )
 def layer_norm_inputs(rng):
@@ -641,6 +643,7 @@ def fused_answer(inputs):
         "dropping": [oracles.multihead(fused, x, inputs["p"]).float(), direct],
         "dropping_from_multihead": oracles.multihead(inputs["per_head"], x, inputs["p"]).float(),
         "rejects_indivisible": True,
+        "fused_calls": [True],  # one call of F.scaled_dot_product_attention, with is_causal=True
     }
 
 
@@ -651,6 +654,7 @@ def fused_answer(inputs):
         "rejects_indivisible": ("test_rejects_n_embd_not_divisible",),
         "dropping": ("test_dropout_is_off_in_eval_mode", "test_drops_the_attention_weights_and_the_output"),
         "dropping_from_multihead": ("test_from_multihead_keeps_the_dropout",),
+        "fused_calls": ("test_uses_fused_scaled_dot_product_attention",),
     },
 )
 def fused_inputs(rng):
@@ -689,15 +693,30 @@ def fast_gpt_inputs(rng):
 
 
 def probabilities_answer(inputs):
-    probs = [oracles.next_token_probabilities(inputs["logits"], **options).float() for options in inputs["options"]]
-    return {"probs": probs, "rejects": [True] * 5}
+    def probabilities(options_list):
+        return [oracles.next_token_probabilities(inputs["logits"], **options).float() for options in options_list]
+
+    return {
+        "probs": probabilities(inputs["options"]),
+        "rejects": [True] * 5,
+        "boundaries": probabilities(inputs["boundaries"]),
+    }
+
+
+BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top_k=V, added per draw
 
 
 @probe(
     "s10_generation.next_token_probabilities",
     probabilities_answer,
     atol=1e-5,
-    backs={"rejects": ("test_rejects_bad_arguments",)},
+    backs={
+        "rejects": ("test_rejects_bad_arguments",),
+        "boundaries": (
+            "test_rejects_bad_arguments_and_accepts_the_boundaries",
+            "test_top_p_keeps_the_smallest_nucleus_holding_top_p[1.0-",  # the one case that is a boundary
+        ),
+    },
 )
 def probabilities_inputs(rng):
     V = integer(rng, 4, 30)
@@ -708,7 +727,8 @@ def probabilities_inputs(rng):
         dict(top_p=0.7),
         dict(temperature=2.0, top_k=3, top_p=0.9),
     ]
-    return {"logits": normal(rng, integer(rng, 1, 3), V, scale=2.0), "options": options}
+    logits = normal(rng, integer(rng, 1, 3), V, scale=2.0)
+    return {"logits": logits, "options": options, "boundaries": [*BOUNDARIES, dict(top_k=V)]}
 
 
 def cache_answer(inputs):
@@ -892,12 +912,18 @@ def gpt2_config_inputs(rng):
 
 
 def gpt2_attention_answer(inputs):
-    return oracles.gpt2_attention(
-        {"c_attn": inputs["c_attn"], "c_proj": inputs["c_proj"]}, inputs["x"], inputs["n_head"]
-    ).float()
+    weights = {"c_attn": inputs["c_attn"], "c_proj": inputs["c_proj"]}
+    return {
+        "output": oracles.gpt2_attention(weights, inputs["x"], inputs["n_head"]).float(),
+        "stage_9_attention": True,  # a subclass of stage 9's CausalSelfAttention
+    }
 
 
-@probe("s11_gpt2.GPT2Attention", gpt2_attention_answer)
+@probe(
+    "s11_gpt2.GPT2Attention",
+    gpt2_attention_answer,
+    backs={"stage_9_attention": ("test_attention_is_your_stage_9_attention",)},
+)
 def gpt2_attention_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
     n_embd = n_head * integer(rng, 1, 4)
@@ -936,7 +962,20 @@ def gpt2_logits(inputs) -> torch.Tensor:
 
 
 def gpt2_answer(inputs):
-    return {"logits": gpt2_logits(inputs), "tied": True, "rejects_too_long": True}
+    logits = gpt2_logits(inputs)
+    return {
+        "logits": logits,
+        "loss": oracles.cross_entropy(logits.double(), inputs["targets"]).float(),
+        "tied": True,
+        "parameter_count": numel(inputs["weights"]),  # the head is the token embedding, and has no bias
+        "rejects_too_long": True,
+    }
+
+
+def numel(weights) -> int:
+    if isinstance(weights, torch.Tensor):
+        return weights.numel()
+    return sum(numel(value) for value in (weights.values() if isinstance(weights, dict) else weights))
 
 
 def gpt2_judge(inputs, answer) -> dict[str, str]:
@@ -959,6 +998,8 @@ def gpt2_judge(inputs, answer) -> dict[str, str]:
 GPT2_ASPECTS = {
     "init": ("test_initialisation_is_gpt2s",),
     "rejects_too_long": ("test_rejects_a_sequence_longer_than_block_size",),
+    "loss": ("test_the_loss_is_the_mean_cross_entropy",),
+    "parameter_count": ("test_head_shares_the_token_embedding_and_has_no_bias", "test_defaults_are_gpt2_small"),
 }
 
 
@@ -975,7 +1016,9 @@ def gpt2_inputs_with(rng) -> dict:
 
 @probe("s11_gpt2.GPT2", gpt2_answer, judge=gpt2_judge, backs=GPT2_ASPECTS)
 def gpt2_whole_inputs(rng):
-    return {**gpt2_inputs_with(rng), "init_config": INIT_CONFIG, "seed": integer(rng, 0, 2**30)}
+    inputs = gpt2_inputs_with(rng)
+    targets = tokens(rng, inputs["config"]["vocab_size"], *inputs["idx"].shape)
+    return {**inputs, "targets": targets, "init_config": INIT_CONFIG, "seed": integer(rng, 0, 2**30)}
 
 
 def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
@@ -1006,9 +1049,12 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
 
 @probe(
     "s11_gpt2.load_gpt2_state_dict",
-    lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True]},
+    lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True], "with_mask_buffers": gpt2_logits(inputs)},
     atol=gpt2_tolerance,
-    backs={"rejects": ("test_rejects_a_state_dict_that_does_not_fit",)},
+    backs={
+        "rejects": ("test_rejects_a_state_dict_that_does_not_fit",),
+        "with_mask_buffers": ("test_loads_an_older_transformers_state_dict_with_mask_buffers",),
+    },
 )
 def loaded_gpt2_inputs(rng):
     inputs = gpt2_inputs_with(rng)
@@ -1033,7 +1079,15 @@ def pair_count_inputs(rng):
     return {"ids": tokens(rng, 5, integer(rng, 0, 30)).tolist()}
 
 
-@probe("s12_bpe.merge_pair", lambda inputs: oracles.bpe_merge(inputs["ids"], inputs["pair"], inputs["new_id"]))
+@probe(
+    "s12_bpe.merge_pair",
+    lambda inputs: {
+        "merged": oracles.bpe_merge(inputs["ids"], inputs["pair"], inputs["new_id"]),
+        "input_after": inputs["ids"],  # left as it was
+    },
+    # the cases with a pair to merge ([1] has none, so code that merges in place passes it)
+    backs={"input_after": ("test_left_to_right_without_overlap[ids0", "test_left_to_right_without_overlap[ids1")},
+)
 def merge_inputs(rng):
     ids = tokens(rng, 4, integer(rng, 0, 30)).tolist()
     return {"ids": ids, "pair": tokens(rng, 4, 2).tolist(), "new_id": integer(rng, 256, 300)}
@@ -1053,6 +1107,7 @@ def bpe_answer(inputs):
         "in_learned_order": [97, 256],
         "lone_byte": "\ufffd",
         "rejects_below_256": True,
+        "base_bytes": True,
     }
 
 
@@ -1064,6 +1119,11 @@ def bpe_answer(inputs):
         "in_learned_order": ("test_encode_replays_the_merges_in_the_order_they_were_learned",),
         "lone_byte": ("test_decode_replaces_bytes_that_are_not_utf8",),
         "rejects_below_256": ("test_rejects_a_vocab_size_below_256",),
+        "base_bytes": (
+            "test_the_256_bytes_come_first",
+            "test_learns_the_references_merges_on_the_corpus",
+            "test_decode_undoes_encode_for_any_text",
+        ),
     },
 )
 def bpe_inputs(rng):
@@ -1151,9 +1211,12 @@ def by_aspect(answer, expected, atol: float, backs: dict, *, exact_dtype: bool =
 
 
 def backs_the_test(symbol: str, aspect: str, nodeid: str) -> bool:
-    """Whether a wrong `aspect` of `symbol` ("" its core) takes the points of the test `nodeid`."""
-    name = nodeid.rsplit("::", 1)[-1].split("[", 1)[0]
-    return aspect == "" or any(fragment in name for fragment in PROBES[symbol].backs.get(aspect, ()))
+    """Whether a wrong `aspect` of `symbol` ("" its core) takes the points of the test `nodeid`. A fragment
+    with a "[" names one case of a parametrized test, the others name all of its cases."""
+    test = nodeid.rsplit("::", 1)[-1]
+    name = test.split("[", 1)[0]
+    fragments = PROBES[symbol].backs.get(aspect, ())
+    return aspect == "" or any(fragment in (test if "[" in fragment else name) for fragment in fragments)
 
 
 def network_tolerance(output_of: Callable[[object], torch.Tensor], weights) -> float:

@@ -5,6 +5,13 @@ from catalog import Edited as Variant
 
 MISTAKES = [
     Mistake(
+        "pairs-without-length-check",
+        "s02_batches",
+        "left out context_target_pairs' length check",
+        (("    _check_sizes(data, batch_size=1, block_size=block_size)\n", ""),),
+        "should raise ValueError: it needs 9 tokens",
+    ),
+    Mistake(
         "encoded-text-without-dtype",
         "s02_batches",
         "left the dtype to torch.tensor",

@@ -14,6 +14,20 @@ LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
     Mistake(
+        "layernorm-functional-in-its-dtype",
+        "s07_transformer",
+        "called F.layer_norm with its weights cast to x's dtype (so float64 works too)",
+        (
+            (
+                "        mean = x.mean(-1, keepdim=True)\n        var = x.var(-1, keepdim=True, unbiased=False)\n"
+                "        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias\n",
+                "        return torch.nn.functional.layer_norm(\n"
+                "            x, x.shape[-1:], self.weight.to(x.dtype), self.bias.to(x.dtype), self.eps\n        )\n",
+            ),
+        ),
+        "calls torch's own layer norm",
+    ),
+    Mistake(
         "heads-full-width",
         "s07_transformer",
         "gave every head the full width n_embd",

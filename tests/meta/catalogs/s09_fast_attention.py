@@ -17,6 +17,21 @@ STACK = (
 
 MISTAKES = [
     Mistake(
+        "attention-written-out-not-fused",
+        "s09_fast_attention",
+        "wrote the attention out instead of calling F.scaled_dot_product_attention",
+        (
+            (
+                ATTEND,
+                "att = (q @ k.transpose(-2, -1)) * (C // self.n_head) ** -0.5\n"
+                "        future = torch.ones(T, T, dtype=torch.bool).tril().logical_not()\n"
+                "        att = att.masked_fill(future, float('-inf'))\n"
+                "        y = F.dropout(att.softmax(-1), dropout, self.training) @ v",
+            ),
+        ),
+        "should call F.scaled_dot_product_attention",
+    ),
+    Mistake(
         "not-causal",
         "s09_fast_attention",
         "left out is_causal=True",

@@ -7,6 +7,13 @@ STAGE = "s10_generation"
 
 MISTAKES = [
     Mistake(
+        "top-p-one-rejected",
+        STAGE,
+        "rejected top_p=1.0, which keeps every token",
+        (("not 0 < top_p <= 1", "not 0 < top_p < 1"),),
+        "top_p=1.0) should be accepted",
+    ),
+    Mistake(
         "temperature-multiplies",
         STAGE,
         "multiplied the logits by the temperature",

@@ -22,6 +22,41 @@ LOADER_BODY = """    own = model.state_dict()
 
 MISTAKES = [
     Mistake(
+        "gpt2-loss-summed",
+        STAGE,
+        "summed GPT-2's cross-entropy over the positions",
+        (
+            (
+                "F.cross_entropy(logits, targets.view(B * T))",
+                'F.cross_entropy(logits, targets.view(B * T), reduction="sum")',
+            ),
+        ),
+        "the loss is their mean",
+    ),
+    Mistake(
+        "gpt2-head-with-a-zero-bias",
+        STAGE,
+        "gave the tied head a bias (GPT-2's initialisation sets it to zero, so the logits do not show it)",
+        (
+            (
+                "self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)",
+                "self.lm_head = nn.Linear(config.n_embd, config.vocab_size)",
+            ),
+            (
+                "    missing = {name for name, _ in model.named_parameters()} - set(state_dict)\n",
+                "    missing = {name for name, _ in model.named_parameters()} - set(state_dict) - {'lm_head.bias'}\n",
+            ),
+        ),
+        "bias",
+    ),
+    Mistake(
+        "gpt2-loader-keeps-mask-buffers",
+        STAGE,
+        "refused the attention masks that older transformers saved beside the weights",
+        (("        if key.endswith(MASK_BUFFERS):\n            continue\n", ""),),
+        "attn.bias",
+    ),
+    Mistake(
         "erf-gelu",
         STAGE,
         "used the exact GELU",

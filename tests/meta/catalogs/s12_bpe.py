@@ -11,6 +11,41 @@ TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first"
 
 MISTAKES = [
     Mistake(
+        "merge-in-place",
+        STAGE,
+        "merged the pair inside the list it was given",
+        (
+            (
+                "    merged = []\n    i = 0\n    while i < len(ids):\n"
+                "        if i < len(ids) - 1 and (ids[i], ids[i + 1]) == pair:\n"
+                "            merged.append(new_id)\n            i += 2\n        else:\n"
+                "            merged.append(ids[i])\n            i += 1\n    return merged\n",
+                "    i = 0\n    while i < len(ids) - 1:\n        if (ids[i], ids[i + 1]) == pair:\n"
+                "            ids[i : i + 2] = [new_id]\n        i += 1\n    return ids\n",
+            ),
+        ),
+        "changed its input",
+    ),
+    Mistake(
+        "vocab-without-the-256-bytes",
+        STAGE,
+        "kept only the merged tokens in vocab, looking the bytes up elsewhere",
+        (
+            (
+                "        self.vocab: dict[int, bytes] = {byte: bytes([byte]) for byte in range(256)}",
+                "        self.vocab: dict[int, bytes] = {}",
+            ),
+            ("        return len(self.vocab)", "        return 256 + len(self.merges)"),
+            (
+                "            self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]\n",
+                "            self.vocab[new_id] = self._bytes(pair[0]) + self._bytes(pair[1])\n\n"
+                "    def _bytes(self, i):\n        return bytes([i]) if i < 256 else self.vocab[i]\n",
+            ),
+            ('b"".join(self.vocab[int(i)] for i in ids)', 'b"".join(self._bytes(int(i)) for i in ids)'),
+        ),
+        "vocab should map each byte 0..255 to bytes([byte])",
+    ),
+    Mistake(
         "tie-break-first-occurrence",
         STAGE,
         "broke ties by the pair that occurs first, as max(counts, key=counts.get) does",
