@@ -76,6 +76,7 @@ class Batch:
             self.confinement,
             limits,
             tree.build_test_tree(self.workspace / "tests-tree"),
+            tree.build_test_tree(self.workspace / "public-tests-tree", hidden=False),
             tree.build_probe_tree(self.workspace / "probe-tree"),
             expected,
             self.stop_requested,

@@ -3,6 +3,7 @@ confirmation of every pass (confirm.py). The grade is plain data; outputs.py wri
 
 import secrets
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,7 @@ class Setting:
     confinement: Confinement
     limits: Limits
     test_tree: Path
+    public_test_tree: Path  # the test tree without the hidden tests: the public tests run there
     probe_tree: Path
     expected: dict[str, list[str]]  # the stages graded, by name -> their test ids, hidden ones included
     stop_requested: object  # a threading.Event: Ctrl-C
@@ -214,7 +216,9 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
     submission = setting.inside(run_folder / SUBMISSION, run_folder)
     argv = [sys.executable, "-m", "kata.grading.stage_run", stage.name, submission, *results]
     limits = setting.limits
-    confinement = dict(confinement=setting.confinement, tree=setting.test_tree, run_folder=run_folder)
+    public_done = all("/hidden/" in nodeid or nodeid in results for nodeid in expected)
+    tree = setting.test_tree if public_done else setting.public_test_tree  # hidden tests unseen until then
+    confinement = dict(confinement=setting.confinement, tree=tree, run_folder=run_folder)
     with ConfinedRun(argv, **confinement, limits=limits, slot=slot) as run:
         current, deadline = None, time.monotonic() + STARTUP_SECONDS
         while True:
@@ -239,7 +243,7 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
                 limit = limits.for_test(event.test)
                 current, deadline = event.test, time.monotonic() + limit + grace(limit)
             elif isinstance(event, TestFinished):
-                results[event.test] = _result(event, stage, [submission + "/", f"{run.tree_root}/"])
+                results[event.test] = _result(event, stage, [submission + "/", f"{run.tree_root}/", *PACKAGE_FOLDERS])
                 current, deadline = None, time.monotonic() + BETWEEN_TESTS_SECONDS
                 if _out_of_limits(results):
                     return _out_of_limits(results)
@@ -251,6 +255,10 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
         results[current] = _failed(current, stage, why, FailureKind.RAISED)
         return ""
     return why
+
+
+# Where the installed packages lie (the instructor's virtual environment, say): left out of what students see.
+PACKAGE_FOLDERS = sorted({f"{sysconfig.get_paths()[kind]}/" for kind in ("purelib", "platlib")})
 
 
 def _out_of_limits(results: dict) -> str:

@@ -31,7 +31,9 @@ def make_workspace() -> Path:
     return workspace
 
 
-def build_test_tree(folder: Path) -> Path:
+def build_test_tree(folder: Path, *, hidden: bool = True) -> Path:
+    """The tree a stage's tests run in; without `hidden`, one without the hidden tests, for the public tests
+    (graded code can read any file of its tree, and print it into a test's visible output)."""
     kata = REPOSITORY_ROOT / "kata"
     # Not the grader's own oracles: graded code has no business with them.
     ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "oracles.py", "probes.py")
@@ -40,7 +42,7 @@ def build_test_tree(folder: Path) -> Path:
     for helper in TEST_HELPERS:
         shutil.copy(REPOSITORY_ROOT / "tests" / helper, folder / "tests" / helper)
     for stage in stages():
-        for test_file in stage.test_files(include_hidden=True):
+        for test_file in stage.test_files(include_hidden=hidden):
             target = folder / test_file.relative_to(REPOSITORY_ROOT)
             target.parent.mkdir(exist_ok=True)
             shutil.copy(test_file, target)

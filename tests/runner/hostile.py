@@ -480,6 +480,21 @@ ATTACKS = [
         slow=True,
     ),
     Attack(
+        "leak-hidden-tests",
+        "environment",
+        "prints the hidden tests' source into its failure messages, which students see",
+        every_symbol(
+            "leak",
+            """
+            import glob
+
+            def leak(*args, **kwargs):
+                texts = [open(path).read() for path in glob.glob("/grading/tests/hidden/*.py")]
+                raise RuntimeError("".join(texts) or "no hidden tests here")
+            """,
+        ),
+    ),
+    Attack(
         "read-secrets",
         "environment",
         "looks for the instructor's files and environment",

@@ -6,9 +6,11 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -18,7 +20,7 @@ from hostile import ATTACKS, CANARY, graded_code_processes, write_hostile_submis
 
 from kata.cli import main
 from kata.grading.outputs import MAX_RESULTS_BYTES
-from kata.manifest import REPOSITORY_ROOT, stages
+from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stages
 
 pytestmark = [
     pytest.mark.meta,
@@ -89,6 +91,24 @@ def test_no_attack_earns_a_point(graded):
             if attack.reason:
                 said = report["output"] + "".join(t["output"] for t in report["tests"] if stage_name in t["tags"])
                 assert attack.reason in said, f"{attack.name}: no result says {attack.reason!r}"
+
+
+def test_no_hidden_test_reaches_a_visible_output(graded):
+    """Graded code can read its tree; the public tests run in one without the hidden tests."""
+    root, _, hostile, _ = graded
+    sources = [path.read_text() for path in HIDDEN_TESTS.glob("*.py")]
+    hidden_names = [name for source in sources for name in re.findall(r"^def (test_\w+)", source, re.MULTILINE)]
+    assert hidden_names
+    for folder, _ in hostile:
+        for test in results(root, folder.name)["tests"]:
+            if test["visibility"] == "visible":
+                assert not any(name in test["output"] for name in hidden_names), f"{folder.name}: {test['name']}"
+
+
+def test_no_output_shows_where_the_grader_installed_its_packages(graded):
+    root, _, hostile, _ = graded
+    for name in ["correct", *(folder.name for folder, _ in hostile)]:
+        assert sysconfig.get_paths()["purelib"] not in (root / "out" / name / "results.json").read_text()
 
 
 def test_nothing_outside_the_sandboxes_changed(graded):
