@@ -34,6 +34,12 @@ class Explanation:
     location: str = ""  # file:line in the graded code, where known
 
 
+# What Python says when a call does not fit the function's parameters (raised where the test calls it).
+_SIGNATURE_MISMATCH = re.compile(
+    r"unexpected keyword argument|required (positional|keyword-only) argument|positional arguments? but"
+)
+
+
 def explain(error: BaseException, graded_folder: Path) -> Explanation:
     """What the exception that ended a test means for the learner whose code is in `graded_folder`."""
     if isinstance(error, BaseExceptionGroup):  # hypothesis found several distinct failures: the first speaks
@@ -48,6 +54,12 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         return Explanation(FailureKind.WRONG_ANSWER)
     if isinstance(error, TestTookTooLong):
         return _too_long(error, frame)
+    if frame is None and isinstance(error, TypeError) and _SIGNATURE_MISMATCH.search(str(error)):
+        message = sentences(
+            f"Your code does not take the arguments the test passes: {error}",
+            "Give it the parameters its stub lists, with the same names and defaults",
+        )
+        return Explanation(FailureKind.RAISED, message)
     if frame is None:
         return Explanation(FailureKind.SUITE)
     code, line = frame

@@ -663,6 +663,17 @@ def generate(inputs):
         sampled = generation.generate(
             model, prompt, new_tokens, top_k=3, temperature=0.8, generator=generator(inputs["seed"])
         )
+        uncached = guarded(
+            lambda: generation.generate(
+                model,
+                prompt,
+                new_tokens,
+                top_k=3,
+                temperature=0.8,
+                generator=generator(inputs["seed"]),
+                use_cache=False,
+            )
+        )
         many = guarded(
             lambda: generation.generate(
                 model,
@@ -681,6 +692,7 @@ def generate(inputs):
         return {
             "greedy": greedy,
             "sampled": sampled,
+            "uncached": uncached,
             "sampled_rows": many,
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),

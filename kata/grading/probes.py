@@ -792,7 +792,7 @@ def cached_forward_inputs(rng):
     }
 
 
-GENERATION_KEYS = {"greedy", "sampled", "sampled_rows", "reads", "same_generator"}
+GENERATION_KEYS = {"greedy", "sampled", "uncached", "sampled_rows", "reads", "same_generator"}
 
 
 def generation_judge(inputs, answer) -> dict[str, str]:
@@ -807,6 +807,8 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         if wrong := tokens_judge(inputs, answer[name], name, rows=rows, top_k=top_k):
             return {"": wrong}
     found = {}
+    if wrong := tokens_judge(inputs, answer["uncached"], "uncached", rows=1, top_k=3):  # use_cache=False works
+        found["uncached"] = wrong
     if wrong := tokens_judge(inputs, answer["sampled_rows"], "sampled_rows", rows=8, top_k=3):
         found["sampled_rows"] = wrong
     elif (chance := chance_of_always_the_most_likely(inputs, answer["sampled_rows"], 1.5)) < 1e-6:
@@ -828,6 +830,7 @@ GENERATION_ASPECTS = {
     "sampled_rows": ("test_samples_what_the_full_forward_gives_past_block_size",),
     "same_generator": ("test_same_generator_same_tokens_whatever_the_global_seed",),
     "reads": ("test_the_cache_reads_one_new_token_per_step",),
+    "uncached": ("test_the_cache_does_not_change_the_tokens",),
 }
 
 

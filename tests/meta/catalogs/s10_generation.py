@@ -7,6 +7,16 @@ STAGE = "s10_generation"
 
 MISTAKES = [
     Mistake(
+        "generate-without-use-cache",
+        STAGE,
+        "left out generate's use_cache option (the cache always on)",
+        (
+            ("    use_cache: bool = True,\n) -> torch.Tensor:", ") -> torch.Tensor:"),
+            ("        if not use_cache or len(cache) in (0, block_size):", "        if len(cache) in (0, block_size):"),
+        ),
+        "does not take the arguments the test passes: generate() got an unexpected keyword argument 'use_cache'",
+    ),
+    Mistake(
         "top-p-one-rejected",
         STAGE,
         "rejected top_p=1.0, which keeps every token",
