@@ -107,6 +107,10 @@ def hand_generation(model, idx, steps, *, seed, temperature=1.0, top_k=None, top
     return idx
 
 
+def shown_options(options: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in options.items())
+
+
 TOP_P_RANGE = "top_p may be anything in (0, 1], and 1.0 keeps every token"
 RANGES = f"temperature must be > 0, top_k between 1 and the vocabulary size, {TOP_P_RANGE}"
 
@@ -164,14 +168,14 @@ class TestNextTokenProbabilities:
         bad = [dict(temperature=0.0), dict(temperature=-1.0), dict(top_k=0), dict(top_k=6), dict(top_p=0.0)]
         bad += [dict(top_p=1.5), dict(top_p=-0.1)]
         for options in bad:
-            shown = ", ".join(f"{name}={value}" for name, value in options.items())
+            shown = shown_options(options)
             expect_value_error(
                 lambda options=options: stage.next_token_probabilities(logits, **options),
                 f"next_token_probabilities(logits over 5 tokens, {shown})",
                 RANGES,
             )
         for options in (dict(top_k=5), dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)):
-            shown = ", ".join(f"{name}={value}" for name, value in options.items())
+            shown = shown_options(options)
             call = f"next_token_probabilities(logits over 5 tokens, {shown})"
             probs = expect_accepted(
                 lambda options=options: stage.next_token_probabilities(logits, **options), call, RANGES
@@ -437,7 +441,7 @@ class TestGenerate:
     def test_rejects_bad_arguments(self):
         model, idx = tiny_model(11), random_tokens((1, 2), V, 11)
         for options in (dict(temperature=0.0), dict(top_k=V + 1), dict(top_p=1.5)):
-            shown = ", ".join(f"{name}={value}" for name, value in options.items())
+            shown = shown_options(options)
             expect_value_error(
                 lambda options=options: stage.generate(model, idx, 3, **options), f"generate(model, idx, 3, {shown})"
             )

@@ -970,15 +970,10 @@ def gpt2_answer(inputs):
         "logits": logits,
         "loss": oracles.cross_entropy(logits.double(), inputs["targets"]).float(),
         "tied": True,
-        "parameter_count": numel(inputs["weights"]),  # the head is the token embedding, and has no bias
+        # the head is the token embedding, and has no bias
+        "parameter_count": sum(weight.numel() for weight in flattened(inputs["weights"])),
         "rejects_too_long": True,
     }
-
-
-def numel(weights) -> int:
-    if isinstance(weights, torch.Tensor):
-        return weights.numel()
-    return sum(numel(value) for value in (weights.values() if isinstance(weights, dict) else weights))
 
 
 def gpt2_judge(inputs, answer) -> dict[str, str]:
