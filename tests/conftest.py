@@ -34,8 +34,10 @@ def corpus() -> str:
 
 
 @pytest.fixture(scope="session")
-def corpus_vocabulary(corpus) -> list[str]:
-    return sorted(set(corpus))
+def corpus_vocabulary(corpus) -> tuple[str, ...]:
+    """A tuple: tests hand the learner's code a fresh list of it, so code that changes its argument
+    cannot change the vocabulary the references and later tests use."""
+    return tuple(sorted(set(corpus)))
 
 
 @pytest.fixture(scope="session")
