@@ -1,0 +1,81 @@
+"""What a written-out LayerNorm costs a training step of the gpt-cpu model, by how it takes the variance:
+
+    .venv/bin/python benchmarks/layer_norm.py [--rounds 4] [--steps 100] [--threads 1]
+
+Trains the references' fast-attention GPT at the gpt-cpu size (random batches of 12) with three
+LayerNorm forwards in turn, alternating, `--steps` steps each per round: the lecture's
+`x.var(-1, unbiased=False)`, the references' variance from the centred values, and torch's own
+F.layer_norm (which stage 7 does not accept, shown for scale). Prints each one's milliseconds per
+step, every round and the median, and each median's ratio to the lecture's.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from kata.adamw import AdamW  # noqa: E402
+from kata.implementation import activate, load_stage  # noqa: E402
+from kata.manifest import presets  # noqa: E402
+
+
+def lecture_variance(self, x: torch.Tensor) -> torch.Tensor:
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+def torch_layer_norm(self, x: torch.Tensor) -> torch.Tensor:
+    return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    arguments = parser.parse_args()
+    torch.set_num_threads(arguments.threads)
+    activate(ROOT / "solutions")
+    layer_norm = load_stage("s07_transformer").LayerNorm
+    forwards = {"lecture's x.var": lecture_variance, "references' centred": layer_norm.forward}
+    forwards["torch's F.layer_norm"] = torch_layer_norm
+    preset = presets()["gpt-cpu"]
+    config = load_stage("s08_gpt").GPTConfig(vocab_size=65, block_size=preset.block_size, **preset.gpt)
+    torch.manual_seed(0)
+    model = load_stage("s09_fast_attention").fast_gpt(config)
+    optimizer = AdamW(model.parameters(), lr=preset.lr, betas=(0.9, preset.beta2), weight_decay=preset.weight_decay)
+
+    def step() -> None:
+        x, y = (torch.randint(65, (preset.batch_size, preset.block_size)) for _ in range(2))
+        _, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    milliseconds = {name: [] for name in forwards}
+    for _ in range(arguments.rounds):
+        for name, forward in forwards.items():
+            layer_norm.forward = forward
+            for _ in range(5):  # settle the allocator after the switch
+                step()
+            started = time.perf_counter()
+            for _ in range(arguments.steps):
+                step()
+            milliseconds[name].append(1000 * (time.perf_counter() - started) / arguments.steps)
+    baseline = statistics.median(milliseconds["lecture's x.var"])
+    print(f"ms per training step, gpt-cpu size, {arguments.threads} thread(s), {arguments.steps} steps a round:")
+    for name, values in milliseconds.items():
+        median = statistics.median(values)
+        rounds = " ".join(f"{value:.1f}" for value in values)
+        print(f"  {name:22s} {rounds}  median {median:.1f} ({median / baseline:.2f}x the lecture's {baseline:.1f})")
+
+
+if __name__ == "__main__":
+    main()
