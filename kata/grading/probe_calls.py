@@ -128,9 +128,15 @@ def install_dropout_the_grader_can_compute() -> None:
         kept = input * dropout_mask(input.shape, p).to(input.dtype) / (1 - p)
         return input.copy_(kept) if inplace else kept
 
-    def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    def scaled_dot_product_attention(
+        query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+    ):
+        grouped = {"enable_gqa": True} if enable_gqa else {}  # a keyword torch before 2.5 does not know
         if dropout_p == 0:
-            return fused_attention(query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
+            return fused_attention(query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale, **grouped)
+        if enable_gqa and key.shape[-3] != query.shape[-3]:  # each key and value head serves a group of query heads
+            groups = query.shape[-3] // key.shape[-3]
+            key, value = key.repeat_interleave(groups, -3), value.repeat_interleave(groups, -3)
         weights = query @ key.transpose(-2, -1) * (query.shape[-1] ** -0.5 if scale is None else scale)
         if is_causal:
             future = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool).tril().logical_not()
