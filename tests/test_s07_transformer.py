@@ -148,7 +148,7 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
 
 
 def expect_weight_and_bias(layer_norm, dim: int) -> None:
-    """weight and bias must be nn.Parameters under these names, starting at ones and zeros."""
+    """weight and bias must be its only nn.Parameters, under these names, starting at ones and zeros."""
     call = f"LayerNorm({dim})"
     parameters = dict(layer_norm.named_parameters())
     for name, start in (("weight", "ones"), ("bias", "zeros")):
@@ -164,6 +164,13 @@ def expect_weight_and_bias(layer_norm, dim: int) -> None:
                 f"{call} should have nn.Parameters named weight (ones) and bias (zeros), as nn.LayerNorm does; "
                 f"its parameters are named: {named}. Rename them: the tests and the later stages use these names"
             )
+    others = sorted(set(parameters) - {"weight", "bias"})
+    if others:
+        fail(
+            f"{call} should have two parameters, weight and bias, as nn.LayerNorm does; it also has "
+            f"{', '.join(others)}. Keep eps a plain number (self.eps = eps): every nn.Parameter counts in the "
+            "model's parameters and its state_dict, and the optimizer updates it unless it is frozen"
+        )
     if not torch.equal(parameters["weight"].detach(), torch.ones(dim)) or not torch.equal(
         parameters["bias"].detach(), torch.zeros(dim)
     ):

@@ -10,6 +10,16 @@ LN_FORWARD = (
     "        mean = x.mean(-1, keepdim=True)\n        var = x.var(-1, keepdim=True, unbiased=False)\n"
     "        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias"
 )
+# The references take the variance from the centred values (x.var is slow on a CPU); learners write the
+# lecture's form, LN_FORWARD, so the layer norm entries below edit that form.
+REFERENCE_LN_FORWARD = (
+    "        centered = x - x.mean(-1, keepdim=True)\n"
+    "        # The biased variance, from the centred values: the same as x.var(-1, keepdim=True, unbiased=False),\n"
+    "        # which on a CPU takes several times as long (about 0.6 ms of a 1 ms layer norm at the gpt-cpu size).\n"
+    "        var = (centered * centered).mean(-1, keepdim=True)\n"
+    "        return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias"
+)
+LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
@@ -19,8 +29,7 @@ MISTAKES = [
         "called F.layer_norm with its weights cast to x's dtype (so float64 works too)",
         (
             (
-                "        mean = x.mean(-1, keepdim=True)\n        var = x.var(-1, keepdim=True, unbiased=False)\n"
-                "        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias\n",
+                REFERENCE_LN_FORWARD + "\n",
                 "        return torch.nn.functional.layer_norm(\n"
                 "            x, x.shape[-1:], self.weight.to(x.dtype), self.bias.to(x.dtype), self.eps\n        )\n",
             ),
@@ -123,20 +132,21 @@ MISTAKES = [
         "layernorm-unbiased-variance",
         "s07_transformer",
         "used the unbiased variance",
-        (("unbiased=False", "unbiased=True"),),
+        (LECTURE_FORM, ("unbiased=False", "unbiased=True")),
         "biased variance",
     ),
     Mistake(
         "layernorm-over-the-batch",
         "s07_transformer",
         "took the mean over the first dimension",
-        (("mean = x.mean(-1, keepdim=True)", "mean = x.mean(0, keepdim=True)"),),
+        (LECTURE_FORM, ("mean = x.mean(-1, keepdim=True)", "mean = x.mean(0, keepdim=True)")),
     ),
     Mistake(
         "layernorm-over-dim-1",
         "s07_transformer",
         "normalised over dim 1, as the video's LayerNorm1d on 2-D input does",
         (
+            LECTURE_FORM,
             ("mean = x.mean(-1, keepdim=True)", "mean = x.mean(1, keepdim=True)"),
             ("var = x.var(-1, keepdim=True, unbiased=False)", "var = x.var(1, keepdim=True, unbiased=False)"),
         ),
@@ -146,7 +156,7 @@ MISTAKES = [
         "layernorm-eps-outside-sqrt",
         "s07_transformer",
         "added eps after the square root",
-        (("torch.sqrt(var + self.eps)", "(torch.sqrt(var) + self.eps)"),),
+        (LECTURE_FORM, ("torch.sqrt(var + self.eps)", "(torch.sqrt(var) + self.eps)")),
         "torch.sqrt(var + eps)",
     ),
     Mistake(
@@ -156,12 +166,21 @@ MISTAKES = [
         (("        self.eps = eps\n", "        self.eps = 1e-5\n"),),
         "not the eps=0.001 the LayerNorm was given",
     ),
+    # The precision pass's sub7epsparam: the grader's check refuted it, and no test said why.
+    Mistake(
+        "layernorm-eps-as-parameter",
+        "s07_transformer",
+        "kept eps as a frozen nn.Parameter",
+        (("        self.eps = eps\n", "        self.eps = nn.Parameter(torch.tensor(eps), requires_grad=False)\n"),),
+        "should have two parameters, weight and bias",
+    ),
     # Source: kveps/motion_prediction models/transformer/layer_norm.py (no weight, no bias).
     Mistake(
         "layernorm-without-scale-and-shift",
         "s07_transformer",
         "normalised without applying weight and bias",
         (
+            LECTURE_FORM,
             (
                 "return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias",
                 "return (x - mean) / torch.sqrt(var + self.eps)",
@@ -212,7 +231,7 @@ MISTAKES = [
         "delegated the computation to F.layer_norm, as nanoGPT's LayerNorm does",
         (
             (
-                LN_FORWARD,
+                REFERENCE_LN_FORWARD,
                 "        return nn.functional.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)",
             ),
         ),
@@ -310,9 +329,31 @@ VARIANTS = [
         "normalises with torch.var_mean and rsqrt",
         (
             (
-                LN_FORWARD,
+                REFERENCE_LN_FORWARD,
                 "        var, mean = torch.var_mean(x, dim=-1, keepdim=True, unbiased=False)\n        return "
                 "self.weight * (x - mean) * torch.rsqrt(var + self.eps) + self.bias",
+            ),
+        ),
+    ),
+    # The precision pass's sub7castw and sub7strict: the grader's check once fed float64 input to float32
+    # parameters (nn.LayerNorm raises there; the docstring asks nothing of it) and scored both 0.
+    Variant(
+        "layernorm-computes-in-its-parameters-dtype",
+        "s07_transformer",
+        "converts x to its parameters' dtype first",
+        (LECTURE_FORM, ("        mean = x.mean(-1", "        x = x.to(self.weight.dtype)\n        mean = x.mean(-1")),
+    ),
+    Variant(
+        "layernorm-refuses-mixed-dtypes",
+        "s07_transformer",
+        "raises, as nn.LayerNorm does, when x and its parameters differ in dtype",
+        (
+            LECTURE_FORM,
+            (
+                "        mean = x.mean(-1",
+                "        if x.dtype != self.weight.dtype:\n"
+                '            raise RuntimeError(f"expected input of dtype {self.weight.dtype}, got {x.dtype}")\n'
+                "        mean = x.mean(-1",
             ),
         ),
     ),
@@ -329,6 +370,7 @@ VARIANTS = [
         "s07_transformer",
         "computes the variance as the mean squared deviation",
         (
+            LECTURE_FORM,
             (
                 "var = x.var(-1, keepdim=True, unbiased=False)",
                 "var = (x - mean).pow(2).mean(-1, keepdim=True)",
