@@ -296,14 +296,16 @@ class TestAgainstHuggingFace:
         )
 
     def test_rejects_a_state_dict_that_does_not_fit(self):
-        models = [tiny_gpt2(4), tiny_gpt2(4)]
+        models = [tiny_gpt2(4), tiny_gpt2(4), tiny_gpt2(4)]
         state_dict = hugging_face_state_dict(4)
+        extra_layer = f"transformer.h.{TINY['n_layer']}.ln_1.weight"  # from a checkpoint with one more block
         wrong = [
             (
                 "one of another vocabulary size",
                 {**state_dict, "transformer.wte.weight": torch.zeros(51, TINY["n_embd"])},
             ),
             ("one without ln_f", {k: v for k, v in state_dict.items() if not k.startswith("transformer.ln_f")}),
+            (f"one with a block more ({extra_layer})", {**state_dict, extra_layer: torch.ones(TINY["n_embd"])}),
         ]
         for model, (what, candidate) in zip(models, wrong, strict=True):
             expect_value_error(

@@ -794,10 +794,16 @@ def gpt2_loaded(inputs):
     model = load(gpt2_model(inputs), state_dict)
     missing = {key: value for key, value in state_dict.items() if key != inputs["key"]}
     reshaped = {**state_dict, inputs["key"]: state_dict[inputs["key"]][..., :-1]}
+    not_ours = {
+        **state_dict,
+        f"transformer.h.{inputs['config']['n_layer']}.ln_1.weight": state_dict["lm_head.weight"][0],
+    }
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
-            "rejects": [rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped)],
+            "rejects": [
+                rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped, not_ours)
+            ],
             "with_mask_buffers": guarded(lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"])[0]),
         }
 

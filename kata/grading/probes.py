@@ -1045,7 +1045,11 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
 
 @probe(
     "s11_gpt2.load_gpt2_state_dict",
-    lambda inputs: {"logits": gpt2_logits(inputs), "rejects": [True, True], "with_mask_buffers": gpt2_logits(inputs)},
+    lambda inputs: {
+        "logits": gpt2_logits(inputs),
+        "rejects": [True, True, True],
+        "with_mask_buffers": gpt2_logits(inputs),
+    },
     atol=gpt2_tolerance,
     backs={
         "rejects": ("test_rejects_a_state_dict_that_does_not_fit",),
@@ -1055,7 +1059,10 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
 def loaded_gpt2_inputs(rng):
     inputs = gpt2_inputs_with(rng)
     state_dict = hugging_face_state_dict(inputs["weights"])
-    weights = sorted(key for key in state_dict if key != "lm_head.weight")  # the head is the token embedding
+    # Not the token embedding: the checkpoint holds it twice (as lm_head.weight too), and a loader may take
+    # the shared matrix from either key, which the docstring allows.
+    shared = ("lm_head.weight", "transformer.wte.weight")
+    weights = sorted(key for key in state_dict if key not in shared)
     key = weights[integer(rng, 0, len(weights) - 1)]  # left out, then given the wrong shape
     return {**inputs, "state_dict": state_dict, "key": key}
 

@@ -167,6 +167,14 @@ MISTAKES = [
         (("    if missing:\n", "    if False:\n"),),
         "should raise ValueError: name the key",
     ),
+    # The precision pass's subm11unknown: no test or probe passed a key that is not the model's.
+    Mistake(
+        "loader-skips-keys-not-its-own",
+        STAGE,
+        "skipped the checkpoint's keys that are not the model's, without a word",
+        (('            raise ValueError(f"{key} is not a parameter of this GPT2")\n', "            continue\n"),),
+        "one with a block more",
+    ),
     Mistake(
         "loader-without-shape-check",
         STAGE,
@@ -236,6 +244,21 @@ VARIANTS = [
                 "\n",
                 "            for projection in (block.attn.c_proj, block.mlp.c_proj):\n"
                 "                torch.nn.init.normal_(projection.weight, std=0.02 / math.sqrt(2 * config.n_layer))\n",
+            ),
+        ),
+    ),
+    # The precision pass's sub11rasbt: the grader's check once left out transformer.wte.weight in about one
+    # draw in 28 and wanted a ValueError, though lm_head.weight still held the shared matrix.
+    Variant(
+        "loader-takes-the-shared-matrix-from-either-key",
+        STAGE,
+        "accepts the shared embedding and head matrix under lm_head.weight alone",
+        (
+            (
+                "    if missing:\n",
+                '    if missing == {"transformer.wte.weight"} and "lm_head.weight" in state_dict:\n'
+                "        missing = set()  # the shared matrix came as lm_head.weight, already copied\n"
+                "    if missing:\n",
             ),
         ),
     ),
