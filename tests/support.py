@@ -11,11 +11,11 @@ import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import torch
 from feedback import fail
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from kata.manifest import REPOSITORY_ROOT
 
@@ -85,20 +85,56 @@ class DropoutCall:
         return self.training and self.p > 0
 
 
+class _TorchCalls(TorchFunctionMode):
+    """Hands every call of the `watched` torch functions in a block to on_call(func, args, kwargs), however the
+    graded code reached them: through torch.nn.functional, a name imported from it, or a module (nn.Dropout
+    calls F.dropout). Patching the attribute instead would miss a name bound when the code was imported."""
+
+    def __init__(self, watched: tuple, on_call):
+        super().__init__()
+        self.watched, self.on_call = watched, on_call
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.watched:
+            return self.on_call(func, args, kwargs or {})
+        return func(*args, **(kwargs or {}))
+
+
+# The parameters of the recorded functions in order, to read positional arguments by name.
+_PARAMETERS = {
+    nn.functional.dropout: ("input", "p", "training", "inplace"),
+    torch.dropout: ("input", "p", "train"),
+    nn.functional.scaled_dot_product_attention: (
+        "query",
+        "key",
+        "value",
+        "attn_mask",
+        "dropout_p",
+        "is_causal",
+        "scale",
+    ),
+}
+
+
+def _by_name(func, args: tuple, kwargs: dict) -> dict:
+    return {**dict(zip(_PARAMETERS[func], args, strict=False)), **kwargs}
+
+
 @contextlib.contextmanager
 def recorded_dropout():
-    """Record every call of torch.nn.functional.dropout in the block (nn.Dropout makes one per forward),
-    so a test can tell *where* a module drops: on which tensor, before or after which layer."""
+    """Record every dropout in the block (F.dropout, which nn.Dropout calls, or torch.dropout), so a test can
+    tell *where* a module drops: on which tensor, before or after which layer."""
     calls: list[DropoutCall] = []
-    real = nn.functional.dropout
 
-    def recording(input, p=0.5, training=True, inplace=False):
-        before = input.detach().clone()
-        output = real(input, p, training, inplace)
+    def record(func, args, kwargs):
+        arguments = _by_name(func, args, kwargs)
+        before = arguments["input"].detach().clone()
+        output = func(*args, **kwargs)
+        p, training = arguments.get("p", 0.5), arguments.get("training", arguments.get("train", True))
         calls.append(DropoutCall(before, output.detach().clone(), float(p), bool(training)))
         return output
 
-    with mock.patch.object(nn.functional, "dropout", recording):
+    with _TorchCalls((nn.functional.dropout, torch.dropout), record):
         yield calls
 
 
@@ -106,51 +142,46 @@ def recorded_dropout():
 def recorded_layer_norm():
     """Record every call of torch's own layer norm (nn.LayerNorm and F.layer_norm both reach it)."""
     calls: list[tuple] = []
-    real_functional, real_torch = nn.functional.layer_norm, torch.layer_norm
 
-    def recording(real):
-        def record(*args, **kwargs):
-            calls.append(args)
-            return real(*args, **kwargs)
+    def record(func, args, kwargs):
+        calls.append(args)
+        return func(*args, **kwargs)
 
-        return record
-
-    with (
-        mock.patch.object(nn.functional, "layer_norm", recording(real_functional)),
-        mock.patch.object(torch, "layer_norm", recording(real_torch)),
-    ):
+    with _TorchCalls((nn.functional.layer_norm, torch.layer_norm), record):
         yield calls
-
-
-# scaled_dot_product_attention's parameters in order, to read positional arguments by name.
-_ATTENTION_PARAMETERS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
 
 
 @contextlib.contextmanager
 def recorded_fused_attention():
     """Record the arguments, by name, of every call of F.scaled_dot_product_attention in the block."""
     calls: list[dict] = []
-    real = nn.functional.scaled_dot_product_attention
+    fused = nn.functional.scaled_dot_product_attention
 
-    def recording(*args, **kwargs):
-        calls.append({**dict(zip(_ATTENTION_PARAMETERS, args, strict=False)), **kwargs})
-        return real(*args, **kwargs)
+    def record(func, args, kwargs):
+        calls.append(_by_name(func, args, kwargs))
+        return func(*args, **kwargs)
 
-    with mock.patch.object(nn.functional, "scaled_dot_product_attention", recording):
+    with _TorchCalls((fused,), record):
         yield calls
 
 
 @contextlib.contextmanager
 def recorded_forward(module: nn.Module):
-    """Record (input, output) of every forward call of `module` in the block."""
+    """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both
+    (a forward hook would miss the second, which some code writes)."""
     calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-    handle = module.register_forward_hook(
-        lambda _, args, output: calls.append((args[0].detach().clone(), output.detach().clone()))
-    )
+    real = module.forward
+
+    def forward(*args, **kwargs):
+        output = real(*args, **kwargs)
+        calls.append((args[0].detach().clone(), output.detach().clone()))
+        return output
+
+    module.forward = forward  # on the instance: both calls look it up there first
     try:
         yield calls
     finally:
-        handle.remove()
+        del module.forward
 
 
 def submodule(owner: nn.Module, name: str, call: str) -> nn.Module:

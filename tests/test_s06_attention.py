@@ -199,6 +199,11 @@ class TestHead:
                 "the head's output (wei @ v) instead zeroes features rather than the tokens a position gathers from"
             )
         dropout = on_weights[-1]
+        if dropout.p != 0.5:
+            fail(
+                f"{call} dropped the weights with p={dropout.p:g}, not the dropout=0.5 it was given: pass the "
+                "argument on, self.dropout = nn.Dropout(dropout)"
+            )
         if not torch.allclose(dropout.input.double(), weights, atol=1e-5):
             fail(
                 f"{call} applied dropout to a (2, 6, 6) tensor that is not the softmaxed weights: apply it after "

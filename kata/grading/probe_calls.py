@@ -200,19 +200,21 @@ def char_tokenizer(inputs):
     }
 
 
-def calls_to(owner, name: str, action) -> list[dict]:
-    """The keyword arguments of every call of owner.name while action() runs (positional ones as arg0, ...)."""
-    real, calls = getattr(owner, name), []
+def calls_to(functions: tuple, action) -> list[dict]:
+    """The arguments (positional ones as arg0, ...) of every call of the torch `functions` while action() runs,
+    however the code reached them: patching the attribute would miss a name imported from torch.nn.functional."""
+    from torch.overrides import TorchFunctionMode
 
-    def recording(*args, **kwargs):
-        calls.append({**{f"arg{i}": arg for i, arg in enumerate(args)}, **kwargs})
-        return real(*args, **kwargs)
+    calls = []
 
-    setattr(owner, name, recording)
-    try:
+    class Recording(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func in functions:
+                calls.append({**{f"arg{i}": arg for i, arg in enumerate(args)}, **(kwargs or {})})
+            return func(*args, **(kwargs or {}))
+
+    with Recording():
         action()
-    finally:
-        setattr(owner, name, real)
     return calls
 
 
@@ -473,9 +475,7 @@ def own_layer_norm_calls(module, x) -> int:
     import torch
     from torch.nn import functional as F
 
-    inner: list[dict] = []
-    outer = calls_to(F, "layer_norm", lambda: inner.extend(calls_to(torch, "layer_norm", lambda: module(x))))
-    return len(outer) + len(inner)
+    return len(calls_to((F.layer_norm, torch.layer_norm), lambda: module(x)))
 
 
 @call("s07_transformer.Block")
@@ -573,9 +573,11 @@ def causal_self_attention(inputs):
 
 def fused_calls(attention, x) -> list[bool]:
     """is_causal of each call of F.scaled_dot_product_attention in one forward."""
-    from torch.nn import functional as F
+    import torch
 
-    calls = calls_to(F, "scaled_dot_product_attention", lambda: attention(x))
+    # torch's own fused attention: the grader's stands in front of it (install_dropout_the_grader_can_compute)
+    # and calls it where no dropout is asked, as here.
+    calls = calls_to((torch._C._nn.scaled_dot_product_attention,), lambda: attention(x))
     return [bool(call.get("is_causal", call.get("arg5", False))) for call in calls]
 
 

@@ -158,6 +158,14 @@ MISTAKES = [
         ((HEAD_DROPOUT, "        wei = F.dropout(wei, self.dropout.p, training=True)\n"),),
         "eval mode",
     ),
+    # The precision pass's subm6fixedp: the lecture's global dropout = 0.2, kept when it became an argument.
+    Mistake(
+        "head-ignores-its-dropout-argument",
+        "s06_attention",
+        "hard-coded nn.Dropout(0.2) instead of the dropout it was given",
+        (("        self.dropout = nn.Dropout(dropout)\n", "        self.dropout = nn.Dropout(0.2)\n"),),
+        "not the dropout=0.5 it was given",
+    ),
 ]
 
 VARIANTS = [
@@ -225,6 +233,19 @@ VARIANTS = [
             ),
             ("        v = self.value(x)  # (B, T, hs)\n", ""),
             (HEAD_DROPOUT, "        wei = F.dropout(wei, self.dropout.p, self.training)\n"),
+        ),
+    ),
+    # The precision pass's sub6fdrop: a recorder that patched F.dropout once missed this and said "no dropout".
+    Variant(
+        "head-dropout-imported-by-name",
+        "s06_attention",
+        "drops with torch.nn.functional's dropout imported by name",
+        (
+            (
+                "from torch.nn import functional as F\n",
+                "from torch.nn import functional as F\nfrom torch.nn.functional import dropout\n",
+            ),
+            (HEAD_DROPOUT, "        wei = dropout(wei, self.dropout.p, self.training)\n"),
         ),
     ),
 ]

@@ -434,4 +434,11 @@ VARIANTS = [
             ),
         ),
     ),
+    # Source: b-schoen/gpt_from_scratch bigram_with_self_attention.py (self.proj.forward(...)); hooks miss such calls.
+    Variant(
+        "layers-called-through-forward",
+        "s07_transformer",
+        "calls its projection and dropout through .forward()",
+        ((MHA_OUT, "        return self.dropout.forward(self.proj.forward(out))"),),
+    ),
 ]

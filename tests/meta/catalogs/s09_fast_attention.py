@@ -313,4 +313,17 @@ VARIANTS = [
             ),
         ),
     ),
+    # The precision pass's sub9import: a recorder that patched the attribute once counted no fused call here.
+    Variant(
+        "fused-attention-imported-by-name",
+        "s09_fast_attention",
+        "calls scaled_dot_product_attention imported by name",
+        (
+            (
+                "from torch.nn import functional as F\n",
+                "from torch.nn import functional as F\nfrom torch.nn.functional import scaled_dot_product_attention\n",
+            ),
+            (ATTEND, "y = scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)"),
+        ),
+    ),
 ]
