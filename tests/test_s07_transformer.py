@@ -352,6 +352,7 @@ class TestBlock:
     def test_passes_dropout_on_to_both_sublayers(self):
         block = built(stage.Block, 8, 2, 6, dropout=0.5).train()
         x = random_floats((2, 6, 8), 6)
+        in_sublayers = 0
         for name, sublayer in (("sa", "MultiHeadAttention"), ("ffwd", "FeedForward")):
             with fixed_seed(0), recorded_dropout() as calls:
                 getattr(block, name)(x)
@@ -360,3 +361,12 @@ class TestBlock:
                     f"Block(8, 2, 6, dropout=0.5).{name} applied no dropout of p=0.5 in training mode: pass dropout "
                     f"on to {sublayer}"
                 )
+            in_sublayers += sum(dropout.active for dropout in calls)
+        with fixed_seed(0), recorded_dropout() as calls:
+            block(x)
+        if (in_block := sum(dropout.active for dropout in calls)) > in_sublayers:
+            fail(
+                f"Block(8, 2, 6, dropout=0.5) in training mode applies dropout {in_block} times, its sublayers "
+                f"{in_sublayers} times: the block itself drops nothing, x + sa(ln1(x)) then x + ffwd(ln2(x)), since "
+                "each sublayer already ends in dropout. Remove the block's own dropout"
+            )

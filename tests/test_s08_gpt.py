@@ -82,6 +82,26 @@ def through_blocks(blocks, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def expect_no_dropout_outside_the_blocks(model, in_blocks: int) -> None:
+    """The lecture's GPT drops only inside its blocks; nanoGPT's also drops the embeddings' sum, which passes."""
+    idx = random_tokens((2, 8), 20, 8)
+    with fixed_seed(0), recorded_dropout() as calls:
+        model(idx)
+    embeddings = part(model, "token_embedding_table")(idx) + part(model, "position_embedding_table")(torch.arange(8))
+    on_embeddings = [
+        dropout
+        for dropout in calls
+        if dropout.input.shape == embeddings.shape and torch.equal(dropout.input, embeddings)
+    ]
+    elsewhere = sum(dropout.active for dropout in calls) - in_blocks - len(on_embeddings[:1])
+    if elsewhere > 0:
+        fail(
+            f"GPTLanguageModel(config with dropout=0.5) in training mode applies dropout {elsewhere} more "
+            f"time{'s' if elsewhere > 1 else ''} than its blocks do, and not on the embeddings: the lecture's GPT "
+            "drops only inside its blocks (nanoGPT also drops tok_emb + pos_emb). Remove the extra dropout"
+        )
+
+
 class TestLecturesModel:
     def test_has_n_layer_blocks_of_n_head_heads(self):
         model = tiny_gpt(n_embd=24, n_head=4, n_layer=3)
@@ -152,10 +172,11 @@ class TestLecturesModel:
                 "Your Block (stage 7) applies no dropout of p=0.5 in training mode even when built with "
                 "dropout=0.5, so no GPT made of it can. Make `pytest -m s07_transformer` pass first"
             )
-        model = tiny_gpt(8, dropout=0.5).train()
+        model, in_blocks = tiny_gpt(8, dropout=0.5).train(), 0
         for number, block in enumerate(part(model, "blocks")):
             with fixed_seed(0), recorded_dropout() as calls:
                 block(x)
+            in_blocks += sum(dropout.active for dropout in calls)
             used = sorted({dropout.p for dropout in calls if dropout.active})
             if 0.5 not in used:
                 found = f" (it uses p={', '.join(f'{p:g}' for p in used)})" if used else ""
@@ -163,6 +184,20 @@ class TestLecturesModel:
                     f"GPTLanguageModel(config with dropout=0.5) in training mode: block {number} applies no dropout "
                     f"of p=0.5{found}. Pass config.dropout to each Block(n_embd, n_head, block_size, dropout)"
                 )
+        expect_no_dropout_outside_the_blocks(model, in_blocks)
+
+    def test_eval_mode_drops_nothing(self):
+        model, idx = tiny_gpt(9, dropout=0.5).eval(), random_tokens((2, 8), 20, 9)
+        with fixed_seed(0):
+            first = forward_logits(model, idx, 20).detach()
+        with fixed_seed(1):
+            second = forward_logits(model, idx, 20).detach()
+        if not torch.equal(first, second):
+            fail(
+                "GPTLanguageModel(config with dropout=0.5) in eval mode gave two different outputs for the same "
+                "idx: something still drops after model.eval(). nn.Dropout turns itself off; F.dropout needs "
+                "training=self.training"
+            )
 
 
 class TestForward:

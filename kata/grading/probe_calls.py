@@ -507,10 +507,10 @@ def fresh_statistics(model_class, config_class, inputs) -> dict:
     return initial_statistics(model_class(config_class(**inputs["init_config"])))
 
 
-def dropping_gpt(gpt_stage, inputs):
+def dropping_gpt(gpt_stage, inputs, *, training: bool):
     dropping = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**{**inputs["config"], "dropout": inputs["p"]}))
     set_gpt(dropping, inputs["weights"])
-    return dropping.train()(inputs["idx"])[0]
+    return dropping.train(training)(inputs["idx"])[0]
 
 
 def initial_statistics(model) -> dict:
@@ -537,7 +537,8 @@ def gpt(inputs):
             "generated": generated,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
-            "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs)),
+            "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=True)),
+            "evaluated_with_dropout": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=False)),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
         }
 

@@ -320,6 +320,32 @@ MISTAKES = [
         "Make `pytest -m s06_attention` pass first",
         graded_stage="s07_transformer",
     ),
+    # Source: rasbt/LLMs-from-scratch ch04 TransformerBlock (drop_shortcut after each sublayer), on top of the
+    # lecture's sublayers, which already end in dropout: the precision pass's subm7dropshort.
+    Mistake(
+        "block-drops-each-sublayer-again",
+        "s07_transformer",
+        "dropped each sublayer's output once more before adding it, as rasbt's drop_shortcut does",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n",
+                "        x = x + F.dropout(self.sa(self.ln1(x)), self.dropout_p, self.training)\n",
+            ),
+            (
+                "        x = x + self.ffwd(self.ln2(x))\n",
+                "        x = x + F.dropout(self.ffwd(self.ln2(x)), self.dropout_p, self.training)\n",
+            ),
+            (
+                "        self.ln2 = LayerNorm(n_embd)\n",
+                "        self.ln2 = LayerNorm(n_embd)\n        self.dropout_p = dropout\n",
+            ),
+            (
+                "from s06_attention import Head\n",
+                "from s06_attention import Head\nfrom torch.nn import functional as F\n",
+            ),
+        ),
+        "the block itself drops nothing",
+    ),
 ]
 
 VARIANTS = [

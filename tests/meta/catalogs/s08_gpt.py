@@ -222,6 +222,33 @@ MISTAKES = [
         "Make `pytest -m s07_transformer` pass first",
         graded_stage="s08_gpt",
     ),
+    # The precision pass's subm8evaldrop: F.dropout without training=self.training, accepted until the suite ran
+    # a model with dropout in eval mode.
+    Mistake(
+        "embedding-dropout-on-in-eval-mode",
+        "s08_gpt",
+        "dropped the embeddings with F.dropout(x, p), which stays on in eval mode",
+        (
+            (
+                "        x = self.blocks(tok_emb + pos_emb)\n",
+                "        x = self.blocks(F.dropout(tok_emb + pos_emb, self.config.dropout))\n",
+            ),
+        ),
+        "in eval mode gave two different outputs",
+    ),
+    # The precision pass's subm8dropfinal: only the grader's check saw it, and zeroed the stage as forged.
+    Mistake(
+        "extra-dropout-before-the-final-norm",
+        "s08_gpt",
+        "dropped the blocks' output once more before ln_f",
+        (
+            (
+                "        logits = self.lm_head(self.ln_f(x))  # (B, T, V)\n",
+                "        logits = self.lm_head(self.ln_f(F.dropout(x, self.config.dropout, self.training)))\n",
+            ),
+        ),
+        "more time than its blocks do",
+    ),
 ]
 
 VARIANTS = [
