@@ -42,6 +42,11 @@ class TestMultiHeadAttention:
             fail(f"MultiHeadAttention(12, 3, 8): each head should have head_size 12 // 3 = 4, got {sizes}")
         if not isinstance(getattr(mha, "proj", None), nn.Linear) or tuple(mha.proj.weight.shape) != (12, 12):
             fail("MultiHeadAttention(12, 3, 8).proj: expected nn.Linear(12, 12)")
+        if mha.proj.bias is None:
+            fail(
+                "MultiHeadAttention(12, 3, 8).proj has no bias: expected nn.Linear(12, 12), which has one, as the "
+                "lecture's model (and its parameter count) does. Leave out bias=False"
+            )
 
     def test_rejects_n_embd_not_divisible_by_n_head(self):
         call = "MultiHeadAttention(10, 3, 8)"
@@ -94,6 +99,11 @@ class TestFeedForward:
         shapes = [tuple(layer.weight.shape) for layer in layers]
         if shapes != [(24, 6), (6, 24)]:
             fail(f"FeedForward(6): expected Linear(6, 24) then Linear(24, 6), got weights of shapes {shapes}")
+        if without := [name for name, layer in zip(("first", "second"), layers, strict=True) if layer.bias is None]:
+            fail(
+                f"FeedForward(6): the {' and the '.join(without)} Linear has no bias: nn.Linear(6, 24) and "
+                "nn.Linear(24, 6) have one, as the lecture's model (and its parameter count) does. Leave out bias=False"
+            )
         x = random_floats((2, 5, 6), 1)
         expected = layers[1](torch.relu(layers[0](x)))
         expect_equal_tensors(
@@ -311,7 +321,8 @@ class TestBlock:
             sa, ffwd = submodule(block, "sa", "Block(8, 2, 6)"), submodule(block, "ffwd", "Block(8, 2, 6)")
             for layer in (submodule(sa, "proj", "Block(8, 2, 6).sa"), linears(ffwd)[-1]):
                 layer.weight.zero_()
-                layer.bias.zero_()
+                if layer.bias is not None:  # a missing bias fails the sublayers' own tests, with its own message
+                    layer.bias.zero_()
         x = random_floats((2, 6, 8), 3)
         expect_equal_tensors(
             block(x).detach(),

@@ -61,10 +61,21 @@ def forward_logits(model, idx: torch.Tensor, vocab_size: int) -> torch.Tensor:
     return logits
 
 
+def config_of(model):
+    """model.config, which the docstring asks the model to keep, or a failure that says it is missing."""
+    config = getattr(model, "config", None)
+    if not isinstance(config, stage.GPTConfig):
+        fail(
+            f'GPTLanguageModel should keep the GPTConfig it was built with as self.config (the docstring: "Keep '
+            f'config"); generate reads config.block_size from it. Got {show(config)}'
+        )
+    return config
+
+
 def forward_loss(model, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The loss of model(idx, targets), once the logits are (B*T, V) and the loss a 0-dim tensor."""
     logits, loss = pair(model(idx, targets), "model(idx, targets)")
-    (B, T), V = idx.shape, model.config.vocab_size
+    (B, T), V = idx.shape, config_of(model).vocab_size
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B * T, V):
         fail(f"model(idx of shape ({B}, {T}), targets): expected logits of shape ({B * T}, {V}), got {show(logits)}")
     if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
@@ -297,7 +308,7 @@ def expected_generation(model, idx, max_new_tokens, seed: int | None):
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            logits, _ = pair(model(idx[:, -model.config.block_size :]), "model(idx)")
+            logits, _ = pair(model(idx[:, -config_of(model).block_size :]), "model(idx)")
             probs = torch.softmax(logits[:, -1, :], dim=-1)
             if generator is None:
                 chosen = probs.argmax(dim=-1, keepdim=True)
@@ -313,11 +324,22 @@ def generated(model, idx, max_new_tokens):
         return model.generate(idx, max_new_tokens, generator=torch.Generator().manual_seed(0))
     except ValueError as error:
         raised = str(error)
+    block_size = config_of(model).block_size
+    try:
+        model(idx.new_zeros(1, block_size))
+        hint = (
+            "Feed the model only the last block_size tokens each step, idx[:, -block_size:]: it has no position "
+            "embedding beyond."
+        )
+    except ValueError:
+        hint = (
+            f"Your forward rejects a sequence of exactly block_size ({block_size}) tokens, which fits: reject only "
+            "T > block_size."
+        )
     fail(
-        f"generate(idx of shape {tuple(idx.shape)}, {max_new_tokens}) with block_size {model.config.block_size} "
+        f"generate(idx of shape {tuple(idx.shape)}, {max_new_tokens}) with block_size {block_size} "
         f"raised ValueError: {raised}",
-        "Feed the model only the last block_size tokens each step, idx[:, -block_size:]: it has no position "
-        "embedding beyond.",
+        hint,
     )
 
 

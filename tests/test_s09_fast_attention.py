@@ -68,6 +68,8 @@ def fused_diagnosis(attention, x) -> str:
         attention(x)
     if not projected:
         return "The forward never applies c_proj: end with c_proj(y), then the dropout."
+    if getattr(c_proj, "bias", None) is None:
+        return "c_proj has no bias, so it cannot add mha.proj's: make it nn.Linear(n_embd, n_embd), bias and all."
     causal = any(call.get("is_causal") or call.get("attn_mask") is not None for call in calls)
     changed = x.clone()
     changed[:, 1:] += 1.0
@@ -106,7 +108,9 @@ def expect_copied_weights(fast, mha, n_embd: int) -> None:
                 "weights: torch.cat([head.query.weight for head in mha.heads]) fills the first n_embd rows.",
             )
     if not isinstance(c_proj, nn.Linear) or not (
-        torch.equal(c_proj.weight, mha.proj.weight) and torch.equal(c_proj.bias, mha.proj.bias)
+        torch.equal(c_proj.weight, mha.proj.weight)
+        and isinstance(c_proj.bias, torch.Tensor)
+        and torch.equal(c_proj.bias, mha.proj.bias)
     ):
         fail(
             f"{call}.c_proj should be a copy of mha.proj, weight and bias: "
@@ -121,8 +125,11 @@ class TestCausalSelfAttention:
         c_attn, c_proj = getattr(attention, "c_attn", None), getattr(attention, "c_proj", None)
         if not isinstance(c_attn, nn.Linear) or tuple(c_attn.weight.shape) != (36, 12) or c_attn.bias is not None:
             fail(f"CausalSelfAttention(12, 3, 8).c_attn: expected nn.Linear(12, 36, bias=False), got {c_attn!r}")
-        if not isinstance(c_proj, nn.Linear) or tuple(c_proj.weight.shape) != (12, 12):
-            fail(f"CausalSelfAttention(12, 3, 8).c_proj: expected nn.Linear(12, 12), got {c_proj!r}")
+        if not isinstance(c_proj, nn.Linear) or tuple(c_proj.weight.shape) != (12, 12) or c_proj.bias is None:
+            fail(
+                f"CausalSelfAttention(12, 3, 8).c_proj: expected nn.Linear(12, 12), with a bias, got {c_proj!r}",
+                "c_proj takes over stage 7's proj, bias and all (nanoGPT's bias=False models have none to copy).",
+            )
 
     def test_rejects_n_embd_not_divisible_by_n_head(self):
         call = "CausalSelfAttention(10, 4, 8)"

@@ -537,6 +537,7 @@ def gpt(inputs):
             "generated": generated,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
+            "keeps_config": isinstance(getattr(model, "config", None), gpt_stage.GPTConfig),
             "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=True)),
             "evaluated_with_dropout": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=False)),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),

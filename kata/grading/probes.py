@@ -543,6 +543,7 @@ def gpt_answer(inputs):
         "generated": generated,
         "parameter_count": sum(weight.numel() for weight in flattened(weights)),  # every weight registered
         "rejects_too_long": True,
+        "keeps_config": True,
         "dropping": oracles.gpt_logits(weights, inputs["idx"], config["n_head"], inputs["p"]).float(),
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
     }
@@ -598,6 +599,7 @@ def gpt_judge(inputs, answer) -> dict[str, str]:
 GPT_ASPECTS = {
     "init": ("test_initialises_weights_like_the_lecture",),
     "rejects_too_long": ("test_rejects_a_sequence_longer_than_block_size",),
+    "keeps_config": ("test_contract_with_and_without_targets",),
     "dropping": ("test_config_dropout_reaches_every_block",),
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "parameter_count": ("test_has_n_layer_blocks_of_n_head_heads", "test_defaults_and_10_79_million_parameters"),

@@ -346,6 +346,27 @@ MISTAKES = [
         ),
         "the block itself drops nothing",
     ),
+    # The precision pass's subm7projnobias and subm7ffnobias: they used to meet an AttributeError raised in the
+    # tests' own code.
+    Mistake(
+        "proj-without-bias",
+        "s07_transformer",
+        "made proj without a bias",
+        (
+            (
+                "        self.proj = nn.Linear(n_embd, n_embd)\n",
+                "        self.proj = nn.Linear(n_embd, n_embd, bias=False)\n",
+            ),
+        ),
+        "proj has no bias",
+    ),
+    Mistake(
+        "feed-forward-without-bias",
+        "s07_transformer",
+        "made the feed-forward's last Linear without a bias",
+        (("            nn.Linear(4 * n_embd, n_embd),\n", "            nn.Linear(4 * n_embd, n_embd, bias=False),\n"),),
+        "the second Linear has no bias",
+    ),
 ]
 
 VARIANTS = [

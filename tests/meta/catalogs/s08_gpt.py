@@ -249,6 +249,27 @@ MISTAKES = [
         ),
         "more time than its blocks do",
     ),
+    # The precision pass's subm8noconfig: it used to meet AttributeErrors raised in the tests' own code.
+    Mistake(
+        "config-not-kept",
+        "s08_gpt",
+        "kept block_size but not the config",
+        (
+            ("        self.config = config\n", "        self.block_size = config.block_size\n"),
+            ("        if T > self.config.block_size:\n", "        if T > self.block_size:\n"),
+            ("longer than block_size {self.config.block_size}", "longer than block_size {self.block_size}"),
+            ("idx[:, -self.config.block_size :]", "idx[:, -self.block_size :]"),
+        ),
+        "should keep the GPTConfig it was built with as self.config",
+    ),
+    # The precision pass's subm8geq: generate's failure used to blame the cropping, which was right.
+    Mistake(
+        "rejects-a-full-block",
+        "s08_gpt",
+        "rejected a sequence of exactly block_size tokens",
+        (("        if T > self.config.block_size:\n", "        if T >= self.config.block_size:\n"),),
+        "rejects a sequence of exactly block_size",
+    ),
 ]
 
 VARIANTS = [

@@ -226,6 +226,24 @@ MISTAKES = [
         "Make `pytest -m s07_transformer` pass first",
         graded_stage="s09_fast_attention",
     ),
+    # The precision pass's subm9projnobias: nanoGPT's default bias=False, with a from_multihead that copies the
+    # bias only where there is one. It used to meet a TypeError raised in the tests' own code.
+    Mistake(
+        "c-proj-without-bias",
+        "s09_fast_attention",
+        "made c_proj without a bias, as nanoGPT's bias=False models do",
+        (
+            (
+                "        self.c_proj = nn.Linear(n_embd, n_embd)\n",
+                "        self.c_proj = nn.Linear(n_embd, n_embd, bias=False)\n",
+            ),
+            (
+                "            attention.c_proj.load_state_dict(mha.proj.state_dict())\n",
+                "            attention.c_proj.weight.copy_(mha.proj.weight)\n",
+            ),
+        ),
+        "with a bias",
+    ),
 ]
 
 VARIANTS = [
