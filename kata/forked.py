@@ -34,9 +34,15 @@ def run_forked_side_by_side(
     if not hasattr(os, "fork"):
         return [Outcome(function(*args)) for function, args in calls]
     children: list[tuple[int, int]] = []
-    for function, args in calls:
-        children.append(_start_child(function, args, memory_bytes, [read_end for _, read_end in children]))
-    payloads = _read_until([read_end for _, read_end in children], time.monotonic() + timeout)
+    try:
+        for function, args in calls:
+            children.append(_start_child(function, args, memory_bytes, [read_end for _, read_end in children]))
+        payloads = _read_until([read_end for _, read_end in children], time.monotonic() + timeout)
+    except BaseException:  # Ctrl-C or a notebook's interrupt: stop the children too, never leave them running
+        for pid, _ in children:
+            _kill_group(pid)
+            os.waitpid(pid, 0)
+        raise
     outcomes = []
     for (pid, _), payload in zip(children, payloads, strict=True):
         if payload is None:
@@ -68,6 +74,15 @@ def _outcome(payload: bytes | None, status: int, timeout: float) -> Outcome:
 
 
 def _run_child(function, args, write_end, memory_bytes):
+    """Never returns: whatever happens, the child ends here, so it can never go on as a copy of its caller
+    (in a notebook, a second kernel on the same sockets)."""
+    try:
+        _report(function, args, write_end, memory_bytes)
+    finally:
+        os._exit(0)
+
+
+def _report(function, args, write_end, memory_bytes):
     os.setsid()  # its own process group, so a timeout also stops whatever it started
     if "torch" in sys.modules:
         # A forked child must not enter the OpenMP thread pool its parent may have started: it
@@ -86,8 +101,7 @@ def _run_child(function, args, write_end, memory_bytes):
     except BaseException as error:  # the child must always report, whatever happened
         payload = pickle.dumps(("problem", f"the grading process failed: {type(error).__name__}: {error}"))
     with os.fdopen(write_end, "wb") as pipe:
-        pipe.write(payload)
-    os._exit(0)
+        pipe.write(payload)  # BrokenPipeError where the caller stopped listening: _run_child still exits
 
 
 def _read_until(read_ends: list[int], deadline: float) -> list[bytes | None]:

@@ -3,11 +3,13 @@ runs every other test, the results come back in the suite's order, and a child t
 stops the run with its reason, never with the other child's results alone."""
 
 import os
+import signal
 import time
 from pathlib import Path
 
 import pytest
 
+from kata import forked
 from kata.forked import run_forked_side_by_side
 from kata.manifest import stage_named
 from kata.results import Outcome, TestResult, results_in_order
@@ -68,3 +70,45 @@ def test_a_child_that_hangs_or_dies_says_why(tmp_path):
     outcomes = run_forked_side_by_side([(_wait_for, (tmp_path / "never",)), (_exit_at_once, ())], timeout=1)
     assert outcomes[0].problem == "it ran for more than 1 s and was stopped"
     assert "exit status 3" in outcomes[1].problem
+
+
+def _mark_later(path: Path) -> str:
+    time.sleep(1.0)
+    path.touch()
+    return "marked"
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def test_an_interrupt_stops_the_children_too(tmp_path):
+    """Ctrl-C, or a notebook's interrupt, during a check: the children must not run on (in a notebook they
+    once finished, failed to report and went on as copies of the kernel)."""
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_forked_side_by_side([(_mark_later, (tmp_path / "a",)), (_mark_later, (tmp_path / "b",))], timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    time.sleep(1.5)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_child_ends_even_where_nobody_listens(tmp_path):
+    """A child whose caller stopped reading cannot report; it must still end, not return into its caller."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            forked._run_child(lambda: "x" * 200_000, (), write_end, None)
+        finally:
+            (tmp_path / "went-on").touch()
+            os._exit(7)
+    os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    assert not (tmp_path / "went-on").exists()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
