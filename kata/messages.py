@@ -61,7 +61,7 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         )
         return Explanation(FailureKind.RAISED, message)
     if frame is None:
-        return Explanation(FailureKind.SUITE)
+        return _raised_in_the_tests(error)
     code, line = frame
     file = Path(code.co_filename)
     location = f"{display_path(file)}:{line}"
@@ -76,6 +76,40 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         f"  at {location}, in {code.co_qualname}\n      {_source_line(file, line)}{hint}{notes}"
     )
     return Explanation(FailureKind.RAISED, message, location)
+
+
+# What the tests' own code raises when graded code hands it something of the wrong kind: None from a function
+# without return, one tensor where a pair is expected, a list where a tensor is.
+_WRONG_KIND = (TypeError, AttributeError, IndexError, KeyError, ValueError)
+
+
+def _raised_in_the_tests(error: BaseException) -> Explanation:
+    """An exception in the tests' own code: the suite's kind (the maintainer's tier allows none), but where it
+    looks like what graded code returned did not fit, said in words rather than as pytest's whole traceback."""
+    if not isinstance(error, _WRONG_KIND):
+        return Explanation(FailureKind.SUITE)
+    where = ""
+    if frame := _deepest_frame_in_tests(error.__traceback__):
+        code, line = frame
+        file = Path(code.co_filename)
+        where = f"\n  at {display_path(file)}:{line}, in the test\n      {_source_line(file, line)}"
+    returned_none = "NoneType" in str(error)
+    message = sentences(
+        f"The test could not use what your code gave it: {type(error).__name__}: {error}",
+        "Check what your function returns against its stub's docstring: its type, its shape, how many values",
+        "A function that ends without a return statement returns None" if returned_none else "",
+    )
+    return Explanation(FailureKind.SUITE, message + where)
+
+
+def _deepest_frame_in_tests(traceback):
+    found = None
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if Path(code.co_filename).name.startswith("test_"):
+            found = (code, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
 
 
 def _too_long(error: TestTookTooLong, frame) -> Explanation:

@@ -36,6 +36,10 @@ STAGE_TESTS = """
         assert 1 + 1 == 3
 
 
+    def test_meets_none_from_the_code():
+        x, y = stage.__dict__.get("nothing")  # as `x, y = get_batch(...)` where get_batch has no return
+
+
     @pytest.mark.meta
     def test_maintainers_tier():
         pass
@@ -81,20 +85,24 @@ def test_outside_a_kata_run_the_plugin_stays_out_of_the_way(pytester, monkeypatc
 def test_a_kata_run_reports_to_the_learner_and_sums_up_the_stage(kata_run, monkeypatch):
     monkeypatch.setenv("KATA_TEST_TIMEOUT", "1")  # the environment comes before the ini file's 100 s
     result = kata_run()
-    result.assert_outcomes(failed=3, deselected=2)
+    result.assert_outcomes(failed=4, deselected=2)
     output = result.stdout.str()
     assert "kata: grading" in output
     assert "s05_averaging.average_loops is not implemented yet" in output
     assert "Stopped after 1 s: your code seems to run forever." in output
+    # An error raised in the test's own code on what graded code returned: words and the test's line, no traceback.
+    assert "The test could not use what your code gave it: TypeError: cannot unpack non-iterable NoneType" in output
+    assert "A function that ends without a return statement returns None." in output
+    assert 'x, y = stage.__dict__.get("nothing")' in output and "_pytest/" not in output
     assert "collected inside" not in output and "conftest.py was loaded" not in output
-    result.stdout.fnmatch_lines(["*✘ Stage 5 · The averaging trick behind self-attention*0 of 3 tests pass*"])
+    result.stdout.fnmatch_lines(["*✘ Stage 5 · The averaging trick behind self-attention*0 of 4 tests pass*"])
     result.stdout.fnmatch_lines(["Next: open *s05_averaging.py (Stage 5*"])
 
 
 def test_the_option_comes_before_the_environment_and_meta_selects_the_maintainers_tier(kata_run, monkeypatch):
     monkeypatch.setenv("KATA_TEST_TIMEOUT", "1")
     result = kata_run("--test-timeout=2", "--meta", "-k", "forever or maintainers")
-    result.assert_outcomes(failed=1, passed=1, deselected=3)  # -k two, --end-to-end not given one
+    result.assert_outcomes(failed=1, passed=1, deselected=4)  # -k three, --end-to-end not given one
     assert "Stopped after 2 s: your code seems to run forever." in result.stdout.str()
 
 
