@@ -60,13 +60,22 @@ class ResultCollector:
                 kind,
                 message="" if report.passed else report.longreprtext,
                 location=properties.get("location", ""),
-                output=(report.capstdout + report.capstderr)[-OUTPUT_LIMIT:],
+                output=_last_of(report.capstdout + report.capstderr),
             )
         )
 
     def pytest_collectreport(self, report):
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+
+def _last_of(output: str) -> str:
+    """The last OUTPUT_LIMIT characters of a test's output, from a line's start, saying what was left out."""
+    if len(output) <= OUTPUT_LIMIT:
+        return output
+    kept = output[-OUTPUT_LIMIT:]
+    kept = kept[kept.find("\n") + 1 :] if "\n" in kept[:-1] else kept
+    return f"[the first {len(output) - len(kept):,} characters left out]\n{kept}"
 
 
 class EveryNthTest:

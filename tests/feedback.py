@@ -37,6 +37,14 @@ def expect_accepted(action, call: str, reason: str):
         fail(f"{call} should be accepted: {reason}", f"It raised ValueError: {str(error)[:200]}")
 
 
+def pair(output, call: str) -> tuple:
+    """What a model returned, as the pair (logits, loss) it must be: unpacking a lone logits tensor would split it
+    along its first dimension and show something the code never returned."""
+    if not isinstance(output, tuple) or len(output) != 2:
+        fail(f"{call} should return a pair (logits, loss), the loss None without targets; got {show(output)}")
+    return output
+
+
 def show(value, limit: int = 12) -> str:
     """A short, readable rendering of a value for a failure message."""
     if isinstance(value, torch.Tensor):

@@ -3,7 +3,7 @@
 import math
 
 import torch
-from feedback import expect_equal_tensors, fail, show
+from feedback import expect_equal_tensors, fail, pair, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
@@ -52,14 +52,14 @@ class TestForward:
         with fixed_seed(seed):
             model = stage.BigramLanguageModel(V)
         idx = random_tokens((B, T), V, seed)
-        logits, loss = model(idx)
+        logits, loss = pair(model(idx), f"model(idx of shape ({B}, {T}))")
         if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B, T, V) or loss is not None:
             fail(
                 f"model(idx of shape ({B}, {T})) with V={V}, no targets: expected logits ({B}, {T}, {V}) and loss "
                 f"None, got {show(logits)} and {show(loss)}"
             )
-        logits, loss = model(idx, random_tokens((B, T), V, seed + 1))
         call = f"model(idx, targets) with B={B}, T={T}, V={V}"
+        logits, loss = pair(model(idx, random_tokens((B, T), V, seed + 1)), call)
         expect_flattened_logits(logits, B * T, V, call)
         loss_value(loss, call)
 
@@ -97,8 +97,8 @@ class TestForward:
     def test_a_fresh_model_starts_near_ln_V(self, lecture_batch):
         with fixed_seed(0):
             model = stage.BigramLanguageModel(65)
-        _, loss = model(*lecture_batch)
         call = "A fresh model(65) on the lecture's batch"
+        _, loss = pair(model(*lecture_batch), call)
         got = loss_value(loss, call)
         if not math.log(65) - 0.1 < got < math.log(65) + 1.0:
             fail(f"{call}: expected a loss a little above ln 65 = 4.17, got {got:.4f}")
@@ -106,8 +106,8 @@ class TestForward:
     def test_reproduces_the_lectures_first_loss(self, lecture_batch):
         with fixed_seed(1337):
             model = stage.BigramLanguageModel(65)
-        logits, loss = model(*lecture_batch)
         call = "torch.manual_seed(1337); BigramLanguageModel(65) on the lecture's first batch"
+        logits, loss = pair(model(*lecture_batch), call)
         expect_flattened_logits(logits, 32, 65, call)
         got = loss_value(loss, call)
         if not math.isclose(got, LECTURE_FIRST_LOSS, abs_tol=1e-4):

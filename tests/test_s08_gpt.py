@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail, show
+from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, show
 from strategies import random_floats, random_tokens
 from support import fixed_seed, recorded_dropout, submodule
 from torch import nn
@@ -34,12 +34,6 @@ def tiny_config(**changes):
 def tiny_gpt(seed=0, **changes):
     with fixed_seed(seed):
         return stage.GPTLanguageModel(tiny_config(**changes))
-
-
-def pair(output, call: str) -> tuple:
-    if not isinstance(output, tuple) or len(output) != 2:
-        fail(f"{call} should return a pair (logits, loss), got {show(output)}")
-    return output
 
 
 def forward_logits(model, idx: torch.Tensor, vocab_size: int) -> torch.Tensor:

@@ -112,3 +112,14 @@ def test_a_child_ends_even_where_nobody_listens(tmp_path):
     _, status = os.waitpid(pid, 0)
     assert not (tmp_path / "went-on").exists()
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_flood_of_printing_keeps_its_last_whole_lines_and_says_what_was_left_out(exercises_copy):
+    stub = exercises_copy / "s01_tokenizer.py"
+    flooding = "def build_vocabulary(text):\n    for n in range(5000):\n        print('debug', n)\n    return []\n"
+    stub.write_text(stub.read_text(encoding="utf-8") + "\n\n" + flooding, encoding="utf-8")
+    failures = [r for r in run_suite(exercises_copy, [stage_named("s01_tokenizer")]).results if r.output]
+    output = failures[0].output
+    first, second = output.splitlines()[:2]
+    assert first.startswith("[the first ") and first.endswith(" characters left out]")
+    assert second.startswith("debug ") and output.rstrip().endswith("debug 4999")

@@ -88,6 +88,14 @@ MISTAKES = [
             ),
         ),
     ),
+    # The notebook walkthrough's forward: the message once showed the (2, 3, 5) logits split into two (3, 5) tensors.
+    Mistake(
+        "forward-returns-logits-alone-without-targets",
+        "s03_bigram",
+        "returned only the logits when there are no targets",
+        (("            return logits, None\n", "            return logits\n"),),
+        "should return a pair (logits, loss)",
+    ),
 ]
 
 VARIANTS = [
