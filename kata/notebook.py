@@ -69,6 +69,34 @@ class Definition:
     reads_when_run: frozenset[str]  # read while the statement itself runs: bases, decorators, defaults, values
 
 
+# Cell magics that run their cell as Python in the notebook's namespace, so that what it defines stays defined.
+_RUN_IN_PLACE = ("time", "capture")
+
+
+def as_python(source: str, transformer) -> str:
+    """A cell as the Python it runs: IPython's transform (magics into calls), then, under %%time or %%capture,
+    the cell itself, which the transform hides in a string (run_cell_magic('time', '', '<the cell>')). A blank
+    line stands for the magic's, so that line numbers stay those of the cell."""
+    python = transformer.transform_cell(source)
+    if "run_cell_magic" not in python:
+        return python
+    try:
+        body = ast.parse(python).body
+    except SyntaxError:
+        return python
+    call = body[0].value if len(body) == 1 and isinstance(body[0], ast.Expr) else None
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "run_cell_magic"
+        and len(call.args) == 3
+        and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in call.args)
+        and call.args[0].value in _RUN_IN_PLACE
+    ):
+        return "\n" + as_python(call.args[2].value, transformer)
+    return python
+
+
 def definitions_in(cells: list[tuple[str, str]]) -> list[Definition]:
     """The statements that bind names in `cells`, (label, Python source) pairs in the order they ran.
     A cell that does not compile is left out: running it defined nothing."""
@@ -218,9 +246,7 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
             f"its magics and shell lines (% and !) would take reading {work:,} characters to turn into Python, "
             f"more than the {MAX_MAGIC_WORK:,} the grader reads: keep such lines in short cells of their own"
         )
-    definitions = definitions_in(
-        [(f"cell {position}", transformer.transform_cell(source)) for position, source in code]
-    )
+    definitions = definitions_in([(f"cell {position}", as_python(source, transformer)) for position, source in code])
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for stage in stages():
@@ -491,7 +517,13 @@ def _cells_this_kernel_ran() -> list[tuple[str, str]]:
         raise RuntimeError(
             "kata.check grades the cells a notebook ran: call it in Jupyter or Colab. In a terminal, use `kata check`."
         )
-    return [(f"cell [{count}]", source) for count, source in enumerate(shell.history_manager.input_hist_parsed)]
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transformer = TransformerManager()
+    return [
+        (f"cell [{count}]", as_python(source, transformer) if "run_cell_magic" in source else source)
+        for count, source in enumerate(shell.history_manager.input_hist_parsed)
+    ]
 
 
 def _builds_on(stage: Stage) -> list[Stage]:

@@ -19,6 +19,7 @@ from kata.workspace import is_stub, next_hint
 
 nbclient = pytest.importorskip("nbclient")  # the notebook extra, part of dev: pip install -e ".[dev]"
 nbformat = pytest.importorskip("nbformat")
+TransformerManager = pytest.importorskip("IPython.core.inputtransformer2").TransformerManager
 
 pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("notebook-kernel")]
 
@@ -229,6 +230,18 @@ def test_a_submitted_notebook_of_many_magics_in_a_long_cell_is_refused_unread(tm
     copy = tree.copy_submission(tmp_path / "slow.ipynb", tmp_path / "copy")
     assert time.perf_counter() - started < 10
     assert len(copy.refused) == 1 and "its magics and shell lines (% and !) would take reading" in copy.refused[0]
+
+
+def test_a_cell_under_time_or_capture_defines_what_it_holds(tmp_path):
+    """%%time and %%capture run their cell in the notebook's namespace; IPython's transform hides the cell in a
+    string (run_cell_magic), where a check once found no definition the kernel had."""
+    cell = "%%time\n%%capture printed\ndef build_vocabulary(text):\n    return sorted(set(text))\n"
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    nbformat.write(book, tmp_path / "timed.ipynb")
+    files = notebook.stage_files_from_notebook(tmp_path / "timed.ipynb", tmp_path / "timed")
+    assert "def build_vocabulary(text):\n    return sorted(set(text))" in files[0].read_text()
+    [definition] = notebook.definitions_in([("cell [3]", notebook.as_python(cell, TransformerManager()))])
+    assert definition.binds == {"build_vocabulary"} and definition.first_line == 3  # the line in the cell as written
 
 
 def test_a_submitted_notebook_is_graded_as_its_stage_files(tmp_path):
