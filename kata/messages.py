@@ -2,6 +2,7 @@
 exception that ended a test, with the kind of failure it was."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         return Explanation(first.kind, (first.message or _pytest_text(error.exceptions[0])) + more, first.location)
     if isinstance(error, StageUnavailable):
         return Explanation(FailureKind.UNAVAILABLE, str(error), error.location or "")
-    frame = _deepest_frame_in(error.__traceback__, graded_folder)
+    frame = _deepest_frame(error.__traceback__, lambda file: file.parent == graded_folder)
     if isinstance(error, _pytest.outcomes.Failed) and frame is None:
         return Explanation(FailureKind.WRONG_ANSWER)
     if isinstance(error, TestTookTooLong):
@@ -89,7 +90,7 @@ def _raised_in_the_tests(error: BaseException) -> Explanation:
     if not isinstance(error, _WRONG_KIND):
         return Explanation(FailureKind.SUITE)
     where = ""
-    if frame := _deepest_frame_in_tests(error.__traceback__):
+    if frame := _deepest_frame(error.__traceback__, lambda file: file.name.startswith("test_")):
         code, line = frame
         file = Path(code.co_filename)
         where = f"\n  at {display_path(file)}:{line}, in the test\n      {_source_line(file, line)}"
@@ -100,16 +101,6 @@ def _raised_in_the_tests(error: BaseException) -> Explanation:
         "A function that ends without a return statement returns None" if returned_none else "",
     )
     return Explanation(FailureKind.SUITE, message + where)
-
-
-def _deepest_frame_in_tests(traceback):
-    found = None
-    while traceback is not None:
-        code = traceback.tb_frame.f_code
-        if Path(code.co_filename).name.startswith("test_"):
-            found = (code, traceback.tb_lineno)
-        traceback = traceback.tb_next
-    return found
 
 
 def _too_long(error: TestTookTooLong, frame) -> Explanation:
@@ -137,11 +128,12 @@ def _pytest_text(error: BaseException) -> str:
     return str(getattr(error, "msg", None) or error)
 
 
-def _deepest_frame_in(traceback, folder: Path):
+def _deepest_frame(traceback, in_place: Callable[[Path], bool]):
+    """(code, line) of the traceback's deepest frame whose file is `in_place`, or None."""
     found = None
     while traceback is not None:
         code = traceback.tb_frame.f_code
-        if Path(code.co_filename).parent == folder:
+        if in_place(Path(code.co_filename)):
             found = (code, traceback.tb_lineno)
         traceback = traceback.tb_next
     return found

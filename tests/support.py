@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from feedback import fail
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from kata.manifest import REPOSITORY_ROOT
+from kata.torch_calls import TorchCalls
 
 
 @contextlib.contextmanager
@@ -85,21 +85,6 @@ class DropoutCall:
         return self.training and self.p > 0
 
 
-class _TorchCalls(TorchFunctionMode):
-    """Hands every call of the `watched` torch functions in a block to on_call(func, args, kwargs), however the
-    graded code reached them: through torch.nn.functional, a name imported from it, or a module (nn.Dropout
-    calls F.dropout). Patching the attribute instead would miss a name bound when the code was imported."""
-
-    def __init__(self, watched: tuple, on_call):
-        super().__init__()
-        self.watched, self.on_call = watched, on_call
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func in self.watched:
-            return self.on_call(func, args, kwargs or {})
-        return func(*args, **(kwargs or {}))
-
-
 # The parameters of the recorded functions in order, to read positional arguments by name.
 _PARAMETERS = {
     nn.functional.dropout: ("input", "p", "training", "inplace"),
@@ -134,7 +119,7 @@ def recorded_dropout():
         calls.append(DropoutCall(before, output.detach().clone(), float(p), bool(training)))
         return output
 
-    with _TorchCalls((nn.functional.dropout, torch.dropout), record):
+    with TorchCalls((nn.functional.dropout, torch.dropout), record):
         yield calls
 
 
@@ -147,7 +132,7 @@ def recorded_layer_norm():
         calls.append(args)
         return func(*args, **kwargs)
 
-    with _TorchCalls((nn.functional.layer_norm, torch.layer_norm), record):
+    with TorchCalls((nn.functional.layer_norm, torch.layer_norm), record):
         yield calls
 
 
@@ -161,7 +146,7 @@ def recorded_fused_attention():
         calls.append(_by_name(func, args, kwargs))
         return func(*args, **kwargs)
 
-    with _TorchCalls((fused,), record):
+    with TorchCalls((fused,), record):
         yield calls
 
 

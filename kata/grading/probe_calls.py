@@ -202,18 +202,16 @@ def char_tokenizer(inputs):
 
 def calls_to(functions: tuple, action) -> list[dict]:
     """The arguments (positional ones as arg0, ...) of every call of the torch `functions` while action() runs,
-    however the code reached them: patching the attribute would miss a name imported from torch.nn.functional."""
-    from torch.overrides import TorchFunctionMode
+    however the code reached them (kata/torch_calls.py)."""
+    from kata.torch_calls import TorchCalls
 
     calls = []
 
-    class Recording(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if func in functions:
-                calls.append({**{f"arg{i}": arg for i, arg in enumerate(args)}, **(kwargs or {})})
-            return func(*args, **(kwargs or {}))
+    def record(func, args, kwargs):
+        calls.append({**{f"arg{i}": arg for i, arg in enumerate(args)}, **kwargs})
+        return func(*args, **kwargs)
 
-    with Recording():
+    with TorchCalls(functions, record):
         action()
     return calls
 

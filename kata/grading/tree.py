@@ -21,7 +21,7 @@ MAX_FILES = 50
 MAX_NOTEBOOK_BYTES = 8 << 20
 SUBMISSION = "submission"  # the submission copy's folder inside a tree
 TEST_HELPERS = ("conftest.py", "support.py", "feedback.py", "strategies.py", "hugging_face_gpt2.pt")
-PROBE_FILES = ("kata/results.py", "kata/grading/report.py", "kata/grading/probe_calls.py")
+PROBE_FILES = ("kata/results.py", "kata/torch_calls.py", "kata/grading/report.py", "kata/grading/probe_calls.py")
 
 
 def make_workspace() -> Path:
