@@ -69,7 +69,7 @@ def fused_diagnosis(attention, x) -> str:
     if not projected:
         return "The forward never applies c_proj: end with c_proj(y), then the dropout."
     if getattr(c_proj, "bias", None) is None:
-        return "c_proj has no bias, so it cannot add mha.proj's: make it nn.Linear(n_embd, n_embd), bias and all."
+        return "c_proj has no bias, so it cannot add mha.proj's: make it nn.Linear(n_embd, n_embd), which has one."
     causal = any(call.get("is_causal") or call.get("attn_mask") is not None for call in calls)
     changed = x.clone()
     changed[:, 1:] += 1.0
@@ -128,7 +128,8 @@ class TestCausalSelfAttention:
         if not isinstance(c_proj, nn.Linear) or tuple(c_proj.weight.shape) != (12, 12) or c_proj.bias is None:
             fail(
                 f"CausalSelfAttention(12, 3, 8).c_proj: expected nn.Linear(12, 12), with a bias, got {c_proj!r}",
-                "c_proj takes over stage 7's proj, bias and all (nanoGPT's bias=False models have none to copy).",
+                "from_multihead copies stage 7's proj into c_proj, and proj has a bias: leave out bias=False "
+                "(nanoGPT's default, which this stage does not use).",
             )
 
     def test_rejects_n_embd_not_divisible_by_n_head(self):
