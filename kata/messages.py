@@ -8,16 +8,33 @@ from pathlib import Path
 
 import _pytest.outcomes
 
-from kata.implementation import StageUnavailable, TestTookTooLong, display_path
+from kata.implementation import EarlierTestTookTooLong, StageUnavailable, TestTookTooLong, display_path
 from kata.results import FailureKind
 
 _ENDINGS = (".", "!", "?", ":")
+NO_RETURN = "A function that ends without a return statement returns None"
 
-# torch's words for two dtypes meeting in one operation (matmul, mm, dot, the losses' backward).
-_DTYPES_MET = re.compile(r"same dtype|expected scalar type \w+ but found \w+|Found dtype \w+ but expected \w+")
-_DTYPES_HINT = (
-    "Two tensors of different dtypes met here (float32 and float64, say): make the tensors you create with the "
-    "input's dtype, e.g. torch.ones(T, T, dtype=x.dtype), or convert them with .to(x)."
+# What torch says for a mistake learners often make, (in the error, in the line that raised it), and the mistake
+# in words: torch's own text names the operation, not what to change.
+_KNOWN_ERRORS = (
+    (  # two dtypes meeting in one operation (matmul, mm, dot, the losses' backward)
+        r"same dtype|expected scalar type \w+ but found \w+|Found dtype \w+ but expected \w+",
+        "",
+        "Two tensors of different dtypes met here (float32 and float64, say): make the tensors you create with the "
+        "input's dtype, e.g. torch.ones(T, T, dtype=x.dtype), or convert them with .to(x).",
+    ),
+    (  # (B, T, V) logits, or only one of logits and targets flattened
+        r"Expected target size \[|Expected input batch_size \(\d+\) to match target batch_size",
+        "cross_entropy",
+        "F.cross_entropy takes (N, C) logits, the classes along dimension 1, and (N,) targets: flatten both "
+        "first, logits.view(B * T, V) and targets.view(B * T), as the lecture does.",
+    ),
+    (  # the block_size × block_size mask used whole on a shorter input
+        r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
+        r"\btril\b",
+        "The mask is block_size × block_size, but an input may have fewer positions (any T up to block_size): "
+        "crop it to the input's length, self.tril[:T, :T].",
+    ),
 )
 
 
@@ -50,6 +67,8 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         return Explanation(first.kind, (first.message or _pytest_text(error.exceptions[0])) + more, first.location)
     if isinstance(error, StageUnavailable):
         return Explanation(FailureKind.UNAVAILABLE, str(error), error.location or "")
+    if isinstance(error, EarlierTestTookTooLong):
+        return Explanation(FailureKind.TOO_LONG, str(error), error.location)
     frame = _deepest_frame(error.__traceback__, lambda file: file.parent == graded_folder)
     if isinstance(error, _pytest.outcomes.Failed) and frame is None:
         return Explanation(FailureKind.WRONG_ANSWER)
@@ -69,14 +88,35 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
     if isinstance(error, NotImplementedError):
         message = f"{file.stem}.{code.co_qualname} is not implemented yet ({display_path(file)})"
         return Explanation(FailureKind.NOT_IMPLEMENTED, message, location)
-    notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
-    notes = re.sub(r"\n    self=<[^>]*>,", "", notes)  # hypothesis names the test class instance: noise here
-    hint = f"\n{_DTYPES_HINT}" if _DTYPES_MET.search(str(error)) else ""
+    source = _source_line(file, line)
+    hints = "".join(f"\n{hint}" for hint in _known_mistakes(str(error), source))
     message = (
         f"Your code raised {type(error).__name__}: {error}\n"
-        f"  at {location}, in {code.co_qualname}\n      {_source_line(file, line)}{hint}{notes}"
+        f"  at {location}, in {code.co_qualname}\n      {source}{hints}{_examples(error)}"
     )
     return Explanation(FailureKind.RAISED, message, location)
+
+
+def _known_mistakes(error: str, source: str) -> list[str]:
+    return [
+        hint for in_error, in_line, hint in _KNOWN_ERRORS if re.search(in_error, error) and re.search(in_line, source)
+    ]
+
+
+# How hypothesis notes the example a test failed on: "Falsifying example: test_name(\n    self=<...>,\n    B=2,\n)".
+_EXAMPLE_NOTE = re.compile(r"(?:Falsifying|Failing explicit) example: \w+\((.*)\)", re.DOTALL)
+
+
+def _examples(error: BaseException) -> str:
+    """The notes on the exception, hypothesis's examples said as the test's inputs (without the test's own names)."""
+    lines = []
+    for note in getattr(error, "__notes__", ()):
+        if example := _EXAMPLE_NOTE.fullmatch(note.strip()):
+            arguments = [part.strip().rstrip(",") for part in example.group(1).splitlines()]
+            shown = ", ".join(part for part in arguments if part and not part.startswith("self="))
+            note = f"The test's inputs: {shown}." if shown else ""
+        lines.append(note)
+    return "".join(f"\n{line}" for line in lines if line)
 
 
 # What the tests' own code raises when graded code hands it something of the wrong kind: None from a function
@@ -98,7 +138,7 @@ def _raised_in_the_tests(error: BaseException) -> Explanation:
     message = sentences(
         f"The test could not use what your code gave it: {type(error).__name__}: {error}",
         "Check what your function returns against its stub's docstring: its type, its shape, how many values",
-        "A function that ends without a return statement returns None" if returned_none else "",
+        NO_RETURN if returned_none else "",
     )
     return Explanation(FailureKind.SUITE, message + where)
 

@@ -166,6 +166,13 @@ MISTAKES = [
         (("        self.dropout = nn.Dropout(dropout)\n", "        self.dropout = nn.Dropout(0.2)\n"),),
         "not the dropout=0.5 it was given",
     ),
+    Mistake(
+        "head-mask-not-cropped",
+        "s06_attention",
+        "used the whole block_size mask on a shorter input",
+        ((HEAD_MASK, HEAD_MASK.replace("self.tril[:T, :T]", "self.tril")),),
+        "self.tril[:T, :T]",
+    ),
 ]
 
 VARIANTS = [
