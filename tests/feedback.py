@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from kata.messages import sentences
+from kata.messages import NO_RETURN, sentences
 
 _pytest_fail = pytest.fail  # kept from before any graded code runs, which might replace pytest.fail
 
@@ -41,7 +41,10 @@ def pair(output, call: str) -> tuple:
     """What a model returned, as the pair (logits, loss) it must be: unpacking a lone logits tensor would split it
     along its first dimension and show something the code never returned."""
     if not isinstance(output, tuple) or len(output) != 2:
-        fail(f"{call} should return a pair (logits, loss), the loss None without targets; got {show(output)}")
+        fail(
+            f"{call} should return a pair (logits, loss), the loss None without targets; got {show(output)}",
+            NO_RETURN if output is None else "",
+        )
     return output
 
 
@@ -84,11 +87,18 @@ def close(got, expected: torch.Tensor, atol: float) -> bool:
     )
 
 
+def expect_tensor(got, call: str, hint: str = "") -> None:
+    """Fail unless `got` is a tensor; `hint` says what to compute, beside the point where the code returned None."""
+    if got is None:
+        fail(f"{call}: expected a tensor, got None", NO_RETURN)
+    if not isinstance(got, torch.Tensor):
+        fail(f"{call}: expected a tensor, got {type(got).__name__} {show(got)}", hint)
+
+
 def expect_equal_tensors(got, expected: torch.Tensor, call: str, atol: float = 0.0, hint: str = "") -> None:
     """Fail unless `got` is a tensor of `expected`'s shape and values (within atol); `hint` is a whole
     sentence naming the mistake, where the caller can tell it."""
-    if not isinstance(got, torch.Tensor):
-        fail(f"{call}: expected a tensor, got {type(got).__name__} {show(got)}", hint)
+    expect_tensor(got, call, hint)
     if got.shape != expected.shape:
         fail(f"{call}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
     wrong = _wrong_values(got.detach().double(), expected.double(), atol)

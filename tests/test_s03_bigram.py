@@ -3,7 +3,7 @@
 import math
 
 import torch
-from feedback import expect_equal_tensors, fail, pair, show
+from feedback import close, expect_equal_tensors, expect_tensor, fail, pair, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
@@ -127,10 +127,10 @@ def loss_value(loss, call: str) -> float:
     return loss.item()
 
 
-def expected_generation(table, idx, max_new_tokens, seed):
+def expected_generation(table, idx, max_new_tokens, seed, softmax_dim=-1):
     generator = torch.Generator().manual_seed(seed)
     for _ in range(max_new_tokens):
-        probs = F.softmax(table[idx[:, -1]], dim=-1)
+        probs = F.softmax(table[idx[:, -1]], dim=softmax_dim)
         idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
     return idx
 
@@ -147,13 +147,16 @@ class TestGenerate:
         if not torch.equal(idx, before):
             fail("generate(idx, ...) changed the tensor it was given: build a new one with torch.cat instead")
         call = f"generate(idx of shape ({B}, {T}), {new_tokens}, generator=<seed {seed}>) with V={V}"
-        expect_equal_tensors(
-            got,
-            expected_generation(table, idx, new_tokens, seed),
-            call,
-            hint="Each step: softmax of the last position's logits (dim=-1), then "
-            "torch.multinomial(probs, num_samples=1, generator=generator), appended with torch.cat(..., dim=1).",
+        hint = (
+            "Each step: softmax of the last position's logits (dim=-1), then "
+            "torch.multinomial(probs, num_samples=1, generator=generator), appended with torch.cat(..., dim=1)."
         )
+        if new_tokens and close(got, expected_generation(table, idx, new_tokens, seed, softmax_dim=0), atol=0):
+            hint = (
+                "These are the tokens a softmax over dim 0, across the batch, draws: each row's probabilities "
+                "come from its own logits, F.softmax(logits, dim=-1)."
+            )
+        expect_equal_tensors(got, expected_generation(table, idx, new_tokens, seed), call, hint=hint)
 
     def test_follows_a_table_that_makes_each_next_token_certain(self):
         model = model_with_table(successor_table(10))
@@ -177,6 +180,7 @@ class TestGenerate:
         got = model_with_table(torch.zeros(5, 5)).generate(
             torch.zeros((1, 1), dtype=torch.long), 200, generator=torch.Generator().manual_seed(0)
         )
+        expect_tensor(got, "With an all-zero table, generate(zeros((1, 1)), 200)")
         seen = sorted(set(got[0].tolist()))
         if seen != [0, 1, 2, 3, 4]:
             fail(
@@ -188,6 +192,7 @@ class TestGenerate:
         with fixed_seed(1337):
             model = stage.BigramLanguageModel(65)
             ids = model.generate(torch.zeros((1, 1), dtype=torch.long), 100)
+        expect_tensor(ids, "torch.manual_seed(1337), BigramLanguageModel(65), generate(zeros((1, 1)), 100)")
         text = corpus_tokenizer.decode(ids[0].tolist())
         if not text.startswith(LECTURE_UNTRAINED_SAMPLE):
             fail(

@@ -16,6 +16,7 @@ MISTAKES = [
         "s03_bigram",
         "took the softmax over dim 0",
         (("probs = F.softmax(logits, dim=-1)", "probs = F.softmax(logits, dim=0)"),),
+        "softmax over dim 0, across the batch",
     ),
     Mistake(
         "greedy-decoding",
@@ -95,6 +96,39 @@ MISTAKES = [
         "returned only the logits when there are no targets",
         (("            return logits, None\n", "            return logits\n"),),
         "should return a pair (logits, loss)",
+    ),
+    # The notebook walkthrough's mistakes that got the recipe but no diagnosis.
+    Mistake(
+        "cross-entropy-on-unflattened-logits",
+        "s03_bigram",
+        "passed the (B, T, V) logits and (B, T) targets to cross_entropy as they are",
+        (
+            (
+                "        logits = logits.view(B * T, V)\n        loss = F.cross_entropy(logits, targets.view(B * T))",
+                "        loss = F.cross_entropy(logits, targets)",
+            ),
+        ),
+        "flatten both first",
+    ),
+    Mistake(
+        "cross-entropy-with-unflattened-targets",
+        "s03_bigram",
+        "flattened the logits but not the targets",
+        (("loss = F.cross_entropy(logits, targets.view(B * T))", "loss = F.cross_entropy(logits, targets)"),),
+        "flatten both first",
+    ),
+    Mistake(
+        "generate-without-return",
+        "s03_bigram",
+        "forgot generate's return statement",
+        (
+            (
+                "            idx = torch.cat((idx, idx_next), dim=1)  # (B, T+1)\n        return idx",
+                "            idx = torch.cat((idx, idx_next), dim=1)  # (B, T+1)",
+            ),
+        ),
+        "without a return statement returns None",
+        misleading=("torch.multinomial(probs",),  # the sampling recipe is beside the point
     ),
 ]
 
