@@ -53,6 +53,18 @@ def hand_step(model, optimizer, xb, yb) -> float:
     return loss.item()
 
 
+class UnclearedAdamW(HandAdamW):
+    """HandAdamW fed gradients that add up across steps, as they do where nothing clears them."""
+
+    def __init__(self, parameters, lr):
+        super().__init__(parameters, lr)
+        self.summed = [torch.zeros_like(parameter) for parameter in self.parameters]
+
+    def step(self, gradients):
+        self.summed = [earlier + new for earlier, new in zip(self.summed, gradients, strict=True)]
+        super().step(self.summed)
+
+
 def batches(count, vocab_size=8, seed=0):
     return [
         (random_tokens((4, 5), vocab_size, seed + 2 * k), random_tokens((4, 5), vocab_size, seed + 2 * k + 1))
@@ -65,14 +77,28 @@ def small_model(seed=0, vocab_size=8):
         return TableBigram(vocab_size)
 
 
-def expect_same_weights(model, reference, call, step):
-    got, expected = model.token_embedding_table.weight, reference.token_embedding_table.weight
-    if not torch.allclose(got, expected, atol=1e-6, rtol=0):
-        change = (got - expected).abs().max().item()
-        fail(
-            f"{call}: after step {step} the weights differ from a hand-written AdamW step by up to {change:.3g}. "
-            "Each step must: compute the loss, zero the old gradients, backward, optimizer.step(), in that order."
+def weights(model) -> torch.Tensor:
+    return model.token_embedding_table.weight.detach()
+
+
+def expect_same_weights(model, reference, call, step, *, before=None, uncleared=None):
+    """`before`: the model's weights before this step; `uncleared`: a model trained with gradients never zeroed."""
+    got, expected = weights(model), weights(reference)
+    if torch.allclose(got, expected, atol=1e-6, rtol=0):
+        return
+    mistake = "Each step must: compute the loss, zero the old gradients, backward, optimizer.step(), in that order."
+    if before is not None and torch.equal(got, before):
+        mistake = (
+            "The weights did not change: optimizer.step() did not run, or found no gradients. Call it after "
+            "loss.backward(), and clear the old gradients before loss.backward(), not between the two."
         )
+    elif uncleared is not None and torch.allclose(got, weights(uncleared), atol=1e-6, rtol=0):
+        mistake = (
+            "These are the weights that gradients adding up across steps give: clear them in each step, "
+            "optimizer.zero_grad(set_to_none=True), before loss.backward()."
+        )
+    change = (got - expected).abs().max().item()
+    fail(f"{call}: after step {step} the weights differ from a hand-written AdamW step by up to {change:.3g}", mistake)
 
 
 # Optimizers that train differently from the lecture's AdamW, and what to change, for train's message.
@@ -107,12 +133,14 @@ class TestTrainStep:
     @at_most(25)  # each example trains four steps: fewer of them keep the suite fast
     def test_matches_a_hand_written_adamw_step_over_several_steps(self, seed, lr):
         model = small_model(seed)
-        reference = copy.deepcopy(model)
+        reference, uncleared = copy.deepcopy(model), copy.deepcopy(model)  # uncleared: gradients never zeroed
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-        hand = HandAdamW(reference.parameters(), lr=lr)
+        hand, hand_uncleared = HandAdamW(reference.parameters(), lr=lr), UnclearedAdamW(uncleared.parameters(), lr=lr)
         for step, (xb, yb) in enumerate(batches(4, seed=seed), start=1):
+            before = weights(model).clone()
             got = stage.train_step(model, optimizer, xb, yb)
             expected = hand_step(reference, hand, xb, yb)
+            hand_step(uncleared, hand_uncleared, xb, yb)
             call = f"train_step(model, AdamW(lr={lr}), xb, yb)"
             if not isinstance(got, float):
                 fail(f"{call} should return the loss as a Python float (loss.item()), got {show(got)}")
@@ -121,7 +149,7 @@ class TestTrainStep:
                     f"{call}: step {step} should return the batch's loss before the update, {expected:.6f}, got "
                     f"{got:.6f}"
                 )
-            expect_same_weights(model, reference, call, step)
+            expect_same_weights(model, reference, call, step, before=before, uncleared=uncleared)
 
 
 class ProbeModel(TableBigram):

@@ -9,7 +9,7 @@ MISTAKES = [
         "s04_training",
         "never cleared the gradients",
         (("    optimizer.zero_grad(set_to_none=True)  # gradients add up across backward calls unless cleared\n", ""),),
-        "hand-written AdamW",
+        "gradients adding up across steps",
     ),
     Mistake(
         "zero-grad-after-backward",
@@ -22,7 +22,7 @@ MISTAKES = [
                 "    loss.backward()\n    optimizer.zero_grad(set_to_none=True)\n",
             ),
         ),
-        "hand-written AdamW",
+        "The weights did not change",
     ),
     Mistake(
         "step-returns-a-tensor",
