@@ -39,6 +39,20 @@ class TestTookTooLong(BaseException):
         self.reference_seconds = reference_seconds  # what the references took for it, where measured
 
 
+class EarlierTestTookTooLong(Exception):
+    """Raised, in the learner loop, into a test whose stage already had a test stopped at its time limit."""
+
+    __test__ = False
+
+    def __init__(self, test: str, location: str):
+        where = f" at {location}" if location else ""
+        super().__init__(
+            f"Not run: an earlier test of this stage, {test}, was stopped at its time limit with your code still "
+            f"running{where}. Fix that, and this test runs again."
+        )
+        self.location = location
+
+
 def display_path(path: Path) -> str:
     """`path` as a learner would type it: relative to the working folder when it lies below it."""
     try:

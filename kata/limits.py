@@ -23,6 +23,10 @@ class Limits:
     floor_seconds: float = 10.0  # ...and never less than this
     memory_mb: int = 2048  # one graded stage, all its processes together
     processes: int = 64  # one graded stage, all its processes together
+    # The learner loop's: once a test of a stage ran out of time, the stage's later tests are not run. The first
+    # says where the code loops; the others would most likely each wait their whole limit to say the same.
+    # (`kata grade` runs them: an endless loop in one function must not cost the tests of the others.)
+    stop_stage_after_timeout: bool = False
 
     def for_test(self, nodeid: str) -> float:
         """Seconds the test may run (0: no limit)."""
@@ -52,13 +56,16 @@ class Limits:
 
     def as_pytest_args(self) -> tuple[str, ...]:
         """The options that give a nested pytest run these limits."""
-        return () if self.test_seconds is None else (f"--test-timeout={self.test_seconds:g}",)
+        timeout = () if self.test_seconds is None else (f"--test-timeout={self.test_seconds:g}",)
+        return (*timeout, *(("--stop-stage-after-timeout",) if self.stop_stage_after_timeout else ()))
 
 
-def limits_from(option: float | None = None, ini: str | None = None, environ=os.environ) -> Limits:
+def limits_from(
+    option: float | None = None, ini: str | None = None, environ=os.environ, *, stop_stage_after_timeout: bool = False
+) -> Limits:
     """Limits from the first source that sets the per-test time: the command line (--test-timeout),
     the environment (KATA_TEST_TIMEOUT), the ini file (kata_test_timeout); else derived per test."""
     for value in (option, environ.get("KATA_TEST_TIMEOUT"), ini):
         if value not in (None, ""):
-            return Limits(test_seconds=float(value))
-    return Limits()
+            return Limits(test_seconds=float(value), stop_stage_after_timeout=stop_stage_after_timeout)
+    return Limits(stop_stage_after_timeout=stop_stage_after_timeout)

@@ -18,7 +18,7 @@ from kata import (
     hypothesis_profiles,  # noqa: F401  (registers and loads the profiles)
     implementation,
 )
-from kata.implementation import TestTookTooLong, display_path
+from kata.implementation import EarlierTestTookTooLong, TestTookTooLong, display_path
 from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
 from kata.messages import earlier_stage_first, explain
@@ -29,6 +29,7 @@ _active = pytest.StashKey[bool]()
 _previous_folder = pytest.StashKey()
 _results = pytest.StashKey[ResultCollector]()
 _limits = pytest.StashKey[Limits]()
+_stopped_first = pytest.StashKey[dict[str, tuple[str, str]]]()  # stage: (test, location) stopped at its time limit
 
 
 def pytest_addoption(parser):
@@ -56,6 +57,12 @@ def pytest_addoption(parser):
         help="stop a test that runs longer, with a message (0: never). Default: a generous multiple of the "
         "references' time for that test (kata/limits.py); KATA_TEST_TIMEOUT or the ini option kata_test_timeout "
         "set it too",
+    )
+    group.addoption(
+        "--stop-stage-after-timeout",
+        action="store_true",
+        help="once a test of a stage is stopped at its time limit, fail the stage's later tests without running "
+        "them (what `kata` does: an endless loop is said once, not waited for in every test)",
     )
     parser.addini("kata_test_timeout", "seconds a test may run (see --test-timeout)", default="")
 
@@ -97,7 +104,12 @@ def pytest_configure(config):
         folder = implementation.resolve_implementation(config.getoption("impl"))
     except FileNotFoundError as error:
         raise pytest.UsageError(str(error)) from None
-    config.stash[_limits] = limits_from(config.getoption("test_timeout"), config.getini("kata_test_timeout"))
+    config.stash[_limits] = limits_from(
+        config.getoption("test_timeout"),
+        config.getini("kata_test_timeout"),
+        stop_stage_after_timeout=config.getoption("stop_stage_after_timeout"),
+    )
+    config.stash[_stopped_first] = {}
     config.stash[_previous_folder] = implementation.activate(folder)
     config.stash[_results] = ResultCollector()  # the same per-test results `kata` judges stages by
     config.pluginmanager.register(config.stash[_results], "kata-results")
@@ -164,10 +176,12 @@ def pytest_runtest_call(item):
     """Stop a test that runs past its limit (a learner's endless loop). The alarm repeats each second
     until the test ends, so a bare `except:` in the graded code cannot swallow it for good."""
     limits = item.config.stash.get(_limits, None)
-    graded = stage_of_test_file(item.path) is not None  # the maintainer's own tests run graded code in children
-    seconds = limits.for_test(item.nodeid) if limits and graded else 0
+    stage = stage_of_test_file(item.path)  # None: the maintainer's own tests, which run graded code in children
+    seconds = limits.for_test(item.nodeid) if limits and stage else 0
     if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         return (yield)
+    if limits.stop_stage_after_timeout and (first := item.config.stash[_stopped_first].get(stage.name)):
+        raise EarlierTestTookTooLong(*first)
 
     def stop(signum, frame):
         raise TestTookTooLong(seconds, limits.reference_seconds(item.nodeid))
@@ -187,6 +201,8 @@ def pytest_runtest_makereport(item, call):
     if not item.config.stash.get(_active, False) or not report.failed or call.excinfo is None:
         return report
     explanation = explain(call.excinfo.value, implementation.active_folder())
+    if isinstance(call.excinfo.value, TestTookTooLong) and (stage := stage_of_test_file(item.path)):
+        item.config.stash[_stopped_first].setdefault(stage.name, (item.name, explanation.location))
     first = _earlier_stage_to_finish(item, explanation.location)
     if explanation.message or first:
         report.longrepr = "\n".join(filter(None, [first, explanation.message or report.longreprtext]))

@@ -88,7 +88,7 @@ def check_stages(
     statuses = {stage.name: verdicts.lookup(stage) for stage in selected} if reuse_verdicts else {}
     to_run = [stage for stage in selected if statuses.get(stage.name) is None]
     if to_run:
-        statuses.update(_run_stages(folder, to_run, limits or limits_from()))
+        statuses.update(_run_stages(folder, to_run, limits or limits_from(stop_stage_after_timeout=True)))
         verdicts.record([statuses[stage.name] for stage in to_run])
     return {stage.name: statuses[stage.name] for stage in selected}
 

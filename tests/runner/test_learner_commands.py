@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 from support import solve
 
-from kata import display
+from kata import display, stage_status
 from kata.cli import main
 from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
@@ -58,6 +58,17 @@ def test_an_endless_loop_is_stopped_with_a_message(exercises_copy):
     assert "Stopped after 1 s, this test's time limit (the references took" in message  # the test was measured
     assert "either runs forever or is far slower than it needs to be" in message
     assert "s01_tokenizer.py" in status.first_failure.location
+
+
+def test_the_learner_loop_runs_no_more_of_a_stage_once_one_of_its_tests_was_stopped(exercises_copy, monkeypatch):
+    def run_stages(folder, selected, limits):  # the limits `kata check`, watch and the notebook run with
+        raise LookupError(limits)
+
+    monkeypatch.setattr(stage_status, "_run_stages", run_stages)
+    with pytest.raises(LookupError) as raised:
+        check_stages(exercises_copy, [stage_named("s01_tokenizer")])
+    limits = raised.value.args[0]
+    assert limits.stop_stage_after_timeout and "--stop-stage-after-timeout" in limits.as_pytest_args()
 
 
 def test_hints_come_one_after_another_and_are_remembered(exercises_copy):

@@ -106,6 +106,17 @@ def test_the_option_comes_before_the_environment_and_meta_selects_the_maintainer
     assert "Stopped after 2 s: your code seems to run forever." in result.stdout.str()
 
 
+def test_the_learner_loop_does_not_run_a_stage_on_after_one_of_its_tests_was_stopped(kata_run, monkeypatch):
+    monkeypatch.setenv("KATA_TEST_TIMEOUT", "1")
+    result = kata_run("--stop-stage-after-timeout")
+    result.assert_outcomes(failed=4, deselected=2)
+    output = " ".join(result.stdout.str().split())
+    assert "Stopped after 1 s: your code seems to run forever." in output
+    not_run = "Not run: an earlier test of this stage, test_runs_forever, was stopped at its time limit"
+    assert output.count(not_run) == 2, output  # the two tests after it, in the order they run
+    assert "1 + 1 == 3" not in output and "is not implemented yet" in output  # the test before it ran
+
+
 @pytest.mark.parametrize(
     ("option", "ini", "environ", "expected"),
     [
