@@ -17,6 +17,7 @@ A submitted notebook (.ipynb) goes through the same extraction, its code cells t
 """
 
 import ast
+import contextlib
 import functools
 import re
 import subprocess
@@ -465,9 +466,24 @@ def check(stage: str) -> None:
     if _session is None:
         start()
     written, notes = _write_with_earlier_stages(extracted, definitions)
-    status = check_stages(_session.folder, [chosen])[chosen.name]
+    with _running_line(chosen):
+        status = check_stages(_session.folder, [chosen])[chosen.name]
     _session.last_stage = chosen
     out.print(_report(status, written, notes))
+
+
+@contextlib.contextmanager
+def _running_line(stage: Stage):
+    """'⟳ running the tests of Stage 3 …' under the cell while they run, then nothing: the verdict follows.
+    (The terminal's line counts the seconds; rich's live display would need ipywidgets in a notebook.)"""
+    from IPython.display import display
+
+    line = display(Text(f"⟳ running the tests of {stage.label}…", style="cyan"), display_id=True)
+    try:
+        yield
+    finally:
+        if line is not None:
+            line.update({"text/plain": ""}, raw=True)
 
 
 def _write_with_earlier_stages(

@@ -311,6 +311,14 @@ def test_a_check_grades_the_definitions_run_last_not_those_it_saw_first(kernel):
     kernel.run(cell)
 
 
+def test_a_check_shows_a_running_line_that_its_verdict_replaces(kernel):
+    cell = cells_of(kernel.book, "s01_tokenizer", "check")[0]
+    kernel.run(cell)
+    displayed = [output["data"] for output in cell.outputs if output.get("output_type") == "display_data"]
+    assert displayed[0] == {"text/plain": ""}, cell.outputs  # the running line, emptied as the verdict came
+    assert "running the tests" not in shown(cell) and "done: all public tests pass" in shown(cell)
+
+
 def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(kernel):
     stage = stage_named("s04_training")
     assert f"Hint 1 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
