@@ -154,6 +154,7 @@ class ExtractedStage:
     source: str
     origins: dict[int, tuple[str, int]]  # line of the module -> (cell, line in that cell)
     missing: tuple[str, ...]  # names of the stage that no cell defines
+    defined_in: dict[str, str]  # name of the stage -> the cell of its newest definition, the one graded
 
     def located(self, line: int) -> str | None:
         """'cell [12], line 5' for a line of the module, where it came from a cell."""
@@ -200,7 +201,8 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
             lines.append(text)
             origins[len(lines)] = (definition.cell, definition.first_line + offset)
     missing = tuple(symbol for symbol in stage.symbols if symbol not in newest)
-    return ExtractedStage(stage, "\n".join(lines) + "\n", origins, missing)
+    defined_in = {symbol: newest[symbol].cell for symbol in stage.symbols if symbol in newest}
+    return ExtractedStage(stage, "\n".join(lines) + "\n", origins, missing, defined_in)
 
 
 def _in_running_order(included: list[Definition]) -> list[Definition]:
@@ -592,10 +594,23 @@ def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list
         where = _in_cells(failure.location, written, folder)
         if where and where != failure.location:
             body.append(Text(f"Edit {where}, run that cell, then this check again.", style="cyan"))
+        else:
+            body.append(Text(_graded_cells(status.stage, failure.message, written), style="cyan"))
     url = _lecture_url(status.stage.lecture)
     body.append(Text(f"Lecture: {status.stage.lecture}", style=f"cyan link {url}" if url else "cyan"))
     parts.append(Panel(Group(*body), title=status.stage.label, title_align="left", border_style="yellow"))
     return Group(*parts)
+
+
+def _graded_cells(stage: Stage, message: str, written: dict[str, ExtractedStage]) -> str:
+    """Where a failure without a line in the cells (a wrong value, say) sends the learner: the cell of each
+    definition the message names, else of each the stage graded. It also shows which of two definitions ran."""
+    cells = {name: cell for extracted in written.values() for name, cell in extracted.defined_in.items()}
+    named = [name for name in cells if re.search(rf"\b{re.escape(name)}\b", message)]
+    if len(named) == 1:
+        return f"Edit {named[0]} in {cells[named[0]]}, run that cell, then this check again."
+    graded = named or list(written[stage.name].defined_in)
+    return "This check graded " + ", ".join(f"{name} from {cells[name]}" for name in graded) + "."
 
 
 def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> str:

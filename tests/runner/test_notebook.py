@@ -292,6 +292,7 @@ def test_a_catalogued_mistake_shows_its_diagnosis_in_the_check_cell(kernel, name
         cell.source = reference
         kernel.run(cell)
     assert mistake.diagnosis in output and "First failing test" in output and "Traceback" not in output, output
+    assert re.search(r"(Edit .*|This check graded .*) cell \[\d+\]", output), output
 
 
 def test_a_check_grades_the_definitions_run_last_not_those_it_saw_first(kernel):
@@ -305,6 +306,8 @@ def test_a_check_grades_the_definitions_run_last_not_those_it_saw_first(kernel):
     kernel.run(cell)
     after_the_edit = kernel.check("s03_bigram")
     assert "done:" not in after_the_edit and mistake.diagnosis in after_the_edit, after_the_edit
+    # A wrong value has no line to point to: the check names the cell it graded the class from.
+    assert re.search(rf"BigramLanguageModel (from|in) cell \[{cell.execution_count}\]", after_the_edit), after_the_edit
     kernel.run_new(reference)  # the same class defined again in a new cell below: the newest wins
     assert "done: all public tests pass" in kernel.check("s03_bigram")
     cell.source = reference
