@@ -1,8 +1,15 @@
-"""Every call of chosen torch functions in a block, however the code under test reached them: through
-torch.nn.functional, a name imported from it, or a module (nn.Dropout calls F.dropout). Patching the
-attribute would miss a name bound when the code was imported; a torch function mode sees the call itself.
-The tests' recorders (tests/support.py) and the grader's own check (kata/grading/probe_calls.py) both use it."""
+"""Torch function modes that watch the code under test, for the tests' recorders (tests/support.py) and the
+grader's own check (kata/grading/probe_calls.py): every call of chosen torch functions in a block, however the
+code reached them (through torch.nn.functional, a name imported from it, or a module: nn.Dropout calls F.dropout;
+patching the attribute would miss a name bound when the code was imported), and tensors made on the CPU
+where they should be made on the input's device.
+"""
 
+import os
+import sys
+from dataclasses import dataclass, replace
+
+import torch
 from torch.overrides import TorchFunctionMode
 
 
@@ -18,3 +25,74 @@ class TorchCalls(TorchFunctionMode):
         if func in self.functions:
             return self.on_call(func, args, kwargs or {})
         return func(*args, **(kwargs or {}))
+
+
+# Torch's functions that make a tensor from sizes or data alone: on the CPU unless given device=.
+_FACTORIES = frozenset(
+    getattr(torch, name)
+    for name in ("arange", "ones", "zeros", "full", "empty", "eye", "tensor", "rand", "randn", "randint", "linspace")
+)
+# What moves a tensor to another's device, and what copies values between devices.
+_MOVES = frozenset((torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.type_as))
+_COPIES = frozenset((torch.Tensor.__setitem__, torch.Tensor.copy_))
+
+
+@dataclass(frozen=True)
+class CPUTensor:
+    made_with: str  # "torch.arange"
+    where: str  # "path/to/s08_gpt.py:53": the line that made it, outside torch
+    mixed_in: str = ""  # the operation that mixed it with a tensor from elsewhere
+
+
+class MadeOnTheCPU(TorchFunctionMode):
+    """Tensors that code in the block makes without device= (torch.arange(T) rather than
+    torch.arange(T, device=idx.device)), what is computed from them alone, and the first operation that
+    mixes one with a tensor from elsewhere (a parameter, the input): on a GPU that operation raises
+    "Expected all tensors to be on the same device". On a CPU nothing shows; this mode sees it there.
+    A 0-dimensional tensor may mix (torch allows it), and a `_like` or `new_` tensor takes its device from another."""
+
+    def __init__(self):
+        super().__init__()
+        self.made: dict[int, tuple[torch.Tensor, CPUTensor]] = {}  # id -> (the tensor, kept alive; its origin)
+        self.mix: CPUTensor | None = None  # the first one mixed with another device's tensor, and where
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if func in _FACTORIES and kwargs.get("device") is None:
+            self._mark(result, CPUTensor(f"torch.{func.__name__}", _line_outside_torch()))
+            return result
+        tensors = [value for value in (*args, *kwargs.values()) if isinstance(value, torch.Tensor)]
+        made = [self.made[id(tensor)][1] for tensor in tensors if id(tensor) in self.made]
+        if not made:
+            return result
+        if func in _MOVES:  # on the CPU the same tensor comes back; on a GPU it would be another one
+            return result.view_as(result) if result is args[0] else result
+        if func is torch.Tensor.__getitem__:  # CPU indices are fine: torch moves them to the indexed tensor
+            if id(args[0]) in self.made:
+                self._mark(result, made[0])
+            return result
+        if func in _COPIES:  # a copy between devices is fine too; the tensor copied into stays where it is
+            return result
+        if all(id(tensor) in self.made or tensor.dim() == 0 for tensor in tensors):
+            self._mark(result, made[0])  # computed from CPU tensors alone: on the CPU too
+        elif self.mix is None:
+            self.mix = replace(made[0], mixed_in=getattr(func, "__name__", str(func)))
+        return result
+
+    def _mark(self, result, origin: CPUTensor) -> None:
+        for tensor in result if isinstance(result, tuple) else (result,):
+            if isinstance(tensor, torch.Tensor) and tensor.dim() > 0:
+                self.made[id(tensor)] = (tensor, origin)
+
+
+_TORCH_FOLDER = os.path.dirname(torch.__file__)
+
+
+def _line_outside_torch() -> str:
+    frame = sys._getframe(2)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_TORCH_FOLDER) or frame.f_code.co_filename == __file__
+    ):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""

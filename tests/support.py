@@ -16,8 +16,9 @@ import torch
 from feedback import fail
 from torch import nn
 
+from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT
-from kata.torch_calls import TorchCalls
+from kata.torch_calls import MadeOnTheCPU, TorchCalls
 
 
 @contextlib.contextmanager
@@ -201,3 +202,18 @@ def expect_dropout_last(module: nn.Module, x: torch.Tensor, last_layer, call: st
         fail(f"{call} dropped its {layer_name}'s output with p={after[-1].p:g}: use the dropout it was given")
     if not isinstance(out, torch.Tensor) or not torch.equal(out.detach(), after[-1].output):
         fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")
+
+
+def expect_tensors_on_the_inputs_device(action, call: str) -> None:
+    """Fail where action() mixes a tensor it made without device= with the input's tensors or a parameter."""
+    with MadeOnTheCPU() as recorder:
+        action()
+    if mixed := recorder.mix:
+        file, _, line = mixed.where.rpartition(":")
+        where = f" (at {display_path(Path(file))}:{line})" if file else ""
+        fail(
+            f"{call} makes a tensor with {mixed.made_with}(...) without device={where} and uses it with the input's "
+            f"tensors in {mixed.mixed_in}: on a GPU that raises 'Expected all tensors to be on the same device'",
+            f"Make it on the input's device, {mixed.made_with}(..., device=idx.device) (or x.device), as the "
+            "lecture's code does",
+        )

@@ -5,7 +5,7 @@ from feedback import expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
-from support import fixed_seed, recorded_dropout
+from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout
 from torch import nn
 
 from kata.implementation import StageModule
@@ -116,6 +116,10 @@ class TestAttentionWeights:
             )
         if not torch.allclose(wei.sum(-1), torch.ones(2, 9), atol=1e-6):
             fail(f"attention_weights: each row should sum to 1, the row sums are {show(wei.sum(-1)[0])}")
+
+    def test_makes_its_mask_on_the_inputs_device(self):
+        q, k = random_floats((2, 5, 4), 7), random_floats((2, 5, 4), 8)
+        expect_tensors_on_the_inputs_device(lambda: stage.attention_weights(q, k), "attention_weights(q, k)")
 
     def test_scaling_keeps_the_affinities_variance_near_one(self):
         """The lecture's point: unit-variance q and k give affinities of variance head_size unless

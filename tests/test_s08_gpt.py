@@ -7,7 +7,7 @@ import pytest
 import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, show
 from strategies import random_floats, random_tokens
-from support import fixed_seed, recorded_dropout, submodule
+from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, submodule
 from torch import nn
 
 from kata.implementation import StageModule
@@ -242,6 +242,10 @@ class TestForward:
         reason = "there is no position embedding for position 8, so check T against block_size before embedding"
         model, idx = tiny_gpt(), random_tokens((1, 9), 20, 0)
         expect_value_error(lambda: model(idx), call, reason)  # the lecture's code fails in the position embedding
+
+    def test_makes_its_positions_on_the_inputs_device(self):
+        model, idx, targets = tiny_gpt(), random_tokens((2, 5), 20, 0), random_tokens((2, 5), 20, 1)
+        expect_tensors_on_the_inputs_device(lambda: model(idx, targets), "GPT forward on idx of shape (2, 5)")
 
     def test_a_fresh_model_starts_near_ln_V(self):
         model = tiny_gpt(3).eval()

@@ -9,7 +9,7 @@ from feedback import close, expect_accepted, expect_equal_tensors, expect_value_
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from strategies import at_most, random_floats, random_tokens, seeds
-from support import fixed_seed
+from support import expect_tensors_on_the_inputs_device, fixed_seed
 
 from kata.implementation import StageModule
 
@@ -334,6 +334,18 @@ class TestForwardWithCache:
         call = f"forward_with_cache on idx of shape (2, 8) fed in chunks of {sizes} tokens, against model(idx)"
         hint = positions_diagnosis(model, idx, sizes) if not torch.allclose(got, expected, atol=1e-5) else ""
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
+
+    def test_makes_its_positions_and_masks_on_the_inputs_device(self):
+        model, idx, cache = tiny_model(6), random_tokens((2, 6), V, 6), stage.KVCache()
+
+        def in_two_parts():
+            with torch.no_grad():
+                stage.forward_with_cache(model, idx[:, :3], cache)
+                stage.forward_with_cache(model, idx[:, 3:], cache)
+
+        expect_tensors_on_the_inputs_device(
+            in_two_parts, "forward_with_cache on idx of shape (2, 6), 3 tokens at a time"
+        )
 
     def test_grows_the_cache_and_rejects_more_than_block_size(self):
         model, cache = tiny_model(4), stage.KVCache()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail
 from strategies import random_floats, random_tokens
-from support import fixed_seed
+from support import expect_tensors_on_the_inputs_device, fixed_seed
 from torch import nn
 from torch.nn import functional as F
 
@@ -313,6 +313,10 @@ class TestAgainstHuggingFace:
                 f"load_gpt2_state_dict(model, {what})",
                 "name the key; a checkpoint that does not fit must never leave random weights behind silently",
             )
+
+    def test_makes_its_positions_on_the_inputs_device(self):
+        model, idx = tiny_gpt2(6), random_tokens((2, 5), TINY["vocab_size"], 6)
+        expect_tensors_on_the_inputs_device(lambda: model(idx, idx), "GPT2 forward on idx of shape (2, 5)")
 
     def test_rejects_a_sequence_longer_than_block_size(self):
         model, idx = tiny_gpt2(5), random_tokens((1, TINY["block_size"] + 1), TINY["vocab_size"], 5)

@@ -216,6 +216,16 @@ def calls_to(functions: tuple, action) -> list[dict]:
     return calls
 
 
+def made_on_the_cpu(action) -> list[str]:
+    """[how a tensor made without device= was made, the operation that mixed it with the input's tensors] while
+    action() runs, or [] (kata/torch_calls.py): on a CPU the values are right, on a GPU that operation raises."""
+    from kata.torch_calls import MadeOnTheCPU
+
+    with MadeOnTheCPU() as recorder:
+        action()
+    return [recorder.mix.made_with, recorder.mix.mixed_in] if recorder.mix else []  # no path: the sandbox's
+
+
 def raises_value_error(action) -> bool:
     return value_error_message(action) is not None
 
@@ -393,7 +403,11 @@ for _name in ("average_loops", "tril_average_weights", "average_matmul", "softma
 
 @call("s06_attention.attention_weights")
 def attention_weights(inputs):
-    return stage("s06_attention").attention_weights(inputs["q"], inputs["k"])
+    weights = stage("s06_attention").attention_weights
+    return {
+        "weights": weights(inputs["q"], inputs["k"]),
+        "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: weights(inputs["q"], inputs["k"]))),
+    }
 
 
 @call("s06_attention.Head")
@@ -538,6 +552,7 @@ def gpt(inputs):
             "keeps_config": isinstance(getattr(model, "config", None), gpt_stage.GPTConfig),
             "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=True)),
             "evaluated_with_dropout": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=False)),
+            "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
         }
 
@@ -651,10 +666,15 @@ def forward_with_cache(inputs):
     model, idx, split = fast_model(inputs["config"], inputs["weights"]), inputs["idx"], inputs["split"]
     cache = generation.KVCache()
     too_long = idx.new_zeros(1, inputs["config"]["block_size"] + 1)
+
+    def in_two_parts(cache):
+        return [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])]
+
     with no_grad():
         return {
-            "logits": [generation.forward_with_cache(model, part, cache) for part in (idx[:, :split], idx[:, split:])],
+            "logits": in_two_parts(cache),
             "rejects_too_long": rejects(lambda: generation.forward_with_cache(model, too_long, generation.KVCache())),
+            "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: in_two_parts(generation.KVCache()))),
         }
 
 
@@ -786,6 +806,7 @@ def gpt2_whole(inputs):
             "tied": model.lm_head.weight is model.transformer.wte.weight,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
+            "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
             "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
 

@@ -385,7 +385,18 @@ for _name in ("tril_average_weights", "softmax_average_weights"):
 # ---- stage 6 ----------------------------------------------------------------------------------------
 
 
-@probe("s06_attention.attention_weights", lambda inputs: oracles.attention_weights(inputs["q"], inputs["k"]).float())
+# What the tensors made on the CPU inside a call mixed with (kata/torch_calls.py's MadeOnTheCPU): nothing.
+ON_THE_INPUTS_DEVICE: list[str] = []
+
+
+@probe(
+    "s06_attention.attention_weights",
+    lambda inputs: {
+        "weights": oracles.attention_weights(inputs["q"], inputs["k"]).float(),
+        "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+    },
+    backs={"made_on_the_cpu": ("test_makes_its_mask_on_the_inputs_device",)},
+)
 def attention_weights_inputs(rng):
     B, T, head_size = integer(rng, 1, 3), integer(rng, 1, 10), integer(rng, 1, 16)
     return {"q": normal(rng, B, T, head_size), "k": normal(rng, B, T, head_size)}
@@ -546,6 +557,7 @@ def gpt_answer(inputs):
         "keeps_config": True,
         "dropping": oracles.gpt_logits(weights, inputs["idx"], config["n_head"], inputs["p"]).float(),
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
+        "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
     }
 
 
@@ -602,6 +614,7 @@ GPT_ASPECTS = {
     "keeps_config": ("test_contract_with_and_without_targets",),
     "dropping": ("test_config_dropout_reaches_every_block",),
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
+    "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "parameter_count": ("test_has_n_layer_blocks_of_n_head_heads", "test_defaults_and_10_79_million_parameters"),
 }
 
@@ -773,14 +786,21 @@ def cached_attention_inputs(rng):
 
 def cached_forward_answer(inputs):
     logits = oracles.gpt_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
-    return {"logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]], "rejects_too_long": True}
+    return {
+        "logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]],
+        "rejects_too_long": True,
+        "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+    }
 
 
 @probe(
     "s10_generation.forward_with_cache",
     cached_forward_answer,
     atol=gpt_tolerance,
-    backs={"rejects_too_long": ("test_grows_the_cache_and_rejects_more_than_block_size",)},
+    backs={
+        "rejects_too_long": ("test_grows_the_cache_and_rejects_more_than_block_size",),
+        "made_on_the_cpu": ("test_makes_its_positions_and_masks_on_the_inputs_device",),
+    },
 )
 def cached_forward_inputs(rng):
     config = small_config(rng)
@@ -975,6 +995,7 @@ def gpt2_answer(inputs):
         # the head is the token embedding, and has no bias
         "parameter_count": sum(weight.numel() for weight in flattened(inputs["weights"])),
         "rejects_too_long": True,
+        "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
     }
 
 
@@ -1000,6 +1021,7 @@ GPT2_ASPECTS = {
     "rejects_too_long": ("test_rejects_a_sequence_longer_than_block_size",),
     "loss": ("test_the_loss_is_the_mean_cross_entropy",),
     "parameter_count": ("test_head_shares_the_token_embedding_and_has_no_bias", "test_defaults_are_gpt2_small"),
+    "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
 }
 
 

@@ -173,6 +173,14 @@ MISTAKES = [
         ((HEAD_MASK, HEAD_MASK.replace("self.tril[:T, :T]", "self.tril")),),
         "self.tril[:T, :T]",
     ),
+    # Passes on a CPU, fails on a GPU (kata train picks one where there is one).
+    Mistake(
+        "attention-mask-made-on-the-cpu",
+        "s06_attention",
+        "made the mask without device=q.device",
+        (("torch.ones(T, T, dtype=torch.bool, device=q.device)", "torch.ones(T, T, dtype=torch.bool)"),),
+        "torch.ones(...) without device=",
+    ),
 ]
 
 VARIANTS = [
@@ -186,8 +194,8 @@ VARIANTS = [
                 'dtype=torch.bool, device=q.device))\n    wei = wei.masked_fill(~tril, float("-inf"))\n    return '
                 "F.softmax(wei, dim=-1)",
                 "    wei = (q / head_size**0.5) @ k.transpose(-2, -1)\n    future = torch.ones(T, T, "
-                'dtype=torch.bool).triu(1)\n    return torch.softmax(wei.masked_fill(future, float("-inf")), '
-                "dim=-1)",
+                "dtype=torch.bool, device=q.device).triu(1)\n"
+                '    return torch.softmax(wei.masked_fill(future, float("-inf")), dim=-1)',
             ),
         ),
     ),

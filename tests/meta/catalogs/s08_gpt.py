@@ -270,6 +270,13 @@ MISTAKES = [
         (("        if T > self.config.block_size:\n", "        if T >= self.config.block_size:\n"),),
         "rejects a sequence of exactly block_size",
     ),
+    Mistake(
+        "positions-made-on-the-cpu",
+        "s08_gpt",
+        "made the positions without device=idx.device",
+        (("torch.arange(T, device=idx.device)", "torch.arange(T)"),),
+        "torch.arange(...) without device=",
+    ),
 ]
 
 VARIANTS = [
@@ -358,5 +365,11 @@ VARIANTS = [
                 "        for module in self.modules():\n            self._init_weights(module)\n",
             ),
         ),
+    ),
+    Variant(
+        "positions-moved-to-the-inputs-device",
+        "s08_gpt",
+        "makes the positions on the CPU, then moves them to idx's device",
+        (("torch.arange(T, device=idx.device)", "torch.arange(T).to(idx.device)"),),
     ),
 ]

@@ -143,6 +143,20 @@ MISTAKES = [
         (("torch.multinomial(probs, num_samples=1, generator=generator)", "torch.multinomial(probs, num_samples=1)"),),
         "Pass the generator to torch.multinomial",
     ),
+    Mistake(
+        "cached-positions-made-on-the-cpu",
+        "s10_generation",
+        "made the cached positions without device=idx.device",
+        (("torch.arange(start, start + T, device=idx.device)", "torch.arange(start, start + T)"),),
+        "torch.arange(...) without device=",
+    ),
+    Mistake(
+        "cached-mask-made-on-the-cpu",
+        "s10_generation",
+        "made the cached attention's mask without device=x.device",
+        (("torch.ones(T, seen, dtype=torch.bool, device=x.device)", "torch.ones(T, seen, dtype=torch.bool)"),),
+        "torch.ones(...) without device=",
+    ),
 ]
 
 VARIANTS = [

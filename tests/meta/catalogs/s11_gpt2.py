@@ -189,6 +189,13 @@ MISTAKES = [
         (("        if T > self.config.block_size:\n", "        if False:\n"),),
         "IndexError",
     ),
+    Mistake(
+        "gpt2-positions-made-on-the-cpu",
+        "s11_gpt2",
+        "made the positions without device=idx.device",
+        (("positions = torch.arange(T, device=idx.device)", "positions = torch.arange(T)"),),
+        "torch.arange(...) without device=",
+    ),
 ]
 
 VARIANTS = [
