@@ -18,6 +18,7 @@ A submitted notebook (.ipynb) goes through the same extraction, its code cells t
 
 import ast
 import contextlib
+import difflib
 import functools
 import re
 import subprocess
@@ -459,6 +460,7 @@ def check(stage: str) -> None:
             Text(
                 sentences(
                     f"This kernel has not run a definition of {', '.join(extracted.missing)} yet",
+                    *_near_misses(extracted.missing, definitions),
                     f"Run the cells of {chosen.label} above, then this check again",
                 ),
                 style="yellow",
@@ -486,6 +488,19 @@ def _running_line(stage: Stage):
     finally:
         if line is not None:
             line.update({"text/plain": ""}, raw=True)
+
+
+def _near_misses(missing: tuple[str, ...], definitions: list[Definition]) -> list[str]:
+    """'cell [5] defines build_vocabluary: is that build_vocabulary misspelt?' for each missing name that a
+    definition the kernel ran nearly spells."""
+    cells = {
+        name: definition.cell for definition in definitions if not definition.is_import for name in definition.binds
+    }
+    found = []
+    for name in missing:
+        for near in difflib.get_close_matches(name, list(cells), n=1, cutoff=0.8):
+            found.append(f"{cells[near].capitalize()} defines {near}: is that {name} misspelt?")
+    return found
 
 
 def _write_with_earlier_stages(
@@ -616,6 +631,11 @@ def _graded_cells(stage: Stage, message: str, written: dict[str, ExtractedStage]
 def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> str:
     """`text` with each 'exercises/s03_bigram.py:25' of a written stage file replaced by 'cell [7], line 5'."""
     for name, extracted in written.items():
-        shown = re.escape(display_path(folder / f"{name}.py"))
-        text = re.sub(shown + r":(\d+)", lambda match, lines=extracted: lines.located(int(match[1])) or match[0], text)
+        file = display_path(folder / f"{name}.py")
+        text = text.replace(
+            f" ({file})", ""
+        )  # "... not implemented yet (exercises/s07_transformer.py)": its cell follows
+        text = re.sub(
+            re.escape(file) + r":(\d+)", lambda match, lines=extracted: lines.located(int(match[1])) or match[0], text
+        )
     return text

@@ -263,6 +263,7 @@ def test_the_untouched_stubs_report_not_implemented_yet_and_raise_nothing(kernel
     for stage in stages():
         output = kernel.stub_checks[stage.name]
         assert "not started" in output and "is not implemented yet" in output, output
+        assert f"({stage.module_file})" not in output and f"/{stage.module_file}" not in output, output  # cells
         assert re.search(r"Edit cell \[\d+\], line \d+, run that cell", output), output
         assert "Traceback" not in output and "kata/" not in output
 
@@ -338,6 +339,10 @@ def test_a_check_says_what_is_wrong_without_a_traceback(kernel, capsys, monkeypa
     assert "This kernel has not run a definition of estimate_loss, train yet" in " ".join(
         capsys.readouterr().out.split()
     )
+    misspelt = [("cell [1]", "def train_step(): pass\ndef estimate_los(): pass\ndef train(): pass")]
+    monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: misspelt)
+    notebook.check("s04_training")
+    assert "Cell [1] defines estimate_los: is that estimate_loss misspelt?" in " ".join(capsys.readouterr().out.split())
 
 
 def test_a_file_written_by_hand_is_backed_up_before_a_check_replaces_it(exercises_copy):
