@@ -11,7 +11,13 @@ import pytest
 import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail
 from strategies import random_floats, random_tokens
-from support import expect_tensors_on_the_inputs_device, fixed_seed
+from support import (
+    expect_dropout_last,
+    expect_tensors_on_the_inputs_device,
+    fixed_seed,
+    recorded_dropout,
+    recorded_fused_attention,
+)
 from torch import nn
 from torch.nn import functional as F
 
@@ -198,6 +204,26 @@ class TestParts:
             atol=1e-6,
             hint="Expected x + attn(ln_1(x)), then x + mlp(ln_2(x)), with GPT-2's names ln_1, attn, ln_2, mlp.",
         )
+
+    def test_config_dropout_reaches_the_embeddings_and_every_block(self):
+        model, idx = tiny_gpt2(7, dropout=0.5).train(), random_tokens((2, 5), TINY["vocab_size"], 7)
+        with torch.no_grad():
+            embedded = model.transformer.wte(idx) + model.transformer.wpe(torch.arange(5))
+        with fixed_seed(0), recorded_dropout() as calls:
+            model(idx)
+        if not any(call.active and call.p == 0.5 and close(call.input, embedded, 1e-6) for call in calls):
+            fail(
+                "GPT2(config with dropout=0.5) in training mode applies no dropout of p=0.5 to wte(idx) + "
+                "wpe(positions): x = self.transformer.drop(tok_emb + pos_emb), as GPT-2 does"
+            )
+        for number, block in enumerate(model.transformer.h):
+            call = f"GPT2(config with dropout=0.5): block {number}'s"
+            x = random_floats((2, 5, TINY["n_embd"]), number)
+            with fixed_seed(0), recorded_dropout() as dropped, recorded_fused_attention() as fused:
+                block.attn.train()(x)
+            if not any(d.active and d.p == 0.5 for d in dropped) and all(f.get("dropout_p") != 0.5 for f in fused):
+                fail(f"{call} attn applies no dropout of p=0.5 in training mode: pass config.dropout to GPT2Attention")
+            expect_dropout_last(block.mlp, x, block.mlp.c_proj, f"{call} mlp", "c_proj", p=0.5)
 
     def test_head_shares_the_token_embedding_and_has_no_bias(self):
         model = tiny_gpt2(3)

@@ -142,36 +142,37 @@ def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
-def gpt2_attention(weights: dict, x: torch.Tensor, n_head: int) -> torch.Tensor:
-    """GPT-2's attention: stage 9's fused layout with a bias on c_attn."""
+def gpt2_attention(weights: dict, x: torch.Tensor, n_head: int, p: float = 0.0) -> torch.Tensor:
+    """GPT-2's attention: stage 9's fused layout with a bias on c_attn; with p, dropout on weights and output."""
     C = x.shape[-1]
     qkv = linear(weights["c_attn"], x)
     query, key, value = qkv.split(C, dim=-1)
     size = C // n_head
     heads = [
-        attention_weights(query[..., h * size : (h + 1) * size], key[..., h * size : (h + 1) * size])
+        dropped(attention_weights(query[..., h * size : (h + 1) * size], key[..., h * size : (h + 1) * size]), p)
         @ value[..., h * size : (h + 1) * size]
         for h in range(n_head)
     ]
-    return linear(weights["c_proj"], torch.cat(heads, dim=-1))
+    return dropped(linear(weights["c_proj"], torch.cat(heads, dim=-1)), p)
 
 
-def gpt2_mlp(weights: dict, x: torch.Tensor) -> torch.Tensor:
-    return linear(weights["c_proj"], gelu_tanh(linear(weights["c_fc"], x)))
+def gpt2_mlp(weights: dict, x: torch.Tensor, p: float = 0.0) -> torch.Tensor:
+    return dropped(linear(weights["c_proj"], gelu_tanh(linear(weights["c_fc"], x))), p)
 
 
-def gpt2_block(weights: dict, x: torch.Tensor, n_head: int) -> torch.Tensor:
+def gpt2_block(weights: dict, x: torch.Tensor, n_head: int, p: float = 0.0) -> torch.Tensor:
     attention = {"c_attn": weights["c_attn"], "c_proj": weights["attn_proj"]}
-    x = x.double() + gpt2_attention(attention, layer_norm(weights["ln_1"], x), n_head)
+    x = x.double() + gpt2_attention(attention, layer_norm(weights["ln_1"], x), n_head, p)
     mlp = {"c_fc": weights["c_fc"], "c_proj": weights["mlp_proj"]}
-    return x + gpt2_mlp(mlp, layer_norm(weights["ln_2"], x))
+    return x + gpt2_mlp(mlp, layer_norm(weights["ln_2"], x), p)
 
 
-def gpt2_logits(weights: dict, idx: torch.Tensor, n_head: int) -> torch.Tensor:
+def gpt2_logits(weights: dict, idx: torch.Tensor, n_head: int, p: float = 0.0) -> torch.Tensor:
+    """GPT-2's logits; with p, in training mode: dropout on the embeddings and in every block, as GPT-2 has."""
     T = idx.shape[1]
-    x = weights["wte"].double()[idx] + weights["wpe"].double()[:T]
+    x = dropped(weights["wte"].double()[idx] + weights["wpe"].double()[:T], p)
     for block_weights in weights["h"]:
-        x = gpt2_block(block_weights, x, n_head)
+        x = gpt2_block(block_weights, x, n_head, p)
     return layer_norm(weights["ln_f"], x) @ weights["wte"].double().T  # the head is the token embedding
 
 

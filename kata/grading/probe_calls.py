@@ -807,8 +807,16 @@ def gpt2_whole(inputs):
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
+            "dropping": guarded(lambda: dropping_gpt2(gpt2, inputs)),
             "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
+
+
+def dropping_gpt2(gpt2, inputs):
+    """The logits of the GPT2 built with dropout p, the grader's weights set, in training mode."""
+    model = gpt2.GPT2(gpt2.GPT2Config(**{**inputs["config"], "dropout": inputs["p"]}))
+    set_gpt2(model, inputs["weights"])
+    return model.train()(inputs["idx"])[0]
 
 
 @call("s11_gpt2.load_gpt2_state_dict")

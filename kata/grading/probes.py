@@ -1003,7 +1003,7 @@ def gpt2_judge(inputs, answer) -> dict[str, str]:
     """The oracle's logits, and a fresh model initialised as GPT-2: c_proj weights with std 0.02 / sqrt(2 n_layer)."""
     if not isinstance(answer, dict) or "init" not in answer:
         return {"": "the answer should hold the fresh model's statistics"}
-    rest = {key: value for key, value in answer.items() if key != "init"}
+    rest = {key: value for key, value in answer.items() if key not in ("init", "dropping")}
     scaled = 0.02 / math.sqrt(2 * INIT_CONFIG["n_layer"])
 
     def within_12_percent(name: str) -> tuple[float, float]:  # as stage 11's tests
@@ -1013,7 +1013,19 @@ def gpt2_judge(inputs, answer) -> dict[str, str]:
     found = by_aspect(rest, gpt2_answer(inputs), gpt2_tolerance(inputs), GPT2_ASPECTS)
     if wrong := initialisation_judge(answer["init"], within_12_percent, norms=True):
         found["init"] = wrong
+    if wrong := difference(answer.get("dropping"), *gpt2_dropping(inputs), "dropping"):
+        found["dropping"] = wrong  # with a tolerance of its own: the dropped network rounds otherwise
     return found
+
+
+def gpt2_dropping(inputs) -> tuple[torch.Tensor, float]:
+    """The logits of GPT-2 with dropout p in training mode, and the tolerance for this draw."""
+    n_head, p = inputs["config"]["n_head"], inputs["p"]
+
+    def logits_of(weights):
+        return oracles.gpt2_logits(weights, inputs["idx"], n_head, p)
+
+    return logits_of(inputs["weights"]).float(), network_tolerance(logits_of, inputs["weights"])
 
 
 GPT2_ASPECTS = {
@@ -1022,6 +1034,7 @@ GPT2_ASPECTS = {
     "loss": ("test_the_loss_is_the_mean_cross_entropy",),
     "parameter_count": ("test_head_shares_the_token_embedding_and_has_no_bias", "test_defaults_are_gpt2_small"),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
+    "dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
 }
 
 
@@ -1040,7 +1053,8 @@ def gpt2_inputs_with(rng) -> dict:
 def gpt2_whole_inputs(rng):
     inputs = gpt2_inputs_with(rng)
     targets = tokens(rng, inputs["config"]["vocab_size"], *inputs["idx"].shape)
-    return {**inputs, "targets": targets, "init_config": INIT_CONFIG, "seed": integer(rng, 0, 2**30)}
+    seed, p = integer(rng, 0, 2**30), dropout_rate(rng)
+    return {**inputs, "targets": targets, "init_config": INIT_CONFIG, "seed": seed, "p": p}
 
 
 def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
@@ -1195,7 +1209,9 @@ def difference(got, expected, atol: float, where: str = "", *, exact_dtype: bool
         return next((d for d in found if d), "")
     if isinstance(expected, list):
         if not isinstance(got, list) or len(got) != len(expected):
-            return f"{here} should be a list of {len(expected)}"
+            return (
+                f"{here} is {got!r:.80}, expected []" if not expected else f"{here} should be a list of {len(expected)}"
+            )
         pairs = enumerate(zip(got, expected, strict=True))
         found = (difference(g, e, atol, f"{here}[{i}]", exact_dtype=exact_dtype) for i, (g, e) in pairs)
         return next((d for d in found if d), "")

@@ -196,6 +196,43 @@ MISTAKES = [
         (("positions = torch.arange(T, device=idx.device)", "positions = torch.arange(T)"),),
         "torch.arange(...) without device=",
     ),
+    # The precision pass's C6: nothing checked GPT-2's dropout (GPT2Config's default is 0).
+    Mistake(
+        "gpt2-embeddings-never-dropped",
+        "s11_gpt2",
+        "never applied transformer.drop to the embeddings",
+        (
+            (
+                "x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))",
+                "x = self.transformer.wte(idx) + self.transformer.wpe(positions)",
+            ),
+        ),
+        "self.transformer.drop(tok_emb + pos_emb)",
+    ),
+    Mistake(
+        "gpt2-mlp-never-drops",
+        "s11_gpt2",
+        "left the dropout out of GPT2MLP's forward",
+        (
+            (
+                'return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))',
+                'return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))',
+            ),
+        ),
+        "applied no dropout to the output of its c_proj",
+    ),
+    Mistake(
+        "gpt2-attention-without-dropout",
+        "s11_gpt2",
+        "built each block's attention without the config's dropout",
+        (
+            (
+                "GPT2Attention(config.n_embd, config.n_head, config.block_size, config.dropout)",
+                "GPT2Attention(config.n_embd, config.n_head, config.block_size)",
+            ),
+        ),
+        "attn applies no dropout of p=0.5",
+    ),
 ]
 
 VARIANTS = [
