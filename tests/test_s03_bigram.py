@@ -127,12 +127,18 @@ def loss_value(loss, call: str) -> float:
     return loss.item()
 
 
-def expected_generation(table, idx, max_new_tokens, seed, softmax_dim=-1):
+def expected_generation(table, idx, max_new_tokens, seed, *, softmax_dim=-1, position=-1):
+    """What generate should give; softmax_dim and position other than -1 give what two mistakes give."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(max_new_tokens):
-        probs = F.softmax(table[idx[:, -1]], dim=softmax_dim)
+        probs = F.softmax(table[idx[:, position]], dim=softmax_dim)
         idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
     return idx
+
+
+FIRST_POSITION = (
+    "It continues from the first token of each row: the next token depends on the *last* position, logits[:, -1, :]."
+)
 
 
 class TestGenerate:
@@ -156,6 +162,8 @@ class TestGenerate:
                 "These are the tokens a softmax over dim 0, across the batch, draws: each row's probabilities "
                 "come from its own logits, F.softmax(logits, dim=-1)."
             )
+        elif T > 1 and new_tokens and close(got, expected_generation(table, idx, new_tokens, seed, position=0), atol=0):
+            hint = FIRST_POSITION
         expect_equal_tensors(got, expected_generation(table, idx, new_tokens, seed), call, hint=hint)
 
     def test_follows_a_table_that_makes_each_next_token_certain(self):
@@ -165,10 +173,7 @@ class TestGenerate:
         expected = torch.cat([idx, torch.tensor([[5, 6, 7, 8, 9, 0], [6, 7, 8, 9, 0, 1], [0, 1, 2, 3, 4, 5]])], dim=1)
         hint = ""
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and got[:, 3].tolist() == [4, 3, 1]:
-            hint = (
-                "It continues from the first token of each row: the next token depends on the *last* "
-                "position, logits[:, -1, :]."
-            )
+            hint = FIRST_POSITION
         expect_equal_tensors(
             got,
             expected,
