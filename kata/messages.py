@@ -119,26 +119,43 @@ def _examples(error: BaseException) -> str:
     return "".join(f"\n{line}" for line in lines if line)
 
 
-# What the tests' own code raises when graded code hands it something of the wrong kind: None from a function
-# without return, one tensor where a pair is expected, a list where a tensor is.
-_WRONG_KIND = (TypeError, AttributeError, IndexError, KeyError, ValueError)
+# What torch raises in the tests' own calls (a module called, a loss's backward) for a mistake in graded code
+# that torch only meets there, with the mistake in words: the learner's mistake, so the kind is RAISED.
+_KNOWN_IN_THE_TESTS = (
+    (
+        r'Module \[(\w+)\] is missing the required "forward" function',
+        "{0} has no method called forward: check its spelling, def forward(self, ...), and that it is indented "
+        "inside the class.",
+    ),
+    (
+        r"does not require grad and does not have a grad_fn",
+        "The loss carries no gradient back to the weights: the forward ran under torch.no_grad(), or cut the "
+        "graph with .detach(), .item() or .data. Only generate and estimate_loss run without gradients.",
+    ),
+)
 
 
 def _raised_in_the_tests(error: BaseException) -> Explanation:
-    """An exception in the tests' own code: the suite's kind (the maintainer's tier allows none), but where it
-    looks like what graded code returned did not fit, said in words rather than as pytest's whole traceback."""
-    if not isinstance(error, _WRONG_KIND):
+    """An exception in the tests' own code, said in words with the test's line rather than as pytest's whole
+    traceback: a mistake torch met there, named; else what graded code returned did not fit (None from a
+    function without return, one tensor where a pair is expected), of the suite's kind, which the maintainer's
+    tier allows for no catalogued mistake. A test's own assertion and hypothesis's errors keep pytest's report."""
+    own = isinstance(error, AssertionError) or type(error).__module__.startswith("hypothesis")
+    if own or not isinstance(error, Exception):
         return Explanation(FailureKind.SUITE)
     where = ""
     if frame := _deepest_frame(error.__traceback__, lambda file: file.name.startswith("test_")):
         code, line = frame
         file = Path(code.co_filename)
         where = f"\n  at {display_path(file)}:{line}, in the test\n      {_source_line(file, line)}"
-    returned_none = "NoneType" in str(error)
+    for pattern, hint in _KNOWN_IN_THE_TESTS:
+        if match := re.search(pattern, str(error)):
+            message = sentences(f"The test's call into your code raised {type(error).__name__}: {error}")
+            return Explanation(FailureKind.RAISED, f"{message}\n{hint.format(*match.groups())}{where}")
     message = sentences(
         f"The test could not use what your code gave it: {type(error).__name__}: {error}",
         "Check what your function returns against its stub's docstring: its type, its shape, how many values",
-        NO_RETURN if returned_none else "",
+        NO_RETURN if "NoneType" in str(error) else "",
     )
     return Explanation(FailureKind.SUITE, message + where)
 

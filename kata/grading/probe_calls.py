@@ -538,6 +538,7 @@ def gpt(inputs):
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
     too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
+    trains = guarded(lambda: model(inputs["idx"], inputs["targets"])[1].requires_grad)  # a loss to train on
     with no_grad():
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
@@ -553,6 +554,7 @@ def gpt(inputs):
             "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=True)),
             "evaluated_with_dropout": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=False)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
+            "trains": trains,
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
         }
 

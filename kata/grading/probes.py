@@ -558,6 +558,7 @@ def gpt_answer(inputs):
         "dropping": oracles.gpt_logits(weights, inputs["idx"], config["n_head"], inputs["p"]).float(),
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+        "trains": True,  # the loss has a gradient to follow back
     }
 
 
@@ -615,6 +616,7 @@ GPT_ASPECTS = {
     "dropping": ("test_config_dropout_reaches_every_block",),
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
+    "trains": ("test_overfits_one_batch",),
     "parameter_count": ("test_has_n_layer_blocks_of_n_head_heads", "test_defaults_and_10_79_million_parameters"),
 }
 

@@ -367,6 +367,19 @@ MISTAKES = [
         (("            nn.Linear(4 * n_embd, n_embd),\n", "            nn.Linear(4 * n_embd, n_embd, bias=False),\n"),),
         "the second Linear has no bias",
     ),
+    # The notebook walkthrough of stages 7-12: torch raised these in the tests' calls, shown as pytest's traceback.
+    Mistake(
+        "block-forward-misspelt",
+        "s07_transformer",
+        "misspelt Block's forward as foward",
+        (
+            (
+                "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n        x = x + self.sa(self.ln1(x))",
+                "    def foward(self, x: torch.Tensor) -> torch.Tensor:\n        x = x + self.sa(self.ln1(x))",
+            ),
+        ),
+        "Block has no method called forward",
+    ),
 ]
 
 VARIANTS = [

@@ -277,6 +277,18 @@ MISTAKES = [
         (("torch.arange(T, device=idx.device)", "torch.arange(T)"),),
         "torch.arange(...) without device=",
     ),
+    Mistake(
+        "forward-under-no-grad",
+        "s08_gpt",
+        "put @torch.no_grad() on the GPT's forward, as on generate",
+        (
+            (
+                "    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):",
+                "    @torch.no_grad()\n    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):",
+            ),
+        ),
+        "The loss carries no gradient back to the weights",
+    ),
 ]
 
 VARIANTS = [
