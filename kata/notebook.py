@@ -35,7 +35,8 @@ from kata import display
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stage_names, stages
 from kata.messages import sentences
-from kata.stage_status import StageState, StageStatus, check_stages
+from kata.results import TestResult
+from kata.stage_status import RecordedVerdicts, StageState, StageStatus, check_stages
 from kata.workspace import is_stub, next_hint, pristine_stub, state_folder
 
 LECTURE_VIDEO = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
@@ -470,8 +471,13 @@ def check(stage: str) -> None:
     if _session is None:
         start()
     written, notes = _write_with_earlier_stages(extracted, definitions)
-    with _running_line(chosen):
-        status = check_stages(_session.folder, [chosen])[chosen.name]
+    notes = _near_misses(chosen.symbols, definitions) + notes
+    try:
+        with _running_line(chosen):
+            status = check_stages(_session.folder, [chosen])[chosen.name]
+    except KeyboardInterrupt:  # the stop button: the children are gone (kata/forked.py); no traceback of ours
+        out.print(Text("The check was interrupted: nothing was graded. Run this cell again to check.", style="yellow"))
+        return
     _session.last_stage = chosen
     out.print(_report(status, written, notes))
 
@@ -490,16 +496,23 @@ def _running_line(stage: Stage):
             line.update({"text/plain": ""}, raw=True)
 
 
-def _near_misses(missing: tuple[str, ...], definitions: list[Definition]) -> list[str]:
-    """'cell [5] defines build_vocabluary: is that build_vocabulary misspelt?' for each missing name that a
-    definition the kernel ran nearly spells."""
-    cells = {
-        name: definition.cell for definition in definitions if not definition.is_import for name in definition.binds
-    }
+def _near_misses(names, definitions: list[Definition]) -> list[str]:
+    """For each of `names`, a definition the kernel ran after the name's own newest one (any, where it has
+    none) that nearly spells it: 'Cell [5] defines build_vocabluary: is that build_vocabulary misspelt?'. A
+    misspelt definition run after the right one leaves that one graded: the stub, or an older version."""
+    symbols = {symbol for stage in stages() for symbol in stage.symbols}
     found = []
-    for name in missing:
-        for near in difflib.get_close_matches(name, list(cells), n=1, cutoff=0.8):
-            found.append(f"{cells[near].capitalize()} defines {near}: is that {name} misspelt?")
+    for name in names:
+        last = max((index for index, definition in enumerate(definitions) if name in definition.binds), default=-1)
+        later = {
+            near: definition.cell
+            for definition in definitions[last + 1 :]
+            if not definition.is_import
+            for near in definition.binds - symbols
+        }
+        graded = f" after the {name} this check grades, from {definitions[last].cell}" if last >= 0 else ""
+        for near in difflib.get_close_matches(name, list(later), n=1, cutoff=0.8):
+            found.append(f"{later[near].capitalize()} defines {near}{graded}: is that {name} misspelt?")
     return found
 
 
@@ -509,13 +522,20 @@ def _write_with_earlier_stages(
     """Write the stage's module and those of the stages it builds on (their files must hold what the kernel
     ran too), where the kernel ran them; returns the modules written and a note for each it had not run."""
     written, notes = {extracted.stage.name: extracted}, []
+    verdicts = RecordedVerdicts(_session.folder)
     for earlier in _builds_on(extracted.stage):
         version = extract_stage(earlier, definitions, written_from=WRITTEN_FROM_CELLS)
         file = display_path(_session.folder / earlier.module_file)
         if version.missing:
             notes.append(f"{earlier.label} has not run in this kernel: the check uses its last written file, {file}.")
-        else:
-            written[earlier.name] = version
+            continue
+        written[earlier.name] = version
+        passed = verdicts.lookup(earlier)  # for the file as it is, before this check writes the kernel's version
+        if passed and passed.done and _changed(_session.folder / earlier.module_file, version.source):
+            notes.append(
+                f"{earlier.label} has changed in this kernel since its check passed: check it again, "
+                f'kata.check("{earlier.name}") (this check uses it as the kernel has it now).'
+            )
     for name, version in written.items():
         _write_stage_file(_session.folder / f"{name}.py", version.source)
     return written, notes
@@ -569,6 +589,10 @@ def _builds_on(stage: Stage) -> list[Stage]:
     return found
 
 
+def _changed(path: Path, source: str) -> bool:
+    return not path.exists() or path.read_text(encoding="utf-8") != source
+
+
 def _write_stage_file(path: Path, source: str) -> None:
     """Write a stage file; one the learner wrote by hand (neither a stub nor a notebook's) is backed up first."""
     if path.exists():
@@ -592,7 +616,7 @@ def _is_a_stub(source: str) -> bool:
 def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list[str]) -> Group:
     """The stage's line of `kata list` and, until it passes, its first failure, located in the notebook's cells."""
     folder = _session.folder
-    parts = [display.stage_table({status.stage.name: status}, folder), *(Text(note, style="dim") for note in notes)]
+    parts = [display.stage_table({status.stage.name: status}, folder), *(Text(note, style="yellow") for note in notes)]
     if status.done:
         file = display_path(folder / status.stage.module_file)
         parts.append(Text(f"Written to {file}: `kata list` counts this stage as done.", style="green"))
@@ -602,26 +626,32 @@ def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list
         body.append(Text(sentences(f"The tests of this stage could not finish: {status.problem}")))
     elif status.first_failure is not None:
         failure = status.first_failure
+        message = _in_cells(failure.message.strip(), written, folder)
         body.append(Text(f"First failing test: {failure.name}", style="bold"))
-        body.append(Text(_in_cells(failure.message.strip(), written, folder)))
+        body.append(Text(message))
         if failure.output.strip():
             body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
         where = _in_cells(failure.location, written, folder)
-        if where and where != failure.location:
+        if where == failure.location:  # no line of the cells raised: one the message names, else a definition
+            where = found[0] if (found := re.findall(r"cell \[\d+\], line \d+", message)) else ""
+        if where:
             body.append(Text(f"Edit {where}, run that cell, then this check again.", style="cyan"))
         else:
-            body.append(Text(_graded_cells(status.stage, failure.message, written), style="cyan"))
+            body.append(Text(_graded_cells(status.stage, failure, written), style="cyan"))
     url = _lecture_url(status.stage.lecture)
     body.append(Text(f"Lecture: {status.stage.lecture}", style=f"cyan link {url}" if url else "cyan"))
     parts.append(Panel(Group(*body), title=status.stage.label, title_align="left", border_style="yellow"))
     return Group(*parts)
 
 
-def _graded_cells(stage: Stage, message: str, written: dict[str, ExtractedStage]) -> str:
+def _graded_cells(stage: Stage, failure: TestResult, written: dict[str, ExtractedStage]) -> str:
     """Where a failure without a line in the cells (a wrong value, say) sends the learner: the cell of each
-    definition the message names, else of each the stage graded. It also shows which of two definitions ran."""
+    definition the message names, else of the one its test class is named for (TestKVCache: KVCache), else of
+    each the stage graded. It also shows which of two definitions ran."""
     cells = {name: cell for extracted in written.values() for name, cell in extracted.defined_in.items()}
-    named = [name for name in cells if re.search(rf"\b{re.escape(name)}\b", message)]
+    named = [name for name in cells if re.search(rf"\b{re.escape(name)}\b", failure.message)]
+    tested = failure.name.split("::")[0].removeprefix("Test").lower()
+    named = named or [name for name in written[stage.name].defined_in if name.replace("_", "").lower() == tested]
     if len(named) == 1:
         return f"Edit {named[0]} in {cells[named[0]]}, run that cell, then this check again."
     graded = named or list(written[stage.name].defined_in)
@@ -629,13 +659,13 @@ def _graded_cells(stage: Stage, message: str, written: dict[str, ExtractedStage]
 
 
 def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> str:
-    """`text` with each 'exercises/s03_bigram.py:25' of a written stage file replaced by 'cell [7], line 5'."""
+    """`text` in the notebook's words: each 'exercises/s03_bigram.py:25' of a written stage file replaced by
+    'cell [7], line 5', a bare '(exercises/s07_transformer.py)' left out (its cell follows), and
+    '`pytest -m s07_transformer`' said as the notebook runs a stage."""
     for name, extracted in written.items():
         file = display_path(folder / f"{name}.py")
-        text = text.replace(
-            f" ({file})", ""
-        )  # "... not implemented yet (exercises/s07_transformer.py)": its cell follows
+        text = text.replace(f" ({file})", "")
         text = re.sub(
             re.escape(file) + r":(\d+)", lambda match, lines=extracted: lines.located(int(match[1])) or match[0], text
         )
-    return text
+    return re.sub(r"`pytest -m (\w+)`", r'`kata.check("\1")`', text)

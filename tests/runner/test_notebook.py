@@ -13,9 +13,10 @@ from support import solve
 from kata import notebook
 from kata.cli import main
 from kata.grading import tree
+from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 from kata.stage_status import check_stages
-from kata.workspace import is_stub, next_hint
+from kata.workspace import copy_pristine_stubs, is_stub, next_hint
 
 nbclient = pytest.importorskip("nbclient")  # the notebook extra, part of dev: pip install -e ".[dev]"
 nbformat = pytest.importorskip("nbformat")
@@ -323,6 +324,25 @@ def test_a_check_shows_a_running_line_that_its_verdict_replaces(kernel):
     assert "running the tests" not in shown(cell) and "done: all public tests pass" in shown(cell)
 
 
+def test_a_later_check_says_when_an_earlier_stage_changed_since_it_passed(kernel):
+    """Stage 8's check writes stage 7 as the kernel has it: a stage 7 broken since it passed is said, not hidden."""
+    assert "done: all public tests pass" in kernel.check("s07_transformer")
+    cell = cells_of(kernel.book, "s07_transformer", "fill")[0]
+    reference = cell.source
+    for old, new in mistake_named("feed-forward-without-relu").edits:
+        cell.source = cell.source.replace(old, new)
+    try:
+        kernel.run(cell)
+        output = kernel.check("s08_gpt")
+    finally:
+        cell.source = reference
+        kernel.run(cell)
+        assert "done: all public tests pass" in kernel.check("s07_transformer")
+    changed = 'has changed in this kernel since its check passed: check it again, kata.check("s07_transformer")'
+    assert changed in output, output
+    assert changed not in kernel.check("s08_gpt")  # stage 7 as it passed
+
+
 def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(kernel):
     stage = stage_named("s04_training")
     assert f"Hint 1 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
@@ -343,6 +363,39 @@ def test_a_check_says_what_is_wrong_without_a_traceback(kernel, capsys, monkeypa
     monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: misspelt)
     notebook.check("s04_training")
     assert "Cell [1] defines estimate_los: is that estimate_loss misspelt?" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_misspelt_definition_run_after_the_right_one_is_named_with_the_one_graded():
+    definitions = notebook.definitions_in(
+        [("cell [3]", "class Block:\n    pass"), ("cell [9]", "class Blokc:\n    pass\nclass Head:\n    pass")]
+    )
+    assert notebook._near_misses(["Block"], definitions) == [
+        "Cell [9] defines Blokc after the Block this check grades, from cell [3]: is that Block misspelt?"
+    ]
+    assert notebook._near_misses(["Head"], definitions) == []  # another stage's name is no misspelling
+
+
+def test_the_stop_button_during_a_check_says_so_without_a_traceback(tmp_path, capsys, monkeypatch):
+    reference = (REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py").read_text()
+    monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: [("cell [1]", reference)])
+    monkeypatch.setattr(notebook, "_session", notebook._Session(copy_pristine_stubs(tmp_path / "exercises")))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(notebook, "check_stages", interrupted)
+    notebook.check("s01_tokenizer")
+    assert "The check was interrupted: nothing was graded" in " ".join(capsys.readouterr().out.split())
+
+
+def test_messages_speak_of_cells_and_kata_check_in_the_notebook(tmp_path):
+    stage = stage_named("s07_transformer")
+    extracted = notebook.ExtractedStage(stage, "", {12: ("cell [5]", 3)}, (), {"Block": "cell [5]"})
+    file = display_path(tmp_path / "s07_transformer.py")
+    text = f"Block.forward is not implemented yet ({file}) at {file}:12. Make `pytest -m s07_transformer` pass first."
+    assert notebook._in_cells(text, {stage.name: extracted}, tmp_path) == (
+        'Block.forward is not implemented yet at cell [5], line 3. Make `kata.check("s07_transformer")` pass first.'
+    )
 
 
 def test_a_file_written_by_hand_is_backed_up_before_a_check_replaces_it(exercises_copy):
