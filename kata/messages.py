@@ -35,6 +35,13 @@ _KNOWN_ERRORS = (
         "The mask is block_size × block_size, but an input may have fewer positions (any T up to block_size): "
         "crop it to the input's length, self.tril[:T, :T].",
     ),
+    (  # a weight's shape met transposed: (32, 96) against (96, 32), in parentheses or torch.Size's brackets
+        r"weight.*[(\[](\d+), (?!\1[)\]])(\d+)[)\]].*[(\[]\2, \1[)\]]",
+        "",
+        "The two shapes are each other's transpose: Hugging Face's GPT-2 keeps the weights of its Conv1D layers "
+        "(attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) as (in, out). Copy those four transposed, tensor.t(), "
+        "and every other tensor as it is.",
+    ),
 )
 
 

@@ -233,6 +233,21 @@ MISTAKES = [
         ),
         "attn applies no dropout of p=0.5",
     ),
+    # The loud cases of the Conv1D transpose, which learners meet first: the loader's own shape check raises.
+    Mistake(
+        "loader-never-transposes",
+        "s11_gpt2",
+        "copied the Conv1D weights without transposing them",
+        (("        if key.endswith(CONV1D_WEIGHTS):\n            tensor = tensor.t()\n", ""),),
+        "each other's transpose",
+    ),
+    Mistake(
+        "loader-transposes-every-matrix",
+        "s11_gpt2",
+        "transposed every matrix, the embeddings too",
+        (("        if key.endswith(CONV1D_WEIGHTS):", "        if tensor.dim() == 2:"),),
+        "each other's transpose",
+    ),
 ]
 
 VARIANTS = [
