@@ -157,6 +157,33 @@ MISTAKES = [
         (("torch.ones(T, seen, dtype=torch.bool, device=x.device)", "torch.ones(T, seen, dtype=torch.bool)"),),
         "torch.ones(...) without device=",
     ),
+    # The notebook walkthrough of stages 7-12: off-by-one mistakes that got the recipe and no diagnosis.
+    Mistake(
+        "cached-mask-hides-the-token-itself",
+        "s10_generation",
+        "shifted the cached mask's diagonal one short, so a token cannot see itself",
+        ((".tril(diagonal=seen - T)", ".tril(diagonal=seen - T - 1)"),),
+        "kept from seeing itself",
+    ),
+    Mistake(
+        "cached-mask-one-ahead",
+        "s10_generation",
+        "shifted the cached mask's diagonal one past, so a token sees the next",
+        ((".tril(diagonal=seen - T)", ".tril(diagonal=seen - T + 1)"),),
+        "also sees the one after it",
+    ),
+    Mistake(
+        "cached-positions-from-one",
+        "s10_generation",
+        "numbered the new tokens' positions from len(cache) + 1",
+        (
+            (
+                "torch.arange(start, start + T, device=idx.device)",
+                "torch.arange(start + 1, start + T + 1, device=idx.device)",
+            ),
+        ),
+        "the positions are wrong",
+    ),
 ]
 
 VARIANTS = [
