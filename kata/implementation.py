@@ -39,6 +39,9 @@ class TestTookTooLong(BaseException):
         self.reference_seconds = reference_seconds  # what the references took for it, where measured
 
 
+NOT_RUN = "Not run: "  # how the message of a test failed unrun begins
+
+
 class EarlierTestTookTooLong(Exception):
     """Raised, in the learner loop, into a test whose stage already had a test stopped at its time limit."""
 
@@ -47,7 +50,7 @@ class EarlierTestTookTooLong(Exception):
     def __init__(self, test: str, location: str):
         where = f" at {location}" if location else ""
         super().__init__(
-            f"Not run: an earlier test of this stage, {test}, was stopped at its time limit with your code still "
+            f"{NOT_RUN}an earlier test of this stage, {test}, was stopped at its time limit with your code still "
             f"running{where}. Fix that, and this test runs again."
         )
         self.location = location

@@ -35,6 +35,13 @@ _KNOWN_ERRORS = (
         "The mask is block_size × block_size, but an input may have fewer positions (any T up to block_size): "
         "crop it to the input's length, self.tril[:T, :T].",
     ),
+    (  # heads merged back with .view after transpose(1, 2), which left them not contiguous
+        r"view size is not compatible with input tensor's size and stride",
+        r"\.view\(",
+        "After transpose(1, 2) the heads are no longer contiguous in memory, so .view cannot merge them: "
+        "y.transpose(1, 2).contiguous().view(B, T, C). Check the order too: (B, n_head, T, hs) back to "
+        "(B, T, n_head, hs) before merging the last two.",
+    ),
     (  # a weight's shape met transposed: (32, 96) against (96, 32), in parentheses or torch.Size's brackets
         r"weight.*[(\[](\d+), (?!\1[)\]])(\d+)[)\]].*[(\[]\2, \1[)\]]",
         "",

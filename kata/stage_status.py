@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from kata.forked import run_forked_side_by_side
+from kata.implementation import NOT_RUN
 from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stages
 from kata.results import FailureKind, TestResult, results_in_order
@@ -42,6 +43,7 @@ class StageStatus:
     total: int = 0
     first_failure: TestResult | None = None
     problem: str = ""  # why the run gave no results (STOPPED)
+    not_run: int = 0  # failed unrun: an earlier test of the stage ran out of time (the learner loop's rule)
 
     @property
     def done(self) -> bool:
@@ -57,7 +59,8 @@ class StageStatus:
                 return f"stopped: {self.problem}"
             case StageState.NOT_STARTED:
                 return "not started"
-        return f"{self.passed} of {self.total} tests pass"
+        not_run = f", {self.not_run} not run after one ran out of time" if self.not_run else ""
+        return f"{self.passed} of {self.total} tests pass{not_run}"
 
 
 def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
@@ -69,7 +72,8 @@ def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
         return StageStatus(stage, StageState.DONE, passed, len(results))
     untouched = passed == 0 and all(result.kind is FailureKind.NOT_IMPLEMENTED for result in failures)
     state = StageState.NOT_STARTED if untouched else StageState.PARTIAL
-    return StageStatus(stage, state, passed, len(results), first_failure=failures[0])
+    not_run = sum(result.message.startswith(NOT_RUN) for result in failures)
+    return StageStatus(stage, state, passed, len(results), first_failure=failures[0], not_run=not_run)
 
 
 def _run_in_child(folder: Path, selected: list[Stage], limits: Limits, share: tuple[int, int]):

@@ -9,9 +9,11 @@ from support import solve
 
 from kata import display, stage_status
 from kata.cli import main
+from kata.implementation import NOT_RUN
 from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
-from kata.stage_status import check_stages
+from kata.results import FailureKind, Outcome, TestResult
+from kata.stage_status import check_stages, status_from_results
 from kata.workspace import is_stub, next_hint, pristine_stub, reset_stage
 
 pytestmark = pytest.mark.meta
@@ -69,6 +71,18 @@ def test_the_learner_loop_runs_no_more_of_a_stage_once_one_of_its_tests_was_stop
         check_stages(exercises_copy, [stage_named("s01_tokenizer")])
     limits = raised.value.args[0]
     assert limits.stop_stage_after_timeout and "--stop-stage-after-timeout" in limits.as_pytest_args()
+
+
+def test_a_stage_says_how_many_tests_were_not_run_after_one_ran_out_of_time():
+    stage = stage_named("s03_bigram")
+    stopped = TestResult("t::a", stage.name, Outcome.FAILED, FailureKind.TOO_LONG, "Stopped after 10 s")
+    unrun = [
+        TestResult(f"t::{name}", stage.name, Outcome.FAILED, FailureKind.TOO_LONG, f"{NOT_RUN}an earlier test")
+        for name in "bc"
+    ]
+    status = status_from_results(stage, [TestResult("t::z", stage.name, Outcome.PASSED), stopped, *unrun])
+    assert status.summary() == "1 of 4 tests pass, 2 not run after one ran out of time"
+    assert status.first_failure is stopped
 
 
 def test_hints_come_one_after_another_and_are_remembered(exercises_copy):

@@ -244,6 +244,13 @@ MISTAKES = [
         ),
         "with a bias",
     ),
+    Mistake(
+        "heads-joined-with-view-without-contiguous",
+        "s09_fast_attention",
+        "merged the heads with .view right after transpose",
+        ((JOIN, "y = y.transpose(1, 2).view(B, T, C)"),),
+        ".contiguous().view(B, T, C)",
+    ),
 ]
 
 VARIANTS = [
