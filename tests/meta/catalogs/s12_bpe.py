@@ -147,6 +147,26 @@ MISTAKES = [
         ),
         "Encode the UTF-8 bytes",
     ),
+    # The notebook walkthrough of stages 7-12: loops that went wrong, shown without a word.
+    Mistake(
+        "train-learns-vocab-size-merges",
+        "s12_bpe",
+        "learned vocab_size merges instead of vocab_size - 256",
+        (("        for new_id in range(256, vocab_size):", "        for new_id in range(256, 256 + vocab_size):"),),
+        "vocab_size - 256 = 3 merges",
+    ),
+    Mistake(
+        "train-never-keeps-the-merged-ids",
+        "s12_bpe",
+        "merged without keeping the merged ids",
+        (
+            (
+                "            ids = merge_pair(ids, pair, new_id)\n            self.merges[pair] = new_id",
+                "            merge_pair(ids, pair, new_id)\n            self.merges[pair] = new_id",
+            ),
+        ),
+        "ids = merge_pair(ids, pair, new_id)",
+    ),
 ]
 
 VARIANTS = [
