@@ -471,7 +471,7 @@ def check(stage: str) -> None:
     if _session is None:
         start()
     written, notes = _write_with_earlier_stages(extracted, definitions)
-    notes = _near_misses(chosen.symbols, definitions) + notes
+    notes = _near_misses(chosen.symbols, definitions) + _never_bound(extracted) + notes
     try:
         with _running_line(chosen):
             status = check_stages(_session.folder, [chosen])[chosen.name]
@@ -579,6 +579,23 @@ def _cells_this_kernel_ran() -> list[tuple[str, str]]:
     ]
 
 
+def _never_bound(extracted: ExtractedStage) -> list[str]:
+    """A note for each graded definition the kernel does not hold: its cell raised before binding it (after a
+    restart, say, where it reads what earlier cells define). The check grades its source all the same."""
+    try:
+        from IPython import get_ipython
+
+        names = get_ipython().user_ns
+    except (ImportError, AttributeError):  # outside a kernel: nothing to compare with
+        return []
+    return [
+        f"{cell.capitalize()} defines {name}, but when it ran it raised before {name} was defined: run the cells "
+        "it needs, then it again."
+        for name, cell in extracted.defined_in.items()
+        if name not in names
+    ]
+
+
 def _builds_on(stage: Stage) -> list[Stage]:
     """The stages whose code `stage` imports, directly or through another."""
     found: list[Stage] = []
@@ -629,8 +646,6 @@ def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list
         message = _in_cells(failure.message.strip(), written, folder)
         body.append(Text(f"First failing test: {failure.name}", style="bold"))
         body.append(Text(message))
-        if failure.output.strip():
-            body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
         where = _in_cells(failure.location, written, folder)
         if where == failure.location:  # no line of the cells raised: one the message names, else a definition
             where = found[0] if (found := re.findall(r"cell \[\d+\], line \d+", message)) else ""
@@ -638,6 +653,8 @@ def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list
             body.append(Text(f"Edit {where}, run that cell, then this check again.", style="cyan"))
         else:
             body.append(Text(_graded_cells(status.stage, failure, written), style="cyan"))
+        if failure.output.strip():  # after where to go: a long printout must not push that out of sight
+            body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
     url = _lecture_url(status.stage.lecture)
     body.append(Text(f"Lecture: {status.stage.lecture}", style=f"cyan link {url}" if url else "cyan"))
     parts.append(Panel(Group(*body), title=status.stage.label, title_align="left", border_style="yellow"))

@@ -375,6 +375,20 @@ def test_a_misspelt_definition_run_after_the_right_one_is_named_with_the_one_gra
     assert notebook._near_misses(["Head"], definitions) == []  # another stage's name is no misspelling
 
 
+def test_a_definition_whose_cell_raised_before_binding_it_is_said(monkeypatch):
+    """After a restart a stage's cells may raise NameError (an annotation names an earlier stage's class): the
+    source is graded, and the note says the kernel holds no such definition."""
+    IPython = pytest.importorskip("IPython")
+    extracted = notebook.ExtractedStage(stage_named("s09_fast_attention"), "", {}, (), {"fast_gpt": "cell [4]"})
+    monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"user_ns": {}})())
+    assert notebook._never_bound(extracted) == [
+        "Cell [4] defines fast_gpt, but when it ran it raised before fast_gpt was defined: run the cells it needs, "
+        "then it again."
+    ]
+    monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"user_ns": {"fast_gpt": None}})())
+    assert notebook._never_bound(extracted) == []
+
+
 def test_the_stop_button_during_a_check_says_so_without_a_traceback(tmp_path, capsys, monkeypatch):
     reference = (REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py").read_text()
     monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: [("cell [1]", reference)])
