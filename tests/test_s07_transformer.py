@@ -141,6 +141,11 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
             "eps is added after the square root: divide by torch.sqrt(var + eps).",
         ),
         (
+            (x - mean) / (torch.sqrt(unbiased) + eps) * weight + bias,
+            "Two slips at once: x.std (or x.var) is unbiased by default, and eps is added after the square root. "
+            "Divide by torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + eps).",
+        ),
+        (
             (x - mean) / torch.sqrt(biased + 1e-5) * weight + bias,
             f"That is eps = 1e-5, not the eps={eps:g} the LayerNorm was given: keep it (self.eps = eps) and use it.",
         ),

@@ -380,6 +380,20 @@ MISTAKES = [
         ),
         "Block has no method called forward",
     ),
+    Mistake(
+        "layernorm-std-plus-eps",
+        "s07_transformer",
+        "divided by x.std (unbiased) plus eps, the two slips together",
+        (
+            LECTURE_FORM,
+            (
+                "        var = x.var(-1, keepdim=True, unbiased=False)\n"
+                "        return (x - mean) / torch.sqrt(var + self.eps)",
+                "        std = x.std(-1, keepdim=True)\n        return (x - mean) / (std + self.eps)",
+            ),
+        ),
+        "Two slips at once",
+    ),
 ]
 
 VARIANTS = [
