@@ -32,7 +32,7 @@ def stage_table(statuses: dict[str, StageStatus], folder: Path, with_files: bool
     table.add_column("stage")
     table.add_column("status")
     if with_files:
-        table.add_column("file", no_wrap=True)  # a path broken across lines cannot be copied
+        table.add_column("file", overflow="fold")
     for stage in stages():
         status = statuses.get(stage.name)
         if status is None:
