@@ -9,6 +9,7 @@ from pathlib import Path
 import _pytest.outcomes
 
 from kata.implementation import EarlierTestTookTooLong, StageUnavailable, TestTookTooLong, display_path
+from kata.manifest import stage_of_test_file
 from kata.results import FailureKind
 
 _ENDINGS = (".", "!", "?", ":")
@@ -153,15 +154,15 @@ def _raised_in_the_tests(error: BaseException) -> Explanation:
     """An exception in the tests' own code, said in words with the test's line rather than as pytest's whole
     traceback: a mistake torch met there, named; else what graded code returned did not fit (None from a
     function without return, one tensor where a pair is expected), of the suite's kind, which the maintainer's
-    tier allows for no catalogued mistake. A test's own assertion and hypothesis's errors keep pytest's report."""
+    tier allows for no catalogued mistake. A stage test's own assertion, hypothesis's errors and whatever the
+    maintainer's tests raise keep pytest's report."""
     own = isinstance(error, AssertionError) or type(error).__module__.startswith("hypothesis")
-    if own or not isinstance(error, Exception):
+    frame = _deepest_frame(error.__traceback__, lambda file: stage_of_test_file(file) is not None)
+    if own or frame is None or not isinstance(error, Exception):  # the maintainer's own tests: pytest's report
         return Explanation(FailureKind.SUITE)
-    where = ""
-    if frame := _deepest_frame(error.__traceback__, lambda file: file.name.startswith("test_")):
-        code, line = frame
-        file = Path(code.co_filename)
-        where = f"\n  at {display_path(file)}:{line}, in the test\n      {_source_line(file, line)}"
+    code, line = frame
+    file = Path(code.co_filename)
+    where = f"\n  at {display_path(file)}:{line}, in the test\n      {_source_line(file, line)}"
     for pattern, hint in _KNOWN_IN_THE_TESTS:
         if match := re.search(pattern, str(error)):
             message = sentences(f"The test's call into your code raised {type(error).__name__}: {error}")
