@@ -27,7 +27,8 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         softmax over the last dim of  (q @ k^T) * hs**-0.5,  with -inf above the diagonal.
 
     Row t is zero after column t and sums to 1. The scaling keeps the affinities' variance near 1
-    for unit-variance q and k, so the softmax does not saturate towards one-hot.
+    for unit-variance q and k, so the softmax does not saturate towards one-hot. Make the mask on q's
+    device (device=q.device), so the same code runs on a GPU.
     """
     raise NotImplementedError("stage s06_attention: attention_weights")
 

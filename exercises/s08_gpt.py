@@ -52,7 +52,8 @@ class GPTLanguageModel(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """idx: (B, T) with T <= block_size (else ValueError). Return (logits, loss) exactly as the
         bigram model does: (B, T, V) and None without targets, (B*T, V) and the mean cross-entropy with.
-        Every position's logits, even without targets (not only the last one, as nanoGPT returns)."""
+        Every position's logits, even without targets (not only the last one, as nanoGPT returns).
+        Make the positions on idx's device, torch.arange(T, device=idx.device), so it runs on a GPU too."""
         raise NotImplementedError("stage s08_gpt: GPTLanguageModel.forward")
 
     def generate(self, idx: torch.Tensor, max_new_tokens: int, generator: torch.Generator | None = None):

@@ -63,7 +63,7 @@ class GPT2MLP(nn.Module):
 
 class GPT2Block(nn.Module):
     """Pre-norm, as your Block: x + attn(ln_1(x)), then x + mlp(ln_2(x)); `ln_1`, `ln_2` are your
-    LayerNorm, `attn` a GPT2Attention, `mlp` a GPT2MLP."""
+    LayerNorm, `attn` a GPT2Attention, `mlp` a GPT2MLP, both given config.dropout."""
 
     def __init__(self, config: GPT2Config):
         super().__init__()
@@ -87,7 +87,7 @@ class GPT2(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """As your GPT's forward: wte(idx) + wpe(positions), drop, the blocks, ln_f, lm_head. Return (logits
         (B, T, V), None) without targets, (logits (B*T, V), mean cross-entropy) with them. Raise ValueError
-        when T > block_size."""
+        when T > block_size. Make the positions on idx's device (device=idx.device)."""
         raise NotImplementedError("stage s11_gpt2: GPT2.forward")
 
 

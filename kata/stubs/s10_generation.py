@@ -71,7 +71,8 @@ def forward_with_cache(model, idx: torch.Tensor, cache: KVCache) -> torch.Tensor
 
     The new tokens sit at positions len(cache), ..., len(cache) + T - 1. Each block does
     x + attend_with_cache(block.sa, block.ln1(x), ...), then x + block.ffwd(block.ln2(x)); then ln_f and
-    lm_head. Raise ValueError when len(cache) + T > model.config.block_size.
+    lm_head. Raise ValueError when len(cache) + T > model.config.block_size. Make the positions, and in
+    attend_with_cache the mask, on the input's device (device=idx.device), as the model's forward does.
     """
     raise NotImplementedError("stage s10_generation: forward_with_cache")
 
