@@ -104,7 +104,7 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
         message = f"{file.stem}.{code.co_qualname} is not implemented yet ({display_path(file)})"
         return Explanation(FailureKind.NOT_IMPLEMENTED, message, location)
     source = _source_line(file, line)
-    hints = "".join(f"\n{hint}" for hint in _known_mistakes(str(error), source))
+    hints = "".join(f"\n{hint}" for hint in _known_mistakes(_KNOWN_ERRORS, str(error), source))
     message = (
         f"Your code raised {type(error).__name__}: {error}\n"
         f"  at {location}, in {code.co_qualname}\n      {source}{hints}{_examples(error)}"
@@ -112,9 +112,13 @@ def explain(error: BaseException, graded_folder: Path) -> Explanation:
     return Explanation(FailureKind.RAISED, message, location)
 
 
-def _known_mistakes(error: str, source: str) -> list[str]:
+def _known_mistakes(known: tuple, error: str, source: str) -> list[str]:
+    """The hint of each entry of `known` whose patterns match the error and the line; {0}, ... in a hint are the
+    error pattern's groups."""
     return [
-        hint for in_error, in_line, hint in _KNOWN_ERRORS if re.search(in_error, error) and re.search(in_line, source)
+        hint.format(*match.groups())
+        for in_error, in_line, hint in known
+        if (match := re.search(in_error, error)) and re.search(in_line, source)
     ]
 
 
@@ -139,11 +143,13 @@ def _examples(error: BaseException) -> str:
 _KNOWN_IN_THE_TESTS = (
     (
         r'Module \[(\w+)\] is missing the required "forward" function',
+        "",
         "{0} has no method called forward: check its spelling, def forward(self, ...), and that it is indented "
         "inside the class.",
     ),
     (
         r"does not require grad and does not have a grad_fn",
+        "",
         "The loss carries no gradient back to the weights: the forward ran under torch.no_grad(), or cut the "
         "graph with .detach(), .item() or .data. Only generate and estimate_loss run without gradients.",
     ),
@@ -162,11 +168,11 @@ def _raised_in_the_tests(error: BaseException) -> Explanation:
         return Explanation(FailureKind.SUITE)
     code, line = frame
     file = Path(code.co_filename)
-    where = f"\n  at {display_path(file)}:{line}, in the test\n      {_source_line(file, line)}"
-    for pattern, hint in _KNOWN_IN_THE_TESTS:
-        if match := re.search(pattern, str(error)):
-            message = sentences(f"The test's call into your code raised {type(error).__name__}: {error}")
-            return Explanation(FailureKind.RAISED, f"{message}\n{hint.format(*match.groups())}{where}")
+    source = _source_line(file, line)
+    where = f"\n  at {display_path(file)}:{line}, in the test\n      {source}"
+    if hints := _known_mistakes(_KNOWN_IN_THE_TESTS, str(error), source):
+        message = sentences(f"The test's call into your code raised {type(error).__name__}: {error}")
+        return Explanation(FailureKind.RAISED, "\n".join([message, *hints]) + where)
     message = sentences(
         f"The test could not use what your code gave it: {type(error).__name__}: {error}",
         "Check what your function returns against its stub's docstring: its type, its shape, how many values",

@@ -531,13 +531,12 @@ def _write_with_earlier_stages(
             continue
         written[earlier.name] = version
         passed = verdicts.lookup(earlier)  # for the file as it is, before this check writes the kernel's version
-        if passed and passed.done and _changed(_session.folder / earlier.module_file, version.source):
+        if _write_stage_file(_session.folder / earlier.module_file, version.source) and passed and passed.done:
             notes.append(
                 f"{earlier.label} has changed in this kernel since its check passed: check it again, "
                 f'kata.check("{earlier.name}") (this check uses it as the kernel has it now).'
             )
-    for name, version in written.items():
-        _write_stage_file(_session.folder / f"{name}.py", version.source)
+    _write_stage_file(_session.folder / extracted.stage.module_file, extracted.source)
     return written, notes
 
 
@@ -606,21 +605,19 @@ def _builds_on(stage: Stage) -> list[Stage]:
     return found
 
 
-def _changed(path: Path, source: str) -> bool:
-    return not path.exists() or path.read_text(encoding="utf-8") != source
-
-
-def _write_stage_file(path: Path, source: str) -> None:
-    """Write a stage file; one the learner wrote by hand (neither a stub nor a notebook's) is backed up first."""
+def _write_stage_file(path: Path, source: str) -> bool:
+    """Write a stage file, and say whether it changed; one the learner wrote by hand (neither a stub nor a
+    notebook's) is backed up first."""
     if path.exists():
         current = path.read_text(encoding="utf-8")
         if current == source:
-            return  # unchanged: keeps its time stamp, so `kata watch` does not re-run it
+            return False  # unchanged: keeps its time stamp, so `kata watch` does not re-run it
         if WRITTEN_BY not in current.partition("\n")[0] and not _is_a_stub(current):
             backups = state_folder(path.parent) / "backups"
             backups.mkdir(parents=True, exist_ok=True)
             (backups / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.py").write_text(current, encoding="utf-8")
     path.write_text(source, encoding="utf-8")
+    return True
 
 
 def _is_a_stub(source: str) -> bool:
