@@ -31,8 +31,8 @@ def stage_table(statuses: dict[str, StageStatus], folder: Path, with_files: bool
     table.add_column("")
     table.add_column("stage")
     table.add_column("status")
-    if with_files:
-        table.add_column("file", overflow="fold")
+    if with_files:  # a path is what the learner copies: the other columns wrap before it does
+        table.add_column("file", no_wrap=True, overflow="fold")
     for stage in stages():
         status = statuses.get(stage.name)
         if status is None:

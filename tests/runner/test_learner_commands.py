@@ -85,6 +85,16 @@ def test_a_stage_says_how_many_tests_were_not_run_after_one_ran_out_of_time():
     assert status.first_failure is stopped
 
 
+def test_the_list_wraps_the_stages_titles_and_never_a_files_path():
+    statuses = {stage.name: status_from_results(stage, []) for stage in stages()}
+    narrow = Console(width=80, highlight=False)
+    with narrow.capture() as captured:
+        narrow.print(display.stage_table(statuses, REPOSITORY_ROOT / "exercises", with_files=True))
+    shown = captured.get()
+    assert max(map(len, shown.splitlines())) <= 80
+    assert all(f"exercises/{stage.module_file}" in shown.split() for stage in stages()), shown
+
+
 def test_hints_come_one_after_another_and_are_remembered(exercises_copy):
     stage = stage_named("s03_bigram")
     numbers = [next_hint(stage, exercises_copy)[0] for _ in range(len(stage.hints) + 1)]
