@@ -30,6 +30,7 @@ class Attack:
     code: str
     reason: str = ""  # a phrase the stage's results must contain, where the grader can say what it refused
     slow: bool = False  # it burns time until stopped: kept out of stages that later stages import
+    in_the_hidden_run: bool = False  # it acts in the run that holds the hidden tests: placed in a stage that has some
 
     @property
     def needs_calls(self) -> bool:
@@ -495,6 +496,24 @@ ATTACKS = [
         ),
     ),
     Attack(
+        "hidden-tests-in-a-refusal",
+        "environment",
+        "sends the hidden tests' source as the field names of a report line, for the refusal to quote",
+        """
+        import glob, json, os
+        _sources = "".join(open(path).read() for path in sorted(glob.glob("/grading/tests/hidden/*.py")))
+        if _sources:
+            _chunks = [_sources[i : i + 6000] for i in range(0, len(_sources), 6000)][:8]
+            _line = {"kata": 1, "event": "end", **{f"{i}:{chunk}": 0 for i, chunk in enumerate(_chunks)}}
+            try:
+                os.write(REPORT, json.dumps(_line).encode() + b"\\n")
+            except OSError:
+                pass
+    """,
+        "refuses",
+        in_the_hidden_run=True,
+    ),
+    Attack(
         "read-secrets",
         "environment",
         "looks for the instructor's files and environment",
@@ -605,7 +624,9 @@ def write_hostile_submissions(root: Path) -> list[tuple[Path, dict[str, Attack]]
             fits = [
                 attack
                 for attack in waiting
-                if not (attack.needs_calls and stage.prerequisites) and not (attack.slow and stage.name in imported)
+                if not (attack.needs_calls and stage.prerequisites)
+                and not (attack.slow and stage.name in imported)
+                and not (attack.in_the_hidden_run and len(stage.test_files(include_hidden=True)) == 1)
             ]
             if fits:
                 placed[stage.name] = max(fits, key=lambda attack: (attack.slow, attack.needs_calls))

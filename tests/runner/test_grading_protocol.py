@@ -47,13 +47,43 @@ def test_events_round_trip():
                     "message": 12, "location": "", "output": ""}).encode(),
         b"{" * 100_000,
         json.dumps({"kata": 1, "event": "answer", "symbol": "s01_tokenizer.build_vocabulary", "value": 1}).encode(),
+        json.dumps({"kata": 1, "event": "start", "test": []}).encode(),
+        json.dumps({"kata": 1, "event": "result", "test": TEST, "outcome": ["passed"], "kind": {}, "message": "",
+                    "location": "", "output": ""}).encode(),
+        json.dumps({"kata": 1, "event": ["end"]}).encode(),
     ],
     ids=["pickle", "bytes", "list", "version", "no-version", "unknown-test", "extra-field", "outcome", "too-long",
-         "not-text", "too-big", "wrong-event"],
+         "not-text", "too-big", "wrong-event", "unhashable-test", "unhashable-outcome", "unhashable-event"],
 )  # fmt: skip
 def test_anything_outside_the_schema_is_refused(line):
     with pytest.raises(ReportError):
         report.parse_test_event(line, {TEST})
+
+
+SECRET = "def test_hidden(): assert the_answer == 42"  # what a run that read the hidden tests might send
+
+
+@pytest.mark.parametrize(
+    ("fields", "parse"),
+    [
+        ({"event": "end", SECRET: 0}, report.parse_test_event),
+        ({"event": SECRET}, report.parse_test_event),
+        ({"event": "start", "test": SECRET}, report.parse_test_event),
+        ({"event": "result", "test": TEST, "outcome": SECRET, "kind": "none", "message": "", "location": "",
+          "output": ""}, report.parse_test_event),
+        ({"event": "result", "test": TEST, "outcome": "passed", "kind": SECRET, "message": "", "location": "",
+          "output": ""}, report.parse_test_event),
+        ({"event": "answer", "symbol": SECRET, "value": {"plain": 1}}, report.parse_probe_answer),
+        ({"event": "answer", "symbol": TEST, "value": {SECRET: 1}}, report.parse_probe_answer),
+        ({"event": "answer", "symbol": TEST, "value": {"tensor": {"dtype": SECRET, "shape": [1], "data": ""}}},
+         report.parse_probe_answer),
+    ],
+)  # fmt: skip
+def test_a_refusal_quotes_nothing_the_sandbox_sent(fields, parse):
+    """The refusal reaches every output students see, and the run that sent it may have read the hidden tests."""
+    with pytest.raises(ReportError) as refused:
+        parse(json.dumps({"kata": 1, **fields}).encode(), {TEST})
+    assert "the_answer" not in str(refused.value) and "hidden" not in str(refused.value)
 
 
 def test_a_test_reported_twice_is_refused_by_the_grader_s_expected_set():
@@ -83,11 +113,20 @@ def test_probe_values_round_trip_as_data():
         {"tensor": {"dtype": "float32", "shape": [-1], "data": ""}},
         {"pickle": "gASV"},
         {"list": [{"list": [{"list": [{"list": [{"list": [{"list": [{"list": [{"plain": 1}]}]}]}]}]}]}]},
+        {"tensor": {"dtype": "float32", "shape": [0, 2**63], "data": ""}},
+        {"tensor": {"dtype": ["float32"], "shape": [1], "data": "AAAAAA=="}},
     ],
-    ids=["short-data", "dtype", "too-many", "negative", "unknown-kind", "too-deep"],
-)
+    ids=["short-data", "dtype", "too-many", "negative", "unknown-kind", "too-deep", "overflowing-shape",
+         "unhashable-dtype"],
+)  # fmt: skip
 def test_probe_answers_outside_the_schema_are_refused(value):
     line = json.dumps({"kata": 1, "event": "answer", "symbol": "s01_tokenizer.build_vocabulary", "value": value})
+    with pytest.raises(ReportError):
+        report.parse_probe_answer(line.encode(), {"s01_tokenizer.build_vocabulary"})
+
+
+def test_an_answer_for_an_unhashable_symbol_is_refused():
+    line = json.dumps({"kata": 1, "event": "answer", "symbol": {"a": 1}, "value": {"plain": 1}})
     with pytest.raises(ReportError):
         report.parse_probe_answer(line.encode(), {"s01_tokenizer.build_vocabulary"})
 
