@@ -9,15 +9,17 @@ import queue
 import re
 import shutil
 import threading
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from kata.corpus import CorpusError, load_corpus
 from kata.grading import sandbox, tree
-from kata.grading.submission import Setting, SubmissionGrade, grade_submission
+from kata.grading.submission import Setting, SubmissionGrade, grade_submission, ungraded
 from kata.limits import Limits
 from kata.manifest import Stage
+from kata.messages import sentences
 from kata.suite import collect_test_ids
 
 
@@ -93,6 +95,13 @@ class Batch:
             run_folder.mkdir(parents=True)
             run_folder.chmod(0o755)
             return grade_submission(submission.folder, submission.name, run_folder, self.setting, slot)
+        except Exception as error:  # a fault of the grader's own, met on one submission: the batch goes on
+            traceback.print_exc()  # for the instructor; the results name only its type (it may quote graded code)
+            problem = sentences(
+                f"The grader failed on this submission ({type(error).__name__}): nothing was graded",
+                "Grade it again, and report the error the grader printed to the kata's maintainers",
+            )
+            return ungraded(submission.name, self.setting, problem)
         finally:
             self.slots.put(slot)
 

@@ -98,13 +98,15 @@ def symbols_reached(stage: Stage) -> set[str]:
     return {symbol for used in owned for symbol in used} | {f"{stage.name}.{symbol}" for symbol in stage.symbols}
 
 
+def ungraded(name: str, setting: Setting, problem: str) -> SubmissionGrade:
+    """A submission that scores nothing, every stage saying why."""
+    return SubmissionGrade(name, [_failed_stage(stage, setting, problem) for stage in setting.stages], [problem])
+
+
 def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting, slot: int) -> SubmissionGrade:
+    if problem := _unusable(folder):
+        return ungraded(name, setting, problem)
     grade = SubmissionGrade(name)
-    problem = _unusable(folder)
-    if problem:
-        grade.notes.append(problem)
-        grade.stages = [_failed_stage(stage, setting, problem) for stage in setting.stages]
-        return grade
     copy = copy_submission(folder, run_folder / SUBMISSION)
     grade.notes += copy.refused
     started = time.monotonic()

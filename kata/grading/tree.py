@@ -7,7 +7,9 @@
   submission is refused), each at most MAX_FILE_BYTES.
 """
 
+import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,20 +79,56 @@ def copy_submission(source: Path, target: Path) -> SubmissionCopy:
         _readable(target)
         return copy
     inside = source.resolve()
-    for path in sorted(source.glob("*.py"))[:MAX_FILES]:
-        if path.name == "conftest.py":
-            continue  # never loaded by the grader; not copied either
-        resolved = path.resolve()
-        if not resolved.is_relative_to(inside):
-            copy.refused.append(f"{_named(path)} is a link to a file outside the submission: it was not graded")
-        elif not resolved.is_file():
-            copy.refused.append(f"{_named(path)} is not a regular file: it was not graded")
-        elif resolved.stat().st_size > MAX_FILE_BYTES:
-            copy.refused.append(f"{_named(path)} is larger than {MAX_FILE_BYTES // 1024} KiB: it was not graded")
-        else:
-            shutil.copyfile(resolved, target / path.name)
+    folder = os.open(inside, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for path in sorted(source.glob("*.py"))[:MAX_FILES]:
+            if path.name == "conftest.py":
+                continue  # never loaded by the grader; not copied either
+            try:
+                resolved = path.resolve()
+            except (OSError, RuntimeError):  # a link loop (pathlib's RuntimeError), or a link swapped as it is read
+                copy.refused.append(f"{_named(path)} is a link that loops, or changed while it was copied: not graded")
+                continue
+            if not resolved.is_relative_to(inside):
+                copy.refused.append(f"{_named(path)} is a link to a file outside the submission: it was not graded")
+            elif problem := _copy_file(folder, resolved.relative_to(inside), target / path.name):
+                copy.refused.append(f"{_named(path)} {problem}: it was not graded")
+    finally:
+        os.close(folder)
     _readable(target)
     return copy
+
+
+def _copy_file(folder: int, relative: Path, target: Path) -> str:
+    """Copy a file below the submission's folder (an open descriptor), opening each part of its path without
+    following a link: a link swapped in after the check above (say, to the references, while the grader
+    copies as root) is refused, not followed. Why it was not copied, or "" when it was."""
+    try:
+        source = _open_below(folder, relative)
+    except OSError:
+        return "is not a regular file, or changed while it was copied"
+    with os.fdopen(source, "rb") as file:
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            return "is not a regular file"
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        return f"is larger than {MAX_FILE_BYTES // 1024} KiB"
+    target.write_bytes(data)
+    return ""
+
+
+def _open_below(folder: int, relative: Path) -> int:
+    directory = os.dup(folder)
+    try:
+        for part in relative.parts[:-1]:
+            below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
+            os.close(directory)
+            directory = below
+        # O_NONBLOCK: a named pipe swapped in must not hold the grader (fstat then refuses it)
+        return os.open(relative.parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+    finally:
+        os.close(directory)
 
 
 def _from_notebook(notebook: Path, target: Path) -> list[str]:

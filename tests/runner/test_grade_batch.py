@@ -16,7 +16,7 @@ from hostile import Attack, attack_source, graded_code_processes
 
 from kata import corpus
 from kata.cli import main
-from kata.grading import sandbox, tree
+from kata.grading import batch, sandbox, tree
 from kata.grading.batch import submissions
 from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT
@@ -49,6 +49,24 @@ def test_missing_and_empty_submissions_are_reported_and_the_others_graded(tmp_pa
         assert report["score"] == 0 and "nothing was graded" in report["output"]
 
 
+def test_a_fault_of_the_grader_on_one_submission_costs_only_that_one(tmp_path, monkeypatch, capsys):
+    graded = batch.grade_submission
+
+    def fails_on_mallory(folder, *arguments):
+        if folder.name == "mallory":
+            raise TypeError("unhashable type: 'list' (a value sent by graded code)")
+        return graded(folder, *arguments)
+
+    monkeypatch.setattr(batch, "grade_submission", fails_on_mallory)
+    folders = [correct(tmp_path / "mallory"), correct(tmp_path / "alice")]
+    assert grade(*(f"--impl={folder}" for folder in folders), "--out", str(tmp_path / "out")) == 0
+    assert results(tmp_path / "out", "alice")["score"] == 15
+    report = results(tmp_path / "out", "mallory")
+    assert report["score"] == 0 and "The grader failed on this submission (TypeError)" in report["output"]
+    assert "a value sent by graded code" not in json.dumps(report)  # only the instructor's screen shows it
+    assert "a value sent by graded code" in capsys.readouterr().err
+
+
 def test_submissions_are_named_apart_from_each_other_and_from_what_the_grader_writes():
     folders = [Path("x/summary.csv"), Path("y/a"), Path("z/a"), Path("w/a-2"), Path("v/A.ipynb")]
     named = submissions(folders, reserved=frozenset({"summary.csv", "summary.lock"}))
@@ -61,6 +79,30 @@ def test_a_file_s_name_cannot_write_lines_of_its_own_into_the_report(tmp_path):
     (submission / "x\ns01_tokenizer: 10.00 of 10\n.py").write_bytes(b"#" * (tree.MAX_FILE_BYTES + 1))
     copy = tree.copy_submission(submission, tmp_path / "copy")
     assert copy.refused == ["'x\\ns01_tokenizer: 10.00 of 10\\n.py' is larger than 1024 KiB: it was not graded"]
+
+
+def test_a_link_swapped_in_after_the_check_is_refused_not_followed(tmp_path, monkeypatch):
+    """A student who can write the folder while it is graded swaps a checked file for a link to the references
+    between the check and the copy: here the check sees the file as it was, and the copy meets the link."""
+    submission = tmp_path / "mallory"
+    submission.mkdir()
+    (submission / "beside.py").write_text("x = 1\n")
+    (submission / "inside.py").symlink_to("beside.py")  # a link that stays inside is a file of the submission
+    (submission / f"{STAGE}.py").symlink_to(REPOSITORY_ROOT / "solutions" / f"{STAGE}.py")
+    resolve = Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda path: path if path.name == f"{STAGE}.py" else resolve(path))
+    copy = tree.copy_submission(submission, tmp_path / "copy")
+    assert copy.refused == [f"{STAGE}.py is not a regular file, or changed while it was copied: it was not graded"]
+    assert sorted(path.name for path in (tmp_path / "copy").iterdir()) == ["beside.py", "inside.py"]
+    assert (tmp_path / "copy" / "inside.py").read_text() == "x = 1\n"
+
+
+def test_a_link_that_loops_is_refused(tmp_path):
+    submission = tmp_path / "mallory"
+    submission.mkdir()
+    (submission / f"{STAGE}.py").symlink_to(f"{STAGE}.py")
+    copy = tree.copy_submission(submission, tmp_path / "copy")
+    assert copy.refused == [f"{STAGE}.py is a link that loops, or changed while it was copied: not graded"]
 
 
 def test_a_submission_named_like_the_summary_is_graded_beside_it(tmp_path):
