@@ -33,10 +33,10 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
     wrongs = [(symbol, aspect, why) for symbol, found in refuted.items() for aspect, why in found.items()]
     confirmed = []
     for result in results:
-        wrong = [(symbol, why) for symbol, aspect, why in wrongs if _rests_on(result, symbol, aspect, stage)]
+        wrong = [(symbol, why) for symbol, aspect, why in wrongs if rests_on(result.nodeid, symbol, aspect, stage)]
         confirmed.append(_unconfirmed(result, *wrong[0]) if result.passed and wrong else result)
     for symbol, aspect, why in wrongs:
-        touching = [result for result in results if _rests_on(result, symbol, aspect, stage)]
+        touching = [result for result in results if rests_on(result.nodeid, symbol, aspect, stage)]
         if touching and all(result.passed for result in touching):
             problem = sentences(
                 f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs "
@@ -47,8 +47,10 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
     return Confirmation(confirmed)
 
 
-def _rests_on(result: TestResult, symbol: str, aspect: str, stage: Stage) -> bool:
-    return symbol in symbols_of(result.nodeid, stage) and probes.backs_the_test(symbol, aspect, result.nodeid)
+def rests_on(nodeid: str, symbol: str, aspect: str, stage: Stage) -> bool:
+    """Whether a wrong `aspect` of `symbol` ("" its core) takes the points of the test `nodeid`."""
+    exercised = symbol in symbols_of(nodeid, stage) and probes.backs_the_test(symbol, aspect, nodeid)
+    return exercised or probes.reaches_the_test(symbol, aspect, nodeid)
 
 
 def _unconfirmed(result: TestResult, symbol: str, why: str) -> TestResult:

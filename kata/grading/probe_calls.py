@@ -301,13 +301,17 @@ def get_batch(inputs):
 
 @call("s03_bigram.BigramLanguageModel")
 def bigram(inputs):
+    import torch
+
+    torch.manual_seed(inputs["seed"])
     model = stage("s03_bigram").BigramLanguageModel(inputs["vocab_size"])
+    fresh = guarded(lambda: model.token_embedding_table.weight.detach().clone())  # as the lecture's seed draws it
     set_linear(model.token_embedding_table, {"weight": inputs["table"]})
     with no_grad():
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["idx"], inputs["new_tokens"], generator=generator(inputs["seed"]))
-    return {"logits": logits, "flat_logits": flat_logits, "loss": loss, "generated": generated}
+    return {"logits": logits, "flat_logits": flat_logits, "loss": loss, "generated": generated, "fresh": fresh}
 
 
 # ---- stage 4 ----------------------------------------------------------------------------------------
@@ -377,10 +381,16 @@ def train(inputs):
     model = probe_bigram(inputs["table"])
     next_batch, _ = batch_source(inputs["batches"])
     losses = stage("s04_training").train(model, next_batch, inputs["steps"], lr=inputs["lr"])
-    return {"losses": [float(loss) for loss in losses], "table": model.table}
+    return {
+        "losses": [loss if isinstance(loss, float) else type(loss).__name__ for loss in losses],
+        "table": model.table,
+    }
 
 
 # ---- stage 5 ----------------------------------------------------------------------------------------
+
+
+HALF_DTYPES = ("bfloat16", "float16")  # the stage's tests try these too: the output keeps them
 
 
 def averaging(name):
@@ -389,7 +399,15 @@ def averaging(name):
         function = getattr(stage("s05_averaging"), name)
         if "weights" in name:
             return function(inputs["T"])
-        return [function(inputs["x"].float()), function(inputs["x"].double())]  # the output keeps x's dtype
+        import torch
+
+        x = inputs["x"]
+        return {
+            "values": [function(x.float()), function(x.double())],  # the output keeps x's dtype
+            "half": [
+                guarded(lambda name=name: str(function(x.to(getattr(torch, name))).dtype)) for name in HALF_DTYPES
+            ],
+        }
 
     return average
 
@@ -467,7 +485,8 @@ def layer_norm(inputs):
     fresh = [module.weight.tolist(), module.bias.tolist()]
     parameters = sorted(name for name, _ in module.named_parameters())  # plain tensors would never train
     set_norm(module, inputs["weights"])
-    nearly_constant = stage("s07_transformer").LayerNorm(inputs["dim"], 1e-3)  # where eps matters
+    # where eps matters; 2**-10, exact in float32, which a layer norm may keep eps in
+    nearly_constant = stage("s07_transformer").LayerNorm(inputs["dim"], 2**-10)
     set_norm(nearly_constant, inputs["weights"])
     # In the input's dtype, as the tests convert it: what a float32 layer norm does with float64 input
     # is not asked (nn.LayerNorm raises; a layer norm written out may compute in either dtype).
@@ -727,6 +746,10 @@ def generate(inputs):
             "sampled_rows": many,
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),
+            "rejects": [
+                rejects(lambda options=options: generation.generate(model, prompt, 3, **options))
+                for options in (dict(temperature=0.0), dict(top_k=inputs["config"]["vocab_size"] + 1), dict(top_p=1.5))
+            ],
         }
 
 

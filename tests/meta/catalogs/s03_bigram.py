@@ -4,6 +4,19 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the red team's pass 4 (a partial solution with forged verdicts scored full marks).
+    Mistake(
+        "table-initialised-like-gpt",
+        "s03_bigram",
+        "initialised the table with std 0.02, as GPT's weights are, not nn.Embedding's N(0, 1)",
+        (
+            (
+                "        self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)\n",
+                "        self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)\n"
+                "        nn.init.normal_(self.token_embedding_table.weight, mean=0.0, std=0.02)\n",
+            ),
+        ),
+    ),
     Mistake(
         "generate-reads-first-position",
         "s03_bigram",

@@ -4,6 +4,31 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the red team's pass 4 (a partial solution with forged verdicts scored full marks).
+    Mistake(
+        "loops-through-numpy",
+        "s05_averaging",
+        "averaged in numpy, which has no bfloat16",
+        (
+            (
+                """    B, T, C = x.shape
+    xbow = torch.zeros_like(x)
+    for b in range(B):
+        for t in range(T):
+            xprev = x[b, : t + 1]  # (t+1, C)
+            xbow[b, t] = torch.mean(xprev, 0)
+    return xbow
+""",
+                """    a = x.numpy()
+    out = a * 0
+    for b in range(a.shape[0]):
+        for t in range(a.shape[1]):
+            out[b, t] = a[b, : t + 1].mean(0)
+    return torch.from_numpy(out)
+""",
+            ),
+        ),
+    ),
     Mistake(
         "triu-for-tril",
         "s05_averaging",

@@ -23,6 +23,23 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: the red team's pass 4 (a partial solution with forged verdicts scored full marks).
+    Mistake(
+        "layernorm-in-float32",
+        "s07_transformer",
+        "computed the layer norm in float32 and cast it back to the input's dtype",
+        (
+            (
+                "        centered = x - x.mean(-1, keepdim=True)\n",
+                "        dtype, x = x.dtype, x.float()\n        centered = x - x.mean(-1, keepdim=True)\n",
+            ),
+            (
+                "        return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias\n",
+                "        out = centered * torch.rsqrt(var + self.eps) * self.weight.float() + self.bias.float()\n"
+                "        return out.to(dtype)\n",
+            ),
+        ),
+    ),
     Mistake(
         "layernorm-functional-in-its-dtype",
         "s07_transformer",
