@@ -115,8 +115,9 @@ def dropout_mask(shape, p: float):
 
 
 def install_dropout_the_grader_can_compute() -> None:
-    """Replace torch's dropout, and the dropout inside scaled_dot_product_attention, by dropout_mask, before
-    any stage is imported: with it a module in training mode computes what the grader's oracle does."""
+    """Replace torch's dropout (F.dropout and torch.dropout, which it calls), and the dropout inside
+    scaled_dot_product_attention, by dropout_mask, before any stage is imported: with it a module in
+    training mode computes what the grader's oracle does."""
     import torch
     from torch.nn import functional as F
 
@@ -147,7 +148,14 @@ def install_dropout_the_grader_can_compute() -> None:
             weights = weights + attn_mask
         return dropout(torch.softmax(weights, dim=-1), dropout_p) @ value
 
+    def torch_dropout(input, p, train):  # what F.dropout calls; the tests accept code that calls it directly
+        return dropout(input, p, train)
+
+    def torch_dropout_(input, p, train):
+        return dropout(input, p, train, inplace=True)
+
     F.dropout = dropout
+    torch.dropout, torch.dropout_ = torch_dropout, torch_dropout_
     F.scaled_dot_product_attention = scaled_dot_product_attention
 
 

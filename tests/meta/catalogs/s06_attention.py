@@ -184,6 +184,13 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: the precision pass of 2026-12-05 (the grader's dropout missed it: the stage scored 0).
+    Variant(
+        "head-drops-with-torch-dropout",
+        "s06_attention",
+        "drops the weights with torch.dropout, which F.dropout calls",
+        (("        wei = self.dropout(wei)\n", "        wei = torch.dropout(wei, self.dropout.p, self.training)\n"),),
+    ),
     Variant(
         "queries-scaled-first",
         "s06_attention",

@@ -251,6 +251,19 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: the precision pass of 2026-12-05 (the grader's dropout missed it: the stage scored 0).
+    Variant(
+        "mlp-drops-with-torch-dropout",
+        "s11_gpt2",
+        "ends the MLP with torch.dropout, which F.dropout calls",
+        (
+            (
+                '        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))\n',
+                '        out = self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))\n'
+                "        return torch.dropout(out, self.dropout.p, self.training)\n",
+            ),
+        ),
+    ),
     Variant(
         "gelu-written-out",
         STAGE,
