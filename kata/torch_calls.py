@@ -32,9 +32,14 @@ _FACTORIES = frozenset(
     getattr(torch, name)
     for name in ("arange", "ones", "zeros", "full", "empty", "eye", "tensor", "rand", "randn", "randint", "linspace")
 )
-# What moves a tensor to another's device, and what copies values between devices.
-_MOVES = frozenset((torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.type_as))
+# What moves a tensor to another's device (Tensor.to and Tensor.type only when given a device, a tensor or a
+# type name: .to(torch.bool) stays where it is), what makes a new tensor on its own tensor's device, and
+# what copies values between devices.
+_MOVES = frozenset((torch.Tensor.cuda, torch.Tensor.type_as, torch.Tensor.new_tensor))
+_MOVES_WHEN_TOLD_WHERE = frozenset((torch.Tensor.to, torch.Tensor.type))
 _COPIES = frozenset((torch.Tensor.__setitem__, torch.Tensor.copy_))
+# What takes only a shape from its argument: the result is where the tensor it is called on is.
+_SHAPED_LIKE = frozenset((torch.Tensor.expand_as, torch.Tensor.view_as, torch.Tensor.reshape_as))
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,9 @@ class MadeOnTheCPU(TorchFunctionMode):
     torch.arange(T, device=idx.device)), what is computed from them alone, and the first operation that
     mixes one with a tensor from elsewhere (a parameter, the input): on a GPU that operation raises
     "Expected all tensors to be on the same device". On a CPU nothing shows; this mode sees it there.
-    A 0-dimensional tensor may mix (torch allows it), and a `_like` or `new_` tensor takes its device from another."""
+    A 0-dimensional tensor may mix (torch allows it), a `_like` or `new_` tensor takes its device from another,
+    and what is moved (.to(q.device), torch.as_tensor(mask, device=q.device), q.new_tensor(mask)) is no longer
+    the CPU's; .to(torch.bool) without a device is, as is what expand_as(q) shapes like q."""
 
     def __init__(self):
         super().__init__()
@@ -66,8 +73,18 @@ class MadeOnTheCPU(TorchFunctionMode):
         made = [self.made[id(tensor)][1] for tensor in tensors if id(tensor) in self.made]
         if not made:
             return result
-        if func in _MOVES:  # on the CPU the same tensor comes back; on a GPU it would be another one
+        if (
+            func in _MOVES
+            or (func in _MOVES_WHEN_TOLD_WHERE and _told_where(args[1:], kwargs))
+            or (
+                kwargs.get("device") is not None  # torch.as_tensor(mask, device=q.device), say
+            )
+        ):  # on the CPU the same tensor may come back; on a GPU it would be another one
             return result.view_as(result) if result is args[0] else result
+        if func in _SHAPED_LIKE:
+            if id(args[0]) in self.made:
+                self._mark(result, made[0])
+            return result
         if func is torch.Tensor.__getitem__:  # CPU indices are fine: torch moves them to the indexed tensor
             if id(args[0]) in self.made:
                 self._mark(result, made[0])
@@ -84,6 +101,20 @@ class MadeOnTheCPU(TorchFunctionMode):
         for tensor in result if isinstance(result, tuple) else (result,):
             if isinstance(tensor, torch.Tensor) and tensor.dim() > 0:
                 self.made[id(tensor)] = (tensor, origin)
+
+
+def _told_where(arguments: tuple, kwargs: dict) -> bool:
+    """Whether .to(...) or .type(...) was given a device (or a tensor, or a type name such as q.type(), which
+    holds "cuda" on a GPU) and not only a dtype."""
+    if kwargs.get("device") is not None:
+        return True
+    return any(_is_a_place(value) for value in arguments)
+
+
+def _is_a_place(value) -> bool:
+    if isinstance(value, str):
+        return value != "cpu" and not value.startswith("cpu:")
+    return isinstance(value, torch.Tensor | torch.device) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 _TORCH_FOLDER = os.path.dirname(torch.__file__)

@@ -192,20 +192,21 @@ def expect_dropout_last(module: nn.Module, x: torch.Tensor, last_layer, call: st
     dropped = [dropout for dropout in calls if dropout.active]
     if any(torch.equal(dropout.output, layer_input) for dropout in dropped):
         fail(
-            f"{call} applies dropout before its {layer_name}: apply it last, to the {layer_name}'s output, as the "
-            "lecture does"
+            f"{call} applies dropout before its {layer_name}: apply it last, to the {layer_name}'s output, as its "
+            "docstring asks"
         )
     after = [dropout for dropout in dropped if torch.equal(dropout.input, layer_output)]
     if not after:
-        fail(f"{call} applied no dropout to the output of its {layer_name}: end with dropout, as the lecture does")
+        fail(f"{call} applied no dropout to the output of its {layer_name}: end with dropout, as its docstring asks")
     if after[-1].p != p:
         fail(f"{call} dropped its {layer_name}'s output with p={after[-1].p:g}: use the dropout it was given")
     if not isinstance(out, torch.Tensor) or not torch.equal(out.detach(), after[-1].output):
         fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")
 
 
-def expect_tensors_on_the_inputs_device(action, call: str) -> None:
-    """Fail where action() mixes a tensor it made without device= with the input's tensors or a parameter."""
+def expect_tensors_on_the_inputs_device(action, call: str, *, the_input: str = "idx") -> None:
+    """Fail where action() mixes a tensor it made without device= with the input's tensors or a parameter;
+    `the_input` names the input whose device the hint suggests."""
     with MadeOnTheCPU() as recorder:
         action()
     if mixed := recorder.mix:
@@ -214,6 +215,6 @@ def expect_tensors_on_the_inputs_device(action, call: str) -> None:
         fail(
             f"{call} makes a tensor with {mixed.made_with}(...) without device={where} and uses it with the input's "
             f"tensors in {mixed.mixed_in}: on a GPU that raises 'Expected all tensors to be on the same device'",
-            f"Make it on the input's device, {mixed.made_with}(..., device=idx.device) (or x.device), as the "
-            "lecture's code does",
+            f"Make it on the input's device, {mixed.made_with}(..., device={the_input}.device), or move it there with "
+            f".to({the_input}.device), as the lecture's code does",
         )

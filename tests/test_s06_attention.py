@@ -119,7 +119,9 @@ class TestAttentionWeights:
 
     def test_makes_its_mask_on_the_inputs_device(self):
         q, k = random_floats((2, 5, 4), 7), random_floats((2, 5, 4), 8)
-        expect_tensors_on_the_inputs_device(lambda: stage.attention_weights(q, k), "attention_weights(q, k)")
+        expect_tensors_on_the_inputs_device(
+            lambda: stage.attention_weights(q, k), "attention_weights(q, k)", the_input="q"
+        )
 
     def test_scaling_keeps_the_affinities_variance_near_one(self):
         """The lecture's point: unit-variance q and k give affinities of variance head_size unless

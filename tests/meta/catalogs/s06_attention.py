@@ -9,6 +9,19 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: the precision pass of 2026-12-05: .to(dtype) stays on the CPU, which the device check took for a move.
+    Mistake(
+        "mask-converted-but-not-moved",
+        "s06_attention",
+        "made the mask on the CPU and converted it with .to(torch.bool), which keeps it there",
+        (
+            (
+                "    tril = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))\n",
+                "    tril = torch.tril(torch.ones(T, T)).to(torch.bool)\n",
+            ),
+        ),
+        "torch.ones(...) without device=",
+    ),
     Mistake(
         "unscaled-affinities",
         "s06_attention",
@@ -184,6 +197,29 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: the precision pass of 2026-12-05 (the device check took these moves for mixes).
+    Variant(
+        "mask-moved-with-as-tensor",
+        "s06_attention",
+        "moves a CPU mask with torch.as_tensor(..., device=q.device)",
+        (
+            (
+                "    tril = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))\n",
+                "    tril = torch.as_tensor(torch.tril(torch.ones(T, T, dtype=torch.bool)), device=q.device)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "mask-made-with-new-tensor",
+        "s06_attention",
+        "makes the mask on q's device with q.new_tensor",
+        (
+            (
+                "    tril = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))\n",
+                "    tril = q.new_tensor(torch.tril(torch.ones(T, T))).bool()\n",
+            ),
+        ),
+    ),
     # Source: the precision pass of 2026-12-05 (the grader's dropout missed it: the stage scored 0).
     Variant(
         "head-drops-with-torch-dropout",

@@ -292,6 +292,13 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: the precision pass of 2026-12-05 (as Hugging Face's position_ids.unsqueeze(0).expand_as(input_ids)).
+    Variant(
+        "positions-expanded-then-moved",
+        "s08_gpt",
+        "expands the positions to idx's shape, then moves them with .to(idx.device)",
+        (("torch.arange(T, device=idx.device)", "torch.arange(T).unsqueeze(0).expand_as(idx).to(idx.device)"),),
+    ),
     Variant(
         "positions-from-the-table",
         "s08_gpt",
