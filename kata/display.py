@@ -27,21 +27,21 @@ MARKS = {
 
 
 def stage_table(statuses: dict[str, StageStatus], folder: Path, with_files: bool = False) -> Table:
+    shown = [(stage, statuses[stage.name]) for stage in stages() if stage.name in statuses]
+    files = [display_path(folder / stage.module_file) for stage, _ in shown]
     table = Table(box=None, show_header=with_files, pad_edge=False)
     table.add_column("")
     table.add_column("stage")
     table.add_column("status")
-    if with_files:  # a path is what the learner copies: the other columns wrap before it does
-        table.add_column("file", no_wrap=True, overflow="fold")
-    for stage in stages():
-        status = statuses.get(stage.name)
-        if status is None:
-            continue
+    if with_files:  # a path is what the learner copies: the other columns wrap first, unless it is too long
+        table.add_column("file", no_wrap=max(map(len, files), default=0) <= SHORT_PATH, overflow="fold")
+    for (stage, status), file in zip(shown, files, strict=True):
         row = [MARKS[status.state], f"{stage.number} {stage.title}", escape(status.summary())]
-        if with_files:
-            row.append(display_path(folder / stage.module_file))
-        table.add_row(*row)
+        table.add_row(*row, *([file] if with_files else []))
     return table
+
+
+SHORT_PATH = 40  # characters: a path this long leaves an 80-column terminal room for the other columns
 
 
 def progress_line(statuses: dict[str, StageStatus]) -> Table:

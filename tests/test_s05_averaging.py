@@ -96,6 +96,7 @@ class TestVersions:
     @given(seeds, st.integers(1, 3), st.integers(1, 12), st.integers(1, 5), st.sampled_from(list(TOLERANCE)))
     @example(0, 2, 4, 3, torch.float32)
     @example(0, 2, 4, 3, torch.float64)
+    @example(0, 2, 4, 3, torch.bfloat16)  # which numpy has not: code that averages there fails on it
     def test_each_position_is_the_mean_of_itself_and_the_past(self, name, seed, B, T, C, dtype):
         x = random_floats((B, T, C), seed, dtype)
         got = getattr(stage, name)(x)
