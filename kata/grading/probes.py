@@ -299,7 +299,8 @@ def fresh_embedding(V: int, seed: int) -> torch.Tensor:
 
 BIGRAM_ASPECTS = {
     "loss": ("loss", "ln_V", "test_shapes_for_any_batch"),
-    "fresh": ("ln_V", "test_reproduces_the_lectures_first_loss", "test_reproduces_the_lectures_untrained_sample"),
+    # the lecture's numbers rest on nn.Embedding's N(0, 1) draw; starting near ln V does not (std 0.02 does too)
+    "fresh": ("test_reproduces_the_lectures_first_loss", "test_reproduces_the_lectures_untrained_sample"),
 }
 
 
@@ -365,10 +366,15 @@ def estimate_inputs(rng):
 def train_answer(inputs):
     batches = inputs["batches"]
     losses, table = oracles.adamw_on_a_table(inputs["table"], batches[: inputs["steps"]], inputs["lr"])
-    return {"losses": losses, "table": table}
+    return {"losses": losses, "table": table, "loss_types": ["float"] * inputs["steps"]}
 
 
-@probe("s04_training.train", train_answer, atol=1e-5)
+@probe(
+    "s04_training.train",
+    train_answer,
+    atol=1e-5,
+    backs={"loss_types": ("test_runs_adamw_at_the_given_rate_with_a_fresh_batch_per_step",)},
+)
 def train_inputs(rng):
     steps = integer(rng, 1, 6)
     return {**table_and_batches(rng, steps + 2), "steps": steps}  # two batches more: for a loop that prefetches
@@ -515,18 +521,26 @@ def layer_norm_answer(inputs):
     }
 
 
-@probe(
-    "s07_transformer.LayerNorm",
-    layer_norm_answer,
-    # In float64, to float64's precision as the tests want it: computed in float32 and cast back, a layer
-    # norm is off by about 1e-7 (float32 inputs would hide that; the arithmetic is the same in either dtype)
-    atol=1e-9,
-    backs={
-        "fresh": ("test_matches_nn_layernorm",),
-        "parameters": ("test_matches_nn_layernorm",),
-        "torchs_own_calls": ("test_is_written_from_scratch",),
-    },
-)
+LAYER_NORM_ASPECTS = {
+    "fresh": ("test_matches_nn_layernorm",),
+    "parameters": ("test_matches_nn_layernorm",),
+    "torchs_own_calls": ("test_is_written_from_scratch",),
+    "float64": ("test_matches_nn_layernorm",),
+}
+
+
+def layer_norm_judge(inputs, answer) -> dict[str, str]:
+    """The values within float32's tolerance (the core), and to float64's precision as the tests want them
+    (an aspect): computed in float32 and cast back, a layer norm is off by about 1e-7. The input is float64
+    for both (float32 input would hide that; the arithmetic is the same in either dtype)."""
+    expected = layer_norm_answer(inputs)
+    if found := by_aspect(answer, expected, 1e-4, LAYER_NORM_ASPECTS):
+        return found
+    precise = (difference(answer[key], expected[key], 1e-9, key) for key in ("output", "nearly_constant"))
+    return {"float64": why} if (why := next((why for why in precise if why), "")) else {}
+
+
+@probe("s07_transformer.LayerNorm", layer_norm_answer, judge=layer_norm_judge, backs=LAYER_NORM_ASPECTS)
 def layer_norm_inputs(rng):
     dim = integer(rng, 2, 9)
     # (B, T, C): normalised over the last dimension alone, not over the positions (on (B, C) dim 1 is the last)
@@ -747,10 +761,16 @@ def fast_gpt_judge(inputs, answer) -> dict[str, str]:
     if found := by_aspect(answer, expected, gpt_tolerance(inputs), {}):
         return found
     fused_copy = "converted_minus_per_head"
-    return {"": why} if (why := difference(answer[fused_copy], expected[fused_copy], 1e-6, fused_copy)) else {}
+    why = difference(answer[fused_copy], expected[fused_copy], 1e-6, fused_copy)
+    return {"converted": why} if why else {}  # not the core: stage 10's tests build their models with fast_gpt
 
 
-@probe("s09_fast_attention.fast_gpt", fast_gpt_answer, judge=fast_gpt_judge)
+@probe(
+    "s09_fast_attention.fast_gpt",
+    fast_gpt_answer,
+    judge=fast_gpt_judge,
+    backs={"converted": ("test_is_the_same_model_as_the_per_head_gpt",)},
+)
 def fast_gpt_inputs(rng):
     config = small_config(rng)
     # T > 1: with one position, queries and keys swapped give the same scores
