@@ -2,9 +2,9 @@
 
 Code that runs in the same process as the tests can always forge their verdicts, so a pass counts only
 when the probes (probes.py) agree that every symbol the test exercises (recorded from the references,
-kata/reference_runs.json) computes what it should, in the aspects the test rests on. When the tests that
-rest on a wrong aspect all report passing, the stage as a whole scores nothing: that is what forged
-verdicts look like.
+kata/reference_runs.json) computes what it should, in the aspects the test rests on. When every test that
+rests on something the probes found wrong reports passing, the stage as a whole scores nothing: that is
+what forged verdicts look like (honest code fails at least one of them).
 """
 
 from dataclasses import dataclass, replace
@@ -31,19 +31,22 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
     """`refuted` maps each symbol the grader's own check found wrong to what it found, by aspect ("" for
     the symbol's core: every test of the symbol rests on it; an aspect backs some tests, probes.PROBES)."""
     wrongs = [(symbol, aspect, why) for symbol, found in refuted.items() for aspect, why in found.items()]
-    confirmed = []
+    confirmed, touching = [], []
     for result in results:
         wrong = [(symbol, why) for symbol, aspect, why in wrongs if rests_on(result.nodeid, symbol, aspect, stage)]
         confirmed.append(_unconfirmed(result, *wrong[0]) if result.passed and wrong else result)
-    for symbol, aspect, why in wrongs:
-        touching = [result for result in results if rests_on(result.nodeid, symbol, aspect, stage)]
-        if touching and all(result.passed for result in touching):
-            problem = sentences(
-                f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs "
-                f"found: {why}",
-                "The two disagree, so this stage scores nothing",
-            )
-            return Confirmation(confirmed, problem)
+        touching += [(result, wrong[0])] if wrong else []
+    # Forged verdicts pass every test; honest code that is wrong somewhere fails at least one test resting on
+    # what is wrong (the maintainer's tier proves it of every catalogued mistake), though some tests resting
+    # on it may pass: a test of Block, say, that does not see a head without dropout.
+    if touching and all(result.passed for result, _ in touching):
+        symbol, why = touching[0][1]
+        problem = sentences(
+            f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs "
+            f"found: {why}",
+            "The two disagree, so this stage scores nothing",
+        )
+        return Confirmation(confirmed, problem)
     return Confirmation(confirmed)
 
 

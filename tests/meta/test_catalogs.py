@@ -5,7 +5,7 @@ from catalogs import MISTAKES, VARIANTS
 from message_quality import unspoken_failures
 from probe_runs import refutations
 
-from kata.grading.confirm import rests_on
+from kata.grading.confirm import confirm, rests_on
 from kata.grading.submission import symbols_reached
 from kata.manifest import stage_named, stages
 from kata.results import FailureKind, Outcome
@@ -43,23 +43,29 @@ def test_the_suite_rejects_the_mistake(mistake, tmp_path):
         assert mistake.diagnosis in messages, f"no failure message says {mistake.diagnosis!r}; they say:\n{messages}"
     said = [phrase for phrase in mistake.misleading if phrase in messages]
     assert not said, f"a failure message blames correct code with {said[0]!r}; they say:\n{messages}"
-    forged = forgeable_tests(mistake, tmp_path / "impl", [failure.nodeid for failure in failures])
+    forged, zeroed = as_graded(mistake, tmp_path / "impl", run.for_stage(mistake.graded))
     assert not forged, f"the grader's own check backs no failing test {forged} of a learner who {mistake.what}"
+    assert not zeroed, f"the grader scores nothing for a learner who {mistake.what}, who forged nothing: {zeroed}"
 
 
-def forgeable_tests(mistake, folder, failing: list[str]) -> dict[int, list[str]]:
-    """Code in the tests' sandbox can forge their verdicts: each test the mistake fails must rest on something
-    the grader's own check finds wrong, on every draw of its inputs tried, or a forged pass of it would count."""
+def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """What `kata grade` makes of the mistake, on each draw of its check's inputs tried. Code in the tests'
+    sandbox can forge their verdicts: each test the mistake fails must rest on something the grader's own
+    check finds wrong, or a forged pass of it would count (the first part, by draw). And the honest verdicts
+    must keep what they earned: the stage must not be scored as forged (the second part)."""
     stage = stage_named(mistake.graded)
     probed = {symbol.split(".")[0] for symbol in symbols_reached(stage)}  # as `kata grade` probes the stage
     symbols = [f"{name}.{symbol}" for name in sorted(probed) for symbol in stage_named(name).symbols]
-    found = {}
+    failing = [result.nodeid for result in results if result.outcome.is_failure]
+    forged, zeroed = {}, {}
     for seed in (0, 1):
         refuted = refutations(folder, symbols, seed)
         wrongs = [(symbol, aspect) for symbol, aspects in refuted.items() for aspect in aspects]
         if unbacked := [test for test in failing if not any(rests_on(test, *wrong, stage) for wrong in wrongs)]:
-            found[seed] = [test.split("::", 1)[1] for test in unbacked]
-    return found
+            forged[seed] = [test.split("::", 1)[1] for test in unbacked]
+        if problem := confirm(stage, results, refuted).problem:
+            zeroed[seed] = problem
+    return forged, zeroed
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
