@@ -171,6 +171,12 @@ def no_grad():
     return torch.no_grad()
 
 
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return torch.equal(a, b)
+
+
 def guarded(compute):
     """An aspect of an answer, computed on its own: what it raised, where it raises, so that the rest of the
     answer still comes back."""
@@ -198,10 +204,12 @@ def char_tokenizer(inputs):
         "vocabulary": guarded(lambda: [str(char) for char in tokenizer.vocabulary]),
         "vocab_size": tokenizer.vocab_size,
         "encoded": [int(i) for i in tokenizer.encode(inputs["text"])],
+        "encoded_type": type(tokenizer.encode(inputs["text"])).__name__,
         "decoded": tokenizer.decode(inputs["ids"]),
         "decoded_tensor": guarded(lambda: tokenizer.decode(torch.tensor(inputs["ids"]))),
-        "unknown_message": guarded(lambda: value_error_message(lambda: tokenizer.encode(inputs["unknown_text"]))),
-        "rejects_bad_id": rejects(lambda: tokenizer.decode([inputs["bad_id"]])),
+        # in a list: a string alone could be what guarded says another error was
+        "unknown_message": guarded(lambda: [value_error_message(lambda: tokenizer.encode(inputs["unknown_text"]))]),
+        "rejects_bad_id": [rejects(lambda bad=bad: tokenizer.decode([bad])) for bad in inputs["bad_ids"]],
         "rejects_bad_vocabularies": [
             rejects(lambda bad=bad: tokens.CharTokenizer(bad)) for bad in inputs["bad_vocabularies"]
         ],
@@ -278,7 +286,9 @@ def train_val_split(inputs):
     return {
         "split": list(split(data, inputs["fraction"])),
         "split_0_9": list(split(inputs["data_0_9"], 0.9)),
-        "rejects": guarded(lambda: [raises_value_error(lambda f=fraction: split(data, f)) for fraction in (0.0, 1.0)]),
+        "rejects": guarded(
+            lambda: [raises_value_error(lambda f=fraction: split(data, f)) for fraction in (0.0, 1.0, -0.5, 1.5)]
+        ),
     }
 
 
@@ -298,9 +308,11 @@ def get_batch(inputs):
     data, batch_size, block_size = inputs["data"], inputs["batch_size"], inputs["block_size"]
     x, y = batches.get_batch(data, batch_size, block_size, generator(inputs["seed"]))
     wrong_sizes = [(data[:block_size], batch_size, block_size), (data, 0, block_size), (data, batch_size, 0)]
+    one_window = data[: block_size + 1]  # exactly one window: every batch is it
     return {
         "batch": [x, y],
         "rejects": [rejects(lambda sizes=sizes: batches.get_batch(*sizes, generator(0))) for sizes in wrong_sizes],
+        "one_window": guarded(lambda: list(batches.get_batch(one_window, batch_size, block_size, generator(0)))),
     }
 
 
@@ -319,7 +331,16 @@ def bigram(inputs):
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["idx"], inputs["new_tokens"], generator=generator(inputs["seed"]))
-    return {"logits": logits, "flat_logits": flat_logits, "loss": loss, "generated": generated, "fresh": fresh}
+        torch.manual_seed(inputs["seed"])  # without a generator: the global one, as the lecture samples
+        unseeded = guarded(lambda: model.generate(inputs["idx"], inputs["new_tokens"]))
+    return {
+        "logits": logits,
+        "flat_logits": flat_logits,
+        "loss": loss,
+        "generated": generated,
+        "fresh": fresh,
+        "unseeded": unseeded,
+    }
 
 
 # ---- stage 4 ----------------------------------------------------------------------------------------
@@ -377,7 +398,7 @@ def estimate_loss(inputs):
         model = probe_bigram(inputs["table"]).train(training)
         next_batch, calls = batch_source(inputs["batches"])
         loss = stage("s04_training").estimate_loss(model, next_batch, len(inputs["batches"]))
-        answer.update(loss=float(loss), calls=len(calls))
+        answer.update(loss=float(loss), loss_type=type(loss).__name__, calls=len(calls))
         answer["training_after"].append(model.training)
         answer["training_during"] |= any(mode for mode, _ in model.calls)
         answer["gradients_during"] |= any(gradients for _, gradients in model.calls)
@@ -431,8 +452,10 @@ for _name in ("average_loops", "tril_average_weights", "average_matmul", "softma
 @call("s06_attention.attention_weights")
 def attention_weights(inputs):
     weights = stage("s06_attention").attention_weights
+    q, k = inputs["q"].clone(), inputs["k"].clone()
     return {
-        "weights": weights(inputs["q"], inputs["k"]),
+        "weights": weights(q, k),
+        "inputs_kept": torch_equal(q, inputs["q"]) and torch_equal(k, inputs["k"]),
         "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: weights(inputs["q"], inputs["k"]))),
     }
 
@@ -468,6 +491,7 @@ def multihead(inputs):
     with no_grad():
         return {
             "output": module(inputs["x"]),
+            "heads": [type(module.heads).__name__, sum(parameter.numel() for parameter in module.parameters())],
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "rejects_indivisible": rejects(
                 lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
@@ -575,6 +599,7 @@ def gpt(inputs):
             "logits": logits,
             "flat_logits": flat_logits,
             "loss": float(loss),
+            "loss_type": type(loss).__name__,  # a tensor, to call backward on
             "generated": generated,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
@@ -705,6 +730,8 @@ def forward_with_cache(inputs):
             "logits": in_two_parts(cache),
             "rejects_too_long": rejects(lambda: generation.forward_with_cache(model, too_long, generation.KVCache())),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: in_two_parts(generation.KVCache()))),
+            # block_size tokens at once: a cache filled to the brim is still allowed
+            "full_block": guarded(lambda: generation.forward_with_cache(model, inputs["full"], generation.KVCache())),
         }
 
 
@@ -755,6 +782,13 @@ def generate(inputs):
             "sampled_rows": many,
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),
+            # nearly greedy both: a learner's generate that drops either samples at temperature 1 instead
+            "cold": guarded(
+                lambda: generation.generate(model, prompt, new_tokens, temperature=1e-4, generator=generator(0))
+            ),
+            "nucleus": guarded(
+                lambda: generation.generate(model, prompt, new_tokens, top_p=1e-6, generator=generator(0))
+            ),
             "rejects": [
                 rejects(lambda options=options: generation.generate(model, prompt, 3, **options))
                 for options in (dict(temperature=0.0), dict(top_k=inputs["config"]["vocab_size"] + 1), dict(top_p=1.5))
@@ -837,6 +871,8 @@ def gpt2_whole(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "loss": guarded(lambda: model(inputs["idx"], inputs["targets"])[1]),
+            "flat_logits": guarded(lambda: model(inputs["idx"], inputs["targets"])[0]),
+            "rejects_block_size": rejects(lambda: model(too_long[:, :-1])),  # exactly block_size: allowed
             "tied": model.lm_head.weight is model.transformer.wte.weight,
             "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
             "rejects_too_long": rejects(lambda: model(too_long)),
@@ -857,8 +893,8 @@ def dropping_gpt2(gpt2, inputs):
 def gpt2_loaded(inputs):
     load, state_dict = gpt2_stage().load_gpt2_state_dict, inputs["state_dict"]
     model = load(gpt2_model(inputs), state_dict)
-    missing = {key: value for key, value in state_dict.items() if key != inputs["key"]}
-    reshaped = {**state_dict, inputs["key"]: state_dict[inputs["key"]][..., :-1]}
+    missing = [{k: value for k, value in state_dict.items() if k != key} for key in inputs["keys"]]
+    reshaped = {**state_dict, inputs["keys"][0]: state_dict[inputs["keys"][0]][..., :-1]}
     not_ours = {
         **state_dict,
         f"transformer.h.{inputs['config']['n_layer']}.ln_1.weight": state_dict["lm_head.weight"][0],
@@ -867,7 +903,7 @@ def gpt2_loaded(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "rejects": [
-                rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (missing, reshaped, not_ours)
+                rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (*missing, reshaped, not_ours)
             ],
             "with_mask_buffers": guarded(lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"])[0]),
         }
@@ -922,7 +958,17 @@ def bpe_tokenizer(inputs):
         "lone_byte": guarded(lambda: tokenizer.decode([0xE2])),
         "rejects_below_256": rejects(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),
         "base_bytes": guarded(lambda: all(tokenizer.vocab.get(byte) == bytes([byte]) for byte in range(256))),
+        "short_texts": guarded(lambda: [[int(i) for i in tokenizer.encode(text)] for text in ("", "a")]),
+        "ties": [
+            guarded(lambda text=text: learned_merges(text, 259)) for text in ("dcab", "abcd", "xyxzyz", "aaabdaaabac")
+        ],
     }
+
+
+def learned_merges(text: str, vocab_size: int) -> list[list[int]]:
+    tokenizer = stage("s12_bpe").BPETokenizer()
+    tokenizer.train(text, vocab_size)
+    return sorted(([int(a), int(b), int(new)] for (a, b), new in tokenizer.merges.items()), key=lambda m: m[2])
 
 
 # ---- running them -----------------------------------------------------------------------------------

@@ -128,7 +128,9 @@ def gpt_weights(rng: torch.Generator, config: dict, fused: bool = False) -> dict
 
 
 def dropout_rate(rng: torch.Generator) -> float:
-    return [0.2, 0.5][integer(rng, 0, 1)]
+    # Never the lecture's 0.2, nanoGPT's 0.1 or nn.Dropout's default 0.5: a rate written into the code, not
+    # taken from the argument, must not match by chance
+    return [0.3, 0.4, 0.6][integer(rng, 0, 2)]
 
 
 def small_config(rng: torch.Generator) -> dict:
@@ -143,8 +145,9 @@ def small_config(rng: torch.Generator) -> dict:
 @probe("s01_tokenizer.build_vocabulary", lambda inputs: oracles.vocabulary(inputs["text"]))
 def vocabulary_inputs(rng):
     characters = distinct_characters(rng, 12)
-    # Starting with three characters in descending order, the text never meets them sorted.
-    text = "".join(sorted(characters[:3], reverse=True)) + text_over(rng, characters, integer(rng, 0, 40))
+    # Starting with three characters in descending order, the text never meets them sorted; "a" and "B" sort
+    # apart from how they would without regard to case.
+    text = "".join(sorted(characters[:3], reverse=True)) + text_over(rng, characters, integer(rng, 0, 40)) + "aB"
     return {"text": text + text[0]}  # and one character at least twice
 
 
@@ -157,7 +160,8 @@ def tokenizer_answer(inputs):
         "encoded": [vocabulary.index(char) for char in inputs["text"]],
         "decoded": decoded,
         "decoded_tensor": decoded,
-        "rejects_bad_id": True,
+        "encoded_type": "list",
+        "rejects_bad_id": [True, True],
         "rejects_bad_vocabularies": [True] * len(inputs["bad_vocabularies"]),
     }
 
@@ -168,8 +172,8 @@ def tokenizer_judge(inputs, answer) -> dict[str, str]:
         return {"": "the answer should hold the message of the ValueError for an unknown character"}
     rest = {key: value for key, value in answer.items() if key != "unknown_message"}
     found = by_aspect(rest, tokenizer_answer(inputs), 0.0, TOKENIZER_ASPECTS)
-    message, position, unknown = answer["unknown_message"], inputs["unknown_at"], inputs["unknown"]
-    if not isinstance(message, str):
+    said, position, unknown = answer["unknown_message"], inputs["unknown_at"], inputs["unknown"]
+    if not (isinstance(said, list) and len(said) == 1 and isinstance(message := said[0], str)):
         found["unknown_message"] = f"encode raised no ValueError for a character outside the vocabulary at {position}"
         return found
     named = unknown in message or repr(unknown)[1:-1] in message  # a line break may be named as \n
@@ -181,6 +185,7 @@ def tokenizer_judge(inputs, answer) -> dict[str, str]:
 TOKENIZER_ASPECTS = {
     "vocabulary": ("test_attributes",),
     "decoded_tensor": ("test_decode_accepts_a_tensor",),
+    "encoded_type": ("test_decode_undoes_encode",),
     "unknown_message": ("test_a_character_outside_the_vocabulary",),
     "rejects_bad_id": ("test_an_id_out_of_range",),
     "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
@@ -192,7 +197,6 @@ def tokenizer_inputs(rng):
     characters = distinct_characters(rng, 13)
     vocabulary, unknown = characters[:12], characters[12]
     ids = tokens(rng, len(vocabulary), integer(rng, 1, 20)).tolist()
-    bad_id = [len(vocabulary), -1][integer(rng, 0, 1)]
     text = text_over(rng, vocabulary, 30)
     repeated = vocabulary[integer(rng, 0, 11)]
     return {
@@ -202,7 +206,7 @@ def tokenizer_inputs(rng):
         "unknown": unknown,
         "unknown_at": (at := integer(rng, 1, 29)),
         "unknown_text": text[:at] + unknown + text[at:],
-        "bad_id": bad_id,
+        "bad_ids": [len(vocabulary), -1],  # one past the last, and below the first
         "bad_vocabularies": [
             vocabulary + [repeated],
             vocabulary[:5] + [vocabulary[5] + vocabulary[6]] + vocabulary[7:],
@@ -238,7 +242,7 @@ def split_answer(inputs):
     return {
         "split": split(inputs["data"], inputs["fraction"]),
         "split_0_9": split(inputs["data_0_9"], 0.9),
-        "rejects": [True, True],
+        "rejects": [True, True, True, True],  # 0, 1 and fractions outside them
     }
 
 
@@ -265,10 +269,19 @@ def pairs_inputs(rng):
 
 def batch_answer(inputs):
     batch = oracles.lecture_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], inputs["seed"])
-    return {"batch": batch, "rejects": [True, True, True]}
+    window = inputs["data"][: inputs["block_size"] + 1]
+    one_window = [window[:-1].expand(inputs["batch_size"], -1), window[1:].expand(inputs["batch_size"], -1)]
+    return {"batch": batch, "rejects": [True, True, True], "one_window": one_window}
 
 
-@probe("s02_batches.get_batch", batch_answer, backs={"rejects": ("test_rejects_impossible_sizes",)})
+@probe(
+    "s02_batches.get_batch",
+    batch_answer,
+    backs={
+        "rejects": ("test_rejects_impossible_sizes",),
+        "one_window": ("test_any_sizes", "test_every_window_can_be_drawn_the_last_included"),
+    },
+)
 def batch_inputs(rng):
     block_size = integer(rng, 1, 10)
     data = tokens(rng, 40, block_size + integer(rng, 20, 60))  # enough starts that another generator shows
@@ -288,6 +301,7 @@ def bigram_answer(inputs):
         "loss": oracles.cross_entropy(logits, inputs["targets"]).float(),  # a 0-dim tensor, for backward
         "generated": generated,
         "fresh": fresh_embedding(inputs["vocab_size"], inputs["seed"]),
+        "unseeded": generated,  # the global generator seeded alike draws the same
     }
 
 
@@ -301,6 +315,7 @@ BIGRAM_ASPECTS = {
     "loss": ("loss", "ln_V", "test_shapes_for_any_batch"),
     # the lecture's numbers rest on nn.Embedding's N(0, 1) draw; starting near ln V does not (std 0.02 does too)
     "fresh": ("test_reproduces_the_lectures_first_loss", "test_reproduces_the_lectures_untrained_sample"),
+    "unseeded": ("test_reproduces_the_lectures_untrained_sample",),
 }
 
 
@@ -342,6 +357,7 @@ def estimate_answer(inputs):
     losses = [oracles.cross_entropy(inputs["table"][x], y).item() for x, y in inputs["batches"]]
     return {
         "loss": sum(losses) / len(losses),
+        "loss_type": "float",
         "calls": len(losses),
         "training_after": [True, False],
         "training_during": False,
@@ -357,6 +373,7 @@ def estimate_answer(inputs):
         "training_during": ("test_evaluates_in_eval_mode_without_gradients",),
         "gradients_during": ("test_evaluates_in_eval_mode_without_gradients",),
         "training_after": ("test_puts_the_model_back",),
+        "loss_type": ("test_is_the_mean_loss_over_eval_iters_batches",),
     },
 )
 def estimate_inputs(rng):
@@ -424,9 +441,13 @@ ON_THE_INPUTS_DEVICE: list[str] = []
     "s06_attention.attention_weights",
     lambda inputs: {
         "weights": oracles.attention_weights(inputs["q"], inputs["k"]).float(),
+        "inputs_kept": True,  # q and k as they were: the caller's, scaled in place, would be changed
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
     },
-    backs={"made_on_the_cpu": ("test_makes_its_mask_on_the_inputs_device",)},
+    backs={
+        "made_on_the_cpu": ("test_makes_its_mask_on_the_inputs_device",),
+        "inputs_kept": ("test_match_a_hand_computation",),
+    },
 )
 def attention_weights_inputs(rng):
     B, T, head_size = integer(rng, 1, 3), integer(rng, 1, 10), integer(rng, 1, 16)
@@ -472,7 +493,9 @@ def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
 def multihead_answer(inputs):
     output = oracles.multihead(inputs["weights"], inputs["x"]).float()
     dropping = [oracles.multihead(inputs["weights"], inputs["x"], inputs["p"]).float(), output]
-    return {"output": output, "dropping": dropping, "rejects_indivisible": True}
+    # in an nn.ModuleList, which registers each head's weights
+    heads = ["ModuleList", sum(weight.numel() for weight in flattened(inputs["weights"]))]
+    return {"output": output, "heads": heads, "dropping": dropping, "rejects_indivisible": True}
 
 
 @probe(
@@ -481,6 +504,7 @@ def multihead_answer(inputs):
     backs={
         "rejects_indivisible": ("test_rejects_n_embd_not_divisible",),
         "dropping": ("test_drops_each_heads_weights_and_the_projected_output",),
+        "heads": ("test_has_n_head_heads_of_size_n_embd_over_n_head", "test_concatenates_its_heads_then_projects"),
     },
 )
 def multihead_inputs(rng):
@@ -594,6 +618,7 @@ def gpt_answer(inputs):
         "logits": logits,
         "flat_logits": logits.flatten(0, 1),
         "loss": oracles.cross_entropy(logits, inputs["targets"]).item(),
+        "loss_type": "Tensor",
         "generated": generated,
         "parameter_count": sum(weight.numel() for weight in flattened(weights)),  # every weight registered
         "rejects_too_long": True,
@@ -666,6 +691,7 @@ GPT_ASPECTS = {
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "trains": ("test_overfits_one_batch",),
+    "loss_type": ("test_contract_with_and_without_targets", "test_a_fresh_model_starts_near_ln_V"),
     # every weight registered: the tests that walk the model's modules find its blocks only then
     "parameter_count": (
         "test_has_n_layer_blocks_of_n_head_heads",
@@ -805,9 +831,16 @@ BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top
         "boundaries": (
             "test_rejects_bad_arguments_and_accepts_the_boundaries",
             "test_top_p_keeps_the_smallest_nucleus_holding_top_p[1.0-",  # the one case that is a boundary
+            "test_top_k_keeps_the_k_most_likely_in_each_row",  # which tries top_k = V
         ),
     },
-    reached_by={"": ("TestGenerate::test_samples_what_the_full_forward_gives_past_block_size",)},
+    reached_by={
+        "": (
+            "TestGenerate::test_samples_what_the_full_forward_gives_past_block_size",
+            "TestGenerate::test_top_k_1_is_greedy_decoding",
+            "TestGenerate::test_every_token_is_inside_the_top_k",
+        )
+    },
 )
 def probabilities_inputs(rng):
     V = integer(rng, 4, 30)
@@ -818,7 +851,7 @@ def probabilities_inputs(rng):
         dict(top_p=0.7),
         dict(temperature=2.0, top_k=3, top_p=0.9),
     ]
-    logits = normal(rng, integer(rng, 1, 3), V, scale=2.0)
+    logits = normal(rng, integer(rng, 2, 3), V, scale=2.0)  # rows: each is its own distribution
     return {"logits": logits, "options": options, "boundaries": [*BOUNDARIES, dict(top_k=V)]}
 
 
@@ -866,6 +899,7 @@ def cached_forward_answer(inputs):
         "logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]],
         "rejects_too_long": True,
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+        "full_block": oracles.gpt_logits(inputs["weights"], inputs["full"], inputs["config"]["n_head"]).float(),
     }
 
 
@@ -876,6 +910,7 @@ def cached_forward_answer(inputs):
     backs={
         "rejects_too_long": ("test_grows_the_cache_and_rejects_more_than_block_size",),
         "made_on_the_cpu": ("test_makes_its_positions_and_masks_on_the_inputs_device",),
+        "full_block": ("test_logits_equal_the_full_forward_at_every_step",),
     },
 )
 def cached_forward_inputs(rng):
@@ -887,10 +922,21 @@ def cached_forward_inputs(rng):
         "weights": gpt_weights(rng, config, fused=True),
         "idx": idx,
         "split": integer(rng, 1, T - 1),
+        "full": tokens(rng, config["vocab_size"], 1, config["block_size"]),
     }
 
 
-GENERATION_KEYS = {"greedy", "sampled", "uncached", "sampled_rows", "reads", "same_generator", "rejects"}
+GENERATION_KEYS = {
+    "greedy",
+    "sampled",
+    "uncached",
+    "sampled_rows",
+    "reads",
+    "same_generator",
+    "rejects",
+    "cold",
+    "nucleus",
+}
 
 
 def generation_judge(inputs, answer) -> dict[str, str]:
@@ -916,6 +962,9 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         found["same_generator"] = f"two generations with the same generator came back as {str(again)[:100]}"
     elif again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
         found["same_generator"] = "the same generator gave other tokens under another global seed"
+    for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
+        if wrong := tokens_judge(inputs, answer[name], name, rows=1, top_k=1):
+            found[name] = f"with {option}, which leaves only the most likely token: {wrong}"
     if answer["rejects"] != [True] * 3:
         found["rejects"] = (
             f"generate with temperature 0, top_k past the vocabulary, top_p 1.5 raised: {answer['rejects']}"
@@ -929,7 +978,12 @@ def generation_judge(inputs, answer) -> dict[str, str]:
 
 
 GENERATION_ASPECTS = {
-    "sampled_rows": ("test_samples_what_the_full_forward_gives_past_block_size",),
+    # each row's tokens among the top 3 of the full forward: what the cache gives must be what it would
+    "sampled_rows": (
+        "test_samples_what_the_full_forward_gives_past_block_size",
+        "test_every_token_is_inside_the_top_k",
+        "test_the_cache_does_not_change_the_tokens",
+    ),
     # the tests that compare tokens draw them from the generator they pass
     "same_generator": (
         "test_same_generator_same_tokens_whatever_the_global_seed",
@@ -939,6 +993,8 @@ GENERATION_ASPECTS = {
     "reads": ("test_the_cache_reads_one_new_token_per_step",),
     "uncached": ("test_the_cache_does_not_change_the_tokens",),
     "rejects": ("test_rejects_bad_arguments",),
+    "cold": ("test_samples_what_the_full_forward_gives_past_block_size",),  # sampled with its temperature
+    "nucleus": ("test_samples_what_the_full_forward_gives_past_block_size",),  # and its top_p
 }
 
 
@@ -1077,6 +1133,8 @@ def gpt2_answer(inputs):
     return {
         "logits": logits,
         "loss": oracles.cross_entropy(logits.double(), inputs["targets"]).float(),
+        "flat_logits": logits.flatten(0, 1),
+        "rejects_block_size": False,
         "tied": True,
         # the head is the token embedding, and has no bias
         "parameter_count": sum(weight.numel() for weight in flattened(inputs["weights"])),
@@ -1118,6 +1176,8 @@ GPT2_ASPECTS = {
     "init": ("test_initialisation_is_gpt2s",),
     "rejects_too_long": ("test_rejects_a_sequence_longer_than_block_size",),
     "loss": ("test_the_loss_is_the_mean_cross_entropy",),
+    "flat_logits": ("test_the_loss_is_the_mean_cross_entropy_of_the_same_logits",),
+    "rejects_block_size": ("test_logits_equal_hugging_faces_after_loading_its_state_dict",),
     "parameter_count": ("test_head_shares_the_token_embedding_and_has_no_bias", "test_defaults_are_gpt2_small"),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
@@ -1173,7 +1233,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     "s11_gpt2.load_gpt2_state_dict",
     lambda inputs: {
         "logits": gpt2_logits(inputs),
-        "rejects": [True, True, True],
+        "rejects": [True, True, True, True],
         "with_mask_buffers": gpt2_logits(inputs),
     },
     atol=gpt2_tolerance,
@@ -1188,9 +1248,11 @@ def loaded_gpt2_inputs(rng):
     # Not the token embedding: the checkpoint holds it twice (as lm_head.weight too), and a loader may take
     # the shared matrix from either key, which the docstring allows.
     shared = ("lm_head.weight", "transformer.wte.weight")
-    weights = sorted(key for key in state_dict if key not in shared)
-    key = weights[integer(rng, 0, len(weights) - 1)]  # left out, then given the wrong shape
-    return {**inputs, "state_dict": state_dict, "key": key}
+    in_blocks = sorted(key for key in state_dict if ".h." in key)
+    others = sorted(key for key in state_dict if ".h." not in key and key not in shared)
+    # each left out in turn (one of a block's, one besides), the first then given the wrong shape
+    keys = [in_blocks[integer(rng, 0, len(in_blocks) - 1)], others[integer(rng, 0, len(others) - 1)]]
+    return {**inputs, "state_dict": state_dict, "keys": keys}
 
 
 # ---- stage 12 ---------------------------------------------------------------------------------------
@@ -1237,6 +1299,8 @@ def bpe_answer(inputs):
         "lone_byte": "\ufffd",
         "rejects_below_256": True,
         "base_bytes": True,
+        "short_texts": [[], [97]],
+        "ties": [oracles.bpe_train(text, 259) for text in ("dcab", "abcd", "xyxzyz", "aaabdaaabac")],
     }
 
 
@@ -1256,6 +1320,9 @@ def bpe_answer(inputs):
             "test_learns_the_references_merges_on_the_corpus",
             "test_decode_undoes_encode_for_any_text",
         ),
+        "short_texts": ("test_decode_undoes_encode_for_any_text",),  # "" and one byte have no pair to merge
+        # merges of pairs that occur once, ties going to the smallest pair of ids
+        "ties": ("test_ties_go_to_the_smallest_pair", "test_the_classic_aaabdaaabac"),
     },
 )
 def bpe_inputs(rng):

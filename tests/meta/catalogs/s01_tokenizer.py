@@ -4,6 +4,36 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "decode-upper-bound-off-by-one",
+        "s01_tokenizer",
+        "let decode take the id vocab_size, one past the last",
+        (("if not 0 <= token_id < self.vocab_size:", "if not 0 <= token_id <= self.vocab_size:"),),
+    ),
+    Mistake(
+        "encode-returns-tensor",
+        "s01_tokenizer",
+        "returned a tensor from encode, not a list of ints",
+        (("        return ids\n", "        import torch\n        return torch.tensor(ids)\n"),),
+    ),
+    Mistake(
+        "sort-case-insensitive",
+        "s01_tokenizer",
+        "sorted the vocabulary without regard to case",
+        (("return sorted(set(text))", "return sorted(set(text), key=str.lower)"),),
+    ),
+    Mistake(
+        "encode-error-is-keyerror",
+        "s01_tokenizer",
+        "raised KeyError, not ValueError, for a character outside the vocabulary",
+        (
+            (
+                '                raise ValueError(f"character {char!r} at',
+                '                raise KeyError(f"character {char!r} at',
+            ),
+        ),
+    ),
     Mistake(
         "vocabulary-in-order-of-appearance",
         "s01_tokenizer",

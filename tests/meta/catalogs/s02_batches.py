@@ -4,6 +4,25 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "batch-rejects-exactly-one-window",
+        "s02_batches",
+        "refused data that holds exactly one window",
+        (
+            (
+                "    _check_sizes(data, batch_size, block_size)\n    ix",
+                "    _check_sizes(data, batch_size, block_size)\n    if len(data) <= block_size + "
+                '1:\n        raise ValueError("not enough data for a batch")\n    ix',
+            ),
+        ),
+    ),
+    Mistake(
+        "split-rejects-only-0-and-1",
+        "s02_batches",
+        "rejected only the fractions 0 and 1, not those outside them",
+        (("if not 0 < train_fraction < 1:", "if train_fraction in (0, 1):"),),
+    ),
     Mistake(
         "pairs-without-length-check",
         "s02_batches",

@@ -4,6 +4,19 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "fresh-generator-when-none",
+        "s03_bigram",
+        "sampled from a fresh generator when given none, not the global one",
+        (
+            (
+                "        for _ in range(max_new_tokens):",
+                "        if generator is None:\n            generator = torch.Generator()\n        "
+                "for _ in range(max_new_tokens):",
+            ),
+        ),
+    ),
     # Source: the red team's pass 4 (a partial solution with forged verdicts scored full marks).
     Mistake(
         "table-initialised-like-gpt",

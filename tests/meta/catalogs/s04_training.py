@@ -4,6 +4,13 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "estimate-returns-tensor",
+        "s04_training",
+        "returned the estimate as a tensor, not a float",
+        (("return losses.mean().item()", "return losses.mean()"),),
+    ),
     Mistake(
         "no-zero-grad",
         "s04_training",

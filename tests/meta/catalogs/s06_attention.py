@@ -9,6 +9,18 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "scales-q-in-place",
+        "s06_attention",
+        "scaled the caller's q in place",
+        (
+            (
+                "    wei = q @ k.transpose(-2, -1) * head_size**-0.5\n",
+                "    q *= head_size**-0.5\n    wei = q @ k.transpose(-2, -1)\n",
+            ),
+        ),
+    ),
     # Source: the precision pass of 2026-12-05: .to(dtype) stays on the CPU, which the device check took for a move.
     Mistake(
         "mask-converted-but-not-moved",

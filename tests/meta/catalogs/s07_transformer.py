@@ -23,6 +23,46 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "ffwd-dropout-fixed-0.2",
+        "s07_transformer",
+        "dropped the feed-forward's output with the lecture's 0.2, not the dropout it was given",
+        (("            nn.Dropout(dropout),\n        )", "            nn.Dropout(0.2),\n        )"),),
+    ),
+    Mistake(
+        "heads-plain-list",
+        "s07_transformer",
+        "kept the heads in a plain list, which registers none of them",
+        (
+            (
+                "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])",
+                "self.heads = [Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)]",
+            ),
+        ),
+    ),
+    Mistake(
+        "heads-in-sequential",
+        "s07_transformer",
+        "kept the heads in an nn.Sequential, not an nn.ModuleList",
+        (
+            (
+                "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])",
+                "self.heads = nn.Sequential(*[Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])",
+            ),
+        ),
+    ),
+    Mistake(
+        "mha-proj-dropout-fixed",
+        "s07_transformer",
+        "dropped the projection with the lecture's 0.2, not the dropout it was given",
+        (
+            (
+                "        self.proj = nn.Linear(n_embd, n_embd)\n        self.dropout = nn.Dropout(dropout)",
+                "        self.proj = nn.Linear(n_embd, n_embd)\n        self.dropout = nn.Dropout(0.2)",
+            ),
+        ),
+    ),
     # Source: the red team's pass 4 (a partial solution with forged verdicts scored full marks).
     Mistake(
         "layernorm-in-float32",

@@ -13,6 +13,18 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "loss-as-float",
+        "s08_gpt",
+        "returned the loss as a float, which cannot be trained on",
+        (
+            (
+                "return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "return logits, F.cross_entropy(logits, targets.view(B * T)).item()",
+            ),
+        ),
+    ),
     Mistake(
         "no-position-embedding",
         "s08_gpt",

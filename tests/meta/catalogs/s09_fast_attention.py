@@ -16,6 +16,30 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "resid-dropout-fixed-0.2",
+        "s09_fast_attention",
+        "dropped the output with the lecture's 0.2, not the dropout it was given",
+        (("self.resid_dropout = nn.Dropout(dropout)", "self.resid_dropout = nn.Dropout(0.2)"),),
+    ),
+    Mistake(
+        "attn-dropout-fixed-0.2",
+        "s09_fast_attention",
+        "dropped the attention weights with the lecture's 0.2, not the dropout it was given",
+        (("dropout = self.dropout if self.training else 0.0", "dropout = 0.2 if self.training else 0.0"),),
+    ),
+    Mistake(
+        "from-multihead-dropout-from-default",
+        "s09_fast_attention",
+        "built from_multihead's attention with the lecture's 0.2, not mha's dropout",
+        (
+            (
+                "attention = cls(n_embd, n_head, block_size, mha.dropout.p)",
+                "attention = cls(n_embd, n_head, block_size, 0.2)",
+            ),
+        ),
+    ),
     Mistake(
         "attention-written-out-not-fused",
         "s09_fast_attention",

@@ -6,6 +6,58 @@ from catalog import Edited as Variant
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "forward-with-cache-rejects-full",
+        "s10_generation",
+        "rejected a cache filled to exactly block_size",
+        (("if start + T > model.config.block_size:", "if start + T >= model.config.block_size:"),),
+    ),
+    Mistake(
+        "top-k-equal-vocab-rejected",
+        "s10_generation",
+        "rejected top_k equal to the vocabulary size",
+        (("not 1 <= top_k <= vocab_size:", "not 1 <= top_k < vocab_size:"),),
+    ),
+    Mistake(
+        "generate-ignores-top-p",
+        "s10_generation",
+        "did not pass top_p on to the sampling",
+        (
+            (
+                "probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)",
+                "probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k)",
+            ),
+        ),
+    ),
+    Mistake(
+        "generate-ignores-temperature",
+        "s10_generation",
+        "did not pass the temperature on to the sampling",
+        (
+            (
+                "probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)",
+                "probs = next_token_probabilities(logits[:, -1, :], top_k=top_k, top_p=top_p)",
+            ),
+        ),
+    ),
+    Mistake(
+        "top-p-renormalised-over-batch",
+        "s10_generation",
+        "renormalised the nucleus over the whole batch, not each row",
+        (("probs = probs / probs.sum(dim=-1, keepdim=True)", "probs = probs / probs.sum()"),),
+    ),
+    Mistake(
+        "kth-without-keepdim",
+        "s10_generation",
+        "took the k-th largest logit without keepdim, which broadcasts only for one row",
+        (
+            (
+                "kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]",
+                "kth_largest = torch.topk(logits, top_k, dim=-1).values[:, -1]",
+            ),
+        ),
+    ),
     Mistake(
         "generate-without-use-cache",
         STAGE,

@@ -21,6 +21,68 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
+    Mistake(
+        "missing-check-blocks-only",
+        "s11_gpt2",
+        "checked only the blocks' keys for missing ones",
+        (
+            (
+                "    missing = {name for name, _ in model.named_parameters()} - set(state_dict)",
+                '    missing = {name for name, _ in model.named_parameters() if ".h." in name} - set(state_dict)',
+            ),
+        ),
+    ),
+    Mistake(
+        "logits-unflattened-with-targets",
+        "s11_gpt2",
+        "returned unflattened logits with targets",
+        (
+            (
+                "        logits = logits.view(B * T, -1)\n        return logits, F.cross_entropy(l"
+                "ogits, targets.view(B * T))",
+                "        return logits, F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))",
+            ),
+        ),
+    ),
+    Mistake(
+        "mlp-dropout-fixed-0.2",
+        "s11_gpt2",
+        "dropped the MLP's output with the lecture's 0.2, not the config's dropout",
+        (
+            (
+                "        self.c_proj = nn.Linear(4 * n_embd, n_embd)\n        self.dropout = nn.Dropout(dropout)",
+                "        self.c_proj = nn.Linear(4 * n_embd, n_embd)\n        self.dropout = nn.Dropout(0.2)",
+            ),
+        ),
+    ),
+    Mistake(
+        "missing-check-ignores-head-key-only",
+        "s11_gpt2",
+        "checked for missing keys among all but the final layer norm's",
+        (
+            (
+                "    missing = {name for name, _ in model.named_parameters()} - set(state_dict)",
+                "    missing = {name for name, _ in model.named_parameters() if not name.startswi"
+                'th("transformer.ln_f")} - set(state_dict)',
+            ),
+        ),
+    ),
+    Mistake(
+        "block-size-check-ge",
+        "s11_gpt2",
+        "rejected a sequence of exactly block_size tokens",
+        (
+            (
+                '        if T > self.config.block_size:\n            raise ValueError(f"a sequence'
+                ' of {T} tokens is longer than block_size {self.config.block_size}")\n        posi'
+                "tions",
+                '        if T >= self.config.block_size:\n            raise ValueError(f"a sequenc'
+                'e of {T} tokens is longer than block_size {self.config.block_size}")\n        pos'
+                "itions",
+            ),
+        ),
+    ),
     Mistake(
         "gpt2-loss-summed",
         STAGE,
