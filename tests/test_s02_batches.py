@@ -6,7 +6,7 @@ from feedback import expect_equal_tensors, expect_value_error, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_tokens, seeds
-from support import ReferenceTokenizer, lecture_get_batch
+from support import ReferenceTokenizer, fixed_seed, lecture_get_batch
 
 from kata.implementation import StageModule
 
@@ -136,6 +136,17 @@ class TestGetBatch:
         x, y = stage.get_batch(train_ids, 4, 8, generator=torch.Generator().manual_seed(1337))
         call = "get_batch(<train split>, 4, 8, generator=torch.Generator().manual_seed(1337))"
         hint = diagnose_batch(x, y, train_ids, 4, 8, 1337)
+        expect_equal_tensors(x, torch.tensor(LECTURE_X), call + ", x", hint=hint)
+        expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
+
+    def test_without_a_generator_draws_from_torchs_own_as_the_lecture_does(self, train_ids):
+        with fixed_seed(1337):  # the lecture's torch.manual_seed(1337), then get_batch("train")
+            x, y = stage.get_batch(train_ids, 4, 8)
+        call = "torch.manual_seed(1337); get_batch(<train split>, 4, 8), with no generator"
+        hint = (
+            "Without a generator, draw from torch's global one: generator=None passed on to torch.randint does that. "
+            "A new torch.Generator() starts from the same seed every call, so every batch would be the same one."
+        )
         expect_equal_tensors(x, torch.tensor(LECTURE_X), call + ", x", hint=hint)
         expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
 

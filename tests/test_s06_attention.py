@@ -174,6 +174,19 @@ class TestHead:
         if not torch.allclose(head(x)[:, :6], head(changed)[:, :6], atol=1e-6):
             fail("Head: changing the tokens after position 5 changed the outputs at positions 0..5: mask the future")
 
+    def test_lets_gradients_through_its_dropout(self):
+        head = fresh_head(8, 4, 6, 3, dropout=0.5).train()
+        call = "Head(8, 4, 6, dropout=0.5) in training mode, then backward()"
+        try:
+            with fixed_seed(0):
+                head(random_floats((2, 6, 8), 3)).sum().backward()
+        except RuntimeError as error:
+            fail(
+                f"{call} raised RuntimeError: {str(error).splitlines()[0]}",
+                "Drop with nn.Dropout(dropout), not in place (inplace=True): the gradient of the softmax needs its "
+                "output as it was",
+            )
+
     def test_dropout_acts_on_the_weights_in_training_only(self):
         head = fresh_head(8, 4, 6, 3, dropout=0.5)
         x = random_floats((2, 6, 8), 3)

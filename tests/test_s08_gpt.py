@@ -342,6 +342,15 @@ def generated(model, idx, max_new_tokens):
 
 
 class TestGenerate:
+    def test_leaves_the_model_in_the_mode_it_found_it(self):
+        model = tiny_gpt(5).train()
+        generated(model, random_tokens((1, 2), 20, 7), 3)
+        if not model.training:
+            fail(
+                "generate(idx, 3) on a model in training mode left it in eval mode, so training after a sample "
+                "would run without dropout: leave the mode as the caller set it (or put it back after sampling)"
+            )
+
     def test_runs_past_block_size_on_the_last_block_size_tokens(self):
         model = tiny_gpt(5).eval()
         idx = random_tokens((2, 3), 20, 7)

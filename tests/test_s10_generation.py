@@ -434,6 +434,16 @@ class TestGenerate:
                         f"is {int(got[row, t])}, outside the 3 most likely {allowed[row].tolist()}"
                     )
 
+    def test_starts_from_the_last_block_size_tokens_of_a_longer_prompt(self):
+        model, idx = tiny_model(12), random_tokens((1, BLOCK_SIZE + 4), V, 12)
+        call = f"generate(model, idx of shape (1, {BLOCK_SIZE + 4}), 3, generator=seed 0) with block_size {BLOCK_SIZE}"
+        hint = "A prompt may be longer than block_size: run its last block_size tokens, idx[:, -block_size:], first."
+        try:
+            got = stage.generate(model, idx, 3, generator=torch.Generator().manual_seed(0))
+        except ValueError as error:
+            fail(f"{call} raised ValueError: {error}", hint)
+        expect_equal_tensors(got, hand_generation(model, idx, 3, seed=0), call, hint=hint)
+
     def test_the_cache_reads_one_new_token_per_step(self):
         model, idx = tiny_model(9), random_tokens((1, 3), V, 9)
         lengths = embedded_lengths(model)

@@ -304,12 +304,17 @@ def context_target_pairs(inputs):
 
 @call("s02_batches.get_batch")
 def get_batch(inputs):
+    import torch
+
     batches = stage("s02_batches")
     data, batch_size, block_size = inputs["data"], inputs["batch_size"], inputs["block_size"]
     x, y = batches.get_batch(data, batch_size, block_size, generator(inputs["seed"]))
     wrong_sizes = [(data[:block_size], batch_size, block_size), (data, 0, block_size), (data, batch_size, 0)]
     one_window = data[: block_size + 1]  # exactly one window: every batch is it
+    torch.manual_seed(inputs["seed"])  # without a generator: torch's global one, as the lecture draws
+    unseeded = guarded(lambda: list(batches.get_batch(data, batch_size, block_size)))
     return {
+        "unseeded": unseeded,
         "batch": [x, y],
         "rejects": [rejects(lambda sizes=sizes: batches.get_batch(*sizes, generator(0))) for sizes in wrong_sizes],
         "one_window": guarded(lambda: list(batches.get_batch(one_window, batch_size, block_size, generator(0)))),
@@ -467,14 +472,22 @@ def head(inputs):
     buffers = dict(module.named_buffers())
     dropping = stage("s06_attention").Head(inputs["n_embd"], inputs["head_size"], inputs["block_size"], inputs["p"])
     set_head(dropping, inputs["weights"])
+    trains = guarded(lambda: backward_runs(dropping.train(), inputs["x"]))
     with no_grad():
         return {
             "output": module(inputs["x"]),
+            "trains": trains,
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "biases": guarded(lambda: [getattr(module, name).bias is not None for name in ("key", "query", "value")]),
             # a buffer, not a parameter or a plain attribute, so that it moves with .to(device)
             "tril_buffer": guarded(lambda: list(buffers["tril"].shape) if "tril" in buffers else None),
         }
+
+
+def backward_runs(module, x) -> bool:
+    """Whether a gradient flows back through `module` (an in-place dropout after a softmax stops it)."""
+    module(x.clone().requires_grad_()).sum().backward()
+    return True
 
 
 # ---- stage 7 ----------------------------------------------------------------------------------------
@@ -577,6 +590,14 @@ def dropping_gpt(gpt_stage, inputs, *, training: bool):
     return dropping.train(training)(inputs["idx"])[0]
 
 
+def mode_after_generating(model, prompt) -> bool:
+    """Whether a model in training mode is still in it after generate."""
+    model.train().generate(prompt, 2, generator=generator(0))
+    training = model.training
+    model.eval()
+    return training
+
+
 def initial_statistics(model) -> dict:
     """Each parameter of a freshly built model: [its standard deviation, its largest absolute value]."""
     return {
@@ -608,6 +629,7 @@ def gpt(inputs):
             "evaluated_with_dropout": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=False)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
             "trains": trains,
+            "mode_kept": guarded(lambda: mode_after_generating(model, inputs["prompt"])),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
         }
 
@@ -782,6 +804,8 @@ def generate(inputs):
             "sampled_rows": many,
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),
+            # a prompt longer than block_size, greedily: its last block_size tokens are the context
+            "long_prompt": guarded(lambda: generation.generate(model, inputs["long_prompt"], 2, top_k=1)),
             # nearly greedy both: a learner's generate that drops either samples at temperature 1 instead
             "cold": guarded(
                 lambda: generation.generate(model, prompt, new_tokens, temperature=1e-4, generator=generator(0))

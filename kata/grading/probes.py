@@ -271,7 +271,7 @@ def batch_answer(inputs):
     batch = oracles.lecture_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], inputs["seed"])
     window = inputs["data"][: inputs["block_size"] + 1]
     one_window = [window[:-1].expand(inputs["batch_size"], -1), window[1:].expand(inputs["batch_size"], -1)]
-    return {"batch": batch, "rejects": [True, True, True], "one_window": one_window}
+    return {"batch": batch, "rejects": [True, True, True], "one_window": one_window, "unseeded": batch}
 
 
 @probe(
@@ -280,6 +280,7 @@ def batch_answer(inputs):
     backs={
         "rejects": ("test_rejects_impossible_sizes",),
         "one_window": ("test_any_sizes", "test_every_window_can_be_drawn_the_last_included"),
+        "unseeded": ("test_without_a_generator_draws_from_torchs_own",),
     },
 )
 def batch_inputs(rng):
@@ -457,13 +458,20 @@ def attention_weights_inputs(rng):
 def head_answer(inputs):
     output = oracles.head(inputs["weights"], inputs["x"]).float()
     dropping = [oracles.head(inputs["weights"], inputs["x"], inputs["p"]).float(), output]  # training, then eval
-    return {"output": output, "dropping": dropping, "biases": [False] * 3, "tril_buffer": [inputs["block_size"]] * 2}
+    return {
+        "output": output,
+        "trains": True,  # a gradient flows back through its dropout
+        "dropping": dropping,
+        "biases": [False] * 3,
+        "tril_buffer": [inputs["block_size"]] * 2,
+    }
 
 
 @probe(
     "s06_attention.Head",
     head_answer,
     backs={
+        "trains": ("test_lets_gradients_through_its_dropout",),
         "biases": ("test_has_key_query_value_without_bias_and_a_tril_buffer",),
         "tril_buffer": ("test_has_key_query_value_without_bias_and_a_tril_buffer",),
         "dropping": ("test_dropout_acts_on_the_weights_in_training_only",),
@@ -627,6 +635,7 @@ def gpt_answer(inputs):
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "trains": True,  # the loss has a gradient to follow back
+        "mode_kept": True,  # generate leaves a model in training mode in it
     }
 
 
@@ -691,6 +700,7 @@ GPT_ASPECTS = {
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "trains": ("test_overfits_one_batch",),
+    "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
     "loss_type": ("test_contract_with_and_without_targets", "test_a_fresh_model_starts_near_ln_V"),
     # every weight registered: the tests that walk the model's modules find its blocks only then
     "parameter_count": (
@@ -927,6 +937,7 @@ def cached_forward_inputs(rng):
 
 
 GENERATION_KEYS = {
+    "long_prompt",
     "greedy",
     "sampled",
     "uncached",
@@ -962,6 +973,9 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         found["same_generator"] = f"two generations with the same generator came back as {str(again)[:100]}"
     elif again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
         found["same_generator"] = "the same generator gave other tokens under another global seed"
+    long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": 2}
+    if wrong := tokens_judge(long, answer["long_prompt"], "long_prompt", rows=1, top_k=1):
+        found["long_prompt"] = f"from a prompt longer than block_size: {wrong}"
     for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
         if wrong := tokens_judge(inputs, answer[name], name, rows=1, top_k=1):
             found[name] = f"with {option}, which leaves only the most likely token: {wrong}"
@@ -989,10 +1003,12 @@ GENERATION_ASPECTS = {
         "test_same_generator_same_tokens_whatever_the_global_seed",
         "test_samples_what_the_full_forward_gives_past_block_size",
         "test_the_cache_does_not_change_the_tokens",
+        "test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",
     ),
     "reads": ("test_the_cache_reads_one_new_token_per_step",),
     "uncached": ("test_the_cache_does_not_change_the_tokens",),
     "rejects": ("test_rejects_bad_arguments",),
+    "long_prompt": ("test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",),
     "cold": ("test_samples_what_the_full_forward_gives_past_block_size",),  # sampled with its temperature
     "nucleus": ("test_samples_what_the_full_forward_gives_past_block_size",),  # and its top_p
 }
@@ -1039,6 +1055,7 @@ def generation_inputs(rng):
         "prompt": prompt,
         "new_tokens": new_tokens,
         "seed": integer(rng, 0, 2**30),
+        "long_prompt": tokens(rng, config["vocab_size"], 1, config["block_size"] + integer(rng, 1, 3)),
     }
 
 

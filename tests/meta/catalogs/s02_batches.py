@@ -4,6 +4,19 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it, and the lecture's loop trained on one batch.
+    Mistake(
+        "batch-from-a-fresh-generator",
+        "s02_batches",
+        "made a new torch.Generator() when given none, which starts from the same seed every call",
+        (
+            (
+                "    ix = torch.randint(",
+                "    if generator is None:\n        generator = torch.Generator()\n    ix = torch.randint(",
+            ),
+        ),
+        "draw from torch's global one",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "batch-rejects-exactly-one-window",

@@ -9,6 +9,19 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it, and training with dropout raised.
+    Mistake(
+        "dropout-in-place",
+        "s06_attention",
+        "dropped the weights in place, which breaks the softmax's gradient",
+        (
+            (
+                "        self.dropout = nn.Dropout(dropout)\n",
+                "        self.dropout = nn.Dropout(dropout, inplace=True)\n",
+            ),
+        ),
+        "not in place",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "scales-q-in-place",

@@ -13,6 +13,19 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it, and training after a sample ran without dropout.
+    Mistake(
+        "generate-leaves-eval-mode",
+        "s08_gpt",
+        "put the model in eval mode in generate and left it there",
+        (
+            (
+                "        for _ in range(max_new_tokens):\n",
+                "        self.eval()\n        for _ in range(max_new_tokens):\n",
+            ),
+        ),
+        "left it in eval mode",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "loss-as-float",

@@ -6,6 +6,20 @@ from catalog import Edited as Variant
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it; a prompt past block_size raised.
+    Mistake(
+        "long-prompt-not-cropped",
+        "s10_generation",
+        "ran the whole prompt into the first step, not its last block_size tokens",
+        (
+            (
+                "            logits = forward_with_cache(model, idx[:, -block_size:], cache)\n",
+                "            context = idx if len(cache) == 0 else idx[:, -block_size:]\n"
+                "            logits = forward_with_cache(model, context, cache)\n",
+            ),
+        ),
+        "A prompt may be longer than block_size",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "forward-with-cache-rejects-full",
