@@ -193,6 +193,17 @@ def expect_weight_and_bias(layer_norm, dim: int) -> None:
 
 
 class TestLayerNorm:
+    def test_learns_its_scale_and_shift(self):
+        layer_norm = stage.LayerNorm(8)
+        x = random_floats((2, 3, 8), 0).requires_grad_()  # a graph to go back through, frozen parameters or not
+        layer_norm(x).pow(2).sum().backward()
+        frozen = [name for name in ("weight", "bias") if getattr(getattr(layer_norm, name, None), "grad", None) is None]
+        if frozen:
+            fail(
+                f"LayerNorm(8): after backward, {' and '.join(frozen)} got no gradient, so training never changes "
+                "them: make each an nn.Parameter that requires its gradient (the default)"
+            )
+
     def test_is_written_from_scratch(self):
         if isinstance(stage.LayerNorm, type) and issubclass(stage.LayerNorm, nn.LayerNorm):
             fail(

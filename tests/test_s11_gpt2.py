@@ -321,6 +321,18 @@ class TestAgainstHuggingFace:
             hint=hint,
         )
 
+    def test_leaves_the_state_dict_it_was_given_as_it_was(self):
+        state_dict = hugging_face_state_dict(4)
+        before = {key: tensor.clone() for key, tensor in state_dict.items()}
+        stage.load_gpt2_state_dict(tiny_gpt2(4), state_dict)
+        changed = sorted(key for key in before if not torch.equal(state_dict[key], before[key]))
+        if changed or set(state_dict) != set(before):
+            fail(
+                f"load_gpt2_state_dict(model, state_dict) changed the state dict it was given ({', '.join(changed)})",
+                "transpose into a new tensor (tensor.t()) and copy that into the model's parameter: the caller's "
+                "checkpoint must load the same way a second time",
+            )
+
     def test_rejects_a_state_dict_that_does_not_fit(self):
         models = [tiny_gpt2(4), tiny_gpt2(4), tiny_gpt2(4)]
         state_dict = hugging_face_state_dict(4)

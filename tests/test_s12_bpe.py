@@ -240,6 +240,17 @@ class TestTrain:
         call = "BPETokenizer().train('hello', 255)"
         expect_value_error(lambda: stage.BPETokenizer().train("hello", 255), call, "the 256 bytes need an id each")
 
+    def test_a_vocab_size_of_256_learns_no_merges(self):
+        tokenizer = stage.BPETokenizer()
+        try:
+            tokenizer.train("hello", 256)
+        except ValueError as error:
+            fail(f"BPETokenizer().train('hello', 256) raised ValueError: {error}", "256 is the bytes alone: no merges")
+        if tokenizer.merges:
+            fail(
+                f"BPETokenizer().train('hello', 256) learned {tokenizer.merges}, expected no merges (256 is the bytes)"
+            )
+
     def test_learns_the_references_merges_on_the_corpus(self):
         tokenizer = trained_on_the_corpus(stage.BPETokenizer)
         got = merges_in_order(tokenizer)

@@ -530,6 +530,7 @@ def layer_norm(inputs):
     module = stage("s07_transformer").LayerNorm(inputs["dim"], inputs["eps"])
     fresh = [module.weight.tolist(), module.bias.tolist()]
     parameters = sorted(name for name, _ in module.named_parameters())  # plain tensors would never train
+    trainable = sorted(name for name, parameter in module.named_parameters() if parameter.requires_grad)
     set_norm(module, inputs["weights"])
     # where eps matters; 2**-10, exact in float32, which a layer norm may keep eps in
     nearly_constant = stage("s07_transformer").LayerNorm(inputs["dim"], 2**-10)
@@ -543,6 +544,7 @@ def layer_norm(inputs):
             "nearly_constant": nearly_constant(inputs["x"] * 0.03),
             "fresh": fresh,
             "parameters": parameters,
+            "trainable": trainable,
             "torchs_own_calls": guarded(lambda: own_layer_norm_calls(module, inputs["x"])),
         }
 
@@ -915,8 +917,10 @@ def dropping_gpt2(gpt2, inputs):
 
 @call("s11_gpt2.load_gpt2_state_dict")
 def gpt2_loaded(inputs):
-    load, state_dict = gpt2_stage().load_gpt2_state_dict, inputs["state_dict"]
+    load, state_dict = gpt2_stage().load_gpt2_state_dict, dict(inputs["state_dict"])
+    before = {key: tensor.clone() for key, tensor in state_dict.items()}
     model = load(gpt2_model(inputs), state_dict)
+    kept = set(state_dict) == set(before) and all(torch_equal(state_dict[key], before[key]) for key in before)
     missing = [{k: value for k, value in state_dict.items() if k != key} for key in inputs["keys"]]
     reshaped = {**state_dict, inputs["keys"][0]: state_dict[inputs["keys"][0]][..., :-1]}
     not_ours = {
@@ -926,6 +930,7 @@ def gpt2_loaded(inputs):
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
+            "state_dict_kept": kept,
             "rejects": [
                 rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (*missing, reshaped, not_ours)
             ],
@@ -981,6 +986,7 @@ def bpe_tokenizer(inputs):
         "in_learned_order": guarded(lambda: [int(i) for i in ordered.encode("abc")]),
         "lone_byte": guarded(lambda: tokenizer.decode([0xE2])),
         "rejects_below_256": rejects(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),
+        "bytes_alone": guarded(lambda: len(learned_merges("abcab", 256))),
         "base_bytes": guarded(lambda: all(tokenizer.vocab.get(byte) == bytes([byte]) for byte in range(256))),
         "short_texts": guarded(lambda: [[int(i) for i in tokenizer.encode(text)] for text in ("", "a")]),
         "ties": [

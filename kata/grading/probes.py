@@ -549,11 +549,13 @@ def layer_norm_answer(inputs):
         "nearly_constant": oracles.layer_norm(weights, x * 0.03, 2**-10).to(x.dtype),
         "fresh": [[1.0] * inputs["dim"], [0.0] * inputs["dim"]],
         "parameters": ["bias", "weight"],
+        "trainable": ["bias", "weight"],
         "torchs_own_calls": 0,
     }
 
 
 LAYER_NORM_ASPECTS = {
+    "trainable": ("test_learns_its_scale_and_shift",),
     "fresh": ("test_matches_nn_layernorm",),
     "parameters": ("test_matches_nn_layernorm",),
     "torchs_own_calls": ("test_is_written_from_scratch",),
@@ -1250,12 +1252,14 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     "s11_gpt2.load_gpt2_state_dict",
     lambda inputs: {
         "logits": gpt2_logits(inputs),
+        "state_dict_kept": True,
         "rejects": [True, True, True, True],
         "with_mask_buffers": gpt2_logits(inputs),
     },
     atol=gpt2_tolerance,
     backs={
         "rejects": ("test_rejects_a_state_dict_that_does_not_fit",),
+        "state_dict_kept": ("test_leaves_the_state_dict_it_was_given_as_it_was",),
         "with_mask_buffers": ("test_loads_an_older_transformers_state_dict_with_mask_buffers",),
     },
 )
@@ -1315,6 +1319,7 @@ def bpe_answer(inputs):
         "in_learned_order": [97, 256],
         "lone_byte": "\ufffd",
         "rejects_below_256": True,
+        "bytes_alone": 0,  # vocab_size 256: the bytes, no merge
         "base_bytes": True,
         "short_texts": [[], [97]],
         "ties": [oracles.bpe_train(text, 259) for text in ("dcab", "abcd", "xyxzyz", "aaabdaaabac")],
@@ -1332,6 +1337,7 @@ def bpe_answer(inputs):
         ),
         "lone_byte": ("test_decode_replaces_bytes_that_are_not_utf8",),
         "rejects_below_256": ("test_rejects_a_vocab_size_below_256",),
+        "bytes_alone": ("test_a_vocab_size_of_256_learns_no_merges",),
         "base_bytes": (
             "test_the_256_bytes_come_first",
             "test_learns_the_references_merges_on_the_corpus",

@@ -23,6 +23,21 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it, and the layer norm never trained.
+    Mistake(
+        "layernorm-frozen",
+        "s07_transformer",
+        "made the layer norm's scale and shift parameters that need no gradient",
+        (
+            (
+                "        self.weight = nn.Parameter(torch.ones(dim))\n"
+                "        self.bias = nn.Parameter(torch.zeros(dim))\n",
+                "        self.weight = nn.Parameter(torch.ones(dim), requires_grad=False)\n"
+                "        self.bias = nn.Parameter(torch.zeros(dim), requires_grad=False)\n",
+            ),
+        ),
+        "got no gradient",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "ffwd-dropout-fixed-0.2",

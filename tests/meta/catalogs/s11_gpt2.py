@@ -21,6 +21,14 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it; the same checkpoint did not load twice.
+    Mistake(
+        "loader-transposes-the-callers-dict",
+        "s11_gpt2",
+        "wrote the transposed weights back into the caller's state dict",
+        (("            tensor = tensor.t()\n", "            tensor = state_dict[key] = tensor.t()\n"),),
+        "changed the state dict it was given",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "missing-check-blocks-only",

@@ -10,6 +10,14 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: the backing hunt of 2026-12-05: the suite accepted it; 256 is the bytes alone, a valid size.
+    Mistake(
+        "vocab-size-256-rejected",
+        "s12_bpe",
+        "refused a vocab_size of 256, the bytes with no merge",
+        (("vocab_size < 256", "vocab_size <= 256"),),
+        "256 is the bytes alone",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "pair-counts-skips-last-pair",
