@@ -116,6 +116,18 @@ RANGES = f"temperature must be > 0, top_k between 1 and the vocabulary size, {TO
 
 
 class TestNextTokenProbabilities:
+    def test_leaves_the_logits_it_was_given_as_they_were(self):
+        logits = random_floats((2, 10), 0) * 3
+        given = logits.clone()
+        stage.next_token_probabilities(given, top_k=3)
+        if not torch.equal(given, logits):
+            fail(
+                "next_token_probabilities(logits, top_k=3) changed the logits it was given: the caller's tensor (the "
+                "model's output) must stay as it was",
+                "Mask a new tensor, logits.masked_fill(...), not the given one in place (logits[...] = -inf writes "
+                "into it when the temperature leaves it undivided).",
+            )
+
     @given(seeds, st.integers(1, 3), st.integers(2, 30), st.sampled_from([0.5, 1.0, 2.0]))
     @example(0, 2, 10, 0.5)
     def test_temperature_divides_the_logits(self, seed, B, vocab_size, temperature):

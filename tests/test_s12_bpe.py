@@ -301,6 +301,17 @@ class TestEncodeDecode:
                 "Replay the merges in the order they were learned, lowest merge id first, whatever the text.",
             )
 
+    def test_encode_skips_a_merge_whose_pair_is_not_there(self):
+        tokenizer = stage.BPETokenizer()
+        tokenizer.merges = {(98, 99): 256, (97, 98): 257}  # "bc" was learned before "ab"
+        tokenizer.vocab[256], tokenizer.vocab[257] = b"bc", b"ab"
+        got = tokenizer.encode("ab")
+        if list(got) != [257]:
+            fail(
+                f"encode('ab') with the merges {{(98, 99): 256, (97, 98): 257}}: expected [257], got {show(got)}",
+                "A merge whose pair is not there is not there: go on to the next merge, not stop.",
+            )
+
     def test_decode_replaces_bytes_that_are_not_utf8(self):
         tokenizer = stage.BPETokenizer()
         got = tokenizer.decode([104, 105, 0xE2])

@@ -706,10 +706,16 @@ def next_token_probabilities(inputs):
     choose = stage("s10_generation").next_token_probabilities
     logits = inputs["logits"]
     bad = [dict(temperature=0.0), dict(top_k=0), dict(top_k=logits.shape[-1] + 1), dict(top_p=0.0), dict(top_p=1.5)]
+    given = logits.clone()  # top_k at temperature 1: where code that masks the logits in place writes
+    choose(given, **inputs["options"][2])
     return {
-        "probs": [choose(logits, **options) for options in inputs["options"]],
-        "rejects": guarded(lambda: [raises_for(choose, logits=logits, **options) for options in bad]),
-        "boundaries": [guarded(lambda o=options: choose(logits, **o)) for options in inputs["boundaries"]],
+        # each call gets its own copy: one that changes its logits must not change what the next one reads
+        "probs": [choose(logits.clone(), **options) for options in inputs["options"]],
+        "logits_kept": torch_equal(given, logits),
+        "one_row": [choose(logits[:1].clone(), **options) for options in inputs["options"]],
+        "order": choose(inputs["order_logits"].clone(), top_k=2, top_p=0.5),
+        "rejects": guarded(lambda: [raises_for(choose, logits=logits.clone(), **options) for options in bad]),
+        "boundaries": [guarded(lambda o=options: choose(logits.clone(), **o)) for options in inputs["boundaries"]],
     }
 
 
@@ -752,11 +758,21 @@ def forward_with_cache(inputs):
     with no_grad():
         return {
             "logits": in_two_parts(cache),
-            "rejects_too_long": rejects(lambda: generation.forward_with_cache(model, too_long, generation.KVCache())),
+            "rejects_too_long": [
+                rejects(lambda: generation.forward_with_cache(model, too_long, generation.KVCache())),
+                rejects(lambda: past_a_partial_fill(generation, model, too_long, split)),
+            ],
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: in_two_parts(generation.KVCache()))),
             # block_size tokens at once: a cache filled to the brim is still allowed
             "full_block": guarded(lambda: generation.forward_with_cache(model, inputs["full"], generation.KVCache())),
         }
+
+
+def past_a_partial_fill(generation, model, too_long, split: int):
+    """split tokens into a fresh cache, then as many more as take it one past block_size."""
+    cache = generation.KVCache()
+    generation.forward_with_cache(model, too_long[:, :split], cache)
+    return generation.forward_with_cache(model, too_long[:, split:], cache)
 
 
 @call("s10_generation.generate")
@@ -962,8 +978,13 @@ def pair_counts(inputs):
 @call("s12_bpe.merge_pair")
 def merge_pair(inputs):
     ids = list(inputs["ids"])
-    merged = stage("s12_bpe").merge_pair(ids, tuple(inputs["pair"]), inputs["new_id"])
-    return {"merged": [int(i) for i in merged], "input_after": [int(i) for i in ids]}
+    merge = stage("s12_bpe").merge_pair
+    merged = merge(ids, tuple(inputs["pair"]), inputs["new_id"])
+    return {
+        "merged": [int(i) for i in merged],
+        "input_after": [int(i) for i in ids],
+        "at_the_end": [int(i) for i in merge([1, 2, 1, 2], (1, 2), 9)],  # the last two ids are a pair too
+    }
 
 
 @call("s12_bpe.BPETokenizer")
@@ -978,6 +999,7 @@ def bpe_tokenizer(inputs):
     ordered.merges = {(98, 99): 256, (97, 98): 257}
     ordered.vocab[256], ordered.vocab[257] = b"bc", b"ab"
     return {
+        "absent_skipped": guarded(lambda: [int(i) for i in ordered.encode("ab")]),  # (98, 99) is not in it
         "merges": merges,
         "encoded": encoded,
         "decoded": tokenizer.decode(encoded),

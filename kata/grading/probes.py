@@ -821,11 +821,15 @@ def fast_gpt_inputs(rng):
 
 
 def probabilities_answer(inputs):
-    def probabilities(options_list):
-        return [oracles.next_token_probabilities(inputs["logits"], **options).float() for options in options_list]
+    def probabilities(options_list, logits=inputs["logits"]):
+        return [oracles.next_token_probabilities(logits, **options).float() for options in options_list]
 
+    order = oracles.next_token_probabilities(inputs["order_logits"], top_k=2, top_p=0.5).float()
     return {
         "probs": probabilities(inputs["options"]),
+        "logits_kept": True,  # the caller's logits as they were
+        "one_row": probabilities(inputs["options"], inputs["logits"][:1]),
+        "order": order,  # top_k first: of 0.4 and 0.3, renormalised, 0.57 alone holds top_p 0.5
         "rejects": [True] * 5,
         "boundaries": probabilities(inputs["boundaries"]),
     }
@@ -840,6 +844,7 @@ BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top
     atol=1e-5,
     backs={
         "rejects": ("test_rejects_bad_arguments",),
+        "logits_kept": ("test_leaves_the_logits_it_was_given_as_they_were",),
         "boundaries": (
             "test_rejects_bad_arguments_and_accepts_the_boundaries",
             "test_top_p_keeps_the_smallest_nucleus_holding_top_p[1.0-",  # the one case that is a boundary
@@ -864,7 +869,13 @@ def probabilities_inputs(rng):
         dict(temperature=2.0, top_k=3, top_p=0.9),
     ]
     logits = normal(rng, integer(rng, 2, 3), V, scale=2.0)  # rows: each is its own distribution
-    return {"logits": logits, "options": options, "boundaries": [*BOUNDARIES, dict(top_k=V)]}
+    order_logits = torch.tensor([[0.4, 0.3, 0.2, 0.1]]).log()
+    return {
+        "logits": logits,
+        "options": options,
+        "boundaries": [*BOUNDARIES, dict(top_k=V)],
+        "order_logits": order_logits,
+    }
 
 
 def cache_answer(inputs):
@@ -909,7 +920,7 @@ def cached_forward_answer(inputs):
     logits = oracles.gpt_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
     return {
         "logits": [logits[:, : inputs["split"]], logits[:, inputs["split"] :]],
-        "rejects_too_long": True,
+        "rejects_too_long": [True, True],  # on an empty cache, and past the cached positions
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "full_block": oracles.gpt_logits(inputs["weights"], inputs["full"], inputs["config"]["n_head"]).float(),
     }
@@ -1296,6 +1307,7 @@ def pair_count_inputs(rng):
     lambda inputs: {
         "merged": oracles.bpe_merge(inputs["ids"], inputs["pair"], inputs["new_id"]),
         "input_after": inputs["ids"],  # left as it was
+        "at_the_end": [9, 9],
     },
     # the cases with a pair to merge ([1] has none, so code that merges in place passes it)
     backs={"input_after": ("test_left_to_right_without_overlap[ids0", "test_left_to_right_without_overlap[ids1")},
@@ -1317,6 +1329,7 @@ def bpe_answer(inputs):
         "size": 256 + len(merges),
         "short_merges": len(oracles.bpe_train(inputs["short"], 300)),
         "in_learned_order": [97, 256],
+        "absent_skipped": [257],
         "lone_byte": "\ufffd",
         "rejects_below_256": True,
         "bytes_alone": 0,  # vocab_size 256: the bytes, no merge
@@ -1336,6 +1349,7 @@ def bpe_answer(inputs):
             "test_compresses_the_validation_split_as_the_reference_does",  # merged in another order, it differs
         ),
         "lone_byte": ("test_decode_replaces_bytes_that_are_not_utf8",),
+        "absent_skipped": ("test_encode_skips_a_merge_whose_pair_is_not_there",),
         "rejects_below_256": ("test_rejects_a_vocab_size_below_256",),
         "bytes_alone": ("test_a_vocab_size_of_256_learns_no_merges",),
         "base_bytes": (

@@ -6,6 +6,62 @@ from catalog import Edited as Variant
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the second backing hunt of 2026-12-05.
+    Mistake(
+        "top-k-masks-the-callers-logits",
+        "s10_generation",
+        "masked the caller's logits in place, as nanoGPT's generate does its own copy, skipping the"
+        " division at temperature 1",
+        (
+            (
+                "    logits = logits / temperature\n"
+                "    if top_k is not None:\n"
+                "        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]\n"
+                '        logits = logits.masked_fill(logits < kth_largest, float("-inf"))',
+                "    if temperature != 1.0:\n"
+                "        logits = logits / temperature\n"
+                "    if top_k is not None:\n"
+                "        v, _ = torch.topk(logits, top_k)\n"
+                '        logits[logits < v[:, [-1]]] = -float("Inf")',
+            ),
+        ),
+        "changed the logits it was given",
+    ),
+    Mistake(
+        "logits-squeezed",
+        "s10_generation",
+        "squeezed the logits, which breaks for one row",
+        (("    logits = logits / temperature\n", "    logits = logits.squeeze() / temperature\n"),),
+    ),
+    Mistake(
+        "cache-limit-ignores-the-cached",
+        "s10_generation",
+        "checked only the new tokens against block_size, not those cached too",
+        (("if start + T > model.config.block_size:", "if T > model.config.block_size:"),),
+    ),
+    Mistake(
+        "top-k-after-top-p",
+        "s10_generation",
+        "applied top_p before top_k",
+        (
+            (
+                "    if top_k is not None:\n"
+                "        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]\n"
+                '        logits = logits.masked_fill(logits < kth_largest, float("-inf"))\n'
+                "    probs = F.softmax(logits, dim=-1)\n",
+                "    probs = F.softmax(logits, dim=-1)\n",
+            ),
+            (
+                "        probs = probs / probs.sum(dim=-1, keepdim=True)\n    return probs",
+                "        probs = probs / probs.sum(dim=-1, keepdim=True)\n"
+                "    if top_k is not None:\n"
+                "        kth_largest = torch.topk(probs, top_k, dim=-1).values[..., -1:]\n"
+                "        probs = probs.masked_fill(probs < kth_largest, 0.0)\n"
+                "        probs = probs / probs.sum(dim=-1, keepdim=True)\n"
+                "    return probs",
+            ),
+        ),
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it; a prompt past block_size raised.
     Mistake(
         "long-prompt-not-cropped",

@@ -10,6 +10,34 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: the second backing hunt of 2026-12-05.
+    Mistake(
+        "merge-misses-the-last-pair",
+        "s12_bpe",
+        "stopped looking for the pair one place early",
+        (
+            (
+                "        if i < len(ids) - 1 and (ids[i], ids[i + 1]) == pair:",
+                "        if i < len(ids) - 2 and (ids[i], ids[i + 1]) == pair:",
+            ),
+        ),
+    ),
+    Mistake(
+        "encode-stops-at-an-absent-merge",
+        "s12_bpe",
+        "stopped replaying merges at the first whose pair is not in the text",
+        (
+            (
+                "        for pair, new_id in sorted(self.merges.items(), key=lambda merge: merge[1]):\n"
+                "            ids = merge_pair(ids, pair, new_id)",
+                "        for pair, new_id in sorted(self.merges.items(), key=lambda merge: merge[1]):\n"
+                "            if pair not in pair_counts(ids):\n"
+                "                break  # nothing more to merge\n"
+                "            ids = merge_pair(ids, pair, new_id)",
+            ),
+        ),
+        "not there",
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it; 256 is the bytes alone, a valid size.
     Mistake(
         "vocab-size-256-rejected",
