@@ -301,6 +301,22 @@ class TestAgainstHuggingFace:
             else "",
         )
 
+    def test_loads_a_state_dict_without_the_head_key(self):
+        state_dict = hugging_face_state_dict(3)
+        del state_dict["lm_head.weight"]  # the Hub's model.safetensors keeps the shared matrix once, as wte
+        call = "load_gpt2_state_dict(model, a state dict without lm_head.weight)"
+        try:
+            model = stage.load_gpt2_state_dict(tiny_gpt2(3), state_dict)
+        except ValueError as error:
+            fail(
+                f"{call} raised ValueError: {error}",
+                "The head shares the token embedding: a checkpoint may hold that matrix under either key, so count "
+                "as missing only the parameters the model has (model.named_parameters() lists the shared one once).",
+            )
+        idx, expected = hugging_face_case(3, (1, 12))
+        with torch.no_grad():
+            expect_equal_tensors(model(idx)[0], expected, f"GPT2 after {call}, on idx (1, 12)", atol=1e-5)
+
     def test_loads_an_older_transformers_state_dict_with_mask_buffers(self):
         model = tiny_gpt2(3)
         state_dict = hugging_face_state_dict(3)

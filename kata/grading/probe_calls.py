@@ -937,6 +937,8 @@ def gpt2_loaded(inputs):
     before = {key: tensor.clone() for key, tensor in state_dict.items()}
     model = load(gpt2_model(inputs), state_dict)
     kept = set(state_dict) == set(before) and all(torch_equal(state_dict[key], before[key]) for key in before)
+    # the Hub's safetensors keep the shared matrix once, as wte
+    without_head = {key: value for key, value in inputs["state_dict"].items() if key != "lm_head.weight"}
     missing = [{k: value for k, value in state_dict.items() if k != key} for key in inputs["keys"]]
     reshaped = {**state_dict, inputs["keys"][0]: state_dict[inputs["keys"][0]][..., :-1]}
     not_ours = {
@@ -947,6 +949,7 @@ def gpt2_loaded(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "state_dict_kept": kept,
+            "without_head_key": guarded(lambda: load(gpt2_model(inputs), without_head)(inputs["idx"])[0]),
             "rejects": [
                 rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (*missing, reshaped, not_ours)
             ],
@@ -1011,10 +1014,11 @@ def bpe_tokenizer(inputs):
         "bytes_alone": guarded(lambda: len(learned_merges("abcab", 256))),
         "base_bytes": guarded(lambda: all(tokenizer.vocab.get(byte) == bytes([byte]) for byte in range(256))),
         "short_texts": guarded(lambda: [[int(i) for i in tokenizer.encode(text)] for text in ("", "a")]),
-        "ties": [
-            guarded(lambda text=text: learned_merges(text, 259)) for text in ("dcab", "abcd", "xyxzyz", "aaabdaaabac")
-        ],
+        "ties": [guarded(lambda text=text: learned_merges(text, 259)) for text in TIE_TEXTS],
     }
+
+
+TIE_TEXTS = ("dcab", "abcd", "xyxzyz", "acab", "aaabdaaabac")  # as stage 12's tests; the grader's oracle agrees
 
 
 def learned_merges(text: str, vocab_size: int) -> list[list[int]]:

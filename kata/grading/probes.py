@@ -1264,6 +1264,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     lambda inputs: {
         "logits": gpt2_logits(inputs),
         "state_dict_kept": True,
+        "without_head_key": gpt2_logits(inputs),
         "rejects": [True, True, True, True],
         "with_mask_buffers": gpt2_logits(inputs),
     },
@@ -1271,6 +1272,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     backs={
         "rejects": ("test_rejects_a_state_dict_that_does_not_fit",),
         "state_dict_kept": ("test_leaves_the_state_dict_it_was_given_as_it_was",),
+        "without_head_key": ("test_loads_a_state_dict_without_the_head_key",),
         "with_mask_buffers": ("test_loads_an_older_transformers_state_dict_with_mask_buffers",),
     },
 )
@@ -1335,7 +1337,7 @@ def bpe_answer(inputs):
         "bytes_alone": 0,  # vocab_size 256: the bytes, no merge
         "base_bytes": True,
         "short_texts": [[], [97]],
-        "ties": [oracles.bpe_train(text, 259) for text in ("dcab", "abcd", "xyxzyz", "aaabdaaabac")],
+        "ties": [oracles.bpe_train(text, 259) for text in ("dcab", "abcd", "xyxzyz", "acab", "aaabdaaabac")],
     }
 
 

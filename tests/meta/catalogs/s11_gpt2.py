@@ -21,6 +21,19 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: the second backing hunt of 2026-12-05: the suite accepted it.
+    Mistake(
+        "loader-demands-the-head-key",
+        "s11_gpt2",
+        "counted lm_head.weight as missing, though the head shares the token embedding",
+        (
+            (
+                "missing = {name for name, _ in model.named_parameters()} - set(state_dict)",
+                "missing = set(own) - set(state_dict)",
+            ),
+        ),
+        "under either key",
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it; the same checkpoint did not load twice.
     Mistake(
         "loader-transposes-the-callers-dict",

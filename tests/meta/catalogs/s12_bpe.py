@@ -10,6 +10,18 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: the second backing hunt of 2026-12-05: the suite accepted it.
+    Mistake(
+        "ties-by-the-first-id-alone",
+        "s12_bpe",
+        "broke ties by the pair's first id alone",
+        (
+            (
+                "pair = min(counts, key=lambda pair: (-counts[pair], pair))",
+                "pair = min(counts, key=lambda pair: (-counts[pair], pair[0]))",
+            ),
+        ),
+    ),
     # Source: the second backing hunt of 2026-12-05.
     Mistake(
         "merge-misses-the-last-pair",
