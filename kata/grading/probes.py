@@ -1337,7 +1337,7 @@ def bpe_answer(inputs):
         "bytes_alone": 0,  # vocab_size 256: the bytes, no merge
         "base_bytes": True,
         "short_texts": [[], [97]],
-        "ties": [oracles.bpe_train(text, 259) for text in ("dcab", "abcd", "xyxzyz", "acab", "aaabdaaabac")],
+        "ties": [oracles.bpe_train(text, 259) for text in inputs["tie_texts"]],
     }
 
 
@@ -1372,7 +1372,12 @@ def bpe_inputs(rng):
         "vocab_size": 256 + integer(rng, 1, 20),
         "other": text_over(rng, alphabet, 20) + several_bytes + text_over(rng, alphabet, 20),
         "short": text_over(rng, alphabet, integer(rng, 2, 12)),
+        "tie_texts": TIE_TEXTS,
     }
+
+
+# As stage 12's tie tests: pairs that occur once, ties that go to the smallest pair ("acab": the first ids tie too)
+TIE_TEXTS = ["dcab", "abcd", "xyxzyz", "acab", "aaabdaaabac"]
 
 
 # ---- comparing ------------------------------------------------------------------------------------
