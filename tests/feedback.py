@@ -10,8 +10,12 @@ _pytest_fail = pytest.fail  # kept from before any graded code runs, which might
 
 def fail(*parts: str):
     """Fail the current test with a message made of whole sentences (see kata.messages.sentences),
-    and nothing else: no traceback of the test's own code."""
-    _pytest_fail(sentences(*parts), pytrace=False)
+    and nothing else: no traceback of the test's own code, nor, where a test fails while it handles an
+    error of the learner's code, that error again before the message (which says it already)."""
+    try:
+        _pytest_fail(sentences(*parts), pytrace=False)
+    except BaseException as failure:
+        raise failure from None
 
 
 def expect_value_error(action, call: str, reason: str = "", hint: str = "") -> ValueError:
