@@ -36,9 +36,10 @@ def tiny_model(seed: int = 0):
         return redraw_weights(fast.fast_gpt(config), seed)
 
 
-def tiny_attention(seed: int = 0):
+def tiny_attention(seed: int = 0, dropout: float = 0.0):
+    """The graded implementation's CausalSelfAttention (stage 9), in eval mode, as generation runs it."""
     with fixed_seed(seed):
-        return redraw_weights(fast.CausalSelfAttention(N_EMBD, N_HEAD, BLOCK_SIZE), seed)
+        return redraw_weights(fast.CausalSelfAttention(N_EMBD, N_HEAD, BLOCK_SIZE, dropout), seed)
 
 
 def probabilities_by_hand(logits, temperature=1.0, top_k=None, top_p=None) -> torch.Tensor:
@@ -308,6 +309,22 @@ class TestAttendWithCache:
         expect_equal_tensors(got, cached_attention_by_hand(attention, [x]).float(), call, atol=1e-5, hint=hint)
         if len(cache) != BLOCK_SIZE:
             fail(f"{call}: afterwards len(cache) should be 8, got {len(cache)}")
+
+    def test_drops_nothing_while_generating(self):
+        attention, x = tiny_attention(2, dropout=0.5), random_floats((2, BLOCK_SIZE, N_EMBD), 2)
+        cache = stage.KVCache()
+        with torch.no_grad():
+            got = torch.cat([stage.attend_with_cache(attention, x[:, :3], cache, layer=0, n_head=N_HEAD),
+                             stage.attend_with_cache(attention, x[:, 3:], cache, layer=0, n_head=N_HEAD)], dim=1)  # fmt: skip
+        call = (
+            "attend_with_cache on a CausalSelfAttention built with dropout=0.5 and in eval mode, as generate runs "
+            "it, fed x of shape (2, 8, 16) in chunks of [3, 5] positions"
+        )
+        hint = (
+            "Apply no dropout here, as the docstring asks: generation never drops attention weights (no dropout_p "
+            "for scaled_dot_product_attention, and F.dropout drops even in eval mode unless told training=False)."
+        )
+        expect_equal_tensors(got, cached_attention_by_hand(attention, [x]).float(), call, atol=1e-5, hint=hint)
 
 
 def positions_diagnosis(model, idx, sizes) -> str:

@@ -729,14 +729,17 @@ def kv_cache(inputs):
 
 @call("s10_generation.attend_with_cache")
 def attend_with_cache(inputs):
-    generation = stage("s10_generation")
-    attention = stage("s09_fast_attention").CausalSelfAttention(inputs["n_embd"], inputs["n_head"], 16, 0.0).eval()
-    set_attention(attention, inputs["fused"])
-    cache, x, split = generation.KVCache(), inputs["x"], inputs["split"]
-    with no_grad():
-        parts = [generation.attend_with_cache(attention, part, cache, layer=0, n_head=inputs["n_head"])
-                 for part in (x[:, :split], x[:, split:])]  # fmt: skip
-    return parts
+    def in_two_parts(dropout: float):
+        generation, n_embd, n_head = stage("s10_generation"), inputs["n_embd"], inputs["n_head"]
+        attention = stage("s09_fast_attention").CausalSelfAttention(n_embd, n_head, 16, dropout).eval()
+        set_attention(attention, inputs["fused"])
+        cache, x, split = generation.KVCache(), inputs["x"], inputs["split"]
+        with no_grad():
+            return [generation.attend_with_cache(attention, part, cache, layer=0, n_head=n_head)
+                    for part in (x[:, :split], x[:, split:])]  # fmt: skip
+
+    # built with dropout but in eval mode, as generate runs it: nothing is dropped
+    return {"parts": in_two_parts(0.0), "eval_dropout": guarded(lambda: in_two_parts(0.5))}
 
 
 def fast_model(config: dict, weights: dict):

@@ -898,10 +898,15 @@ def cache_inputs(rng):
 
 def cached_attention_answer(inputs):
     whole = oracles.multihead(oracles.fused_to_heads(inputs["fused"], inputs["n_head"]), inputs["x"]).float()
-    return [whole[:, : inputs["split"]], whole[:, inputs["split"] :]]
+    parts = [whole[:, : inputs["split"]], whole[:, inputs["split"] :]]
+    return {"parts": parts, "eval_dropout": parts}
 
 
-@probe("s10_generation.attend_with_cache", cached_attention_answer)
+@probe(
+    "s10_generation.attend_with_cache",
+    cached_attention_answer,
+    backs={"eval_dropout": ("test_drops_nothing_while_generating",)},
+)
 def cached_attention_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
     n_embd = n_head * integer(rng, 1, 4)

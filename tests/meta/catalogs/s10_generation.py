@@ -226,6 +226,13 @@ MISTAKES = [
         "attends only to its own tokens",
     ),
     Mistake(
+        "cached-attention-drops-in-eval",
+        STAGE,
+        "passed the attention's dropout to scaled_dot_product_attention, so generation dropped weights in eval mode",
+        (("attn_mask=allowed)", "attn_mask=allowed, dropout_p=attention.dropout)"),),
+        "Apply no dropout here",
+    ),
+    Mistake(
         "positions-restart-at-zero",
         STAGE,
         "gave the new tokens positions 0, 1, ... again",
@@ -342,6 +349,12 @@ VARIANTS = [
                 "        drop_sorted[..., -1] = False  # the most likely token always stays\n",
             ),
         ),
+    ),
+    Variant(
+        "cached-attention-drops-only-in-training",
+        STAGE,
+        "passes the attention's dropout only in training mode, as nanoGPT's attention does",
+        (("attn_mask=allowed)", "attn_mask=allowed, dropout_p=attention.dropout if attention.training else 0.0)"),),
     ),
     Variant(
         "cache-in-a-dict",
