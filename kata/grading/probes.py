@@ -1270,7 +1270,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
         "logits": gpt2_logits(inputs),
         "state_dict_kept": True,
         "without_head_key": gpt2_logits(inputs),
-        "rejects": [True, True, True, True],
+        "rejects": [True] * (len(inputs["keys"]) + 2),  # each key left out, a wrong shape, a key of no layer
         "with_mask_buffers": gpt2_logits(inputs),
     },
     atol=gpt2_tolerance,
@@ -1289,8 +1289,9 @@ def loaded_gpt2_inputs(rng):
     shared = ("lm_head.weight", "transformer.wte.weight")
     in_blocks = sorted(key for key in state_dict if ".h." in key)
     others = sorted(key for key in state_dict if ".h." not in key and key not in shared)
-    # each left out in turn (one of a block's, one besides), the first then given the wrong shape
-    keys = [in_blocks[integer(rng, 0, len(in_blocks) - 1)], others[integer(rng, 0, len(others) - 1)]]
+    # each left out in turn (one of a block's, and every one besides: a loader that checks only some of these
+    # few passes a draw of one), the first then given the wrong shape
+    keys = [in_blocks[integer(rng, 0, len(in_blocks) - 1)], *others]
     return {**inputs, "state_dict": state_dict, "keys": keys}
 
 
