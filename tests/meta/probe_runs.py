@@ -1,30 +1,26 @@
 """The grader's own check run on a folder of stage files, as `kata grade` runs it but in a forked child, for
 the maintainer's tests (tests/meta/test_probes.py, tests/meta/test_catalogs.py)."""
 
+import functools
+import json
 import os
 import sys
+from collections.abc import Callable
 
 from kata import implementation
 from kata.grading import probe_calls, probes, report
+from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 
 
 def answers_in_a_child(folder, symbols: list[str], inputs: dict) -> dict[str, report.ProbeAnswer]:
     """probe_calls' answers for `folder`, computed in a forked child (its stage modules never reach this
     process) and read back through the protocol, as the grader reads them."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        implementation.activate(None)  # the stage modules come from `folder` alone, as in the probe sandbox
-        sys.path.insert(0, str(folder))
-        probe_calls.install_dropout_the_grader_can_compute()
+
+    def answer(write_end: int) -> None:
         for symbol in symbols:
             report.send(probe_calls.answer(symbol, inputs[symbol]), write_end)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        lines = pipe.read().splitlines()
-    os.waitpid(pid, 0)
+
+    lines = _in_a_child(folder, answer).splitlines()
     return {answer.symbol: answer for answer in (report.parse_probe_answer(line, set(symbols)) for line in lines)}
 
 
@@ -40,3 +36,38 @@ def refutations(folder, symbols: list[str], seed: int) -> dict[str, dict[str, st
         elif wrong := probes.verdict(symbol, inputs[symbol], answer.value):
             found[symbol] = wrong
     return found
+
+
+@functools.cache
+def stage_files_read_by(stage_name: str) -> frozenset[str]:
+    """The stage files (by stage name) that the check's calls for this stage's symbols load, its own and those
+    it or the calls import, measured on the references. `kata grade` answers each stage in a child of its
+    own, so an edit to any other file cannot change this stage's answers."""
+    symbols = [f"{stage_name}.{symbol}" for symbol in stage_named(stage_name).symbols]
+    inputs = probes.choose_inputs(symbols, 0)
+
+    def loaded(write_end: int) -> None:
+        for symbol in symbols:
+            probe_calls.answer(symbol, inputs[symbol])
+        os.write(write_end, json.dumps([stage.name for stage in stages() if stage.name in sys.modules]).encode())
+
+    return frozenset(json.loads(_in_a_child(REPOSITORY_ROOT / "solutions", loaded)))
+
+
+def _in_a_child(folder, work: Callable[[int], None]) -> bytes:
+    """What work(write_end) writes, run in a forked child that imports stage modules from `folder` alone,
+    with the grader's dropout, as the probe sandbox does."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        implementation.activate(None)  # the stage modules come from `folder` alone, as in the probe sandbox
+        sys.path.insert(0, str(folder))
+        probe_calls.install_dropout_the_grader_can_compute()
+        work(write_end)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        written = pipe.read()
+    os.waitpid(pid, 0)
+    return written

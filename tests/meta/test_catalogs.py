@@ -3,7 +3,7 @@
 import pytest
 from catalogs import MISTAKES, VARIANTS
 from message_quality import unspoken_failures
-from probe_runs import refutations
+from probe_runs import refutations, stage_files_read_by
 
 from kata.grading.confirm import confirm, rests_on
 from kata.grading.submission import symbols_reached
@@ -55,7 +55,9 @@ def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dic
     must keep what they earned: the stage must not be scored as forged (the second part)."""
     stage = stage_named(mistake.graded)
     probed = {symbol.split(".")[0] for symbol in symbols_reached(stage)}  # as `kata grade` probes the stage
-    symbols = [f"{name}.{symbol}" for name in sorted(probed) for symbol in stage_named(name).symbols]
+    # The other stages answer as the references do, which pass the check on these draws (test_probes.py).
+    changed = [name for name in sorted(probed) if mistake.stage in stage_files_read_by(name)]
+    symbols = [f"{name}.{symbol}" for name in changed for symbol in stage_named(name).symbols]
     failing = [result.nodeid for result in results if result.outcome.is_failure]
     forged, zeroed = {}, {}
     for seed in (0, 1):
