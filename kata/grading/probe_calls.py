@@ -826,7 +826,7 @@ def generate(inputs):
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),
             # a prompt longer than block_size, greedily: its last block_size tokens are the context
-            "long_prompt": guarded(lambda: generation.generate(model, inputs["long_prompt"], 2, top_k=1)),
+            "long_prompt": guarded(lambda: generation.generate(model, inputs["long_prompt"], 4, top_k=1)),
             # nearly greedy both: a learner's generate that drops either samples at temperature 1 instead
             "cold": guarded(
                 lambda: generation.generate(model, prompt, new_tokens, temperature=1e-4, generator=generator(0))
@@ -989,7 +989,8 @@ def merge_pair(inputs):
     return {
         "merged": [int(i) for i in merged],
         "input_after": [int(i) for i in ids],
-        "at_the_end": [int(i) for i in merge([1, 2, 1, 2], (1, 2), 9)],  # the last two ids are a pair too
+        # the last two ids a pair too, and an id after the last pair
+        "at_the_end": [[int(i) for i in merge(ids, (1, 2), 9)] for ids in ([1, 2, 1, 2], [1, 2, 3])],
     }
 
 

@@ -286,7 +286,8 @@ def batch_answer(inputs):
 def batch_inputs(rng):
     block_size = integer(rng, 1, 10)
     data = tokens(rng, 40, block_size + integer(rng, 20, 60))  # enough starts that another generator shows
-    return {"data": data, "batch_size": integer(rng, 1, 6), "block_size": block_size, "seed": integer(rng, 0, 2**30)}
+    # rows enough that another generator's draws cannot match them by chance (one row of some 40 starts did)
+    return {"data": data, "batch_size": integer(rng, 3, 6), "block_size": block_size, "seed": integer(rng, 0, 2**30)}
 
 
 # ---- stage 3 ----------------------------------------------------------------------------------------
@@ -378,7 +379,7 @@ def estimate_answer(inputs):
     },
 )
 def estimate_inputs(rng):
-    return table_and_batches(rng, integer(rng, 1, 6))
+    return table_and_batches(rng, integer(rng, 2, 6))  # one batch hides a loss of the last batch alone
 
 
 def train_answer(inputs):
@@ -394,7 +395,7 @@ def train_answer(inputs):
     backs={"loss_types": ("test_runs_adamw_at_the_given_rate_with_a_fresh_batch_per_step",)},
 )
 def train_inputs(rng):
-    steps = integer(rng, 1, 6)
+    steps = integer(rng, 2, 6)  # one step hides a missing zero_grad, an optimizer made each step, a reused batch
     return {**table_and_batches(rng, steps + 2), "steps": steps}  # two batches more: for a loop that prefetches
 
 
@@ -408,7 +409,7 @@ def averaging_inputs(rng):
 
 
 def weights_inputs(rng):
-    return {"T": integer(rng, 1, 16)}
+    return {"T": integer(rng, 2, 16)}  # one position hides which triangle, and which way the rows are normalised
 
 
 def running_means(inputs):
@@ -451,7 +452,7 @@ ON_THE_INPUTS_DEVICE: list[str] = []
     },
 )
 def attention_weights_inputs(rng):
-    B, T, head_size = integer(rng, 1, 3), integer(rng, 1, 10), integer(rng, 1, 16)
+    B, T, head_size = integer(rng, 1, 3), integer(rng, 2, 10), integer(rng, 2, 16)  # size 1 hides the scaling
     return {"q": normal(rng, B, T, head_size), "k": normal(rng, B, T, head_size)}
 
 
@@ -478,8 +479,11 @@ def head_answer(inputs):
     },
 )
 def head_inputs(rng):
-    n_embd, head_size, block_size = integer(rng, 1, 12), integer(rng, 1, 6), 8
-    x = normal(rng, integer(rng, 1, 3), integer(rng, 1, block_size), n_embd)
+    # head size 1 hides the scaling, a width equal to it which of the two scales, width 1 makes q k^T symmetric;
+    # see `sequence` for the positions
+    head_size, block_size = integer(rng, 2, 6), 8
+    n_embd = head_size + integer(rng, 1, 6)
+    x = sequence(rng, n_embd, block_size)
     weights = head_weights(rng, n_embd, head_size)
     return {
         "n_embd": n_embd,
@@ -495,7 +499,9 @@ def head_inputs(rng):
 
 
 def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
-    return normal(rng, integer(rng, 1, 3), integer(rng, 1, block_size), n_embd)
+    """x of 2 to block_size - 1 positions: one position hides the causal mask, and block_size of them a mask
+    that is not cut to the input's length."""
+    return normal(rng, integer(rng, 1, 3), integer(rng, 2, block_size - 1), n_embd)
 
 
 def multihead_answer(inputs):
@@ -517,7 +523,7 @@ def multihead_answer(inputs):
 )
 def multihead_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
-    n_embd = n_head * integer(rng, 1, 4)
+    n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
     weights = multihead_weights(rng, n_embd, n_head)
     x = sequence(rng, n_embd)
     return {"n_embd": n_embd, "n_head": n_head, "block_size": 8, "weights": weights, "x": x, "p": dropout_rate(rng)}
@@ -734,7 +740,9 @@ def gpt_inputs(rng):
         "idx": tokens(rng, V, B, T),
         "targets": tokens(rng, V, B, T),
         "prompt": tokens(rng, V, 1, integer(rng, 1, 4)),
-        "new_tokens": config["block_size"] + integer(rng, 1, 4),  # runs past block_size: the context is cropped
+        # runs past block_size for many steps: the context is cropped, and a crop from the wrong end must change
+        # one of the draws
+        "new_tokens": 2 * config["block_size"] + integer(rng, 1, 4),
         "seed": integer(rng, 0, 2**30),
         "p": dropout_rate(rng),
     }
@@ -769,7 +777,7 @@ def fused_answer(inputs):
 )
 def fused_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
-    n_embd = n_head * integer(rng, 1, 4)
+    n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
     return {
         "n_embd": n_embd,
         "n_head": n_head,
@@ -864,7 +872,7 @@ def probabilities_inputs(rng):
     options = [
         dict(),
         dict(temperature=0.5),
-        dict(top_k=integer(rng, 1, V)),
+        dict(top_k=integer(rng, 2, V - 1)),  # top_k V masks nothing: a top-k that masks the caller's logits hides
         dict(top_p=0.7),
         dict(temperature=2.0, top_k=3, top_p=0.9),
     ]
@@ -909,15 +917,15 @@ def cached_attention_answer(inputs):
 )
 def cached_attention_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
-    n_embd = n_head * integer(rng, 1, 4)
-    T = integer(rng, 2, 9)
+    n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
+    T = integer(rng, 4, 9)
     x = normal(rng, integer(rng, 1, 2), T, n_embd)
     return {
         "n_embd": n_embd,
         "n_head": n_head,
         "fused": fused_weights(rng, n_embd),
         "x": x,
-        "split": integer(rng, 1, T - 1),
+        "split": integer(rng, 2, T - 2),  # parts of 2 or more: a part of one position hides its mask
     }
 
 
@@ -943,13 +951,13 @@ def cached_forward_answer(inputs):
 )
 def cached_forward_inputs(rng):
     config = small_config(rng)
-    T = integer(rng, 2, config["block_size"])
+    T = integer(rng, 4, config["block_size"])
     idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), T)
     return {
         "config": config,
         "weights": gpt_weights(rng, config, fused=True),
         "idx": idx,
-        "split": integer(rng, 1, T - 1),
+        "split": integer(rng, 2, T - 2),  # parts of 2 or more: a part of one position hides its mask
         "full": tokens(rng, config["vocab_size"], 1, config["block_size"]),
     }
 
@@ -991,7 +999,7 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         found["same_generator"] = f"two generations with the same generator came back as {str(again)[:100]}"
     elif again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
         found["same_generator"] = "the same generator gave other tokens under another global seed"
-    long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": 2}
+    long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": LONG_PROMPT_NEW_TOKENS}
     if wrong := tokens_judge(long, answer["long_prompt"], "long_prompt", rows=1, top_k=1):
         found["long_prompt"] = f"from a prompt longer than block_size: {wrong}"
     for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
@@ -1008,6 +1016,8 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         found["reads"] = f"generate read {reads} positions per step: with the cache, a step reads its one new token"
     return found
 
+
+LONG_PROMPT_NEW_TOKENS = 4  # greedily: a context cut from the prompt's start must miss on one of them
 
 GENERATION_ASPECTS = {
     # each row's tokens among the top 3 of the full forward: what the cache gives must be what it would
@@ -1073,7 +1083,8 @@ def generation_inputs(rng):
         "prompt": prompt,
         "new_tokens": new_tokens,
         "seed": integer(rng, 0, 2**30),
-        "long_prompt": tokens(rng, config["vocab_size"], 1, config["block_size"] + integer(rng, 1, 3)),
+        # past block_size by more than the new tokens: every step's context starts after the prompt's start
+        "long_prompt": tokens(rng, config["vocab_size"], 1, config["block_size"] + integer(rng, 5, 8)),
     }
 
 
@@ -1128,16 +1139,18 @@ def gpt2_attention_answer(inputs):
 )
 def gpt2_attention_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
-    n_embd = n_head * integer(rng, 1, 4)
+    n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
     weights = {"c_attn": linear_weights(rng, n_embd, 3 * n_embd), "c_proj": linear_weights(rng, n_embd, n_embd)}
     return {"n_embd": n_embd, "n_head": n_head, **weights, "x": sequence(rng, n_embd)}
 
 
-@probe("s11_gpt2.GPT2MLP", lambda inputs: oracles.gpt2_mlp(inputs, inputs["x"]).float())
+# erf's GELU differs from the tanh approximation by at most 5e-4 a unit: at least 1.6e-4 on these draws (x twice
+# sequence's size) over 200 of them, eight times the tolerance; float32's rounding stays near 1e-6
+@probe("s11_gpt2.GPT2MLP", lambda inputs: oracles.gpt2_mlp(inputs, inputs["x"]).float(), atol=2e-5)
 def gpt2_mlp_inputs(rng):
-    n_embd = integer(rng, 1, 8)
+    n_embd = integer(rng, 2, 8)  # width 1 hides which way the weights go
     weights = {"c_fc": linear_weights(rng, n_embd, 4 * n_embd), "c_proj": linear_weights(rng, 4 * n_embd, n_embd)}
-    return {"n_embd": n_embd, **weights, "x": sequence(rng, n_embd)}
+    return {"n_embd": n_embd, **weights, "x": 2 * sequence(rng, n_embd)}
 
 
 def gpt2_block_tolerance(inputs) -> float:
@@ -1226,7 +1239,8 @@ def gpt2_tolerance(inputs) -> float:
 
 def gpt2_inputs_with(rng) -> dict:
     config = gpt2_config(rng)
-    idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), integer(rng, 1, config["block_size"]))
+    # two positions or more: one hides the causal mask, and a loss summed where it should be averaged
+    idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), integer(rng, 2, config["block_size"]))
     return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
 
 
@@ -1315,14 +1329,18 @@ def pair_count_inputs(rng):
     lambda inputs: {
         "merged": oracles.bpe_merge(inputs["ids"], inputs["pair"], inputs["new_id"]),
         "input_after": inputs["ids"],  # left as it was
-        "at_the_end": [9, 9],
+        "at_the_end": [[9, 9], [9, 3]],
     },
     # the cases with a pair to merge ([1] has none, so code that merges in place passes it)
     backs={"input_after": ("test_left_to_right_without_overlap[ids0", "test_left_to_right_without_overlap[ids1")},
+    # the tokenizer merges as merge_pair does, as the stage builds it: a pair missed at the end stops training
+    # too early, whatever text the tokenizer's own check drew
+    reached_by={"": ("test_s12_bpe.py::TestTrain::", "test_s12_bpe.py::TestEncodeDecode::")},
 )
 def merge_inputs(rng):
-    ids = tokens(rng, 4, integer(rng, 0, 30)).tolist()
-    return {"ids": ids, "pair": tokens(rng, 4, 2).tolist(), "new_id": integer(rng, 256, 300)}
+    ids = tokens(rng, 4, integer(rng, 3, 30)).tolist()
+    start = integer(rng, 0, len(ids) - 2)  # a pair the ids hold: with none to merge, merging in place hides
+    return {"ids": ids, "pair": ids[start : start + 2], "new_id": integer(rng, 256, 300)}
 
 
 def bpe_answer(inputs):
@@ -1355,6 +1373,7 @@ def bpe_answer(inputs):
         "in_learned_order": (
             "test_encode_replays_the_merges_in_the_order_they_were_learned",
             "test_compresses_the_validation_split_as_the_reference_does",  # merged in another order, it differs
+            "test_the_classic_aaabdaaabac",  # its encoding too
         ),
         "lone_byte": ("test_decode_replaces_bytes_that_are_not_utf8",),
         "absent_skipped": ("test_encode_skips_a_merge_whose_pair_is_not_there",),
@@ -1375,7 +1394,7 @@ def bpe_inputs(rng):
     several_bytes = ["é", "你", "😀"][integer(rng, 0, 2)]  # its UTF-8 bytes are not its code point
     return {
         "text": text_over(rng, alphabet, 200),
-        "vocab_size": 256 + integer(rng, 1, 20),
+        "vocab_size": 256 + integer(rng, 8, 24),  # merges enough to meet ties and build on each other
         "other": text_over(rng, alphabet, 20) + several_bytes + text_over(rng, alphabet, 20),
         "short": text_over(rng, alphabet, integer(rng, 2, 12)),
         "tie_texts": TIE_TEXTS,
