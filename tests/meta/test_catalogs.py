@@ -1,11 +1,9 @@
 """The meta tier: proves the suite is a good grader. Run with `pytest --meta`."""
 
-import zlib
-
 import pytest
 from catalogs import MISTAKES, VARIANTS
 from message_quality import unspoken_failures
-from probe_runs import refutations, stage_files_read_by
+from probe_runs import draws_for, refutations, stage_files_read_by
 
 from kata.grading.confirm import confirm, rests_on
 from kata.grading.submission import symbols_reached
@@ -70,13 +68,6 @@ def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dic
         if problem := confirm(stage, results, refuted).problem:
             zeroed[seed] = problem
     return forged, zeroed
-
-
-def draws_for(name: str) -> tuple[int, int]:
-    """The draws of the check's inputs a mistake is tried on: the first, and one of a thousand named by the
-    mistake, so that the catalog as a whole meets hundreds of draws (the grader draws afresh for each
-    submission, and a mistake must be found on every draw)."""
-    return 0, 1 + zlib.crc32(name.encode()) % 1000
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
