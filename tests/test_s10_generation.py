@@ -424,6 +424,16 @@ class TestGenerate:
         )
         expect_equal_tensors(got, hand_generation(model, idx, 12, seed=0, **options), call, hint=hint)
 
+    def test_without_options_samples_at_temperature_1_from_every_token(self):
+        model, idx = tiny_model(8), random_tokens((2, 2), V, 8)
+        got = stage.generate(model, idx, 10, generator=torch.Generator().manual_seed(4))
+        call = "generate(model, idx of shape (2, 2), 10, generator=seed 4), with no sampling options"
+        hint = (
+            "Keep the signature's defaults, temperature=1.0, top_k=None and top_p=None: without options, generate "
+            "samples from the model's own probabilities."
+        )
+        expect_equal_tensors(got, hand_generation(model, idx, 10, seed=4), call, hint=hint)
+
     def test_the_cache_does_not_change_the_tokens(self):
         model, idx = tiny_model(6), random_tokens((3, 2), V, 6)
         cached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1))

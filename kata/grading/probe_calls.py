@@ -814,6 +814,10 @@ def generate(inputs):
             )
         )
 
+        def with_options(**options):  # without options, generate samples as with the signature's defaults
+            rows = prompt.expand(16, -1)  # draws enough that a default temperature of 0.8 flips one of them
+            return generation.generate(model, rows, new_tokens, generator=generator(inputs["seed"] + 2), **options)
+
         def again(global_seed: int):  # the generator alone decides the draws
             torch.manual_seed(global_seed)
             return generation.generate(model, prompt, 4, temperature=1.5, generator=generator(inputs["seed"]))
@@ -825,6 +829,7 @@ def generate(inputs):
             "sampled_rows": many,
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),
+            "defaults": guarded(lambda: [with_options(), with_options(temperature=1.0, top_k=None, top_p=None)]),
             # a prompt longer than block_size, greedily: its last block_size tokens are the context
             "long_prompt": guarded(lambda: generation.generate(model, inputs["long_prompt"], 4, top_k=1)),
             # nearly greedy both: a learner's generate that drops either samples at temperature 1 instead

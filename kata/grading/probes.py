@@ -973,6 +973,7 @@ GENERATION_KEYS = {
     "rejects",
     "cold",
     "nucleus",
+    "defaults",
 }
 
 
@@ -994,11 +995,12 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         found["sampled_rows"] = wrong
     elif (chance := chance_of_always_the_most_likely(inputs, answer["sampled_rows"], 1.5)) < 1e-6:
         found["sampled_rows"] = f"every sampled token was the most likely one, a chance of {chance:.1g} for a sampler"
-    again = answer["same_generator"]
-    if not (isinstance(again, list) and len(again) == 2 and all(isinstance(t, torch.Tensor) for t in again)):
-        found["same_generator"] = f"two generations with the same generator came back as {str(again)[:100]}"
-    elif again[0].shape != again[1].shape or not torch.equal(again[0], again[1]):
-        found["same_generator"] = "the same generator gave other tokens under another global seed"
+    for name, differ in (
+        ("same_generator", "the same generator gave other tokens under another global seed"),
+        ("defaults", "without options it sampled other tokens than with temperature=1.0, top_k=None, top_p=None"),
+    ):
+        if wrong := same_tokens_twice(answer[name], differ):
+            found[name] = wrong
     long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": LONG_PROMPT_NEW_TOKENS}
     if wrong := tokens_judge(long, answer["long_prompt"], "long_prompt", rows=1, top_k=1):
         found["long_prompt"] = f"from a prompt longer than block_size: {wrong}"
@@ -1018,6 +1020,14 @@ def generation_judge(inputs, answer) -> dict[str, str]:
 
 
 LONG_PROMPT_NEW_TOKENS = 4  # greedily: a context cut from the prompt's start must miss on one of them
+
+
+def same_tokens_twice(pair, differ: str) -> str:
+    """What is wrong with two generations that should be the same tokens ("" when they are)."""
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, torch.Tensor) for t in pair)):
+        return f"two generations that should agree came back as {str(pair)[:100]}"
+    return "" if pair[0].shape == pair[1].shape and torch.equal(pair[0], pair[1]) else differ
+
 
 GENERATION_ASPECTS = {
     # each row's tokens among the top 3 of the full forward: what the cache gives must be what it would
@@ -1039,6 +1049,7 @@ GENERATION_ASPECTS = {
     "long_prompt": ("test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",),
     "cold": ("test_samples_what_the_full_forward_gives_past_block_size",),  # sampled with its temperature
     "nucleus": ("test_samples_what_the_full_forward_gives_past_block_size",),  # and its top_p
+    "defaults": ("test_without_options_samples_at_temperature_1_from_every_token",),
 }
 
 

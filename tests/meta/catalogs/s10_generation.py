@@ -226,6 +226,13 @@ MISTAKES = [
         "attends only to its own tokens",
     ),
     Mistake(
+        "generate-default-temperature-0.8",
+        STAGE,
+        "changed generate's default temperature to 0.8",
+        (("    temperature: float = 1.0,\n    top_k", "    temperature: float = 0.8,\n    top_k"),),
+        "Keep the signature's defaults",
+    ),
+    Mistake(
         "cached-attention-drops-in-eval",
         STAGE,
         "passed the attention's dropout to scaled_dot_product_attention, so generation dropped weights in eval mode",
