@@ -55,7 +55,7 @@ def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dic
     must keep what they earned: the stage must not be scored as forged (the second part)."""
     stage = stage_named(mistake.graded)
     probed = {symbol.split(".")[0] for symbol in symbols_reached(stage)}  # as `kata grade` probes the stage
-    # The other stages answer as the references do, which pass the check on these draws (test_probes.py).
+    # The other stages answer as the references do, whose passing the check test_probes.py proves.
     changed = [name for name in sorted(probed) if mistake.stage in stage_files_read_by(name)]
     symbols = [f"{name}.{symbol}" for name in changed for symbol in stage_named(name).symbols]
     failing = [result.nodeid for result in results if result.outcome.is_failure]
