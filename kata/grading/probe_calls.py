@@ -831,7 +831,9 @@ def generate(inputs):
             "same_generator": guarded(lambda: [again(1), again(2)]),
             "defaults": guarded(lambda: [with_options(), with_options(temperature=1.0, top_k=None, top_p=None)]),
             # a prompt longer than block_size, greedily: its last block_size tokens are the context
-            "long_prompt": guarded(lambda: generation.generate(model, inputs["long_prompt"], 4, top_k=1)),
+            "long_prompt": guarded(
+                lambda: generation.generate(model, inputs["long_prompt"], inputs["long_new_tokens"], top_k=1)
+            ),
             # nearly greedy both: a learner's generate that drops either samples at temperature 1 instead
             "cold": guarded(
                 lambda: generation.generate(model, prompt, new_tokens, temperature=1e-4, generator=generator(0))

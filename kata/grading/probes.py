@@ -76,6 +76,12 @@ def tokens(rng: torch.Generator, vocab_size: int, *shape: int) -> torch.Tensor:
     return torch.randint(vocab_size, shape, generator=rng)
 
 
+def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
+    """x of 2 to block_size - 1 positions: one position hides the causal mask, and block_size of them a mask
+    that is not cut to the input's length."""
+    return normal(rng, integer(rng, 1, 3), integer(rng, 2, block_size - 1), n_embd)
+
+
 def distinct_characters(rng: torch.Generator, count: int) -> list[str]:
     order = torch.randperm(len(CHARACTERS), generator=rng).tolist()
     return [CHARACTERS[i] for i in order[:count]]
@@ -498,12 +504,6 @@ def head_inputs(rng):
 
 
 # ---- stage 7 ----------------------------------------------------------------------------------------
-
-
-def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
-    """x of 2 to block_size - 1 positions: one position hides the causal mask, and block_size of them a mask
-    that is not cut to the input's length."""
-    return normal(rng, integer(rng, 1, 3), integer(rng, 2, block_size - 1), n_embd)
 
 
 def multihead_answer(inputs):
@@ -1003,7 +1003,7 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     ):
         if wrong := same_tokens_twice(answer[name], differ):
             found[name] = wrong
-    long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": LONG_PROMPT_NEW_TOKENS}
+    long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": inputs["long_new_tokens"]}
     if wrong := tokens_judge(long, answer["long_prompt"], "long_prompt", rows=1, top_k=1):
         found["long_prompt"] = f"from a prompt longer than block_size: {wrong}"
     for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
@@ -1019,9 +1019,6 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     elif reads[0] != prompt.shape[1] or sum(n == 1 for n in reads[1:]) < len(reads[1:]) / 2:
         found["reads"] = f"generate read {reads} positions per step: with the cache, a step reads its one new token"
     return found
-
-
-LONG_PROMPT_NEW_TOKENS = 4  # greedily: a context cut from the prompt's start must miss on one of them
 
 
 def same_tokens_twice(pair, differ: str) -> str:
@@ -1100,6 +1097,7 @@ def generation_inputs(rng):
         "seed": integer(rng, 0, 2**30),
         # past block_size by more than the new tokens: every step's context starts after the prompt's start
         "long_prompt": tokens(rng, config["vocab_size"], 1, config["block_size"] + integer(rng, 5, 8)),
+        "long_new_tokens": 4,  # greedily: a context cut from the prompt's start must miss on one of them
     }
 
 
