@@ -31,6 +31,7 @@ CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 2  # 2: with the model's arguments, the tokenizer and the preset
 TOKENIZERS = ("characters", "bpe")  # stage 1's, or stage 12's byte-level BPE
 METRICS = "metrics.csv"
+FINAL_SAMPLE_TOKENS = 500  # the length of the sample.txt a finished run writes
 
 
 class LearnerStages:
@@ -480,7 +481,7 @@ def train_command(
         )
         return 1
     run.save()
-    for name, path in run.write_outputs(sample_tokens=500).items():
+    for name, path in run.write_outputs(sample_tokens=FINAL_SAMPLE_TOKENS).items():
         console.print(f"{name}: {display_path(path)}")
     console.print(session.summary(run))
     return 0

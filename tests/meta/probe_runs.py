@@ -13,22 +13,35 @@ from kata.grading import probe_calls, probes, report
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 
 
-def answers_in_a_child(folder, symbols: list[str], inputs: dict) -> dict[str, report.ProbeAnswer]:
-    """probe_calls' answers for `folder`, computed in a forked child (its stage modules never reach this
-    process) and read back through the protocol, as the grader reads them."""
+def refutations(folder, symbols: list[str], seed: int) -> dict[str, dict[str, str]]:
+    """What the grader's check finds wrong in `folder`, as `kata grade` gathers it: by symbol, then aspect,
+    from answers computed in a forked child (its stage modules never reach this process) and read back
+    through the protocol, as the grader reads them."""
+    return refutations_on_draws(folder, symbols, [seed])[seed]
+
+
+def refutations_on_draws(folder, symbols: list[str], seeds: list[int]) -> dict[int, dict[str, dict[str, str]]]:
+    """refutations() on each draw, by seed, every draw answered in the same child: several draws suit only
+    code that keeps no state between calls (the references), where a child per draw, as `kata grade`
+    forks, would only cost time."""
+    draws = {seed: probes.choose_inputs(symbols, seed) for seed in seeds}
 
     def answer(write_end: int) -> None:
-        for symbol in symbols:
-            report.send(probe_calls.answer(symbol, inputs[symbol]), write_end)
+        for inputs in draws.values():
+            for symbol in symbols:
+                report.send(probe_calls.answer(symbol, inputs[symbol]), write_end)
 
     lines = _in_a_child(folder, answer).splitlines()
-    return {answer.symbol: answer for answer in (report.parse_probe_answer(line, set(symbols)) for line in lines)}
+    found = {}
+    for number, (seed, inputs) in enumerate(draws.items()):
+        answers = [
+            report.parse_probe_answer(line, set(symbols)) for line in lines[number * len(symbols) :][: len(symbols)]
+        ]
+        found[seed] = _refuted(symbols, inputs, {answer.symbol: answer for answer in answers})
+    return found
 
 
-def refutations(folder, symbols: list[str], seed: int) -> dict[str, dict[str, str]]:
-    """What the grader's check finds wrong in `folder`, as `kata grade` gathers it: by symbol, then aspect."""
-    inputs = probes.choose_inputs(symbols, seed)
-    answers = answers_in_a_child(folder, symbols, inputs)
+def _refuted(symbols: list[str], inputs: dict, answers: dict[str, report.ProbeAnswer]) -> dict[str, dict[str, str]]:
     found = {}
     for symbol in symbols:
         answer = answers.get(symbol)

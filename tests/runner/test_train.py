@@ -47,6 +47,7 @@ def quick_runs(monkeypatch):
         train, "check_learner", lambda folder, preset, tokenizer="characters": ([], preset.model == "gpt")
     )
     monkeypatch.setattr(train, "preset_named", lambda name: quick(presets()[name]))
+    monkeypatch.setattr(train, "FINAL_SAMPLE_TOKENS", 60)  # 500 took a gpt-cpu run 1.1 s
 
 
 def run(preset, out, steps=None, resume=False, console=None, folder=SOLUTIONS, tokenizer="characters"):
