@@ -475,7 +475,7 @@ def head(inputs):
     trains = guarded(lambda: backward_runs(dropping.train(), inputs["x"]))
     with no_grad():
         return {
-            "output": module(inputs["x"]),
+            "output": [module(inputs["x"]), module(inputs["x_full"])],
             "trains": trains,
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "biases": guarded(lambda: [getattr(module, name).bias is not None for name in ("key", "query", "value")]),

@@ -465,8 +465,8 @@ def attention_weights_inputs(rng):
 
 
 def head_answer(inputs):
-    output = oracles.head(inputs["weights"], inputs["x"]).float()
-    dropping = [oracles.head(inputs["weights"], inputs["x"], inputs["p"]).float(), output]  # training, then eval
+    output = [oracles.head(inputs["weights"], x).float() for x in (inputs["x"], inputs["x_full"])]
+    dropping = [oracles.head(inputs["weights"], inputs["x"], inputs["p"]).float(), output[0]]  # training, then eval
     return {
         "output": output,
         "trains": True,  # a gradient flows back through its dropout
@@ -488,9 +488,11 @@ def head_answer(inputs):
 )
 def head_inputs(rng):
     # head size 1 hides the scaling, a width equal to it which of the two scales, width 1 makes q k^T symmetric;
-    # see `sequence` for the positions
-    head_size, block_size = integer(rng, 2, 6), 8
+    # see `sequence` for the positions. A second input of block_size positions, more than the width, shows a mask
+    # made n_embd × n_embd, which the first may be short enough to fit.
+    head_size = integer(rng, 2, 6)
     n_embd = head_size + integer(rng, 1, 6)
+    block_size = n_embd + integer(rng, 1, 3)
     x = sequence(rng, n_embd, block_size)
     weights = head_weights(rng, n_embd, head_size)
     return {
@@ -499,6 +501,7 @@ def head_inputs(rng):
         "block_size": block_size,
         "weights": weights,
         "x": x,
+        "x_full": normal(rng, 1, block_size, n_embd),
         "p": dropout_rate(rng),
     }
 
