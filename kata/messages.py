@@ -32,9 +32,27 @@ _KNOWN_ERRORS = (
     ),
     (  # the block_size × block_size mask used whole on a shorter input
         r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
-        r"\btril\b",
+        r"self\.tril\b(?!\s*\[)",  # used whole: a mask already cropped, or made from T, is not this
         "The mask is block_size × block_size, but an input may have fewer positions (any T up to block_size): "
         "crop it to the input's length, self.tril[:T, :T].",
+    ),
+    (  # a cropped mask smaller than the input: the buffer made from another size than block_size
+        r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
+        r"self\.tril\s*\[",
+        "The cropped mask is smaller than the T × T affinities: register the mask as large as the longest "
+        "input, torch.tril(torch.ones(block_size, block_size)).",
+    ),
+    (  # a mask made from T that meets affinities of another shape: q and k multiplied the wrong way round
+        r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
+        r"^(?!.*self\.tril\b).*masked_fill",
+        "The mask and the affinities differ in size: q @ k.transpose(-2, -1) gives (B, T, T) affinities, one row "
+        "per query and one column per key, for a (T, T) mask.",
+    ),
+    (  # n_embd / n_head: a float in Python 3, even where the division is exact
+        r"must be tuple of ints, but found element of type float",
+        "",
+        "A size is a float: in Python 3, / gives a float even where it divides exactly (12 / 3 is 4.0). Sizes "
+        "need whole numbers: head_size = n_embd // n_head.",
     ),
     (  # heads merged back with .view after transpose(1, 2), which left them not contiguous
         r"view size is not compatible with input tensor's size and stride",
@@ -200,6 +218,29 @@ def _too_long(error: TestTookTooLong, frame) -> Explanation:
 
 def earlier_stage_first(stage_name: str, failing_stage: str) -> str:
     return sentences(f"{stage_name} builds on {failing_stage}, which fails here: finish {failing_stage} first")
+
+
+def raised_in_an_earlier_stage(stage_name: str, raising_stage: str, *, passes: bool, call_site: str) -> str:
+    """For an error raised in the code of a stage this one builds on, which did not fail in this run: it passed
+    its own tests here, or they did not run (it may well pass: `kata` runs a stage once those before it pass)."""
+    look = (
+        f"look at that call: the arguments it passes, their order and their types, against what {raising_stage} takes"
+    )
+    caller = call_site or f"{stage_name}'s code"
+    return sentences(
+        f"The error is raised in {raising_stage}'s code, called from {caller}",
+        f"{raising_stage} passes its own tests here, so {look}"
+        if passes
+        else f"If `pytest -m {raising_stage}` passes, {look}",
+        "" if passes else f"If it fails, finish {raising_stage} first",
+    )
+
+
+def deepest_line_in(traceback, file: Path) -> str:
+    """ "path:line" of the traceback's deepest frame in `file`, or "" where none is."""
+    file = file.resolve()
+    frame = _deepest_frame(traceback, lambda path: path.resolve() == file)
+    return f"{display_path(file)}:{frame[1]}" if frame else ""
 
 
 def _pytest_text(error: BaseException) -> str:

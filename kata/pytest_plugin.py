@@ -21,7 +21,7 @@ from kata import (
 from kata.implementation import EarlierTestTookTooLong, TestTookTooLong, display_path
 from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
-from kata.messages import earlier_stage_first, explain
+from kata.messages import deepest_line_in, earlier_stage_first, explain, raised_in_an_earlier_stage
 from kata.stage_status import StageState, status_from_results
 from kata.suite import ResultCollector, freeze_what_is_loaded
 
@@ -203,7 +203,7 @@ def pytest_runtest_makereport(item, call):
     explanation = explain(call.excinfo.value, implementation.active_folder())
     if isinstance(call.excinfo.value, TestTookTooLong) and (stage := stage_of_test_file(item.path)):
         item.config.stash[_stopped_first].setdefault(stage.name, (item.name, explanation.location))
-    first = _earlier_stage_to_finish(item, explanation.location)
+    first = _earlier_stage_to_finish(item, explanation.location, call.excinfo.tb)
     if explanation.message or first:
         report.longrepr = "\n".join(filter(None, [first, explanation.message or report.longreprtext]))
     report.user_properties.append(("kind", explanation.kind.value))
@@ -212,22 +212,24 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _earlier_stage_to_finish(item, location: str) -> str:
-    """Where a later stage fails inside an earlier stage's code, or after an earlier stage it builds on
-    failed in this run, say which to fix first."""
+def _earlier_stage_to_finish(item, location: str, traceback) -> str:
+    """After an earlier stage this one builds on failed in this run, say to finish it first; where the error
+    is raised in such a stage's code that did not fail here, say so, and where it was called from."""
     stage = stage_of_test_file(item.path)
     if stage is None:
         return ""
-    failing = Path(location.rsplit(":", 1)[0]).stem if location else ""
-    if failing != stage.name and failing in _all_prerequisites(stage.name):
-        return earlier_stage_first(stage.name, failing)
+    earlier = _all_prerequisites(stage.name)
     results = item.config.stash[_results].results
-    failed_before = [
-        name
-        for name in _all_prerequisites(stage.name)
-        if any(r.stage == name and r.outcome.is_failure for r in results)
-    ]
-    return earlier_stage_first(stage.name, failed_before[0]) if failed_before else ""
+    failed = [name for name in earlier if any(r.stage == name and r.outcome.is_failure for r in results)]
+    raising = Path(location.rsplit(":", 1)[0]).stem if location else ""
+    if failed:
+        return earlier_stage_first(stage.name, raising if raising in failed else failed[0])
+    if raising != stage.name and raising in earlier:
+        own_file = implementation.active_folder() / f"{stage.name}.py"
+        passes = any(r.stage == raising for r in results)  # its tests ran here, and none failed
+        call_site = deepest_line_in(traceback, own_file)
+        return raised_in_an_earlier_stage(stage.name, raising, passes=passes, call_site=call_site)
+    return ""
 
 
 def _all_prerequisites(name: str) -> list[str]:

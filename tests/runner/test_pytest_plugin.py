@@ -6,8 +6,11 @@ conftest.py loaded) from inside the graded folder."""
 import textwrap
 
 import pytest
+from catalog import Edited
 
 from kata.limits import Limits, limits_from
+from kata.manifest import stage_named
+from kata.suite import run_suite
 
 pytest_plugins = ["pytester"]
 pytestmark = [pytest.mark.meta, pytest.mark.xdist_group("pytester")]
@@ -132,3 +135,19 @@ def test_the_learner_loop_does_not_run_a_stage_on_after_one_of_its_tests_was_sto
 )
 def test_limits_come_from_option_then_environment_then_ini(option, ini, environ, expected):
     assert limits_from(option, ini, environ) == expected
+
+
+def test_an_error_raised_in_an_earlier_stage_that_passes_sends_the_learner_to_the_call(tmp_path):
+    """Stage 7 builds each Head with n_embd and head_size swapped: the error is raised in stage 6's code, which
+    passes its own tests in the same run, so the message points at stage 7's call, not back to stage 6."""
+    heads = "Head(n_embd, head_size, block_size, dropout)"
+    swapped = Edited(
+        "swapped", "s07_transformer", "", ((heads, heads.replace("n_embd, head_size", "head_size, n_embd")),)
+    )
+    stages = [stage_named("s06_attention"), stage_named("s07_transformer")]
+    run = run_suite(swapped.write_to(tmp_path / "impl"), stages, profile="meta")
+    assert run.for_stage("s06_attention") and not any(r.outcome.is_failure for r in run.for_stage("s06_attention"))
+    messages = [failure.message for failure in run.failures()]
+    pointed = "s06_attention passes its own tests here, so look at that call"
+    assert any(pointed in message and "s07_transformer.py:" in message for message in messages), messages
+    assert not any("which fails here" in message for message in messages), messages

@@ -219,6 +219,29 @@ MISTAKES = [
         (("torch.ones(T, T, dtype=torch.bool, device=q.device)", "torch.ones(T, T, dtype=torch.bool)"),),
         "torch.ones(...) without device=",
     ),
+    # Source: the precision pass of 2026-12-05 (a helper's learner-style mistakes): both met the hint to crop the
+    # mask, which their code already did or never needed.
+    Mistake(
+        "affinities-from-transposed-queries",
+        "s06_attention",
+        "multiplied the transposed queries by the keys, (B, hs, T) @ (B, T, hs)",
+        (
+            (
+                "    wei = q @ k.transpose(-2, -1) * head_size**-0.5\n",
+                "    wei = q.transpose(-2, -1) @ k * head_size**-0.5\n",
+            ),
+        ),
+        "q @ k.transpose(-2, -1) gives (B, T, T) affinities",
+        misleading=("crop it to the input's length",),
+    ),
+    Mistake(
+        "mask-sized-by-the-width",
+        "s06_attention",
+        "registered the mask n_embd × n_embd instead of block_size × block_size, and cropped it",
+        ((HEAD_BUFFER, HEAD_BUFFER.replace("block_size, block_size", "n_embd, n_embd")),),
+        "register the mask as large as the longest input",
+        misleading=("crop it to the input's length",),
+    ),
 ]
 
 VARIANTS = [

@@ -466,6 +466,24 @@ MISTAKES = [
         ),
         "Two slips at once",
     ),
+    # Source: the precision pass of 2026-12-05: an error raised in stage 6's code, which passed, sent the
+    # learner back to stage 6 ("which fails here: finish s06_attention first").
+    Mistake(
+        "head-arguments-swapped",
+        "s07_transformer",
+        "built each Head with head_size and n_embd swapped",
+        ((HEADS, HEADS.replace("Head(n_embd, head_size,", "Head(head_size, n_embd,")),),
+        "each head should have head_size",
+        misleading=("which fails here",),
+    ),
+    Mistake(
+        "head-size-true-division",
+        "s07_transformer",
+        "divided with / for head_size, a float",
+        (("head_size = n_embd // n_head", "head_size = n_embd / n_head"),),
+        "head_size = n_embd // n_head",
+        misleading=("which fails here",),
+    ),
 ]
 
 VARIANTS = [
@@ -586,5 +604,20 @@ VARIANTS = [
         "s07_transformer",
         "calls its projection and dropout through .forward()",
         ((MHA_OUT, "        return self.dropout.forward(self.proj.forward(out))"),),
+    ),
+    # Source: Flax's LayerNorm (use_fast_variance, its default): the variance as mean(x²) - mean², which the
+    # precision pass of 2026-12-05 saw rejected on about one draw in a thousand (rows whose values nearly agree).
+    Variant(
+        "layernorm-fast-variance-like-flax",
+        "s07_transformer",
+        "takes the variance as mean(x²) - mean², as Flax's LayerNorm does by default",
+        (
+            (
+                REFERENCE_LN_FORWARD,
+                "        mean = x.mean(-1, keepdim=True)\n"
+                "        var = (x * x).mean(-1, keepdim=True) - mean * mean\n"
+                "        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias",
+            ),
+        ),
     ),
 ]
