@@ -254,8 +254,8 @@ class TestLayerNorm:
             (x.abs().amax() / torch.sqrt(x.var(-1, unbiased=False) + eps).amin()).item() if x.numel() else 1.0
         )
         # A variance taken as mean(x²) - mean², as Flax's LayerNorm takes it by default (use_fast_variance), rounds
-        # by about eps · max|x|², which the normalising divides by var: its output carries eps · amplification²
-        # (up to 0.02 on the rare rows whose two values nearly agree), the centred variance's eps · amplification.
+        # by about eps · max|x|², which the normalising divides by var: its output carries up to eps · amplification²
+        # (0.015 on the example's row of amplification 793, where that is 0.075), the centred one eps · amplification.
         rounding = 2e-6 if dtype == torch.float32 else 1e-12
         tolerance = rounding * (1 + amplification) + torch.finfo(dtype).eps * amplification**2
         call = (
