@@ -237,7 +237,7 @@ def raised_in_an_earlier_stage(stage_name: str, raising_stage: str, *, passes: b
 
 
 def deepest_line_in(traceback, file: Path) -> str:
-    """ "path:line" of the traceback's deepest frame in `file`, or "" where none is."""
+    """The path and line ("path:line") of the traceback's deepest frame in `file`, or "" where none is."""
     file = file.resolve()
     frame = _deepest_frame(traceback, lambda path: path.resolve() == file)
     return f"{display_path(file)}:{frame[1]}" if frame else ""
