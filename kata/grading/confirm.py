@@ -4,7 +4,8 @@ Code that runs in the same process as the tests can always forge their verdicts,
 when the probes (probes.py) agree that every symbol the test exercises (recorded from the references,
 kata/reference_runs.json) computes what it should, in the aspects the test rests on. When every test that
 rests on something the probes found wrong reports passing, the stage as a whole scores nothing: that is
-what forged verdicts look like (honest code fails at least one of them).
+what forged verdicts look like (honest code fails at least one of them), unless a symbol of an earlier stage
+is among what was found wrong, which the stage's own tests need not see.
 """
 
 from dataclasses import dataclass, replace
@@ -38,8 +39,12 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
         touching += [(result, wrong[0])] if wrong else []
     # Forged verdicts pass every test; honest code that is wrong somewhere fails at least one test resting on
     # what is wrong (the maintainer's tier proves it of every catalogued mistake), though some tests resting
-    # on it may pass: a test of Block, say, that does not see a head without dropout.
-    if touching and all(result.passed for result, _ in touching):
+    # on it may pass: a test of Block, say, that does not see a head without dropout. Not so where a symbol of
+    # an earlier stage is wrong: the check's oracles build this stage on the references' earlier stages, the
+    # tests on the learner's own (a MultiHeadAttention of the learner's misscaled heads passes them all), so
+    # those tests lose their points, but the stage is not scored as forged.
+    earlier_wrong = any(symbol.split(".")[0] != stage.name for symbol, _, _ in wrongs)
+    if touching and not earlier_wrong and all(result.passed for result, _ in touching):
         symbol, why = touching[0][1]
         problem = sentences(
             f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs "

@@ -70,6 +70,28 @@ def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dic
     return forged, zeroed
 
 
+# Mistakes of an earlier stage, graded with a later stage's suite, which judges that stage on the learner's own
+# earlier ones. Before confirm() allowed for it, each scored the later stage nothing, as if forged (on draws 0
+# and 1: 7 of 27 stage-6 mistakes at stage 7, 21 of 44 stage-7 ones at stage 8, 11 of 28 stage-8 ones at
+# stage 9, 5 of 26 stage-9 ones at stage 10, 5 of 44 stage-7 ones at stage 11).
+KNOCK_ON = [
+    ("head-scaled-by-n-embd", "s07_transformer"),
+    ("mask-sized-by-the-width", "s07_transformer"),
+    ("feed-forward-without-relu", "s08_gpt"),
+]
+
+
+@pytest.mark.parametrize(("name", "later"), KNOCK_ON, ids=lambda value: value)
+def test_an_earlier_stages_mistake_never_scores_a_later_stage_as_forged(name, later, tmp_path):
+    mistake = next(mistake for mistake in MISTAKES if mistake.name == name)
+    folder, stage = mistake.write_to(tmp_path / "impl"), stage_named(later)
+    results = run_suite(folder, [stage], profile="meta").for_stage(later)
+    probed = sorted({symbol.split(".")[0] for symbol in symbols_reached(stage)})  # as `kata grade` probes it
+    symbols = [f"{probed_stage}.{symbol}" for probed_stage in probed for symbol in stage_named(probed_stage).symbols]
+    for seed in draws_for(mistake.name):
+        assert not confirm(stage, results, refutations(folder, symbols, seed)).problem, f"draw {seed}"
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
 def test_the_suite_accepts_the_variant(variant, tmp_path):
     run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.graded)], profile="meta")
