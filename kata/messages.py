@@ -15,6 +15,8 @@ from kata.results import FailureKind
 _ENDINGS = (".", "!", "?", ":")
 NO_RETURN = "A function that ends without a return statement returns None"
 
+# torch's words where two tensors of different sizes meet; three of the mistakes below end there
+_SIZES_DIFFER = r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)"
 # What torch says for a mistake learners often make, (in the error, in the line that raised it), and the mistake
 # in words: torch's own text names the operation, not what to change.
 _KNOWN_ERRORS = (
@@ -31,19 +33,19 @@ _KNOWN_ERRORS = (
         "first, logits.view(B * T, V) and targets.view(B * T), as the lecture does.",
     ),
     (  # the block_size × block_size mask used whole on a shorter input
-        r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
+        _SIZES_DIFFER,
         r"self\.tril\b(?!\s*\[)",  # used whole: a mask already cropped, or made from T, is not this
         "The mask is block_size × block_size, but an input may have fewer positions (any T up to block_size): "
         "crop it to the input's length, self.tril[:T, :T].",
     ),
     (  # a cropped mask smaller than the input: the buffer made from another size than block_size
-        r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
+        _SIZES_DIFFER,
         r"self\.tril\s*\[",
         "The cropped mask is smaller than the T × T affinities: register the mask as large as the longest "
         "input, torch.tril(torch.ones(block_size, block_size)).",
     ),
     (  # a mask made from T that meets affinities of another shape: q and k multiplied the wrong way round
-        r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)",
+        _SIZES_DIFFER,
         r"^(?!.*self\.tril\b).*masked_fill",
         "The mask and the affinities differ in size: q @ k.transpose(-2, -1) gives (B, T, T) affinities, one row "
         "per query and one column per key, for a (T, T) mask.",

@@ -33,9 +33,10 @@ def refutations_on_draws(folder, symbols: list[str], seeds: list[int]) -> dict[i
 
     lines = _in_a_child(folder, answer).splitlines()
     found = {}
+    count = len(symbols)  # one line per symbol and draw, in order: a child that died leaves the last ones out
     for number, (seed, inputs) in enumerate(draws.items()):
         answers = [
-            report.parse_probe_answer(line, set(symbols)) for line in lines[number * len(symbols) :][: len(symbols)]
+            report.parse_probe_answer(line, set(symbols)) for line in lines[number * count : (number + 1) * count]
         ]
         found[seed] = _refuted(symbols, inputs, {answer.symbol: answer for answer in answers})
     return found

@@ -54,9 +54,8 @@ def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dic
     check finds wrong, or a forged pass of it would count (the first part, by draw). And the honest verdicts
     must keep what they earned: the stage must not be scored as forged (the second part)."""
     stage = stage_named(mistake.graded)
-    probed = {symbol.split(".")[0] for symbol in symbols_reached(stage)}  # as `kata grade` probes the stage
     # The other stages answer as the references do, whose passing the check test_probes.py proves.
-    changed = [name for name in sorted(probed) if mistake.stage in stage_files_read_by(name)]
+    changed = [name for name in stages_probed_for(stage) if mistake.stage in stage_files_read_by(name)]
     symbols = [f"{name}.{symbol}" for name in changed for symbol in stage_named(name).symbols]
     failing = [result.nodeid for result in results if result.outcome.is_failure]
     forged, zeroed = {}, {}
@@ -68,6 +67,11 @@ def as_graded(mistake, folder, results: list) -> tuple[dict[int, list[str]], dic
         if problem := confirm(stage, results, refuted).problem:
             zeroed[seed] = problem
     return forged, zeroed
+
+
+def stages_probed_for(stage) -> list[str]:
+    """The stages whose symbols `kata grade` probes when it grades `stage`: its own and those its tests reach."""
+    return sorted({symbol.split(".")[0] for symbol in symbols_reached(stage)})
 
 
 # Mistakes of an earlier stage, graded with a later stage's suite, which judges that stage on the learner's own
@@ -86,8 +90,7 @@ def test_an_earlier_stages_mistake_never_scores_a_later_stage_as_forged(name, la
     mistake = next(mistake for mistake in MISTAKES if mistake.name == name)
     folder, stage = mistake.write_to(tmp_path / "impl"), stage_named(later)
     results = run_suite(folder, [stage], profile="meta").for_stage(later)
-    probed = sorted({symbol.split(".")[0] for symbol in symbols_reached(stage)})  # as `kata grade` probes it
-    symbols = [f"{probed_stage}.{symbol}" for probed_stage in probed for symbol in stage_named(probed_stage).symbols]
+    symbols = [f"{probed}.{symbol}" for probed in stages_probed_for(stage) for symbol in stage_named(probed).symbols]
     for seed in draws_for(mistake.name):
         assert not confirm(stage, results, refutations(folder, symbols, seed)).problem, f"draw {seed}"
 
