@@ -23,7 +23,7 @@ from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
 from kata.messages import deepest_line_in, earlier_stage_first, explain, raised_in_an_earlier_stage
 from kata.stage_status import StageState, status_from_results
-from kata.suite import ResultCollector, freeze_what_is_loaded
+from kata.suite import ResultCollector, anything_frozen, freeze_what_is_loaded
 
 _active = pytest.StashKey[bool]()
 _previous_folder = pytest.StashKey()
@@ -149,7 +149,7 @@ def pytest_runtestloop(session):
     (Here rather than at the end of collection, which pytest-xdist's controller process never reaches.)"""
     if not session.config.stash.get(_active, False):
         return
-    if not gc.get_freeze_count():
+    if not anything_frozen():
         freeze_what_is_loaded()
     gc.enable()
 
