@@ -2,7 +2,8 @@
 grader's own check (kata/grading/probe_calls.py): every call of chosen torch functions in a block, however the
 code reached them (through torch.nn.functional, a name imported from it, or a module: nn.Dropout calls F.dropout;
 patching the attribute would miss a name bound when the code was imported), and tensors made on the CPU
-where they should be made on the input's device.
+where they should be made on the input's device. And the autograd nodes behind a tensor: what ran beneath the
+torch functions, which those modes do not see.
 """
 
 import os
@@ -127,3 +128,20 @@ def _line_outside_torch() -> str:
     ):
         frame = frame.f_back
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
+
+
+def autograd_nodes(tensor: torch.Tensor) -> list[str]:
+    """The names of the autograd nodes `tensor` was computed through (NativeLayerNormBackward0, ...), one per node.
+    A torch function mode sees the calls made through torch's functions; code can reach the same kernel without
+    one (torch.native_layer_norm, torch.ops.aten.layer_norm, a call under torch._C.DisableTorchFunction()), but
+    where the result needs gradients, the kernel's own node is in its graph whichever way it was called.
+    (Not a TorchDispatchMode, which sees every kernel too: its first call imports torch._dynamo, 1.2 s.)"""
+    names, seen, waiting = [], set(), [tensor.grad_fn]
+    while waiting:
+        node = waiting.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        waiting.extend(following for following, _ in node.next_functions)
+    return names

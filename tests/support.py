@@ -18,7 +18,7 @@ from torch import nn
 
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT
-from kata.torch_calls import MadeOnTheCPU, TorchCalls
+from kata.torch_calls import MadeOnTheCPU, TorchCalls, autograd_nodes
 
 
 @contextlib.contextmanager
@@ -125,17 +125,19 @@ def recorded_dropout():
         yield calls
 
 
-@contextlib.contextmanager
-def recorded_layer_norm():
-    """Record every call of torch's own layer norm (nn.LayerNorm and F.layer_norm both reach it)."""
-    calls: list[tuple] = []
+def runs_torchs_layer_norm(module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether one forward of `module` on `x` runs torch's own layer norm: called through nn.LayerNorm or
+    F.layer_norm (which a torch function mode records, with gradients or without), or its kernel reached another
+    way (torch.native_layer_norm, torch.ops.aten.layer_norm), whose node is then in the output's autograd graph."""
+    calls = []
 
     def record(func, args, kwargs):
         calls.append(args)
         return func(*args, **kwargs)
 
-    with TorchCalls((nn.functional.layer_norm, torch.layer_norm), record):
-        yield calls
+    with TorchCalls((nn.functional.layer_norm, torch.layer_norm), record), torch.enable_grad():
+        output = module(x)
+    return bool(calls) or "NativeLayerNormBackward0" in autograd_nodes(output)
 
 
 @contextlib.contextmanager

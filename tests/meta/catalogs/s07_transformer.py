@@ -309,6 +309,32 @@ MISTAKES = [
         ),
         "calls torch's own layer norm",
     ),
+    # torch's public torch.native_layer_norm reaches the kernel F.layer_norm calls without going through it.
+    Mistake(
+        "layernorm-calls-torch-native-layer-norm",
+        "s07_transformer",
+        "called torch.native_layer_norm, which F.layer_norm itself calls, found by searching torch for a layer norm",
+        (
+            (
+                REFERENCE_LN_FORWARD,
+                "        return torch.native_layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)[0]",
+            ),
+        ),
+        "calls torch's own layer norm",
+    ),
+    Mistake(
+        "layernorm-functional-hidden-from-torch-function-modes",
+        "s07_transformer",
+        "called F.layer_norm inside torch._C.DisableTorchFunction(), out of sight of any torch function mode",
+        (
+            (
+                REFERENCE_LN_FORWARD,
+                "        with torch._C.DisableTorchFunction():\n"
+                "            return nn.functional.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)",
+            ),
+        ),
+        "calls torch's own layer norm",
+    ),
     Mistake(
         "post-norm-block",
         "s07_transformer",
