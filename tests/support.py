@@ -182,8 +182,11 @@ def submodule(owner: nn.Module, name: str, call: str) -> nn.Module:
     return module
 
 
-def expect_dropout_last(module: nn.Module, x: torch.Tensor, last_layer, call: str, layer_name: str, *, p: float):
-    """In training mode, `module` must return dropout(p) of what `last_layer` computed, as the lecture does."""
+def expect_dropout_last(
+    module: nn.Module, x: torch.Tensor, last_layer, call: str, layer_name: str, *, p: float, rate_hint: str = ""
+):
+    """In training mode, `module` must return dropout(p) of what `last_layer` computed, as the lecture does.
+    `rate_hint`, where given, is the advice when that dropout is missing or drops at another rate."""
     if not isinstance(last_layer, nn.Linear):
         fail(f"{call}: expected its {layer_name} to be an nn.Linear, got {last_layer!r}")
     with fixed_seed(0), recorded_dropout() as calls, recorded_forward(last_layer) as layer_calls:
@@ -200,9 +203,11 @@ def expect_dropout_last(module: nn.Module, x: torch.Tensor, last_layer, call: st
         )
     after = [dropout for dropout in dropped if torch.equal(dropout.input, layer_output)]
     if not after:
-        fail(f"{call} applied no dropout to the output of its {layer_name}: end with dropout, as its docstring asks")
+        hint = rate_hint or "end with dropout, as its docstring asks"
+        fail(f"{call} applied no dropout to the output of its {layer_name}: {hint}")
     if after[-1].p != p:
-        fail(f"{call} dropped its {layer_name}'s output with p={after[-1].p:g}: use the dropout it was given")
+        hint = rate_hint or "use the dropout it was given"
+        fail(f"{call} dropped its {layer_name}'s output with p={after[-1].p:g}: {hint}")
     if not isinstance(out, torch.Tensor) or not torch.equal(out.detach(), after[-1].output):
         fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")
 

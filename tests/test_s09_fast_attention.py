@@ -212,15 +212,24 @@ class TestCausalSelfAttention:
     def test_from_multihead_keeps_the_dropout(self):
         mha = multihead(8, 2, 6, seed=4, dropout=0.25)
         fast = stage.CausalSelfAttention.from_multihead(mha)
+        x, call = (
+            random_floats((2, 6, 8), 4),
+            "CausalSelfAttention.from_multihead(MultiHeadAttention(8, 2, 6, dropout=0.25)) in training mode",
+        )
         with fixed_seed(0), recorded_fused_attention() as calls:
-            fast.train()(random_floats((2, 6, 8), 4))
+            fast.train()(x)
         used = [call_arguments.get("dropout_p", 0.0) for call_arguments in calls]
         if used and not all(math.isclose(p, 0.25) for p in used):
             fail(
-                "CausalSelfAttention.from_multihead(MultiHeadAttention(8, 2, 6, dropout=0.25)) in training mode "
-                f"used dropout_p={used[0]:g}: build it with mha's dropout, cls(n_embd, n_head, block_size, "
+                f"{call} used dropout_p={used[0]:g}: build it with mha's dropout, cls(n_embd, n_head, block_size, "
                 "mha.dropout.p), so that the fast model trains as the per-head one does"
             )
+        # mha drops proj's output too: so must the attention built from it, whichever way it gets the rate
+        rate_hint = (
+            "build it with mha's dropout, cls(n_embd, n_head, block_size, mha.dropout.p), so that the output's "
+            "dropout drops at mha's rate as well as the fused attention"
+        )
+        expect_dropout_last(fast, x, getattr(fast, "c_proj", None), call, "c_proj", p=0.25, rate_hint=rate_hint)
 
 
 class TestFastGPT:

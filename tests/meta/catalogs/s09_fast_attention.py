@@ -16,6 +16,21 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: the sixth precision pass (2026-12-06): it passed every test, and the grader's check, which
+    # compares the whole dropped output, scored the honest stage as forged.
+    Mistake(
+        "from-multihead-sets-only-the-fused-dropout",
+        "s09_fast_attention",
+        "built the attention without mha's dropout and then set only the fused attention's rate",
+        (
+            (
+                "        attention = cls(n_embd, n_head, block_size, mha.dropout.p)\n",
+                "        attention = cls(n_embd, n_head, block_size)\n"
+                "        attention.dropout = mha.dropout.p  # the rate the fused attention drops with\n",
+            ),
+        ),
+        "build it with mha's dropout, cls(n_embd, n_head, block_size, mha.dropout.p), so that the output's",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "resid-dropout-fixed-0.2",
