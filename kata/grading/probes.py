@@ -142,7 +142,16 @@ def dropout_rate(rng: torch.Generator) -> float:
 def small_config(rng: torch.Generator) -> dict:
     # Three heads: one hides every mistake in how heads are split and joined, and n_head = n_layer would hide a
     # model built with the two swapped.
-    return dict(vocab_size=integer(rng, 5, 20), block_size=8, n_embd=12, n_head=3, n_layer=2, dropout=0.0)
+    block_size, n_embd = 8, 12
+    vocab_size = vocabulary_size(rng, block_size, n_embd)
+    return dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd, n_head=3, n_layer=2, dropout=0.0)
+
+
+def vocabulary_size(rng: torch.Generator, block_size: int, n_embd: int) -> int:
+    """5 to 20, but neither the context's length nor the width: a table sized by one where the other belongs
+    (a position table of vocab_size rows) has the right shape when they are equal."""
+    sizes = [size for size in range(5, 21) if size not in (block_size, n_embd)]
+    return sizes[integer(rng, 0, len(sizes) - 1)]
 
 
 # ---- stage 1 ----------------------------------------------------------------------------------------
@@ -1122,7 +1131,9 @@ def gpt2_block_weights(rng, n_embd: int) -> dict:
 
 def gpt2_config(rng) -> dict:
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
-    return dict(vocab_size=integer(rng, 5, 20), block_size=8, n_embd=4 * n_head, n_head=n_head, n_layer=2, dropout=0.0)
+    block_size, n_embd = 8, 4 * n_head
+    vocab_size = vocabulary_size(rng, block_size, n_embd)
+    return dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd, n_head=n_head, n_layer=2, dropout=0.0)
 
 
 def gpt2_weights(rng, config: dict) -> dict:

@@ -45,6 +45,19 @@ MISTAKES = [
         (("x = self.blocks(tok_emb + pos_emb)", "x = self.blocks(tok_emb)"),),
         "The position embedding is missing",
     ),
+    # Source: the sixth precision pass (2026-12-06); the grader's check missed it where its drawn vocabulary was
+    # as large as the context.
+    Mistake(
+        "position-table-sized-by-the-vocabulary",
+        "s08_gpt",
+        "made the position table vocab_size rows long",
+        (
+            (
+                "self.position_embedding_table = nn.Embedding(config.block_size, config.n_embd)",
+                "self.position_embedding_table = nn.Embedding(config.vocab_size, config.n_embd)",
+            ),
+        ),
+    ),
     Mistake(
         "positions-looked-up-by-token",
         "s08_gpt",
