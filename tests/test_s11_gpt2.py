@@ -78,9 +78,16 @@ def tiny_gpt2(seed: int = 0, **changes):
 def loaded_gpt2(seed: int):
     model = tiny_gpt2(seed)  # the learner's code first: a stub fails at once
     state_dict = hugging_face_state_dict(seed)
-    model = stage.load_gpt2_state_dict(model, state_dict)
-    if not isinstance(model, nn.Module):
-        fail(f"load_gpt2_state_dict(model, state_dict) should return the model it loaded into, got {model!r}")
+    returned = stage.load_gpt2_state_dict(model, state_dict)
+    if not isinstance(returned, nn.Module):
+        fail(f"load_gpt2_state_dict(model, state_dict) should return the model it loaded into, got {returned!r}")
+    if returned is not model:
+        fail(
+            "load_gpt2_state_dict(model, state_dict) returned another model than the one it was given, which keeps "
+            "the weights it was built with",
+            "Copy the checkpoint into the given model's own parameters (in place, under torch.no_grad()) and return "
+            "that model: nanoGPT's from_pretrained builds a new one, which this function must not.",
+        )
     return model, state_dict
 
 

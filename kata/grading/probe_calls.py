@@ -952,7 +952,8 @@ def dropping_gpt2(gpt2, inputs):
 def gpt2_loaded(inputs):
     load, state_dict = gpt2_stage().load_gpt2_state_dict, dict(inputs["state_dict"])
     before = {key: tensor.clone() for key, tensor in state_dict.items()}
-    model = load(gpt2_model(inputs), state_dict)
+    model = gpt2_model(inputs)
+    load(model, state_dict)  # into `model`, in place: its logits are asked, not those of what load returns
     kept = set(state_dict) == set(before) and all(torch_equal(state_dict[key], before[key]) for key in before)
     # the Hub's safetensors keep the shared matrix once, as wte
     without_head = {key: value for key, value in inputs["state_dict"].items() if key != "lm_head.weight"}

@@ -21,6 +21,15 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: the sixth precision pass (2026-12-06), after nanoGPT's from_pretrained, which builds the model it
+    # loads into; every test used the returned model, and the grader's check too.
+    Mistake(
+        "loader-builds-a-new-model",
+        STAGE,
+        "loaded into a new GPT2 of the same config and returned it, leaving the given model as it was built",
+        (("    own = model.state_dict()\n", "    model = GPT2(model.config)\n    own = model.state_dict()\n"),),
+        "returned another model than the one it was given",
+    ),
     # Source: the second backing hunt of 2026-12-05: the suite accepted it.
     Mistake(
         "loader-demands-the-head-key",
