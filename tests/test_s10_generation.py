@@ -44,18 +44,43 @@ def tiny_attention(seed: int = 0, dropout: float = 0.0):
 
 def probabilities_by_hand(logits, temperature=1.0, top_k=None, top_p=None) -> torch.Tensor:
     """The oracle, in float64: temperature, then top-k on the logits, then the top-p nucleus on the probabilities."""
-    logits = logits.double() / temperature
-    if top_k is not None:
-        kth = logits.sort(dim=-1, descending=True).values[..., top_k - 1 : top_k]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = logits.softmax(dim=-1)
+    probs = top_k_by_hand(logits, temperature, top_k).softmax(dim=-1)
     if top_p is not None:
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
-        mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
-        drop = torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, mass_before >= top_p)
-        probs = probs.masked_fill(drop, 0.0)
+        probs = probs.masked_fill(outside_the_nucleus(probs, top_p), 0.0)
         probs = probs / probs.sum(dim=-1, keepdim=True)
     return probs
+
+
+def top_k_by_hand(logits, temperature=1.0, top_k=None) -> torch.Tensor:
+    """The logits in float64, divided by the temperature, -inf outside the top_k."""
+    logits = logits.double() / temperature
+    if top_k is None:
+        return logits
+    kth = logits.sort(dim=-1, descending=True).values[..., top_k - 1 : top_k]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def outside_the_nucleus(probs, top_p) -> torch.Tensor:
+    """Where the tokens more likely than each already hold top_p, in the vocabulary's order."""
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
+    return torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, mass_before >= top_p)
+
+
+def nucleus_mistakes(logits, temperature, top_k, top_p) -> dict[str, torch.Tensor]:
+    """What two ways of getting the nucleus wrong give, each with what it tells the learner."""
+    kept = top_k_by_hand(logits, temperature, top_k).softmax(dim=-1)
+    before_top_k = (logits.double() / temperature).softmax(dim=-1)
+    wrong_mass = kept.masked_fill(outside_the_nucleus(before_top_k, top_p), 0.0)
+    sorted_probs, order = kept.sort(dim=-1, descending=True)
+    in_sorted_order = sorted_probs.masked_fill(sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p, 0.0)
+    gathered = in_sorted_order.gather(-1, order)  # the sort applied again, where scatter undoes it
+    return {
+        "The nucleus was taken from the probabilities before top_k: softmax what top_k kept, then keep the "
+        "top_p nucleus of those probabilities.": wrong_mass / wrong_mass.sum(dim=-1, keepdim=True),
+        "The nucleus went back to the vocabulary's order by gather(-1, order), which applies the sort again: put "
+        "each value back where it came from with scatter(-1, order, ...).": gathered / gathered.sum(-1, keepdim=True),
+    }
 
 
 def nucleus_edge_is_clear(logits, temperature=1.0, top_k=None, top_p=None) -> bool:
@@ -81,7 +106,12 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
         return "The logits were multiplied by the temperature: divide them by it (a high temperature flattens)."
     if (top_k or top_p) and looks_like(temperature=temperature):
         return "These are the probabilities before any top_k or top_p filtering."
-    if top_k and top_k < logits.shape[-1] and looks_like(temperature=temperature, top_k=top_k + 1, top_p=top_p):
+    if top_p and top_p < 1:
+        for hint, wrong in nucleus_mistakes(logits, temperature, top_k, top_p).items():
+            if torch.allclose(got, wrong, atol=1e-6):
+                return hint
+    more_than_k = top_k is not None and bool(((got > 0).sum(-1) > top_k).any())
+    if more_than_k and looks_like(temperature=temperature, top_k=top_k + 1, top_p=top_p):
         return f"{top_k + 1} tokens were kept where top_k is {top_k}: keep the logits >= the k-th largest."
     if top_k and top_k > 1 and looks_like(temperature=temperature, top_k=top_k - 1, top_p=top_p):
         return f"{top_k - 1} tokens were kept where top_k is {top_k}: keep the logits >= the k-th largest."
@@ -150,8 +180,9 @@ class TestNextTokenProbabilities:
 
     @pytest.mark.parametrize("top_p, kept", [(0.3, 1), (0.7, 2), (0.9, 3), (1.0, 4)])
     def test_top_p_keeps_the_smallest_nucleus_holding_top_p(self, top_p, kept):
-        logits = torch.tensor([[0.15, 0.05, 0.5, 0.3]]).log()
-        call = f"next_token_probabilities(log of [[0.15, 0.05, 0.5, 0.3]], top_p={top_p})"
+        # sorted, their order [3, 0, 1, 2] is not its own inverse: a nucleus put back by gather shows
+        logits = torch.tensor([[0.3, 0.15, 0.05, 0.5]]).log()
+        call = f"next_token_probabilities(log of [[0.3, 0.15, 0.05, 0.5]], top_p={top_p})"
         got = expect_accepted(lambda: stage.next_token_probabilities(logits, top_p=top_p), call, TOP_P_RANGE)
         hint = probabilities_diagnosis(got, logits, top_p=top_p) or (
             f"The {kept} most likely token{'s' if kept > 1 else ''} hold at least {top_p} of the probability: "
@@ -161,6 +192,7 @@ class TestNextTokenProbabilities:
 
     @given(seeds, st.integers(1, 3), st.integers(2, 30), st.floats(0.05, 1.0))
     @example(0, 2, 12, 0.6)
+    @example(1, 1, 4, 0.5)  # the nucleus of the probabilities before top_k differs here
     def test_temperature_then_top_k_then_top_p(self, seed, B, vocab_size, top_p):
         logits, top_k = random_floats((B, vocab_size), seed) * 3, max(1, vocab_size // 2)
         options = dict(temperature=0.7, top_k=top_k, top_p=top_p)

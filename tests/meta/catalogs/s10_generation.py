@@ -6,6 +6,34 @@ from catalog import Edited as Variant
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the sixth precision pass (2026-12-06): each had a message that blamed what was right (top_k, then
+    # the order of the filters), and the first was invisible to the top_p test, whose order was its own inverse.
+    Mistake(
+        "top-p-nucleus-gathered-back",
+        "s10_generation",
+        "put the filtered sorted probabilities back in the vocabulary's order with gather instead of scatter",
+        (
+            (
+                "        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)\n"
+                "        probs = probs.masked_fill(drop, 0.0)\n",
+                "        probs = sorted_probs.masked_fill(drop_sorted, 0.0).gather(-1, order)\n",
+            ),
+        ),
+        "with scatter(-1, order, ...)",
+    ),
+    Mistake(
+        "top-p-nucleus-from-before-top-k",
+        "s10_generation",
+        "took the nucleus from the probabilities before top_k, then applied both masks",
+        (
+            ("    logits = logits / temperature\n", "    logits = unfiltered = logits / temperature\n"),
+            (
+                "        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)\n",
+                "        sorted_probs, order = torch.sort(F.softmax(unfiltered, dim=-1), dim=-1, descending=True)\n",
+            ),
+        ),
+        "The nucleus was taken from the probabilities before top_k",
+    ),
     # Source: the second backing hunt of 2026-12-05.
     Mistake(
         "top-k-masks-the-callers-logits",
