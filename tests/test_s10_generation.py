@@ -147,6 +147,14 @@ RANGES = f"temperature must be > 0, top_k between 1 and the vocabulary size, {TO
 
 
 class TestNextTokenProbabilities:
+    def test_makes_its_tensors_on_the_logits_device(self):
+        logits, options = random_floats((2, 10), 0) * 3, dict(temperature=0.7, top_k=6, top_p=0.6)
+        expect_tensors_on_the_inputs_device(
+            lambda: stage.next_token_probabilities(logits, **options),
+            f"next_token_probabilities(logits of shape (2, 10), {shown_options(options)})",
+            the_input="logits",
+        )
+
     def test_leaves_the_logits_it_was_given_as_they_were(self):
         logits = random_floats((2, 10), 0) * 3
         given = logits.clone()
@@ -442,6 +450,13 @@ def embedded_lengths(model):
 
 
 class TestGenerate:
+    def test_makes_its_tensors_on_the_inputs_device(self):
+        model, idx = tiny_model(5), random_tokens((2, 3), V, 5)
+        expect_tensors_on_the_inputs_device(
+            lambda: stage.generate(model, idx, 4, top_k=3, top_p=0.9, generator=torch.Generator().manual_seed(0)),
+            "generate(model, idx of shape (2, 3), 4, top_k=3, top_p=0.9)",
+        )
+
     def test_samples_what_the_full_forward_gives_past_block_size(self):
         model, idx = tiny_model(5), random_tokens((2, 3), V, 5)
         options = dict(temperature=0.8, top_k=6, top_p=0.9)

@@ -637,6 +637,11 @@ def gpt(inputs):
             "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=True)),
             "evaluated_with_dropout": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=False)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
+            "generate_made_on_the_cpu": guarded(
+                lambda: made_on_the_cpu(
+                    lambda: model.generate(inputs["prompt"], inputs["new_tokens"], generator=generator(inputs["seed"]))
+                )
+            ),
             "trains": trains,
             "mode_kept": guarded(lambda: mode_after_generating(model, inputs["prompt"])),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
@@ -723,6 +728,9 @@ def next_token_probabilities(inputs):
         "order": choose(inputs["order_logits"].clone(), top_k=2, top_p=0.5),
         "rejects": guarded(lambda: [raises_for(choose, logits=logits.clone(), **options) for options in bad]),
         "boundaries": [guarded(lambda o=options: choose(logits.clone(), **o)) for options in inputs["boundaries"]],
+        "made_on_the_cpu": guarded(
+            lambda: made_on_the_cpu(lambda: [choose(logits.clone(), **options) for options in inputs["options"]])
+        ),
     }
 
 
@@ -796,6 +804,7 @@ def generate(inputs):
     with no_grad():
         greedy = generation.generate(model, prompt, new_tokens, top_k=1)
         reads, read[:] = list(read), []
+        greedy_again = generation.generate(model, inputs["second_prompt"], new_tokens, top_k=1)
         sampled = generation.generate(
             model, prompt, new_tokens, top_k=3, temperature=0.8, generator=generator(inputs["seed"])
         )
@@ -831,6 +840,7 @@ def generate(inputs):
 
         return {
             "greedy": greedy,
+            "greedy_again": greedy_again,
             "sampled": sampled,
             "uncached": uncached,
             "sampled_rows": many,
@@ -852,6 +862,13 @@ def generate(inputs):
                 rejects(lambda options=options: generation.generate(model, prompt, 3, **options))
                 for options in (dict(temperature=0.0), dict(top_k=inputs["config"]["vocab_size"] + 1), dict(top_p=1.5))
             ],
+            "made_on_the_cpu": guarded(
+                lambda: made_on_the_cpu(
+                    lambda: generation.generate(
+                        model, prompt, new_tokens, top_k=3, top_p=0.9, generator=generator(inputs["seed"])
+                    )
+                )
+            ),
         }
 
 

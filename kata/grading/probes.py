@@ -656,6 +656,7 @@ def gpt_answer(inputs):
         "dropping": oracles.gpt_logits(weights, inputs["idx"], config["n_head"], inputs["p"]).float(),
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+        "generate_made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "trains": True,  # the loss has a gradient to follow back
         "mode_kept": True,  # generate leaves a model in training mode in it
     }
@@ -721,6 +722,7 @@ GPT_ASPECTS = {
     "dropping": ("test_config_dropout_reaches_every_block",),
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
+    "generate_made_on_the_cpu": ("test_generate_makes_its_tensors_on_the_inputs_device",),
     "trains": ("test_overfits_one_batch",),
     "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
     "loss_type": ("test_contract_with_and_without_targets", "test_a_fresh_model_starts_near_ln_V"),
@@ -854,6 +856,7 @@ def probabilities_answer(inputs):
         "order": order,  # top_k first: of 0.4 and 0.3, renormalised, 0.57 alone holds top_p 0.5
         "rejects": [True] * 5,
         "boundaries": probabilities(inputs["boundaries"]),
+        "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
     }
 
 
@@ -867,6 +870,7 @@ BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top
     backs={
         "rejects": ("test_rejects_bad_arguments",),
         "logits_kept": ("test_leaves_the_logits_it_was_given_as_they_were",),
+        "made_on_the_cpu": ("test_makes_its_tensors_on_the_logits_device",),
         "boundaries": (
             "test_rejects_bad_arguments_and_accepts_the_boundaries",
             "test_top_p_keeps_the_smallest_nucleus_holding_top_p[1.0-",  # the one case that is a boundary
@@ -979,6 +983,7 @@ def cached_forward_inputs(rng):
 GENERATION_KEYS = {
     "long_prompt",
     "greedy",
+    "greedy_again",
     "sampled",
     "uncached",
     "sampled_rows",
@@ -988,6 +993,7 @@ GENERATION_KEYS = {
     "cold",
     "nucleus",
     "defaults",
+    "made_on_the_cpu",
 }
 
 
@@ -999,8 +1005,13 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     whatever the global seed, and the cache is used: after the first step, most steps read one position."""
     if not isinstance(answer, dict) or set(answer) != GENERATION_KEYS:
         return {"": f"the answer should hold {sorted(GENERATION_KEYS)}"}
-    for name, rows, top_k in (("greedy", 1, 1), ("sampled", 1, 3)):
-        if wrong := tokens_judge(inputs, answer[name], name, rows=rows, top_k=top_k):
+    again = {**inputs, "prompt": inputs["second_prompt"]}
+    for name, asked, rows, top_k in (
+        ("greedy", inputs, 1, 1),
+        ("greedy_again", again, 1, 1),
+        ("sampled", inputs, 1, 3),
+    ):
+        if wrong := tokens_judge(asked, answer[name], name, rows=rows, top_k=top_k):
             return {"": wrong}
     found = {}
     if wrong := tokens_judge(inputs, answer["uncached"], "uncached", rows=1, top_k=3):  # use_cache=False works
@@ -1021,6 +1032,10 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
         if wrong := tokens_judge(inputs, answer[name], name, rows=1, top_k=1):
             found[name] = f"with {option}, which leaves only the most likely token: {wrong}"
+    if answer["made_on_the_cpu"] != ON_THE_INPUTS_DEVICE:
+        found["made_on_the_cpu"] = (
+            f"made a tensor on the CPU and mixed it with the model's: {answer['made_on_the_cpu']}"
+        )
     if answer["rejects"] != [True] * 3:
         found["rejects"] = (
             f"generate with temperature 0, top_k past the vocabulary, top_p 1.5 raised: {answer['rejects']}"
@@ -1063,6 +1078,7 @@ GENERATION_ASPECTS = {
     "cold": ("test_samples_what_the_full_forward_gives_past_block_size",),  # sampled with its temperature
     "nucleus": ("test_samples_what_the_full_forward_gives_past_block_size",),  # and its top_p
     "defaults": ("test_without_options_samples_at_temperature_1_from_every_token",),
+    "made_on_the_cpu": ("test_makes_its_tensors_on_the_inputs_device",),
 }
 
 
@@ -1110,6 +1126,9 @@ def generation_inputs(rng):
         # past block_size by more than the new tokens: every step's context starts after the prompt's start
         "long_prompt": tokens(rng, config["vocab_size"], 1, config["block_size"] + integer(rng, 5, 8)),
         "long_new_tokens": 4,  # greedily: a context cut from the prompt's start must miss on one of them
+        # greedily too, from another prompt: a wrong cached attention may shift no argmax of one run (a mask
+        # that hid each token from itself did not, on one draw in twelve)
+        "second_prompt": tokens(rng, config["vocab_size"], 1, integer(rng, 3, 5)),
     }
 
 

@@ -13,6 +13,34 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: the sixth precision pass (2026-12-06): only the forward's tensors were looked at, and `kata sample`
+    # on a GPU calls generate.
+    Mistake(
+        "generate-fills-a-buffer-made-on-the-cpu",
+        "s08_gpt",
+        "generated into a buffer made with torch.zeros without device=",
+        (
+            (
+                "        for _ in range(max_new_tokens):\n"
+                "            idx_cond = idx[:, -self.config.block_size :]"
+                "  # the positions the model has embeddings for\n"
+                "            logits, _ = self(idx_cond)\n"
+                "            probs = F.softmax(logits[:, -1, :], dim=-1)\n"
+                "            idx_next = torch.multinomial(probs, num_samples=1, generator=generator)\n"
+                "            idx = torch.cat((idx, idx_next), dim=1)\n"
+                "        return idx\n",
+                "        B, T = idx.shape\n"
+                "        out = torch.zeros(B, T + max_new_tokens, dtype=torch.long)  # filled as it goes\n"
+                "        out[:, :T] = idx\n"
+                "        for t in range(T, T + max_new_tokens):\n"
+                "            logits, _ = self(out[:, max(0, t - self.config.block_size) : t])\n"
+                "            probs = F.softmax(logits[:, -1, :], dim=-1)\n"
+                "            out[:, t : t + 1] = torch.multinomial(probs, num_samples=1, generator=generator)\n"
+                "        return out\n",
+            ),
+        ),
+        "makes a tensor with torch.zeros(...) without device=",
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it, and training after a sample ran without dropout.
     Mistake(
         "generate-leaves-eval-mode",

@@ -6,6 +6,41 @@ from catalog import Edited as Variant
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the sixth precision pass (2026-12-06): the device was looked at only in forward_with_cache, and
+    # `kata sample` on a GPU calls these.
+    Mistake(
+        "top-p-ranks-made-on-the-cpu",
+        "s10_generation",
+        "counted the nucleus's tokens and compared it with ranks from torch.arange without device=",
+        (
+            (
+                "        drop_sorted = before >= top_p  # the nucleus is already complete without this token\n",
+                "        kept = (before < top_p).sum(dim=-1, keepdim=True)  # how many tokens the nucleus holds\n"
+                "        drop_sorted = torch.arange(probs.shape[-1]) >= kept\n",
+            ),
+        ),
+        "makes a tensor with torch.arange(...) without device=",
+    ),
+    Mistake(
+        "cached-generate-fills-a-buffer-made-on-the-cpu",
+        "s10_generation",
+        "generated into a buffer made with torch.zeros without device=",
+        (
+            (
+                "    cache = KVCache()\n    for _ in range(max_new_tokens):\n",
+                "    cache, B, T = KVCache(), *idx.shape\n"
+                "    out = torch.zeros(B, T + max_new_tokens, dtype=torch.long)  # filled as it goes\n"
+                "    out[:, :T] = idx\n"
+                "    for step in range(max_new_tokens):\n"
+                "        idx = out[:, : T + step]\n",
+            ),
+            (
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    return idx\n",
+                "        out[:, T + step : T + step + 1] = idx_next\n    return out\n",
+            ),
+        ),
+        "makes a tensor with torch.zeros(...) without device=",
+    ),
     # Source: the sixth precision pass (2026-12-06): each had a message that blamed what was right (top_k, then
     # the order of the filters), and the first was invisible to the top_p test, whose order was its own inverse.
     Mistake(
