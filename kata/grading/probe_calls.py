@@ -976,6 +976,9 @@ def gpt2_loaded(inputs):
     without_head = {key: value for key, value in inputs["state_dict"].items() if key != "lm_head.weight"}
     missing = [{k: value for k, value in state_dict.items() if k != key} for key in inputs["keys"]]
     reshaped = {**state_dict, inputs["keys"][0]: state_dict[inputs["keys"][0]][..., :-1]}
+    # the embedding of another vocabulary, beside a head that fits: a loader that takes the shared matrix
+    # from lm_head.weight must still refuse it
+    other_vocabulary = {**state_dict, "transformer.wte.weight": state_dict["transformer.wte.weight"][:-1]}
     not_ours = {
         **state_dict,
         f"transformer.h.{inputs['config']['n_layer']}.ln_1.weight": state_dict["lm_head.weight"][0],
@@ -986,7 +989,8 @@ def gpt2_loaded(inputs):
             "state_dict_kept": kept,
             "without_head_key": guarded(lambda: load(gpt2_model(inputs), without_head)(inputs["idx"])[0]),
             "rejects": [
-                rejects(lambda bad=bad: load(gpt2_model(inputs), bad)) for bad in (*missing, reshaped, not_ours)
+                rejects(lambda bad=bad: load(gpt2_model(inputs), bad))
+                for bad in (*missing, reshaped, not_ours, other_vocabulary)
             ],
             "with_mask_buffers": guarded(lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"])[0]),
         }

@@ -1330,7 +1330,8 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
         "logits": gpt2_logits(inputs),
         "state_dict_kept": True,
         "without_head_key": gpt2_logits(inputs),
-        "rejects": [True] * (len(inputs["keys"]) + 2),  # each key left out, a wrong shape, a key of no layer
+        # each key left out, a wrong shape, a key of no layer, an embedding of another vocabulary
+        "rejects": [True] * (len(inputs["keys"]) + 3),
         "with_mask_buffers": gpt2_logits(inputs),
     },
     atol=gpt2_tolerance,

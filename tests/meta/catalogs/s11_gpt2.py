@@ -24,6 +24,18 @@ MISTAKES = [
     # Source: the sixth precision pass (2026-12-06), after nanoGPT's from_pretrained, which builds the model it
     # loads into; every test used the returned model, and the grader's check too.
     Mistake(
+        "loader-skips-wte-for-the-head",
+        STAGE,
+        "skipped transformer.wte.weight, trusting lm_head.weight to bring the shared matrix",
+        (
+            (
+                "        if key.endswith(MASK_BUFFERS):\n",
+                '        if key.endswith(MASK_BUFFERS) or key == "transformer.wte.weight":  # lm_head.weight has it\n',
+            ),
+        ),
+        "the checkpoint's transformer.wte.weight is the shared matrix: load it",
+    ),
+    Mistake(
         "loader-builds-a-new-model",
         STAGE,
         "loaded into a new GPT2 of the same config and returned it, leaving the given model as it was built",
