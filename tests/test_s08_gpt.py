@@ -257,8 +257,16 @@ class TestForward:
             )
 
     def test_uses_the_position_of_each_token(self):
-        logits = forward_logits(tiny_gpt(1).eval(), torch.full((1, 4), 7), 20)
+        model = tiny_gpt(1).eval()
+        logits = forward_logits(model, torch.full((1, 4), 7), 20)
         if torch.allclose(logits[0, 0], logits[0, 1]):
+            if torch.allclose(logits[0, 0], forward_logits(model, torch.full((1, 4), 3), 20)[0, 0]):
+                fail(
+                    "The same token at positions 0 and 1 gave the same logits, and so did another token: the "
+                    "logits do not depend on the input at all",
+                    "Look at what comes after the blocks: a fresh model's ln_f starts with weight ones and lm_head "
+                    "with small random weights, and neither may start at zero.",
+                )
             fail(
                 "The same token at positions 0 and 1 gave the same logits: add the embedding of each position, "
                 "position_embedding_table(torch.arange(T)), to the token embedding"

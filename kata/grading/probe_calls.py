@@ -593,6 +593,17 @@ def fresh_statistics(model_class, config_class, inputs) -> dict:
     return initial_statistics(model_class(config_class(**inputs["init_config"])))
 
 
+def fresh_positions_differ(model_class, config_class, inputs) -> bool:
+    """Whether a fresh model, initialised as the learner's code does, gives one token other logits at positions 0
+    and 1: not where the positions are left out, nor where ln_f or lm_head starts at zero."""
+    import torch
+
+    torch.manual_seed(inputs["seed"])
+    model = model_class(config_class(**inputs["config"])).eval()
+    logits = model(inputs["idx"][:1, :1].repeat(1, 2))[0]
+    return not torch.allclose(logits[0, 0], logits[0, 1])
+
+
 def dropping_gpt(gpt_stage, inputs, *, training: bool):
     dropping = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**{**inputs["config"], "dropout": inputs["p"]}))
     set_gpt(dropping, inputs["weights"])
@@ -645,6 +656,9 @@ def gpt(inputs):
             "trains": trains,
             "mode_kept": guarded(lambda: mode_after_generating(model, inputs["prompt"])),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
+            "fresh_positions_differ": guarded(
+                lambda: fresh_positions_differ(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)
+            ),
         }
 
 

@@ -659,6 +659,7 @@ def gpt_answer(inputs):
         "generate_made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "trains": True,  # the loss has a gradient to follow back
         "mode_kept": True,  # generate leaves a model in training mode in it
+        "fresh_positions_differ": True,
     }
 
 
@@ -725,6 +726,7 @@ GPT_ASPECTS = {
     "generate_made_on_the_cpu": ("test_generate_makes_its_tensors_on_the_inputs_device",),
     "trains": ("test_overfits_one_batch",),
     "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
+    "fresh_positions_differ": ("test_uses_the_position_of_each_token",),
     "loss_type": ("test_contract_with_and_without_targets", "test_a_fresh_model_starts_near_ln_V"),
     # every weight registered: the tests that walk the model's modules find its blocks only then
     "parameter_count": (

@@ -75,6 +75,38 @@ MISTAKES = [
     ),
     # Source: the sixth precision pass (2026-12-06); the grader's check missed it where its drawn vocabulary was
     # as large as the context.
+    # Source: the sixth precision pass (2026-12-06): each was told to add the positions, which it does, and the
+    # first failed that test alone, with nothing in the grader's check behind it.
+    Mistake(
+        "init-zeroes-the-layer-norms",
+        "s08_gpt",
+        "zeroed the layer norms' weights and biases in _init_weights, as it zeroes the Linear biases",
+        (
+            (
+                "            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)\n\n",
+                "            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)\n"
+                "        elif isinstance(module, LayerNorm):\n"
+                "            torch.nn.init.zeros_(module.weight)\n"
+                "            torch.nn.init.zeros_(module.bias)\n\n",
+            ),
+        ),
+        "the logits do not depend on the input at all",
+        misleading=("add the embedding of each position",),
+    ),
+    # Source: modded-nanogpt, which starts its lm_head at zero.
+    Mistake(
+        "lm-head-starts-at-zero",
+        "s08_gpt",
+        "zeroed lm_head's weight after the initialisation, as modded-nanogpt does",
+        (
+            (
+                "        self.apply(self._init_weights)\n",
+                "        self.apply(self._init_weights)\n        self.lm_head.weight.detach().zero_()\n",
+            ),
+        ),
+        "lm_head.weight has mean 0 and std 0",
+        misleading=("add the embedding of each position",),
+    ),
     Mistake(
         "position-table-sized-by-the-vocabulary",
         "s08_gpt",
