@@ -267,7 +267,8 @@ class TestKVCache:
 def cached_attention_by_hand(attention, chunks, *, mask="causal", keep=True) -> torch.Tensor:
     """Attention of each chunk of x over everything cached so far, written out from c_attn and c_proj.
     mask: "causal" (the right one), "top-left" (what is_causal=True does when keys outnumber queries), "none",
-    "self-hidden" and "one-ahead" (the causal mask's diagonal one short or one past)."""
+    "self-hidden" and "one-ahead" (the causal mask's diagonal one short or one past), "added" (the causal mask of
+    ones and zeros added to the scores, as scaled_dot_product_attention does with a float attn_mask)."""
     keys, values, outputs = [], [], []
     for x in chunks:
         B, T, C = x.shape
@@ -282,8 +283,11 @@ def cached_attention_by_hand(attention, chunks, *, mask="causal", keep=True) -> 
             "one-ahead": torch.ones(T, S).tril(S - T + 1),
             "top-left": torch.ones(T, S).tril(),
             "none": torch.ones(T, S),
+            "added": torch.ones(T, S),
         }
         scores = (q @ k.transpose(-2, -1) / (C // N_HEAD) ** 0.5).masked_fill(allowed[mask] == 0, float("-inf"))
+        if mask == "added":
+            scores = scores + torch.ones(T, S, dtype=torch.float64).tril(S - T)
         y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
         outputs.append(y @ attention.c_proj.weight.double().T + attention.c_proj.bias.double())
     return torch.cat(outputs, dim=1)
@@ -315,6 +319,12 @@ def cached_attention_diagnosis(got, attention, chunks) -> str:
         return "Each new token also sees the one after it: query t sees keys j <= S - T + t, tril(diagonal=S - T)."
     if looks_like(keep=False):
         return "Each call attends only to its own tokens: attend over the keys and values cache.update returns."
+    if looks_like(mask="added"):
+        return (
+            "The mask's ones and zeros were added to the scores: scaled_dot_product_attention adds a float "
+            "attn_mask and hides a key only where a boolean one is False. Make it torch.ones(T, S, "
+            "dtype=torch.bool, device=x.device).tril(diagonal=S - T)."
+        )
     return ""
 
 
@@ -361,7 +371,7 @@ class TestAttendWithCache:
             "attend_with_cache on a CausalSelfAttention built with dropout=0.5 and in eval mode, as generate runs "
             "it, fed x of shape (2, 8, 16) in chunks of [3, 5] positions"
         )
-        hint = (
+        hint = cached_attention_diagnosis(got, attention, list(chunks)) or (
             "Apply no dropout here, as the docstring asks: generation never drops attention weights (no dropout_p "
             "for scaled_dot_product_attention, and F.dropout drops even in eval mode unless told training=False)."
         )

@@ -44,6 +44,14 @@ MISTAKES = [
     # Source: the sixth precision pass (2026-12-06): each had a message that blamed what was right (top_k, then
     # the order of the filters), and the first was invisible to the top_p test, whose order was its own inverse.
     Mistake(
+        "cached-mask-of-floats",
+        "s10_generation",
+        "made the cached mask of ones without dtype=torch.bool, so scaled_dot_product_attention adds it",
+        (("torch.ones(T, seen, dtype=torch.bool, device=x.device)", "torch.ones(T, seen, device=x.device)"),),
+        "The mask's ones and zeros were added to the scores",
+        misleading=("Apply no dropout here",),
+    ),
+    Mistake(
         "top-p-nucleus-gathered-back",
         "s10_generation",
         "put the filtered sorted probabilities back in the vocabulary's order with gather instead of scatter",
