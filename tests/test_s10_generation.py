@@ -556,6 +556,19 @@ class TestGenerate:
                 "the cache is full, start a fresh one from idx[:, -block_size:].",
             )
 
+    def test_without_the_cache_reads_the_whole_context_each_step(self):
+        model, idx = tiny_model(9), random_tokens((1, 3), V, 9)
+        lengths = embedded_lengths(model)
+        stage.generate(model, idx, 10, generator=torch.Generator().manual_seed(4), use_cache=False)
+        expected = [min(3 + step, BLOCK_SIZE) for step in range(10)]
+        if lengths != expected:
+            fail(
+                f"generate(model, idx of shape (1, 3), 10, use_cache=False) with block_size 8 ran the first block on "
+                f"{lengths} positions per step, expected {expected}",
+                "With use_cache=False, read the whole context, idx[:, -block_size:], at every step (into a fresh "
+                "KVCache each time): that is what the cache's speed is measured against.",
+            )
+
     def test_same_generator_same_tokens_whatever_the_global_seed(self):
         model, idx = tiny_model(10), random_tokens((2, 2), V, 10)
         with fixed_seed(1):

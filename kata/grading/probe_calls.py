@@ -822,6 +822,7 @@ def generate(inputs):
         sampled = generation.generate(
             model, prompt, new_tokens, top_k=3, temperature=0.8, generator=generator(inputs["seed"])
         )
+        read[:] = []
         uncached = guarded(
             lambda: generation.generate(
                 model,
@@ -833,6 +834,7 @@ def generate(inputs):
                 use_cache=False,
             )
         )
+        uncached_reads = list(read)
         many = guarded(
             lambda: generation.generate(
                 model,
@@ -857,6 +859,7 @@ def generate(inputs):
             "greedy_again": greedy_again,
             "sampled": sampled,
             "uncached": uncached,
+            "uncached_reads": uncached_reads,
             "sampled_rows": many,
             "reads": reads,
             "same_generator": guarded(lambda: [again(1), again(2)]),

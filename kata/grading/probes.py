@@ -987,6 +987,7 @@ GENERATION_KEYS = {
     "greedy",
     "greedy_again",
     "sampled",
+    "uncached_reads",
     "uncached",
     "sampled_rows",
     "reads",
@@ -1034,6 +1035,13 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
         if wrong := tokens_judge(inputs, answer[name], name, rows=1, top_k=1):
             found[name] = f"with {option}, which leaves only the most likely token: {wrong}"
+    start, block_size = inputs["prompt"].shape[1], inputs["config"]["block_size"]
+    whole_contexts = [min(start + step, block_size) for step in range(inputs["new_tokens"])]
+    if answer["uncached_reads"] != whole_contexts:
+        found["uncached_reads"] = (
+            f"with use_cache=False, generate read {str(answer['uncached_reads'])[:100]} positions per step, not the "
+            f"whole context each step, {whole_contexts}"
+        )
     if answer["made_on_the_cpu"] != ON_THE_INPUTS_DEVICE:
         found["made_on_the_cpu"] = (
             f"made a tensor on the CPU and mixed it with the model's: {answer['made_on_the_cpu']}"
@@ -1075,6 +1083,7 @@ GENERATION_ASPECTS = {
     ),
     "reads": ("test_the_cache_reads_one_new_token_per_step",),
     "uncached": ("test_the_cache_does_not_change_the_tokens",),
+    "uncached_reads": ("test_without_the_cache_reads_the_whole_context_each_step",),
     "rejects": ("test_rejects_bad_arguments",),
     "long_prompt": ("test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",),
     "cold": ("test_samples_what_the_full_forward_gives_past_block_size",),  # sampled with its temperature

@@ -44,6 +44,13 @@ MISTAKES = [
     # Source: the sixth precision pass (2026-12-06): each had a message that blamed what was right (top_k, then
     # the order of the filters), and the first was invisible to the top_p test, whose order was its own inverse.
     Mistake(
+        "use-cache-ignored",
+        "s10_generation",
+        "accepted use_cache but never read it, so use_cache=False still caches",
+        (("        if not use_cache or len(cache) in (0, block_size):", "        if len(cache) in (0, block_size):"),),
+        "With use_cache=False, read the whole context",
+    ),
+    Mistake(
         "cached-mask-of-floats",
         "s10_generation",
         "made the cached mask of ones without dtype=torch.bool, so scaled_dot_product_attention adds it",
