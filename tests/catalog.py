@@ -3,7 +3,9 @@ correct implementations (the suite must accept each) and hostile submissions (`k
 survive each). Each edit is (old, new) on solutions/<stage>.py; `old` must occur exactly once, so
 the catalog cannot silently go stale when a reference changes."""
 
+import ast
 import shutil
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +56,19 @@ def edited_copy(folder: Path, entries: list[Edited]) -> Path:
     for entry in entries:
         entry.apply_in(folder)
     return folder
+
+
+def replaced(stage: str, qualname: str, new: str) -> tuple[str, str]:
+    """The edit that swaps the definition `qualname` ("generate", "KVCache.update") in solutions/<stage>.py,
+    decorators and docstring included, for `new`, written from column 0: for a variant that rewrites a whole
+    function or class, whose reference text would be long to quote. It fails where the name is not defined."""
+    source = (SOLUTIONS / f"{stage}.py").read_text(encoding="utf-8")
+    body, node = ast.parse(source).body, None
+    for name in qualname.split("."):
+        node = next(n for n in body if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == name)
+        body = node.body
+    lines = source.splitlines(keepends=True)
+    start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)]) - 1
+    return "".join(lines[start : node.end_lineno]), textwrap.indent(
+        textwrap.dedent(new).strip("\n") + "\n", " " * node.col_offset
+    )

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 BLOCK = "Block(config.n_embd, config.n_head, config.block_size, config.dropout)"
 BLOCKS = f"        self.blocks = nn.Sequential(\n            *[{BLOCK} for _ in range(config.n_layer)]\n        )\n"
@@ -390,6 +391,29 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: karpathy/minGPT model.py, _init_weights, re-expressed in the kata's API (the sixth precision pass,
+    # 2026-12-06).
+    Variant(
+        "init-like-mingpt",
+        "s08_gpt",
+        "initialises as minGPT does, by module type in one _init_weights",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel._init_weights",
+                """
+def _init_weights(self, module):
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        module.weight.data.normal_(mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            module.bias.data.zero_()
+    elif isinstance(module, (LayerNorm, nn.LayerNorm)):
+        module.bias.data.zero_()
+        module.weight.data.fill_(1.0)
+""",
+            ),
+        ),
+    ),
     # Source: the precision pass of 2026-12-05 (as Hugging Face's position_ids.unsqueeze(0).expand_as(input_ids)).
     Variant(
         "positions-expanded-then-moved",

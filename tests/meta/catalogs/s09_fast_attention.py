@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 SPLIT = "        q, k, v = self.c_attn(x).split(C, dim=2)\n"
 HEADS = "        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))\n"
@@ -293,6 +294,28 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: huggingface/pytorch-image-models, vision_transformer.py Attention.forward, re-expressed in the kata's
+    # API (the sixth precision pass, 2026-12-06).
+    Variant(
+        "heads-by-reshape-and-permute-like-timm",
+        "s09_fast_attention",
+        "splits q, k and v with one reshape and permute, as timm's Attention does",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    qkv = self.c_attn(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]  # each (B, nh, T, hs)
+    y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+    y = y.permute(0, 2, 1, 3).flatten(start_dim=2)
+    return self.resid_dropout(self.c_proj(y))
+""",
+            ),
+        ),
+    ),
     Variant(
         "fused-reshape-with-permute",
         "s09_fast_attention",

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 STAGE = "s10_generation"
 
@@ -401,6 +402,151 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: huggingface/transformers, top_k_top_p_filtering (before its logits processors), re-expressed in the
+    # kata's API (the sixth precision pass, 2026-12-06).
+    Variant(
+        "top-k-top-p-filtering-like-hugging-face",
+        "s10_generation",
+        "filters the logits with Hugging Face's old top_k_top_p_filtering, shifting the removal mask right by one",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """
+def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+    V = logits.size(-1)
+    if temperature <= 0:
+        raise ValueError("temperature must be positive")
+    if top_k is not None and (top_k < 1 or top_k > V):
+        raise ValueError("top_k out of range")
+    if top_p is not None and (top_p <= 0 or top_p > 1):
+        raise ValueError("top_p out of range")
+    filter_value = -float("Inf")
+    logits = logits / temperature
+    if top_k is not None:
+        indices_to_remove = logits < torch.topk(logits, top_k)[0][..., -1, None]
+        logits = logits.masked_fill(indices_to_remove, filter_value)
+    if top_p is not None:
+        sorted_logits, sorted_indices = torch.sort(logits, descending=True)
+        cumulative_probs = torch.cumsum(F.softmax(sorted_logits, dim=-1), dim=-1)
+        sorted_indices_to_remove = cumulative_probs > top_p
+        sorted_indices_to_remove[..., 1:] = sorted_indices_to_remove[..., :-1].clone()
+        sorted_indices_to_remove[..., 0] = 0
+        indices_to_remove = sorted_indices_to_remove.scatter(-1, sorted_indices, sorted_indices_to_remove)
+        logits = logits.masked_fill(indices_to_remove, filter_value)
+    return F.softmax(logits, dim=-1)
+""",
+            ),
+        ),
+    ),
+    # Source: the sixth precision pass (2026-12-06).
+    Variant(
+        "nucleus-by-searchsorted",
+        "s10_generation",
+        "finds the nucleus's last token with torch.searchsorted on the cumulative probabilities",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """
+def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+    V = logits.shape[-1]
+    if not temperature > 0:
+        raise ValueError("temperature must be > 0")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError("top_k must be in 1..V")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError("top_p must be in (0, 1]")
+    probs = F.softmax(logits / temperature, dim=-1)
+    if top_k is not None:
+        kth = probs.topk(top_k, dim=-1).values[..., -1:]
+        probs = torch.where(probs >= kth, probs, 0.0)
+        probs = probs / probs.sum(-1, keepdim=True)
+    if top_p is not None:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        cumulative = sorted_probs.cumsum(dim=-1)
+        last = torch.searchsorted(cumulative, torch.full_like(cumulative[..., :1], top_p))  # first index reaching top_p
+        keep_sorted = torch.arange(V, device=logits.device) <= last
+        keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+        probs = probs * keep
+        probs = probs / probs.sum(-1, keepdim=True)
+    return probs
+""",
+            ),
+        ),
+    ),
+    # Source: the sixth precision pass (2026-12-06).
+    Variant(
+        "cache-stored-time-major",
+        "s10_generation",
+        "keeps each layer's keys and values as (B, T, n_head, head_size) and transposes on the way out",
+        (
+            replaced(
+                "s10_generation",
+                "KVCache",
+                '''
+class KVCache:
+    """Stored as (B, T, n_head, head_size), returned as (B, n_head, T, head_size)."""
+    def __init__(self):
+        self.k = []
+        self.v = []
+
+    def __len__(self):
+        return 0 if not self.k else self.k[-1].size(1)
+
+    def update(self, layer, k, v):
+        k, v = k.transpose(1, 2), v.transpose(1, 2)
+        if layer < len(self.k):
+            self.k[layer] = torch.cat([self.k[layer], k], dim=1)
+            self.v[layer] = torch.cat([self.v[layer], v], dim=1)
+        else:
+            self.k.append(k)
+            self.v.append(v)
+        return self.k[layer].transpose(1, 2), self.v[layer].transpose(1, 2)
+''',
+            ),
+        ),
+    ),
+    # Source: the sixth precision pass (2026-12-06).
+    Variant(
+        "generate-prefill-then-step",
+        "s10_generation",
+        "fills the cache with the prompt before the loop, then feeds one token a step",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """
+@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+
+    def sample(logits):
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        return torch.multinomial(probs, num_samples=1, generator=generator)
+
+    if max_new_tokens <= 0:
+        return idx
+    if not use_cache:
+        for _ in range(max_new_tokens):
+            idx = torch.cat([idx, sample(model(idx[:, -block_size:])[0])], dim=1)
+        return idx
+    cache = KVCache()
+    logits = forward_with_cache(model, idx[:, -block_size:], cache)  # prefill
+    for step in range(max_new_tokens):
+        idx = torch.cat([idx, sample(logits)], dim=1)
+        if step == max_new_tokens - 1:
+            break
+        if len(cache) + 1 > block_size:
+            cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+    return idx
+""",
+            ),
+        ),
+    ),
     Variant(
         "probabilities-in-float64",
         STAGE,

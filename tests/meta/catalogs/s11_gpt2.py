@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 STAGE = "s11_gpt2"
 
@@ -355,6 +356,89 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: karpathy/nanoGPT model.py, GPT.from_pretrained, re-expressed in the kata's API (the sixth precision
+    # pass, 2026-12-06).
+    Variant(
+        "loader-like-nanogpt-from-pretrained",
+        "s11_gpt2",
+        "copies key by key as nanoGPT's from_pretrained does, transposing the Conv1D weights",
+        (
+            replaced(
+                "s11_gpt2",
+                "load_gpt2_state_dict",
+                """
+def load_gpt2_state_dict(model, state_dict):
+    sd = model.state_dict()
+    sd_keys = [k for k in sd.keys() if not k.endswith(".attn.bias")]
+    sd_keys_hf = [k for k in state_dict.keys() if not k.endswith(".attn.masked_bias") and not k.endswith(".attn.bias")]
+    transposed = ["attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"]
+    for k in sd_keys_hf:
+        if k not in sd:
+            raise ValueError(f"unexpected key in checkpoint: {k}")
+        src = state_dict[k].t() if any(k.endswith(w) for w in transposed) else state_dict[k]
+        if src.shape != sd[k].shape:
+            raise ValueError(f"mismatched shape for {k}: {tuple(src.shape)} vs {tuple(sd[k].shape)}")
+        with torch.no_grad():
+            sd[k].copy_(src)
+    have = set(sd_keys_hf)
+    for k in sd_keys:
+        if k not in have and not (k == "lm_head.weight" and "transformer.wte.weight" in have):
+            raise ValueError(f"checkpoint is missing {k}")
+    return model
+""",
+            ),
+        ),
+    ),
+    # Source: huggingface/transformers, modeling_gpt2.py GPT2PreTrainedModel._init_weights, re-expressed in the
+    # kata's API (the sixth precision pass, 2026-12-06).
+    Variant(
+        "init-like-hugging-face",
+        "s11_gpt2",
+        "initialises in one _init_weights as Hugging Face's GPT2PreTrainedModel does, scaling c_proj by name",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.transformer = nn.ModuleDict(dict(
+        wte=nn.Embedding(config.vocab_size, config.n_embd),
+        wpe=nn.Embedding(config.block_size, config.n_embd),
+        drop=nn.Dropout(config.dropout),
+        h=nn.ModuleList([GPT2Block(config) for _ in range(config.n_layer)]),
+        ln_f=LayerNorm(config.n_embd),
+    ))
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+    self.apply(self._init_weights)
+    self.lm_head.weight = self.transformer.wte.weight
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2._init_weights",
+                '''
+def _init_weights(self, module):
+    """As transformers' GPT2PreTrainedModel._init_weights."""
+    if isinstance(module, nn.Linear):
+        module.weight.data.normal_(mean=0.0, std=0.02)
+        if module.bias is not None:
+            module.bias.data.zero_()
+    elif isinstance(module, nn.Embedding):
+        module.weight.data.normal_(mean=0.0, std=0.02)
+    elif isinstance(module, LayerNorm):
+        module.bias.data.zero_()
+        module.weight.data.fill_(1.0)
+    for name, p in module.named_parameters(recurse=False):
+        pass
+    for name, p in module.named_parameters():
+        if name == "c_proj.weight":
+            p.data.normal_(mean=0.0, std=0.02 / math.sqrt(2 * self.config.n_layer))
+''',
+            ),
+        ),
+    ),
     # Source: the precision pass of 2026-12-05 (the grader's dropout missed it: the stage scored 0).
     Variant(
         "mlp-drops-with-torch-dropout",
