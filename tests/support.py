@@ -18,7 +18,7 @@ from torch import nn
 
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT
-from kata.torch_calls import MadeOnTheCPU, TorchCalls, autograd_nodes
+from kata.torch_calls import MadeOnTheCPU, TorchCalls
 
 
 @contextlib.contextmanager
@@ -123,21 +123,6 @@ def recorded_dropout():
 
     with TorchCalls((nn.functional.dropout, torch.dropout), record):
         yield calls
-
-
-def runs_torchs_layer_norm(module: nn.Module, x: torch.Tensor) -> bool:
-    """Whether one forward of `module` on `x` runs torch's own layer norm: called through nn.LayerNorm or
-    F.layer_norm (which a torch function mode records, with gradients or without), or its kernel reached another
-    way (torch.native_layer_norm, torch.ops.aten.layer_norm), whose node is then in the output's autograd graph."""
-    calls = []
-
-    def record(func, args, kwargs):
-        calls.append(args)
-        return func(*args, **kwargs)
-
-    with TorchCalls((nn.functional.layer_norm, torch.layer_norm), record), torch.enable_grad():
-        output = module(x)
-    return bool(calls) or "NativeLayerNormBackward0" in autograd_nodes(output)
 
 
 @contextlib.contextmanager

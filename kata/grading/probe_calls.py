@@ -527,6 +527,8 @@ def feed_forward(inputs):
 
 @call("s07_transformer.LayerNorm")
 def layer_norm(inputs):
+    from kata.torch_calls import torchs_layer_norm_runs
+
     module = stage("s07_transformer").LayerNorm(inputs["dim"], inputs["eps"])
     fresh = [module.weight.tolist(), module.bias.tolist()]
     parameters = sorted(name for name, _ in module.named_parameters())  # plain tensors would never train
@@ -545,23 +547,8 @@ def layer_norm(inputs):
             "fresh": fresh,
             "parameters": parameters,
             "trainable": trainable,
-            "torchs_own_calls": guarded(lambda: own_layer_norm_calls(module, inputs["x"])),
+            "torchs_own_calls": guarded(lambda: torchs_layer_norm_runs(lambda: module(inputs["x"]))),
         }
-
-
-def own_layer_norm_calls(module, x) -> int:
-    """How often torch's own layer norm runs in one forward: called through nn.LayerNorm or F.layer_norm, or its
-    kernel reached another way (torch.native_layer_norm, torch.ops.aten), whose node is then in the output's
-    autograd graph (kata/torch_calls.py)."""
-    import torch
-    from torch.nn import functional as F
-
-    from kata.torch_calls import autograd_nodes
-
-    outputs = []
-    with torch.enable_grad():
-        calls = calls_to((F.layer_norm, torch.layer_norm), lambda: outputs.append(module(x)))
-    return max(len(calls), autograd_nodes(outputs[0]).count("NativeLayerNormBackward0"))
 
 
 @call("s07_transformer.Block")
