@@ -396,24 +396,17 @@ def load_gpt2_state_dict(model, state_dict):
         "s11_gpt2",
         "initialises in one _init_weights as Hugging Face's GPT2PreTrainedModel does, scaling c_proj by name",
         (
-            replaced(
-                "s11_gpt2",
-                "GPT2.__init__",
-                """
-def __init__(self, config):
-    super().__init__()
-    self.config = config
-    self.transformer = nn.ModuleDict(dict(
-        wte=nn.Embedding(config.vocab_size, config.n_embd),
-        wpe=nn.Embedding(config.block_size, config.n_embd),
-        drop=nn.Dropout(config.dropout),
-        h=nn.ModuleList([GPT2Block(config) for _ in range(config.n_layer)]),
-        ln_f=LayerNorm(config.n_embd),
-    ))
-    self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-    self.apply(self._init_weights)
-    self.lm_head.weight = self.transformer.wte.weight
-""",
+            (
+                "        self.lm_head.weight = self.transformer.wte.weight"
+                "  # one matrix embeds tokens and scores them\n"
+                "        self.apply(self._init_weights)\n"
+                "        for name, parameter in self.named_parameters():\n"
+                "            # The projections that add to the residual stream, two per layer: scaled so that the\n"
+                "            # stream's variance does not grow with depth.\n"
+                '            if name.endswith("c_proj.weight"):\n'
+                "                torch.nn.init.normal_("
+                "parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))\n",
+                "        self.apply(self._init_weights)\n        self.lm_head.weight = self.transformer.wte.weight\n",
             ),
             replaced(
                 "s11_gpt2",
@@ -430,8 +423,6 @@ def _init_weights(self, module):
     elif isinstance(module, LayerNorm):
         module.bias.data.zero_()
         module.weight.data.fill_(1.0)
-    for name, p in module.named_parameters(recurse=False):
-        pass
     for name, p in module.named_parameters():
         if name == "c_proj.weight":
             p.data.normal_(mean=0.0, std=0.02 / math.sqrt(2 * self.config.n_layer))
