@@ -2,7 +2,8 @@
 markers, the per-test time limit, learner-facing failure reports and the per-stage summary.
 
 It acts only in a kata run: one that names the graded folder (--impl or KATA_IMPL) or runs in the
-kata's own folder; elsewhere in the same environment it stays out of the way. The explanations live
+kata's own folder; elsewhere in the same environment it stays out of the way, except that other
+libraries' asserts are left unrewritten (kata/unrewritten_libraries.py). The explanations live
 in kata/messages.py, the limits in kata/limits.py, the hypothesis profiles in kata/hypothesis_profiles.py.
 """
 
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from kata import unrewritten_libraries  # noqa: F401  (before hypothesis is imported: see the module)
+
+# isort: split
 from kata import (
     hypothesis_profiles,  # noqa: F401  (registers and loads the profiles)
     implementation,

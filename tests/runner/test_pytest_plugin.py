@@ -109,6 +109,30 @@ def test_the_option_comes_before_the_environment_and_meta_selects_the_maintainer
     assert "Stopped after 2 s: your code seems to run forever." in result.stdout.str()
 
 
+def test_a_kata_run_rewrites_the_asserts_of_its_tests_and_not_those_of_other_libraries(pytester, exercises_copy):
+    """Rewriting hypothesis's 100-odd modules in every run costs ~0.9 s where no bytecode may be written
+    (kata/unrewritten_libraries.py); the test files' own asserts keep pytest's explanations."""
+    pytester.makepyfile(
+        test_rewriting="""
+        import sys
+
+        import hypothesis
+        from _pytest.assertion.rewrite import AssertionRewritingHook
+
+
+        def rewritten(module):
+            return isinstance(module.__spec__.loader, AssertionRewritingHook)
+
+
+        def test_rewriting():
+            assert not rewritten(hypothesis) and not rewritten(sys.modules["hypothesis.core"])
+            assert rewritten(sys.modules[__name__])
+        """
+    )
+    result = pytester.runpytest_subprocess(".", f"--impl={exercises_copy}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_the_learner_loop_does_not_run_a_stage_on_after_one_of_its_tests_was_stopped(kata_run, monkeypatch):
     monkeypatch.setenv("KATA_TEST_TIMEOUT", "1")
     result = kata_run("--stop-stage-after-timeout")
