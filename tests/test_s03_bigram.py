@@ -68,9 +68,10 @@ class TestForward:
     def test_loss_is_the_mean_cross_entropy(self, seed, B, T, V):
         table = random_floats((V, V), seed)
         idx, targets = random_tokens((B, T), V, seed), random_tokens((B, T), V, seed + 1)
-        _, loss = model_with_table(table)(idx, targets)
-        expected = -F.log_softmax(table[idx], dim=-1).gather(-1, targets.unsqueeze(-1)).mean()
         call = f"model(idx, targets) with B={B}, T={T}, V={V} and a known table"
+        logits, loss = pair(model_with_table(table)(idx, targets), call)
+        expect_flattened_logits(logits, B * T, V, call)
+        expected = -F.log_softmax(table[idx], dim=-1).gather(-1, targets.unsqueeze(-1)).mean()
         got = loss_value(loss, call)
         if not math.isclose(got, expected.item(), abs_tol=1e-5):
             hint = ""
@@ -81,6 +82,10 @@ class TestForward:
                 f"got {got!r}",
                 hint,
             )
+        # The mean loss does not depend on the order of the rows; the logits returned beside it do.
+        time_major = close(logits, table[idx].transpose(0, 1).reshape(B * T, V), 1e-6) and B * T > 1
+        hint = "Row b*T + t holds position (b, t): flatten with logits.view(B*T, V), batch first." if time_major else ""
+        expect_equal_tensors(logits, table[idx].view(B * T, V), f"{call}, the logits", atol=1e-6, hint=hint)
 
     @given(st.integers(1, 300))
     @example(65)

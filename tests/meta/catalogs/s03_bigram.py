@@ -30,6 +30,20 @@ MISTAKES = [
             ),
         ),
     ),
+    # Source: the seventh precision pass (2026-12-06): the suite checked only the flattened logits' shape.
+    Mistake(
+        "flattened-logits-time-major",
+        "s03_bigram",
+        "flattened the logits and targets time-major, so row b*T + t is not position (b, t)",
+        (
+            (
+                "        logits = logits.view(B * T, V)\n        loss = F.cross_entropy(logits, targets.view(B * T))",
+                "        logits = logits.transpose(0, 1).reshape(T * B, V)\n"
+                "        loss = F.cross_entropy(logits, targets.t().reshape(T * B))",
+            ),
+        ),
+        "Row b*T + t holds position (b, t)",
+    ),
     Mistake(
         "generate-reads-first-position",
         "s03_bigram",
