@@ -35,7 +35,10 @@ def merge_pair(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
 
 class BPETokenizer:
     """Attributes: `merges`, {(left id, right id): new id} in the order learned; `vocab`, {id: bytes},
-    which starts as {byte: bytes([byte]) for byte in range(256)}; `vocab_size`, len(vocab)."""
+    which starts as {byte: bytes([byte]) for byte in range(256)}; `vocab_size`, len(vocab).
+
+    encode and decode read `merges` and `vocab` as they are when called: the kata restores a saved
+    tokenizer by filling them in, without train (and so do the tests)."""
 
     def __init__(self):
         raise NotImplementedError("stage s12_bpe: BPETokenizer.__init__")

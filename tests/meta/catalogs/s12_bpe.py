@@ -10,6 +10,22 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): a tokenizer that keeps its own list of merges, made in
+    # train. The docstring now says encode reads `merges` when called, as the kata's restore needs.
+    Mistake(
+        "encode-replays-a-list-made-in-train",
+        "s12_bpe",
+        "replayed a list of merges kept since train, not the merges the tokenizer holds",
+        (
+            (
+                "            self.merges[pair] = new_id\n",
+                "            self.merges[pair] = new_id\n            self.merge_order.append((pair, new_id))\n",
+            ),
+            ("        self.merges: dict", "        self.merge_order = []\n        self.merges: dict"),
+            ("sorted(self.merges.items(), key=lambda merge: merge[1])", "self.merge_order"),
+        ),
+        "encode must read self.merges when it is called",
+    ),
     # Source: the second backing hunt of 2026-12-05: the suite accepted it.
     Mistake(
         "ties-by-the-first-id-alone",
