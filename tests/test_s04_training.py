@@ -153,15 +153,23 @@ class TestTrainStep:
 
 
 class ProbeModel(TableBigram):
-    """Records, at each forward, whether it was in training mode and whether gradients were on."""
+    """Records, at each forward, whether it and its submodule `dropout` (as a GPT's dropout layers) were in
+    training mode, and whether gradients were on."""
 
     def __init__(self):
         super().__init__(8)
+        self.dropout = nn.Dropout(0.0)
         self.seen = []
 
     def forward(self, idx, targets=None):
-        self.seen.append((self.training, torch.is_grad_enabled()))
+        self.seen.append((self.training, self.dropout.training, torch.is_grad_enabled()))
         return super().forward(idx, targets)
+
+
+OUTER_MODULE_ONLY = (
+    "Assigning model.training changes the outer module only; model.eval() and model.train(mode) set every "
+    "submodule too, its dropout layers included."
+)
 
 
 def counting(batch_list):
@@ -197,12 +205,14 @@ class TestEstimateLoss:
     def test_evaluates_in_eval_mode_without_gradients(self):
         model = ProbeModel()
         stage.estimate_loss(model, counting(batches(3))[0], 3)
-        if any(training for training, _ in model.seen):
+        if any(training for training, _, _ in model.seen):
             fail(
                 "estimate_loss called the model in training mode: call model.eval() first (dropout must be off "
                 "when evaluating)"
             )
-        if any(grad for _, grad in model.seen):
+        if any(dropout_training for _, dropout_training, _ in model.seen):
+            fail("estimate_loss called the model with its dropout submodule in training mode", OUTER_MODULE_ONLY)
+        if any(grad for _, _, grad in model.seen):
             fail(
                 "estimate_loss ran the model with gradients on: wrap the loop in `with torch.no_grad():` (or "
                 "decorate the function)"
@@ -220,6 +230,12 @@ class TestEstimateLoss:
                     f"A model in {mode} mode came back from estimate_loss in "
                     f"{'training' if model.training else 'eval'} mode: "
                     "remember model.training before model.eval(), then model.train(that value)"
+                )
+            if model.dropout.training != start_in_training:
+                fail(
+                    f"A model in {'training' if start_in_training else 'eval'} mode came back from estimate_loss "
+                    f"with its dropout submodule in {'training' if model.dropout.training else 'eval'} mode",
+                    OUTER_MODULE_ONLY,
                 )
 
 

@@ -360,10 +360,11 @@ def probe_bigram(table):
         def __init__(self):
             super().__init__()
             self.table = nn.Parameter(table.clone())
-            self.calls = []  # (training, gradients on) at each forward
+            self.dropout = nn.Dropout(0.0)  # a submodule, as a GPT's dropout layers: model.eval() must reach it
+            self.calls = []  # (training, gradients on) at each forward; training where the model or its submodule is
 
         def forward(self, idx, targets=None):
-            self.calls.append((self.training, torch.is_grad_enabled()))
+            self.calls.append((self.training or self.dropout.training, torch.is_grad_enabled()))
             logits = self.table[idx]
             if targets is None:
                 return logits, None
@@ -396,6 +397,13 @@ def train_step(inputs):
     }
 
 
+def mode_of(model):
+    """True or False where the model and all its submodules are in that mode, else "mixed" (as after
+    `model.training = False`, which sets the outer module alone)."""
+    modes = {module.training for module in model.modules()}
+    return modes.pop() if len(modes) == 1 else "mixed"
+
+
 @call("s04_training.estimate_loss")
 def estimate_loss(inputs):
     answer = {"training_after": [], "training_during": False, "gradients_during": False}
@@ -404,7 +412,7 @@ def estimate_loss(inputs):
         next_batch, calls = batch_source(inputs["batches"])
         loss = stage("s04_training").estimate_loss(model, next_batch, len(inputs["batches"]))
         answer.update(loss=float(loss), loss_type=type(loss).__name__, calls=len(calls))
-        answer["training_after"].append(model.training)
+        answer["training_after"].append(mode_of(model))
         answer["training_during"] |= any(mode for mode, _ in model.calls)
         answer["gradients_during"] |= any(gradients for _, gradients in model.calls)
     return answer

@@ -4,6 +4,22 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): the suite's and the check's models had no submodule, so
+    # a mode set by assignment, which reaches the outer module alone, passed both.
+    Mistake(
+        "evaluates-with-model-training-false",
+        "s04_training",
+        "set model.training = False to evaluate, which leaves the submodules (dropout) in training mode",
+        (("    model.eval()  # dropout", "    model.training = False  # dropout"),),
+        "Assigning model.training changes the outer module only",
+    ),
+    Mistake(
+        "restores-the-mode-by-assignment",
+        "s04_training",
+        "put the mode back with model.training = was_training, which leaves the submodules in eval mode",
+        (("    model.train(was_training)", "    model.training = was_training"),),
+        "with its dropout submodule in eval mode",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "estimate-returns-tensor",
