@@ -1067,7 +1067,14 @@ def bpe_tokenizer(inputs):
         "base_bytes": guarded(lambda: all(tokenizer.vocab.get(byte) == bytes([byte]) for byte in range(256))),
         "short_texts": guarded(lambda: [[int(i) for i in tokenizer.encode(text)] for text in ("", "a")]),
         "ties": [guarded(lambda text=text: learned_merges(text, 259)) for text in inputs["tie_texts"]],
+        "classic_encoded": guarded(lambda: encoded_after_training(inputs["classic"], 259)),
     }
+
+
+def encoded_after_training(text: str, vocab_size: int) -> list[int]:
+    tokenizer = stage("s12_bpe").BPETokenizer()
+    tokenizer.train(text, vocab_size)
+    return [int(i) for i in tokenizer.encode(text)]
 
 
 def learned_merges(text: str, vocab_size: int) -> list[list[int]]:

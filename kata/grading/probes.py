@@ -211,7 +211,7 @@ TOKENIZER_ASPECTS = {
 def tokenizer_inputs(rng):
     characters = distinct_characters(rng, 13)
     vocabulary, unknown = characters[:12], characters[12]
-    ids = tokens(rng, len(vocabulary), integer(rng, 1, 20)).tolist()
+    ids = tokens(rng, len(vocabulary), integer(rng, 2, 20)).tolist()  # two at least: one id hides a separator
     text = text_over(rng, vocabulary, 30)
     repeated = vocabulary[integer(rng, 0, 11)]
     return {
@@ -1403,12 +1403,9 @@ def merge_inputs(rng):
 
 def bpe_answer(inputs):
     merges = oracles.bpe_train(inputs["text"], inputs["vocab_size"])
-    encoded = list(inputs["other"].encode("utf-8"))
-    for left, right, new_id in merges:
-        encoded = oracles.bpe_merge(encoded, (left, right), new_id)
     return {
         "merges": merges,
-        "encoded": encoded,
+        "encoded": bpe_encoded(inputs["other"], merges),
         "decoded": inputs["other"],
         "size": 256 + len(merges),
         "short_merges": len(oracles.bpe_train(inputs["short"], 300)),
@@ -1420,7 +1417,15 @@ def bpe_answer(inputs):
         "base_bytes": True,
         "short_texts": [[], [97]],
         "ties": [oracles.bpe_train(text, 259) for text in inputs["tie_texts"]],
+        "classic_encoded": bpe_encoded(inputs["classic"], oracles.bpe_train(inputs["classic"], 259)),
     }
+
+
+def bpe_encoded(text: str, merges: list) -> list[int]:
+    encoded = list(text.encode("utf-8"))
+    for left, right, new_id in merges:
+        encoded = oracles.bpe_merge(encoded, (left, right), new_id)
+    return encoded
 
 
 @probe(
@@ -1445,22 +1450,31 @@ def bpe_answer(inputs):
         "short_texts": ("test_decode_undoes_encode_for_any_text",),  # "" and one byte have no pair to merge
         # merges of pairs that occur once, ties going to the smallest pair of ids
         "ties": ("test_ties_go_to_the_smallest_pair", "test_the_classic_aaabdaaabac"),
+        # a merge that builds on an earlier one applies to a text that did not hold its pair before encoding
+        "classic_encoded": (
+            "test_the_classic_aaabdaaabac",
+            "test_compresses_the_validation_split_as_the_reference_does",
+        ),
     },
 )
 def bpe_inputs(rng):
     alphabet = distinct_characters(rng, 6)
-    several_bytes = ["é", "你", "😀"][integer(rng, 0, 2)]  # its UTF-8 bytes are not its code point
+    # Its UTF-8 bytes are not its code point. None is in CHARACTERS, so never in the training text: bytes merged
+    # into one token there would let a decode of each token alone pass.
+    several_bytes = ["ß", "€", "🙂"][integer(rng, 0, 2)]
     return {
         "text": text_over(rng, alphabet, 200),
         "vocab_size": 256 + integer(rng, 8, 24),  # merges enough to meet ties and build on each other
         "other": text_over(rng, alphabet, 20) + several_bytes + text_over(rng, alphabet, 20),
         "short": text_over(rng, alphabet, integer(rng, 2, 12)),
         "tie_texts": TIE_TEXTS,
+        "classic": CLASSIC,
     }
 
 
 # As stage 12's tie tests: pairs that occur once, ties that go to the smallest pair ("acab": the first ids tie too)
-TIE_TEXTS = ["dcab", "abcd", "xyxzyz", "acab", "aaabdaaabac"]
+CLASSIC = "aaabdaaabac"  # Wikipedia's example, as in stage 12's test: it encodes to XdXac
+TIE_TEXTS = ["dcab", "abcd", "xyxzyz", "acab", CLASSIC]
 
 
 # ---- comparing ------------------------------------------------------------------------------------

@@ -4,6 +4,14 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): the grader's check drew a single id on 4% of draws, where
+    # any separator is invisible.
+    Mistake(
+        "decode-joins-with-spaces",
+        "s01_tokenizer",
+        "joined the decoded characters with spaces",
+        (('        return "".join(chars)', '        return " ".join(chars)'),),
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "decode-upper-bound-off-by-one",
