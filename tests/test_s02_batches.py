@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from feedback import expect_equal_tensors, expect_value_error, fail, show
+from feedback import close, expect_equal_tensors, expect_value_error, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_tokens, seeds
@@ -122,6 +122,11 @@ def expected_batch(data, batch_size, block_size, seed):
 def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
     if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and torch.equal(x, y):
         return "y equals x: the targets must be the same windows one token later."
+    if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and x.shape == y.shape and x.shape[-1] > 1:
+        if torch.equal(y[..., 1:], x[..., :-1]):
+            return (
+                "y is x one token earlier: y holds the same windows one token later, data[i + 1 : i + block_size + 1]."
+            )
     shorter = torch.randint(
         max(len(data) - block_size - 1, 1), (batch_size,), generator=torch.Generator().manual_seed(seed)
     )
@@ -147,6 +152,11 @@ class TestGetBatch:
             "Without a generator, draw from torch's global one: generator=None passed on to torch.randint does that. "
             "A new torch.Generator() starts from the same seed every call, so every batch would be the same one."
         )
+        if not (close(x, torch.tensor(LECTURE_X), 0) and close(y, torch.tensor(LECTURE_Y), 0)):
+            seeded = stage.get_batch(train_ids, 4, 8, generator=torch.Generator().manual_seed(1337))
+            if not (close(seeded[0], torch.tensor(LECTURE_X), 0) and close(seeded[1], torch.tensor(LECTURE_Y), 0)):
+                # wrong with a generator too: what is wrong is not where the draws come from
+                hint = diagnose_batch(x, y, train_ids, 4, 8, 1337)
         expect_equal_tensors(x, torch.tensor(LECTURE_X), call + ", x", hint=hint)
         expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
 

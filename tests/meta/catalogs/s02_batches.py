@@ -4,6 +4,29 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): the test without a generator blamed the generator for
+    # every wrong batch.
+    Mistake(
+        "targets-one-token-earlier",
+        "s02_batches",
+        "took x one token later than drawn and y from the start drawn, so y is x one token earlier",
+        (
+            (
+                "    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)\n",
+                "    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator) + 1\n",
+            ),
+            ("data[i + 1 : i + block_size + 1] for i in ix", "data[i - 1 : i + block_size - 1] for i in ix"),
+        ),
+        "y is x one token earlier",
+        misleading=("Without a generator, draw from torch's global one",),
+    ),
+    Mistake(
+        "starts-drawn-one-too-far",
+        "s02_batches",
+        "drew the starts from len(data) - block_size + 1 values, one past the last full window",
+        (("randint(len(data) - block_size, (batch_size,)", "randint(len(data) - block_size + 1, (batch_size,)"),),
+        misleading=("Without a generator, draw from torch's global one",),
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it, and the lecture's loop trained on one batch.
     Mistake(
         "batch-from-a-fresh-generator",
