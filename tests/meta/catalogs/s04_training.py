@@ -4,6 +4,20 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): train's test blamed the optimizer, whose weights were right.
+    Mistake(
+        "returns-the-loss-after-the-update",
+        "s04_training",
+        "returned the batch's loss computed again after optimizer.step()",
+        (
+            (
+                "    optimizer.step()\n    return loss.item()",
+                "    optimizer.step()\n    with torch.no_grad():\n"
+                "        _, loss = model(xb, yb)\n    return loss.item()",
+            ),
+        ),
+        "only the losses returned differ",
+    ),
     # Source: the seventh precision pass (2026-12-06): the suite's and the check's models had no submodule, so
     # a mode set by assignment, which reaches the outer module alone, passed both.
     Mistake(
