@@ -33,6 +33,8 @@ VALIDATION_TOKENS = 15_045  # 1.3293 bytes per token
 
 CLASSIC = "aaabdaaabac"  # BPE's classic example: aa -> Z, ab -> Y, ZY -> X gives XdXac
 CLASSIC_MERGES = {(97, 97): 256, (97, 98): 257, (256, 257): 258}
+# Texts of pairs that occur once: "acab": (97, 99) comes first, (97, 98) is smaller, and the first ids tie
+TIE_TEXTS = ["dcab", "abcd", "xyxzyz", "acab"]
 
 
 def splits() -> tuple[str, str]:
@@ -68,6 +70,7 @@ def _trained(tokenizer_class):
 
 
 def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
+    expect_merges_keyed_by_pairs(tokenizer.merges, "After train")
     ordered = sorted(tokenizer.merges.items(), key=lambda merge: merge[1])
     unknown = sorted({i for (a, b), new_id in ordered for i in (a, b, new_id) if i not in tokenizer.vocab})
     if unknown:
@@ -75,7 +78,31 @@ def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
             f"After train, merges use ids that vocab has no bytes for: {unknown[:6]}",
             "Each merge must also record vocab[new_id] = vocab[left] + vocab[right].",
         )
+    for (a, b), new_id in ordered:
+        if tokenizer.vocab[new_id] != tokenizer.vocab[a] + tokenizer.vocab[b]:
+            fail(
+                f"After train, merge {new_id} joins {a} and {b}, {tokenizer.vocab[a]!r} and {tokenizer.vocab[b]!r}, "
+                f"but vocab[{new_id}] is {tokenizer.vocab[new_id]!r}",
+                "Each merge must record vocab[new_id] = vocab[left] + vocab[right].",
+            )
     return [(tokenizer.vocab[a], tokenizer.vocab[b]) for (a, b), _ in ordered]
+
+
+MERGES_THE_OTHER_WAY_ROUND = (
+    "merges maps (left id, right id) -> new id; yours maps the new id to its pair, the other way round."
+)
+
+
+def keyed_by_new_ids(merges) -> bool:
+    return bool(merges) and all(
+        isinstance(key, int) and isinstance(value, tuple) for key, value in dict(merges).items()
+    )
+
+
+def expect_merges_keyed_by_pairs(merges, call: str) -> None:
+    """Fail, naming the mix-up, where merges maps each new id to its pair instead of each pair to its new id."""
+    if keyed_by_new_ids(merges):
+        fail(f"{call}, merges is {show(merges)}: it should map each pair to its new id", MERGES_THE_OTHER_WAY_ROUND)
 
 
 def hand_merge(ids, pair, new_id):
@@ -95,9 +122,10 @@ def merge_count_diagnosis(vocab_size: int, expected: dict, got: dict) -> str:
     wanted = vocab_size - 256
     learned = sorted(got.items(), key=lambda merge: merge[1])
     if len(got) > wanted and dict(learned[:wanted]) == expected:
+        first = "The first merge is" if wanted == 1 else f"The first {wanted} merges are"
         return (
-            f"The first {wanted} merges are right, then it goes on: train(text, {vocab_size}) learns "
-            f"vocab_size - 256 = {wanted} merges, for new_id in range(256, vocab_size)."
+            f"{first} right, then it goes on: train(text, {vocab_size}) learns vocab_size - 256 = {wanted} "
+            f"merge{'' if wanted == 1 else 's'}, for new_id in range(256, vocab_size)."
         )
     if wanted > 1 and len(got) == 1 and learned[0][1] == vocab_size - 1:
         return (
@@ -118,12 +146,12 @@ def tie_break_diagnosis(text: str, got: dict) -> str:
         tied = [candidate for candidate in dict.fromkeys(zip(ids, ids[1:], strict=False)) if counts[candidate] == best]
         seen = f"seen {best} time{'' if best == 1 else 's'}"
         if pair != min(tied):
-            if len(tied) > 1 and pair == tied[0]:
+            if len(tied) > 1 and pair == tied[0] and follows(lambda tied: tied[0], text, got):
                 return (
                     f"Merge {new_id} joined {pair}, which occurs first among the pairs {seen}: the kata "
                     "breaks ties by the smallest pair, min(counts, key=lambda pair: (-counts[pair], pair))."
                 )
-            if len(tied) > 1 and pair == max(tied):
+            if len(tied) > 1 and pair == max(tied) and follows(max, text, got):
                 return f"Merge {new_id} joined {pair}, the largest of the pairs {seen}: ties go to the smallest"
             if pair in tied:
                 return (
@@ -135,11 +163,43 @@ def tie_break_diagnosis(text: str, got: dict) -> str:
     return ""
 
 
+def trained_with_ties_to(text: str, merges: int, choose) -> dict:
+    """The first `merges` merges of `text` where `choose` picks among the most frequent pairs, listed in the order
+    they first occur: the rule a learner's tie-break follows, where it gives all of the learner's merges."""
+    ids, learned = list(text.encode("utf-8")), {}
+    for new_id in range(256, 256 + merges):
+        counts = Counter(zip(ids, ids[1:], strict=False))
+        if not counts:
+            break
+        best = max(counts.values())
+        pair = choose([candidate for candidate in counts if counts[candidate] == best])
+        learned[pair] = new_id
+        ids = hand_merge(ids, pair, new_id)
+    return learned
+
+
+def follows(choose, text: str, got: dict) -> bool:
+    """Whether the learner's ties go by `choose` everywhere the tests look: on `text`, whose merges it learned as
+    `got`, and on the texts of the tie tests (a rule that merely fits one text would blame another rule elsewhere)."""
+    if trained_with_ties_to(text, len(got), choose) != dict(got):
+        return False
+    for tie_text, vocab_size in ((CLASSIC, 259), *((text, 257) for text in TIE_TEXTS)):
+        tokenizer = stage.BPETokenizer()
+        tokenizer.train(tie_text, vocab_size)
+        if dict(tokenizer.merges) != trained_with_ties_to(tie_text, vocab_size - 256, choose):
+            return False
+    return True
+
+
 def unread_merges_hint(tokenizer) -> str:
     """The hint for an encode that never reads the merges filled in after its tokenizer was made (one that
     replays a list of its own, made in train), where it merges not even the first of them; else ""."""
     if list(tokenizer.encode("bc")) != [98, 99]:
         return ""
+    trained = stage.BPETokenizer()
+    trained.train("abab", 257)
+    if keyed_by_new_ids(trained.merges):  # it reads them, but as new id -> pair
+        return MERGES_THE_OTHER_WAY_ROUND
     return (
         "This test fills in tokenizer.merges and tokenizer.vocab itself, as the kata does to restore a saved "
         "tokenizer, without train: encode must read self.merges when it is called, not a copy made in train."
@@ -200,6 +260,7 @@ class TestTrain:
     def test_the_classic_aaabdaaabac(self):
         tokenizer = stage.BPETokenizer()
         tokenizer.train(CLASSIC, 259)
+        expect_merges_keyed_by_pairs(tokenizer.merges, f"BPETokenizer().train({CLASSIC!r}, 259)")
         if dict(tokenizer.merges) != CLASSIC_MERGES:
             fail(
                 f"BPETokenizer().train({CLASSIC!r}, 259): expected the merges {CLASSIC_MERGES} (aa, then ab, then "
@@ -217,19 +278,21 @@ class TestTrain:
         if list(ids) != [258, 100, 258, 97, 99]:
             fail(f"encode({CLASSIC!r}) after training on it: expected [258, 100, 258, 97, 99] (XdXac), got {show(ids)}")
 
-    # "acab": (97, 99) comes first, (97, 98) is smaller, and the first ids tie
-    @pytest.mark.parametrize("text", ["dcab", "abcd", "xyxzyz", "acab"])
+    @pytest.mark.parametrize("text", TIE_TEXTS)
     def test_ties_go_to_the_smallest_pair(self, text):
         tokenizer = stage.BPETokenizer()
         tokenizer.train(text, 257)
         ids = list(text.encode("utf-8"))
         counts = Counter(zip(ids, ids[1:], strict=False))
         expected = min(counts, key=lambda pair: (-counts[pair], pair))
+        call = f"BPETokenizer().train({text!r}, 257)"
+        expect_merges_keyed_by_pairs(tokenizer.merges, call)
         if dict(tokenizer.merges) != {expected: 256}:
             fail(
-                f"BPETokenizer().train({text!r}, 257): expected the one merge {{{expected}: 256}}, got "
-                f"{tokenizer.merges}",
-                tie_break_diagnosis(text, tokenizer.merges) or "Among the most frequent pairs, merge the smallest.",
+                f"{call}: expected the one merge {{{expected}: 256}}, got {tokenizer.merges}",
+                merge_count_diagnosis(257, {expected: 256}, dict(tokenizer.merges))
+                or tie_break_diagnosis(text, tokenizer.merges)
+                or "Among the most frequent pairs, merge the smallest.",
             )
 
     def test_the_256_bytes_come_first(self):
@@ -241,6 +304,7 @@ class TestTrain:
         for text, expected in (("ab", {(97, 98): 256}), ("", {}), ("x", {})):
             tokenizer = stage.BPETokenizer()
             tokenizer.train(text, 300)
+            expect_merges_keyed_by_pairs(tokenizer.merges, f"BPETokenizer().train({text!r}, 300)")
             if dict(tokenizer.merges) != expected or tokenizer.vocab_size != 256 + len(expected):
                 fail(
                     f"BPETokenizer().train({text!r}, 300): expected the merges {expected} and vocab_size "

@@ -10,6 +10,45 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): each got a hint that blamed code it left right.
+    Mistake(
+        "ties-by-the-second-id-then-the-first",
+        "s12_bpe",
+        "broke ties by the pair's second id, then its first",
+        (("key=lambda pair: (-counts[pair], pair))", "key=lambda pair: (-counts[pair], pair[1], pair[0]))"),),
+        "but not the smallest",
+        misleading=("which occurs first among", "the largest of the pairs"),
+    ),
+    Mistake(
+        "one-merge-too-many",
+        "s12_bpe",
+        "learned vocab_size - 255 merges, running new_id up to vocab_size itself",
+        (("for new_id in range(256, vocab_size):", "for new_id in range(256, vocab_size + 1):"),),
+        "The first merge is right, then it goes on",
+        misleading=("Among the most frequent pairs, merge the smallest.",),
+    ),
+    Mistake(
+        "merges-keyed-by-new-id",
+        "s12_bpe",
+        "stored each merge as new id -> pair, and read them that way",
+        (
+            ("            self.merges[pair] = new_id", "            self.merges[new_id] = pair"),
+            (
+                "sorted(self.merges.items(), key=lambda merge: merge[1])",
+                "sorted(((pair, new_id) for new_id, pair in self.merges.items()), key=lambda merge: merge[1])",
+            ),
+        ),
+        "yours maps the new id to its pair, the other way round",
+        misleading=("Stop early when", "merge the smallest", "could not use what your code gave it"),
+    ),
+    Mistake(
+        "vocab-of-the-left-part-twice",
+        "s12_bpe",
+        "recorded vocab[new_id] = vocab[left] + vocab[left]",
+        (("self.vocab[pair[0]] + self.vocab[pair[1]]", "self.vocab[pair[0]] + self.vocab[pair[0]]"),),
+        "Each merge must record vocab[new_id] = vocab[left] + vocab[right].",
+        misleading=("Count the pairs afresh",),
+    ),
     # Source: the seventh precision pass (2026-12-06): the grader's check missed each on some draws (half of them
     # for the first, where no merge built on an earlier one in its text; the second where the training text
     # held the character whose bytes it splits).
