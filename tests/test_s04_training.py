@@ -115,6 +115,10 @@ OTHER_OPTIMIZERS = [
     ),
     (dict(weight_decay=0.0), "That is AdamW without weight decay (or Adam): keep AdamW's default weight_decay, 0.01."),
     (dict(weight_decay=0.1), "That is weight_decay=0.1: keep AdamW's default, 0.01, as the lecture does."),
+    (
+        dict(weight_decay=0.01, betas=(0.9, 0.95)),
+        "That is AdamW with betas=(0.9, 0.95), nanoGPT's: keep torch's defaults, (0.9, 0.999), as the lecture does.",
+    ),
 ]
 
 
@@ -123,10 +127,11 @@ def optimizer_diagnosis(start, data, losses) -> str:
     for settings, diagnosis in OTHER_OPTIMIZERS:
         model = copy.deepcopy(start)
         fresh = settings.get("fresh_each_step", False)
-        hand = HandAdamW(model.parameters(), lr=0.05, weight_decay=settings["weight_decay"])
+        options = dict(lr=0.05, weight_decay=settings["weight_decay"], betas=settings.get("betas", (0.9, 0.999)))
+        hand = HandAdamW(model.parameters(), **options)
         replayed = []
         for xb, yb in data:
-            optimizer = HandAdamW(model.parameters(), lr=0.05, weight_decay=settings["weight_decay"]) if fresh else hand
+            optimizer = HandAdamW(model.parameters(), **options) if fresh else hand
             replayed.append(hand_step(model, optimizer, xb, yb))
         if all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, replayed, strict=True)):
             return diagnosis

@@ -4,6 +4,19 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): nanoGPT's train.py; the message had no hint for it.
+    Mistake(
+        "betas-like-nanogpt",
+        "s04_training",
+        "trained with nanoGPT's betas=(0.9, 0.95) instead of torch's defaults",
+        (
+            (
+                "torch.optim.AdamW(model.parameters(), lr=lr)",
+                "torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95))",
+            ),
+        ),
+        "That is AdamW with betas=(0.9, 0.95)",
+    ),
     # Source: the seventh precision pass (2026-12-06): train's test blamed the optimizer, whose weights were right.
     Mistake(
         "returns-the-loss-after-the-update",
