@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 MISTAKES = [
     # Source: the seventh precision pass (2026-12-06): the grader's check drew a single id on 4% of draws, where
@@ -136,6 +137,47 @@ VARIANTS = [
             (
                 "        chars = []\n",
                 '        chars = []\n        ids = ids.tolist() if hasattr(ids, "tolist") else ids\n',
+            ),
+        ),
+    ),
+    # Source: the lecture's gpt.py, stoi and itos, wrapped in the kata's class, re-expressed in the kata's API
+    # (the seventh precision pass, 2026-12-06).
+    Variant(
+        "stoi-and-itos-like-the-lecture",
+        "s01_tokenizer",
+        "keeps the lecture's stoi and itos dicts and looks each character up in them",
+        (
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer",
+                """
+class CharTokenizer:
+    def __init__(self, vocabulary):
+        chars = list(vocabulary)
+        if any(not isinstance(c, str) or len(c) != 1 for c in chars):
+            raise ValueError("each vocabulary entry must be a single character")
+        if len(set(chars)) != len(chars):
+            raise ValueError("the vocabulary repeats a character")
+        self.vocabulary = chars
+        self.vocab_size = len(chars)
+        self.stoi = {ch: i for i, ch in enumerate(chars)}
+        self.itos = {i: ch for i, ch in enumerate(chars)}
+
+    def encode(self, text):
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError as missing:
+            char = missing.args[0]
+            raise ValueError(f"character {char!r} at position {text.index(char)} is not in the vocabulary") from None
+
+    def decode(self, ids):
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        for i in ids:
+            if i not in self.itos:
+                raise ValueError(f"unknown id {i}")
+        return "".join(self.itos[i] for i in ids)
+""",
             ),
         ),
     ),

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 MISTAKES = [
     # Source: the seventh precision pass (2026-12-06): the test without a generator blamed the generator for
@@ -190,6 +191,29 @@ VARIANTS = [
                 "for t in range(block_size)]",
                 "    pairs = []\n    for t in range(block_size):\n        pairs.append((data[: t + 1], data[t + "
                 "1].item()))\n    return pairs",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "windows-by-unfold",
+        "s02_batches",
+        "cuts every window of block_size + 1 tokens with data.unfold, then picks the drawn ones",
+        (
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    if min(batch_size, block_size) < 1:
+        raise ValueError("batch_size and block_size must be positive")
+    if data.numel() <= block_size:
+        raise ValueError("not enough data")
+    windows = data.unfold(0, block_size + 1, 1)
+    ix = torch.randint(low=0, high=len(data) - block_size, size=(batch_size,), generator=generator)
+    chosen = windows[ix]
+    return chosen[:, :-1].contiguous(), chosen[:, 1:].contiguous()
+""",
             ),
         ),
     ),

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 MISTAKES = [
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
@@ -196,6 +197,51 @@ VARIANTS = [
                 "            logits = self(idx)[0][:, -1]",
             ),
             ("probs = F.softmax(logits, dim=-1)", "probs = logits.softmax(dim=-1)"),
+        ),
+    ),
+    # Source: karpathy/makemore lecture 1 (one-hot encoding times W), re-expressed in the kata's API (the
+    # seventh precision pass, 2026-12-06).
+    Variant(
+        "one-hot-times-the-table-like-makemore",
+        "s03_bigram",
+        "computes the logits as one-hot rows times the table's weight, as makemore's bigram does",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    V = self.token_embedding_table.num_embeddings
+    xenc = F.one_hot(idx, num_classes=V).float()
+    logits = xenc @ self.token_embedding_table.weight
+    if targets is None:
+        loss = None
+    else:
+        logits = logits.reshape(-1, V)
+        loss = F.cross_entropy(logits, targets.reshape(-1))
+    return logits, loss
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "multinomial-on-exponentiated-logits",
+        "s03_bigram",
+        "samples with torch.multinomial on exp(logits), which it normalises itself",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx)
+        idx_next = torch.multinomial(logits[:, -1, :].exp(), num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
         ),
     ),
 ]

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 MISTAKES = [
     # Source: the seventh precision pass (2026-12-06): nanoGPT's train.py; the message had no hint for it.
@@ -207,6 +208,95 @@ VARIANTS = [
                 "    losses = []\n    xb, yb = next_batch()\n    for _ in range(steps):\n        _, loss = "
                 "model(xb, yb)\n        xb, yb = next_batch()\n        loss.backward()\n        optimizer.step()\n"
                 "        optimizer.zero_grad(set_to_none=True)\n        losses.append(loss.item())\n    return losses",
+            ),
+        ),
+    ),
+    # Source: the lecture's gpt.py training loop, re-expressed in the kata's API (the seventh precision pass,
+    # 2026-12-06).
+    Variant(
+        "training-loop-inline-like-the-lecture",
+        "s04_training",
+        "writes the lecture's loop out in train instead of calling train_step",
+        (
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    # the lecture's loop: sample a batch, evaluate the loss, zero, backward, step
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    lossi = []
+    for iter in range(steps):
+        xb, yb = next_batch()
+        logits, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        lossi.append(loss.item())
+    return lossi
+""",
+            ),
+        ),
+    ),
+    # Source: rasbt/LLMs-from-scratch, ch05 calc_loss_batch and evaluate_model, re-expressed in the kata's API
+    # (the seventh precision pass, 2026-12-06).
+    Variant(
+        "loss-computed-beside-the-model-like-llms-from-scratch",
+        "s04_training",
+        "calls the model without targets and computes the cross-entropy itself, as calc_loss_batch does",
+        (
+            replaced(
+                "s04_training",
+                "train_step",
+                """
+def train_step(model, optimizer, input_batch, target_batch):
+    optimizer.zero_grad()
+    logits, _ = model(input_batch)
+    loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), target_batch.flatten())
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+""",
+            ),
+            replaced(
+                "s04_training",
+                "estimate_loss",
+                """
+def estimate_loss(model, next_batch, eval_iters):
+    was_training = model.training
+    model.eval()
+    total_loss = 0.0
+    with torch.no_grad():
+        for i in range(eval_iters):
+            input_batch, target_batch = next_batch()
+            logits, _ = model(input_batch)
+            total_loss += torch.nn.functional.cross_entropy(logits.flatten(0, 1), target_batch.flatten()).item()
+    model.train(was_training)
+    return total_loss / eval_iters
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "evaluates-under-inference-mode",
+        "s04_training",
+        "evaluates under torch.inference_mode and restores the mode in a finally block",
+        (
+            replaced(
+                "s04_training",
+                "estimate_loss",
+                """
+def estimate_loss(model, next_batch, eval_iters):
+    mode = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            losses = torch.stack([model(*next_batch())[1] for _ in range(eval_iters)])
+        return losses.mean().item()
+    finally:
+        model.train(mode)
+""",
             ),
         ),
     ),

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 STAGE = "s12_bpe"
 TIE_BREAK = "pair = min(counts, key=lambda pair: (-counts[pair], pair))"
@@ -427,6 +428,74 @@ VARIANTS = [
                 "        for i in ids:\n"
                 "            data += self.vocab[i]\n"
                 '        return data.decode("utf-8", errors="replace")\n',
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "merge-by-skipping-an-iterator",
+        "s12_bpe",
+        "merges by advancing an index iterator past the pair's second id, and counts pairs in a plain dict",
+        (
+            replaced(
+                "s12_bpe",
+                "merge_pair",
+                """
+def merge_pair(ids, pair, new_id):
+    out = []
+    it = iter(range(len(ids)))
+    for i in it:
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            next(it, None)
+        else:
+            out.append(ids[i])
+    return out
+""",
+            ),
+            replaced(
+                "s12_bpe",
+                "pair_counts",
+                """
+def pair_counts(ids):
+    counts = {}
+    for i in range(len(ids) - 1):
+        key = (ids[i], ids[i + 1])
+        if key in counts:
+            counts[key] += 1
+        else:
+            counts[key] = 1
+    return counts
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "encode-in-insertion-order",
+        "s12_bpe",
+        "replays the merges in the dict's insertion order, which is the order they were learned",
+        (
+            replaced(
+                "s12_bpe",
+                "BPETokenizer.encode",
+                """
+def encode(self, text):
+    ids = list(bytes(text, "utf-8"))
+    for pair, new_id in self.merges.items():  # a dict keeps the order the merges were learned in
+        if len(ids) < 2:
+            break
+        ids = merge_pair(ids, pair, new_id)
+    return ids
+""",
+            ),
+            replaced(
+                "s12_bpe",
+                "BPETokenizer.decode",
+                """
+def decode(self, ids):
+    return bytes(b for i in ids for b in self.vocab[i]).decode("utf-8", "replace")
+""",
             ),
         ),
     ),
