@@ -132,9 +132,11 @@ class TestCharTokenizerRejects:
         call, reason = "encode('hello wörld')", "'ö' is not in the vocabulary; name it and its position 7"
         message = str(expect_value_error(lambda: tokenizer.encode("hello wörld"), call, reason))
         if "ö" not in message or not re.search(r"\b7\b", message):
+            counted_from_one = "Positions count from 0, as enumerate(text) and text.index give them."
             fail(
                 "Called encode('hello wörld'): the ValueError should name the character 'ö' and its position 7, "
-                f"but says {message!r}"
+                f"but says {message!r}",
+                counted_from_one if re.search(r"\b8\b", message) else "",
             )
 
     @pytest.mark.parametrize("bad_id", [3, 4, -1, -3])

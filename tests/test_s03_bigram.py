@@ -77,6 +77,12 @@ class TestForward:
             hint = ""
             if math.isclose(got, expected.item() * B * T, rel_tol=1e-5) and B * T > 1:
                 hint = "That is the sum over the positions: the loss is their mean."
+            shifted = F.cross_entropy(table[idx][:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1)) if T > 1 else None
+            if shifted is not None and math.isclose(got, shifted.item(), abs_tol=1e-5):
+                hint = (
+                    "That pairs each position with the target after its own: targets already hold the next tokens "
+                    "(y is x one token later), so compare logits and targets position by position, unshifted."
+                )
             fail(
                 f"{call}: expected the mean cross-entropy {expected.item():.6f} (of the logits against the targets), "
                 f"got {got!r}",

@@ -5,6 +5,14 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): the message had no hint for positions counted from 1.
+    Mistake(
+        "error-position-counted-from-one",
+        "s01_tokenizer",
+        "named the unknown character's position counting from 1",
+        (("for position, char in enumerate(text):", "for position, char in enumerate(text, start=1):"),),
+        "Positions count from 0",
+    ),
     # Source: the seventh precision pass (2026-12-06): the grader's check drew a single id on 4% of draws, where
     # any separator is invisible.
     Mistake(

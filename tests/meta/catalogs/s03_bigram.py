@@ -5,6 +5,21 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): a language-model habit (Hugging Face shifts the labels
+    # inside the model) where the targets are already shifted; the message had no hint for it.
+    Mistake(
+        "targets-shifted-again-in-the-loss",
+        "s03_bigram",
+        "shifted the targets one more position in the loss, as a model given unshifted labels does",
+        (
+            (
+                "        loss = F.cross_entropy(logits, targets.view(B * T))",
+                "        shifted = logits.view(B, T, V)[:, :-1].reshape(-1, V)\n"
+                "        loss = F.cross_entropy(shifted, targets[:, 1:].reshape(-1))",
+            ),
+        ),
+        "targets already hold the next tokens",
+    ),
     # Source: the backing hunt of 2026-12-05: each failed a test that nothing the grader's check found backed.
     Mistake(
         "fresh-generator-when-none",
