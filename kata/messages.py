@@ -50,6 +50,13 @@ _KNOWN_ERRORS = (
         "The mask and the affinities differ in size: q @ k.transpose(-2, -1) gives (B, T, T) affinities, one row "
         "per query and one column per key, for a (T, T) mask.",
     ),
+    (  # windows stacked where a start drawn too late gave one past the end of the data, shorter than the rest
+        r"stack expects each tensor to be equal size",
+        r"\[\s*\w+\s*(\+\s*1\s*)?:",
+        "One window came out shorter than the others: it started too close to the end of the data. The last "
+        "start with a whole window (and its target one token later) is len(data) - block_size - 1, so draw the "
+        "starts with torch.randint(len(data) - block_size, (batch_size,)).",
+    ),
     (  # n_embd / n_head: a float in Python 3, even where the division is exact
         r"must be tuple of ints, but found element of type float",
         "",

@@ -26,6 +26,7 @@ MISTAKES = [
         "s02_batches",
         "drew the starts from len(data) - block_size + 1 values, one past the last full window",
         (("randint(len(data) - block_size, (batch_size,)", "randint(len(data) - block_size + 1, (batch_size,)"),),
+        "One window came out shorter than the others",
         misleading=("Without a generator, draw from torch's global one",),
     ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it, and the lecture's loop trained on one batch.
