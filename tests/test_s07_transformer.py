@@ -323,6 +323,44 @@ def block_diagnosis(block, x, got) -> str:
 
 
 class TestBlock:
+    def test_has_two_layer_norms_and_n_head_heads(self):
+        block = built(stage.Block, 8, 2, 6)
+        sa, ln1, ln2 = (submodule(block, name, "Block(8, 2, 6)") for name in ("sa", "ln1", "ln2"))
+        if ln1 is ln2:
+            fail(
+                "Block(8, 2, 6).ln1 and .ln2 are one and the same LayerNorm: the block needs two, each with its own "
+                "weight and bias, LayerNorm(n_embd) made twice"
+            )
+        heads = list(getattr(sa, "heads", []))
+        if len(heads) != 2:
+            fail(
+                f"Block(8, 2, 6).sa has {len(heads)} heads, expected n_head = 2",
+                "MultiHeadAttention takes (n_embd, n_head, block_size, dropout): the lecture's Block passed "
+                "(n_head, head_size) to its MultiHeadAttention, which took them in that order."
+                if len(heads) == 8 // 2
+                else "",
+            )
+
+    def test_leaves_its_input_as_it_was_and_trains(self):
+        block = built(stage.Block, 8, 2, 6).train()
+        x = random_floats((2, 6, 8), 7)
+        before = x.clone()
+        out = block(x)
+        if not torch.equal(x, before):
+            fail(
+                "Block(8, 2, 6) changed the tensor it was given",
+                "x += ... adds into the caller's tensor: write x = x + self.sa(self.ln1(x)), which makes a new one.",
+            )
+        try:
+            out.sum().backward()
+        except RuntimeError as error:
+            if "inplace" not in str(error):
+                raise
+            fail(
+                f"Backward through Block(8, 2, 6) failed: {error}".split(" Hint:")[0],
+                "x += ... overwrites a tensor that backward still needs: write x = x + self.ffwd(self.ln2(x)).",
+            )
+
     def test_is_pre_norm_attention_then_feed_forward(self):
         block = built(stage.Block, 8, 2, 6).eval()
         randomised_norms(block)
@@ -376,8 +414,8 @@ class TestBlock:
                 "off in eval mode"
             )
         with fixed_seed(1):
-            trained = block.train()(x)
-        if torch.allclose(trained, block.eval()(x)):
+            trained = block.train()(x.clone())  # clones: a block that adds into its input would return that input
+        if torch.allclose(trained, block.eval()(x.clone())):
             fail("Block(dropout=0.5) in training mode gave the eval output: pass dropout on to the sublayers")
 
     def test_passes_dropout_on_to_both_sublayers(self):

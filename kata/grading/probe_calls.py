@@ -526,11 +526,21 @@ def feed_forward(inputs):
     set_feed_forward(module, inputs["weights"])
     dropping = stage("s07_transformer").FeedForward(inputs["n_embd"], inputs["p"])
     set_feed_forward(dropping, inputs["weights"])
+    kept_and_trains = guarded(lambda: leaves_its_input_and_trains(module, inputs["x"]))
     with no_grad():
         return {
             "output": module(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
+            "input_kept_and_trains": kept_and_trains,
         }
+
+
+def leaves_its_input_and_trains(module, x) -> bool:
+    """Whether the module leaves its input as it was, and backward runs through it (no tensor it needs was
+    overwritten in place); a backward that fails raises."""
+    given = x.clone()
+    module(given).sum().backward()
+    return bool((given == x).all())
 
 
 @call("s07_transformer.LayerNorm")

@@ -609,14 +609,17 @@ def block_tolerance(inputs) -> float:
 def block_answer(inputs):
     output = oracles.block(inputs["weights"], inputs["x"], inputs["n_head"]).float()
     dropping = oracles.block(inputs["weights"], inputs["x"], inputs["n_head"], inputs["p"]).float()
-    return {"output": output, "dropping": [dropping, output]}
+    return {"output": output, "dropping": [dropping, output], "input_kept_and_trains": True}
 
 
 @probe(
     "s07_transformer.Block",
     block_answer,
     atol=block_tolerance,
-    backs={"dropping": ("test_dropout_is_off_in_eval_mode", "test_passes_dropout_on_to_both_sublayers")},
+    backs={
+        "dropping": ("test_dropout_is_off_in_eval_mode", "test_passes_dropout_on_to_both_sublayers"),
+        "input_kept_and_trains": ("test_leaves_its_input_as_it_was_and_trains",),
+    },
 )
 def block_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined

@@ -23,6 +23,58 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): each passed every test (the first two were refuted by the
+    # grader's check; the in-place residuals were caught only by a message blaming dropout, or not at all).
+    Mistake(
+        "one-layer-norm-for-both",
+        "s07_transformer",
+        "made one LayerNorm and used it as both ln1 and ln2",
+        (
+            (
+                "        self.ln1 = LayerNorm(n_embd)\n        self.ln2 = LayerNorm(n_embd)",
+                "        self.ln1 = self.ln2 = LayerNorm(n_embd)",
+            ),
+        ),
+        "are one and the same LayerNorm",
+    ),
+    Mistake(
+        "block-passes-head-size-as-n-head",
+        "s07_transformer",
+        "gave MultiHeadAttention the head size where n_head belongs, as the lecture's argument order had it",
+        (
+            (
+                "        self.sa = MultiHeadAttention(n_embd, n_head, block_size, dropout)",
+                "        self.sa = MultiHeadAttention(n_embd, n_embd // n_head, block_size, dropout)",
+            ),
+        ),
+        "the lecture's Block passed (n_head, head_size)",
+    ),
+    Mistake(
+        "residuals-added-in-place",
+        "s07_transformer",
+        "added both residuals in place, x += ..., into the caller's tensor",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))",
+                "        x += self.sa(self.ln1(x))\n        x += self.ffwd(self.ln2(x))",
+            ),
+        ),
+        "adds into the caller's tensor",
+        misleading=("pass dropout on to the sublayers",),
+    ),
+    Mistake(
+        "second-residual-in-place-over-a-saved-tensor",
+        "s07_transformer",
+        "added the second residual in place, over a tensor the lecture's layer norm saved for backward",
+        (
+            ("        x = x + self.ffwd(self.ln2(x))", "        x += self.ffwd(self.ln2(x))"),
+            (
+                "        var = (centered * centered).mean(-1, keepdim=True)",
+                "        var = x.var(-1, keepdim=True, unbiased=False)",
+            ),
+        ),
+        "overwrites a tensor that backward still needs",
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it, and the layer norm never trained.
     Mistake(
         "layernorm-frozen",
