@@ -526,12 +526,10 @@ def feed_forward(inputs):
     set_feed_forward(module, inputs["weights"])
     dropping = stage("s07_transformer").FeedForward(inputs["n_embd"], inputs["p"])
     set_feed_forward(dropping, inputs["weights"])
-    kept_and_trains = guarded(lambda: leaves_its_input_and_trains(module, inputs["x"]))
     with no_grad():
         return {
             "output": module(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
-            "input_kept_and_trains": kept_and_trains,
         }
 
 
@@ -576,10 +574,12 @@ def block(inputs):
     set_block(module, inputs["weights"])
     dropping = transformer.Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], inputs["p"])
     set_block(dropping, inputs["weights"])
+    kept_and_trains = guarded(lambda: leaves_its_input_and_trains(module, inputs["x"]))
     with no_grad():
         return {
             "output": module(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
+            "input_kept_and_trains": kept_and_trains,
         }
 
 
