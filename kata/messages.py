@@ -38,9 +38,15 @@ _KNOWN_ERRORS = (
         "The mask is block_size × block_size, but an input may have fewer positions (any T up to block_size): "
         "crop it to the input's length, self.tril[:T, :T].",
     ),
+    (  # the mask cropped on its rows alone: (T, block_size) against (T, T) affinities
+        _SIZES_DIFFER,
+        r"self\.tril\s*\[[^\],]*\]",
+        "The mask is cropped on its rows only: self.tril[:T] is T × block_size. Crop both dimensions, "
+        "self.tril[:T, :T].",
+    ),
     (  # a cropped mask smaller than the input: the buffer made from another size than block_size
         _SIZES_DIFFER,
-        r"self\.tril\s*\[",
+        r"self\.tril\s*\[[^\]]*,",
         "The cropped mask is smaller than the T × T affinities: register the mask as large as the longest "
         "input, torch.tril(torch.ones(block_size, block_size)).",
     ),

@@ -1,11 +1,11 @@
 """Stage 6 · Self-attention."""
 
 import torch
-from feedback import expect_equal_tensors, fail, show
+from feedback import close, expect_equal_tensors, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
-from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout
+from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, recorded_fused_attention
 from torch import nn
 
 from kata.implementation import StageModule
@@ -139,6 +139,11 @@ class TestAttentionWeights:
 
 
 class TestHead:
+    def test_makes_its_tensors_on_the_inputs_device(self):
+        head = fresh_head(8, 4, 6, 0)
+        x = random_floats((2, 5, 8), 9)
+        expect_tensors_on_the_inputs_device(lambda: head(x), "Head(8, 4, 6) on x of shape (2, 5, 8)", the_input="x")
+
     def test_has_key_query_value_without_bias_and_a_tril_buffer(self):
         head = fresh_head(12, 4, 8, 0)
         for name in ("key", "query", "value"):
@@ -191,18 +196,31 @@ class TestHead:
         head = fresh_head(8, 4, 6, 3, dropout=0.5)
         x = random_floats((2, 6, 8), 3)
         evaluated = head.eval()(x)
-        expect_equal_tensors(
-            evaluated.detach(),
-            head_by_hand(head, x).float(),
-            "Head(dropout=0.5) in eval mode (dropout off)",
-            atol=1e-5,
-            hint="In eval mode the head must not drop: nn.Dropout turns itself off after head.eval(), F.dropout "
-            "only with training=self.training.",
-        )
-        with fixed_seed(0), recorded_dropout() as calls:
+        expected = head_by_hand(head, x).float()
+        hint = ""
+        if not close(evaluated, expected, 1e-5):
+            without_dropout = fresh_head(8, 4, 6, 3).eval()  # the same weights, dropout=0.0
+            if close(without_dropout(x), head_by_hand(without_dropout, x).float(), 1e-5):
+                hint = (
+                    "In eval mode the head must not drop: nn.Dropout turns itself off after head.eval(), F.dropout "
+                    "only with training=self.training."
+                )
+            else:
+                hint = head_diagnosis(head, x, evaluated) or (
+                    "It computes other values with dropout=0.0 too: "
+                    "test_matches_a_hand_computation_for_any_T_up_to_block_size says more."
+                )
+        expect_equal_tensors(evaluated.detach(), expected, "Head(dropout=0.5) in eval mode (dropout off)", 1e-5, hint)
+        with fixed_seed(0), recorded_dropout() as calls, recorded_fused_attention() as fused:
             trained = head.train()(x)
         call = "Head(8, 4, 6, dropout=0.5) in training mode"
         dropped = [dropout for dropout in calls if dropout.active]
+        if not dropped and fused:
+            fail(
+                f"{call} calls F.scaled_dot_product_attention, whose dropout this test cannot see",
+                "This stage asks for the weights written out, as attention_weights computes them, then "
+                "wei = self.dropout(wei) and wei @ v; the fused call is stage 9's.",
+            )
         if not dropped:
             fail(
                 f"{call} applied no dropout: create self.dropout = nn.Dropout(dropout) and apply it to the "

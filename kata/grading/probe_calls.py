@@ -489,6 +489,9 @@ def head(inputs):
             "biases": guarded(lambda: [getattr(module, name).bias is not None for name in ("key", "query", "value")]),
             # a buffer, not a parameter or a plain attribute, so that it moves with .to(device)
             "tril_buffer": guarded(lambda: list(buffers["tril"].shape) if "tril" in buffers else None),
+            "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: module(inputs["x"]))),
+            # stage 6 asks for the weights written out: dropout in a fused call is one its test cannot see
+            "fused_calls": guarded(lambda: len(fused_calls(module, inputs["x"]))),
         }
 
 

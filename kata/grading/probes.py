@@ -482,6 +482,8 @@ def head_answer(inputs):
         "dropping": dropping,
         "biases": [False] * 3,
         "tril_buffer": [inputs["block_size"]] * 2,
+        "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+        "fused_calls": 0,
     }
 
 
@@ -493,6 +495,8 @@ def head_answer(inputs):
         "biases": ("test_has_key_query_value_without_bias_and_a_tril_buffer",),
         "tril_buffer": ("test_has_key_query_value_without_bias_and_a_tril_buffer",),
         "dropping": ("test_dropout_acts_on_the_weights_in_training_only",),
+        "made_on_the_cpu": ("test_makes_its_tensors_on_the_inputs_device",),
+        "fused_calls": ("test_dropout_acts_on_the_weights_in_training_only",),
     },
 )
 def head_inputs(rng):

@@ -9,6 +9,55 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06).
+    Mistake(
+        "head-mask-made-on-the-cpu",
+        "s06_attention",
+        "made the head's mask afresh in forward with torch.ones(T, T), without device=",
+        (
+            (
+                '        wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
+                '        wei = wei.masked_fill(torch.tril(torch.ones(T, T)) == 0, float("-inf"))',
+            ),
+        ),
+        "without device=",
+    ),
+    Mistake(
+        "head-by-the-fused-call",
+        "s06_attention",
+        "computed the head with F.scaled_dot_product_attention, its dropout the fused call's",
+        (
+            (
+                "        wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)\n",
+                "        v = self.value(x)\n"
+                "        p = self.dropout.p if self.training else 0.0\n"
+                "        return F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p)\n"
+                "        wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)\n",
+            ),
+        ),
+        "whose dropout this test cannot see",
+        misleading=("applied no dropout",),
+    ),
+    Mistake(
+        "head-softmax-over-the-queries",
+        "s06_attention",
+        "took the head's softmax over dim 1, the queries",
+        (
+            (
+                "        wei = F.softmax(wei, dim=-1)\n        wei = self.dropout(wei)",
+                "        wei = F.softmax(wei, dim=1)\n        wei = self.dropout(wei)",
+            ),
+        ),
+        misleading=("In eval mode the head must not drop",),
+    ),
+    Mistake(
+        "head-mask-cropped-on-its-rows",
+        "s06_attention",
+        "cropped the mask on its rows only, self.tril[:T]",
+        (("self.tril[:T, :T] == 0", "self.tril[:T] == 0"),),
+        "cropped on its rows only",
+        misleading=("register the mask as large as the longest input",),
+    ),
     # Source: the backing hunt of 2026-12-05: the suite accepted it, and training with dropout raised.
     Mistake(
         "dropout-in-place",
