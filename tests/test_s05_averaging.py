@@ -103,8 +103,9 @@ class TestVersions:
         call = f"{name}(x) for x of shape ({B}, {T}, {C}) and dtype {str(dtype).removeprefix('torch.')}"
         if isinstance(got, torch.Tensor) and got.dtype != dtype:
             fail(
-                f"{call}: the output should keep the input's dtype, got {got.dtype}. (torch.zeros_like(x) keeps "
-                "it; torch.zeros((B, T, C)) does not.)"
+                f"{call}: the output should keep the input's dtype, got {got.dtype}",
+                "A tensor you make (torch.zeros, torch.ones, torch.arange) is float32 unless given dtype=x.dtype; "
+                "torch.zeros_like(x) keeps x's dtype, and .to(x.dtype) converts a result.",
             )
         expect_equal_tensors(
             got, running_mean(x).to(dtype), call, atol=TOLERANCE[dtype], hint=version_diagnosis(got, x)

@@ -187,6 +187,12 @@ def expect_weight_and_bias(layer_norm, dim: int) -> None:
             f"{', '.join(others)}. Keep eps a plain number (self.eps = eps): every nn.Parameter counts in the "
             "model's parameters and its state_dict, and the optimizer updates it unless it is frozen"
         )
+    for name, start in (("weight", "ones"), ("bias", "zeros")):
+        if tuple(parameters[name].shape) != (dim,):
+            fail(
+                f"{call}.{name} has shape {tuple(parameters[name].shape)}, expected ({dim},): make it "
+                f"nn.Parameter(torch.{start}(dim)), which broadcasts over any leading dimensions"
+            )
     if not torch.equal(parameters["weight"].detach(), torch.ones(dim)) or not torch.equal(
         parameters["bias"].detach(), torch.zeros(dim)
     ):
@@ -204,6 +210,20 @@ class TestLayerNorm:
                 f"LayerNorm(8): after backward, {' and '.join(frozen)} got no gradient, so training never changes "
                 "them: make each an nn.Parameter that requires its gradient (the default)"
             )
+
+    def test_eps_defaults_to_1e_5_as_nn_layernorms_does(self):
+        x = 0.001 * random_floats((2, 3, 6), 11)  # a variance near 1e-6, where eps weighs
+        got = built(stage.LayerNorm, 6)(x)
+        call = "LayerNorm(6), no eps given, on x of variance about 1e-6"
+        hint = next(
+            (
+                f"That is eps={eps:g}: the default is 1e-5, as nn.LayerNorm's is, def __init__(self, dim, eps=1e-5)."
+                for eps in (1e-6, 1e-8, 1e-12, 1e-3, 0.0)
+                if close(got, nn.LayerNorm(6, eps=eps)(x), 1e-5)
+            ),
+            "",
+        )
+        expect_equal_tensors(got.detach(), nn.LayerNorm(6)(x).detach(), call, atol=1e-5, hint=hint)
 
     def test_is_written_from_scratch(self):
         if isinstance(stage.LayerNorm, type) and issubclass(stage.LayerNorm, nn.LayerNorm):

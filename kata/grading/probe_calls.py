@@ -556,13 +556,17 @@ def layer_norm(inputs):
     # where eps matters; 2**-10, exact in float32, which a layer norm may keep eps in
     nearly_constant = stage("s07_transformer").LayerNorm(inputs["dim"], 2**-10)
     set_norm(nearly_constant, inputs["weights"])
+    default_eps = stage("s07_transformer").LayerNorm(inputs["dim"])  # eps as the learner's default has it
+    set_norm(default_eps, inputs["weights"])
     # In the input's dtype, as the tests convert it: what a float32 layer norm does with float64 input
     # is not asked (nn.LayerNorm raises; a layer norm written out may compute in either dtype).
     module, nearly_constant = module.to(inputs["x"].dtype), nearly_constant.to(inputs["x"].dtype)
+    default_eps = default_eps.to(inputs["x"].dtype)
     with no_grad():
         return {
             "output": module(inputs["x"]),
             "nearly_constant": nearly_constant(inputs["x"] * 0.03),
+            "default_eps": guarded(lambda: default_eps(inputs["x"] * 0.001)),
             "fresh": fresh,
             "parameters": parameters,
             "trainable": trainable,

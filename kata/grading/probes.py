@@ -571,6 +571,7 @@ def layer_norm_answer(inputs):
     return {
         "output": oracles.layer_norm(weights, x, inputs["eps"]).to(x.dtype),
         "nearly_constant": oracles.layer_norm(weights, x * 0.03, 2**-10).to(x.dtype),
+        "default_eps": oracles.layer_norm(weights, x * 0.001, 1e-5).to(x.dtype),  # nn.LayerNorm's default
         "fresh": [[1.0] * inputs["dim"], [0.0] * inputs["dim"]],
         "parameters": ["bias", "weight"],
         "trainable": ["bias", "weight"],
@@ -580,10 +581,11 @@ def layer_norm_answer(inputs):
 
 LAYER_NORM_ASPECTS = {
     "trainable": ("test_learns_its_scale_and_shift",),
-    "fresh": ("test_matches_nn_layernorm",),
+    "fresh": ("test_matches_nn_layernorm", "test_eps_defaults_to_1e_5"),  # the second uses a fresh one too
     "parameters": ("test_matches_nn_layernorm",),
     "torchs_own_calls": ("test_is_written_from_scratch",),
     "float64": ("test_matches_nn_layernorm",),
+    "default_eps": ("test_eps_defaults_to_1e_5_as_nn_layernorms_does",),
 }
 
 

@@ -23,6 +23,32 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): the annotated Transformer's eps (no test gave no eps; the
+    # check refuted it on 2 draws in 20), and a weight shaped to broadcast, told its values were wrong.
+    Mistake(
+        "layer-norm-eps-defaults-to-1e-6",
+        "s07_transformer",
+        "gave eps a default of 1e-6",
+        (
+            (
+                "    def __init__(self, dim: int, eps: float = 1e-5):",
+                "    def __init__(self, dim: int, eps: float = 1e-6):",
+            ),
+        ),
+        "That is eps=1e-06: the default is 1e-5",
+    ),
+    Mistake(
+        "layer-norm-weight-shaped-1-1-dim",
+        "s07_transformer",
+        "made the weight nn.Parameter(torch.ones(1, 1, dim))",
+        (
+            (
+                "        self.weight = nn.Parameter(torch.ones(dim))",
+                "        self.weight = nn.Parameter(torch.ones(1, 1, dim))",
+            ),
+        ),
+        "has shape (1, 1, 6), expected (6,)",
+    ),
     # Source: the seventh precision pass (2026-12-06): each passed every test (the first two were refuted by the
     # grader's check; the in-place residuals were caught only by a message blaming dropout, or not at all).
     Mistake(
