@@ -31,6 +31,8 @@ def weights_diagnosis(got, q, k) -> str:
         return "These weights are not scaled: multiply q @ k^T by head_size ** -0.5."
     if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=1 / head_size), atol=1e-6):
         return "These affinities are divided by head_size: scale by its square root, head_size ** -0.5."
+    if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=head_size**0.5), atol=1e-6):
+        return "These affinities are multiplied by sqrt(head_size): multiply by head_size ** -0.5, the inverse."
     if got.double().triu(1).abs().max() > 0:
         return "Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
     if torch.allclose(got.double().sum(-2), torch.ones(got.shape[-1], dtype=torch.float64), atol=1e-6):
@@ -38,6 +40,11 @@ def weights_diagnosis(got, q, k) -> str:
     if not torch.allclose(got.double().sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-6):
         return "The rows do not sum to 1: fill -inf above the diagonal before the softmax, not 0 after it."
     return ""
+
+
+def unmasked(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The weights of a head that masks nothing (a masked_fill whose result was thrown away)."""
+    return torch.softmax(q.double() @ k.double().transpose(-2, -1) * k.shape[-1] ** -0.5, dim=-1)
 
 
 def masked_with_zero(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -77,6 +84,15 @@ def head_diagnosis(head, x, got) -> str:
             "scale by head_size ** -0.5, that is k.shape[-1] ** -0.5.",
         ),
         (head_by_hand(head, x, scale=1.0), "The affinities are not scaled: multiply q @ k^T by head_size ** -0.5."),
+        (
+            head_by_hand(head, x, scale=1 / k.shape[-1]),
+            "The affinities are divided by head_size: scale by its square root, head_size ** -0.5.",
+        ),
+        (
+            unmasked(q, k) @ v,
+            "No position is masked: mask the future, wei = wei.masked_fill(self.tril[:T, :T] == 0, float('-inf')) "
+            "(masked_fill returns a new tensor and leaves wei as it was: assign its result).",
+        ),
         (
             hand_weights(k, q) @ v,
             "The affinities are k @ q^T: compute q @ k^T, so row t says how well query t matches each key.",

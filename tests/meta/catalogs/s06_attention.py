@@ -9,6 +9,30 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): each got no hint, or one about dropout.
+    Mistake(
+        "head-divides-by-head-size",
+        "s06_attention",
+        "divided the head's affinities by head_size",
+        ((HEAD_SCORES, "wei = q @ k.transpose(-2, -1) / k.shape[-1]  # (B, T, T)"),),
+        "The affinities are divided by head_size",
+        misleading=("In eval mode the head must not drop",),
+    ),
+    Mistake(
+        "head-mask-result-thrown-away",
+        "s06_attention",
+        "called masked_fill without assigning its result",
+        ((HEAD_MASK, 'wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))'),),
+        "No position is masked",
+        misleading=("In eval mode the head must not drop",),
+    ),
+    Mistake(
+        "weights-multiplied-by-the-square-root",
+        "s06_attention",
+        "multiplied the affinities by sqrt(head_size)",
+        (("wei = q @ k.transpose(-2, -1) * head_size**-0.5", "wei = q @ k.transpose(-2, -1) * head_size**0.5"),),
+        "multiplied by sqrt(head_size)",
+    ),
     # Source: the seventh precision pass (2026-12-06).
     Mistake(
         "head-mask-made-on-the-cpu",
