@@ -55,6 +55,12 @@ def weights_diagnosis(name: str, got: torch.Tensor, T: int) -> str:
     if torch.allclose(got.sum(0), torch.ones(T, dtype=torch.float64), atol=1e-6):
         fix = "take the softmax along each row, dim=-1" if "softmax" in name else "divide by wei.sum(1, keepdim=True)"
         return f"The columns sum to 1, not the rows: {fix}."
+    lower = upper.T
+    if T > 1 and torch.allclose(got, lower / lower.sum(1), atol=1e-6):
+        return (
+            "Column j is divided by j + 1, not row t by t + 1: wei.sum(1) without keepdim=True has shape (T,), which "
+            "broadcasts along each row. Keep the dimension, wei / wei.sum(1, keepdim=True)."
+        )
     return "Row t must hold 1/(t+1) in columns 0..t and 0 after."
 
 

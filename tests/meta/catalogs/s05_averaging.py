@@ -4,6 +4,14 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 
 MISTAKES = [
+    # Source: the seventh precision pass (2026-12-06): the lecture's broadcasting slip got the generic hint.
+    Mistake(
+        "row-sums-without-keepdim",
+        "s05_averaging",
+        "divided by wei.sum(1) without keepdim=True",
+        (("    return wei / wei.sum(1, keepdim=True)", "    return wei / wei.sum(1)"),),
+        "without keepdim=True has shape (T,)",
+    ),
     # Source: the red team's pass 4 (a partial solution with forged verdicts scored full marks).
     Mistake(
         "loops-through-numpy",
