@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 MISTAKES = [
     # Source: the seventh precision pass (2026-12-06): the lecture's broadcasting slip got the generic hint.
@@ -185,6 +186,24 @@ VARIANTS = [
                 "    tril = torch.tril(torch.ones(T, T))\n    wei = torch.zeros((T, T))\n    wei = "
                 'wei.masked_fill(tril == 0, float("-inf"))\n',
                 '    wei = torch.full((T, T), float("-inf")).triu(1)\n',
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "batched-product-of-expanded-weights",
+        "s05_averaging",
+        "expands the weights to (B, T, T) and multiplies with torch.bmm",
+        (
+            replaced(
+                "s05_averaging",
+                "average_matmul",
+                """
+def average_matmul(x):
+    B, T, C = x.shape
+    wei = tril_average_weights(T).to(dtype=x.dtype, device=x.device)
+    return torch.bmm(wei.expand(B, T, T), x)
+""",
             ),
         ),
     ),

@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 HEAD_SCORES = "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)"
 HEAD_MASK = 'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))'
@@ -425,6 +426,65 @@ VARIANTS = [
                 "from torch.nn import functional as F\nfrom torch.nn.functional import dropout\n",
             ),
             (HEAD_DROPOUT, "        wei = dropout(wei, self.dropout.p, self.training)\n"),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "mask-by-where-and-mT",
+        "s06_attention",
+        "masks with torch.where on a boolean tril and transposes k with .mT",
+        (
+            replaced(
+                "s06_attention",
+                "attention_weights",
+                """
+def attention_weights(q, k):
+    T, hs = q.shape[-2], q.shape[-1]
+    wei = (q @ k.mT) / hs ** 0.5
+    causal = torch.ones(T, T, device=q.device).tril().bool()
+    wei = torch.where(causal, wei, torch.tensor(float("-inf"), device=q.device))
+    return wei.softmax(dim=-1)
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "q-and-k-scaled-by-a-fourth-root",
+        "s06_attention",
+        "scales q and k by head_size ** -0.25 each, masks with triu and takes the softmax in float32",
+        (
+            replaced(
+                "s06_attention",
+                "attention_weights",
+                """
+def attention_weights(q, k):
+    hs = k.shape[-1]
+    T = q.shape[-2]
+    wei = (q * hs ** -0.25) @ (k * hs ** -0.25).transpose(-2, -1)
+    mask = torch.triu(torch.ones(T, T, device=q.device, dtype=torch.bool), diagonal=1)
+    wei = wei.masked_fill(mask, float("-inf"))
+    return F.softmax(wei.float(), dim=-1).type_as(wei)
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "head-calls-attention-weights",
+        "s06_attention",
+        "computes the head's weights with the stage's own attention_weights",
+        (
+            replaced(
+                "s06_attention",
+                "Head.forward",
+                """
+def forward(self, x):
+    q, k, v = self.query(x), self.key(x), self.value(x)
+    wei = self.dropout(attention_weights(q, k))
+    return wei @ v
+""",
+            ),
         ),
     ),
 ]

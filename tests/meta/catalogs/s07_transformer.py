@@ -2,6 +2,7 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
+from catalog import replaced
 
 HEADS = "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])"
 MHA_OUT = "        return self.dropout(self.proj(out))"
@@ -721,6 +722,131 @@ VARIANTS = [
                 "        mean = x.mean(-1, keepdim=True)\n"
                 "        var = (x * x).mean(-1, keepdim=True) - mean * mean\n"
                 "        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "heads-appended-and-concat",
+        "s07_transformer",
+        "appends the heads to an empty ModuleList, joins them with torch.concat and uses ReLU(inplace=True)",
+        (
+            replaced(
+                "s07_transformer",
+                "MultiHeadAttention.__init__",
+                """
+def __init__(self, n_embd, n_head, block_size, dropout=0.0):
+    super().__init__()
+    if n_embd % n_head:
+        raise ValueError("n_head must divide n_embd")
+    head_size = n_embd // n_head
+    self.heads = nn.ModuleList()
+    for _ in range(n_head):
+        self.heads.append(Head(n_embd, head_size, block_size, dropout))
+    self.proj = nn.Linear(head_size * n_head, n_embd)
+    self.dropout = nn.Dropout(dropout)
+""",
+            ),
+            replaced(
+                "s07_transformer",
+                "MultiHeadAttention.forward",
+                """
+def forward(self, x):
+    out = torch.concat([h(x) for h in self.heads], dim=-1)
+    out = self.dropout(self.proj(out))
+    return out
+""",
+            ),
+            replaced(
+                "s07_transformer",
+                "FeedForward.__init__",
+                """
+def __init__(self, n_embd, dropout=0.0):
+    super().__init__()
+    self.net = nn.Sequential(
+        nn.Linear(n_embd, 4 * n_embd),
+        nn.ReLU(inplace=True),
+        nn.Linear(4 * n_embd, n_embd),
+        nn.Dropout(p=dropout),
+    )
+""",
+            ),
+            replaced(
+                "s07_transformer",
+                "Block.forward",
+                """
+def forward(self, x):
+    x = x + self.sa(self.ln1(x))
+    return x + self.ffwd(self.ln2(x))
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "layer-norm-by-var-correction-0",
+        "s07_transformer",
+        "takes the variance with torch.var(correction=0) and divides by (var + eps).sqrt()",
+        (
+            replaced(
+                "s07_transformer",
+                "LayerNorm.forward",
+                """
+def forward(self, x):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = torch.var(x, dim=-1, keepdim=True, correction=0)
+    xhat = (x - mean) / (var + self.eps).sqrt()
+    return self.weight * xhat + self.bias
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "layer-norm-by-biased-std",
+        "s07_transformer",
+        "takes the biased std, squares it, and scales and shifts with torch.addcmul",
+        (
+            replaced(
+                "s07_transformer",
+                "LayerNorm.forward",
+                """
+def forward(self, x):
+    mu = x.mean(-1, keepdim=True)
+    sigma = x.std(-1, keepdim=True, unbiased=False)
+    return torch.addcmul(self.bias, (x - mu) * (sigma ** 2 + self.eps) ** -0.5, self.weight)
+""",
+            ),
+        ),
+    ),
+    # Source: the seventh precision pass, 2026-12-06.
+    Variant(
+        "layer-norm-over-a-normalized-shape",
+        "s07_transformer",
+        "keeps normalized_shape = (dim,) as nn.LayerNorm does and averages over those dims",
+        (
+            replaced(
+                "s07_transformer",
+                "LayerNorm.__init__",
+                """
+def __init__(self, dim, eps=1e-5):
+    super().__init__()
+    self.normalized_shape = (dim,)
+    self.eps = eps
+    self.weight = nn.Parameter(torch.ones(self.normalized_shape))
+    self.bias = nn.Parameter(torch.zeros(self.normalized_shape))
+""",
+            ),
+            replaced(
+                "s07_transformer",
+                "LayerNorm.forward",
+                """
+def forward(self, x):
+    dims = tuple(range(-len(self.normalized_shape), 0))
+    mean = x.mean(dims, keepdim=True)
+    var = ((x - mean) ** 2).mean(dims, keepdim=True)
+    return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+""",
             ),
         ),
     ),
