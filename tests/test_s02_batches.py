@@ -153,7 +153,10 @@ class TestGetBatch:
             "A new torch.Generator() starts from the same seed every call, so every batch would be the same one."
         )
         if not (close(x, torch.tensor(LECTURE_X), 0) and close(y, torch.tensor(LECTURE_Y), 0)):
-            seeded = stage.get_batch(train_ids, 4, 8, generator=torch.Generator().manual_seed(1337))
+            try:
+                seeded = stage.get_batch(train_ids, 4, 8, generator=torch.Generator().manual_seed(1337))
+            except Exception:  # test_the_lectures_first_batch reports it
+                seeded = (None, None)
             if not (close(seeded[0], torch.tensor(LECTURE_X), 0) and close(seeded[1], torch.tensor(LECTURE_Y), 0)):
                 # wrong with a generator too: what is wrong is not where the draws come from
                 hint = diagnose_batch(x, y, train_ids, 4, 8, 1337)

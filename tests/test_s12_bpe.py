@@ -183,9 +183,12 @@ def follows(choose, text: str, got: dict) -> bool:
     `got`, and on the texts of the tie tests (a rule that merely fits one text would blame another rule elsewhere)."""
     if trained_with_ties_to(text, len(got), choose) != dict(got):
         return False
-    for tie_text, vocab_size in ((CLASSIC, 259), *((text, 257) for text in TIE_TEXTS)):
-        tokenizer = stage.BPETokenizer()
-        tokenizer.train(tie_text, vocab_size)
+    for tie_text, vocab_size in ((CLASSIC, 259), *((tie, 257) for tie in TIE_TEXTS)):
+        try:
+            tokenizer = stage.BPETokenizer()
+            tokenizer.train(tie_text, vocab_size)
+        except Exception:  # the tests that train on these texts say what is wrong there
+            return False
         if dict(tokenizer.merges) != trained_with_ties_to(tie_text, vocab_size - 256, choose):
             return False
     return True
@@ -196,9 +199,12 @@ def unread_merges_hint(tokenizer) -> str:
     replays a list of its own, made in train), where it merges not even the first of them; else ""."""
     if list(tokenizer.encode("bc")) != [98, 99]:
         return ""
-    trained = stage.BPETokenizer()
-    trained.train("abab", 257)
-    if keyed_by_new_ids(trained.merges):  # it reads them, but as new id -> pair
+    try:
+        trained = stage.BPETokenizer()
+        trained.train("abab", 257)
+    except Exception:  # the train tests say what is wrong there
+        trained = None
+    if trained is not None and keyed_by_new_ids(trained.merges):  # it reads them, but as new id -> pair
         return MERGES_THE_OTHER_WAY_ROUND
     return (
         "This test fills in tokenizer.merges and tokenizer.vocab itself, as the kata does to restore a saved "
