@@ -13,13 +13,13 @@ from kata.implementation import StageModule
 stage = StageModule("s06_attention")
 
 
-def hand_weights(q: torch.Tensor, k: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+def hand_weights(q: torch.Tensor, k: torch.Tensor, scale: float | None = None, *, masked: bool = True) -> torch.Tensor:
     """The oracle, written out: affinities scaled by head_size ** -0.5 (or `scale`), -inf above the
-    diagonal, softmax over rows."""
+    diagonal (unless not `masked`: what a head that masks nothing gives), softmax over rows."""
     T, head_size = q.shape[-2], k.shape[-1]
     scale = head_size**-0.5 if scale is None else scale
     affinities = q.double() @ k.double().transpose(-2, -1) * scale
-    future = torch.ones(T, T).triu(1).bool()
+    future = torch.ones(T, T).triu(1).bool() & masked
     return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
 
 
@@ -40,11 +40,6 @@ def weights_diagnosis(got, q, k) -> str:
     if not torch.allclose(got.double().sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-6):
         return "The rows do not sum to 1: fill -inf above the diagonal before the softmax, not 0 after it."
     return ""
-
-
-def unmasked(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """The weights of a head that masks nothing (a masked_fill whose result was thrown away)."""
-    return torch.softmax(q.double() @ k.double().transpose(-2, -1) * k.shape[-1] ** -0.5, dim=-1)
 
 
 def masked_with_zero(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -89,7 +84,7 @@ def head_diagnosis(head, x, got) -> str:
             "The affinities are divided by head_size: scale by its square root, head_size ** -0.5.",
         ),
         (
-            unmasked(q, k) @ v,
+            hand_weights(q, k, masked=False) @ v,  # a masked_fill whose result was thrown away
             "No position is masked: mask the future, wei = wei.masked_fill(self.tril[:T, :T] == 0, float('-inf')) "
             "(masked_fill returns a new tensor and leaves wei as it was: assign its result).",
         ),

@@ -191,6 +191,14 @@ def bpe_train(text: str, vocab_size: int) -> list[list[int]]:
     return merges
 
 
+def bpe_encode(text: str, merges: list[list[int]]) -> list[int]:
+    """text's UTF-8 bytes with `merges` ([left, right, new id], in the order learned) replayed."""
+    encoded = list(text.encode("utf-8"))
+    for left, right, new_id in merges:
+        encoded = bpe_merge(encoded, (left, right), new_id)
+    return encoded
+
+
 def bpe_merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     merged, i = [], 0
     while i < len(ids):

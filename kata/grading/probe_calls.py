@@ -1088,16 +1088,18 @@ def bpe_tokenizer(inputs):
     }
 
 
-def encoded_after_training(text: str, vocab_size: int) -> list[int]:
+def trained_tokenizer(text: str, vocab_size: int):
     tokenizer = stage("s12_bpe").BPETokenizer()
     tokenizer.train(text, vocab_size)
-    return [int(i) for i in tokenizer.encode(text)]
+    return tokenizer
+
+
+def encoded_after_training(text: str, vocab_size: int) -> list[int]:
+    return [int(i) for i in trained_tokenizer(text, vocab_size).encode(text)]
 
 
 def learned_merges(text: str, vocab_size: int) -> list[list[int]]:
-    tokenizer = stage("s12_bpe").BPETokenizer()
-    tokenizer.train(text, vocab_size)
-    return merges_of(tokenizer)
+    return merges_of(trained_tokenizer(text, vocab_size))
 
 
 def merges_of(tokenizer) -> list[list[int]]:

@@ -1414,7 +1414,7 @@ def bpe_answer(inputs):
     merges = oracles.bpe_train(inputs["text"], inputs["vocab_size"])
     return {
         "merges": merges,
-        "encoded": bpe_encoded(inputs["other"], merges),
+        "encoded": oracles.bpe_encode(inputs["other"], merges),
         "decoded": inputs["other"],
         "size": 256 + len(merges),
         "short_merges": len(oracles.bpe_train(inputs["short"], 300)),
@@ -1426,15 +1426,8 @@ def bpe_answer(inputs):
         "base_bytes": True,
         "short_texts": [[], [97]],
         "ties": [oracles.bpe_train(text, 259) for text in inputs["tie_texts"]],
-        "classic_encoded": bpe_encoded(inputs["classic"], oracles.bpe_train(inputs["classic"], 259)),
+        "classic_encoded": oracles.bpe_encode(inputs["classic"], oracles.bpe_train(inputs["classic"], 259)),
     }
-
-
-def bpe_encoded(text: str, merges: list) -> list[int]:
-    encoded = list(text.encode("utf-8"))
-    for left, right, new_id in merges:
-        encoded = oracles.bpe_merge(encoded, (left, right), new_id)
-    return encoded
 
 
 @probe(
