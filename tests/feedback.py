@@ -91,6 +91,14 @@ def close(got, expected: torch.Tensor, atol: float) -> bool:
     )
 
 
+def time_major_hint(flat, logits: torch.Tensor, atol: float) -> str:
+    """The hint for (B*T, V) logits whose rows are the (B, T, V) `logits` flattened time-major, where they are."""
+    B, T, V = logits.shape
+    if B == 1 or T == 1 or not close(flat, logits.transpose(0, 1).reshape(B * T, V), atol):
+        return ""
+    return "Row b*T + t holds position (b, t): flatten with logits.view(B*T, V), batch first."
+
+
 def expect_tensor(got, call: str, hint: str = "") -> None:
     """Fail unless `got` is a tensor; `hint` says what to compute, beside the point where the code returned None."""
     if got is None:

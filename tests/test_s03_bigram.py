@@ -3,7 +3,7 @@
 import math
 
 import torch
-from feedback import close, expect_equal_tensors, expect_tensor, fail, pair, show
+from feedback import close, expect_equal_tensors, expect_tensor, fail, pair, show, time_major_hint
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
@@ -89,8 +89,7 @@ class TestForward:
                 hint,
             )
         # The mean loss does not depend on the order of the rows; the logits returned beside it do.
-        time_major = close(logits, table[idx].transpose(0, 1).reshape(B * T, V), 1e-6) and B * T > 1
-        hint = "Row b*T + t holds position (b, t): flatten with logits.view(B*T, V), batch first." if time_major else ""
+        hint = time_major_hint(logits, table[idx], 1e-6)
         expect_equal_tensors(logits, table[idx].view(B * T, V), f"{call}, the logits", atol=1e-6, hint=hint)
 
     @given(st.integers(1, 300))

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, show
+from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, show, time_major_hint
 from strategies import random_floats, random_tokens
 from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, submodule
 from torch import nn
@@ -209,8 +209,17 @@ class TestForward:
     def test_contract_with_and_without_targets(self):
         model = tiny_gpt().eval()
         idx = random_tokens((3, 8), 20, 0)
-        forward_logits(model, idx, 20)
+        logits = forward_logits(model, idx, 20)
         forward_loss(model, idx, random_tokens((3, 8), 20, 1))
+        # The loss does not depend on the order of the rows; the logits returned beside it do.
+        flat, _ = model(idx, random_tokens((3, 8), 20, 1))
+        expect_equal_tensors(
+            flat,
+            logits.reshape(24, 20),
+            "model(idx of shape (3, 8), targets), in eval mode: the logits, against model(idx)'s flattened",
+            atol=1e-5,
+            hint=time_major_hint(flat, logits, 1e-5),
+        )
 
     def test_is_embeddings_then_blocks_then_final_norm_then_head(self):
         model = tiny_gpt(6).eval()

@@ -341,6 +341,7 @@ def bigram(inputs):
     return {
         "logits": logits,
         "flat_logits": flat_logits,
+        "flat_shape": list(flat_logits.shape) if isinstance(flat_logits, torch.Tensor) else None,
         "loss": loss,
         "generated": generated,
         "fresh": fresh,

@@ -315,6 +315,7 @@ def bigram_answer(inputs):
     return {
         "logits": logits,
         "flat_logits": logits.flatten(0, 1),
+        "flat_shape": list(logits.flatten(0, 1).shape),
         "loss": oracles.cross_entropy(logits, inputs["targets"]).float(),  # a 0-dim tensor, for backward
         "generated": generated,
         "fresh": fresh_embedding(inputs["vocab_size"], inputs["seed"]),
@@ -330,6 +331,10 @@ def fresh_embedding(V: int, seed: int) -> torch.Tensor:
 
 BIGRAM_ASPECTS = {
     "loss": ("loss", "ln_V", "test_shapes_for_any_batch"),
+    # the logits returned beside the loss: their shape, which three tests read, and the order of their rows,
+    # which one does (the loss does not depend on it: logits flattened time-major keep the other tests)
+    "flat_shape": ("test_shapes_for_any_batch", "test_loss_is_the_mean_cross_entropy", "lectures_first_loss"),
+    "flat_logits": ("test_loss_is_the_mean_cross_entropy",),
     # the lecture's numbers rest on nn.Embedding's N(0, 1) draw; starting near ln V does not (std 0.02 does too)
     "fresh": ("test_reproduces_the_lectures_first_loss", "test_reproduces_the_lectures_untrained_sample"),
     "unseeded": ("test_reproduces_the_lectures_untrained_sample",),
@@ -737,6 +742,8 @@ GPT_ASPECTS = {
     "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
     "fresh_positions_differ": ("test_uses_the_position_of_each_token",),
     "loss_type": ("test_contract_with_and_without_targets", "test_a_fresh_model_starts_near_ln_V"),
+    # the rows returned beside the loss (the loss does not depend on their order)
+    "flat_logits": ("test_contract_with_and_without_targets",),
     # every weight registered: the tests that walk the model's modules find its blocks only then
     "parameter_count": (
         "test_has_n_layer_blocks_of_n_head_heads",
@@ -759,7 +766,8 @@ INIT_CONFIG = dict(vocab_size=65, block_size=32, n_embd=64, n_head=4, n_layer=2,
 @probe("s08_gpt.GPTLanguageModel", gpt_answer, judge=gpt_judge, backs=GPT_ASPECTS)
 def gpt_inputs(rng):
     config = small_config(rng)
-    V, B, T = config["vocab_size"], integer(rng, 1, 3), integer(rng, 2, config["block_size"])  # T > 1: all logits
+    # B and T > 1: all logits, and rows flattened time-major differ from batch-major ones
+    V, B, T = config["vocab_size"], integer(rng, 2, 3), integer(rng, 2, config["block_size"])
     return {
         "init_config": INIT_CONFIG,
         "config": config,

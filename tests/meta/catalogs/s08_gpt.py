@@ -14,6 +14,22 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: the eighth precision pass (2026-12-06): no stage-8 test looked at the order of the flattened rows,
+    # and the grader's check took every test's points for it.
+    Mistake(
+        "gpt-logits-flattened-time-major",
+        "s08_gpt",
+        "flattened the logits and targets time-major, so row b*T + t is not position (b, t)",
+        (
+            (
+                "        logits = logits.view(B * T, V)\n"
+                "        return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "        logits = logits.transpose(0, 1).reshape(T * B, V)\n"
+                "        return logits, F.cross_entropy(logits, targets.t().reshape(T * B))",
+            ),
+        ),
+        "Row b*T + t holds position (b, t)",
+    ),
     # Source: the sixth precision pass (2026-12-06): only the forward's tensors were looked at, and `kata sample`
     # on a GPU calls generate.
     Mistake(

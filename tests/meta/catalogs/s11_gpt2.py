@@ -22,6 +22,21 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: the eighth precision pass (2026-12-06): its failing test blamed the loading or the architecture.
+    Mistake(
+        "gpt2-logits-flattened-time-major",
+        "s11_gpt2",
+        "flattened the logits and targets time-major, so row b*T + t is not position (b, t)",
+        (
+            (
+                "        logits = logits.view(B * T, -1)\n"
+                "        return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "        logits = logits.transpose(0, 1).reshape(T * B, -1)\n"
+                "        return logits, F.cross_entropy(logits, targets.t().reshape(T * B))",
+            ),
+        ),
+        "Row b*T + t holds position (b, t)",
+    ),
     # Source: the sixth precision pass (2026-12-06), after nanoGPT's from_pretrained, which builds the model it
     # loads into; every test used the returned model, and the grader's check too.
     Mistake(
