@@ -9,6 +9,7 @@ from feedback import close, expect_equal_tensors, expect_value_error, fail, pair
 from strategies import random_floats, random_tokens
 from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, submodule
 from torch import nn
+from torch.nn import functional as F
 
 from kata.implementation import StageModule
 
@@ -71,10 +72,70 @@ def forward_loss(model, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
     logits, loss = pair(model(idx, targets), "model(idx, targets)")
     (B, T), V = idx.shape, config_of(model).vocab_size
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (B * T, V):
-        fail(f"model(idx of shape ({B}, {T}), targets): expected logits of shape ({B * T}, {V}), got {show(logits)}")
+        fail(
+            f"model(idx of shape ({B}, {T}), targets): expected logits of shape ({B * T}, {V}), got {show(logits)}",
+            "Those are the (B, T, V) logits, which nanoGPT returns beside its loss: this stage keeps the bigram's "
+            "contract and returns the logits the loss was computed on, flattened with logits.view(B*T, V)."
+            if isinstance(logits, torch.Tensor) and tuple(logits.shape) == (B, T, V)
+            else "",
+        )
     if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
         fail(f"model(idx, targets): expected the loss as a 0-dim tensor, got {show(loss)}")
     return loss
+
+
+STD_PASSED_AS_MEAN = (
+    "Every weight has std about 1, the Linear ones too: nn.init.normal_(weight, 0.02) passes 0.02 as the mean, "
+    "its second argument, and keeps std 1. Name it: nn.init.normal_(weight, mean=0.0, std=0.02)."
+)
+
+
+def lowest_initial_std(name: str, *, n_layer: int) -> float:
+    """The smallest std a fresh weight may have: 0.02 for the embeddings and lm_head, and within the blocks as small
+    as nanoGPT draws its residual projections, 0.02 / sqrt(2 n_layer), less the sampling noise of a small layer."""
+    at_the_ends = name.startswith(("token_embedding_table", "position_embedding_table", "lm_head"))
+    return 0.85 * INITIAL_STD / (1 if at_the_ends else math.sqrt(2 * n_layer))
+
+
+def expect_a_fresh_layer_norm(name: str, norm: nn.Module) -> None:
+    """A layer norm of a fresh model starts as the identity: its weight at ones and its bias at zeros."""
+    for part_name, start in (("weight", 1.0), ("bias", 0.0)):
+        values = getattr(norm, part_name, None)
+        if isinstance(values, torch.Tensor) and not torch.all(values == start):
+            fail(
+                f"A fresh GPTLanguageModel's {name}.{part_name} should start at {start:g} everywhere, got values "
+                f"with mean {values.mean().item():.3g} and std {values.std().item():.3g}",
+                "Initialise only the Linear and Embedding weights (isinstance(module, nn.Linear) or nn.Embedding): "
+                "a layer norm starts as the identity, at ones and zeros.",
+            )
+
+
+def loss_diagnosis(loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> str:
+    """Which other loss of these (B, T, V) logits the learner's is, as a hint; "" when none."""
+    (B, T, V), flat, flat_targets = logits.shape, logits.view(-1, logits.shape[-1]), targets.view(-1)
+    shifted = F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))
+    others = [
+        (
+            shifted,
+            "That is the loss of logits[:, :-1] against targets[:, 1:], Hugging Face's shift: targets already hold "
+            "the next tokens (y is x one token later), so compare them position by position, unshifted.",
+        ),
+        (
+            F.cross_entropy(flat, flat_targets, ignore_index=0),
+            "That leaves out the positions whose target is token 0 (ignore_index=0): every token id is a real "
+            "character here, so count them all.",
+        ),
+        (
+            B * T * F.cross_entropy(flat, flat_targets),
+            "That is the sum over the positions: the loss is their mean, as F.cross_entropy gives by default.",
+        ),
+        (
+            F.cross_entropy(flat.softmax(-1), flat_targets),
+            "That is the cross-entropy of the probabilities: F.cross_entropy takes the logits and applies the "
+            "softmax itself.",
+        ),
+    ]
+    return next((hint for other, hint in others if close(loss, other, 1e-5)), "")
 
 
 def part(model, name: str):
@@ -148,22 +209,30 @@ class TestLecturesModel:
                 f"10.788929 M), got {count:,}",
                 "That is 65 fewer, one per token: lm_head = nn.Linear(n_embd, vocab_size) keeps its bias."
                 if LECTURE_PARAMETERS - count == 65
+                else "That is one vocab_size x n_embd table fewer: the token embedding and lm_head share their "
+                "weight (nanoGPT's weight tying, GPT-2's too); the lecture's GPT keeps them apart."
+                if LECTURE_PARAMETERS - count == 65 * 384
                 else "",
             )
 
     def test_initialises_weights_like_the_lecture(self):
         model = tiny_gpt(7, vocab_size=65, block_size=32, n_embd=64, n_head=4, n_layer=2)
+        weighted = [module for module in model.modules() if isinstance(module, (nn.Linear, nn.Embedding))]
+        # every weight at std 1, the Linear ones too (whose default is far smaller): normal_(weight, 0.02)
+        std_one = all(abs(module.weight.std().item() - 1) < 0.15 for module in weighted)
         for name, module in model.named_modules():
+            if "LayerNorm" in type(module).__name__:
+                expect_a_fresh_layer_norm(name, module)
             if not isinstance(module, (nn.Linear, nn.Embedding)):
                 continue
             std, mean = module.weight.std().item(), module.weight.mean().item()
-            if not 0 < std <= 1.25 * INITIAL_STD or abs(mean) > 0.25 * INITIAL_STD:
+            if not lowest_initial_std(name, n_layer=2) <= std <= 1.25 * INITIAL_STD or abs(mean) > 0.25 * INITIAL_STD:
                 default = 1.0 if isinstance(module, nn.Embedding) else (3 * module.in_features) ** -0.5
-                is_default = abs(std - default) < 0.15 * default
+                is_default = abs(std - default) < 0.15 * default and not std_one
                 fail(
                     f"A fresh GPTLanguageModel's {name}.weight has mean {mean:.3g} and std {std:.3g}"
                     + (f", PyTorch's default for an {type(module).__name__}" if is_default else ""),
-                    INITIALISATION,
+                    STD_PASSED_AS_MEAN if std_one else INITIALISATION,
                 )
             if isinstance(module, nn.Linear) and module.bias is not None and module.bias.abs().max() > 0:
                 fail(f"A fresh GPTLanguageModel's {name}.bias is not zero", INITIALISATION)
@@ -245,6 +314,22 @@ class TestForward:
         )
         call = "GPT forward on idx of shape (2, 5)"
         expect_equal_tensors(got.detach(), expected.detach(), call, atol=1e-5, hint=hint)
+
+    def test_the_loss_is_the_mean_cross_entropy_of_its_logits(self):
+        model = tiny_gpt(2).eval()
+        idx, targets = random_tokens((3, 8), 20, 4), random_tokens((3, 8), 20, 5)
+        targets[0, 0], targets[2, 7] = 0, 19  # the first and the last token id among them
+        logits = forward_logits(model, idx, 20).detach()
+        loss = forward_loss(model, idx, targets)
+        flat, flat_targets = logits.view(24, 20), targets.view(24)
+        expected = F.cross_entropy(flat, flat_targets)
+        if not close(loss, expected, 1e-5):
+            fail(
+                f"model(idx of shape (3, 8), targets), in eval mode: expected the loss {expected.item():.6f}, the mean "
+                f"cross-entropy of its logits against the targets, F.cross_entropy(logits.view(B*T, V), "
+                f"targets.view(B*T)); got {loss.item():.6f}",
+                loss_diagnosis(loss, logits, targets),
+            )
 
     def test_rejects_a_sequence_longer_than_block_size(self):
         call = "model(idx of 9 tokens) with block_size 8"
@@ -370,6 +455,13 @@ class TestGenerate:
             fail(
                 "generate(idx, 3) on a model in training mode left it in eval mode, so training after a sample "
                 "would run without dropout: leave the mode as the caller set it (or put it back after sampling)"
+            )
+        generated(model.eval(), random_tokens((1, 2), 20, 7), 3)
+        if model.training:
+            fail(
+                "generate(idx, 3) on a model in eval mode left it in training mode, so an evaluation after a sample "
+                "would drop: put back the mode the caller set (was_training = self.training, then "
+                "self.train(was_training)), not always training mode"
             )
 
     def test_runs_past_block_size_on_the_last_block_size_tokens(self):

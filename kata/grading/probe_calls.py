@@ -623,12 +623,14 @@ def dropping_gpt(gpt_stage, inputs, *, training: bool):
     return dropping.train(training)(inputs["idx"])[0]
 
 
-def mode_after_generating(model, prompt) -> bool:
-    """Whether a model in training mode is still in it after generate."""
-    model.train().generate(prompt, 2, generator=generator(0))
-    training = model.training
+def modes_after_generating(model, prompt) -> list[bool]:
+    """model.training after generate on a model in training mode, then on one in eval mode (left in eval mode)."""
+    modes = []
+    for training in (True, False):
+        model.train(training).generate(prompt, 2, generator=generator(0))
+        modes.append(model.training)
     model.eval()
-    return training
+    return modes
 
 
 def initial_statistics(model) -> dict:
@@ -640,6 +642,8 @@ def initial_statistics(model) -> dict:
 
 @call("s08_gpt.GPTLanguageModel")
 def gpt(inputs):
+    import torch
+
     gpt_stage = stage("s08_gpt")
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
@@ -652,6 +656,7 @@ def gpt(inputs):
         return {
             "logits": logits,
             "flat_logits": flat_logits,
+            "flat_shape": list(flat_logits.shape) if isinstance(flat_logits, torch.Tensor) else None,
             "loss": float(loss),
             "loss_type": type(loss).__name__,  # a tensor, to call backward on
             "generated": generated,
@@ -667,7 +672,7 @@ def gpt(inputs):
                 )
             ),
             "trains": trains,
-            "mode_kept": guarded(lambda: mode_after_generating(model, inputs["prompt"])),
+            "mode_kept": guarded(lambda: modes_after_generating(model, inputs["prompt"])),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
             "fresh_positions_differ": guarded(
                 lambda: fresh_positions_differ(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)

@@ -404,6 +404,277 @@ MISTAKES = [
         ),
         "The loss carries no gradient back to the weights",
     ),
+    # Source: huggingface/transformers GPT2LMHeadModel.forward (the eighth precision pass, 2026-12-06).
+    Mistake(
+        "loss-shifts-the-targets-again",
+        "s08_gpt",
+        "shifted the targets again, as Hugging Face's GPT2LMHeadModel does with its labels",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError("too long")
+    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
+    logits = self.lm_head(self.ln_f(self.blocks(x)))
+    if targets is None:
+        return logits, None
+    shift_logits = logits[..., :-1, :].contiguous()
+    shift_labels = targets[..., 1:].contiguous()
+    loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1))
+    return logits.view(B * T, -1), loss
+""",
+            ),
+        ),
+        "Hugging Face's shift",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "loss-ignores-token-0",
+        "s08_gpt",
+        "passed ignore_index=0 to cross_entropy, leaving out every position whose target is token 0",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError("too long")
+    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
+    logits = self.lm_head(self.ln_f(self.blocks(x)))
+    if targets is None:
+        return logits, None
+    logits = logits.view(B * T, -1)
+    return logits, F.cross_entropy(logits, targets.view(B * T), ignore_index=0)
+""",
+            ),
+        ),
+        "ignore_index=0",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "loss-on-probabilities",
+        "s08_gpt",
+        "took the cross-entropy of the softmax's probabilities",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError("too long")
+    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
+    logits = self.lm_head(self.ln_f(self.blocks(x)))
+    if targets is None:
+        return logits, None
+    logits = logits.view(B * T, -1)
+    probs = F.softmax(logits, dim=-1)
+    return logits, F.cross_entropy(probs, targets.view(B * T))
+""",
+            ),
+        ),
+        "cross-entropy of the probabilities",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "init-by-parameter-name-hits-layer-norms",
+        "s08_gpt",
+        "drew every parameter named weight with std 0.02, the layer norms' too",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.token_embedding_table = nn.Embedding(config.vocab_size, config.n_embd)
+    self.position_embedding_table = nn.Embedding(config.block_size, config.n_embd)
+    self.blocks = nn.Sequential(
+        *[Block(config.n_embd, config.n_head, config.block_size, config.dropout) for _ in range(config.n_layer)]
+    )
+    self.ln_f = LayerNorm(config.n_embd)
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size)
+    for name, p in self.named_parameters():
+        if name.endswith("weight"):
+            torch.nn.init.normal_(p, mean=0.0, std=0.02)
+        else:
+            torch.nn.init.zeros_(p)
+""",
+            ),
+        ),
+        "a layer norm starts as the identity",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "init-every-module-with-a-weight",
+        "s08_gpt",
+        "initialised every module that has a weight, the layer norms too",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel._init_weights",
+                """
+def _init_weights(self, module):
+    if hasattr(module, "weight") and isinstance(module.weight, torch.Tensor):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        torch.nn.init.zeros_(module.bias)
+""",
+            ),
+        ),
+        "a layer norm starts as the identity",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "generate-ends-in-training-mode",
+        "s08_gpt",
+        "called self.eval() before sampling and self.train() after it, as the lecture's estimate_loss does",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.generate",
+                """
+@torch.no_grad()
+def generate(self, idx, max_new_tokens, generator=None):
+    self.eval()
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx[:, -self.config.block_size:])
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    self.train()
+    return idx
+""",
+            ),
+        ),
+        "left it in training mode",
+    ),
+    # Source: karpathy/nanoGPT model.py GPT.forward (the eighth precision pass, 2026-12-06).
+    Mistake(
+        "logits-unflattened-beside-the-loss",
+        "s08_gpt",
+        "returned the (B, T, V) logits beside the loss, as nanoGPT does",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError("too long")
+    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
+    logits = self.lm_head(self.ln_f(self.blocks(x)))
+    if targets is None:
+        return logits, None
+    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+    return logits, loss
+""",
+            ),
+        ),
+        "which nanoGPT returns beside its loss",
+    ),
+    # Source: karpathy/nanoGPT model.py (the eighth precision pass, 2026-12-06).
+    Mistake(
+        "head-tied-to-the-token-embedding",
+        "s08_gpt",
+        "tied lm_head's weight to the token embedding's, as nanoGPT does",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.token_embedding_table = nn.Embedding(config.vocab_size, config.n_embd)
+    self.position_embedding_table = nn.Embedding(config.block_size, config.n_embd)
+    self.blocks = nn.Sequential(
+        *[Block(config.n_embd, config.n_head, config.block_size, config.dropout) for _ in range(config.n_layer)]
+    )
+    self.ln_f = LayerNorm(config.n_embd)
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size)
+    self.token_embedding_table.weight = self.lm_head.weight  # https://paperswithcode.com/method/weight-tying
+    self.apply(self._init_weights)
+""",
+            ),
+        ),
+        "weight tying",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "init-std-passed-as-the-mean",
+        "s08_gpt",
+        "passed 0.02 as normal_'s second argument, the mean",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel._init_weights",
+                """
+def _init_weights(self, module):
+    if isinstance(module, nn.Linear):
+        torch.nn.init.normal_(module.weight, 0.02)
+        if module.bias is not None:
+            torch.nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        torch.nn.init.normal_(module.weight, 0.02)
+""",
+            ),
+        ),
+        "passes 0.02 as the mean",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "init-std-ten-times-too-small",
+        "s08_gpt",
+        "drew the weights with std 0.002",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel._init_weights",
+                """
+def _init_weights(self, module):
+    if isinstance(module, nn.Linear):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=0.002)
+        if module.bias is not None:
+            torch.nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=0.002)
+""",
+            ),
+        ),
+        "std 0.00",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "init-every-weight-scaled-by-depth",
+        "s08_gpt",
+        "drew every weight with nanoGPT's residual std 0.02 / sqrt(2 n_layer), the embeddings too",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel._init_weights",
+                """
+def _init_weights(self, module):
+    std = 0.02 / (2 * self.config.n_layer) ** 0.5
+    if isinstance(module, nn.Linear):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            torch.nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=std)
+""",
+            ),
+        ),
+        "token_embedding_table.weight has mean",
+    ),
 ]
 
 VARIANTS = [
@@ -528,5 +799,151 @@ def _init_weights(self, module):
         "s08_gpt",
         "makes the positions on the CPU, then moves them to idx's device",
         (("torch.arange(T, device=idx.device)", "torch.arange(T).to(idx.device)"),),
+    ),
+    # Source: karpathy/nanoGPT model.py GPT.forward (the eighth precision pass, 2026-12-06).
+    Variant(
+        "nanogpt-style-forward",
+        "s08_gpt",
+        "writes the forward as nanoGPT does: long positions, a loop over the blocks, ignore_index=-1",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    device = idx.device
+    b, t = idx.size()
+    if t > self.config.block_size:
+        raise ValueError(f"Cannot forward sequence of length {t}, block size is only {self.config.block_size}")
+    pos = torch.arange(0, t, dtype=torch.long, device=device)  # shape (t)
+    tok_emb = self.token_embedding_table(idx)  # (b, t, n_embd)
+    pos_emb = self.position_embedding_table(pos)  # (t, n_embd)
+    x = tok_emb + pos_emb
+    for block in self.blocks:
+        x = block(x)
+    x = self.ln_f(x)
+    logits = self.lm_head(x)
+    if targets is None:
+        return logits, None
+    logits = logits.view(-1, logits.size(-1))
+    loss = F.cross_entropy(logits, targets.view(-1), ignore_index=-1)
+    return logits, loss
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "loss-over-the-class-dimension",
+        "s08_gpt",
+        "takes the loss of logits.transpose(1, 2) against the (B, T) targets",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError("too long")
+    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
+    logits = self.lm_head(self.ln_f(self.blocks(x)))
+    if targets is None:
+        return logits, None
+    loss = F.cross_entropy(logits.transpose(1, 2), targets)
+    return logits.view(B * T, -1), loss
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "generate-in-eval-mode-then-restores",
+        "s08_gpt",
+        "samples in eval mode and restores the caller's mode in a finally block",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.generate",
+                """
+@torch.no_grad()
+def generate(self, idx, max_new_tokens, generator=None):
+    was_training = self.training
+    self.eval()
+    try:
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.config.block_size:])
+            probs = F.softmax(logits[:, -1, :], dim=-1)
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    finally:
+        self.train(was_training)
+    return idx
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "init-truncated-normal",
+        "s08_gpt",
+        "draws the weights from a truncated normal with std 0.02, as timm does",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel._init_weights",
+                """
+def _init_weights(self, module):
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.constant_(module.bias, 0)
+    elif isinstance(module, nn.Embedding):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "positions-in-a-buffer",
+        "s08_gpt",
+        "keeps the positions 0..block_size-1 in a non-persistent buffer and slices it",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.token_embedding_table = nn.Embedding(config.vocab_size, config.n_embd)
+    self.position_embedding_table = nn.Embedding(config.block_size, config.n_embd)
+    self.register_buffer("positions", torch.arange(config.block_size), persistent=False)
+    self.blocks = nn.Sequential(
+        *[Block(config.n_embd, config.n_head, config.block_size, config.dropout) for _ in range(config.n_layer)]
+    )
+    self.ln_f = LayerNorm(config.n_embd)
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size)
+    self.apply(self._init_weights)
+""",
+            ),
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError(f"sequence of {T} > block_size {self.config.block_size}")
+    x = self.token_embedding_table(idx) + self.position_embedding_table(self.positions[:T])
+    logits = self.lm_head(self.ln_f(self.blocks(x)))
+    if targets is None:
+        return logits, None
+    B, T, V = logits.shape
+    logits = logits.view(B * T, V)
+    return logits, F.cross_entropy(logits, targets.view(B * T))
+""",
+            ),
+        ),
     ),
 ]
