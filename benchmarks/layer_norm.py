@@ -1,12 +1,14 @@
 """What a written-out LayerNorm costs a training step of the gpt-cpu model, by how it takes the variance:
 
-    .venv/bin/python benchmarks/layer_norm.py [--rounds 4] [--steps 100] [--threads 1]
+    .venv/bin/python benchmarks/layer_norm.py [--rounds 4] [--steps 100] [--threads 1] [--nanogpt DIR]
 
 Trains the references' fast-attention GPT at the gpt-cpu size (random batches of 12) with three
 LayerNorm forwards in turn, alternating, `--steps` steps each per round: the lecture's
 `x.var(-1, unbiased=False)`, the references' variance from the centred values, and torch's own
-F.layer_norm (which stage 7 does not accept, shown for scale). Prints each one's milliseconds per
-step, every round and the median, and each median's ratio to the lecture's.
+F.layer_norm (which stage 7 does not accept, shown for scale); where nanoGPT's recipe is present
+(../shared/baselines/nanogpt/, as for benchmarks/nanogpt_race.py), nanoGPT's GPT of the same size
+too, in the same rounds. Prints each one's milliseconds per step, every round and the median, and
+each median's ratio to the lecture's.
 """
 
 import argparse
@@ -35,11 +37,23 @@ def torch_layer_norm(self, x: torch.Tensor) -> torch.Tensor:
     return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)
 
 
+def nanogpt(folder: Path, config, preset) -> tuple[torch.nn.Module, AdamW]:
+    """nanoGPT's GPT of the same size as the references' (its recipe: no biases, no dropout), with the same AdamW."""
+    sys.path.insert(0, str(folder))
+    import model as nanogpt_model  # nanoGPT's model.py, run as the baseline
+
+    size = dict(n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd)
+    their_config = nanogpt_model.GPTConfig(block_size=config.block_size, vocab_size=65, dropout=0.0, bias=False, **size)
+    theirs = nanogpt_model.GPT(their_config)
+    return theirs, AdamW(theirs.parameters(), lr=preset.lr, betas=(0.9, preset.beta2), weight_decay=preset.weight_decay)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--nanogpt", type=Path, default=ROOT.parent / "shared" / "baselines" / "nanogpt")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     activate(ROOT / "solutions")
@@ -52,22 +66,27 @@ def main() -> None:
     model = load_stage("s09_fast_attention").fast_gpt(config)
     optimizer = AdamW(model.parameters(), lr=preset.lr, betas=(0.9, preset.beta2), weight_decay=preset.weight_decay)
 
-    def step() -> None:
-        x, y = (torch.randint(65, (preset.batch_size, preset.block_size)) for _ in range(2))
-        _, loss = model(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    models = {name: (model, optimizer) for name in forwards}
+    if (arguments.nanogpt / "model.py").is_file():
+        models["nanoGPT's GPT"] = nanogpt(arguments.nanogpt, config, preset)
 
-    milliseconds = {name: [] for name in forwards}
+    def step(name: str) -> None:
+        trained, its_optimizer = models[name]
+        x, y = (torch.randint(65, (preset.batch_size, preset.block_size)) for _ in range(2))
+        _, loss = trained(x, y)
+        its_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        its_optimizer.step()
+
+    milliseconds = {name: [] for name in models}
     for _ in range(arguments.rounds):
-        for name, forward in forwards.items():
-            layer_norm.forward = forward
+        for name in models:
+            layer_norm.forward = forwards.get(name, layer_norm.forward)
             for _ in range(5):  # settle the allocator after the switch
-                step()
+                step(name)
             started = time.perf_counter()
             for _ in range(arguments.steps):
-                step()
+                step(name)
             milliseconds[name].append(1000 * (time.perf_counter() - started) / arguments.steps)
     baseline = statistics.median(milliseconds["lecture's x.var"])
     print(f"ms per training step, gpt-cpu size, {arguments.threads} thread(s), {arguments.steps} steps a round:")
