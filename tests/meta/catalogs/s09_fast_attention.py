@@ -291,6 +291,128 @@ MISTAKES = [
         ((JOIN, "y = y.transpose(1, 2).view(B, T, C)"),),
         ".contiguous().view(B, T, C)",
     ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "float-tril-as-attention-mask",
+        "s09_fast_attention",
+        "passed the lecture's float tril as attn_mask, which is added to the scores",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    q, k, v = self.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+    mask = torch.tril(torch.ones(T, T, device=x.device))
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+    return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+""",
+            ),
+        ),
+        "masks nothing",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "heads-weights-copied-transposed",
+        "s09_fast_attention",
+        "copied each head's weights transposed, side by side",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.from_multihead",
+                """
+@classmethod
+def from_multihead(cls, mha):
+    n_embd, n_head = mha.proj.in_features, len(mha.heads)
+    attention = cls(n_embd, n_head, mha.heads[0].tril.shape[0], mha.dropout.p)
+    with torch.no_grad():
+        q = torch.cat([h.query.weight.T for h in mha.heads], dim=1)
+        k = torch.cat([h.key.weight.T for h in mha.heads], dim=1)
+        v = torch.cat([h.value.weight.T for h in mha.heads], dim=1)
+        attention.c_attn.weight.copy_(torch.cat([q, k, v], dim=0))
+        attention.c_proj.load_state_dict(mha.proj.state_dict())
+    return attention
+""",
+            ),
+        ),
+        "query weights transposed",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "c-proj-copied-transposed",
+        "s09_fast_attention",
+        "copied mha.proj's weight transposed into c_proj",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.from_multihead",
+                """
+@classmethod
+def from_multihead(cls, mha):
+    n_embd, n_head = mha.proj.in_features, len(mha.heads)
+    attention = cls(n_embd, n_head, mha.heads[0].tril.shape[0], mha.dropout.p)
+    with torch.no_grad():
+        for part, name in enumerate(("query", "key", "value")):
+            rows = slice(part * n_embd, (part + 1) * n_embd)
+            attention.c_attn.weight[rows] = torch.cat([getattr(h, name).weight for h in mha.heads])
+        attention.c_proj.weight.copy_(mha.proj.weight.T)
+        attention.c_proj.bias.copy_(mha.proj.bias)
+    return attention
+""",
+            ),
+        ),
+        "transposed: both are nn.Linear weights",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "value-weights-where-the-keys-go",
+        "s09_fast_attention",
+        "copied the value weights into the rows of the keys",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.from_multihead",
+                """
+@classmethod
+def from_multihead(cls, mha):
+    n_embd, n_head = mha.proj.in_features, len(mha.heads)
+    attention = cls(n_embd, n_head, mha.heads[0].tril.shape[0], mha.dropout.p)
+    q = torch.cat([h.query.weight for h in mha.heads])
+    k = torch.cat([h.value.weight for h in mha.heads])
+    v = torch.cat([h.value.weight for h in mha.heads])
+    with torch.no_grad():
+        attention.c_attn.weight.copy_(torch.cat([q, k, v]))
+        attention.c_proj.load_state_dict(mha.proj.state_dict())
+    return attention
+""",
+            ),
+        ),
+        "they hold their value weights",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "boolean-causal-mask-instead-of-is-causal",
+        "s09_fast_attention",
+        "passed a boolean tril as attn_mask instead of is_causal=True",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    q, k, v = self.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+    mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+    return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+""",
+            ),
+        ),
+        "boolean attn_mask",
+    ),
 ]
 
 VARIANTS = [
@@ -411,6 +533,150 @@ def forward(self, x):
                 "from torch.nn import functional as F\nfrom torch.nn.functional import scaled_dot_product_attention\n",
             ),
             (ATTEND, "y = scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)"),
+        ),
+    ),
+    # Source: karpathy/nanoGPT model.py CausalSelfAttention (the eighth precision pass, 2026-12-06).
+    Variant(
+        "nanogpt-causal-self-attention",
+        "s09_fast_attention",
+        "is nanoGPT's CausalSelfAttention, with its flash flag and attn_dropout",
+        (
+            ("import torch\n", "import torch\nimport math\n"),
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.__init__",
+                """
+def __init__(self, n_embd, n_head, block_size, dropout=0.0):
+    super().__init__()
+    if n_embd % n_head != 0:
+        raise ValueError("n_embd must be divisible by n_head")
+    # key, query, value projections for all heads, but in a batch
+    self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=False)
+    # output projection
+    self.c_proj = nn.Linear(n_embd, n_embd)
+    # regularization
+    self.attn_dropout = nn.Dropout(dropout)
+    self.resid_dropout = nn.Dropout(dropout)
+    self.n_head = n_head
+    self.n_embd = n_embd
+    self.dropout = dropout
+    # flash attention make GPU go brrrrr but support is only in PyTorch >= 2.0
+    self.flash = hasattr(torch.nn.functional, 'scaled_dot_product_attention')
+    if not self.flash:
+        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size))
+""",
+            ),
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.size()  # batch size, sequence length, embedding dimensionality (n_embd)
+    q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+    k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+    q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+    v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+    if self.flash:
+        y = torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=None, dropout_p=self.dropout if self.training else 0, is_causal=True
+        )
+    else:
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float('-inf'))
+        att = F.softmax(att, dim=-1)
+        att = self.attn_dropout(att)
+        y = att @ v
+    y = y.transpose(1, 2).contiguous().view(B, T, C)
+    y = self.resid_dropout(self.c_proj(y))
+    return y
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "dropout-rate-times-training",
+        "s09_fast_attention",
+        "passes dropout_p=self.dropout * self.training",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    q, k, v = self.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+    y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout * self.training, is_causal=True)
+    return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(B, T, C)))
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "from-multihead-shares-proj",
+        "s09_fast_attention",
+        "takes mha.proj itself as c_proj and sets c_attn's weight through .data",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.from_multihead",
+                """
+@classmethod
+def from_multihead(cls, mha):
+    n_embd = mha.proj.weight.shape[0]
+    attention = cls(n_embd, len(mha.heads), mha.heads[0].tril.shape[0], mha.dropout.p)
+    weights = [getattr(h, name).weight for name in ("query", "key", "value") for h in mha.heads]
+    attention.c_attn.weight.data = torch.cat(weights).clone()
+    attention.c_proj = mha.proj
+    return attention
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "fast-gpt-replaces-by-name",
+        "s09_fast_attention",
+        "finds the attentions by named_modules and sets each new one with setattr on its parent",
+        (
+            replaced(
+                "s09_fast_attention",
+                "fast_gpt",
+                """
+def fast_gpt(config):
+    model = GPTLanguageModel(config)
+    for name, module in list(model.named_modules()):
+        if isinstance(module, MultiHeadAttention):
+            parent = model.get_submodule(name.rsplit(".", 1)[0])
+            setattr(parent, name.rsplit(".", 1)[1], CausalSelfAttention.from_multihead(module))
+    return model
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "in-place-output-dropout",
+        "s09_fast_attention",
+        "drops c_proj's output with nn.Dropout(inplace=True)",
+        (
+            replaced(
+                "s09_fast_attention",
+                "CausalSelfAttention.__init__",
+                """
+def __init__(self, n_embd, n_head, block_size, dropout=0.0):
+    super().__init__()
+    if n_embd % n_head != 0:
+        raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+    self.n_head = n_head
+    self.dropout = dropout
+    self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=False)
+    self.c_proj = nn.Linear(n_embd, n_embd)
+    self.resid_dropout = nn.Dropout(dropout, inplace=True)
+""",
+            ),
         ),
     ),
 ]
