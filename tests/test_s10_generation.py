@@ -138,10 +138,22 @@ def hand_generation(model, idx, steps, *, seed, temperature=1.0, top_k=None, top
     return idx
 
 
+def probabilities_of_a_copy(logits, **options) -> tuple[object, str]:
+    """next_token_probabilities of a copy of `logits` (the test's own stay as they were, to compare with), and a
+    hint where it changed the copy."""
+    given = logits.clone()
+    got = stage.next_token_probabilities(given, **options)
+    return got, "" if torch.equal(given, logits) else f"It also changed the logits it was given. {IN_PLACE}"
+
+
 def shown_options(options: dict) -> str:
     return ", ".join(f"{name}={value}" for name, value in options.items())
 
 
+IN_PLACE = (
+    "Divide and mask new tensors, logits / temperature and logits.masked_fill(...), not the given one in place "
+    "(logits /= temperature, logits.div_(...) and logits[...] = -inf write into the caller's tensor)."
+)
 TOP_P_RANGE = "top_p may be anything in (0, 1], and 1.0 keeps every token"
 RANGES = f"temperature must be > 0, top_k between 1 and the vocabulary size, {TOP_P_RANGE}"
 
@@ -157,23 +169,23 @@ class TestNextTokenProbabilities:
 
     def test_leaves_the_logits_it_was_given_as_they_were(self):
         logits = random_floats((2, 10), 0) * 3
-        given = logits.clone()
-        stage.next_token_probabilities(given, top_k=3)
-        if not torch.equal(given, logits):
-            fail(
-                "next_token_probabilities(logits, top_k=3) changed the logits it was given: the caller's tensor (the "
-                "model's output) must stay as it was",
-                "Mask a new tensor, logits.masked_fill(...), not the given one in place (logits[...] = -inf writes "
-                "into it when the temperature leaves it undivided).",
-            )
+        for options in (dict(top_k=3), dict(temperature=0.7, top_k=3, top_p=0.9)):
+            given = logits.clone()
+            stage.next_token_probabilities(given, **options)
+            if not torch.equal(given, logits):
+                fail(
+                    f"next_token_probabilities(logits, {shown_options(options)}) changed the logits it was given: the "
+                    "caller's tensor (the model's output) must stay as it was",
+                    IN_PLACE,
+                )
 
     @given(seeds, st.integers(1, 3), st.integers(2, 30), st.sampled_from([0.5, 1.0, 2.0]))
     @example(0, 2, 10, 0.5)
     def test_temperature_divides_the_logits(self, seed, B, vocab_size, temperature):
         logits = random_floats((B, vocab_size), seed) * 3
-        got = stage.next_token_probabilities(logits, temperature=temperature)
+        got, changed = probabilities_of_a_copy(logits, temperature=temperature)
         call = f"next_token_probabilities(logits of shape ({B}, {vocab_size}), temperature={temperature})"
-        hint = probabilities_diagnosis(got, logits, temperature)
+        hint = changed or probabilities_diagnosis(got, logits, temperature)
         expect_equal_tensors(got, probabilities_by_hand(logits, temperature).float(), call, atol=1e-6, hint=hint)
 
     @given(seeds, st.integers(1, 3), st.integers(2, 30), st.integers(1, 30))
@@ -205,14 +217,18 @@ class TestNextTokenProbabilities:
         logits, top_k = random_floats((B, vocab_size), seed) * 3, max(1, vocab_size // 2)
         options = dict(temperature=0.7, top_k=top_k, top_p=top_p)
         assume(nucleus_edge_is_clear(logits, **options))
-        got = stage.next_token_probabilities(logits, **options)
+        got, changed = probabilities_of_a_copy(logits, **options)
         call = (
             f"next_token_probabilities(logits of shape ({B}, {vocab_size}), temperature=0.7, top_k={top_k}, "
             f"top_p={top_p:.3g})"
         )
-        hint = probabilities_diagnosis(got, logits, **options) or (
-            "Apply them in this order: divide by the temperature, keep the top_k logits, softmax, then keep the "
-            "top_p nucleus of those probabilities and renormalise."
+        hint = (
+            changed
+            or probabilities_diagnosis(got, logits, **options)
+            or (
+                "Apply them in this order: divide by the temperature, keep the top_k logits, softmax, then keep the "
+                "top_p nucleus of those probabilities and renormalise."
+            )
         )
         expect_equal_tensors(got, probabilities_by_hand(logits, **options).float(), call, atol=1e-6, hint=hint)
 
@@ -581,6 +597,38 @@ class TestGenerate:
             "generate(..., generator=torch.Generator().manual_seed(5)) twice, with different global seeds",
             hint="Pass the generator to torch.multinomial, and draw nothing from the global random generator.",
         )
+
+    def test_a_second_call_starts_afresh(self):
+        model, first, second = tiny_model(13), random_tokens((2, 3), V, 13), random_tokens((2, 2), V, 14)
+        stage.generate(model, first, 2, generator=torch.Generator().manual_seed(0))  # a cache left part-filled
+        call = (
+            "generate(model, idx of shape (2, 2), 5, generator=seed 1), after a call that generated 2 tokens from "
+            "another prompt"
+        )
+        hint = (
+            "Make a fresh KVCache() inside each call of generate, and keep nothing between calls (not on the model, "
+            "not in a global): a second call must not read the first one's positions."
+        )
+        try:
+            got = stage.generate(model, second, 5, generator=torch.Generator().manual_seed(1))
+        except Exception as error:  # the first call's cache, of another length, meeting the second's tensors
+            fail(f"{call} raised {type(error).__name__}: {error}", hint)
+        expect_equal_tensors(got, hand_generation(model, second, 5, seed=1), call, hint=hint)
+
+    def test_without_a_generator_samples_from_the_global_one(self):
+        model, idx = tiny_model(14), random_tokens((8, 2), V, 15)
+        runs = []
+        for global_seed in (1, 1, 2):
+            with fixed_seed(global_seed):
+                runs.append(stage.generate(model, idx, 10, temperature=1.5))
+        call = "generate(model, idx of shape (8, 2), 10, temperature=1.5) without a generator"
+        hint = (
+            "Without a generator, sample from the global random generator: torch.multinomial(probs, 1, "
+            "generator=None) draws from it, so torch.manual_seed decides the tokens (kata sample relies on it)."
+        )
+        expect_equal_tensors(runs[1], runs[0], f"{call}, twice after torch.manual_seed(1)", hint=hint)
+        if torch.equal(runs[2], runs[0]):
+            fail(f"{call} gave the same tokens after torch.manual_seed(1) and torch.manual_seed(2)", hint)
 
     def test_rejects_bad_arguments(self):
         model, idx = tiny_model(11), random_tokens((1, 2), V, 11)

@@ -231,6 +231,17 @@ class TestParts:
             if not any(d.active and d.p == 0.5 for d in dropped) and all(f.get("dropout_p") != 0.5 for f in fused):
                 fail(f"{call} attn applies no dropout of p=0.5 in training mode: pass config.dropout to GPT2Attention")
             expect_dropout_last(block.mlp, x, block.mlp.c_proj, f"{call} mlp", "c_proj", p=0.5)
+        model.eval()
+        with torch.no_grad(), fixed_seed(0):
+            first = model(idx)[0]
+        with torch.no_grad(), fixed_seed(1):
+            second = model(idx)[0]
+        if not torch.equal(first, second):
+            fail(
+                "GPT2(config with dropout=0.5) in eval mode gave other logits for the same idx on a second call: "
+                "something still drops after model.eval(). nn.Dropout turns itself off; F.dropout needs "
+                "training=self.training"
+            )
 
     def test_head_shares_the_token_embedding_and_has_no_bias(self):
         model = tiny_gpt2(3)
@@ -352,13 +363,28 @@ class TestAgainstHuggingFace:
     def test_leaves_the_state_dict_it_was_given_as_it_was(self):
         state_dict = hugging_face_state_dict(4)
         before = {key: tensor.clone() for key, tensor in state_dict.items()}
-        stage.load_gpt2_state_dict(tiny_gpt2(4), state_dict)
+        model = tiny_gpt2(4)
+        stage.load_gpt2_state_dict(model, state_dict)
         changed = sorted(key for key in before if not torch.equal(state_dict[key], before[key]))
         if changed or set(state_dict) != set(before):
             fail(
                 f"load_gpt2_state_dict(model, state_dict) changed the state dict it was given ({', '.join(changed)})",
                 "transpose into a new tensor (tensor.t()) and copy that into the model's parameter: the caller's "
                 "checkpoint must load the same way a second time",
+            )
+        with torch.no_grad():  # what an optimizer's step does to the loaded model
+            for parameter in model.parameters():
+                parameter.add_(1.0)
+        changed = sorted(key for key in before if not torch.equal(state_dict[key], before[key]))
+        if changed:
+            fail(
+                "After load_gpt2_state_dict(model, state_dict), changing the model's parameters in place (as an "
+                f"optimizer's step does) changed the state dict it was given ({', '.join(changed[:3])}"
+                + (", ..." if len(changed) > 3 else "")
+                + ")",
+                "The model's parameters share memory with the checkpoint (param.data = tensor keeps the caller's "
+                "tensor): copy the values in, param.copy_(tensor) under torch.no_grad(), so that training the model "
+                "leaves the checkpoint as it was.",
             )
 
     def test_rejects_a_state_dict_that_does_not_fit(self):

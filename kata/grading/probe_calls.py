@@ -749,17 +749,22 @@ def raises_for(function, **options) -> bool:
 def next_token_probabilities(inputs):
     choose = stage("s10_generation").next_token_probabilities
     logits = inputs["logits"]
-    bad = [dict(temperature=0.0), dict(top_k=0), dict(top_k=logits.shape[-1] + 1), dict(top_p=0.0), dict(top_p=1.5)]
-    given = logits.clone()  # top_k at temperature 1: where code that masks the logits in place writes
-    choose(given, **inputs["options"][2])
+    # top_k at temperature 1, where code that masks the logits in place writes, and all three options, where code
+    # that divides them in place does
+    given = [logits.clone(), logits.clone()]
+    choose(given[0], **inputs["options"][2])
+    choose(given[1], **inputs["options"][4])
     return {
         # each call gets its own copy: one that changes its logits must not change what the next one reads
         "probs": [choose(logits.clone(), **options) for options in inputs["options"]],
-        "logits_kept": torch_equal(given, logits),
+        "logits_kept": [torch_equal(kept, logits) for kept in given],
         "one_row": [choose(logits[:1].clone(), **options) for options in inputs["options"]],
         "order": choose(inputs["order_logits"].clone(), top_k=2, top_p=0.5),
-        "rejects": guarded(lambda: [raises_for(choose, logits=logits.clone(), **options) for options in bad]),
-        "boundaries": [guarded(lambda o=options: choose(logits.clone(), **o)) for options in inputs["boundaries"]],
+        "rejects": guarded(lambda: [raises_for(choose, logits=logits.clone(), **options) for options in inputs["bad"]]),
+        "boundaries": [
+            guarded(lambda o=options: choose(inputs["boundary_logits"].clone(), **o))
+            for options in inputs["boundaries"]
+        ],
         "made_on_the_cpu": guarded(
             lambda: made_on_the_cpu(lambda: [choose(logits.clone(), **options) for options in inputs["options"]])
         ),
@@ -830,20 +835,47 @@ def generate(inputs):
     import torch
 
     generation = stage("s10_generation")
-    model, prompt, new_tokens = fast_model(inputs["config"], inputs["weights"]), inputs["prompt"], inputs["new_tokens"]
-    read = []  # how many positions each forward pass reads: one a step, where the cache is used
-    model.lm_head.register_forward_hook(lambda module, args, output: read.append(int(args[0].shape[1])))
+    prompt, new_tokens = inputs["prompt"], inputs["new_tokens"]
+
+    def model():  # a model of its own for each call: what a generate keeps on its model must not reach the next
+        return fast_model(inputs["config"], inputs["weights"])
+
+    def reading():  # a model, and how many positions each of its forward passes reads (one a step, with the cache)
+        read, counted = [], model()
+        counted.lm_head.register_forward_hook(lambda module, args, output: read.append(int(args[0].shape[1])))
+        return counted, read
+
+    def sampled(**options):
+        return generation.generate(model(), prompt, new_tokens, **options)
+
+    def second_call():  # on the model a first call, from another prompt, left
+        twice = model()
+        generation.generate(twice, inputs["second_prompt"], 2, generator=generator(1))
+        return generation.generate(twice, prompt, new_tokens, top_k=1)
+
+    def with_options(**options):  # without options, generate samples as with the signature's defaults
+        rows = prompt.expand(16, -1)  # draws enough that a default temperature of 0.8 flips one of them
+        return generation.generate(model(), rows, new_tokens, generator=generator(inputs["seed"] + 2), **options)
+
+    def again(global_seed: int):  # the generator alone decides the draws
+        torch.manual_seed(global_seed)
+        return generation.generate(model(), prompt, 4, temperature=1.5, generator=generator(inputs["seed"]))
+
+    def recorded():  # what generate makes while made_on_the_cpu looks (its model is made before it looks)
+        return generation.generate(checked, prompt, new_tokens, top_k=3, top_p=0.9, generator=generator(inputs["seed"]))
+
+    def unseeded(global_seed: int):  # without a generator: the global one decides them
+        torch.manual_seed(global_seed)
+        return generation.generate(model(), prompt.expand(8, -1), 6, temperature=1.5)
+
     with no_grad():
-        greedy = generation.generate(model, prompt, new_tokens, top_k=1)
-        reads, read[:] = list(read), []
-        greedy_again = generation.generate(model, inputs["second_prompt"], new_tokens, top_k=1)
-        sampled = generation.generate(
-            model, prompt, new_tokens, top_k=3, temperature=0.8, generator=generator(inputs["seed"])
-        )
-        read[:] = []
+        checked = model()
+        counted, read = reading()
+        greedy = generation.generate(counted, prompt, new_tokens, top_k=1)
+        uncounted, uncached_reads = reading()
         uncached = guarded(
             lambda: generation.generate(
-                model,
+                uncounted,
                 prompt,
                 new_tokens,
                 top_k=3,
@@ -852,58 +884,31 @@ def generate(inputs):
                 use_cache=False,
             )
         )
-        uncached_reads = list(read)
-        many = guarded(
-            lambda: generation.generate(
-                model,
-                prompt.expand(8, -1),
-                new_tokens,
-                top_k=3,
-                temperature=1.5,
-                generator=generator(inputs["seed"] + 1),
-            )
-        )
-
-        def with_options(**options):  # without options, generate samples as with the signature's defaults
-            rows = prompt.expand(16, -1)  # draws enough that a default temperature of 0.8 flips one of them
-            return generation.generate(model, rows, new_tokens, generator=generator(inputs["seed"] + 2), **options)
-
-        def again(global_seed: int):  # the generator alone decides the draws
-            torch.manual_seed(global_seed)
-            return generation.generate(model, prompt, 4, temperature=1.5, generator=generator(inputs["seed"]))
-
+        many = dict(top_k=3, temperature=1.5, generator=generator(inputs["seed"] + 1))
         return {
             "greedy": greedy,
-            "greedy_again": greedy_again,
-            "sampled": sampled,
+            "greedy_again": generation.generate(model(), inputs["second_prompt"], new_tokens, top_k=1),
+            "sampled": sampled(top_k=3, temperature=0.8, generator=generator(inputs["seed"])),
             "uncached": uncached,
             "uncached_reads": uncached_reads,
-            "sampled_rows": many,
-            "reads": reads,
+            "sampled_rows": guarded(lambda: generation.generate(model(), prompt.expand(8, -1), new_tokens, **many)),
+            "reads": read,
+            "second_call": guarded(second_call),
             "same_generator": guarded(lambda: [again(1), again(2)]),
+            "global_seed": guarded(lambda: [unseeded(1), unseeded(1), unseeded(2)]),
             "defaults": guarded(lambda: [with_options(), with_options(temperature=1.0, top_k=None, top_p=None)]),
             # a prompt longer than block_size, greedily: its last block_size tokens are the context
             "long_prompt": guarded(
-                lambda: generation.generate(model, inputs["long_prompt"], inputs["long_new_tokens"], top_k=1)
+                lambda: generation.generate(model(), inputs["long_prompt"], inputs["long_new_tokens"], top_k=1)
             ),
             # nearly greedy both: a learner's generate that drops either samples at temperature 1 instead
-            "cold": guarded(
-                lambda: generation.generate(model, prompt, new_tokens, temperature=1e-4, generator=generator(0))
-            ),
-            "nucleus": guarded(
-                lambda: generation.generate(model, prompt, new_tokens, top_p=1e-6, generator=generator(0))
-            ),
+            "cold": guarded(lambda: sampled(temperature=1e-4, generator=generator(0))),
+            "nucleus": guarded(lambda: sampled(top_p=1e-6, generator=generator(0))),
             "rejects": [
-                rejects(lambda options=options: generation.generate(model, prompt, 3, **options))
+                rejects(lambda options=options: generation.generate(model(), prompt, 3, **options))
                 for options in (dict(temperature=0.0), dict(top_k=inputs["config"]["vocab_size"] + 1), dict(top_p=1.5))
             ],
-            "made_on_the_cpu": guarded(
-                lambda: made_on_the_cpu(
-                    lambda: generation.generate(
-                        model, prompt, new_tokens, top_k=3, top_p=0.9, generator=generator(inputs["seed"])
-                    )
-                )
-            ),
+            "made_on_the_cpu": guarded(lambda: made_on_the_cpu(recorded)),
         }
 
 
@@ -989,15 +994,16 @@ def gpt2_whole(inputs):
             "rejects_too_long": rejects(lambda: model(too_long)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
             "dropping": guarded(lambda: dropping_gpt2(gpt2, inputs)),
+            "eval_dropping": guarded(lambda: dropping_gpt2(gpt2, inputs, training=False)),
             "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
 
 
-def dropping_gpt2(gpt2, inputs):
-    """The logits of the GPT2 built with dropout p, the grader's weights set, in training mode."""
+def dropping_gpt2(gpt2, inputs, *, training: bool = True):
+    """The logits of the GPT2 built with dropout p, the grader's weights set, in training mode or in eval mode."""
     model = gpt2.GPT2(gpt2.GPT2Config(**{**inputs["config"], "dropout": inputs["p"]}))
     set_gpt2(model, inputs["weights"])
-    return model.train()(inputs["idx"])[0]
+    return model.train(training)(inputs["idx"])[0]
 
 
 @call("s11_gpt2.load_gpt2_state_dict")
@@ -1021,7 +1027,7 @@ def gpt2_loaded(inputs):
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
-            "state_dict_kept": kept,
+            "state_dict_kept": [kept, guarded(lambda: kept_while_training(load, inputs))],
             "without_head_key": guarded(lambda: load(gpt2_model(inputs), without_head)(inputs["idx"])[0]),
             "rejects": [
                 rejects(lambda bad=bad: load(gpt2_model(inputs), bad))
@@ -1029,6 +1035,20 @@ def gpt2_loaded(inputs):
             ],
             "with_mask_buffers": guarded(lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"])[0]),
         }
+
+
+def kept_while_training(load, inputs) -> bool:
+    """Whether a checkpoint stays as it was when the model loaded from it changes its parameters in place, as an
+    optimizer's step does (it does not where the parameters share the checkpoint's memory)."""
+    import torch
+
+    state_dict = {key: tensor.clone() for key, tensor in inputs["state_dict"].items()}
+    model = gpt2_model(inputs)
+    load(model, state_dict)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)
+    return all(torch_equal(state_dict[key], tensor) for key, tensor in inputs["state_dict"].items())
 
 
 def with_mask_buffers(inputs) -> dict:

@@ -796,7 +796,7 @@ def gpt_inputs(rng):
         "prompt": tokens(rng, V, 1, integer(rng, 1, 4)),
         # runs past block_size for many steps: the context is cropped, and a crop from the wrong end must change
         # one of the draws
-        "new_tokens": 2 * config["block_size"] + integer(rng, 1, 4),
+        "new_tokens": 4 * config["block_size"] + integer(rng, 1, 4),
         "seed": integer(rng, 0, 2**30),
         "p": dropout_rate(rng),
     }
@@ -903,16 +903,25 @@ def probabilities_answer(inputs):
     order = oracles.next_token_probabilities(inputs["order_logits"], top_k=2, top_p=0.5).float()
     return {
         "probs": probabilities(inputs["options"]),
-        "logits_kept": True,  # the caller's logits as they were
+        "logits_kept": [True, True],  # the caller's logits as they were, at temperature 1 and at another
         "one_row": probabilities(inputs["options"], inputs["logits"][:1]),
         "order": order,  # top_k first: of 0.4 and 0.3, renormalised, 0.57 alone holds top_p 0.5
-        "rejects": [True] * 5,
-        "boundaries": probabilities(inputs["boundaries"]),
+        "rejects": [True] * len(inputs["bad"]),
+        "boundaries": probabilities(inputs["boundaries"], inputs["boundary_logits"]),
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
     }
 
 
 BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top_k=V, added per draw
+# as stage 10's test tries them (and top_k past the vocabulary, added per draw)
+BAD_OPTIONS = [dict(temperature=0.0), dict(temperature=-1.0), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5)]
+BAD_OPTIONS += [dict(top_p=-0.1)]
+
+
+def with_a_clear_maximum(logits: torch.Tensor) -> torch.Tensor:
+    """`logits` with each row's largest raised by 0.1: at temperature 1e-3 a gap of a few 1e-6 between the two
+    largest would leave float32's rounding (a relative 6e-8 of logits / 1e-3) to decide their probabilities."""
+    return logits + 0.1 * torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
 
 
 @probe(
@@ -934,6 +943,7 @@ BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top
             "TestGenerate::test_samples_what_the_full_forward_gives_past_block_size",
             "TestGenerate::test_top_k_1_is_greedy_decoding",
             "TestGenerate::test_every_token_is_inside_the_top_k",
+            "TestGenerate::test_a_second_call_starts_afresh",
         )
     },
 )
@@ -952,6 +962,8 @@ def probabilities_inputs(rng):
         "logits": logits,
         "options": options,
         "boundaries": [*BOUNDARIES, dict(top_k=V)],
+        "boundary_logits": with_a_clear_maximum(logits),
+        "bad": [*BAD_OPTIONS, dict(top_k=V + 1)],
         "order_logits": order_logits,
     }
 
@@ -1042,6 +1054,8 @@ GENERATION_KEYS = {
     "sampled_rows",
     "reads",
     "same_generator",
+    "second_call",
+    "global_seed",
     "rejects",
     "cold",
     "nucleus",
@@ -1079,11 +1093,16 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     ):
         if wrong := same_tokens_twice(answer[name], differ):
             found[name] = wrong
+    if wrong := tokens_judge(inputs, answer["second_call"], "second_call", rows=1, top_k=1):
+        found["second_call"] = f"greedily, after a first call from another prompt on the same model: {wrong}"
+    if wrong := global_seed_judge(answer["global_seed"]):
+        found["global_seed"] = wrong
     long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": inputs["long_new_tokens"]}
     if wrong := tokens_judge(long, answer["long_prompt"], "long_prompt", rows=1, top_k=1):
         found["long_prompt"] = f"from a prompt longer than block_size: {wrong}"
-    for name, option in (("cold", "temperature=1e-4"), ("nucleus", "top_p=1e-6")):
-        if wrong := tokens_judge(inputs, answer[name], name, rows=1, top_k=1):
+    # at temperature 1e-4 a logit 1e-3 below the largest still has a chance of e^-10: allow those
+    for name, option, margin in (("cold", "temperature=1e-4", 2e-3), ("nucleus", "top_p=1e-6", 1e-4)):
+        if wrong := tokens_judge(inputs, answer[name], name, rows=1, top_k=1, margin=margin):
             found[name] = f"with {option}, which leaves only the most likely token: {wrong}"
     start, block_size = inputs["prompt"].shape[1], inputs["config"]["block_size"]
     whole_contexts = [min(start + step, block_size) for step in range(inputs["new_tokens"])]
@@ -1092,7 +1111,11 @@ def generation_judge(inputs, answer) -> dict[str, str]:
             f"with use_cache=False, generate read {str(answer['uncached_reads'])[:100]} positions per step, not the "
             f"whole context each step, {whole_contexts}"
         )
-    if answer["made_on_the_cpu"] != ON_THE_INPUTS_DEVICE:
+    if isinstance(answer["made_on_the_cpu"], str):  # what the call raised
+        found["made_on_the_cpu"] = (
+            f"generate(model, prompt, {inputs['new_tokens']}, top_k=3, top_p=0.9) {answer['made_on_the_cpu']}"
+        )
+    elif answer["made_on_the_cpu"] != ON_THE_INPUTS_DEVICE:
         found["made_on_the_cpu"] = (
             f"made a tensor on the CPU and mixed it with the model's: {answer['made_on_the_cpu']}"
         )
@@ -1106,6 +1129,20 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     elif reads[0] != prompt.shape[1] or sum(n == 1 for n in reads[1:]) < len(reads[1:]) / 2:
         found["reads"] = f"generate read {reads} positions per step: with the cache, a step reads its one new token"
     return found
+
+
+def global_seed_judge(runs) -> str:
+    """Three generations without a generator, after torch.manual_seed(1), (1) and (2): the global generator
+    decides the draws, so the first two agree and the third (8 rows of 6 tokens at temperature 1.5) does not."""
+    if not (isinstance(runs, list) and len(runs) == 3 and all(isinstance(run, torch.Tensor) for run in runs)):
+        return f"three generations without a generator came back as {str(runs)[:100]}"
+    if not (runs[0].shape == runs[1].shape and torch.equal(runs[0], runs[1])):
+        return "without a generator, the same global seed gave other tokens"
+    if runs[0].shape == runs[2].shape and torch.equal(runs[0], runs[2]):
+        return (
+            "without a generator, two global seeds gave the same tokens: it does not sample from the global generator"
+        )
+    return ""
 
 
 def same_tokens_twice(pair, differ: str) -> str:
@@ -1123,6 +1160,7 @@ GENERATION_ASPECTS = {
         "test_the_cache_does_not_change_the_tokens",
         "test_without_options_samples_at_temperature_1_from_every_token",
         "test_top_k_1_is_greedy_decoding",  # its tokens come from the same cached forward passes
+        "test_a_second_call_starts_afresh",
     ),
     # the tests that compare tokens draw them from the generator they pass
     "same_generator": (
@@ -1130,8 +1168,11 @@ GENERATION_ASPECTS = {
         "test_samples_what_the_full_forward_gives_past_block_size",
         "test_the_cache_does_not_change_the_tokens",
         "test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",
+        "test_a_second_call_starts_afresh",
     ),
     "reads": ("test_the_cache_reads_one_new_token_per_step",),
+    "second_call": ("test_a_second_call_starts_afresh",),
+    "global_seed": ("test_without_a_generator_samples_from_the_global_one",),
     "uncached": ("test_the_cache_does_not_change_the_tokens",),
     "uncached_reads": ("test_without_the_cache_reads_the_whole_context_each_step",),
     "rejects": ("test_rejects_bad_arguments",),
@@ -1143,17 +1184,23 @@ GENERATION_ASPECTS = {
 }
 
 
-def tokens_judge(inputs, got, name: str, *, rows: int, top_k: int) -> str:
+def tokens_judge(inputs, got, name: str, *, rows: int, top_k: int, margin: float = 1e-4) -> str:
+    """What is wrong with generated tokens ("" when nothing is): each must be one of the top_k most likely of the
+    full forward, or within `margin` of the k-th logit (float32's rounding in the learner's forward, or a
+    temperature, may pick either of two logits that close)."""
     config, prompt = inputs["config"], inputs["prompt"]
     expected_shape = (rows, prompt.shape[1] + inputs["new_tokens"])
     if not isinstance(got, torch.Tensor) or tuple(got.shape) != expected_shape or got.dtype != torch.int64:
         return f"{name} tokens should be an int64 tensor of shape {expected_shape}"
     if not torch.equal(got[:, : prompt.shape[1]], prompt.expand(rows, -1)):
         return f"{name} tokens should start with the prompt"
+    if got.min() < 0 or got.max() >= config["vocab_size"]:
+        return f"{name} tokens should be ids from 0 to {config['vocab_size'] - 1}"
     for step in range(prompt.shape[1], got.shape[1]):
         context = got[:, :step][:, -config["block_size"] :]
-        allowed = oracles.gpt_logits(inputs["weights"], context, config["n_head"])[:, -1].topk(top_k, dim=-1).indices
-        if not (allowed == got[:, step : step + 1]).any(dim=-1).all():
+        logits = oracles.gpt_logits(inputs["weights"], context, config["n_head"])[:, -1]
+        lowest = logits.topk(top_k, dim=-1).values[:, -1:] - margin
+        if not (logits.gather(-1, got[:, step : step + 1]) >= lowest).all():
             return f"{name} token {step} is not one top_k={top_k} allows"
     return ""
 
@@ -1295,6 +1342,7 @@ def gpt2_answer(inputs):
         "parameter_count": sum(weight.numel() for weight in flattened(inputs["weights"])),
         "rejects_too_long": True,
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
+        "eval_dropping": logits,  # built with dropout, in eval mode: nothing drops
     }
 
 
@@ -1336,6 +1384,7 @@ GPT2_ASPECTS = {
     "parameter_count": ("test_head_shares_the_token_embedding_and_has_no_bias", "test_defaults_are_gpt2_small"),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
+    "eval_dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
 }
 
 
@@ -1346,8 +1395,9 @@ def gpt2_tolerance(inputs) -> float:
 
 def gpt2_inputs_with(rng) -> dict:
     config = gpt2_config(rng)
-    # two positions or more: one hides the causal mask, and a loss summed where it should be averaged
-    idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), integer(rng, 2, config["block_size"]))
+    # two positions or more: one hides the causal mask, and a loss summed where it should be averaged; two rows or
+    # more: one hides logits flattened time-major
+    idx = tokens(rng, config["vocab_size"], integer(rng, 2, 3), integer(rng, 2, config["block_size"]))
     return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
 
 
@@ -1389,7 +1439,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     "s11_gpt2.load_gpt2_state_dict",
     lambda inputs: {
         "logits": gpt2_logits(inputs),
-        "state_dict_kept": True,
+        "state_dict_kept": [True, True],  # after loading, and after the loaded model's parameters changed
         "without_head_key": gpt2_logits(inputs),
         # each key left out, a wrong shape, a key of no layer, an embedding of another vocabulary
         "rejects": [True] * (len(inputs["keys"]) + 3),

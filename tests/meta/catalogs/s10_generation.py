@@ -399,6 +399,199 @@ MISTAKES = [
         ),
         "the positions are wrong",
     ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "temperature-divides-the-callers-logits",
+        "s10_generation",
+        "divided the caller's logits by the temperature in place, logits.div_(temperature)",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+
+    V = logits.size(-1)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+    logits.div_(temperature)
+    if top_k is not None:
+        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    probs = F.softmax(logits, dim=-1)
+    if top_p is not None and top_p < 1:
+        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs
+        drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+""",
+            ),
+        ),
+        "changed the logits it was given",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "only-temperature-zero-rejected",
+        "s10_generation",
+        "rejected a temperature of 0 but not a negative one",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """
+def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+    V = logits.shape[-1]
+    if temperature == 0:
+        raise ValueError("temperature must not be 0")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError("top_k out of range")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError("top_p out of range")
+    logits = logits / temperature
+    if top_k is not None:
+        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    probs = F.softmax(logits, dim=-1)
+    if top_p is not None and top_p < 1:
+        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs
+        drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+""",
+            ),
+        ),
+        "temperature=-1.0",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "generator-of-its-own-when-none-given",
+        "s10_generation",
+        "sampled from a fresh torch.Generator() of its own when none was given, whose seed is fixed",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+
+    if generator is None:
+        generator = torch.Generator(device=idx.device)  # a generator of our own when none is given
+    cache = KVCache()
+    for _ in range(max_new_tokens):
+        if not use_cache or len(cache) in (0, block_size):
+            cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    return idx
+""",
+            ),
+        ),
+        "torch.manual_seed decides the tokens",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "cache-kept-on-the-model-between-calls",
+        "s10_generation",
+        "kept its KVCache on the model, so a second call went on from the first call's positions",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+
+    if not hasattr(model, "kv_cache"):
+        model.kv_cache = KVCache()
+    cache = model.kv_cache
+    for _ in range(max_new_tokens):
+        if not use_cache or len(cache) in (0, block_size):
+            cache = model.kv_cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    return idx
+""",
+            ),
+        ),
+        "keep nothing between calls",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "nucleus-of-probabilities-sorted-ascending",
+        "s10_generation",
+        "sorted the probabilities in ascending order before the nucleus",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+
+    V = logits.size(-1)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+    logits = logits / temperature
+    if top_k is not None:
+        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    probs = F.softmax(logits, dim=-1)
+
+    if top_p is not None:
+        sorted_probs, order = torch.sort(probs, dim=-1)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs
+        drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+""",
+            ),
+        ),
+        "top_p",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "is-causal-for-several-new-tokens",
+        "s10_generation",
+        "passed is_causal=True whenever several new tokens came, as Hugging Face does, also after cached positions",
+        (
+            replaced(
+                "s10_generation",
+                "attend_with_cache",
+                """
+def attend_with_cache(attention, x, cache, *, layer, n_head):
+    B, T, C = x.shape
+    q, k, v = attention.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
+    k, v = cache.update(layer, k, v)
+    S = k.shape[2]
+
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
+
+    return attention.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+""",
+            ),
+        ),
+        "top-left",
+    ),
 ]
 
 VARIANTS = [
@@ -650,6 +843,164 @@ def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=N
                 "        if not use_cache:\n"
                 "            logits, _ = model(idx[:, -block_size:])\n"
                 "        elif len(cache) in (0, block_size):\n",
+            ),
+        ),
+    ),
+    # Source: karpathy/nanoGPT sample.py, meta-llama/llama generation.py (the eighth precision pass, 2026-12-06).
+    Variant(
+        "nanogpt-top-k-and-llama-top-p",
+        "s10_generation",
+        "masks with nanoGPT's v[:, [-1]] on its own copy, then takes llama's sample_top_p nucleus and scatters it back",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+
+    V = logits.size(-1)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+    logits = logits / temperature
+    if top_k is not None:
+        v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+        logits[logits < v[:, [-1]]] = -float("Inf")
+    probs = F.softmax(logits, dim=-1)
+    if top_p is not None:
+        probs_sort, probs_idx = torch.sort(probs, dim=-1, descending=True)
+        probs_sum = torch.cumsum(probs_sort, dim=-1)
+        mask = probs_sum - probs_sort >= top_p
+        probs_sort[mask] = 0.0
+        probs_sort.div_(probs_sort.sum(dim=-1, keepdim=True))
+        probs = torch.zeros_like(probs).scatter(-1, probs_idx, probs_sort)
+    return probs
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "top-k-by-kthvalue-and-a-second-softmax",
+        "s10_generation",
+        "finds the k-th logit with torch.kthvalue and masks the nucleus as -inf logits before a second softmax",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+
+    V = logits.size(-1)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+    logits = logits / temperature
+    if top_k is not None:
+        kth = -torch.kthvalue(-logits, top_k, dim=-1, keepdim=True).values
+        logits = torch.where(logits < kth, torch.full_like(logits, float("-inf")), logits)
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, sorted_idx = torch.sort(logits, descending=True, dim=-1)
+        sorted_probs = sorted_logits.softmax(dim=-1)
+        remove_sorted = sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p
+        remove = remove_sorted.scatter(-1, sorted_idx, remove_sorted)
+        logits = logits.masked_fill(remove, float("-inf"))
+    return logits.softmax(dim=-1)
+""",
+            ),
+        ),
+    ),
+    # Source: huggingface/transformers cache_utils.py (the eighth precision pass, 2026-12-06).
+    Variant(
+        "cache-counts-positions-on-layer-0",
+        "s10_generation",
+        "counts the cached positions when layer 0 is updated, as Hugging Face's DynamicCache does",
+        (
+            replaced(
+                "s10_generation",
+                "KVCache",
+                """
+class KVCache:
+    def __init__(self):
+        self.k, self.v = [], []
+        self.seen = 0
+
+    def __len__(self):
+        return self.seen
+
+    def update(self, layer, k, v):
+        if layer == 0:
+            self.seen += k.size(-2)
+        if layer >= len(self.k):
+            self.k.append(k)
+            self.v.append(v)
+        else:
+            self.k[layer] = torch.cat([self.k[layer], k], dim=-2)
+            self.v[layer] = torch.cat([self.v[layer], v], dim=-2)
+        return self.k[layer], self.v[layer]
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "cached-attention-with-an-additive-mask",
+        "s10_generation",
+        "masks the cached attention with a float mask of 0 and -inf",
+        (
+            replaced(
+                "s10_generation",
+                "attend_with_cache",
+                """
+def attend_with_cache(attention, x, cache, *, layer, n_head):
+    B, T, C = x.shape
+    q, k, v = attention.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
+    k, v = cache.update(layer, k, v)
+    S = k.shape[2]
+
+    bias = torch.full((T, S), float("-inf"), device=x.device).triu(diagonal=S - T + 1)
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+
+    return attention.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "greedy-shortcut-for-top-k-1",
+        "s10_generation",
+        "takes the argmax without a draw when top_k is 1",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+
+    cache = KVCache()
+    for _ in range(max_new_tokens):
+        if not use_cache or len(cache) in (0, block_size):
+            cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        if top_k == 1:
+            idx_next = probs.argmax(dim=-1, keepdim=True)
+        else:
+            idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
             ),
         ),
     ),

@@ -368,6 +368,127 @@ MISTAKES = [
         (("        if key.endswith(CONV1D_WEIGHTS):", "        if tensor.dim() == 2:"),),
         "each other's transpose",
     ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "loader-shares-the-checkpoints-memory",
+        "s11_gpt2",
+        "set each parameter's .data to the checkpoint's tensor, so the model and the checkpoint share memory",
+        (
+            replaced(
+                "s11_gpt2",
+                "load_gpt2_state_dict",
+                """
+def load_gpt2_state_dict(model, state_dict):
+    params = dict(model.named_parameters(remove_duplicate=False))
+    for key, tensor in state_dict.items():
+        if key.endswith(MASK_BUFFERS):
+            continue
+        if key not in params:
+            raise ValueError(f"{key} is not a parameter of this model")
+        if key.endswith(CONV1D_WEIGHTS):
+            tensor = tensor.t()
+        if tensor.shape != params[key].shape:
+            raise ValueError(f"{key}: {tuple(tensor.shape)} != {tuple(params[key].shape)}")
+        params[key].data = tensor
+    missing = {n for n, _ in model.named_parameters()} - set(state_dict)
+    if missing:
+        raise ValueError(f"missing {missing}")
+    return model
+""",
+            ),
+        ),
+        "share memory with the checkpoint",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "mlp-drops-in-eval-mode",
+        "s11_gpt2",
+        "dropped the MLP's output with F.dropout(x, p) without training=self.training",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.__init__",
+                """
+def __init__(self, n_embd, dropout=0.0):
+    super().__init__()
+    self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+    self.c_proj = nn.Linear(4 * n_embd, n_embd)
+    self.p = dropout
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.forward",
+                """
+def forward(self, x):
+    return F.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")), self.p)
+""",
+            ),
+        ),
+        "something still drops after model.eval()",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "embeddings-drop-in-eval-mode",
+        "s11_gpt2",
+        "dropped the embeddings with F.dropout(x, p) without training=self.training",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2.forward",
+                """
+def forward(self, idx, targets=None):
+    B, T = idx.shape
+    if T > self.config.block_size:
+        raise ValueError("sequence longer than block_size")
+    positions = torch.arange(T, device=idx.device)
+    x = F.dropout(self.transformer.wte(idx) + self.transformer.wpe(positions), self.config.dropout)
+    for block in self.transformer.h:
+        x = block(x)
+    logits = self.lm_head(self.transformer.ln_f(x))
+    if targets is None:
+        return logits, None
+    logits = logits.view(B * T, -1)
+    return logits, F.cross_entropy(logits, targets.view(B * T))
+""",
+            ),
+        ),
+        "something still drops after model.eval()",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "head-tied-through-data",
+        "s11_gpt2",
+        "tied the head by copying wte's data into it, two parameters that drift apart in training",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.transformer = nn.ModuleDict(
+        dict(
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=nn.ModuleList([GPT2Block(config) for _ in range(config.n_layer)]),
+            ln_f=LayerNorm(config.n_embd),
+        )
+    )
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+
+    self.lm_head.weight.data = self.transformer.wte.weight.data
+    self.apply(self._init_weights)
+    for name, parameter in self.named_parameters():
+        if name.endswith("c_proj.weight"):
+            torch.nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+""",
+            ),
+        ),
+        "the very Parameter",
+    ),
 ]
 
 VARIANTS = [
@@ -546,6 +667,172 @@ def _init_weights(self, module):
                 "        raise ValueError(str(error)) from None\n"
                 "    if result.unexpected_keys:\n"
                 '        raise ValueError(f"not parameters of this GPT2: {result.unexpected_keys}")\n',
+            ),
+        ),
+    ),
+    # Source: karpathy/build-nanogpt train_gpt2.py (the eighth precision pass, 2026-12-06).
+    Variant(
+        "scaled-init-by-a-flag-like-build-nanogpt",
+        "s11_gpt2",
+        "marks the residual projections with a NANOGPT_SCALE_INIT flag and scales their std by it",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2Attention.__init__",
+                """
+def __init__(self, n_embd, n_head, block_size, dropout=0.0):
+    super().__init__(n_embd, n_head, block_size, dropout)
+    self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+    self.c_proj.NANOGPT_SCALE_INIT = 1
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.__init__",
+                """
+def __init__(self, n_embd, dropout=0.0):
+    super().__init__()
+    self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+    self.gelu = nn.GELU(approximate="tanh")
+    self.c_proj = nn.Linear(4 * n_embd, n_embd)
+    self.c_proj.NANOGPT_SCALE_INIT = 1
+    self.dropout = nn.Dropout(dropout)
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.forward",
+                """
+def forward(self, x):
+    return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.transformer = nn.ModuleDict(
+        dict(
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=nn.ModuleList([GPT2Block(config) for _ in range(config.n_layer)]),
+            ln_f=LayerNorm(config.n_embd),
+        )
+    )
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+
+    # weight sharing scheme
+    self.transformer.wte.weight = self.lm_head.weight
+    self.apply(self._init_weights)
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2._init_weights",
+                """
+def _init_weights(self, module):
+    if isinstance(module, nn.Linear):
+        std = 0.02
+        if hasattr(module, "NANOGPT_SCALE_INIT"):
+            std *= (2 * self.config.n_layer) ** -0.5
+        torch.nn.init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            torch.nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+""",
+            ),
+        ),
+    ),
+    # Source: karpathy/nanoGPT model.py (the eighth precision pass, 2026-12-06).
+    Variant(
+        "attention-written-out-with-a-bias-buffer",
+        "s11_gpt2",
+        "registers nanoGPT's tril as a buffer named bias and writes the attention out",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2Attention",
+                """
+class GPT2Attention(CausalSelfAttention):
+    def __init__(self, n_embd, n_head, block_size, dropout=0.0):
+        super().__init__(n_embd, n_head, block_size, dropout)
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.attn_dropout = nn.Dropout(dropout)
+        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        att = self.attn_dropout(att)
+        y = att @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "loader-fills-the-head-and-loads-strictly",
+        "s11_gpt2",
+        "fills the head from wte and loads with load_state_dict(strict=True), raising ValueError for its RuntimeError",
+        (
+            replaced(
+                "s11_gpt2",
+                "load_gpt2_state_dict",
+                """
+def load_gpt2_state_dict(model, state_dict):
+    converted = {}
+    for key, tensor in state_dict.items():
+        if key.endswith(MASK_BUFFERS):
+            continue
+        converted[key] = tensor.t() if key.endswith(CONV1D_WEIGHTS) else tensor
+    if "lm_head.weight" not in converted and "transformer.wte.weight" in converted:
+        converted["lm_head.weight"] = converted["transformer.wte.weight"]
+    try:
+        model.load_state_dict(converted, strict=True)
+    except RuntimeError as error:
+        raise ValueError(str(error)) from error
+    return model
+""",
+            ),
+        ),
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Variant(
+        "mlp-as-the-lectures-sequential",
+        "s11_gpt2",
+        "keeps c_fc, GELU, c_proj and the dropout in an nn.Sequential, as the lecture's FeedForward",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.__init__",
+                """
+def __init__(self, n_embd, dropout=0.0):
+    super().__init__()
+    self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+    self.c_proj = nn.Linear(4 * n_embd, n_embd)
+    self.net = nn.Sequential(self.c_fc, nn.GELU(approximate="tanh"), self.c_proj, nn.Dropout(dropout))
+""",
+            ),
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.forward",
+                """
+def forward(self, x):
+    return self.net(x)
+""",
             ),
         ),
     ),
