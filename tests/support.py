@@ -187,6 +187,13 @@ def expect_dropout_last(
             "docstring asks"
         )
     after = [dropout for dropout in dropped if torch.equal(dropout.input, layer_output)]
+    returned = [dropout for dropout in dropped if isinstance(out, torch.Tensor) and torch.equal(out, dropout.output)]
+    if not after and returned and returned[-1].p == p:
+        fail(
+            f"{call} ends with a dropout of p={p:g}, but what it drops is not what its {layer_name} returned: "
+            f"something runs between the {layer_name} and the dropout (an activation after it?); end with "
+            f"dropout({layer_name}(...))"
+        )
     if not after:
         hint = rate_hint or "end with dropout, as its docstring asks"
         fail(f"{call} applied no dropout to the output of its {layer_name}: {hint}")

@@ -92,6 +92,16 @@ def nucleus_edge_is_clear(logits, temperature=1.0, top_k=None, top_p=None) -> bo
     return bool(((mass_before - top_p).abs() > 1e-5).all())
 
 
+def keeps_the_least_likely(got, logits) -> bool:
+    """Whether some row of `got` dropped a token and kept only tokens no more likely than every one it dropped (a
+    nucleus taken from probabilities sorted in ascending order)."""
+    for row, row_logits in zip(got, logits, strict=True):
+        kept, dropped = row_logits[row > 0], row_logits[row == 0]
+        if len(kept) and len(dropped) and kept.max() <= dropped.min():
+            return True
+    return False
+
+
 def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None) -> str:
     if not isinstance(got, torch.Tensor) or got.shape != logits.shape:
         return ""
@@ -100,8 +110,23 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
     def looks_like(**options) -> bool:
         return torch.allclose(got, probabilities_by_hand(logits, **options), atol=1e-6)
 
+    if got.isnan().any():
+        return "A row came back NaN: every token of it was dropped, and renormalising divided 0 by 0." + (
+            " Keep each token's nucleus mask where the token is: scatter(-1, order, mask) puts a mask made in sorted "
+            "order back."
+            if top_p and top_p < 1
+            else ""
+        )
+    if got.shape[0] > 1 and torch.allclose(got.sum(0), torch.ones(got.shape[1:], dtype=torch.float64), atol=1e-5):
+        return "Each column sums to 1: the softmax ran over the batch; take it over the vocabulary, dim=-1."
     if not torch.allclose(got.sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-5):
         return "Each row should sum to 1: renormalise what is left after filtering."
+    if top_p and top_p < 1 and keeps_the_least_likely(got, logits):
+        return (
+            "The most likely token was dropped: the nucleus keeps the most likely tokens. Sort the probabilities in "
+            "descending order, torch.sort(probs, dim=-1, descending=True), and put the mask made in that order back "
+            "where each token is, scatter(-1, order, mask)."
+        )
     if temperature != 1 and looks_like(temperature=1 / temperature, top_k=top_k, top_p=top_p):
         return "The logits were multiplied by the temperature: divide them by it (a high temperature flattens)."
     if (top_k or top_p) and looks_like(temperature=temperature):
@@ -205,7 +230,7 @@ class TestNextTokenProbabilities:
         call = f"next_token_probabilities(log of [[0.3, 0.15, 0.05, 0.5]], top_p={top_p})"
         got = expect_accepted(lambda: stage.next_token_probabilities(logits, top_p=top_p), call, TOP_P_RANGE)
         hint = probabilities_diagnosis(got, logits, top_p=top_p) or (
-            f"The {kept} most likely token{'s' if kept > 1 else ''} hold at least {top_p} of the probability: "
+            f"The {kept} most likely token{'s hold' if kept > 1 else ' holds'} at least {top_p} of the probability: "
             f"keep {'them' if kept > 1 else 'it'} and renormalise."
         )
         expect_equal_tensors(got, probabilities_by_hand(logits, top_p=top_p).float(), call, atol=1e-6, hint=hint)
@@ -278,6 +303,12 @@ class TestKVCache:
         )
         if len(cache) != 8:
             fail(f"After caching 4 then 4 more positions, len(cache) should be 8, got {len(cache)}")
+        another = stage.KVCache()
+        if len(another) != 0:
+            fail(
+                f"A fresh KVCache(), made after another cache was filled, already holds {len(another)} positions: "
+                "make its lists in __init__ (self.keys = []), not as class attributes, which every cache shares"
+            )
 
 
 def cached_attention_by_hand(attention, chunks, *, mask="causal", keep=True) -> torch.Tensor:

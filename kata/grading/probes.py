@@ -975,7 +975,7 @@ def cache_answer(inputs):
         previous = held.get(layer)
         held[layer] = [k, v] if previous is None else [torch.cat((previous[0], k), 2), torch.cat((previous[1], v), 2)]
         returned.append(list(held[layer]))
-    return {"empty": 0, "returned": returned, "length": held[0][0].shape[2]}
+    return {"empty": [0, 0], "returned": returned, "length": held[0][0].shape[2]}
 
 
 @probe("s10_generation.KVCache", cache_answer, atol=0.0)

@@ -565,7 +565,7 @@ def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=N
 """,
             ),
         ),
-        "top_p",
+        "The most likely token was dropped",
     ),
     # Source: the eighth precision pass, 2026-12-06.
     Mistake(
@@ -591,6 +591,110 @@ def attend_with_cache(attention, x, cache, *, layer, n_head):
             ),
         ),
         "top-left",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "cache-lists-as-class-attributes",
+        "s10_generation",
+        "kept the cache's lists as class attributes, which every KVCache shares",
+        (
+            replaced(
+                "s10_generation",
+                "KVCache",
+                """
+class KVCache:
+    keys = []
+    values = []
+
+    def __init__(self):
+        pass
+
+    def __len__(self):
+        return self.keys[0].shape[2] if self.keys else 0
+
+    def update(self, layer, k, v):
+        if layer == len(self.keys):
+            self.keys.append(k)
+            self.values.append(v)
+        else:
+            self.keys[layer] = torch.cat((self.keys[layer], k), dim=2)
+            self.values[layer] = torch.cat((self.values[layer], v), dim=2)
+        return self.keys[layer], self.values[layer]
+""",
+            ),
+        ),
+        "class attributes",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "nucleus-mask-left-in-sorted-order",
+        "s10_generation",
+        "applied the nucleus mask made in sorted order to the probabilities in the vocabulary's order",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+
+    V = logits.size(-1)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+    logits = logits / temperature
+    if top_k is not None:
+        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    probs = F.softmax(logits, dim=-1)
+
+    if top_p is not None:
+        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+        drop = sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+""",
+            ),
+        ),
+        "scatter(-1, order, mask)",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "softmax-over-the-batch",
+        "s10_generation",
+        "took the softmax over the batch, dim=0",
+        (
+            replaced(
+                "s10_generation",
+                "next_token_probabilities",
+                """
+def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
+    V = logits.shape[-1]
+    if not temperature > 0:
+        raise ValueError("temperature must be > 0")
+    if top_k is not None and not 1 <= top_k <= V:
+        raise ValueError("top_k out of range")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError("top_p out of range")
+    logits = logits / temperature
+    if top_k is not None:
+        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    probs = F.softmax(logits, dim=0)
+    if top_p is not None and top_p < 1:
+        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs
+        drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+""",
+            ),
+        ),
+        "the softmax ran over the batch",
     ),
 ]
 

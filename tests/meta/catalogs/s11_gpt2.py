@@ -489,6 +489,109 @@ def __init__(self, config):
         ),
         "the very Parameter",
     ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "gelu-after-c-proj",
+        "s11_gpt2",
+        "applied GELU after c_proj instead of between c_fc and c_proj",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.forward",
+                """
+def forward(self, x):
+    return self.dropout(F.gelu(self.c_proj(self.c_fc(x)), approximate="tanh"))
+""",
+            ),
+        ),
+        "something runs between the c_proj and the dropout",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "loader-refuses-the-head-key",
+        "s11_gpt2",
+        "looked each key up in named_parameters(), which lists the shared matrix once, and refused lm_head.weight",
+        (
+            replaced(
+                "s11_gpt2",
+                "load_gpt2_state_dict",
+                """
+def load_gpt2_state_dict(model, state_dict):
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for key, tensor in state_dict.items():
+            if key.endswith((".attn.bias", ".attn.masked_bias")):
+                continue
+            if key not in params:
+                raise ValueError(f"{key} is not a parameter of this model")
+            if key.endswith(CONV1D_WEIGHTS):
+                tensor = tensor.t()
+            if tensor.shape != params[key].shape:
+                raise ValueError(f"{key}: {tuple(tensor.shape)} != {tuple(params[key].shape)}")
+            params[key].copy_(tensor)
+    for key in params:
+        if key not in state_dict:
+            raise ValueError(f"{key} is missing")
+    return model
+""",
+            ),
+        ),
+        "share once",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "init-skips-the-embeddings",
+        "s11_gpt2",
+        "initialised the Linear layers but left the embeddings at nn.Embedding's N(0, 1)",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2._init_weights",
+                """
+def _init_weights(self, module):
+    if isinstance(module, nn.Linear):
+        torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if module.bias is not None:
+            torch.nn.init.zeros_(module.bias)
+""",
+            ),
+        ),
+        "nn.Embedding's default",
+    ),
+    # Source: the eighth precision pass, 2026-12-06.
+    Mistake(
+        "scaled-init-hits-the-biases",
+        "s11_gpt2",
+        "drew every parameter whose name holds c_proj with the scaled std, the biases too",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2.__init__",
+                """
+def __init__(self, config):
+    super().__init__()
+    self.config = config
+    self.transformer = nn.ModuleDict(
+        dict(
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=nn.ModuleList([GPT2Block(config) for _ in range(config.n_layer)]),
+            ln_f=LayerNorm(config.n_embd),
+        )
+    )
+    self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+
+    self.lm_head.weight = self.transformer.wte.weight
+    self.apply(self._init_weights)
+    for name, parameter in self.named_parameters():
+        if "c_proj" in name:
+            torch.nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+""",
+            ),
+        ),
+        "for the weights alone",
+    ),
 ]
 
 VARIANTS = [
