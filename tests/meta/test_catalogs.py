@@ -27,7 +27,8 @@ def test_the_catalogs_are_large_enough_and_cover_every_stage():
         assert any(m.stage == stage.name for m in MISTAKES), f"no catalogued mistake for {stage.name}"
         assert any(v.stage == stage.name for v in VARIANTS), f"no catalogued variant for {stage.name}"
     names = [entry.name for entry in MISTAKES + VARIANTS]
-    assert len(names) == len(set(names)), "catalog names must be unique"
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    assert not repeated, f"catalog names must be unique, and these repeat: {repeated}"
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda mistake: mistake.name)

@@ -663,7 +663,7 @@ class KVCache:
     ),
     # Source: the eighth precision pass, 2026-12-06.
     Mistake(
-        "softmax-over-the-batch",
+        "probabilities-softmaxed-over-the-batch",
         "s10_generation",
         "took the softmax over the batch, dim=0",
         (
