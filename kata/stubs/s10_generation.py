@@ -30,6 +30,7 @@ def next_token_probabilities(
        renormalise what is left.
 
     None leaves a filter out. Raise ValueError unless temperature > 0, 1 <= top_k <= V and 0 < top_p <= 1.
+    Leave `logits` as they were (they are the caller's, the model's output): compute on new tensors.
     """
     raise NotImplementedError("stage s10_generation: next_token_probabilities")
 
