@@ -914,8 +914,14 @@ def probabilities_answer(inputs):
 
 BOUNDARIES = [dict(top_k=1), dict(top_p=1.0), dict(temperature=1e-3)]  # and top_k=V, added per draw
 # as stage 10's test tries them (and top_k past the vocabulary, added per draw)
-BAD_OPTIONS = [dict(temperature=0.0), dict(temperature=-1.0), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5)]
-BAD_OPTIONS += [dict(top_p=-0.1)]
+BAD_OPTIONS = [
+    dict(temperature=0.0),
+    dict(temperature=-1.0),
+    dict(top_k=0),
+    dict(top_p=0.0),
+    dict(top_p=1.5),
+    dict(top_p=-0.1),
+]
 
 
 def with_a_clear_maximum(logits: torch.Tensor) -> torch.Tensor:
