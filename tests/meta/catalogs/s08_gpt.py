@@ -410,23 +410,11 @@ MISTAKES = [
         "s08_gpt",
         "shifted the targets again, as Hugging Face's GPT2LMHeadModel does with its labels",
         (
-            replaced(
-                "s08_gpt",
-                "GPTLanguageModel.forward",
-                """
-def forward(self, idx, targets=None):
-    B, T = idx.shape
-    if T > self.config.block_size:
-        raise ValueError("too long")
-    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
-    logits = self.lm_head(self.ln_f(self.blocks(x)))
-    if targets is None:
-        return logits, None
-    shift_logits = logits[..., :-1, :].contiguous()
-    shift_labels = targets[..., 1:].contiguous()
-    loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1))
-    return logits.view(B * T, -1), loss
-""",
+            (
+                "        logits = logits.view(B * T, V)\n"
+                "        return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "        shifted = F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))\n"
+                "        return logits.view(B * T, V), shifted",
             ),
         ),
         "Hugging Face's shift",
@@ -437,21 +425,9 @@ def forward(self, idx, targets=None):
         "s08_gpt",
         "passed ignore_index=0 to cross_entropy, leaving out every position whose target is token 0",
         (
-            replaced(
-                "s08_gpt",
-                "GPTLanguageModel.forward",
-                """
-def forward(self, idx, targets=None):
-    B, T = idx.shape
-    if T > self.config.block_size:
-        raise ValueError("too long")
-    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
-    logits = self.lm_head(self.ln_f(self.blocks(x)))
-    if targets is None:
-        return logits, None
-    logits = logits.view(B * T, -1)
-    return logits, F.cross_entropy(logits, targets.view(B * T), ignore_index=0)
-""",
+            (
+                "return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "return logits, F.cross_entropy(logits, targets.view(B * T), ignore_index=0)",
             ),
         ),
         "ignore_index=0",
@@ -462,22 +438,9 @@ def forward(self, idx, targets=None):
         "s08_gpt",
         "took the cross-entropy of the softmax's probabilities",
         (
-            replaced(
-                "s08_gpt",
-                "GPTLanguageModel.forward",
-                """
-def forward(self, idx, targets=None):
-    B, T = idx.shape
-    if T > self.config.block_size:
-        raise ValueError("too long")
-    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
-    logits = self.lm_head(self.ln_f(self.blocks(x)))
-    if targets is None:
-        return logits, None
-    logits = logits.view(B * T, -1)
-    probs = F.softmax(logits, dim=-1)
-    return logits, F.cross_entropy(probs, targets.view(B * T))
-""",
+            (
+                "return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "return logits, F.cross_entropy(logits.softmax(dim=-1), targets.view(B * T))",
             ),
         ),
         "cross-entropy of the probabilities",
@@ -538,21 +501,11 @@ def _init_weights(self, module):
         "s08_gpt",
         "called self.eval() before sampling and self.train() after it, as the lecture's estimate_loss does",
         (
-            replaced(
-                "s08_gpt",
-                "GPTLanguageModel.generate",
-                """
-@torch.no_grad()
-def generate(self, idx, max_new_tokens, generator=None):
-    self.eval()
-    for _ in range(max_new_tokens):
-        logits, _ = self(idx[:, -self.config.block_size:])
-        probs = F.softmax(logits[:, -1, :], dim=-1)
-        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
-    self.train()
-    return idx
-""",
+            (
+                "        for _ in range(max_new_tokens):\n",
+                "        self.eval()\n        for _ in range(max_new_tokens):\n",
             ),
+            ("        return idx\n", "        self.train()\n        return idx\n"),
         ),
         "left it in training mode",
     ),
@@ -562,21 +515,10 @@ def generate(self, idx, max_new_tokens, generator=None):
         "s08_gpt",
         "returned the (B, T, V) logits beside the loss, as nanoGPT does",
         (
-            replaced(
-                "s08_gpt",
-                "GPTLanguageModel.forward",
-                """
-def forward(self, idx, targets=None):
-    B, T = idx.shape
-    if T > self.config.block_size:
-        raise ValueError("too long")
-    x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
-    logits = self.lm_head(self.ln_f(self.blocks(x)))
-    if targets is None:
-        return logits, None
-    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-    return logits, loss
-""",
+            (
+                "        logits = logits.view(B * T, V)\n"
+                "        return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "        return logits, F.cross_entropy(logits.view(-1, V), targets.view(-1), ignore_index=-1)",
             ),
         ),
         "which nanoGPT returns beside its loss",

@@ -404,35 +404,7 @@ MISTAKES = [
         "temperature-divides-the-callers-logits",
         "s10_generation",
         "divided the caller's logits by the temperature in place, logits.div_(temperature)",
-        (
-            replaced(
-                "s10_generation",
-                "next_token_probabilities",
-                """def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
-
-    V = logits.size(-1)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    if top_k is not None and not 1 <= top_k <= V:
-        raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-
-    logits.div_(temperature)
-    if top_k is not None:
-        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
-    probs = F.softmax(logits, dim=-1)
-    if top_p is not None and top_p < 1:
-        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-        before = sorted_probs.cumsum(dim=-1) - sorted_probs
-        drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
-        probs = probs.masked_fill(drop, 0.0)
-        probs = probs / probs.sum(dim=-1, keepdim=True)
-    return probs
-""",
-            ),
-        ),
+        (("    logits = logits / temperature\n", "    logits = logits.div_(temperature)\n"),),
         "changed the logits it was given",
     ),
     # Source: the eighth precision pass, 2026-12-06.
@@ -440,34 +412,7 @@ MISTAKES = [
         "only-temperature-zero-rejected",
         "s10_generation",
         "rejected a temperature of 0 but not a negative one",
-        (
-            replaced(
-                "s10_generation",
-                "next_token_probabilities",
-                """
-def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None):
-    V = logits.shape[-1]
-    if temperature == 0:
-        raise ValueError("temperature must not be 0")
-    if top_k is not None and not 1 <= top_k <= V:
-        raise ValueError("top_k out of range")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError("top_p out of range")
-    logits = logits / temperature
-    if top_k is not None:
-        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
-    probs = F.softmax(logits, dim=-1)
-    if top_p is not None and top_p < 1:
-        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-        before = sorted_probs.cumsum(dim=-1) - sorted_probs
-        drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
-        probs = probs.masked_fill(drop, 0.0)
-        probs = probs / probs.sum(dim=-1, keepdim=True)
-    return probs
-""",
-            ),
-        ),
+        (("    if not temperature > 0:\n", "    if temperature == 0:\n"),),
         "temperature=-1.0",
     ),
     # Source: the eighth precision pass, 2026-12-06.
