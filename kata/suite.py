@@ -114,6 +114,8 @@ def run_suite(
         "no:cacheprovider",
         "-p",
         "no:unraisableexception",  # its full garbage collection at the end costs 0.2 s a run
+        "-p",
+        "no:logging",  # see pyproject.toml's addopts
         "--tb=native",  # learner-facing failures get their own message; this keeps the rest cheap
         f"--hypothesis-profile={profile}",
         *extra_args,

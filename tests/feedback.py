@@ -141,4 +141,10 @@ def _index_to_show(got: torch.Tensor, expected: torch.Tensor, wrong: torch.Tenso
         flat = int(difference.flatten().argmax())
     else:
         flat = int(wrong.flatten().nonzero()[0])
-    return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), expected.shape))
+    # Written out: torch.unravel_index imports torch.fx's symbolic shapes on its first call (0.3 s idle, more on a
+    # busy machine), which a learner's first wrong value would wait for.
+    index = []
+    for size in reversed(expected.shape):
+        flat, position = divmod(flat, size)
+        index.append(position)
+    return tuple(reversed(index))
