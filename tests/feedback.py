@@ -142,7 +142,7 @@ def _index_to_show(got: torch.Tensor, expected: torch.Tensor, wrong: torch.Tenso
     else:
         flat = int(wrong.flatten().nonzero()[0])
     # Written out: torch.unravel_index imports torch.fx's symbolic shapes on its first call (0.3 s idle, more on a
-    # busy machine), which a learner's first wrong value would wait for.
+    # busy machine) where no optimizer has imported torch._dynamo yet, as in a pytest run of stages 1 to 3.
     index = []
     for size in reversed(expected.shape):
         flat, position = divmod(flat, size)
