@@ -4,8 +4,8 @@ Code that runs in the same process as the tests can always forge their verdicts,
 when the probes (probes.py) agree that every symbol the test exercises (recorded from the references,
 kata/reference_runs.json) computes what it should, in the aspects the test rests on. When every test that
 rests on something the probes found wrong reports passing, the stage as a whole scores nothing: that is
-what forged verdicts look like (honest code fails at least one of them), unless a symbol of an earlier stage
-is among what was found wrong, which the stage's own tests need not see.
+what forged verdicts look like (honest code fails at least one of them). Not so for what a wrong symbol of an
+earlier stage explains, which the stage's own tests need not see.
 """
 
 from dataclasses import dataclass, replace
@@ -32,20 +32,24 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
     """`refuted` maps each symbol the grader's own check found wrong to what it found, by aspect ("" for
     the symbol's core: every test of the symbol rests on it; an aspect backs some tests, probes.PROBES)."""
     wrongs = [(symbol, aspect, why) for symbol, found in refuted.items() for aspect, why in found.items()]
+    earlier = [aspect for symbol, aspect, _ in wrongs if not _of_stage(symbol, stage)]
     confirmed, touching = [], []
     for result in results:
-        wrong = [(symbol, why) for symbol, aspect, why in wrongs if rests_on(result.nodeid, symbol, aspect, stage)]
-        confirmed.append(_unconfirmed(result, *wrong[0]) if result.passed and wrong else result)
-        touching += [(result, wrong[0])] if wrong else []
+        wrong = [found for found in wrongs if rests_on(result.nodeid, *found[:2], stage)]
+        confirmed.append(_unconfirmed(result, *wrong[0][::2]) if result.passed and wrong else result)
+        if wrong and all(_of_stage(symbol, stage) for symbol, _, _ in wrong):
+            unexplained = [w for w in wrong if not any(probes.explained_by(w[1], cause) for cause in earlier)]
+            touching += [(result, unexplained[0])] if unexplained else []
     # Forged verdicts pass every test; honest code that is wrong somewhere fails at least one test resting on
     # what is wrong (the maintainer's tier proves it of every catalogued mistake), though some tests resting
     # on it may pass: a test of Block, say, that does not see a head without dropout. Not so where a symbol of
-    # an earlier stage is wrong: the check's oracles build this stage on the references' earlier stages, the
-    # tests on the learner's own (a MultiHeadAttention of the learner's misscaled heads passes them all), so
-    # those tests lose their points, but the stage is not scored as forged.
-    earlier_wrong = any(symbol.split(".")[0] != stage.name for symbol, _, _ in wrongs)
-    if touching and not earlier_wrong and all(result.passed for result, _ in touching):
-        symbol, why = touching[0][1]
+    # an earlier stage is wrong: the check builds this stage on the learner's earlier stages, the tests build
+    # theirs from the same parts (a MultiHeadAttention of the learner's misscaled heads passes them all), so
+    # the tests resting on it, or on what it explains in this stage's symbols, lose their points but are left
+    # out of the verdict. Only those: an earlier slip that explains nothing here (a validation of stage 9's)
+    # would otherwise let a forger pass every test of the stage without risking the stage.
+    if touching and all(result.passed for result, _ in touching):
+        symbol, _, why = touching[0][1]
         problem = sentences(
             f"The sandboxed tests reported {symbol} correct, but the grader's own check of it on fresh inputs "
             f"found: {why}",
@@ -53,6 +57,10 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
         )
         return Confirmation(confirmed, problem)
     return Confirmation(confirmed)
+
+
+def _of_stage(symbol: str, stage: Stage) -> bool:
+    return symbol.split(".")[0] == stage.name
 
 
 def rests_on(nodeid: str, symbol: str, aspect: str, stage: Stage) -> bool:

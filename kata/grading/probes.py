@@ -1666,6 +1666,23 @@ def backs_the_test(symbol: str, aspect: str, nodeid: str) -> bool:
     return aspect == "" or any(fragment in (test if "[" in fragment else name) for fragment in fragments)
 
 
+# The check builds each stage on the learner's earlier stages, so an earlier symbol's wrong aspect may show again
+# in a later symbol's answer: its core in any aspect, a dropout wrong in the later dropout (a name that begins
+# alike: "dropping_from_multihead" in "dropping"), a head's parameters in MultiHeadAttention's "heads".
+# Found by grading every catalogued mistake at each later stage that reaches it; test_catalogs.py's KNOCK_ON keeps
+# one of each.
+KNOCKED_ON_BY = {"heads": ("biases", "tril_buffer")}
+
+
+def explained_by(aspect: str, earlier_aspect: str) -> bool:
+    """Whether a wrong `aspect` of a symbol may come from a wrong `earlier_aspect` of an earlier stage's symbol."""
+    return (
+        earlier_aspect == ""
+        or earlier_aspect.split("_from_")[0] == aspect
+        or earlier_aspect in KNOCKED_ON_BY.get(aspect, ())
+    )
+
+
 def reaches_the_test(symbol: str, aspect: str, nodeid: str) -> bool:
     """Whether a wrong `aspect` of `symbol` takes the points of a test of another symbol that calls it."""
     return any(fragment in nodeid for fragment in PROBES[symbol].reached_by.get(aspect, ()))

@@ -79,10 +79,17 @@ def stages_probed_for(stage) -> list[str]:
 # earlier ones. Before confirm() allowed for it, each scored the later stage nothing, as if forged (on draws 0
 # and 1: 7 of 27 stage-6 mistakes at stage 7, 21 of 44 stage-7 ones at stage 8, 11 of 28 stage-8 ones at
 # stage 9, 5 of 26 stage-9 ones at stage 10, 5 of 44 stage-7 ones at stage 11).
+# Since a red-team pass (2026-12-06), only what an earlier wrong explains is left out of the verdict
+# (probes.explained_by): one mistake of each kind found by grading every catalogued mistake at each later stage.
 KNOCK_ON = [
     ("head-scaled-by-n-embd", "s07_transformer"),
     ("mask-sized-by-the-width", "s07_transformer"),
     ("feed-forward-without-relu", "s08_gpt"),
+    ("head-projections-with-bias", "s07_transformer"),  # the head's biases in MultiHeadAttention's "heads"
+    ("mask-as-parameter", "s07_transformer"),  # its tril buffer there
+    ("head-dropout-on-output", "s07_transformer"),  # a dropout in the later symbol's dropout
+    ("block-drops-each-sublayer-again", "s08_gpt"),
+    ("no-output-dropout", "s11_gpt2"),  # stage 9's "dropping_from_multihead" in GPT-2's "dropping"
 ]
 
 

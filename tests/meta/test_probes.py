@@ -105,6 +105,27 @@ def test_a_wrong_aspect_takes_only_the_points_of_the_tests_resting_on_it():
     assert not any(r.passed for r in core.results)
 
 
+def stage_10_results() -> list[TestResult]:
+    """Every recorded stage-10 test, all reported passing (as a forger reports them)."""
+    stage = stage_named("s10_generation")
+    nodeids = [nodeid for nodeid in reference_runs.symbols() if "test_s10_generation" in nodeid]
+    return [TestResult(nodeid, stage.name, Outcome.PASSED) for nodeid in nodeids]
+
+
+def test_an_earlier_slip_that_explains_nothing_here_shields_no_forged_stage():
+    """A red-team pass forged every test of stage 10 and, to switch the forged verdict off, left out a validation
+    of stage 9's that no stage-10 test calls: the stage scored 14 of 15 where the code earned 12."""
+    stage = stage_named("s10_generation")
+    own = {"s10_generation.next_token_probabilities": {"rejects": "no ValueError for top_p -0.1"}}
+    slip = {"s09_fast_attention.CausalSelfAttention": {"rejects_indivisible": "no ValueError for n_embd 10, n_head 3"}}
+    assert "scores nothing" in confirm(stage, stage_10_results(), own).problem
+    assert "scores nothing" in confirm(stage, stage_10_results(), own | slip).problem
+    # What an earlier wrong does explain stays out of the verdict: a dropout of stage 9's shows in stage 10's.
+    dropping = {"s10_generation.attend_with_cache": {"eval_dropout": "dropped in eval mode"}}
+    knock_on = {"s09_fast_attention.CausalSelfAttention": {"": "output differs by up to 0.5"}}
+    assert not confirm(stage, stage_10_results(), dropping | knock_on).problem
+
+
 def _with_leaves(value, leaf):
     """`value`'s dicts and lists, every other value replaced by `leaf`."""
     if isinstance(value, dict):
