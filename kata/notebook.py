@@ -119,15 +119,20 @@ def _cell_definitions(label: str, source: str) -> tuple[Definition, ...]:
         ]
     except SyntaxError:
         return ()
-    return tuple(definition for definition in found if definition.binds)
+    return tuple(definition for definition in found if definition and definition.binds)
 
 
-def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: list[ast.stmt]) -> Definition:
+def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: list[ast.stmt]) -> Definition | None:
     first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", ()))])
     shares_a_line = any(other.lineno <= node.end_lineno and other.end_lineno >= first for other in neighbours)
     # Whole lines keep the learner's comments; a line shared with another statement (`a = 1; print(a)`) cannot.
-    source = ast.unparse(node) if shares_a_line else "\n".join(lines[first - 1 : node.end_lineno])
-    table = symtable.symtable(ast.unparse(node), "<cell>", "exec")  # raises SyntaxError as compiling would
+    # ast.unparse recurses once per level of an expression: a sum of 400 terms that Python runs exhausts it, and
+    # such a statement, where it shares a line, is left out rather than the whole notebook refused.
+    try:
+        source = ast.unparse(node) if shares_a_line else "\n".join(lines[first - 1 : node.end_lineno])
+        table = symtable.symtable(source, "<cell>", "exec")  # raises SyntaxError as compiling would
+    except (RecursionError, MemoryError):
+        return None
     binds = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_assigned() or symbol.is_imported()}
     reads, reads_when_run = set(), set()
 

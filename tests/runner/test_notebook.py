@@ -194,6 +194,19 @@ def test_statements_that_share_a_line_are_kept_apart():
     assert sources == {"A": "A = 1", "B": "B = A", "C": "C = B  # C reads B", "D": "D = C"}
 
 
+def test_a_statement_deeper_than_unparsing_reaches_costs_the_notebook_nothing(tmp_path):
+    """A red-team pass found a notebook refused whole ("could not be read (RecursionError)", 0 points for correct
+    code) for one cell holding a sum of 400 terms, which Python runs but ast.unparse cannot write back."""
+    total = " + ".join(["1"] * 400)
+    function = "def build_vocabulary(text):\n    assert WEIGHTS == 400 * a\n    return sorted(set(text))"
+    cells = [f"WEIGHTS = {total}", f"a = 1; b = {total}", function]
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
+    nbformat.write(book, tmp_path / "deep.ipynb")
+    written = notebook.stage_files_from_notebook(tmp_path / "deep.ipynb", tmp_path / "deep")[0].read_text()
+    assert f"WEIGHTS = {total}" in written and "a = 1" in written and function in written
+    assert "b = " not in written  # where it shares a line, such a statement is left out
+
+
 def test_a_submitted_notebook_is_read_in_time_that_grows_with_its_statements(tmp_path):
     """It is read outside the sandbox: 20,000 statements, all read by one stage function, take 0.6 s here
     (where reading it took a minute when each statement was compared with every other)."""
