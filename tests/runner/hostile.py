@@ -41,6 +41,21 @@ class Attack:
 OVERRIDE = "for _name in SYMBOLS:"
 
 
+# How a forger finds the test run's objects: in the local variables of every thread's frames. gc.get_objects()
+# found them once, but the kata freezes what it has loaded (gc.freeze), and frozen objects are out of its sight:
+# a red-team pass (2026-12-06) found these attacks forging nothing, failing only as the stub they sit in fails.
+FIND_ON_THE_STACK = """
+def _found_on_the_stack(kind):
+    import sys
+    frames = list(sys._current_frames().values())
+    while frames:
+        frame = frames.pop()
+        yield from (value for value in list(frame.f_locals.values()) if isinstance(value, kind))
+        if frame.f_back is not None:
+            frames.append(frame.f_back)
+"""
+
+
 def every_symbol(function: str, before: str = "") -> str:
     """`before` (run first, at the top of the module), then every public name of the stage replaced by
     `function` (after the stub's definitions)."""
@@ -157,14 +172,14 @@ ATTACKS = [
         "judge",
         "registers its own pytest plugin that turns failures into passes",
         """
-        import gc, pytest, _pytest.config
+        import sys, pytest, _pytest.config
         class _Forger:
             @pytest.hookimpl(wrapper=True)
             def pytest_runtest_makereport(self, item, call):
                 report = yield
                 report.outcome, report.longrepr = "passed", None
                 return report
-        for _config in [o for o in gc.get_objects() if isinstance(o, _pytest.config.Config)]:
+        for _config in {id(o): o for o in _found_on_the_stack(_pytest.config.Config)}.values():
             _config.pluginmanager.register(_Forger())
     """,
         "grader's own check",
@@ -172,15 +187,18 @@ ATTACKS = [
     Attack(
         "flipping-thread",
         "judge",
-        "a background thread that keeps marking results passed",
+        "a background thread that makes the run's result collector record every result as passed",
         """
         import threading, time, kata.suite
+        class _Passing(list):
+            def append(self, result):
+                result.outcome = type(result.outcome)("passed")
+                super().append(result)
         def _flip():
             while True:
-                _objects = __import__("gc").get_objects()
-                for _collector in [o for o in _objects if isinstance(o, kata.suite.ResultCollector)]:
-                    for _result in _collector.results:
-                        _result.outcome = type(_result.outcome)("passed")
+                for _collector in _found_on_the_stack(kata.suite.ResultCollector):
+                    if not isinstance(_collector.results, _Passing):
+                        _collector.results = _Passing(_collector.results)
                 time.sleep(0.001)
         threading.Thread(target=_flip, daemon=True).start()
     """,
@@ -606,6 +624,8 @@ def attack_source(attack: Attack, stage_name: str) -> str:
     header = f"STAGE = {stage.name!r}\nSYMBOLS = {list(stage.symbols)!r}\nCANARY = {CANARY!r}\n"
     header += 'REPORT = int(__import__("os").environ.get("KATA_REPORT_FD", 3))  # the grader\'s report pipe\n'
     code = textwrap.dedent(attack.code).strip("\n") + "\n"
+    if "_found_on_the_stack" in code:
+        header += FIND_ON_THE_STACK
     first, override, last = code.partition(OVERRIDE)
     return header + first + "\n" + stub + "\n\n" + override + last
 

@@ -20,7 +20,7 @@ from hostile import ATTACKS, CANARY, graded_code_processes, write_hostile_submis
 
 from kata.cli import main
 from kata.grading.outputs import MAX_RESULTS_BYTES
-from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stages
+from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stage_named, stages
 
 pytestmark = [
     pytest.mark.meta,
@@ -88,9 +88,12 @@ def test_no_attack_earns_a_point(graded):
         by_stage = report["extra_data"]["stages"]
         for stage_name, attack in placed.items():
             assert by_stage[stage_name]["score"] == 0, f"{attack.name} ({attack.what}) earned {by_stage[stage_name]}"
-            if attack.reason:
-                said = report["output"] + "".join(t["output"] for t in report["tests"] if stage_name in t["tags"])
-                assert attack.reason in said, f"{attack.name}: no result says {attack.reason!r}"
+            if attack.reason:  # said of this stage: another stage's attack in the folder may say the same
+                number = stage_named(stage_name).number
+                lines = report["output"].splitlines()
+                said = [line for line in lines if line.startswith(f"Stage {number} ·") or stage_name in line]
+                said += [test["output"] for test in report["tests"] if stage_name in test["tags"]]
+                assert attack.reason in "\n".join(said), f"{attack.name}: no result says {attack.reason!r}"
 
 
 def test_no_hidden_test_reaches_a_visible_output(graded):
