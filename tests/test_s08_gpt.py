@@ -385,6 +385,25 @@ class TestForward:
                 )
             fail("GPT: changing tokens after position 4 changed the logits at positions 0..4")
 
+    def test_every_parameter_learns_from_the_loss(self):
+        model = tiny_gpt().eval()
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():  # weights of its own: a zero the initialisation leaves would stop a gradient too
+            for parameter in model.parameters():
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
+        idx, targets = random_tokens((3, 8), 20, 0), random_tokens((3, 8), 20, 1)
+        forward_loss(model, idx, targets).backward()
+        untrained = [
+            name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()
+        ]
+        if untrained:
+            fail(
+                f"After loss.backward() on model(idx of shape (3, 8), targets), these parameters got no gradient: "
+                f"{', '.join(untrained)}. Training would never change them",
+                "Something between them and the loss cuts the graph: a .detach(), a torch.no_grad() block, "
+                ".data, or a tensor rebuilt from plain numbers (torch.tensor(x.tolist())).",
+            )
+
     def test_overfits_one_batch(self):
         model = tiny_gpt(4).train()
         idx, targets = random_tokens((4, 8), 20, 5), random_tokens((4, 8), 20, 6)

@@ -111,7 +111,14 @@ def dropout_mask(shape, p: float):
     import torch
 
     generator = torch.Generator().manual_seed(DROPOUT_SEED)
-    return torch.rand(tuple(shape[-2:]), generator=generator, dtype=torch.float64) >= p
+    kept = torch.rand(tuple(shape[-2:]), generator=generator, dtype=torch.float64) >= p
+    # A mask that keeps everything only scales, which commutes with the products around it: where a head drops
+    # (its weights, its values, its output) would not show. The first four draws are all kept, so a (2, 2) mask
+    # at p = 0.3 was one (a precision pass found 2% of Head draws blind to it).
+    if kept.numel() > 1:
+        kept.view(-1)[-1] &= not bool(kept.all())
+        kept.view(-1)[0] |= not bool(kept.any())
+    return kept
 
 
 def install_dropout_the_grader_can_compute() -> None:
@@ -563,15 +570,20 @@ def layer_norm(inputs):
     # is not asked (nn.LayerNorm raises; a layer norm written out may compute in either dtype).
     module, nearly_constant = module.to(inputs["x"].dtype), nearly_constant.to(inputs["x"].dtype)
     default_eps = default_eps.to(inputs["x"].dtype)
+    x = inputs["x"]
+    given = x.clone()  # each call gets a copy: a layer norm that centres its input in place changes what it is given
     with no_grad():
         return {
-            "output": module(inputs["x"]),
-            "nearly_constant": nearly_constant(inputs["x"] * 0.03),
-            "default_eps": guarded(lambda: default_eps(inputs["x"] * 0.001)),
+            "output": module(given),
+            "input_kept": bool((given == x).all()),
+            "rows": guarded(lambda: module(x[0].clone())),  # (T, C): any shape, not only (B, T, C)
+            "in_eval_mode": guarded(lambda: module.eval()(x.clone())),  # the same: it keeps no running statistics
+            "nearly_constant": nearly_constant(x * 0.03),
+            "default_eps": guarded(lambda: default_eps(x * 0.001)),
             "fresh": fresh,
             "parameters": parameters,
             "trainable": trainable,
-            "torchs_own_calls": guarded(lambda: torchs_layer_norm_runs(lambda: module(inputs["x"]))),
+            "torchs_own_calls": guarded(lambda: torchs_layer_norm_runs(lambda: module(x.clone()))),
         }
 
 
@@ -633,10 +645,25 @@ def modes_after_generating(model, prompt) -> list[bool]:
     return modes
 
 
+def parameter_count(gpt_stage, config: dict) -> int:
+    model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**config))
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def without_gradient(model, idx, targets) -> list[str]:
+    """The parameters that one backward pass of the loss leaves without a gradient."""
+    model.zero_grad(set_to_none=True)
+    model(idx, targets)[1].backward()
+    names = [name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()]
+    model.zero_grad(set_to_none=True)
+    return names
+
+
 def initial_statistics(model) -> dict:
-    """Each parameter of a freshly built model: [its standard deviation, its largest absolute value]."""
+    """Each parameter of a freshly built model: [its standard deviation, its largest absolute value, its mean]."""
     return {
-        name: [parameter.std().item(), parameter.abs().max().item()] for name, parameter in model.named_parameters()
+        name: [parameter.std().item(), parameter.abs().max().item(), parameter.mean().item()]
+        for name, parameter in model.named_parameters()
     }
 
 
@@ -648,7 +675,7 @@ def gpt(inputs):
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
     too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
-    trains = guarded(lambda: model(inputs["idx"], inputs["targets"])[1].requires_grad)  # a loss to train on
+    trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"]))
     with no_grad():
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
@@ -660,7 +687,10 @@ def gpt(inputs):
             "loss": float(loss),
             "loss_type": type(loss).__name__,  # a tensor, to call backward on
             "generated": generated,
-            "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
+            "parameter_count": [
+                sum(parameter.numel() for parameter in model.parameters()),
+                guarded(lambda: parameter_count(gpt_stage, {**inputs["config"], "n_layer": inputs["deepest"]})),
+            ],
             "rejects_too_long": rejects(lambda: model(too_long)),
             "keeps_config": isinstance(getattr(model, "config", None), gpt_stage.GPTConfig),
             "dropping": guarded(lambda: dropping_gpt(gpt_stage, inputs, training=True)),
@@ -865,6 +895,9 @@ def generate(inputs):
     def recorded():  # what generate makes while made_on_the_cpu looks (its model is made before it looks)
         return generation.generate(checked, prompt, new_tokens, top_k=3, top_p=0.9, generator=generator(inputs["seed"]))
 
+    def draws(options: dict, generator):  # four rows, every option: each token compared with the oracle's draw
+        return generation.generate(model(), prompt.expand(4, -1), new_tokens, **options, generator=generator)
+
     def unseeded(global_seed: int):  # without a generator: the global one decides them
         torch.manual_seed(global_seed)
         return generation.generate(model(), prompt.expand(8, -1), 6, temperature=1.5)
@@ -910,6 +943,8 @@ def generate(inputs):
                 for options in (dict(temperature=0.0), dict(top_k=inputs["config"]["vocab_size"] + 1), dict(top_p=1.5))
             ],
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(recorded)),
+            "draws": guarded(lambda: draws(inputs["draw_options"], generator=generator(inputs["seed"] + 3))),
+            "plain_draws": guarded(lambda: draws({}, generator=generator(inputs["seed"] + 3))),
         }
 
 

@@ -142,9 +142,11 @@ def dropout_rate(rng: torch.Generator) -> float:
 def small_config(rng: torch.Generator) -> dict:
     # Three heads: one hides every mistake in how heads are split and joined, and n_head = n_layer would hide a
     # model built with the two swapped.
-    block_size, n_embd = 8, 12
+    # n_layer drawn: a model that builds a fixed number of blocks must differ on some draw (a red-team pass capped
+    # them at two, where n_layer was always 2)
+    block_size, n_embd, n_layer = 8, 12, [1, 2, 4][integer(rng, 0, 2)]
     vocab_size = vocabulary_size(rng, block_size, n_embd)
-    return dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd, n_head=3, n_layer=2, dropout=0.0)
+    return dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd, n_head=3, n_layer=n_layer, dropout=0.0)
 
 
 def vocabulary_size(rng: torch.Generator, block_size: int, n_embd: int) -> int:
@@ -427,7 +429,8 @@ def train_inputs(rng):
 def averaging_inputs(rng):
     # T > 1: at T = 1 every average is the input itself, and a softmax over the wrong dimension, or a mask
     # filled with zeros, looks right (the stage's tests try T = 1 as well)
-    return {"x": normal(rng, integer(rng, 1, 3), integer(rng, 2, 12), integer(rng, 1, 5))}
+    # C > 1: at C = 1 a mean over the features too (torch.mean(xprev) without a dim) looks right
+    return {"x": normal(rng, integer(rng, 1, 3), integer(rng, 2, 12), integer(rng, 2, 5))}
 
 
 def weights_inputs(rng):
@@ -475,6 +478,7 @@ ON_THE_INPUTS_DEVICE: list[str] = []
 )
 def attention_weights_inputs(rng):
     B, T, head_size = integer(rng, 1, 3), integer(rng, 2, 10), integer(rng, 2, 16)  # size 1 hides the scaling
+    head_size += head_size == T  # and a size of T the scaling by k.shape[1]
     return {"q": normal(rng, B, T, head_size), "k": normal(rng, B, T, head_size)}
 
 
@@ -575,6 +579,9 @@ def layer_norm_answer(inputs):
     x, weights = inputs["x"], inputs["weights"]
     return {
         "output": oracles.layer_norm(weights, x, inputs["eps"]).to(x.dtype),
+        "input_kept": True,
+        "rows": oracles.layer_norm(weights, x[0], inputs["eps"]).to(x.dtype),
+        "in_eval_mode": oracles.layer_norm(weights, x, inputs["eps"]).to(x.dtype),
         "nearly_constant": oracles.layer_norm(weights, x * 0.03, 2**-10).to(x.dtype),
         "default_eps": oracles.layer_norm(weights, x * 0.001, 1e-5).to(x.dtype),  # nn.LayerNorm's default
         "fresh": [[1.0] * inputs["dim"], [0.0] * inputs["dim"]],
@@ -586,6 +593,9 @@ def layer_norm_answer(inputs):
 
 LAYER_NORM_ASPECTS = {
     "trainable": ("test_learns_its_scale_and_shift",),
+    "input_kept": ("test_learns_its_scale_and_shift",),  # x -= mean on a leaf that requires its gradient raises
+    "rows": ("test_matches_nn_layernorm",),  # B, T, C = x.shape
+    "in_eval_mode": ("test_computes_the_same_in_eval_mode",),  # BatchNorm's running statistics left in
     "fresh": ("test_matches_nn_layernorm", "test_eps_defaults_to_1e_5"),  # the second uses a fresh one too
     "parameters": ("test_matches_nn_layernorm",),
     "torchs_own_calls": ("test_is_written_from_scratch",),
@@ -665,17 +675,32 @@ def gpt_answer(inputs):
         "loss": oracles.cross_entropy(logits, inputs["targets"]).item(),
         "loss_type": "Tensor",
         "generated": generated,
-        "parameter_count": sum(weight.numel() for weight in flattened(weights)),  # every weight registered
+        # every weight registered; and a model of six layers, the most a test builds, as many blocks as its config
+        # says (a model capped at some number of blocks passes the draws' n_layer of 1, 2 or 4 that are below it)
+        "parameter_count": [
+            sum(weight.numel() for weight in flattened(weights)),
+            gpt_parameter_count({**config, "n_layer": DEEPEST}),
+        ],
         "rejects_too_long": True,
         "keeps_config": True,
         "dropping": oracles.gpt_logits(weights, inputs["idx"], config["n_head"], inputs["p"]).float(),
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "generate_made_on_the_cpu": ON_THE_INPUTS_DEVICE,
-        "trains": True,  # the loss has a gradient to follow back
+        "trains": [],  # the parameters the loss's gradient does not reach (a block's output detached, say)
         "mode_kept": [True, False],  # generate leaves a model in the mode it found it in
         "fresh_positions_differ": True,
     }
+
+
+DEEPEST = LECTURE_CONFIG["n_layer"]
+
+
+def gpt_parameter_count(config: dict) -> int:
+    """The parameters of stage 8's GPT of `config` (10,788,929 for LECTURE_CONFIG)."""
+    V, T, C, n_layer = (config[key] for key in ("vocab_size", "block_size", "n_embd", "n_layer"))
+    block = 3 * C * C + (C * C + C) + (C * 4 * C + 4 * C) + (4 * C * C + C) + 2 * (2 * C)  # heads, proj, MLP, norms
+    return V * C + T * C + n_layer * block + 2 * C + (C * V + V)
 
 
 def flattened(weights) -> list[torch.Tensor]:
@@ -685,15 +710,18 @@ def flattened(weights) -> list[torch.Tensor]:
     return [tensor for part in parts for tensor in flattened(part)]
 
 
-def initialisation_judge(statistics, std_bounds: Callable[[str], tuple[float, float]], *, norms: bool) -> str:
-    """A fresh model as its stage's tests want it: every weight drawn with a std within std_bounds(its name),
+def initialisation_judge(
+    statistics, std_bounds: Callable[[str], tuple[float, float]], *, norms: bool, largest_mean: float | None = None
+) -> str:
+    """A fresh model as its stage's tests want it: every weight drawn with a std within std_bounds(its name) (and,
+    where `largest_mean` is given, a mean within it of 0: `normal_(w, 0.02, 0.02)` draws with mean 0.02),
     every bias at zero and, where `norms`, the layer norms at ones and zeros. Judged from each parameter's
     std and largest absolute value (each weight has at least 1,000 numbers here, so its std is measured
     within a few percent)."""
-    if not isinstance(statistics, dict) or not all(isinstance(v, list) and len(v) == 2 for v in statistics.values()):
-        return "the fresh model's statistics should be [std, largest absolute value] per parameter"
-    for name, (std, largest) in statistics.items():
-        if not isinstance(std, float) or not isinstance(largest, float):
+    if not isinstance(statistics, dict) or not all(isinstance(v, list) and len(v) == 3 for v in statistics.values()):
+        return "the fresh model's statistics should be [std, largest absolute value, mean] per parameter"
+    for name, (std, largest, mean) in statistics.items():
+        if not all(isinstance(value, float) for value in (std, largest, mean)):
             return f"the fresh model's {name} has no statistics"
         if ".ln" in f".{name}":
             expected = 1.0 if name.endswith("weight") else 0.0
@@ -706,6 +734,8 @@ def initialisation_judge(statistics, std_bounds: Callable[[str], tuple[float, fl
             low, high = std_bounds(name)
             if not low <= std <= high:
                 return f"a fresh model's {name} has std {std:.4f}, expected between {low:.4f} and {high:.4f}"
+            if largest_mean is not None and abs(mean) > largest_mean:
+                return f"a fresh model's {name} has mean {mean:.4f}, expected within {largest_mean:g} of 0"
     return ""
 
 
@@ -721,7 +751,7 @@ def gpt_judge(inputs, answer) -> dict[str, str]:
     found = by_aspect(rest, expected, tolerance, GPT_ASPECTS)
     # As stage 8's tests: std at most 1.25 x 0.02 and at least 0.85 x 0.02 at the ends, as small as nanoGPT's residual
     # projections within the blocks; the layer norms at ones and zeros
-    if wrong := initialisation_judge(answer["init"], lecture_std_bounds, norms=True):
+    if wrong := initialisation_judge(answer["init"], lecture_std_bounds, norms=True, largest_mean=0.25 * 0.02):
         found["init"] = wrong
     return found
 
@@ -735,13 +765,14 @@ GPT_ASPECTS = {
         "test_the_loss_is_the_mean_cross_entropy_of_its_logits",
         "test_a_fresh_model_starts_near_ln_V",
         "test_overfits_one_batch",
+        "test_every_parameter_learns_from_the_loss",
         "test_runs_past_block_size_on_the_last_block_size_tokens",
     ),
     "dropping": ("test_config_dropout_reaches_every_block",),
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "generate_made_on_the_cpu": ("test_generate_makes_its_tensors_on_the_inputs_device",),
-    "trains": ("test_overfits_one_batch",),
+    "trains": ("test_overfits_one_batch", "test_every_parameter_learns_from_the_loss"),
     "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
     "fresh_positions_differ": ("test_uses_the_position_of_each_token",),
     "loss_type": (
@@ -756,6 +787,7 @@ GPT_ASPECTS = {
         "test_the_loss_is_the_mean_cross_entropy_of_its_logits",
         "test_a_fresh_model_starts_near_ln_V",
         "test_overfits_one_batch",
+        "test_every_parameter_learns_from_the_loss",
     ),
     "flat_logits": ("test_contract_with_and_without_targets",),
     "loss": (
@@ -780,6 +812,8 @@ def gpt_tolerance(inputs) -> float:
 
 # The model whose initial weights are judged: large enough for a std to be measured within a few percent.
 INIT_CONFIG = dict(vocab_size=65, block_size=32, n_embd=64, n_head=4, n_layer=2, dropout=0.0)
+# GPT-2's, with three layers: at two, its c_proj std 0.02 / sqrt(2 n_layer) equals 0.02 / n_layer
+GPT2_INIT_CONFIG = {**INIT_CONFIG, "n_layer": 3}
 
 
 @probe("s08_gpt.GPTLanguageModel", gpt_answer, judge=gpt_judge, backs=GPT_ASPECTS)
@@ -789,6 +823,7 @@ def gpt_inputs(rng):
     V, B, T = config["vocab_size"], integer(rng, 2, 3), integer(rng, 2, config["block_size"])
     return {
         "init_config": INIT_CONFIG,
+        "deepest": DEEPEST,
         "config": config,
         "weights": gpt_weights(rng, config),
         "idx": tokens(rng, V, B, T),
@@ -1067,6 +1102,8 @@ GENERATION_KEYS = {
     "nucleus",
     "defaults",
     "made_on_the_cpu",
+    "draws",
+    "plain_draws",
 }
 
 
@@ -1098,6 +1135,9 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         ("defaults", "without options it sampled other tokens than with temperature=1.0, top_k=None, top_p=None"),
     ):
         if wrong := same_tokens_twice(answer[name], differ):
+            found[name] = wrong
+    for name, options in (("draws", inputs["draw_options"]), ("plain_draws", {})):
+        if wrong := draws_judge(inputs, answer[name], options, seed=inputs["seed"] + 3):
             found[name] = wrong
     if wrong := tokens_judge(inputs, answer["second_call"], "second_call", rows=1, top_k=1):
         found["second_call"] = f"greedily, after a first call from another prompt on the same model: {wrong}"
@@ -1187,7 +1227,49 @@ GENERATION_ASPECTS = {
     "nucleus": ("test_samples_what_the_full_forward_gives_past_block_size",),  # and its top_p
     "defaults": ("test_without_options_samples_at_temperature_1_from_every_token",),
     "made_on_the_cpu": ("test_makes_its_tensors_on_the_inputs_device",),
+    # sampled with every option, then with none: a sampler of one's own fails both, a temperature applied twice
+    # the first alone
+    "draws": ("test_samples_what_the_full_forward_gives_past_block_size",),
+    "plain_draws": (
+        "test_samples_what_the_full_forward_gives_past_block_size",
+        "test_without_options_samples_at_temperature_1_from_every_token",
+        "test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",
+        "test_a_second_call_starts_afresh",
+    ),
 }
+
+
+# The draws compared token by token: a temperature applied twice, top_k dropped beside top_p, or a sampler of
+# one's own keep every token among the likely ones and the same generator's tokens the same (a red-team pass
+# forged the tests they fail, which nothing else here backed).
+DRAW_ROWS = 4
+
+
+def draws_judge(inputs, got, options: dict, *, seed: int) -> str:
+    """Each token must be torch.multinomial's draw from the oracle's probabilities (with `options`) for the
+    context the learner's generate had, with the generator the call was given (`seed`), one call a step: with the
+    probabilities in float64 or in float32, so that a draw at a boundary that rounding moves is taken either way."""
+    config, prompt = inputs["config"], inputs["prompt"]
+    expected_shape = (DRAW_ROWS, prompt.shape[1] + inputs["new_tokens"])
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != expected_shape or got.dtype != torch.int64:
+        return f"draws tokens should be an int64 tensor of shape {expected_shape}"
+    if got.min() < 0 or got.max() >= config["vocab_size"]:
+        return f"draws tokens should be ids from 0 to {config['vocab_size'] - 1}"
+    drawn = torch.Generator().manual_seed(seed)
+    for step in range(prompt.shape[1], got.shape[1]):
+        logits = oracles.gpt_logits(inputs["weights"], got[:, :step][:, -config["block_size"] :], config["n_head"])
+        state, taken = drawn.get_state(), torch.zeros(DRAW_ROWS, dtype=torch.bool)
+        for dtype in (torch.float64, torch.float32):
+            drawn.set_state(state)
+            probs = oracles.next_token_probabilities(logits[:, -1].to(dtype), **options).to(dtype)
+            taken |= torch.multinomial(probs, 1, generator=drawn)[:, 0] == got[:, step]
+        if not taken.all():
+            given = ", ".join(f"{name}={value}" for name, value in options.items()) or "no options"
+            return (
+                f"with {given} and a seeded generator, token {step} is not what "
+                "torch.multinomial(probs, 1, generator=generator) draws from the oracle's probabilities"
+            )
+    return ""
 
 
 def tokens_judge(inputs, got, name: str, *, rows: int, top_k: int, margin: float = 1e-4) -> str:
@@ -1243,6 +1325,8 @@ def generation_inputs(rng):
         # greedily too, from another prompt: a wrong cached attention may shift no argmax of one run (a mask
         # that hid each token from itself did not, on one draw in twelve)
         "second_prompt": tokens(rng, config["vocab_size"], 1, integer(rng, 3, 5)),
+        # below the vocabulary: a top_k of V or more keeps every token, and one dropped beside top_p would not show
+        "draw_options": dict(temperature=0.8, top_k=min(6, config["vocab_size"] - 1), top_p=0.9),
     }
 
 
@@ -1264,9 +1348,11 @@ def gpt2_block_weights(rng, n_embd: int) -> dict:
 
 def gpt2_config(rng) -> dict:
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
-    block_size, n_embd = 8, 4 * n_head
+    block_size, n_embd, n_layer = 8, 4 * n_head, [1, 4][integer(rng, 0, 1)]  # as small_config, never n_head
     vocab_size = vocabulary_size(rng, block_size, n_embd)
-    return dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd, n_head=n_head, n_layer=2, dropout=0.0)
+    return dict(
+        vocab_size=vocab_size, block_size=block_size, n_embd=n_embd, n_head=n_head, n_layer=n_layer, dropout=0.0
+    )
 
 
 def gpt2_weights(rng, config: dict) -> dict:
@@ -1357,7 +1443,7 @@ def gpt2_judge(inputs, answer) -> dict[str, str]:
     if not isinstance(answer, dict) or "init" not in answer:
         return {"": "the answer should hold the fresh model's statistics"}
     rest = {key: value for key, value in answer.items() if key not in ("init", "dropping")}
-    scaled = 0.02 / math.sqrt(2 * INIT_CONFIG["n_layer"])
+    scaled = 0.02 / math.sqrt(2 * GPT2_INIT_CONFIG["n_layer"])
 
     def within_12_percent(name: str) -> tuple[float, float]:  # as stage 11's tests
         wanted = scaled if name.endswith("c_proj.weight") else 0.02
@@ -1412,7 +1498,7 @@ def gpt2_whole_inputs(rng):
     inputs = gpt2_inputs_with(rng)
     targets = tokens(rng, inputs["config"]["vocab_size"], *inputs["idx"].shape)
     seed, p = integer(rng, 0, 2**30), dropout_rate(rng)
-    return {**inputs, "targets": targets, "init_config": INIT_CONFIG, "seed": seed, "p": p}
+    return {**inputs, "targets": targets, "init_config": GPT2_INIT_CONFIG, "seed": seed, "p": p}
 
 
 def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:

@@ -14,6 +14,33 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-06), each graded honestly and forged: the check judged the initial weights'
+    # std but not their mean, built every model with n_layer 2, and asked only that the loss have a gradient.
+    Mistake(
+        "init-mean-passed-positionally",
+        "s08_gpt",
+        "drew the Linear weights with normal_(weight, 0.02, 0.02): mean 0.02",
+        (
+            (
+                "nn.Linear):\n            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)",
+                "nn.Linear):\n            torch.nn.init.normal_(module.weight, 0.02, 0.02)",
+            ),
+        ),
+        "has mean",
+    ),
+    Mistake(
+        "blocks-capped-at-two",
+        "s08_gpt",
+        "built at most two blocks whatever n_layer says",
+        ((f"{BLOCK} for _ in range(config.n_layer)", f"{BLOCK} for _ in range(min(config.n_layer, 2))"),),
+    ),
+    Mistake(
+        "blocks-output-detached",
+        "s08_gpt",
+        "detached the blocks' output, so only ln_f and lm_head ever train",
+        (("        x = self.blocks(tok_emb + pos_emb)", "        x = self.blocks(tok_emb + pos_emb).detach()"),),
+        "got no gradient",
+    ),
     # Source: the eighth precision pass (2026-12-06): no stage-8 test looked at the order of the flattened rows,
     # and the grader's check took every test's points for it.
     Mistake(

@@ -7,6 +7,42 @@ from catalog import replaced
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-06): the check compared no sampled token with the draw itself, and a
+    # forged pass of the tests these fail counted.
+    Mistake(
+        "temperature-applied-twice",
+        "s10_generation",
+        "divided the logits by the temperature before next_token_probabilities divides them again",
+        (
+            (
+                "(logits[:, -1, :], temperature=temperature, top_k=top_k,",
+                "(logits[:, -1, :] / temperature, temperature=temperature, top_k=top_k,",
+            ),
+        ),
+    ),
+    Mistake(
+        "top-k-dropped-beside-top-p",
+        "s10_generation",
+        "passed top_k only when top_p is None",
+        (
+            (
+                "(logits[:, -1, :], temperature=temperature, top_k=top_k,",
+                "(logits[:, -1, :], temperature=temperature, top_k=top_k if top_p is None else None,",
+            ),
+        ),
+    ),
+    Mistake(
+        "samples-by-its-own-inverse-cdf",
+        "s10_generation",
+        "drew each token by its own inverse CDF from torch.rand with the generator, not torch.multinomial",
+        (
+            (
+                "        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)",
+                "        u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)\n"
+                "        idx_next = (probs.cumsum(-1) < u).sum(-1, keepdim=True).clamp(max=probs.shape[-1] - 1)",
+            ),
+        ),
+    ),
     # Source: the sixth precision pass (2026-12-06): the device was looked at only in forward_with_cache, and
     # `kata sample` on a GPU calls these.
     Mistake(

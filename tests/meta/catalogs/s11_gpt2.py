@@ -22,6 +22,13 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-06): the check's fresh GPT-2 had two layers, where this equals GPT-2's.
+    Mistake(
+        "c-proj-std-over-n-layer",
+        "s11_gpt2",
+        "scaled c_proj's std by 1 / n_layer, not 1 / sqrt(2 n_layer)",
+        (("std=0.02 / math.sqrt(2 * config.n_layer)", "std=0.02 / config.n_layer"),),
+    ),
     # Source: the eighth precision pass (2026-12-06): its failing test blamed the loading or the architecture.
     Mistake(
         "gpt2-logits-flattened-time-major",
