@@ -1,7 +1,7 @@
 """Stage 6 · Self-attention."""
 
 import torch
-from feedback import close, expect_equal_tensors, fail, show
+from feedback import close, expect_equal_tensors, expect_tensor, fail, show
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
@@ -49,6 +49,12 @@ def masked_with_zero(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return torch.softmax(affinities.masked_fill(torch.ones(T, T).triu(1).bool(), 0.0), dim=-1)
 
 
+def zeroed_after_softmax(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The weights of a head that takes the softmax unmasked, then zeroes the future: rows no longer sum to 1."""
+    T = q.shape[-2]
+    return hand_weights(q, k, masked=False).masked_fill(torch.ones(T, T).triu(1).bool(), 0.0)
+
+
 def fresh_head(n_embd, head_size, block_size, seed, dropout=0.0):
     with fixed_seed(seed):
         return stage.Head(n_embd, head_size, block_size, dropout)
@@ -84,6 +90,14 @@ def head_diagnosis(head, x, got) -> str:
             "The affinities are divided by head_size: scale by its square root, head_size ** -0.5.",
         ),
         (
+            head_by_hand(head, x, scale=k.shape[-1] ** 0.5),
+            "The affinities are multiplied by sqrt(head_size): multiply by head_size ** -0.5, the inverse.",
+        ),
+        (
+            zeroed_after_softmax(q, k) @ v,
+            "The rows do not sum to 1: fill -inf above the diagonal before the softmax, not 0 after it.",
+        ),
+        (
             hand_weights(q, k, masked=False) @ v,  # a masked_fill whose result was thrown away
             "No position is masked: mask the future, wei = wei.masked_fill(self.tril[:T, :T] == 0, float('-inf')) "
             "(masked_fill returns a new tensor and leaves wei as it was: assign its result).",
@@ -113,9 +127,21 @@ class TestAttentionWeights:
     @example(0, 2, 4, 8)
     def test_match_a_hand_computation(self, seed, B, T, head_size):
         q, k = random_floats((B, T, head_size), seed), random_floats((B, T, head_size), seed + 1)
-        got = stage.attention_weights(q, k)
+        expected = hand_weights(q, k).float()  # before the call, which might change q or k in place
+        given = {"q": q.clone(), "k": k.clone()}
+        got = stage.attention_weights(given["q"], given["k"])
         call = f"attention_weights(q, k) for q, k of shape ({B}, {T}, {head_size})"
-        expect_equal_tensors(got, hand_weights(q, k).float(), call, atol=1e-5, hint=weights_diagnosis(got, q, k))
+        for name, before in (("q", q), ("k", k)):
+            after = given[name]
+            if not torch.equal(after, before):
+                now = f"its shape is now {tuple(after.shape)}" if after.shape != before.shape else "its values changed"
+                fail(
+                    f"{call} changed its argument {name} ({now})",
+                    "An in-place op (transpose_, mul_, *=) on an argument changes the caller's tensor: use "
+                    "k.transpose(-2, -1), which returns a new view, and q @ k.transpose(-2, -1) * head_size ** -0.5, "
+                    "which makes a new tensor",
+                )
+        expect_equal_tensors(got, expected, call, atol=1e-5, hint=weights_diagnosis(got, q, k))
 
     def test_rows_sum_to_one_and_nothing_comes_from_the_future(self):
         q, k = random_floats((2, 9, 4), 3), random_floats((2, 9, 4), 4)
@@ -125,7 +151,8 @@ class TestAttentionWeights:
                 "attention_weights: some weight above the diagonal is not 0: position t must not attend to t+1, "
                 "t+2, ..."
             )
-        if not torch.allclose(wei.sum(-1), torch.ones(2, 9), atol=1e-6):
+        # in float64: weights computed and returned in double precision are correct too
+        if not torch.allclose(wei.sum(-1).double(), torch.ones(2, 9, dtype=torch.float64), atol=1e-6):
             fail(f"attention_weights: each row should sum to 1, the row sums are {show(wei.sum(-1)[0])}")
 
     def test_makes_its_mask_on_the_inputs_device(self):
@@ -182,13 +209,51 @@ class TestHead:
             hint=head_diagnosis(head, x, got),
         )
 
+    def test_one_head_serves_inputs_of_several_lengths(self):
+        """One head called on x of 3 positions, then 7, then 3 again, must give what a fresh head with the
+        same weights gives on each (whether that is right, the tests above say)."""
+        head, previous = fresh_head(8, 4, 8, 4).eval(), 0
+        kept = (
+            "It keeps something from an earlier call (a mask cut to the first call's length?): cut self.tril[:T, :T] "
+            "afresh from the input's T in every forward"
+        )
+        for T in (3, 7, 3):
+            x = random_floats((2, T, 8), 10 + T)
+            call = f"Head(8, 4, block_size=8) on x of shape (2, {T}, 8)"
+            expected = fresh_head(8, 4, 8, 4).eval()(x)  # the same weights, never called before
+            expect_tensor(expected, call)
+            if not previous:
+                head(x)
+                previous = T
+                continue
+            call = f"{call}, after a call on x of {previous} positions"
+            try:
+                got = head(x)
+            except Exception as error:
+                if isinstance(error, NotImplementedError):
+                    raise
+                fail(f"{call}, raised {type(error).__name__} where a fresh Head did not: {str(error)[:200]}", kept)
+            expect_equal_tensors(
+                got, expected.detach(), f"{call}, against a fresh Head with the same weights", atol=1e-6, hint=kept
+            )
+            previous = T
+
     def test_the_past_never_depends_on_the_future(self):
         head = fresh_head(6, 3, 10, 1).eval()
         x = random_floats((2, 10, 6), 2)
         changed = x.clone()
         changed[:, 6:] += 5.0
         if not torch.allclose(head(x)[:, :6], head(changed)[:, :6], atol=1e-6):
-            fail("Head: changing the tokens after position 5 changed the outputs at positions 0..5: mask the future")
+            q, k, v = projections(head, x)
+            after_softmax = close(head(x), (zeroed_after_softmax(q, k) @ v).float(), 1e-5)
+            fail(
+                "Head: changing the tokens after position 5 changed the outputs at positions 0..5",
+                "The future is zeroed after the softmax: mask it with -inf before the softmax, "
+                "wei.masked_fill(self.tril[:T, :T] == 0, float('-inf')). Zeroing it after still lets the future into "
+                "each row's normalisation"
+                if after_softmax
+                else "Mask the future",
+            )
 
     def test_lets_gradients_through_its_dropout(self):
         head = fresh_head(8, 4, 6, 3, dropout=0.5).train()
@@ -216,6 +281,13 @@ class TestHead:
                     "In eval mode the head must not drop: nn.Dropout turns itself off after head.eval(), F.dropout "
                     "only with training=self.training."
                 )
+                if not any(isinstance(module, nn.Dropout) for module in head.modules()):
+                    hint = (
+                        "In eval mode the head must not drop, and it has no nn.Dropout submodule for head.eval() to "
+                        "turn off: an nn.Dropout made inside forward is a new module each call, always in training "
+                        "mode (and F.dropout drops unless given training=self.training). Create it once in "
+                        "__init__, self.dropout = nn.Dropout(dropout)."
+                    )
             else:
                 hint = head_diagnosis(head, x, evaluated) or (
                     "It computes other values with dropout=0.0 too: "
@@ -241,10 +313,21 @@ class TestHead:
         weights = hand_weights(q, k)
         on_weights = [dropout for dropout in dropped if dropout.input.shape == weights.shape]
         if not on_weights:
+            what, hint = dropped[-1].input.double(), ""
+            if what.shape == v.shape and torch.allclose(what, v, atol=1e-5):
+                hint = (
+                    "It dropped the values, v = self.dropout(self.value(x)): drop the weights instead, "
+                    "wei = self.dropout(wei), then return wei @ v"
+                )
+            elif what.shape == v.shape and torch.allclose(what, weights @ v, atol=1e-5):
+                hint = (
+                    "Dropping the head's output (wei @ v) zeroes features rather than the tokens a position gathers "
+                    "from"
+                )
             fail(
                 f"{call} applied dropout to a tensor of shape {tuple(dropped[-1].input.shape)}, not to the (2, 6, 6) "
-                "weights: drop the weights after the softmax, wei = self.dropout(wei), before wei @ v. Dropping "
-                "the head's output (wei @ v) instead zeroes features rather than the tokens a position gathers from"
+                "weights: drop the weights after the softmax, wei = self.dropout(wei), before wei @ v",
+                hint,
             )
         dropout = on_weights[-1]
         if dropout.p != 0.5:

@@ -1,7 +1,7 @@
 """Stage 7 · The transformer block. The graded implementation's own Head (stage 6) is used."""
 
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail
+from feedback import close, expect_equal_tensors, expect_tensor, expect_value_error, fail
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, seeds
@@ -163,8 +163,33 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
     return generic
 
 
-def expect_weight_and_bias(layer_norm, dim: int) -> None:
-    """weight and bias must be its only nn.Parameters, under these names, starting at ones and zeros."""
+IN_PLACE_CENTRING = (
+    "Your LayerNorm changes its input in place (x -= mean): write centred = x - x.mean(-1, keepdim=True), which "
+    "makes a new tensor"
+)
+NO_RUNNING_STATISTICS = (
+    "A layer norm normalises each row by its own mean and variance in both modes: keep no running statistics "
+    "(that is BatchNorm)"
+)
+
+
+def changes_its_input(layer_norm, x: torch.Tensor) -> bool:
+    """Whether the layer norm (a Block's ln1, say, which may be missing), called on a copy of x, changes that copy."""
+    if not isinstance(layer_norm, nn.Module):
+        return False
+    given = x.clone()
+    try:
+        with torch.no_grad():
+            layer_norm(given)
+    except NotImplementedError:
+        raise
+    except Exception:  # what it raises, a test of its own says
+        return False
+    return not torch.equal(given, x)
+
+
+def expect_named_weight_and_bias(layer_norm, dim: int) -> None:
+    """weight and bias must be nn.Parameters under these names, as nn.LayerNorm's are."""
     call = f"LayerNorm({dim})"
     parameters = dict(layer_norm.named_parameters())
     for name, start in (("weight", "ones"), ("bias", "zeros")):
@@ -180,6 +205,13 @@ def expect_weight_and_bias(layer_norm, dim: int) -> None:
                 f"{call} should have nn.Parameters named weight (ones) and bias (zeros), as nn.LayerNorm does; "
                 f"its parameters are named: {named}. Rename them: the tests and the later stages use these names"
             )
+
+
+def expect_weight_and_bias(layer_norm, dim: int) -> None:
+    """weight and bias must be its only nn.Parameters, under these names, starting at ones and zeros."""
+    call = f"LayerNorm({dim})"
+    expect_named_weight_and_bias(layer_norm, dim)
+    parameters = dict(layer_norm.named_parameters())
     others = sorted(set(parameters) - {"weight", "bias"})
     if others:
         fail(
@@ -202,7 +234,11 @@ def expect_weight_and_bias(layer_norm, dim: int) -> None:
 class TestLayerNorm:
     def test_learns_its_scale_and_shift(self):
         layer_norm = stage.LayerNorm(8)
-        x = random_floats((2, 3, 8), 0).requires_grad_()  # a graph to go back through, frozen parameters or not
+        expect_named_weight_and_bias(layer_norm, 8)  # named otherwise, they would seem to get no gradient
+        x = random_floats((2, 3, 8), 0)
+        if changes_its_input(layer_norm, x):  # on x that requires grad, torch would refuse, in other words
+            fail("LayerNorm(8) changed the tensor it was given", IN_PLACE_CENTRING)
+        x.requires_grad_()  # a graph to go back through, frozen parameters or not
         layer_norm(x).pow(2).sum().backward()
         frozen = [name for name in ("weight", "bias") if getattr(getattr(layer_norm, name, None), "grad", None) is None]
         if frozen:
@@ -210,6 +246,20 @@ class TestLayerNorm:
                 f"LayerNorm(8): after backward, {' and '.join(frozen)} got no gradient, so training never changes "
                 "them: make each an nn.Parameter that requires its gradient (the default)"
             )
+
+    def test_computes_the_same_in_eval_mode(self):
+        layer_norm, x = built(stage.LayerNorm, 8), random_floats((2, 3, 8), 12) * 3 + 1
+        with torch.no_grad():
+            trained = layer_norm.train()(x.clone())
+            evaluated = layer_norm.eval()(x.clone())
+        expect_tensor(trained, "LayerNorm(8) on x of shape (2, 3, 8)")
+        expect_equal_tensors(
+            evaluated,
+            trained,
+            "LayerNorm(8) in eval mode, against its output in training mode on the same x of shape (2, 3, 8)",
+            atol=1e-6,
+            hint=NO_RUNNING_STATISTICS,
+        )
 
     def test_eps_defaults_to_1e_5_as_nn_layernorms_does(self):
         x = 0.001 * random_floats((2, 3, 6), 11)  # a variance near 1e-6, where eps weighs
@@ -367,6 +417,10 @@ class TestBlock:
         before = x.clone()
         out = block(x)
         if not torch.equal(x, before):
+            if changes_its_input(getattr(block, "ln1", None), before):
+                fail(
+                    "Block(8, 2, 6) changed the tensor it was given, and so does its ln1 on its own", IN_PLACE_CENTRING
+                )
             fail(
                 "Block(8, 2, 6) changed the tensor it was given",
                 "x += ... adds into the caller's tensor: write x = x + self.sa(self.ln1(x)), which makes a new one.",
@@ -387,6 +441,15 @@ class TestBlock:
         x = random_floats((2, 6, 8), 2)
         with torch.no_grad():
             sa, ffwd, ln1, ln2 = (submodule(block, name, "Block(8, 2, 6)") for name in ("sa", "ffwd", "ln1", "ln2"))
+            for name, layer_norm in (("ln1", ln1), ("ln2", ln2)):
+                evaluated, trained = layer_norm.eval()(x.clone()), layer_norm.train()(x.clone())
+                layer_norm.eval()
+                if isinstance(trained, torch.Tensor) and not close(evaluated, trained, 1e-6):
+                    fail(
+                        f"Block(8, 2, 6) in eval mode: its {name} gave other values in eval mode than in training "
+                        "mode, on the same input",
+                        NO_RUNNING_STATISTICS,
+                    )
             after_attention = x + sa(ln1(x))
             expected = after_attention + ffwd(ln2(after_attention))
             got = block(x)
@@ -428,7 +491,13 @@ class TestBlock:
         block = built(stage.Block, 8, 2, 6, dropout=0.5)
         x = random_floats((2, 6, 8), 5)
         block.eval()
+        before = x.clone()
         if not torch.equal(block(x), block(x)):
+            if not torch.equal(x, before):  # the first call changed x, and the second was given what it left
+                said = "Block(dropout=0.5) changed the tensor it was given, so two calls on the same x gave two outputs"
+                if changes_its_input(getattr(block, "ln1", None), before):
+                    fail(f"{said}, and so does its ln1 on its own", IN_PLACE_CENTRING)
+                fail(said, "x += ... adds into the caller's tensor: write x = x + self.sa(self.ln1(x)), a new one.")
             fail(
                 "Block(dropout=0.5) in eval mode gave two different outputs for the same input: dropout must be "
                 "off in eval mode"

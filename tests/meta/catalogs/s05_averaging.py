@@ -5,6 +5,43 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a precision pass over stages 5 to 7 (2026-12-06): the first was shown an "expected" value computed
+    # from the x it had overwritten, the second no hint, the third a hint about a softmax its function does not
+    # take, the fourth the advice to fill -inf, which it did.
+    Mistake(
+        "loop-writes-into-its-input",
+        "s05_averaging",
+        "wrote the averages into x itself, xbow = x, overwriting tokens it still had to average",
+        (("xbow = torch.zeros_like(x)", "xbow = x"),),
+        "average_loops changed its input x",
+    ),
+    Mistake(
+        "loop-mean-over-every-feature",
+        "s05_averaging",
+        "took torch.mean(xprev) without a dim, the mean of every feature together",
+        (("torch.mean(xprev, 0)", "torch.mean(xprev)"),),
+        "torch.mean(xprev) without a dim",
+    ),
+    Mistake(
+        "tril-without-the-diagonal",
+        "s05_averaging",
+        "kept the triangle below the diagonal, torch.tril(..., diagonal=-1), so row 0 is 0/0",
+        (
+            (
+                "wei = torch.tril(torch.ones(T, T))\n    return",
+                "wei = torch.tril(torch.ones(T, T), diagonal=-1)\n    return",
+            ),
+        ),
+        "Row 0 is NaN",
+        misleading=("a softmax over a row that is all -inf",),
+    ),
+    Mistake(
+        "softmax-mask-not-assigned",
+        "s05_averaging",
+        "called masked_fill without assigning its result",
+        (('    wei = wei.masked_fill(tril == 0, float("-inf"))', '    wei.masked_fill(tril == 0, float("-inf"))'),),
+        "masked_fill returns a new tensor",
+    ),
     # Source: the seventh precision pass (2026-12-06): the lecture's broadcasting slip got the generic hint.
     Mistake(
         "row-sums-without-keepdim",

@@ -10,6 +10,90 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: a precision pass over stages 5 to 7 (2026-12-06): the check's head size equalled T on 22 of 300
+    # draws, where this one cannot show.
+    Mistake(
+        "weights-scaled-by-k-shape-1",
+        "s06_attention",
+        "took the head size from k.shape[1], which is T",
+        (("T, head_size = q.shape[-2], k.shape[-1]", "T, head_size = q.shape[-2], k.shape[1]"),),
+    ),
+    # Source: a precision pass over stages 5 to 7 (2026-12-06): the first passed every test, and the grader's check
+    # then scored the stage as forged; the others got no hint, or one that blamed what was right.
+    Mistake(
+        "head-keeps-the-first-calls-mask",
+        "s06_attention",
+        "cut the mask to the first call's length and kept it for every later call",
+        (
+            (
+                "        self.dropout = nn.Dropout(dropout)\n",
+                "        self.dropout = nn.Dropout(dropout)\n        self.cached = None\n",
+            ),
+            (
+                HEAD_MASK,
+                "if self.cached is None:\n"
+                "            self.cached = self.tril[:T, :T] == 0\n"
+                '        wei = wei.masked_fill(self.cached, float("-inf"))',
+            ),
+        ),
+        "keeps something from an earlier call",
+    ),
+    Mistake(
+        "transposes-k-in-place",
+        "s06_attention",
+        "transposed the caller's k in place, k.transpose_(-2, -1)",
+        (
+            (
+                "    wei = q @ k.transpose(-2, -1) * head_size**-0.5\n",
+                "    wei = q @ k.transpose_(-2, -1) * head_size**-0.5\n",
+            ),
+        ),
+        "changed its argument k (its shape is now",
+        misleading=("could not use what your code gave it",),
+    ),
+    Mistake(
+        "head-multiplied-by-the-square-root",
+        "s06_attention",
+        "multiplied the head's affinities by sqrt(head_size), the minus sign forgotten",
+        ((HEAD_SCORES, "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** 0.5  # (B, T, T)"),),
+        "The affinities are multiplied by sqrt(head_size)",
+        misleading=("It computes other values with dropout=0.0 too",),
+    ),
+    Mistake(
+        "head-masked-after-the-softmax",
+        "s06_attention",
+        "took the head's softmax unmasked, then zeroed the future",
+        (
+            (
+                HEAD_MASK + "\n        wei = F.softmax(wei, dim=-1)\n",
+                "wei = F.softmax(wei, dim=-1)\n        wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)\n",
+            ),
+        ),
+        "Zeroing it after still lets the future into each row's normalisation",
+        misleading=("0..5: mask the future", "It computes other values with dropout=0.0 too"),
+    ),
+    Mistake(
+        "head-dropout-made-in-forward",
+        "s06_attention",
+        "made an nn.Dropout inside forward, which head.eval() never reaches",
+        (
+            ("        self.dropout = nn.Dropout(dropout)\n", "        self.p = dropout\n"),
+            (HEAD_DROPOUT, "        wei = nn.Dropout(self.p)(wei)\n"),
+        ),
+        "an nn.Dropout made inside forward is a new module each call",
+        misleading=("nn.Dropout turns itself off after head.eval()",),
+    ),
+    Mistake(
+        "head-dropout-on-the-values",
+        "s06_attention",
+        "dropped the values instead of the weights",
+        (
+            (HEAD_DROPOUT, ""),
+            ("        v = self.value(x)  # (B, T, hs)", "        v = self.dropout(self.value(x))  # (B, T, hs)"),
+        ),
+        "It dropped the values",
+        misleading=("Dropping the head's output",),
+    ),
     # Source: the seventh precision pass (2026-12-06): each got no hint, or one about dropout.
     Mistake(
         "head-divides-by-head-size",
@@ -107,6 +191,7 @@ MISTAKES = [
                 "    q *= head_size**-0.5\n    wei = q @ k.transpose(-2, -1)\n",
             ),
         ),
+        "changed its argument q",
     ),
     # Source: the precision pass of 2026-12-05: .to(dtype) stays on the CPU, which the device check took for a move.
     Mistake(
@@ -319,6 +404,18 @@ MISTAKES = [
 ]
 
 VARIANTS = [
+    # Source: a precision pass over stages 5 to 7 (2026-12-06): the row-sum test's own comparison raised on it.
+    Variant(
+        "attention-weights-in-float64",
+        "s06_attention",
+        "computes the weights in float64 and returns them so",
+        (
+            (
+                "    wei = q @ k.transpose(-2, -1) * head_size**-0.5\n",
+                "    wei = q.double() @ k.double().transpose(-2, -1) * head_size**-0.5\n",
+            ),
+        ),
+    ),
     # Source: the precision pass of 2026-12-05 (the device check took these moves for mixes).
     Variant(
         "mask-moved-with-as-tensor",

@@ -24,6 +24,91 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: a precision pass over stages 5 to 7 (2026-12-06): the check drew only (B, T, C) inputs, and the test
+    # this fails (any shape, as nn.LayerNorm) rested on nothing it found wrong.
+    Mistake(
+        "layernorm-for-three-dimensions-only",
+        "s07_transformer",
+        "unpacked B, T, C = x.shape and took the mean over dim 2",
+        (
+            (
+                "        centered = x - x.mean(-1, keepdim=True)",
+                "        B, T, C = x.shape\n        centered = x - x.mean(2, keepdim=True)",
+            ),
+        ),
+    ),
+    # Source: a precision pass over stages 5 to 7 (2026-12-06): the first, makemore's BatchNorm1d turned into a
+    # layer norm with its running statistics kept, passed every test (the Block tests compared the block with its
+    # own layer norms), and the grader's check then scored the stage as forged; the second's messages blamed the
+    # Block's residual and its dropout; the third, rasbt's names, was told its parameters got no gradient.
+    Mistake(
+        "layernorm-running-statistics-like-batchnorm",
+        "s07_transformer",
+        "kept BatchNorm's running statistics and normalised with them in eval mode",
+        (
+            replaced(
+                "s07_transformer",
+                "LayerNorm.__init__",
+                """
+def __init__(self, dim, eps=1e-5, momentum=0.1):
+    super().__init__()
+    self.eps = eps
+    self.momentum = momentum
+    self.weight = nn.Parameter(torch.ones(dim))
+    self.bias = nn.Parameter(torch.zeros(dim))
+    self.register_buffer("running_mean", torch.zeros(1))
+    self.register_buffer("running_var", torch.ones(1))
+""",
+            ),
+            replaced(
+                "s07_transformer",
+                "LayerNorm.forward",
+                """
+def forward(self, x):
+    if self.training:
+        mean = x.mean(-1, keepdim=True)
+        var = x.var(-1, keepdim=True, unbiased=False)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean.mean().reshape(1), self.momentum)
+            self.running_var.lerp_(var.mean().reshape(1), self.momentum)
+    else:
+        mean, var = self.running_mean, self.running_var
+    return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+""",
+            ),
+        ),
+        "keep no running statistics",
+    ),
+    Mistake(
+        "layernorm-centres-in-place",
+        "s07_transformer",
+        "centred the caller's tensor in place, x -= mean",
+        (
+            (
+                REFERENCE_LN_FORWARD,
+                "        x -= x.mean(-1, keepdim=True)\n"
+                "        var = (x * x).mean(-1, keepdim=True)\n"
+                "        return x * torch.rsqrt(var + self.eps) * self.weight + self.bias",
+            ),
+        ),
+        "Your LayerNorm changes its input in place",
+        misleading=("adds into the caller's tensor", "dropout must be off in eval mode"),
+    ),
+    Mistake(
+        "layernorm-named-scale-shift",
+        "s07_transformer",
+        "named the parameters scale and shift, as rasbt's LLMs-from-scratch does",
+        (
+            (
+                LN_INIT,
+                "        self.scale = nn.Parameter(torch.ones(dim))\n"
+                "        self.shift = nn.Parameter(torch.zeros(dim))\n",
+            ),
+            ("* self.weight + self.bias", "* self.scale + self.shift"),
+        ),
+        "its parameters are named: scale, shift",
+        misleading=("got no gradient",),
+    ),
     # Source: the seventh precision pass (2026-12-06): the annotated Transformer's eps (no test gave no eps; the
     # check refuted it on 2 draws in 20), and a weight shaped to broadcast, told its values were wrong.
     Mistake(
@@ -353,6 +438,7 @@ MISTAKES = [
             ("* self.weight + self.bias", "* self.gamma + self.beta"),
         ),
         "its parameters are named: gamma, beta",
+        misleading=("got no gradient",),
     ),
     Mistake(
         "layernorm-plain-tensors",
