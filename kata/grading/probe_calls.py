@@ -1012,6 +1012,11 @@ def gpt2_block(inputs):
         return block(inputs["x"])
 
 
+def gpt2_parameter_count(gpt2, config: dict) -> int:
+    model = gpt2.GPT2(gpt2.GPT2Config(**config))
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
 @call("s11_gpt2.GPT2")
 def gpt2_whole(inputs):
 
@@ -1026,7 +1031,10 @@ def gpt2_whole(inputs):
             "flat_logits": guarded(lambda: model(inputs["idx"], inputs["targets"])[0]),
             "rejects_block_size": rejects(lambda: model(too_long[:, :-1])),  # exactly block_size: allowed
             "tied": model.lm_head.weight is model.transformer.wte.weight,
-            "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
+            "parameter_count": [
+                sum(parameter.numel() for parameter in model.parameters()),
+                guarded(lambda: gpt2_parameter_count(gpt2, {**inputs["config"], "n_layer": inputs["deepest"]})),
+            ],
             "rejects_too_long": rejects(lambda: model(too_long)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
             "dropping": guarded(lambda: dropping_gpt2(gpt2, inputs)),

@@ -1422,6 +1422,13 @@ def gpt2_logits(inputs) -> torch.Tensor:
     return oracles.gpt2_logits(inputs["weights"], inputs["idx"], inputs["config"]["n_head"]).float()
 
 
+def gpt2_parameter_count(config: dict) -> int:
+    """The parameters of GPT-2 of `config`, its head tied to the token embedding (124,439,808 for GPT2_SMALL)."""
+    V, T, C, n_layer = (config[key] for key in ("vocab_size", "block_size", "n_embd", "n_layer"))
+    block = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C)
+    return V * C + T * C + n_layer * block + 2 * C
+
+
 def gpt2_answer(inputs):
     logits = gpt2_logits(inputs)
     return {
@@ -1430,8 +1437,12 @@ def gpt2_answer(inputs):
         "flat_logits": logits.flatten(0, 1),
         "rejects_block_size": False,
         "tied": True,
-        # the head is the token embedding, and has no bias
-        "parameter_count": sum(weight.numel() for weight in flattened(inputs["weights"])),
+        # the head is the token embedding, and has no bias; and GPT-2 small's twelve layers, as many blocks as the
+        # config says (the draws' n_layer is 1 or 4)
+        "parameter_count": [
+            sum(weight.numel() for weight in flattened(inputs["weights"])),
+            gpt2_parameter_count({**inputs["config"], "n_layer": GPT2_SMALL["n_layer"]}),
+        ],
         "rejects_too_long": True,
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "eval_dropping": logits,  # built with dropout, in eval mode: nothing drops
@@ -1498,7 +1509,8 @@ def gpt2_whole_inputs(rng):
     inputs = gpt2_inputs_with(rng)
     targets = tokens(rng, inputs["config"]["vocab_size"], *inputs["idx"].shape)
     seed, p = integer(rng, 0, 2**30), dropout_rate(rng)
-    return {**inputs, "targets": targets, "init_config": GPT2_INIT_CONFIG, "seed": seed, "p": p}
+    deepest = GPT2_SMALL["n_layer"]
+    return {**inputs, "targets": targets, "init_config": GPT2_INIT_CONFIG, "seed": seed, "p": p, "deepest": deepest}
 
 
 def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:

@@ -29,6 +29,12 @@ MISTAKES = [
         "scaled c_proj's std by 1 / n_layer, not 1 / sqrt(2 n_layer)",
         (("std=0.02 / math.sqrt(2 * config.n_layer)", "std=0.02 / config.n_layer"),),
     ),
+    Mistake(
+        "gpt2-blocks-capped-at-two",
+        "s11_gpt2",
+        "built at most two blocks whatever n_layer says",
+        (("for _ in range(config.n_layer)]", "for _ in range(min(config.n_layer, 2))]"),),
+    ),
     # Source: the eighth precision pass (2026-12-06): its failing test blamed the loading or the architecture.
     Mistake(
         "gpt2-logits-flattened-time-major",
