@@ -943,7 +943,10 @@ def generate(inputs):
                 for options in (dict(temperature=0.0), dict(top_k=inputs["config"]["vocab_size"] + 1), dict(top_p=1.5))
             ],
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(recorded)),
-            "draws": guarded(lambda: draws(inputs["draw_options"], generator=generator(inputs["seed"] + 3))),
+            "draws": [
+                guarded(lambda options=options: draws(options, generator=generator(inputs["seed"] + 3)))
+                for options in inputs["draw_options"]
+            ],
             "plain_draws": guarded(lambda: draws({}, generator=generator(inputs["seed"] + 3))),
         }
 

@@ -1136,8 +1136,13 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     ):
         if wrong := same_tokens_twice(answer[name], differ):
             found[name] = wrong
-    for name, options in (("draws", inputs["draw_options"]), ("plain_draws", {})):
-        if wrong := draws_judge(inputs, answer[name], options, seed=inputs["seed"] + 3):
+    runs = [("plain_draws", answer["plain_draws"], {})]
+    if isinstance(answer["draws"], list) and len(answer["draws"]) == len(inputs["draw_options"]):
+        runs += [("draws", got, options) for got, options in zip(answer["draws"], inputs["draw_options"], strict=True)]
+    else:
+        found["draws"] = f"draws should be {len(inputs['draw_options'])} runs of generate"
+    for name, got, options in runs:
+        if name not in found and (wrong := draws_judge(inputs, got, options, seed=inputs["seed"] + 3)):
             found[name] = wrong
     if wrong := tokens_judge(inputs, answer["second_call"], "second_call", rows=1, top_k=1):
         found["second_call"] = f"greedily, after a first call from another prompt on the same model: {wrong}"
@@ -1325,8 +1330,9 @@ def generation_inputs(rng):
         # greedily too, from another prompt: a wrong cached attention may shift no argmax of one run (a mask
         # that hid each token from itself did not, on one draw in twelve)
         "second_prompt": tokens(rng, config["vocab_size"], 1, integer(rng, 3, 5)),
-        # below the vocabulary: a top_k of V or more keeps every token, and one dropped beside top_p would not show
-        "draw_options": dict(temperature=0.8, top_k=min(6, config["vocab_size"] - 1), top_p=0.9),
+        # every option at once, twice: cold, where a temperature applied twice shows, and hot with a top_k of 2,
+        # where one dropped beside top_p does (either alone missed one of them on 4 to 34 draws in 100)
+        "draw_options": [dict(temperature=0.5, top_k=3, top_p=0.99), dict(temperature=2.0, top_k=2, top_p=0.99)],
     }
 
 
