@@ -236,7 +236,7 @@ class TestLayerNorm:
         layer_norm = stage.LayerNorm(8)
         expect_named_weight_and_bias(layer_norm, 8)  # named otherwise, they would seem to get no gradient
         x = random_floats((2, 3, 8), 0)
-        if changes_its_input(layer_norm, x):  # on x that requires grad, torch would refuse, in other words
+        if changes_its_input(layer_norm, x):  # asked first: on x that requires its gradient, torch raises about leaves
             fail("LayerNorm(8) changed the tensor it was given", IN_PLACE_CENTRING)
         x.requires_grad_()  # a graph to go back through, frozen parameters or not
         layer_norm(x).pow(2).sum().backward()

@@ -1331,7 +1331,8 @@ def generation_inputs(rng):
         # that hid each token from itself did not, on one draw in twelve)
         "second_prompt": tokens(rng, config["vocab_size"], 1, integer(rng, 3, 5)),
         # every option at once, twice: cold, where a temperature applied twice shows, and hot with a top_k of 2,
-        # where one dropped beside top_p does (either alone missed one of them on 4 to 34 draws in 100)
+        # where one dropped beside top_p does (a single run missed one or the other on 4 to 34 draws in 100,
+        # by its options)
         "draw_options": [dict(temperature=0.5, top_k=3, top_p=0.99), dict(temperature=2.0, top_k=2, top_p=0.99)],
     }
 
