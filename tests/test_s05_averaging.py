@@ -100,8 +100,8 @@ def expect_input_kept(name: str, given: torch.Tensor, x: torch.Tensor) -> None:
     if not torch.equal(given, x):
         fail(
             f"{name} changed its input x",
-            "xbow = x is the same tensor, not a copy: writing into it overwrites tokens that later positions still "
-            "average. Make a new one, torch.zeros_like(x)",
+            "Writing into x overwrites tokens that later positions still average (xbow = x, say, is the same tensor, "
+            "not a copy): write the averages into a new one, torch.zeros_like(x)",
         )
 
 
