@@ -315,10 +315,7 @@ class TestHead:
         if not on_weights:
             what, hint = dropped[-1].input.double(), ""
             if what.shape == v.shape and torch.allclose(what, v, atol=1e-5):
-                hint = (
-                    "It dropped the values, v = self.dropout(self.value(x)): drop the weights instead, "
-                    "wei = self.dropout(wei), then return wei @ v"
-                )
+                hint = "It dropped the values, v = self.dropout(self.value(x)), which the weights then average"
             elif what.shape == v.shape and torch.allclose(what, weights @ v, atol=1e-5):
                 hint = (
                     "Dropping the head's output (wei @ v) zeroes features rather than the tokens a position gathers "

@@ -494,10 +494,16 @@ class TestBlock:
         before = x.clone()
         if not torch.equal(block(x), block(x)):
             if not torch.equal(x, before):  # the first call changed x, and the second was given what it left
-                said = "Block(dropout=0.5) changed the tensor it was given, so two calls on the same x gave two outputs"
+                said = "so two calls on the same x gave two outputs"
                 if changes_its_input(getattr(block, "ln1", None), before):
-                    fail(f"{said}, and so does its ln1 on its own", IN_PLACE_CENTRING)
-                fail(said, "x += ... adds into the caller's tensor: write x = x + self.sa(self.ln1(x)), a new one.")
+                    fail(
+                        f"Block(dropout=0.5) changed the tensor it was given (so does its ln1 on its own), {said}",
+                        IN_PLACE_CENTRING,
+                    )
+                fail(
+                    f"Block(dropout=0.5) changed the tensor it was given, {said}",
+                    "x += ... adds into the caller's tensor: write x = x + self.sa(self.ln1(x)), a new one.",
+                )
             fail(
                 "Block(dropout=0.5) in eval mode gave two different outputs for the same input: dropout must be "
                 "off in eval mode"
