@@ -36,7 +36,8 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
     confirmed, touching = [], []
     for result in results:
         wrong = [found for found in wrongs if rests_on(result.nodeid, *found[:2], stage)]
-        confirmed.append(_unconfirmed(result, *wrong[0][::2]) if result.passed and wrong else result)
+        symbol, _, why = wrong[0] if wrong else ("", "", "")
+        confirmed.append(_unconfirmed(result, symbol, why) if result.passed and wrong else result)
         if wrong and all(_of_stage(symbol, stage) for symbol, _, _ in wrong):
             unexplained = [w for w in wrong if not any(probes.explained_by(w[1], cause) for cause in earlier)]
             touching += [(result, unexplained[0])] if unexplained else []

@@ -645,8 +645,7 @@ def modes_after_generating(model, prompt) -> list[bool]:
     return modes
 
 
-def parameter_count(gpt_stage, config: dict) -> int:
-    model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**config))
+def parameter_count(model) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
@@ -676,6 +675,7 @@ def gpt(inputs):
     set_gpt(model, inputs["weights"])
     too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
     trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"]))
+    deepest = {**inputs["config"], "n_layer": inputs["deepest"]}  # as many blocks as its config says
     with no_grad():
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
@@ -688,8 +688,8 @@ def gpt(inputs):
             "loss_type": type(loss).__name__,  # a tensor, to call backward on
             "generated": generated,
             "parameter_count": [
-                sum(parameter.numel() for parameter in model.parameters()),
-                guarded(lambda: parameter_count(gpt_stage, {**inputs["config"], "n_layer": inputs["deepest"]})),
+                parameter_count(model),
+                guarded(lambda: parameter_count(gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**deepest)))),
             ],
             "rejects_too_long": rejects(lambda: model(too_long)),
             "keeps_config": isinstance(getattr(model, "config", None), gpt_stage.GPTConfig),
@@ -1015,11 +1015,6 @@ def gpt2_block(inputs):
         return block(inputs["x"])
 
 
-def gpt2_parameter_count(gpt2, config: dict) -> int:
-    model = gpt2.GPT2(gpt2.GPT2Config(**config))
-    return sum(parameter.numel() for parameter in model.parameters())
-
-
 @call("s11_gpt2.GPT2")
 def gpt2_whole(inputs):
 
@@ -1027,6 +1022,7 @@ def gpt2_whole(inputs):
     model = gpt2_model(inputs)
     set_gpt2(model, inputs["weights"])
     too_long = inputs["idx"].new_zeros(1, inputs["config"]["block_size"] + 1)
+    deepest = {**inputs["config"], "n_layer": inputs["deepest"]}  # as many blocks as its config says
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
@@ -1035,8 +1031,8 @@ def gpt2_whole(inputs):
             "rejects_block_size": rejects(lambda: model(too_long[:, :-1])),  # exactly block_size: allowed
             "tied": model.lm_head.weight is model.transformer.wte.weight,
             "parameter_count": [
-                sum(parameter.numel() for parameter in model.parameters()),
-                guarded(lambda: gpt2_parameter_count(gpt2, {**inputs["config"], "n_layer": inputs["deepest"]})),
+                parameter_count(model),
+                guarded(lambda: parameter_count(gpt2.GPT2(gpt2.GPT2Config(**deepest)))),
             ],
             "rejects_too_long": rejects(lambda: model(too_long)),
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
