@@ -7,6 +7,7 @@ Used by the meta tier (each catalogued mistake or variant is one run) and by the
 import contextlib
 import gc
 import io
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,15 +119,35 @@ def run_suite(
         "no:logging",  # see pyproject.toml's addopts
         "--tb=native",  # learner-facing failures get their own message; this keeps the rest cheap
         f"--hypothesis-profile={profile}",
+        *NAMED_PLUGINS,
         *extra_args,
     ]
     collector = collector or ResultCollector()
     output = io.StringIO()
     _forget_modules_imported_under_another_profile(files, profile)
-    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _plugins_named_only():
         exit_code = pytest.main(args, plugins=[collector, *plugins, *([EveryNthTest(*share)] if share[1] > 1 else [])])
     _IMPORTED_UNDER.update({module: profile for module in _test_modules(files) if module in sys.modules})
     return SuiteRun(int(exit_code), collector.results, collector.collection_errors, output.getvalue())
+
+
+# The plugins a run loads, and no other: pytest would otherwise read every installed distribution's entry points
+# and files on each run (15 ms of each of the maintainer tier's 1,000 runs), and a plugin the learner installed
+# (pytest-randomly reseeding, say) would change what the tests see.
+NAMED_PLUGINS = ("-p", "kata.pytest_plugin", "-p", "_hypothesis_pytestplugin")
+
+
+@contextlib.contextmanager
+def _plugins_named_only():
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the variable, which pytest 8.0 knows, not 8.4's option
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
 
 
 # The hypothesis profile each test module of this process was imported under, by module name. A @given test

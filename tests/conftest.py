@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from support import ReferenceTokenizer, lecture_get_batch
+from support import ReferenceTokenizer, encoded_corpus, lecture_get_batch, vocabulary_of
 
 from kata.corpus import load_corpus
 from kata.suite import import_optimizer_machinery
@@ -37,7 +37,7 @@ def corpus() -> str:
 def corpus_vocabulary(corpus) -> tuple[str, ...]:
     """A tuple: tests hand the learner's code a fresh list of it, so code that changes its argument
     cannot change the vocabulary the references and later tests use."""
-    return tuple(sorted(set(corpus)))
+    return vocabulary_of(corpus)
 
 
 @pytest.fixture(scope="session")
@@ -46,12 +46,10 @@ def corpus_tokenizer(corpus_vocabulary) -> ReferenceTokenizer:
 
 
 @pytest.fixture(scope="session")
-def corpus_ids(corpus, corpus_vocabulary) -> torch.Tensor:
-    """The encoded corpus, 1-D int64. The corpus is ASCII, so a byte lookup table encodes it fast."""
-    table = torch.zeros(256, dtype=torch.long)
-    for index, char in enumerate(corpus_vocabulary):
-        table[ord(char)] = index
-    return table[torch.frombuffer(bytearray(corpus.encode("ascii")), dtype=torch.uint8).long()]
+def corpus_ids(corpus) -> torch.Tensor:
+    """The encoded corpus, 1-D int64: a copy of its own for each run, which code that writes into it cannot
+    pass on to the next."""
+    return encoded_corpus(corpus).clone()
 
 
 @pytest.fixture(scope="session")

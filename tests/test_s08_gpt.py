@@ -7,7 +7,7 @@ import pytest
 import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, show, time_major_hint
 from strategies import random_floats, random_tokens
-from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, submodule
+from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, shapes_only, submodule
 from torch import nn
 from torch.nn import functional as F
 
@@ -196,7 +196,7 @@ class TestLecturesModel:
             )
 
     def test_defaults_and_10_79_million_parameters(self):
-        with torch.device("meta"):  # shapes only: no memory for the weights, no time to initialise them
+        with shapes_only():
             model = stage.GPTLanguageModel(stage.GPTConfig())
         expected = dict(vocab_size=65, block_size=256, n_embd=384, n_head=6, n_layer=6, dropout=0.2)
         got = dataclasses.asdict(stage.GPTConfig())

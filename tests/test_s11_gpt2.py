@@ -17,6 +17,7 @@ from support import (
     fixed_seed,
     recorded_dropout,
     recorded_fused_attention,
+    shapes_only,
 )
 from torch import nn
 from torch.nn import functional as F
@@ -157,7 +158,7 @@ class TestConfigAndSize:
         got = dataclasses.asdict(stage.GPT2Config())
         if got != GPT2_SMALL:
             fail(f"GPT2Config(): expected GPT-2 small, {GPT2_SMALL}, got {got}")
-        with torch.device("meta"):  # shapes only: no memory for the weights, no time to initialise them
+        with shapes_only():
             model = stage.GPT2(stage.GPT2Config())
         count = sum(parameter.numel() for parameter in model.parameters())
         if count != GPT2_SMALL_PARAMETERS:
