@@ -165,3 +165,19 @@ def test_an_error_raised_in_an_earlier_stage_that_passes_sends_the_learner_to_th
     pointed = "s06_attention passes its own tests here, so look at that call"
     assert any(pointed in message and "s07_transformer.py:" in message for message in messages), messages
     assert not any("which fails here" in message for message in messages), messages
+
+
+def test_a_suite_run_loads_only_the_kata_and_hypothesis_plugins(tmp_path):
+    """Whatever else is installed (pytest-xdist here): a learner's pytest-randomly would reseed every test."""
+
+    class Loaded:
+        names: set = set()
+
+        def pytest_configure(self, config):
+            self.names = {name for name, _ in config.pluginmanager.list_name_plugin()}
+
+    loaded = Loaded()
+    run_suite(Edited("unchanged", "s01_tokenizer", "", ()).write_to(tmp_path / "impl"), [stage_named("s01_tokenizer")],
+              extra_args=("--collect-only",), plugins=(loaded,))  # fmt: skip
+    assert {"kata.pytest_plugin", "_hypothesis_pytestplugin"} <= loaded.names, loaded.names
+    assert not {"xdist", "anyio"} & loaded.names, loaded.names
