@@ -20,6 +20,17 @@ _SIZES_DIFFER = r"The size of tensor a \(\d+\) must match the size of tensor b \
 # What torch says for a mistake learners often make, (in the error, in the line that raised it), and the mistake
 # in words: torch's own text names the operation, not what to change.
 _KNOWN_ERRORS = (
+    (  # the (B, 1) draw squeezed to (B,), and to () where B is 1, before it is put back into (B, 1)
+        r"Tensors must have same number of dimensions",
+        r"torch\.cat.*squeeze",
+        "With one row (B = 1), .squeeze() also removes the batch dimension: torch.multinomial(probs, num_samples=1) "
+        "already returns (B, 1), so torch.cat((idx, idx_next), dim=1) needs no squeeze.",
+    ),
+    (  # the model's (logits, loss) pair used as the loss
+        r"'tuple' object has no attribute '(backward|item)'",
+        "",
+        "The model returns the pair (logits, loss): unpack it, logits, loss = model(xb, yb), and use the loss.",
+    ),
     (  # two dtypes meeting in one operation (matmul, mm, dot, the losses' backward)
         r"same dtype|expected scalar type \w+ but found \w+|Found dtype \w+ but expected \w+",
         "",

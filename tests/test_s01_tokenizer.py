@@ -156,4 +156,5 @@ class TestCharTokenizerRejects:
             lambda: stage.CharTokenizer(vocabulary[:]),
             f"CharTokenizer({vocabulary!r})",
             "every entry must be one character, and no character may appear twice (it would get two ids)",
+            hint="'' has no character at all: check len(entry) != 1, not len(entry) > 1." if "" in vocabulary else "",
         )

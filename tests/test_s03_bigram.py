@@ -45,6 +45,12 @@ class TestForward:
         table = getattr(model, "token_embedding_table", None)
         if not isinstance(table, nn.Embedding) or tuple(table.weight.shape) != (7, 7):
             fail(f"BigramLanguageModel(7).token_embedding_table: expected nn.Embedding(7, 7), got {table!r}")
+        count = sum(parameter.numel() for parameter in model.parameters())
+        if count != 7 * 7:
+            fail(
+                f"BigramLanguageModel(7) has {count} parameters, where its table alone has 49: a bigram's logits are "
+                "the table's rows, with no layer after it (lm_head comes with the next model of the lecture)"
+            )
 
     @given(seeds, st.integers(1, 4), st.integers(1, 9), st.integers(1, 30))
     @example(0, 2, 3, 5)
@@ -83,6 +89,9 @@ class TestForward:
                     "That pairs each position with the target after its own: targets already hold the next tokens "
                     "(y is x one token later), so compare logits and targets position by position, unshifted."
                 )
+            probabilities = F.softmax(table[idx].view(B * T, V), dim=-1)
+            if math.isclose(got, F.cross_entropy(probabilities, targets.view(-1)).item(), abs_tol=1e-5):
+                hint = SOFTMAX_BEFORE_CROSS_ENTROPY
             fail(
                 f"{call}: expected the mean cross-entropy {expected.item():.6f} (of the logits against the targets), "
                 f"got {got!r}",
@@ -121,7 +130,18 @@ class TestForward:
         expect_flattened_logits(logits, 32, 65, call)
         got = loss_value(loss, call)
         if not math.isclose(got, LECTURE_FIRST_LOSS, abs_tol=1e-4):
-            fail(f"{call}: expected the loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {got:.4f}")
+            targets = lecture_batch[1].view(-1)
+            of_probabilities = F.cross_entropy(F.softmax(logits.detach(), dim=-1), targets).item()
+            fail(
+                f"{call}: expected the loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {got:.4f}",
+                SOFTMAX_BEFORE_CROSS_ENTROPY if math.isclose(got, of_probabilities, abs_tol=1e-4) else "",
+            )
+
+
+SOFTMAX_BEFORE_CROSS_ENTROPY = (
+    "That is the cross-entropy of softmax(logits): F.cross_entropy applies log_softmax itself, so pass it the "
+    "logits, not probabilities."
+)
 
 
 def expect_flattened_logits(logits, rows: int, V: int, call: str) -> None:
@@ -146,8 +166,46 @@ def expected_generation(table, idx, max_new_tokens, seed, *, softmax_dim=-1, pos
     return idx
 
 
+def every_position_sampled(table, idx, max_new_tokens, seed):
+    """What generate gives when it draws a token for every position, (B*T) draws a step, and keeps the last."""
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(max_new_tokens):
+        B, T = idx.shape
+        probs = F.softmax(table[idx].view(B * T, -1), dim=-1)
+        drawn = torch.multinomial(probs, num_samples=1, generator=generator).view(B, T)
+        idx = torch.cat((idx, drawn[:, -1:]), dim=1)
+    return idx
+
+
+def generation_mistakes(got, table, idx, max_new_tokens, seed) -> list[str]:
+    """The hints of the mistakes whose tokens `got` are, and the right tokens are not."""
+    expected = expected_generation(table, idx, max_new_tokens, seed)
+    mistakes = {
+        SOFTMAX_OVER_THE_BATCH: expected_generation(table, idx, max_new_tokens, seed, softmax_dim=0),
+        EVERY_POSITION: every_position_sampled(table, idx, max_new_tokens, seed),
+        FIRST_POSITION: expected_generation(table, idx, max_new_tokens, seed, position=0),
+    }
+    return [
+        hint for hint, tokens in mistakes.items() if close(got, tokens, atol=0) and not close(expected, tokens, atol=0)
+    ]
+
+
+def only_the_new_tokens(got, idx, max_new_tokens) -> str:
+    if isinstance(got, torch.Tensor) and tuple(got.shape) == (idx.shape[0], max_new_tokens):
+        return "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx."
+    return ""
+
+
 FIRST_POSITION = (
     "It continues from the first token of each row: the next token depends on the *last* position, logits[:, -1, :]."
+)
+SOFTMAX_OVER_THE_BATCH = (
+    "These are the tokens a softmax over dim 0, across the batch, draws: each row's probabilities come from its own "
+    "logits, F.softmax(logits, dim=-1)."
+)
+EVERY_POSITION = (
+    "These are the tokens drawn when every position is sampled and the last draw kept: sample from the last "
+    "position's logits only, logits[:, -1, :], so that the generator draws one number a row each step."
 )
 
 
@@ -167,21 +225,21 @@ class TestGenerate:
             "Each step: softmax of the last position's logits (dim=-1), then "
             "torch.multinomial(probs, num_samples=1, generator=generator), appended with torch.cat(..., dim=1)."
         )
-        if new_tokens and close(got, expected_generation(table, idx, new_tokens, seed, softmax_dim=0), atol=0):
-            hint = (
-                "These are the tokens a softmax over dim 0, across the batch, draws: each row's probabilities "
-                "come from its own logits, F.softmax(logits, dim=-1)."
-            )
-        elif T > 1 and new_tokens and close(got, expected_generation(table, idx, new_tokens, seed, position=0), atol=0):
-            hint = FIRST_POSITION
-        expect_equal_tensors(got, expected_generation(table, idx, new_tokens, seed), call, hint=hint)
+        expected = expected_generation(table, idx, new_tokens, seed)
+        told = generation_mistakes(got, table, idx, new_tokens, seed)
+        if len(told) > 1:  # one row of one token draws alike for all three: ask again where each differs
+            other_table, other_idx = random_floats((5, 5), 0), random_tokens((2, 3), 5, 0)
+            again = model_with_table(other_table).generate(other_idx, 4, generator=torch.Generator().manual_seed(0))
+            told = generation_mistakes(again, other_table, other_idx, 4, 0) or told
+        hint = " Or: ".join(told) or only_the_new_tokens(got, idx, new_tokens) or hint
+        expect_equal_tensors(got, expected, call, hint=hint)
 
     def test_follows_a_table_that_makes_each_next_token_certain(self):
         model = model_with_table(successor_table(10))
         idx = torch.tensor([[3, 1, 4], [2, 7, 5], [0, 9, 9]])
         got = model.generate(idx, 6, generator=torch.Generator().manual_seed(0))
         expected = torch.cat([idx, torch.tensor([[5, 6, 7, 8, 9, 0], [6, 7, 8, 9, 0, 1], [0, 1, 2, 3, 4, 5]])], dim=1)
-        hint = ""
+        hint = only_the_new_tokens(got, idx, 6)
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and got[:, 3].tolist() == [4, 3, 1]:
             hint = FIRST_POSITION
         expect_equal_tensors(
