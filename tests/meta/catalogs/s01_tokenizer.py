@@ -118,6 +118,59 @@ MISTAKES = [
         ),
         "KeyError",
     ),
+    # Source: the tenth precision pass (2026-12-06): common learner bug: checks only multi-character entries (len >
+    # 1), so the empty string slips through.
+    # No hint before this pass: the message said only the rule, not that '' has length 0.
+    Mistake(
+        "empty-entry-accepted",
+        "s01_tokenizer",
+        "rejected only vocabulary entries longer than one character, so the empty string passed",
+        (
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.__init__",
+                """
+def __init__(self, vocabulary):
+    vocabulary = list(vocabulary)
+    for position, entry in enumerate(vocabulary):
+        if len(entry) > 1:
+            raise ValueError(f"vocabulary entry {entry!r} at position {position} is not a single character")
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ValueError("the vocabulary repeats a character")
+    self.vocabulary = vocabulary
+    self.vocab_size = len(vocabulary)
+    self.string_to_id = {char: index for index, char in enumerate(vocabulary)}
+""",
+            ),
+        ),
+        "'' has no character at all",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: decode bound check with > instead of >= (the
+    # catalog has <=, the same bug spelt otherwise); combined with a dict lookup so vocab_size raises KeyError, not
+    # ValueError.
+    Mistake(
+        "decode-bound-gt-keyerror",
+        "s01_tokenizer",
+        "checked decode's ids against vocab_size with > and looked them up in a dict, so vocab_size raised KeyError",
+        (
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.decode",
+                """
+def decode(self, ids):
+    itos = dict(enumerate(self.vocabulary))
+    out = []
+    for token_id in ids:
+        token_id = int(token_id)
+        if token_id < 0 or token_id > self.vocab_size:
+            raise ValueError(f"id {token_id} is outside the vocabulary")
+        out.append(itos[token_id])
+    return "".join(out)
+""",
+            ),
+        ),
+        "3 is not an id. It raised KeyError instead",
+    ),
 ]
 
 VARIANTS = [
@@ -185,6 +238,217 @@ class CharTokenizer:
             if i not in self.itos:
                 raise ValueError(f"unknown id {i}")
         return "".join(self.itos[i] for i in ids)
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): karpathy/ng-video-lecture gpt.py (chars =
+    # sorted(list(set(text))); stoi/itos; encode/decode lambdas), wrapped in the kata's class; decode converts tensor
+    # elements with int().
+    Variant(
+        "lecture-lambdas-in-a-class",
+        "s01_tokenizer",
+        "keeps the lecture's sorted(list(set(text))) and its stoi and itos dicts, converting decode's ids with int()",
+        (
+            replaced(
+                "s01_tokenizer",
+                "build_vocabulary",
+                """
+def build_vocabulary(text):
+    chars = sorted(list(set(text)))
+    return chars
+""",
+            ),
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer",
+                """
+class CharTokenizer:
+    def __init__(self, vocabulary):
+        chars = list(vocabulary)
+        for ch in chars:
+            if not isinstance(ch, str) or len(ch) != 1:
+                raise ValueError(f"vocabulary entry {ch!r} is not a single character")
+        if len(chars) != len(set(chars)):
+            raise ValueError("duplicate characters in the vocabulary")
+        self.vocabulary = chars
+        self.vocab_size = len(chars)
+        self.stoi = {ch: i for i, ch in enumerate(chars)}
+        self.itos = {i: ch for i, ch in enumerate(chars)}
+
+    def encode(self, s):
+        for i, c in enumerate(s):
+            if c not in self.stoi:
+                raise ValueError(f"character {c!r} at position {i} is not in the vocabulary")
+        return [self.stoi[c] for c in s]
+
+    def decode(self, l):
+        out = []
+        for i in l:
+            i = int(i)
+            if i not in self.itos:
+                raise ValueError(f"id {i} is not in the vocabulary")
+            out.append(self.itos[i])
+        return ''.join(out)
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): rasbt/LLMs-from-scratch ch02 SimpleTokenizerV1 (str_to_int /
+    # int_to_str attributes), adapted to characters; vocabulary kept as a tuple, decode of a tensor via .tolist().
+    Variant(
+        "simple-tokenizer-like-llms-from-scratch",
+        "s01_tokenizer",
+        "keeps LLMs-from-scratch's str_to_int and int_to_str dicts and the vocabulary as a tuple",
+        (
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer",
+                """
+class CharTokenizer:
+    def __init__(self, vocabulary):
+        vocab = tuple(vocabulary)
+        if any(not isinstance(v, str) or len(v) != 1 for v in vocab):
+            raise ValueError("each vocabulary entry must be a single character")
+        if len(set(vocab)) < len(vocab):
+            raise ValueError("repeated entry in the vocabulary")
+        self.vocabulary = vocab
+        self.vocab_size = len(vocab)
+        self.str_to_int = {s: i for i, s in enumerate(vocab)}
+        self.int_to_str = {i: s for s, i in self.str_to_int.items()}
+
+    def encode(self, text):
+        ids = []
+        for pos, ch in enumerate(text):
+            try:
+                ids.append(self.str_to_int[ch])
+            except KeyError:
+                raise ValueError(f"character {ch!r} at position {pos} is not in the vocabulary") from None
+        return ids
+
+    def decode(self, ids):
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        for i in ids:
+            if i < 0 or i >= self.vocab_size:
+                raise ValueError(f"id {i} out of range")
+        return "".join([self.int_to_str[i] for i in ids])
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style (collections.Counter for duplicates; str.join over
+    # a generator; tensor elements index lists).
+    Variant(
+        "counter-duplicates-and-tensor-index",
+        "s01_tokenizer",
+        "finds repeats with collections.Counter and indexes the vocabulary with the ids as given",
+        (
+            (
+                "from collections.abc import Iterable, Sequence\n",
+                "from collections import Counter\nfrom collections.abc import Iterable, Sequence\n",
+            ),
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.__init__",
+                """
+def __init__(self, vocabulary):
+    vocabulary = list(vocabulary)
+    if not all(isinstance(c, str) and len(c) == 1 for c in vocabulary):
+        raise ValueError("every vocabulary entry must be exactly one character")
+    dupes = [c for c, n in Counter(vocabulary).items() if n > 1]
+    if dupes:
+        raise ValueError(f"repeated vocabulary entries: {dupes}")
+    self.vocabulary = vocabulary
+    self.vocab_size = len(vocabulary)
+    self.string_to_id = {c: i for i, c in enumerate(vocabulary)}
+""",
+            ),
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.decode",
+                """
+def decode(self, ids):
+    ids = list(ids)
+    bad = [i for i in ids if not 0 <= i < self.vocab_size]
+    if bad:
+        raise ValueError(f"ids {[int(b) for b in bad]} are outside 0..{self.vocab_size - 1}")
+    return "".join(self.vocabulary[i] for i in ids)
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: vocabulary via dict.fromkeys(sorted(text)) and a
+    # pre-scan for the first unknown character.
+    Variant(
+        "prescan-with-next",
+        "s01_tokenizer",
+        "builds the vocabulary with dict.fromkeys(sorted(text)) and finds the first unknown character with next()",
+        (
+            replaced(
+                "s01_tokenizer",
+                "build_vocabulary",
+                """
+def build_vocabulary(text):
+    return list(dict.fromkeys(sorted(text)))
+""",
+            ),
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.encode",
+                """
+def encode(self, text):
+    unknown = next(((i, c) for i, c in enumerate(text) if c not in self.string_to_id), None)
+    if unknown is not None:
+        pos, ch = unknown
+        raise ValueError(f"character {ch!r} at position {pos} is not in the vocabulary")
+    return list(map(self.string_to_id.__getitem__, text))
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: encode stops at the first unknown character; the
+    # ids collected so far count its position.
+    Variant(
+        "position-from-len-ids",
+        "s01_tokenizer",
+        "counts the unknown character's position as the number of ids collected before it",
+        (
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.encode",
+                """
+def encode(self, text):
+    ids = []
+    for ch in text:
+        if ch not in self.string_to_id:
+            raise ValueError(f"character {ch!r} at position {len(ids)} is not in the vocabulary")
+        ids.append(self.string_to_id[ch])
+    return ids
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: decode normalises any input with
+    # torch.as_tensor(ids).tolist() (nanoGPT's sample.py decodes y[0].tolist()).
+    Variant(
+        "decode-via-as-tensor-tolist",
+        "s01_tokenizer",
+        "converts decode's ids with torch.as_tensor(ids).tolist()",
+        (
+            (
+                "from collections.abc import Iterable, Sequence\n",
+                "from collections.abc import Iterable, Sequence\n\nimport torch\n",
+            ),
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.decode",
+                """
+def decode(self, ids):
+    ids = torch.as_tensor(ids, dtype=torch.long).tolist()
+    if any(i < 0 or i >= self.vocab_size for i in ids):
+        raise ValueError(f"ids must lie in 0..{self.vocab_size - 1}")
+    return "".join(self.vocabulary[i] for i in ids)
 """,
             ),
         ),

@@ -147,6 +147,119 @@ MISTAKES = [
         (("    _check_sizes(data, batch_size, block_size)\n    ix", "    ix"),),
         "should raise ValueError",
     ),
+    # Source: the tenth precision pass (2026-12-06): learner typo: the size argument of randint given block_size
+    # instead of batch_size.
+    Mistake(
+        "randint-size-is-block-size",
+        "s02_batches",
+        "drew block_size starts instead of batch_size",
+        (
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    _check_sizes(data, batch_size, block_size)
+    ix = torch.randint(len(data) - block_size, (block_size,), generator=generator)
+    x = torch.stack([data[i:i+block_size] for i in ix])
+    y = torch.stack([data[i+1:i+block_size+1] for i in ix])
+    return x, y
+""",
+            ),
+        ),
+        "x: expected shape (4, 8), got (8, 8)",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: draws distinct starts with randperm (no two
+    # windows alike), not the lecture's randint.
+    Mistake(
+        "starts-without-replacement",
+        "s02_batches",
+        "drew distinct starts with torch.randperm instead of torch.randint",
+        (
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    _check_sizes(data, batch_size, block_size)
+    ix = torch.randperm(len(data) - block_size, generator=generator)[:batch_size]
+    x = torch.stack([data[i:i+block_size] for i in ix])
+    y = torch.stack([data[i+1:i+block_size+1] for i in ix])
+    return x, y
+""",
+            ),
+        ),
+        "Draw the starts with torch.randint(len(data) - block_size, (batch_size,), generator=generator)",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: validates with assert (AssertionError, not
+    # ValueError) as many notebooks do.
+    Mistake(
+        "split-checks-with-assert",
+        "s02_batches",
+        "checked the fraction with assert, which raises AssertionError, not ValueError",
+        (
+            replaced(
+                "s02_batches",
+                "train_val_split",
+                """
+def train_val_split(data, train_fraction=0.9):
+    assert 0 < train_fraction < 1, "train_fraction must be between 0 and 1"
+    n = int(train_fraction * len(data))
+    return data[:n], data[n:]
+""",
+            ),
+        ),
+        "should raise ValueError: 0 < train_fraction < 1. It raised AssertionError",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: the length check lets data of exactly block_size
+    # tokens through (len(data) < block_size), so torch.randint(0, ...) raises RuntimeError instead of ValueError.
+    Mistake(
+        "size-check-off-by-one",
+        "s02_batches",
+        "let data of exactly block_size tokens through its length check",
+        (
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    if batch_size < 1 or block_size < 1:
+        raise ValueError("batch_size and block_size must be at least 1")
+    if len(data) < block_size:
+        raise ValueError(f"data has only {len(data)} tokens")
+    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([data[i:i+block_size] for i in ix])
+    y = torch.stack([data[i+1:i+block_size+1] for i in ix])
+    return x, y
+""",
+            ),
+        ),
+        "the data needs block_size + 1 tokens. It raised RuntimeError instead",
+    ),
+    # Source: the tenth precision pass (2026-12-06): the lecture's gpt.py (n = int(0.9*len(data))) copied into the
+    # kata's function: the fraction hard-coded. The grader's check drew the fraction 0.9 on about 28% of draws, where
+    # the hard-coded 0.9 is right.
+    Mistake(
+        "split-hard-codes-0.9",
+        "s02_batches",
+        "split at int(0.9*len(data)) whatever train_fraction was",
+        (
+            replaced(
+                "s02_batches",
+                "train_val_split",
+                """
+def train_val_split(data, train_fraction=0.9):
+    if not 0 < train_fraction < 1:
+        raise ValueError("train_fraction must lie in (0, 1)")
+    n = int(0.9*len(data))  # first 90% will be train, rest val
+    train_data = data[:n]
+    val_data = data[n:]
+    return train_data, val_data
+""",
+            ),
+        ),
+        "expected 3 and 4 tokens (n = int(train_fraction * len(data)))",
+    ),
 ]
 
 VARIANTS = [
@@ -214,6 +327,161 @@ def get_batch(data, batch_size, block_size, generator=None):
     ix = torch.randint(low=0, high=len(data) - block_size, size=(batch_size,), generator=generator)
     chosen = windows[ix]
     return chosen[:, :-1].contiguous(), chosen[:, 1:].contiguous()
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): rasbt/LLMs-from-scratch style data prep (torch.tensor(...,
+    # dtype=torch.int64)); split with tensor_split.
+    Variant(
+        "int64-and-tensor-split",
+        "s02_batches",
+        "encodes with dtype=torch.int64 and splits with torch.tensor_split",
+        (
+            replaced(
+                "s02_batches",
+                "encode_text",
+                """
+def encode_text(text, tokenizer):
+    return torch.tensor(tokenizer.encode(text), dtype=torch.int64)
+""",
+            ),
+            replaced(
+                "s02_batches",
+                "train_val_split",
+                """
+def train_val_split(data, train_fraction=0.9):
+    if train_fraction <= 0 or train_fraction >= 1:
+        raise ValueError("train_fraction must be in (0, 1)")
+    split_idx = int(train_fraction * len(data))
+    train_data, val_data = torch.tensor_split(data, [split_idx])
+    return train_data, val_data
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): karpathy/ng-video-lecture bigram.py get_batch, with the generator
+    # passed through and keyword arguments to randint (low=0); the lecture's notebook loop for context/target (target
+    # converted with .item()).
+    Variant(
+        "lecture-get-batch-keywords",
+        "s02_batches",
+        "calls torch.randint with keywords (low=0, size=...) and builds the pairs in the lecture's loop with .item()",
+        (
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    if batch_size <= 0 or block_size <= 0:
+        raise ValueError("batch_size and block_size must be positive")
+    if data.size(0) <= block_size:
+        raise ValueError(f"need at least {block_size + 1} tokens")
+    ix = torch.randint(0, len(data) - block_size, size=(batch_size,), generator=generator)
+    x = torch.stack([data[i:i+block_size] for i in ix])
+    y = torch.stack([data[i+1:i+block_size+1] for i in ix])
+    return x, y
+""",
+            ),
+            replaced(
+                "s02_batches",
+                "context_target_pairs",
+                """
+def context_target_pairs(data, block_size):
+    if block_size < 1 or len(data) < block_size + 1:
+        raise ValueError("not enough data for one block")
+    x = data[:block_size]
+    y = data[1:block_size+1]
+    examples = []
+    for t in range(block_size):
+        context = x[:t+1]
+        target = y[t]
+        examples.append((context, target.item()))
+    return examples
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): nanoGPT train.py get_batch style (ix.tolist(),
+    # from_numpy(...astype(np.int64))), adapted to a tensor: windows cut with an index list and converted with
+    # .long().
+    Variant(
+        "nanogpt-style-tolist",
+        "s02_batches",
+        "cuts the windows at ix.tolist() and converts them with .long(), as nanoGPT does",
+        (
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    _check_sizes(data, batch_size, block_size)
+    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator).tolist()
+    x = torch.stack([data[i:i + block_size].long() for i in ix])
+    y = torch.stack([data[i + 1:i + 1 + block_size].long() for i in ix])
+    return x, y
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: torch.as_tensor + .long(); the split with
+    # math.floor; get_batch that indexes with gather-like broadcasting (ix[:, None] + arange).
+    Variant(
+        "floor-split-and-broadcast-gather",
+        "s02_batches",
+        "splits at math.floor and gathers the windows with one broadcast index",
+        (
+            ("import torch\n", "import math\n\nimport torch\n"),
+            replaced(
+                "s02_batches",
+                "encode_text",
+                """
+def encode_text(text, tokenizer):
+    return torch.as_tensor(tokenizer.encode(text)).long()
+""",
+            ),
+            replaced(
+                "s02_batches",
+                "train_val_split",
+                """
+def train_val_split(data, train_fraction=0.9):
+    if not (0.0 < train_fraction < 1.0):
+        raise ValueError(f"bad train_fraction {train_fraction}")
+    n = math.floor(train_fraction * len(data))
+    return data[:n], data[n:]
+""",
+            ),
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    _check_sizes(data, batch_size, block_size)
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    pos = starts[:, None] + torch.arange(block_size + 1)[None, :]
+    chunk = data[pos]
+    return chunk[:, :-1], chunk[:, 1:]
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): the lecture's notebook prints "when input is ... the target:
+    # tensor(47)": a learner keeps target = y[t], a 0-d tensor, where the docstring asks int(data[t+1]). The suite and
+    # the grader's check accept the 0-d tensor target.
+    Variant(
+        "pairs-target-left-a-tensor",
+        "s02_batches",
+        "returns each target as the 0-d tensor y[t], as the lecture's notebook prints it",
+        (
+            replaced(
+                "s02_batches",
+                "context_target_pairs",
+                """
+def context_target_pairs(data, block_size):
+    _check_sizes(data, batch_size=1, block_size=block_size)
+    x = data[:block_size]
+    y = data[1:block_size+1]
+    return [(x[:t+1], y[t]) for t in range(block_size)]
 """,
             ),
         ),

@@ -186,6 +186,165 @@ MISTAKES = [
         "without a return statement returns None",
         misleading=("torch.multinomial(probs",),  # the sampling recipe is beside the point
     ),
+    # Source: the tenth precision pass (2026-12-06): a very common learner bug (forum question "loss stuck near ln
+    # V"): softmax applied before cross_entropy.
+    # No hint before this pass: the messages gave the wrong loss, not that F.cross_entropy takes the logits.
+    Mistake(
+        "softmax-before-cross-entropy",
+        "s03_bigram",
+        "passed softmax probabilities, not the logits, to F.cross_entropy",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    logits = self.token_embedding_table(idx)
+    if targets is None:
+        return logits, None
+    B, T, V = logits.shape
+    logits = logits.view(B * T, V)
+    probs = F.softmax(logits, dim=-1)
+    loss = F.cross_entropy(probs, targets.view(B * T))
+    return logits, loss
+""",
+            ),
+        ),
+        "F.cross_entropy applies log_softmax itself",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: squeeze the sampled token and unsqueeze it back;
+    # .squeeze() drops the batch dim when B == 1. The grader's check never drew B = 1.
+    # No hint before this pass: a bare RuntimeError, and the check never drew a batch of one.
+    Mistake(
+        "squeeze-drops-batch-of-one",
+        "s03_bigram",
+        "squeezed the sampled tokens, which drops the batch dimension when B is 1",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx)
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator).squeeze()
+        idx = torch.cat((idx, idx_next.unsqueeze(-1)), dim=1)
+    return idx
+""",
+            ),
+        ),
+        ".squeeze() also removes the batch dimension",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: softmax and multinomial over every position (B*T
+    # rows), then keeps the last position's draw; right in distribution but not the docstring's recipe (the draws for
+    # the other rows consume the generator).
+    # No hint before this pass: the message blamed a softmax over dim 0, across the batch.
+    Mistake(
+        "samples-every-position-keeps-last",
+        "s03_bigram",
+        "sampled a token at every position and kept the last position's",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx)
+        B, T, V = logits.shape
+        probs = F.softmax(logits.view(B * T, V), dim=-1)
+        nxt = torch.multinomial(probs, num_samples=1, generator=generator).view(B, T)
+        idx = torch.cat((idx, nxt[:, -1:]), dim=1)
+    return idx
+""",
+            ),
+        ),
+        "every position is sampled and the last draw kept",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: softmax over dim=1 of the (B, T, V) logits (time,
+    # not vocabulary), then the last position.
+    Mistake(
+        "softmax-over-time",
+        "s03_bigram",
+        "took the softmax over dim=1, across time, not over the vocabulary",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx)
+        probs = F.softmax(logits, dim=1)[:, -1, :]
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+        "softmax of the last position's logits (dim=-1)",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style (returning only what was generated, as many chat
+    # APIs do): idx[:, T:].
+    # No hint before this pass: the messages showed the wrong shape, not that generate returns the prompt too.
+    Mistake(
+        "returns-only-new-tokens",
+        "s03_bigram",
+        "returned only the new tokens, without the prompt",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    T = idx.shape[1]
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx)
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
+    return idx[:, T:]
+""",
+            ),
+        ),
+        "Those are the new tokens alone",
+    ),
+    # Source: the tenth precision pass (2026-12-06): the lecture's next step (self.lm_head = nn.Linear(n_embd,
+    # vocab_size)) taken early, with n_embd = vocab_size.
+    # No hint before this pass: no message said the model has parameters beyond the table.
+    Mistake(
+        "lm-head-added-early",
+        "s03_bigram",
+        "added the lecture's later lm_head layer after the table",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.__init__",
+                """
+def __init__(self, vocab_size):
+    super().__init__()
+    self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)
+    self.lm_head = nn.Linear(vocab_size, vocab_size)
+""",
+            ),
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    tok_emb = self.token_embedding_table(idx)
+    logits = self.lm_head(tok_emb)
+    if targets is None:
+        return logits, None
+    B, T, C = logits.shape
+    logits = logits.view(B*T, C)
+    loss = F.cross_entropy(logits, targets.view(B*T))
+    return logits, loss
+""",
+            ),
+        ),
+        "with no layer after it",
+    ),
 ]
 
 VARIANTS = [
@@ -253,6 +412,164 @@ def generate(self, idx, max_new_tokens, generator=None):
     for _ in range(max_new_tokens):
         logits, _ = self(idx)
         idx_next = torch.multinomial(logits[:, -1, :].exp(), num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): karpathy/minGPT model.py forward: F.cross_entropy(logits.view(-1,
+    # logits.size(-1)), targets.view(-1), ignore_index=-1), with the logits returned flattened as the kata asks.
+    Variant(
+        "mingpt-style-ignore-index",
+        "s03_bigram",
+        "computes the loss with minGPT's ignore_index=-1",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    logits = self.token_embedding_table(idx)
+    loss = None
+    if targets is not None:
+        logits = logits.view(-1, logits.size(-1))
+        loss = F.cross_entropy(logits, targets.view(-1), ignore_index=-1)
+    return logits, loss
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): karpathy/makemore lecture 1 (counts = logits.exp(); probs =
+    # counts / counts.sum(1, keepdims=True); loss = -probs[torch.arange(n), ys].log().mean()), inside the kata's
+    # forward.
+    Variant(
+        "loss-by-hand-like-makemore",
+        "s03_bigram",
+        "computes the loss by hand from exponentiated, normalised counts, as makemore does",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    logits = self.token_embedding_table(idx)
+    if targets is None:
+        return logits, None
+    B, T, C = logits.shape
+    logits = logits.view(B*T, C)
+    ys = targets.view(B*T)
+    counts = logits.exp()
+    probs = counts / counts.sum(1, keepdims=True)
+    loss = -probs[torch.arange(B*T), ys].log().mean()
+    return logits, loss
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): nanoGPT model.py generate signature (temperature=1.0,
+    # top_k=None), kept with the kata's generator; for a bigram only the last token is fed (idx[:, -1:]), a common
+    # speed-up in learner repos.
+    Variant(
+        "nanogpt-generate-last-token-only",
+        "s03_bigram",
+        "feeds generate only the last token and takes nanoGPT's temperature and top_k",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+@torch.no_grad()
+def generate(self, idx, max_new_tokens, generator=None, temperature=1.0, top_k=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx[:, -1:])
+        logits = logits[:, -1, :] / temperature
+        if top_k is not None:
+            v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+            logits[logits < v[:, [-1]]] = -float('Inf')
+        probs = F.softmax(logits, dim=-1)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: preallocate the output and fill it column by
+    # column; log_softmax + nll_loss for the loss.
+    Variant(
+        "preallocated-generate-and-nll",
+        "s03_bigram",
+        "fills a preallocated output column by column and takes the loss as nll_loss of log_softmax",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.forward",
+                """
+def forward(self, idx, targets=None):
+    logits = self.token_embedding_table(idx)
+    if targets is None:
+        return logits, None
+    logits = logits.reshape(-1, logits.shape[-1])
+    loss = F.nll_loss(F.log_softmax(logits, dim=-1), targets.reshape(-1))
+    return logits, loss
+""",
+            ),
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    B, T = idx.shape
+    out = torch.empty(B, T + max_new_tokens, dtype=idx.dtype, device=idx.device)
+    out[:, :T] = idx
+    for t in range(T, T + max_new_tokens):
+        logits, _ = self(out[:, :t])
+        probs = torch.softmax(logits[:, -1, :], dim=-1)
+        out[:, t:t+1] = torch.multinomial(probs, 1, generator=generator)
+    return out
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style: multinomial with replacement=True (statistically
+    # identical for one sample).
+    Variant(
+        "multinomial-with-replacement",
+        "s03_bigram",
+        "samples with torch.multinomial(..., replacement=True)",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx)
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        idx_next = torch.multinomial(probs, num_samples=1, replacement=True, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner style for a bigram: feed only the last token as a 1-D
+    # tensor, so the logits are already (B, V).
+    Variant(
+        "feeds-last-token-1d",
+        "s03_bigram",
+        "feeds the model only the last token, as a 1-D tensor, so the logits are already (B, V)",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    for _ in range(max_new_tokens):
+        logits, _ = self(idx[:, -1])  # (B, V): a bigram needs only the last token
+        probs = F.softmax(logits, dim=-1)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
         idx = torch.cat((idx, idx_next), dim=1)
     return idx
 """,

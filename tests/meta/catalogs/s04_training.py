@@ -164,6 +164,187 @@ MISTAKES = [
         (("torch.optim.AdamW(model.parameters(), lr=lr)", "torch.optim.Adam(model.parameters(), lr=lr)"),),
         "without weight decay (or Adam)",
     ),
+    # Source: the tenth precision pass (2026-12-06): karpathy/makemore part 3 (lossi.append(loss.log10().item())): the
+    # training loss recorded as log10.
+    # No hint before this pass: the message said only that the losses differ.
+    Mistake(
+        "train-records-log10-loss",
+        "s04_training",
+        "recorded each step's loss as its log10, as makemore plots it",
+        (
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    lossi = []
+    for i in range(steps):
+        xb, yb = next_batch()
+        _, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        lossi.append(loss.log10().item())
+    return lossi
+""",
+            ),
+        ),
+        "These are the losses' log10",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: step before backward (so each step applies nothing
+    # new, gradients cleared right after).
+    Mistake(
+        "step-before-backward",
+        "s04_training",
+        "called optimizer.step() before loss.backward()",
+        (
+            replaced(
+                "s04_training",
+                "train_step",
+                """
+def train_step(model, optimizer, xb, yb):
+    _, loss = model(xb, yb)
+    optimizer.zero_grad(set_to_none=True)
+    optimizer.step()
+    loss.backward()
+    return loss.item()
+""",
+            ),
+        ),
+        "did not run, or found no gradients. Call it after loss.backward()",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: estimate_loss switches to eval and never switches
+    # back (no model.train()).
+    Mistake(
+        "estimate-never-restores-mode",
+        "s04_training",
+        "left the model in eval mode after estimating the loss",
+        (
+            replaced(
+                "s04_training",
+                "estimate_loss",
+                """
+@torch.no_grad()
+def estimate_loss(model, next_batch, eval_iters):
+    model.eval()
+    losses = torch.zeros(eval_iters)
+    for k in range(eval_iters):
+        xb, yb = next_batch()
+        _, loss = model(xb, yb)
+        losses[k] = loss.item()
+    return losses.mean().item()
+""",
+            ),
+        ),
+        "remember model.training before model.eval(), then model.train(that value)",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: the mean divides by eval_iters but the loop runs
+    # eval_iters - 1 batches (range(1, eval_iters)).
+    Mistake(
+        "estimate-off-by-one-batches",
+        "s04_training",
+        "averaged the losses of eval_iters - 1 batches over eval_iters",
+        (
+            replaced(
+                "s04_training",
+                "estimate_loss",
+                """
+@torch.no_grad()
+def estimate_loss(model, next_batch, eval_iters):
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for k in range(1, eval_iters):
+        xb, yb = next_batch()
+        _, loss = model(xb, yb)
+        total += loss.item()
+    model.train(was_training)
+    return total / eval_iters
+""",
+            ),
+        ),
+        "should call next_batch 5 times, called it 4 times",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: the list of step losses keeps the loss tensors
+    # (graph attached), not floats.
+    Mistake(
+        "train-keeps-loss-tensors",
+        "s04_training",
+        "returned the detached loss tensors, not floats",
+        (
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        xb, yb = next_batch()
+        _, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return losses
+""",
+            ),
+        ),
+        "should return a list of 6 floats, got [tensor(2.3936)",
+    ),
+    # Source: the tenth precision pass (2026-12-06): nanoGPT train.py get_lr (linear warmup, then cosine decay): a
+    # learner adds warmup to the kata's train.
+    # No hint before this pass: the messages gave the wrong losses, not that the rate must stay at lr.
+    Mistake(
+        "train-with-warmup-like-nanogpt",
+        "s04_training",
+        "warmed the learning rate up over 100 steps, as nanoGPT does",
+        (
+            ("import torch\nimport torch.nn as nn\n", "import math\n\nimport torch\nimport torch.nn as nn\n"),
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    warmup_iters = 100  # nanoGPT's config/train_shakespeare_char.py
+    losses = []
+    for it in range(steps):
+        cur = lr * (it + 1) / warmup_iters if it < warmup_iters else lr
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = cur
+        xb, yb = next_batch()
+        losses.append(train_step(model, optimizer, xb, yb))
+    return losses
+""",
+            ),
+        ),
+        "keep the learning rate at lr on every step",
+    ),
+    # Source: the tenth precision pass (2026-12-06): learner bug: loss = model(xb, yb) without unpacking the (logits,
+    # loss) pair.
+    # No hint before this pass: a bare AttributeError.
+    Mistake(
+        "forgets-to-unpack-the-pair",
+        "s04_training",
+        "called backward on the (logits, loss) pair without unpacking it",
+        (
+            replaced(
+                "s04_training",
+                "train_step",
+                """
+def train_step(model, optimizer, xb, yb):
+    loss = model(xb, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+""",
+            ),
+        ),
+        "The model returns the pair (logits, loss)",
+    ),
 ]
 
 VARIANTS = [
@@ -296,6 +477,173 @@ def estimate_loss(model, next_batch, eval_iters):
         return losses.mean().item()
     finally:
         model.train(mode)
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): rasbt/LLMs-from-scratch ch05 train_model_simple
+    # (optimizer.zero_grad() first; loss.backward(); optimizer.step()); float(loss) for the value.
+    Variant(
+        "llms-from-scratch-order-float",
+        "s04_training",
+        "clears the gradients before the forward pass and returns float(loss)",
+        (
+            replaced(
+                "s04_training",
+                "train_step",
+                """
+def train_step(model, optimizer, xb, yb):
+    optimizer.zero_grad()
+    logits, loss = model(xb, yb)
+    loss.backward()
+    optimizer.step()
+    return float(loss)
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): the lecture's estimate_loss (torch.zeros(eval_iters); losses[k] =
+    # loss.item(); model.eval()/model.train()), restoring the mode with an if/else and returning float(losses.mean()).
+    Variant(
+        "lecture-estimate-if-else",
+        "s04_training",
+        "restores the mode with an if/else and returns float(losses.mean())",
+        (
+            replaced(
+                "s04_training",
+                "estimate_loss",
+                """
+@torch.no_grad()
+def estimate_loss(model, next_batch, eval_iters):
+    training = model.training
+    model.eval()
+    losses = torch.zeros(eval_iters)
+    for k in range(eval_iters):
+        X, Y = next_batch()
+        logits, loss = model(X, Y)
+        losses[k] = loss.item()
+    out = float(losses.mean())
+    if training:
+        model.train()
+    else:
+        model.eval()
+    return out
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): ramprasathk07/Mini-LLaMa-From-Scratch test.py (evaluate_loss:
+    # losses.append(loss.item()); np.mean(losses)), re-expressed in the kata's API. np.mean returns np.float64, a
+    # subclass of float. The grader's check took its np.float64 for a wrong type.
+    Variant(
+        "numpy-mean-estimate",
+        "s04_training",
+        "returns np.mean of the losses",
+        (
+            ("import torch\nimport torch.nn as nn\n", "import numpy as np\nimport torch\nimport torch.nn as nn\n"),
+            replaced(
+                "s04_training",
+                "estimate_loss",
+                """
+def estimate_loss(model, next_batch, eval_iters):
+    prev = model.training
+    model.eval()
+    vals = []
+    with torch.no_grad():
+        for _ in range(eval_iters):
+            xb, yb = next_batch()
+            vals.append(model(xb, yb)[1].item())
+    model.train(prev)
+    return np.mean(vals)
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): the lecture's gpt.py loop with positional lr,
+    # zero_grad(set_to_none=False) and the loop variable named "steps" shadowing the argument after range() was
+    # evaluated.
+    Variant(
+        "positional-lr-shadowed-steps",
+        "s04_training",
+        "passes lr positionally, clears with set_to_none=False and reuses the name steps for the loop variable",
+        (
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    optimizer = torch.optim.AdamW(model.parameters(), lr)
+    losses = []
+    for steps in range(steps):
+        xb, yb = next_batch()
+        logits, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): karpathy/minGPT mingpt/trainer.py
+    # (model.zero_grad(set_to_none=True); loss.backward(); optimizer.step()), without the clipping.
+    Variant(
+        "mingpt-model-zero-grad",
+        "s04_training",
+        "clears the gradients with model.zero_grad after the forward pass, as minGPT does",
+        (
+            replaced(
+                "s04_training",
+                "train_step",
+                """
+def train_step(model, optimizer, xb, yb):
+    logits, loss = model(xb, yb)
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): nanoGPT model.py configure_optimizers spelled out with torch's
+    # defaults (betas, eps, weight_decay 0.01) and foreach=False (a learner avoiding the multi-tensor path).
+    Variant(
+        "adamw-explicit-defaults-foreach-off",
+        "s04_training",
+        "spells out AdamW's defaults and sets foreach=False",
+        (
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8,
+                                  weight_decay=0.01, foreach=False)
+    return [train_step(model, optimizer, *next_batch()) for _ in range(steps)]
+""",
+            ),
+        ),
+    ),
+    # Source: the tenth precision pass (2026-12-06): nanoGPT train.py (model.train() after evaluation): a train_step
+    # that puts the model in training mode first.
+    Variant(
+        "train-step-sets-training-mode",
+        "s04_training",
+        "puts the model in training mode at the start of train_step",
+        (
+            replaced(
+                "s04_training",
+                "train_step",
+                """
+def train_step(model, optimizer, xb, yb):
+    model.train()
+    _, loss = model(xb, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
 """,
             ),
         ),
