@@ -1164,7 +1164,23 @@ def bpe_tokenizer(inputs):
         "short_texts": guarded(lambda: [[int(i) for i in tokenizer.encode(text)] for text in ("", "a")]),
         "ties": [guarded(lambda text=text: learned_merges(text, 259)) for text in inputs["tie_texts"]],
         "classic_encoded": guarded(lambda: encoded_after_training(inputs["classic"], 259)),
+        "overlapping": guarded(lambda: learned_merges(inputs["overlapping"], 257)),
+        "half_characters": guarded(lambda: learned_bytes(inputs["half_characters"], 260)),
+        "filled_size": guarded(lambda: int(ordered.vocab_size)),
+        "fresh_after_another": guarded(lambda: learned_by_a_new_tokenizer(stage("s12_bpe").BPETokenizer())),
     }
+
+
+def learned_by_a_new_tokenizer(tokenizer) -> list[int]:
+    """[its merges, its ids past the bytes]: none, unless its dicts are shared with the tokenizers trained before."""
+    return [len(tokenizer.merges), len([token for token in tokenizer.vocab if token >= 256])]
+
+
+def learned_bytes(text: str, vocab_size: int) -> list:
+    """The bytes of each id learned on `text`, in the order learned, and decode(encode(text))."""
+    tokenizer = trained_tokenizer(text, vocab_size)
+    learned = [list(tokenizer.vocab[new_id]) for *_, new_id in merges_of(tokenizer)]
+    return [learned, tokenizer.decode(tokenizer.encode(text))]
 
 
 def trained_tokenizer(text: str, vocab_size: int):

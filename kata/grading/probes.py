@@ -1640,7 +1640,22 @@ def bpe_answer(inputs):
         "short_texts": [[], [97]],
         "ties": [oracles.bpe_train(text, 259) for text in inputs["tie_texts"]],
         "classic_encoded": oracles.bpe_encode(inputs["classic"], oracles.bpe_train(inputs["classic"], 259)),
+        "overlapping": oracles.bpe_train(inputs["overlapping"], 257),
+        "half_characters": [
+            learned_bytes(oracles.bpe_train(inputs["half_characters"], 260)),
+            inputs["half_characters"],
+        ],
+        "filled_size": 258,
+        "fresh_after_another": [0, 0],
     }
+
+
+def learned_bytes(merges: list[list[int]]) -> list[list[int]]:
+    """The bytes of each id the merges [left, right, new id] make, in their order."""
+    vocab = {byte: [byte] for byte in range(256)}
+    for left, right, new_id in merges:
+        vocab[new_id] = vocab[left] + vocab[right]
+    return [vocab[new_id] for *_, new_id in merges]
 
 
 @probe(
@@ -1676,6 +1691,17 @@ def bpe_answer(inputs):
             "test_the_classic_aaabdaaabac",
             "test_compresses_the_validation_split_as_the_reference_does",
         ),
+        # the random texts rarely hold a run of three, or a merge that cuts a character of several bytes
+        "overlapping": ("test_counts_overlapping_pairs_as_pair_counts_does",),
+        # and a merge of a merged id: bytes(pair) works for two bytes only
+        "half_characters": ("test_a_merge_may_cut_a_character_in_two", "test_decode_undoes_encode_for_any_text"),
+        "filled_size": ("test_vocab_size_counts_entries_filled_in_without_train",),
+        # dicts in the class body, or a default argument, shared by every tokenizer: what one learns, all hold
+        "fresh_after_another": (
+            "test_each_tokenizer_starts_with_merges_of_its_own",
+            "test_the_256_bytes_come_first",
+            "test_decode_undoes_encode_for_any_text",
+        ),
     },
 )
 def bpe_inputs(rng):
@@ -1690,6 +1716,8 @@ def bpe_inputs(rng):
         "short": text_over(rng, alphabet, integer(rng, 2, 12)),
         "tie_texts": TIE_TEXTS,
         "classic": CLASSIC,
+        "overlapping": "aaab" * 2 + "cd" * 3,  # as stage 12's test: aa 4 times, overlapping, cd 3 times
+        "half_characters": "aé" * 8,  # its first merge, (97, 195), cuts é (C3 A9) in two
     }
 
 
