@@ -155,8 +155,8 @@ def merge_count_diagnosis(vocab_size: int, expected: dict, got: dict) -> str:
     """Three loops gone wrong: more merges than vocab_size - 256, fewer, or the same pair merged again and again."""
     wanted = vocab_size - 256
     learned = sorted(got.items(), key=lambda merge: merge[1])
-    if merge_pair_hint():
-        return merge_pair_hint()
+    if hint := merge_pair_hint():
+        return hint
     if len(got) < wanted and learned == sorted(expected.items(), key=lambda merge: merge[1])[: len(got)]:
         right = "It learned no merge" if not got else f"Its {len(got)} merge{'s are' if len(got) > 1 else ' is'} right"
         return (
