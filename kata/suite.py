@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -138,17 +139,10 @@ def run_suite(
 NAMED_PLUGINS = ("-p", "kata.pytest_plugin", "-p", "_hypothesis_pytestplugin")
 
 
-@contextlib.contextmanager
 def _plugins_named_only():
-    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the variable, which pytest 8.0 knows, not 8.4's option
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
+    """The variable, which pytest 8.0 knows, not 8.4's --disable-plugin-autoload: set for the run, then as it was
+    (a new patch each call, so that a run inside another restores what that one set)."""
+    return mock.patch.dict(os.environ, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 
 # The hypothesis profile each test module of this process was imported under, by module name. A @given test

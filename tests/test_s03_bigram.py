@@ -157,23 +157,15 @@ def loss_value(loss, call: str) -> float:
     return loss.item()
 
 
-def expected_generation(table, idx, max_new_tokens, seed, *, softmax_dim=-1, position=-1):
-    """What generate should give; softmax_dim and position other than -1 give what two mistakes give."""
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(max_new_tokens):
-        probs = F.softmax(table[idx[:, position]], dim=softmax_dim)
-        idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
-    return idx
-
-
-def every_position_sampled(table, idx, max_new_tokens, seed):
-    """What generate gives when it draws a token for every position, (B*T) draws a step, and keeps the last."""
+def expected_generation(table, idx, max_new_tokens, seed, *, softmax_dim=-1, position=-1, every_position=False):
+    """What generate should give; softmax_dim and position other than -1 give what two mistakes give, and
+    every_position what a third gives: a token drawn for every position, (B*T) draws a step, the last one kept."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(max_new_tokens):
         B, T = idx.shape
-        probs = F.softmax(table[idx].view(B * T, -1), dim=-1)
-        drawn = torch.multinomial(probs, num_samples=1, generator=generator).view(B, T)
-        idx = torch.cat((idx, drawn[:, -1:]), dim=1)
+        logits = table[idx].view(B * T, -1) if every_position else table[idx[:, position]]
+        drawn = torch.multinomial(F.softmax(logits, dim=softmax_dim), num_samples=1, generator=generator)
+        idx = torch.cat((idx, drawn.view(B, T)[:, -1:] if every_position else drawn), dim=1)
     return idx
 
 
@@ -182,7 +174,7 @@ def generation_mistakes(got, table, idx, max_new_tokens, seed) -> list[str]:
     expected = expected_generation(table, idx, max_new_tokens, seed)
     mistakes = {
         SOFTMAX_OVER_THE_BATCH: expected_generation(table, idx, max_new_tokens, seed, softmax_dim=0),
-        EVERY_POSITION: every_position_sampled(table, idx, max_new_tokens, seed),
+        EVERY_POSITION: expected_generation(table, idx, max_new_tokens, seed, every_position=True),
         FIRST_POSITION: expected_generation(table, idx, max_new_tokens, seed, position=0),
     }
     return [

@@ -86,7 +86,7 @@ def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
             fail(
                 f"After train, merge {new_id} joins {a} and {b}, {tokenizer.vocab[a]!r} and {tokenizer.vocab[b]!r}, "
                 f"but vocab[{new_id}] is {tokenizer.vocab[new_id]!r}",
-                merge_pair_hint() or "Each merge must record vocab[new_id] = vocab[left] + vocab[right].",
+                earlier_cause_hint() or "Each merge must record vocab[new_id] = vocab[left] + vocab[right].",
             )
     return [(tokenizer.vocab[a], tokenizer.vocab[b]) for (a, b), _ in ordered]
 
@@ -137,7 +137,7 @@ def merge_pair_merges_nothing() -> bool:
         return False
 
 
-def merge_pair_hint() -> str:
+def earlier_cause_hint() -> str:
     """For the tests of train and encode, what explains their failures before anything they do themselves: a
     merge_pair that merges nothing, which they may merge through, or dicts that every tokenizer shares."""
     if merge_pair_merges_nothing():
@@ -155,7 +155,7 @@ def merge_count_diagnosis(vocab_size: int, expected: dict, got: dict) -> str:
     """Three loops gone wrong: more merges than vocab_size - 256, fewer, or the same pair merged again and again."""
     wanted = vocab_size - 256
     learned = sorted(got.items(), key=lambda merge: merge[1])
-    if hint := merge_pair_hint():
+    if hint := earlier_cause_hint():
         return hint
     if len(got) < wanted and learned == sorted(expected.items(), key=lambda merge: merge[1])[: len(got)]:
         right = "It learned no merge" if not got else f"Its {len(got)} merge{'s are' if len(got) > 1 else ' is'} right"
@@ -248,7 +248,7 @@ def unread_merges_hint(tokenizer) -> str:
     if list(tokenizer.encode("bc")) != [98, 99]:
         return ""
     if merge_pair_merges_nothing():
-        return merge_pair_hint()
+        return earlier_cause_hint()
     try:
         trained = stage.BPETokenizer()
         trained.train("abab", 257)
@@ -384,7 +384,7 @@ class TestTrain:
         if dict(tokenizer.merges) != expected:
             fail(
                 f"{call}: expected the merges {expected}, got {tokenizer.merges}",
-                merge_pair_hint() or tie_break_diagnosis(text, tokenizer.merges),
+                earlier_cause_hint() or tie_break_diagnosis(text, tokenizer.merges),
             )
         known = {byte: bytes([byte]) for byte in range(256)}
         for (left, right), new_id in sorted(expected.items(), key=lambda merge: merge[1]):
@@ -407,7 +407,7 @@ class TestTrain:
             fail(
                 "BPETokenizer(): before training, vocab should map each byte 0..255 to bytes([byte]), vocab_size "
                 f"256; got vocab_size {tokenizer.vocab_size} and the merges {tokenizer.merges}",
-                merge_pair_hint() if tokenizer.merges else "",
+                earlier_cause_hint() if tokenizer.merges else "",
             )
 
     def test_each_tokenizer_starts_with_merges_of_its_own(self):
@@ -430,7 +430,7 @@ class TestTrain:
                 fail(
                     f"BPETokenizer().train({text!r}, 300): expected the merges {expected} and vocab_size "
                     f"{256 + len(expected)}, got {tokenizer.merges} and {tokenizer.vocab_size}",
-                    merge_pair_hint() or "Stop early when the text has no pair left to merge.",
+                    earlier_cause_hint() or "Stop early when the text has no pair left to merge.",
                 )
 
     def test_rejects_a_vocab_size_below_256(self):

@@ -1642,7 +1642,7 @@ def bpe_answer(inputs):
         "classic_encoded": oracles.bpe_encode(inputs["classic"], oracles.bpe_train(inputs["classic"], 259)),
         "overlapping": oracles.bpe_train(inputs["overlapping"], 257),
         "half_characters": [
-            learned_bytes(oracles.bpe_train(inputs["half_characters"], 260)),
+            bytes_of_merges(oracles.bpe_train(inputs["half_characters"], 260)),
             inputs["half_characters"],
         ],
         "filled_size": 258,
@@ -1650,7 +1650,7 @@ def bpe_answer(inputs):
     }
 
 
-def learned_bytes(merges: list[list[int]]) -> list[list[int]]:
+def bytes_of_merges(merges: list[list[int]]) -> list[list[int]]:
     """The bytes of each id the merges [left, right, new id] make, in their order."""
     vocab = {byte: [byte] for byte in range(256)}
     for left, right, new_id in merges:
