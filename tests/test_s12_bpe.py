@@ -371,7 +371,7 @@ class TestTrain:
                 "That is cd, which occurs 3 times: in 'aaa' the pairs overlap, aa and aa. Count every pair of "
                 "neighbours, as pair_counts does."
                 if dict(tokenizer.merges) == {(99, 100): 256}
-                else "",
+                else merge_count_diagnosis(257, {(97, 97): 256}, dict(tokenizer.merges)),
             )
 
     def test_a_merge_may_cut_a_character_in_two(self):
@@ -384,7 +384,8 @@ class TestTrain:
         if dict(tokenizer.merges) != expected:
             fail(
                 f"{call}: expected the merges {expected}, got {tokenizer.merges}",
-                earlier_cause_hint() or tie_break_diagnosis(text, tokenizer.merges),
+                merge_count_diagnosis(260, expected, dict(tokenizer.merges))
+                or tie_break_diagnosis(text, tokenizer.merges),
             )
         known = {byte: bytes([byte]) for byte in range(256)}
         for (left, right), new_id in sorted(expected.items(), key=lambda merge: merge[1]):
