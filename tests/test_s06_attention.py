@@ -55,6 +55,27 @@ def zeroed_after_softmax(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return hand_weights(q, k, masked=False).masked_fill(torch.ones(T, T).triu(1).bool(), 0.0)
 
 
+# wei[0] as the lecture prints it (rows 0 to 4, columns 0 to 4), for its example's q and k, unscaled.
+LECTURE_WEIGHTS = torch.tensor(
+    [
+        [1.0000, 0.0000, 0.0000, 0.0000, 0.0000],
+        [0.1574, 0.8426, 0.0000, 0.0000, 0.0000],
+        [0.2088, 0.1646, 0.6266, 0.0000, 0.0000],
+        [0.5792, 0.1187, 0.1889, 0.1131, 0.0000],
+        [0.0294, 0.1052, 0.0469, 0.0276, 0.7909],
+    ],
+    dtype=torch.float64,
+)
+
+
+def lecture_queries_and_keys() -> tuple[torch.Tensor, torch.Tensor]:
+    """The q and k of the lecture's version 4: seed 1337, x = randn(4, 8, 32), then key and query layers."""
+    with fixed_seed(1337), torch.no_grad():
+        x = torch.randn(4, 8, 32)
+        key, query = nn.Linear(32, 16, bias=False), nn.Linear(32, 16, bias=False)
+        return query(x), key(x)
+
+
 def fresh_head(n_embd, head_size, block_size, seed, dropout=0.0):
     with fixed_seed(seed):
         return stage.Head(n_embd, head_size, block_size, dropout)
@@ -142,6 +163,20 @@ class TestAttentionWeights:
                     "which makes a new tensor",
                 )
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=weights_diagnosis(got, q, k))
+
+    def test_give_the_lectures_weights_for_its_example(self):
+        """The lecture's version 4 (1:02:00) prints wei[0] for torch.manual_seed(1337), x = randn(4, 8, 32) and
+        bias-free key and query layers of head size 16, before it scales the affinities: q and k doubled here
+        make head_size ** -0.5 = 1/4 cancel, so the scaled weights are the ones it printed."""
+        q, k = lecture_queries_and_keys()
+        got = stage.attention_weights(2 * q, 2 * k)
+        call = "attention_weights(2 * q, 2 * k) with the lecture's q and k (seed 1337, head size 16)"
+        hint = weights_diagnosis(got, 2 * q, 2 * k)
+        expect_tensor(got, call, hint)
+        if got.shape != (4, 8, 8):
+            fail(f"{call}: expected shape (4, 8, 8), got {tuple(got.shape)}", hint)
+        where = f"{call}, wei[0] in rows and columns 0 to 4 (the lecture prints them)"
+        expect_equal_tensors(got[0, :5, :5].detach().double(), LECTURE_WEIGHTS, where, atol=1e-4, hint=hint)
 
     def test_rows_sum_to_one_and_nothing_comes_from_the_future(self):
         q, k = random_floats((2, 9, 4), 3), random_floats((2, 9, 4), 4)
