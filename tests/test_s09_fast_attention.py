@@ -291,7 +291,8 @@ class TestCausalSelfAttention:
 
 class TestFastGPT:
     def test_is_the_same_model_as_the_per_head_gpt(self):
-        config = gpt.GPTConfig(vocab_size=20, block_size=8, n_embd=16, n_head=4, n_layer=2, dropout=0.0)
+        # three heads of size 4: where the count equals the size, code that reads one for the other passes
+        config = gpt.GPTConfig(vocab_size=20, block_size=8, n_embd=12, n_head=3, n_layer=2, dropout=0.0)
         with fixed_seed(3):
             slow = gpt.GPTLanguageModel(config).eval()
         with fixed_seed(3):
@@ -299,7 +300,7 @@ class TestFastGPT:
         kinds = {type(block.sa).__name__ for block in fast.blocks}
         if kinds != {"CausalSelfAttention"}:
             fail(f"fast_gpt(config): every block's sa should be a CausalSelfAttention, found {sorted(kinds)}")
-        expect_standard_multihead(slow.blocks[0].sa, random_floats((2, 8, 16), 3))
+        expect_standard_multihead(slow.blocks[0].sa, random_floats((2, 8, 12), 3))
         idx = random_tokens((2, 8), 20, 3)
         expect_equal_tensors(
             fast(idx)[0].detach(),

@@ -311,6 +311,8 @@ class TestMergePair:
             fail(f"merge_pair({before}, (1, 1), 256) changed its input to {ids}: return a new list")
 
     @given(st.lists(st.integers(0, 3), max_size=30), st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    @example([], (1, 2))
+    @example([1], (1, 2))
     def test_any_ids(self, ids, pair):
         got = stage.merge_pair(list(ids), pair, 9)
         if list(got) != hand_merge(ids, pair, 9):

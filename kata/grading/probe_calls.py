@@ -220,6 +220,7 @@ def char_tokenizer(inputs):
         "rejects_bad_vocabularies": [
             rejects(lambda bad=bad: tokens.CharTokenizer(bad)) for bad in inputs["bad_vocabularies"]
         ],
+        "empty": guarded(lambda: [[int(i) for i in tokenizer.encode("")], tokenizer.decode([])]),
     }
 
 
@@ -303,10 +304,16 @@ def train_val_split(inputs):
 def context_target_pairs(inputs):
     pairs_of = stage("s02_batches").context_target_pairs
     pairs = pairs_of(inputs["data"], inputs["block_size"])
+    block_size = inputs["block_size"]
     return {
-        "pairs": [[[int(token) for token in context], int(target)] for context, target in pairs],
-        "rejects": rejects(lambda: pairs_of(inputs["data"][: inputs["block_size"]], inputs["block_size"])),
+        "pairs": listed_pairs(pairs),
+        "rejects": rejects(lambda: pairs_of(inputs["data"][:block_size], block_size)),
+        "one_window": guarded(lambda: listed_pairs(pairs_of(inputs["data"][: block_size + 1], block_size))),
     }
+
+
+def listed_pairs(pairs) -> list:
+    return [[[int(token) for token in context], int(target)] for context, target in pairs]
 
 
 @call("s02_batches.get_batch")
@@ -348,6 +355,7 @@ def bigram(inputs):
         one_row = guarded(
             lambda: model.generate(inputs["idx"][:1], inputs["new_tokens"], generator=generator(inputs["seed"] + 1))
         )
+        no_new_tokens = guarded(lambda: model.generate(inputs["idx"], 0, generator=generator(inputs["seed"])))
     return {
         "logits": logits,
         "flat_logits": flat_logits,
@@ -357,6 +365,7 @@ def bigram(inputs):
         "fresh": fresh,
         "unseeded": unseeded,
         "one_row": one_row,
+        "no_new_tokens": no_new_tokens,
     }
 
 
@@ -432,13 +441,18 @@ def estimate_loss(inputs):
 
 @call("s04_training.train")
 def train(inputs):
+    import torch
+
     model = probe_bigram(inputs["table"])
     next_batch, _ = batch_source(inputs["batches"])
+    torch.manual_seed(inputs["seed"])
     losses = stage("s04_training").train(model, next_batch, inputs["steps"], lr=inputs["lr"])
     return {
         "losses": [float(loss) for loss in losses],
         "table": model.table,
         "loss_types": [float_or_type_name(loss) for loss in losses],  # the test asks for Python floats
+        # torch's global generator, which the lecture's batches draw from: train itself draws nothing from it
+        "global_draws": torch.randint(2**31, (4,)).tolist(),
     }
 
 
@@ -464,7 +478,8 @@ def averaging(name):
 
         x = inputs["x"]
         return {
-            "values": [function(x.float()), function(x.double())],  # the output keeps x's dtype
+            # the output keeps x's dtype; x_long has more positions than the lecture's 8
+            "values": [function(x.float()), function(x.double()), function(inputs["x_long"].float())],
             "half": [
                 guarded(lambda name=name: str(function(x.to(getattr(torch, name))).dtype)) for name in HALF_DTYPES
             ],
@@ -486,6 +501,7 @@ def attention_weights(inputs):
     q, k = inputs["q"].clone(), inputs["k"].clone()
     return {
         "weights": weights(q, k),
+        "weights_long": weights(inputs["q_long"], inputs["k_long"]),
         "inputs_kept": torch_equal(q, inputs["q"]) and torch_equal(k, inputs["k"]),
         "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: weights(inputs["q"], inputs["k"]))),
     }
@@ -538,6 +554,7 @@ def multihead(inputs):
             "rejects_indivisible": rejects(
                 lambda: transformer.MultiHeadAttention(indivisible[1], indivisible[0], inputs["block_size"], 0.0)
             ),
+            "output_full": module(inputs["x_full"]),
         }
 
 
@@ -610,6 +627,7 @@ def block(inputs):
             "output": module(inputs["x"]),
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "input_kept_and_trains": kept_and_trains,
+            "output_full": module(inputs["x_full"]),
         }
 
 
@@ -1135,6 +1153,7 @@ def merge_pair(inputs):
         "input_after": [int(i) for i in ids],
         # the last two ids a pair too, and an id after the last pair
         "at_the_end": [[int(i) for i in merge(ids, (1, 2), 9)] for ids in ([1, 2, 1, 2], [1, 2, 3])],
+        "edges": guarded(lambda: [[int(i) for i in merge(ids, (1, 2), 9)] for ids in ([], [1], [1, 3, 2])]),
     }
 
 
@@ -1155,7 +1174,7 @@ def bpe_tokenizer(inputs):
         "encoded": encoded,
         "decoded": tokenizer.decode(encoded),
         "size": tokenizer.vocab_size,
-        "short_merges": guarded(lambda: len(short.merges)),
+        "short_merges": guarded(lambda: [len(short.merges), *(len(learned_merges(text, 300)) for text in ("", "x"))]),
         "in_learned_order": guarded(lambda: [int(i) for i in ordered.encode("abc")]),
         "lone_byte": guarded(lambda: tokenizer.decode([0xE2])),
         "rejects_below_256": rejects(lambda: stage("s12_bpe").BPETokenizer().train("abc", 255)),

@@ -180,6 +180,7 @@ def tokenizer_answer(inputs):
         "encoded_type": "list",
         "rejects_bad_id": [True, True],
         "rejects_bad_vocabularies": [True] * len(inputs["bad_vocabularies"]),
+        "empty": [[], ""],  # encode("") and decode([])
     }
 
 
@@ -206,6 +207,7 @@ TOKENIZER_ASPECTS = {
     "unknown_message": ("test_a_character_outside_the_vocabulary",),
     "rejects_bad_id": ("test_an_id_out_of_range",),
     "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
+    "empty": ("test_decode_undoes_encode", "test_encode_undoes_decode"),  # both draw empty cases
 }
 
 
@@ -277,10 +279,16 @@ def split_inputs(rng):
 
 def pairs_answer(inputs):
     data = inputs["data"].tolist()
-    return {"pairs": [[data[: t + 1], data[t + 1]] for t in range(inputs["block_size"])], "rejects": True}
+    pairs = [[data[: t + 1], data[t + 1]] for t in range(inputs["block_size"])]
+    return {"pairs": pairs, "rejects": True, "one_window": pairs}  # the pairs need only the first block + 1
 
 
-@probe("s02_batches.context_target_pairs", pairs_answer, backs={"rejects": ("test_rejects_data_shorter_than_a_block",)})
+@probe(
+    "s02_batches.context_target_pairs",
+    pairs_answer,
+    # exactly block_size + 1 tokens, the shortest data that has the pairs: the draws above hold more
+    backs={"rejects": ("test_rejects_data_shorter_than_a_block",), "one_window": ("test_any_data",)},
+)
 def pairs_inputs(rng):
     block_size = integer(rng, 1, 10)
     return {"data": tokens(rng, 50, block_size + integer(rng, 1, 6)), "block_size": block_size}
@@ -327,6 +335,7 @@ def bigram_answer(inputs):
         "one_row": oracles.sample_tokens(
             lambda context: table[context], idx[:1], inputs["new_tokens"], inputs["seed"] + 1
         ),
+        "no_new_tokens": idx,
     }
 
 
@@ -351,6 +360,8 @@ BIGRAM_ASPECTS = {
         "test_samples_rather_than_taking_the_most_likely_token",
         "test_reproduces_the_lectures_untrained_sample",
     ),
+    # no new token: idx as it came (a torch.cat of an empty list of draws raises)
+    "no_new_tokens": ("test_samples_each_next_token_from_the_last_position",),
 }
 
 
@@ -420,18 +431,26 @@ def estimate_inputs(rng):
 def train_answer(inputs):
     batches = inputs["batches"]
     losses, table = oracles.adamw_on_a_table(inputs["table"], batches[: inputs["steps"]], inputs["lr"])
-    return {"losses": losses, "table": table, "loss_types": ["float"] * inputs["steps"]}
+    # what torch's global generator, seeded before train, draws after it: train draws nothing from it
+    global_draws = torch.randint(2**31, (4,), generator=torch.Generator().manual_seed(inputs["seed"])).tolist()
+    return {"losses": losses, "table": table, "loss_types": ["float"] * inputs["steps"], "global_draws": global_draws}
 
 
 @probe(
     "s04_training.train",
     train_answer,
     atol=1e-5,
-    backs={"loss_types": ("test_runs_adamw_at_the_given_rate_with_a_fresh_batch_per_step",)},
+    backs={
+        "loss_types": ("test_runs_adamw_at_the_given_rate_with_a_fresh_batch_per_step",),
+        # the lecture's batches come from the global generator, which a train that reseeds it (or draws from
+        # it) moves elsewhere
+        "global_draws": ("test_reproduces_the_lectures_loss_after_100_steps",),
+    },
 )
 def train_inputs(rng):
     steps = integer(rng, 2, 6)  # one step hides a missing zero_grad, an optimizer made each step, a reused batch
-    return {**table_and_batches(rng, steps + 2), "steps": steps}  # two batches more: for a loop that prefetches
+    # two batches more: for a loop that prefetches; a seed never the lecture's 1337, which a reseeding train sets
+    return {**table_and_batches(rng, steps + 2), "steps": steps, "seed": integer(rng, 0, 1000)}
 
 
 # ---- stage 5 ----------------------------------------------------------------------------------------
@@ -441,7 +460,11 @@ def averaging_inputs(rng):
     # T > 1: at T = 1 every average is the input itself, and a softmax over the wrong dimension, or a mask
     # filled with zeros, looks right (the stage's tests try T = 1 as well)
     # C > 1: at C = 1 a mean over the features too (torch.mean(xprev) without a dim) looks right
-    return {"x": normal(rng, integer(rng, 1, 3), integer(rng, 2, 12), integer(rng, 2, 5))}
+    # and more positions than the lecture's 8: a mask made for its T = 8 is cut short there
+    return {
+        "x": normal(rng, integer(rng, 1, 3), integer(rng, 2, 12), integer(rng, 2, 5)),
+        "x_long": normal(rng, 1, integer(rng, 17, 40), integer(rng, 2, 5)),
+    }
 
 
 def weights_inputs(rng):
@@ -450,7 +473,11 @@ def weights_inputs(rng):
 
 def running_means(inputs):
     return {
-        "values": [oracles.running_mean(inputs["x"].float()), oracles.running_mean(inputs["x"].double())],
+        "values": [
+            oracles.running_mean(inputs["x"].float()),
+            oracles.running_mean(inputs["x"].double()),
+            oracles.running_mean(inputs["x_long"].float()),
+        ],
         "half": ["torch.bfloat16", "torch.float16"],  # it runs on them and keeps them (numpy has no bfloat16)
     }
 
@@ -479,6 +506,7 @@ ON_THE_INPUTS_DEVICE: list[str] = []
     "s06_attention.attention_weights",
     lambda inputs: {
         "weights": oracles.attention_weights(inputs["q"], inputs["k"]).float(),
+        "weights_long": oracles.attention_weights(inputs["q_long"], inputs["k_long"]).float(),
         "inputs_kept": True,  # q and k as they were: the caller's, scaled in place, would be changed
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
     },
@@ -490,7 +518,13 @@ ON_THE_INPUTS_DEVICE: list[str] = []
 def attention_weights_inputs(rng):
     B, T, head_size = integer(rng, 1, 3), integer(rng, 2, 10), integer(rng, 2, 16)  # size 1 hides the scaling
     head_size += head_size == T  # and a size of T the scaling by k.shape[1]
-    return {"q": normal(rng, B, T, head_size), "k": normal(rng, B, T, head_size)}
+    long = integer(rng, 17, 32)  # more positions than the lecture's 8: a mask made for them is cut short
+    return {
+        "q": normal(rng, B, T, head_size),
+        "k": normal(rng, B, T, head_size),
+        "q_long": normal(rng, 1, long, head_size),
+        "k_long": normal(rng, 1, long, head_size),
+    }
 
 
 def head_answer(inputs):
@@ -547,7 +581,8 @@ def multihead_answer(inputs):
     dropping = [oracles.multihead(inputs["weights"], inputs["x"], inputs["p"]).float(), output]
     # in an nn.ModuleList, which registers each head's weights
     heads = ["ModuleList", sum(weight.numel() for weight in flattened(inputs["weights"]))]
-    return {"output": output, "heads": heads, "dropping": dropping, "rejects_indivisible": True}
+    full = oracles.multihead(inputs["weights"], inputs["x_full"]).float()
+    return {"output": output, "heads": heads, "dropping": dropping, "rejects_indivisible": True, "output_full": full}
 
 
 @probe(
@@ -563,8 +598,16 @@ def multihead_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
     n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
     weights = multihead_weights(rng, n_embd, n_head)
-    x = sequence(rng, n_embd)
-    return {"n_embd": n_embd, "n_head": n_head, "block_size": 8, "weights": weights, "x": x, "p": dropout_rate(rng)}
+    block_size = n_embd + integer(rng, 1, 3)  # as Head's: a mask made n_embd × n_embd is too small for x_full
+    return {
+        "n_embd": n_embd,
+        "n_head": n_head,
+        "block_size": block_size,
+        "weights": weights,
+        "x": sequence(rng, n_embd, block_size),
+        "x_full": normal(rng, 1, block_size, n_embd),
+        "p": dropout_rate(rng),
+    }
 
 
 def feed_forward_answer(inputs):
@@ -641,7 +684,8 @@ def block_tolerance(inputs) -> float:
 def block_answer(inputs):
     output = oracles.block(inputs["weights"], inputs["x"], inputs["n_head"]).float()
     dropping = oracles.block(inputs["weights"], inputs["x"], inputs["n_head"], inputs["p"]).float()
-    return {"output": output, "dropping": [dropping, output], "input_kept_and_trains": True}
+    full = oracles.block(inputs["weights"], inputs["x_full"], inputs["n_head"]).float()
+    return {"output": output, "dropping": [dropping, output], "input_kept_and_trains": True, "output_full": full}
 
 
 @probe(
@@ -657,8 +701,16 @@ def block_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
     n_embd = 4 * n_head
     weights = block_weights(rng, n_embd, n_head)
-    x = sequence(rng, n_embd)
-    return {"n_embd": n_embd, "n_head": n_head, "block_size": 8, "weights": weights, "x": x, "p": dropout_rate(rng)}
+    block_size = n_embd + integer(rng, 1, 3)  # as MultiHeadAttention's
+    return {
+        "n_embd": n_embd,
+        "n_head": n_head,
+        "block_size": block_size,
+        "weights": weights,
+        "x": sequence(rng, n_embd, block_size),
+        "x_full": normal(rng, 1, block_size, n_embd),
+        "p": dropout_rate(rng),
+    }
 
 
 # ---- stage 8 ----------------------------------------------------------------------------------------
@@ -891,7 +943,10 @@ def fused_answer(inputs):
 )
 def fused_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
-    n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
+    # and a head size of 1 the scaling, which way q and k go, their order; one equal to n_head, code that reads
+    # the one for the other
+    sizes = [size for size in (2, 3, 4, 5) if size != n_head]
+    n_embd = n_head * sizes[integer(rng, 0, len(sizes) - 1)]
     return {
         "n_embd": n_embd,
         "n_head": n_head,
@@ -1610,9 +1665,14 @@ def pair_count_inputs(rng):
         "merged": oracles.bpe_merge(inputs["ids"], inputs["pair"], inputs["new_id"]),
         "input_after": inputs["ids"],  # left as it was
         "at_the_end": [[9, 9], [9, 3]],
+        "edges": [[], [1], [1, 3, 2]],
     },
-    # the cases with a pair to merge ([1] has none, so code that merges in place passes it)
-    backs={"input_after": ("test_left_to_right_without_overlap[ids0", "test_left_to_right_without_overlap[ids1")},
+    backs={
+        # the cases with a pair to merge ([1] has none, so code that merges in place passes it)
+        "input_after": ("test_left_to_right_without_overlap[ids0", "test_left_to_right_without_overlap[ids1"),
+        # no id, one id, and ids without the pair: the draws above always hold the pair, the tests' need not
+        "edges": ("test_any_ids",),
+    },
     # the tokenizer merges as merge_pair does, as the stage builds it: a pair missed at the end stops training
     # too early, whatever text the tokenizer's own check drew
     reached_by={"": ("test_s12_bpe.py::TestTrain::", "test_s12_bpe.py::TestEncodeDecode::")},
@@ -1630,7 +1690,7 @@ def bpe_answer(inputs):
         "encoded": oracles.bpe_encode(inputs["other"], merges),
         "decoded": inputs["other"],
         "size": 256 + len(merges),
-        "short_merges": len(oracles.bpe_train(inputs["short"], 300)),
+        "short_merges": [len(oracles.bpe_train(inputs["short"], 300)), 0, 0],  # and on "" and "x", none
         "in_learned_order": [97, 256],
         "absent_skipped": [257],
         "lone_byte": "\ufffd",
