@@ -20,6 +20,7 @@ folder; `.venv/bin/kata hint s07_transformer` gives a hint.
 
 import torch
 import torch.nn as nn
+from s06_attention import Head  # noqa: F401  (yours: stages import each other by file name)
 
 
 class MultiHeadAttention(nn.Module):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+from s07_transformer import Block, LayerNorm  # noqa: F401  (yours: stages import each other by file name)
 
 
 @dataclass

@@ -151,7 +151,18 @@ def _import_failure(file: Path, error: BaseException) -> StageUnavailable:
         )
     else:
         message = f"Importing {display_path(file)} raised {type(error).__name__}: {error}{where}"
+        if _imports_a_stage_as_a_package(error):
+            message += (
+                "\nStages import each other by file name, as modules side by side: from s06_attention import Head."
+            )
     return StageUnavailable(message, f"{display_path(file)}:{line or 1}")
+
+
+def _imports_a_stage_as_a_package(error: BaseException) -> bool:
+    """Whether `error` is what `from exercises.s06_attention import ...` or `from .s06_attention import ...` raise."""
+    if isinstance(error, ModuleNotFoundError):
+        return (error.name or "").split(".")[0] in ("exercises", "solutions")
+    return isinstance(error, ImportError) and "attempted relative import" in str(error)
 
 
 def _deepest_line_in(traceback, file: Path) -> int | None:

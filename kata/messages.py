@@ -67,6 +67,48 @@ _KNOWN_ERRORS = (
         "The mask and the affinities differ in size: q @ k.transpose(-2, -1) gives (B, T, T) affinities, one row "
         "per query and one column per key, for a (T, T) mask.",
     ),
+    (  # a mean or variance over the last dim without keepdim=True: (B, T) against x's (B, T, C)
+        _SIZES_DIFFER,
+        r"(?=.*[-/]).*(mean|var|std)",
+        "A mean or variance over the last dim without keepdim=True loses that dim, so it no longer lines up with "
+        "x: keep it, x.mean(-1, keepdim=True) and x.var(-1, keepdim=True, unbiased=False).",
+    ),
+    (  # k.T on a 3-D tensor: every dim reversed
+        _SIZES_DIFFER,
+        r"\.T\b",
+        "On a tensor of more than two dims, .T reverses every dim, (B, T, hs) to (hs, T, B): transpose only the "
+        "last two, k.transpose(-2, -1).",
+    ),
+    (  # the heads concatenated along time, dim=1, so proj meets rows of head_size features
+        r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)",
+        r"self\.proj\(",
+        "proj meets rows of {1} features where it takes {2}: join the heads along the channels, "
+        "torch.cat([head(x) for head in self.heads], dim=-1), so that each position holds n_head × head_size = "
+        "n_embd features (dim=1 would join them along time).",
+    ),
+    (  # the averages as x @ wei: (B, T, C) @ (T, T)
+        r"mat1 and mat2 shapes cannot be multiplied",
+        r"\bx\s*@\s*wei\b",
+        "The weights go first: wei @ x, (T, T) @ (B, T, C) -> (B, T, C), makes row t the weighted sum of the "
+        "rows of x; x @ wei would mix the features instead.",
+    ),
+    (  # a tensor's element used as a dict key: a 0-d tensor is not found under the int
+        r"^tensor\(-?\d+\)$",
+        "",
+        "Iterating over a tensor gives 0-d tensors, which a dict does not find under the ints it holds: convert "
+        "each id, int(i), or iterate over ids.tolist().",
+    ),
+    (  # decode through the table from characters to ids
+        r"^(-?\d+)$",
+        r"stoi\s*\[",
+        "An id ({0}) was looked up in stoi, which maps characters to ids: decode goes the other way, through itos.",
+    ),
+    (  # encode through the table from ids to characters
+        r"^'(.+)'$",
+        r"itos\s*\[",
+        "A character ({0!r}) was looked up in itos, which maps ids to characters: encode goes the other way, "
+        "through stoi.",
+    ),
     (  # windows stacked where a start drawn too late gave one past the end of the data, shorter than the rest
         r"stack expects each tensor to be equal size",
         r"\[\s*\w+\s*(\+\s*1\s*)?:",
@@ -170,6 +212,10 @@ def _known_mistakes(known: tuple, error: str, source: str) -> list[str]:
 _EXAMPLE_NOTE = re.compile(r"(?:Falsifying|Failing explicit) example: \w+\((.*)\)", re.DOTALL)
 
 
+# How hypothesis notes other explicit examples that failed alike, in words that name its settings.
+_OTHER_EXAMPLES_NOTE = re.compile(r"\(note: (\d+) other explicit examples? also failed with this error; .*\)")
+
+
 def _examples(error: BaseException) -> str:
     """The notes on the exception, hypothesis's examples said as the test's inputs (without the test's own names)."""
     lines = []
@@ -178,6 +224,9 @@ def _examples(error: BaseException) -> str:
             arguments = [part.strip().rstrip(",") for part in example.group(1).splitlines()]
             shown = ", ".join(part for part in arguments if part and not part.startswith("self="))
             note = f"The test's inputs: {shown}." if shown else ""
+        elif others := _OTHER_EXAMPLES_NOTE.fullmatch(note.strip()):
+            count = int(others.group(1))
+            note = f"({count} more of the test's own examples fail{'s' * (count == 1)} the same way.)"
         lines.append(note)
     return "".join(f"\n{line}" for line in lines if line)
 

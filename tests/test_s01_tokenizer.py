@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from feedback import expect_value_error, fail, show
+from feedback import characters, expect_value_error, fail, show
 from hypothesis import example, given
 from strategies import texts, vocabularies, vocabulary_and_ids, vocabulary_and_text
 
@@ -37,7 +37,7 @@ class TestBuildVocabulary:
         if list(got) != list(LECTURE_VOCABULARY):
             fail(
                 f"Called build_vocabulary(<the corpus>): expected the lecture's 65 characters "
-                f"{LECTURE_VOCABULARY!r}, got {len(got)}: {show(''.join(map(str, got)))}",
+                f"{LECTURE_VOCABULARY!r}, got {characters(''.join(map(str, got)))}",
                 vocabulary_diagnosis(corpus, got),
             )
 
@@ -87,6 +87,7 @@ class TestCharTokenizer:
 
     @given(vocabulary_and_text())
     @example((["h", "i"], "hi"))
+    @example((["h", "i"], ""))
     def test_decode_undoes_encode(self, case):
         vocabulary, text = case
         tokenizer = stage.CharTokenizer(vocabulary)
@@ -104,6 +105,7 @@ class TestCharTokenizer:
 
     @given(vocabulary_and_ids())
     @example((["h", "i"], [1, 0]))
+    @example((["h", "i"], []))
     def test_encode_undoes_decode(self, case):
         vocabulary, ids = case
         tokenizer = stage.CharTokenizer(vocabulary)

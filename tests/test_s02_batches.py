@@ -127,6 +127,12 @@ def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
             return (
                 "y is x one token earlier: y holds the same windows one token later, data[i + 1 : i + block_size + 1]."
             )
+    for name, tensor, window in (("x", x, "data[i : i + block_size]"), ("y", y, "data[i + 1 : i + block_size + 1]")):
+        if isinstance(tensor, torch.Tensor) and tensor.dim() == 2 and tensor.shape[-1] != block_size:
+            return (
+                f"{name}'s windows are {tensor.shape[-1]} tokens long, not block_size ({block_size}): both ends of the "
+                f"slice move with the start, {name}[b] = {window}."
+            )
     shorter = torch.randint(
         max(len(data) - block_size - 1, 1), (batch_size,), generator=torch.Generator().manual_seed(seed)
     )

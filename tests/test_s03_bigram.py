@@ -204,12 +204,14 @@ EVERY_POSITION = (
 class TestGenerate:
     @given(seeds, st.integers(1, 3), st.integers(1, 6), st.integers(0, 12), st.integers(2, 20))
     @example(0, 2, 3, 4, 5)
+    @example(1, 2, 3, 0, 5)  # no new token: idx as it came
     def test_samples_each_next_token_from_the_last_position(self, seed, B, T, new_tokens, V):
         table = random_floats((V, V), seed) * 2
         idx = random_tokens((B, T), V, seed)
         before = idx.clone()
+        model = model_with_table(table)  # before the seed: building it draws from torch's global generator
         with fixed_seed(seed + 1):  # torch's global generator differs from the one passed: using it shows
-            got = model_with_table(table).generate(idx, new_tokens, generator=torch.Generator().manual_seed(seed))
+            got = model.generate(idx, new_tokens, generator=torch.Generator().manual_seed(seed))
         if not torch.equal(idx, before):
             fail("generate(idx, ...) changed the tensor it was given: build a new one with torch.cat instead")
         call = f"generate(idx of shape ({B}, {T}), {new_tokens}, generator=<seed {seed}>) with V={V}"
@@ -224,6 +226,11 @@ class TestGenerate:
             again = model_with_table(other_table).generate(other_idx, 4, generator=torch.Generator().manual_seed(0))
             told = generation_mistakes(again, other_table, other_idx, 4, 0) or told
         hint = " Or: ".join(told) or only_the_new_tokens(got, idx, new_tokens) or hint
+        if new_tokens and close(got, expected_generation(table, idx, new_tokens, seed + 1), 0):
+            hint = (
+                "These are the draws of torch's global generator, not of the one passed: give it to the draw, "
+                "torch.multinomial(probs, num_samples=1, generator=generator)."
+            )
         expect_equal_tensors(got, expected, call, hint=hint)
 
     def test_follows_a_table_that_makes_each_next_token_certain(self):

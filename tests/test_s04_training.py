@@ -8,7 +8,7 @@ import math
 
 import pytest
 import torch
-from feedback import fail, show
+from feedback import fail, show, times
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import at_most, random_tokens, seeds
@@ -225,7 +225,7 @@ class TestEstimateLoss:
         with torch.no_grad():
             expected = sum(model(xb, yb)[1].item() for xb, yb in data) / 5
         if len(calls) != 5:
-            fail(f"estimate_loss(model, next_batch, 5) should call next_batch 5 times, called it {len(calls)} times")
+            fail(f"estimate_loss(model, next_batch, 5) should call next_batch 5 times, called it {times(len(calls))}")
         if not isinstance(got, float) or not math.isclose(got, expected, abs_tol=1e-5):
             fail(
                 f"estimate_loss(model, next_batch, 5): expected the mean of the 5 losses, {expected:.6f}, got "
@@ -279,7 +279,7 @@ class TestTrain:
         if len(calls) not in (6, 7):
             fail(
                 "train(model, next_batch, 6) should call next_batch once per step (6 times, or 7 when it fetches "
-                f"each next batch ahead), called it {len(calls)} times"
+                f"each next batch ahead), called it {times(len(calls))}"
             )
         start = copy.deepcopy(reference)
         hand = HandAdamW(reference.parameters(), lr=0.05)

@@ -23,6 +23,12 @@ def hand_weights(q: torch.Tensor, k: torch.Tensor, scale: float | None = None, *
     return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
 
 
+SCALED_BY_T = (
+    "These affinities are scaled by T ** -0.5, the number of positions (q.shape[1]): the scale is head_size ** -0.5, "
+    "k.shape[-1] ** -0.5."
+)
+
+
 def weights_diagnosis(got, q, k) -> str:
     if not isinstance(got, torch.Tensor) or got.shape != hand_weights(q, k).shape:
         return ""
@@ -33,6 +39,9 @@ def weights_diagnosis(got, q, k) -> str:
         return "These affinities are divided by head_size: scale by its square root, head_size ** -0.5."
     if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=head_size**0.5), atol=1e-6):
         return "These affinities are multiplied by sqrt(head_size): multiply by head_size ** -0.5, the inverse."
+    T = q.shape[-2]
+    if T not in (1, head_size) and torch.allclose(got.double(), hand_weights(q, k, scale=T**-0.5), atol=1e-6):
+        return SCALED_BY_T
     if got.double().triu(1).abs().max() > 0:
         return "Positions attend to the future: fill -inf above the diagonal (where tril == 0) before the softmax."
     if torch.allclose(got.double().sum(-2), torch.ones(got.shape[-1], dtype=torch.float64), atol=1e-6):
@@ -106,6 +115,7 @@ def head_diagnosis(head, x, got) -> str:
             "scale by head_size ** -0.5, that is k.shape[-1] ** -0.5.",
         ),
         (head_by_hand(head, x, scale=1.0), "The affinities are not scaled: multiply q @ k^T by head_size ** -0.5."),
+        (head_by_hand(head, x, scale=x.shape[1] ** -0.5), SCALED_BY_T),
         (
             head_by_hand(head, x, scale=1 / k.shape[-1]),
             "The affinities are divided by head_size: scale by its square root, head_size ** -0.5.",

@@ -28,6 +28,13 @@ class TestMultiHeadAttention:
     def test_has_n_head_heads_of_size_n_embd_over_n_head(self):
         mha = built(stage.MultiHeadAttention, 12, 3, 8)
         heads = list(getattr(mha, "heads", []))
+        if isinstance(getattr(mha, "heads", None), (list, tuple)):
+            fail(
+                f"MultiHeadAttention(12, 3, 8).heads is a plain Python {type(mha.heads).__name__} of {len(heads)}: "
+                "a module sees the modules it holds only as attributes or in an nn.ModuleList, so these heads' "
+                "weights are missing from parameters(), state_dict() and .to(device), and never train. Wrap them, "
+                "nn.ModuleList([Head(...) for _ in range(n_head)])"
+            )
         if not isinstance(getattr(mha, "heads", None), nn.ModuleList) or len(heads) != 3:
             fail(
                 "MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got "
@@ -271,8 +278,10 @@ class TestLayerNorm:
                 for eps in (1e-6, 1e-8, 1e-12, 1e-3, 0.0)
                 if close(got, nn.LayerNorm(6, eps=eps)(x), 1e-5)
             ),
-            "",
+            None,
         )
+        if hint is None:  # not another eps: a mistake the other tests meet too, which the eps test shows first
+            hint = layernorm_diagnosis(got.detach(), x, nn.LayerNorm(6), 1e-5) if isinstance(got, torch.Tensor) else ""
         expect_equal_tensors(got.detach(), nn.LayerNorm(6)(x).detach(), call, atol=1e-5, hint=hint)
 
     def test_is_written_from_scratch(self):
@@ -383,6 +392,12 @@ def block_diagnosis(block, x, got) -> str:
             (lambda h: h + ffwd(ln2(h)))(sa(ln1(x))),
             "The attention's output replaces x instead of being added to it: x = x + sa(ln1(x)).",
         ),
+        (
+            (lambda h: ln2(h + ffwd(h)))(ln1(x + sa(x))),
+            "That is post-norm, ln(x + sublayer(x)), as in the original Transformer paper; the block is pre-norm "
+            "(at 1:32:51 in the lecture): normalise each sublayer's input and add its output to x unnormalised, "
+            "x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)).",
+        ),
     ]
     for expected, diagnosis in known:
         if isinstance(got, torch.Tensor) and got.shape == x.shape and torch.allclose(got, expected, atol=1e-5):
@@ -465,13 +480,15 @@ class TestBlock:
                 if layer.bias is not None:  # a missing bias fails the sublayers' own tests, with its own message
                     layer.bias.zero_()
         x = random_floats((2, 6, 8), 3)
-        expect_equal_tensors(
-            block(x).detach(),
-            x,
-            "Block with both sublayers' output layers zeroed",
-            atol=1e-6,
-            hint="The block must add each sublayer to x (residual connections).",
-        )
+        got = block(x)
+        hint = "The block must add each sublayer to x (residual connections)."
+        if close(got, nn.functional.layer_norm(x, (8,)), 1e-4):
+            hint = (
+                "With both sublayers giving 0 the block returns x normalised: it normalises the residual stream "
+                "itself (post-norm, ln(x + sa(x)), or x = ln1(x)). Normalise only each sublayer's input and add its "
+                "output to x as it is, x = x + sa(ln1(x))."
+            )
+        expect_equal_tensors(got.detach(), x, "Block with both sublayers' output layers zeroed", atol=1e-6, hint=hint)
 
     def test_the_past_never_depends_on_the_future(self):
         block = built(stage.Block, 8, 2, 10).eval()

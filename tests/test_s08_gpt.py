@@ -504,6 +504,12 @@ class TestGenerate:
                 "sample with torch.multinomial(probs, num_samples=1, generator=generator). The stage asks for it "
                 "(the lecture's generate has none) so that a seed makes samples reproducible."
             )
+        if isinstance(got, torch.Tensor) and got.shape == (2, 8 + 1):
+            hint = (
+                "That is block_size + 1 tokens: the crop replaced idx, so each step threw away the tokens before the "
+                "window. Crop into a name of its own, idx_cond = idx[:, -block_size:], feed the model that, and "
+                "append each new token to the whole idx."
+            )
         expect_equal_tensors(
             got,
             expected_generation(model, idx, 12, 0),

@@ -4,6 +4,8 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 from catalog import replaced
 
+TABLES = "        self.string_to_id = {char: index for index, char in enumerate(vocabulary)}"
+
 MISTAKES = [
     # Source: the seventh precision pass (2026-12-06): the message had no hint for positions counted from 1.
     Mistake(
@@ -170,6 +172,59 @@ def decode(self, ids):
             ),
         ),
         "3 is not an id. It raised KeyError instead",
+    ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06): each got torch's or Python's bare
+    # error, or the hint of another mistake, before its own hint.
+    Mistake(
+        "decode-looks-tensor-ids-up-in-a-dict",
+        "s01_tokenizer",
+        "looked each id up in an itos dict as it came, a 0-d tensor when decode is given a tensor",
+        (
+            ("            token_id = int(token_id)\n", ""),
+            (TABLES, TABLES + "\n        self.itos = dict(enumerate(vocabulary))"),
+            ("chars.append(self.vocabulary[token_id])", "chars.append(self.itos[token_id])"),
+        ),
+        "Iterating over a tensor gives 0-d tensors",
+    ),
+    Mistake(
+        "decode-through-stoi",
+        "s01_tokenizer",
+        "looked the ids up in the table from characters to ids",
+        (
+            (TABLES, TABLES + "\n        self.stoi = self.string_to_id"),
+            ("chars.append(self.vocabulary[token_id])", "chars.append(self.stoi[token_id])"),
+        ),
+        "was looked up in stoi, which maps characters to ids",
+    ),
+    Mistake(
+        "encode-through-itos",
+        "s01_tokenizer",
+        "looked the characters up in the table from ids to characters",
+        (
+            (TABLES, TABLES + "\n        self.itos = dict(enumerate(vocabulary))"),
+            ("ids.append(self.string_to_id[char])", "ids.append(self.itos[char])"),
+        ),
+        "was looked up in itos, which maps ids to characters",
+    ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "decode-bounds-by-min-and-max",
+        "s01_tokenizer",
+        "checked decode's ids with min() and max(), which raise for no ids at all",
+        (
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.decode",
+                """
+def decode(self, ids):
+    ids = [int(i) for i in ids]
+    if min(ids) < 0 or max(ids) >= self.vocab_size:
+        raise ValueError(f"ids must lie in 0..{self.vocab_size - 1}, got {ids}")
+    return "".join(self.vocabulary[i] for i in ids)
+""",
+            ),
+        ),
     ),
 ]
 

@@ -260,6 +260,32 @@ def train_val_split(data, train_fraction=0.9):
         ),
         "expected 3 and 4 tokens (n = int(train_fraction * len(data)))",
     ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06): each got torch's or Python's bare
+    # error, or the hint of another mistake, before its own hint.
+    Mistake(
+        "targets-one-token-short",
+        "s02_batches",
+        "ended y's windows where x's end, data[i + 1 : i + block_size]",
+        (("data[i + 1 : i + block_size + 1] for i in ix", "data[i + 1 : i + block_size] for i in ix"),),
+        "y's windows are 7 tokens long, not block_size (8)",
+        misleading=("Draw the starts with",),
+    ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "pairs-refuse-exactly-one-window",
+        "s02_batches",
+        "refused data of exactly block_size + 1 tokens, the one window the pairs need",
+        (
+            (
+                "    _check_sizes(data, batch_size=1, block_size=block_size)\n    x = data[:block_size]",
+                "    _check_sizes(data, batch_size=1, block_size=block_size)\n"
+                "    if len(data) <= block_size + 1:\n"
+                '        raise ValueError(f"a block of {block_size} needs more than {block_size + 1} tokens")\n'
+                "    x = data[:block_size]",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

@@ -91,6 +91,7 @@ MISTAKES = [
         "s03_bigram",
         "sampled from the global generator",
         (("num_samples=1, generator=generator)", "num_samples=1)"),),
+        "These are the draws of torch's global generator",  # a learner's walk-through had the whole recipe again
     ),
     Mistake(
         "loss-summed",
@@ -344,6 +345,31 @@ def forward(self, idx, targets=None):
             ),
         ),
         "with no layer after it",
+    ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "generate-joins-an-empty-list-of-draws",
+        "s03_bigram",
+        "kept the draws in a list and joined them once at the end, which torch.cat refuses for no new token",
+        (
+            replaced(
+                "s03_bigram",
+                "BigramLanguageModel.generate",
+                """
+def generate(self, idx, max_new_tokens, generator=None):
+    new_tokens = []
+    context = idx
+    for _ in range(max_new_tokens):
+        logits, _ = self(context)
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        new_tokens.append(idx_next)
+        context = torch.cat((context, idx_next), dim=1)
+    return torch.cat((idx, torch.cat(new_tokens, dim=1)), dim=1)
+""",
+            ),
+        ),
     ),
 ]
 

@@ -345,6 +345,20 @@ def train_step(model, optimizer, xb, yb):
         ),
         "The model returns the pair (logits, loss)",
     ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "train-reseeds-the-global-generator",
+        "s04_training",
+        "seeded torch's global generator with the lecture's 1337 at the start of train",
+        (
+            (
+                "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n    losses = []",
+                "    torch.manual_seed(1337)  # reproducible runs\n"
+                "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n    losses = []",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

@@ -138,6 +138,36 @@ MISTAKES = [
         (("wei = tril_average_weights(x.shape[1]).to(x)", "wei = tril_average_weights(x.shape[1])"),),
         "Two tensors of different dtypes met here",
     ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06): each got torch's or Python's bare
+    # error, or the hint of another mistake, before its own hint.
+    Mistake(
+        "averages-as-x-at-wei",
+        "s05_averaging",
+        "multiplied x @ wei, the weights second",
+        (
+            (
+                "    wei = tril_average_weights(x.shape[1]).to(x)\n    return wei @ x",
+                "    wei = tril_average_weights(x.shape[1]).to(x)\n    return x @ wei",
+            ),
+        ),
+        "The weights go first: wei @ x",
+    ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "softmax-average-with-the-lectures-tril",
+        "s05_averaging",
+        "kept the lecture's module-level tril of T = 8 and cut it to each input's T",
+        (
+            ("import torch\n", "import torch\n\nLECTURE_TRIL = torch.tril(torch.ones(8, 8))  # the lecture's T = 8\n"),
+            (
+                "    wei = softmax_average_weights(x.shape[1]).to(x)",
+                "    T = x.shape[1]\n"
+                '    wei = torch.zeros(T, T).masked_fill(LECTURE_TRIL[:T, :T] == 0, float("-inf"))\n'
+                "    wei = F.softmax(wei, dim=-1).to(x)",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

@@ -401,6 +401,44 @@ MISTAKES = [
         "register the mask as large as the longest input",
         misleading=("crop it to the input's length",),
     ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06): each got torch's or Python's bare
+    # error, or the hint of another mistake, before its own hint.
+    Mistake(
+        "keys-transposed-with-dot-T",
+        "s06_attention",
+        "transposed the keys with k.T, which reverses all three dims",
+        (
+            (
+                "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)",
+                "wei = q @ k.T * k.shape[-1] ** -0.5  # (B, T, T)",
+            ),
+        ),
+        ".T reverses every dim",
+    ),
+    Mistake(
+        "scaled-by-the-number-of-positions",
+        "s06_attention",
+        "scaled the affinities by q.shape[1] ** -0.5, T rather than head_size",
+        (
+            ("T, head_size = q.shape[-2], k.shape[-1]", "T, head_size = q.shape[-2], q.shape[1]"),
+            ("* k.shape[-1] ** -0.5  # (B, T, T)", "* q.shape[1] ** -0.5  # (B, T, T)"),
+        ),
+        "scaled by T ** -0.5, the number of positions",
+    ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "weights-masked-with-the-lectures-tril",
+        "s06_attention",
+        "masked with a module-level tril of the lecture's block_size 8, cut to each input's T",
+        (
+            ("import torch\n", "import torch\n\nLECTURE_TRIL = torch.tril(torch.ones(8, 8))  # block_size = 8\n"),
+            (
+                "    tril = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))\n",
+                "    tril = LECTURE_TRIL[:T, :T].to(q.device).bool()\n",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

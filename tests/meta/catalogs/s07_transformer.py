@@ -219,6 +219,7 @@ def forward(self, x):
                 "self.heads = [Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)]",
             ),
         ),
+        "a module sees the modules it holds only as attributes or in an nn.ModuleList",
     ),
     Mistake(
         "heads-in-sequential",
@@ -674,6 +675,60 @@ def forward(self, x):
         (("head_size = n_embd // n_head", "head_size = n_embd / n_head"),),
         "head_size = n_embd // n_head",
         misleading=("which fails here",),
+    ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06): each got torch's or Python's bare
+    # error, or the hint of another mistake, before its own hint.
+    Mistake(
+        "layer-norm-mean-without-keepdim",
+        "s07_transformer",
+        "took the mean without keepdim=True",
+        (("centered = x - x.mean(-1, keepdim=True)", "centered = x - x.mean(-1)"),),
+        "without keepdim=True loses that dim",
+    ),
+    Mistake(
+        "heads-joined-along-time",
+        "s07_transformer",
+        "concatenated the heads along dim 1, time",
+        (
+            (
+                "out = torch.cat([head(x) for head in self.heads], dim=-1)",
+                "out = torch.cat([head(x) for head in self.heads], dim=1)",
+            ),
+        ),
+        "join the heads along the channels",
+    ),
+    Mistake(
+        "post-norm-for-both-sublayers",
+        "s07_transformer",
+        "normalised after each residual addition, ln(x + sublayer(x)), as the original Transformer does",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))",
+                "        x = self.ln1(x + self.sa(x))\n        x = self.ln2(x + self.ffwd(x))",
+            ),
+        ),
+        "That is post-norm",
+    ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "heads-given-n-embd-as-block-size",
+        "s07_transformer",
+        "built each head with n_embd where block_size goes, so the mask is too small for longer inputs",
+        (
+            (
+                "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])",
+                "self.heads = nn.ModuleList([Head(n_embd, head_size, n_embd, dropout) for _ in range(n_head)])",
+            ),
+        ),
+    ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06), guessing how stages import each other.
+    Mistake(
+        "imports-head-relatively",
+        "s07_transformer",
+        "imported stage 6's Head as from a package, from .s06_attention import Head",
+        (("from s06_attention import Head", "from .s06_attention import Head"),),
+        "Stages import each other by file name",
     ),
 ]
 

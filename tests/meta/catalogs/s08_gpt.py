@@ -644,6 +644,22 @@ def _init_weights(self, module):
         ),
         "token_embedding_table.weight has mean",
     ),
+    # Source: a learner's walk-through of stages 1 to 8 (a helper, 2026-12-06): each got torch's or Python's bare
+    # error, or the hint of another mistake, before its own hint.
+    Mistake(
+        "generate-crops-idx-itself",
+        "s08_gpt",
+        "cropped idx itself to the last block_size tokens, so the tokens before the window were lost",
+        (
+            (
+                "idx_cond = idx[:, -self.config.block_size :]  # the positions the model has embeddings for\n"
+                "            logits, _ = self(idx_cond)",
+                "idx = idx[:, -self.config.block_size :]\n            logits, _ = self(idx)",
+            ),
+        ),
+        "the crop replaced idx",
+        misleading=("Feed the model idx[:, -block_size:] each step",),
+    ),
 ]
 
 VARIANTS = [

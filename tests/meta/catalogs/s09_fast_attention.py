@@ -413,6 +413,19 @@ def forward(self, x):
         ),
         "boolean attn_mask",
     ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "from-multihead-counts-heads-by-their-size",
+        "s09_fast_attention",
+        "took the number of heads from a head's size, mha.heads[0].key.weight.shape[0]",
+        (
+            (
+                "n_embd, n_head = mha.proj.in_features, len(mha.heads)",
+                "n_embd, n_head = mha.proj.in_features, mha.heads[0].key.weight.shape[0]",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

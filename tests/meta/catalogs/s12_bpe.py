@@ -777,6 +777,41 @@ def train(self, text, vocab_size):
         ),
         "in 'aaa' the pairs overlap, aa and aa",
     ),
+    # Source: the sixth red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "train-stops-at-one-token",
+        "s12_bpe",
+        "stopped training when the text was down to one token, not when no pair was left (an empty text has none)",
+        (("            if not counts:\n", "            if len(ids) == 1:\n"),),
+    ),
+    Mistake(
+        "merge-pair-by-zip-then-the-last-id",
+        "s12_bpe",
+        "merged over zip(ids, ids[1:]) and appended ids[-1] after, which raises for no ids",
+        (
+            replaced(
+                "s12_bpe",
+                "merge_pair",
+                """
+def merge_pair(ids, pair, new_id):
+    merged, skip = [], False
+    for a, b in zip(ids, ids[1:]):
+        if skip:
+            skip = False
+            continue
+        if (a, b) == tuple(pair):
+            merged.append(new_id)
+            skip = True
+        else:
+            merged.append(a)
+    if not skip:
+        merged.append(ids[-1])  # the last id, which no pair starts
+    return merged
+""",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [
