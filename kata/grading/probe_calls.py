@@ -715,6 +715,9 @@ def gpt(inputs):
             "loss": float(loss),
             "loss_type": type(loss).__name__,  # a tensor, to call backward on
             "generated": generated,
+            "generated_rows": guarded(
+                lambda: model.generate(inputs["prompt_rows"], 3, generator=generator(inputs["seed"] + 5))
+            ),
             "parameter_count": [
                 parameter_count(model),
                 guarded(lambda: parameter_count(gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**deepest)))),
@@ -1099,12 +1102,14 @@ def gpt2_loaded(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "state_dict_kept": [kept, guarded(lambda: kept_while_training(load, inputs))],
-            "without_head_key": guarded(lambda: load(gpt2_model(inputs), without_head)(inputs["idx"])[0]),
+            "without_head_key": guarded(lambda: load(gpt2_model(inputs), without_head)(inputs["idx"][:1])[0]),
             "rejects": [
                 rejects(lambda bad=bad: load(gpt2_model(inputs), bad))
                 for bad in (*missing, reshaped, not_ours, other_vocabulary)
             ],
-            "with_mask_buffers": guarded(lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"])[0]),
+            "with_mask_buffers": guarded(
+                lambda: load(gpt2_model(inputs), with_mask_buffers(inputs))(inputs["idx"][:1])[0]
+            ),
         }
 
 
