@@ -73,9 +73,9 @@ _KNOWN_ERRORS = (
         "A mean or variance over the last dim without keepdim=True loses that dim, so it no longer lines up with "
         "x: keep it, x.mean(-1, keepdim=True) and x.var(-1, keepdim=True, unbiased=False).",
     ),
-    (  # k.T on a 3-D tensor: every dim reversed
+    (  # k.T on a 3-D tensor: every dim reversed (a weight's .T is a matrix's, and right)
         _SIZES_DIFFER,
-        r"\.T\b",
+        r"(?<!weight)\.T\b",
         "On a tensor of more than two dims, .T reverses every dim, (B, T, hs) to (hs, T, B): transpose only the "
         "last two, k.transpose(-2, -1).",
     ),
@@ -122,9 +122,16 @@ _KNOWN_ERRORS = (
         "A size is a float: in Python 3, / gives a float even where it divides exactly (12 / 3 is 4.0). Sizes "
         "need whole numbers: head_size = n_embd // n_head.",
     ),
+    (  # q, k or v viewed as (B, n_head, T, hs) straight from c_attn's split, whose last dim alone is contiguous
+        r"view size is not compatible with input tensor's size and stride",
+        r"\.view\(\s*\w+\s*,\s*(self\.)?n_head\b",
+        "q, k and v are slices of c_attn's output, so .view can split only their last dim: view(B, T, n_head, "
+        "head_size), then .transpose(1, 2) makes the heads a batch dimension. .reshape(B, n_head, T, head_size) "
+        "would run, but it mixes positions into heads.",
+    ),
     (  # heads merged back with .view after transpose(1, 2), which left them not contiguous
         r"view size is not compatible with input tensor's size and stride",
-        r"\.view\(",
+        r"\.view\((?!\s*\w+\s*,\s*(self\.)?n_head\b)",
         "After transpose(1, 2) the heads are no longer contiguous in memory, so .view cannot merge them: "
         "y.transpose(1, 2).contiguous().view(B, T, C). Check the order too: (B, n_head, T, hs) back to "
         "(B, T, n_head, hs) before merging the last two.",

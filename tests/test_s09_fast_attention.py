@@ -4,7 +4,7 @@ import copy
 import math
 
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail
+from feedback import close, expect_equal_tensors, expect_value_error, fail, times
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
@@ -220,7 +220,7 @@ class TestCausalSelfAttention:
             mask = calls[0].get("attn_mask") if len(calls) == 1 else None
             fail(
                 "CausalSelfAttention should call F.scaled_dot_product_attention(q, k, v, ..., is_causal=True) once "
-                f"per forward; it made {len(calls)} calls"
+                f"per forward; it called it {times(len(calls))}"
                 + (f", with is_causal={calls[0].get('is_causal', False)}" if len(calls) == 1 else ""),
                 "It passes a boolean attn_mask, which computes the same: pass is_causal=True instead, as the "
                 "docstring asks (no T x T mask to build, and the fused kernels skip the masked half)."

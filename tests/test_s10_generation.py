@@ -102,6 +102,23 @@ def keeps_the_least_likely(got, logits) -> bool:
     return False
 
 
+def nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) -> str:
+    """Why a nucleus dropped a whole row: the token that crosses top_p dropped (in a row whose most likely token
+    alone holds top_p), or a mask made in sorted order applied in the vocabulary's."""
+    probs = top_k_by_hand(logits, temperature, top_k).softmax(dim=-1)
+    empty = got.isnan().any(dim=-1)
+    if bool((probs[empty].max(dim=-1).values >= top_p).any()):
+        return (
+            " Even the most likely token was dropped, in a row where it alone holds top_p: the token whose "
+            "probability carries the total past top_p belongs to the nucleus. Drop a token only when the tokens "
+            "more likely than it already add up to top_p, cumsum - probs >= top_p, not cumsum > top_p."
+        )
+    return (
+        " Keep each token's nucleus mask where the token is: scatter(-1, order, mask) puts a mask made in sorted "
+        "order back."
+    )
+
+
 def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None) -> str:
     if not isinstance(got, torch.Tensor) or got.shape != logits.shape:
         return ""
@@ -112,10 +129,7 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
 
     if got.isnan().any():
         return "A row came back NaN: every token of it was dropped, and renormalising divided 0 by 0." + (
-            " Keep each token's nucleus mask where the token is: scatter(-1, order, mask) puts a mask made in sorted "
-            "order back."
-            if top_p and top_p < 1
-            else ""
+            nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) if top_p and top_p < 1 else ""
         )
     if got.shape[0] > 1 and torch.allclose(got.sum(0), torch.ones(got.shape[1:], dtype=torch.float64), atol=1e-5):
         return "Each column sums to 1: the softmax ran over the batch; take it over the vocabulary, dim=-1."
@@ -126,6 +140,11 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
             "The most likely token was dropped: the nucleus keeps the most likely tokens. Sort the probabilities in "
             "descending order, torch.sort(probs, dim=-1, descending=True), and put the mask made in that order back "
             "where each token is, scatter(-1, order, mask)."
+        )
+    if temperature != 1 and looks_like(top_k=top_k, top_p=top_p):
+        return (
+            "These are the probabilities at temperature 1: the temperature came after the softmax, where dividing "
+            "and renormalising changes nothing. Divide the logits by the temperature before the softmax."
         )
     if temperature != 1 and looks_like(temperature=1 / temperature, top_k=top_k, top_p=top_p):
         return "The logits were multiplied by the temperature: divide them by it (a high temperature flattens)."
@@ -499,6 +518,39 @@ class TestForwardWithCache:
             )
 
 
+def generation_diagnosis(model, idx, steps, *, seed, options) -> str:
+    """Which part of a wrong generate is wrong: the probabilities it samples from, the cache, or the sampling."""
+    logits = random_floats((3, V), seed) * 3
+    probabilities = answer_or_none(lambda: stage.next_token_probabilities(logits, **options))
+    if not close(probabilities, probabilities_by_hand(logits, **options), 1e-5):
+        return (
+            f"next_token_probabilities(logits, {shown_options(options)}) is wrong too, and generate samples from it: "
+            "its own tests say what to change."
+        )
+    generator = torch.Generator().manual_seed(seed)
+    uncached = answer_or_none(
+        lambda: stage.generate(model, idx, steps, generator=generator, use_cache=False, **options)
+    )
+    if close(uncached, hand_generation(model, idx, steps, seed=seed, **options), 0):
+        return (
+            "With use_cache=False the tokens are right: the cache goes wrong, once the prompt and the new tokens pass "
+            "block_size. When the cache holds block_size positions, start a fresh one from idx[:, -block_size:] "
+            "(keys and values kept from before carry the positions they were computed at)."
+        )
+    return (
+        "Each step samples once with torch.multinomial(probs, num_samples=1, generator=generator) from "
+        "next_token_probabilities(...) of the last position; the context is the last block_size tokens."
+    )
+
+
+def answer_or_none(call):
+    """What call() returns, or None where it raises: for a diagnosis, which must not fail in its own right."""
+    try:
+        return call()
+    except Exception:
+        return None
+
+
 def embedded_lengths(model):
     """Record how many positions each call of the first block handles."""
     lengths = []
@@ -522,11 +574,9 @@ class TestGenerate:
             "generate(model, idx of shape (2, 3), 12, temperature=0.8, top_k=6, top_p=0.9, generator=seed 0) with "
             "block_size 8"
         )
-        hint = (
-            "Each step samples once with torch.multinomial(probs, num_samples=1, generator=generator) from "
-            "next_token_probabilities(...) of the last position; the context is the last block_size tokens."
-        )
-        expect_equal_tensors(got, hand_generation(model, idx, 12, seed=0, **options), call, hint=hint)
+        expected = hand_generation(model, idx, 12, seed=0, **options)
+        hint = "" if close(got, expected, 0) else generation_diagnosis(model, idx, 12, seed=0, options=options)
+        expect_equal_tensors(got, expected, call, hint=hint)
 
     def test_without_options_samples_at_temperature_1_from_every_token(self):
         model, idx = tiny_model(8), random_tokens((2, 2), V, 8)

@@ -211,10 +211,11 @@ OVERLAPPING_RUNS = "aaab" * 2 + "cd" * 3
 HALF_CHARACTERS = "aé" * 8
 
 
-def trained_with_ties_to(text: str, merges: int, choose) -> dict:
+def trained_with_ties_to(text: str, merges: int, choose, *, start_from=None) -> dict:
     """The first `merges` merges of `text` where `choose` picks among the most frequent pairs, listed in the order
-    they first occur: the rule a learner's tie-break follows, where it gives all of the learner's merges."""
-    ids, learned = list(text.encode("utf-8")), {}
+    they first occur: the rule a learner's tie-break follows, where it gives all of the learner's merges. From the
+    ids `start_from` gives the text where given (its code points, say), else from its UTF-8 bytes."""
+    ids, learned = list(start_from(text) if start_from else text.encode("utf-8")), {}
     for new_id in range(256, 256 + merges):
         counts = Counter(zip(ids, ids[1:], strict=False))
         if not counts:
@@ -224,6 +225,16 @@ def trained_with_ties_to(text: str, merges: int, choose) -> dict:
         learned[pair] = new_id
         ids = hand_merge(ids, pair, new_id)
     return learned
+
+
+def code_point_diagnosis(text: str, got: dict) -> str:
+    """Merges learned from the characters' code points (ord), where BPE starts from the UTF-8 bytes."""
+    if not got or trained_with_ties_to(text, len(got), min, start_from=lambda text: map(ord, text)) != got:
+        return ""
+    return (
+        "These merges were learned from the characters' code points, ord(c) (é is 233): BPE starts from the UTF-8 "
+        "bytes, list(text.encode('utf-8')), where é is the two bytes 195 and 169."
+    )
 
 
 def follows(choose, text: str, got: dict) -> bool:
@@ -262,11 +273,24 @@ def unread_merges_hint(tokenizer) -> str:
     )
 
 
+def pair_count_hint(ids: list[int], got) -> str:
+    """Pairs counted two ids apart, (ids[0], ids[1]), (ids[2], ids[3]), ...: the pairs between them left out."""
+    if len(ids) > 2 and dict(got) == dict(Counter(zip(ids[0::2], ids[1::2], strict=False))):
+        return (
+            "These are the pairs two ids apart, (ids[0], ids[1]), (ids[2], ids[3]), ...: every neighbouring pair "
+            "counts, zip(ids, ids[1:], strict=False), so the pairs overlap."
+        )
+    return ""
+
+
 class TestPairCounts:
     def test_the_minbpe_example(self):
         got = stage.pair_counts([1, 2, 3, 1, 2])
         if dict(got) != {(1, 2): 2, (2, 3): 1, (3, 1): 1}:
-            fail(f"pair_counts([1, 2, 3, 1, 2]): expected {{(1, 2): 2, (2, 3): 1, (3, 1): 1}}, got {show(got)}")
+            fail(
+                f"pair_counts([1, 2, 3, 1, 2]): expected {{(1, 2): 2, (2, 3): 1, (3, 1): 1}}, got {show(got)}",
+                pair_count_hint([1, 2, 3, 1, 2], got),
+            )
 
     def test_counts_overlapping_pairs(self):
         got = stage.pair_counts([97, 97, 97])
@@ -283,7 +307,7 @@ class TestPairCounts:
         got = stage.pair_counts(list(ids))
         expected = dict(Counter(zip(ids, ids[1:], strict=False)))
         if dict(got) != expected:
-            fail(f"pair_counts({ids}): expected {expected}, got {show(got)}")
+            fail(f"pair_counts({ids}): expected {expected}, got {show(got)}", pair_count_hint(list(ids), got))
 
 
 class TestMergePair:
@@ -387,6 +411,7 @@ class TestTrain:
             fail(
                 f"{call}: expected the merges {expected}, got {tokenizer.merges}",
                 merge_count_diagnosis(260, expected, dict(tokenizer.merges))
+                or code_point_diagnosis(text, dict(tokenizer.merges))
                 or tie_break_diagnosis(text, tokenizer.merges),
             )
         known = {byte: bytes([byte]) for byte in range(256)}

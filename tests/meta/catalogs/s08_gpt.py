@@ -660,6 +660,30 @@ def _init_weights(self, module):
         "the crop replaced idx",
         misleading=("Feed the model idx[:, -block_size:] each step",),
     ),
+    # Source: the seventh red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "generate-keeps-the-first-row",
+        "s08_gpt",
+        "generated from idx[0] as a list of ints, the first row only",
+        (
+            replaced(
+                "s08_gpt",
+                "GPTLanguageModel.generate",
+                """
+@torch.no_grad()
+def generate(self, idx, max_new_tokens, generator=None):
+    tokens = idx[0].tolist()  # the sequence so far
+    for _ in range(max_new_tokens):
+        context = torch.tensor([tokens[-self.config.block_size :]], device=idx.device)
+        logits, _ = self(context)
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        tokens.append(int(torch.multinomial(probs, num_samples=1, generator=generator)))
+    return torch.tensor([tokens], device=idx.device)
+""",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

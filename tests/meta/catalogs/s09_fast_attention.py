@@ -100,7 +100,9 @@ MISTAKES = [
                 "t.view(B, self.n_head, T, C // self.n_head)",
             ),
         ),
-        "view size is not compatible",
+        # a learner's walk-through (2026-12-06) was told to merge the heads back, and tried .reshape
+        "so .view can split only their last dim",
+        misleading=("y.transpose(1, 2).contiguous().view(B, T, C)",),
     ),
     Mistake(
         "heads-not-joined-back",

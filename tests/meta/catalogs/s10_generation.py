@@ -677,6 +677,139 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
         ),
         "the softmax ran over the batch",
     ),
+    # Source: a learner's walk-through of stages 9 to 12 (a helper, 2026-12-06): each was told the hint of another
+    # mistake, or none.
+    Mistake(
+        "temperature-after-the-softmax",
+        "s10_generation",
+        "divided the probabilities by the temperature and renormalised, which undoes it",
+        (
+            ("    logits = logits / temperature\n", ""),
+            (
+                "    probs = F.softmax(logits, dim=-1)\n",
+                "    probs = F.softmax(logits, dim=-1) / temperature\n"
+                "    probs = probs / probs.sum(dim=-1, keepdim=True)\n",
+            ),
+        ),
+        "the temperature came after the softmax",
+    ),
+    Mistake(
+        "cache-slides-past-block-size",
+        "s10_generation",
+        "kept a full cache going by dropping its oldest keys and values, computed at positions that have moved on",
+        (
+            (
+                "        if not use_cache or len(cache) in (0, block_size):",
+                "        if use_cache and len(cache) == block_size:  # full: drop the oldest position\n"
+                "            cache.keys = [k[:, :, 1:] for k in cache.keys]\n"
+                "            cache.values = [v[:, :, 1:] for v in cache.values]\n"
+                "        if not use_cache or len(cache) == 0:",
+            ),
+        ),
+        "With use_cache=False the tokens are right",
+    ),
+    Mistake(
+        "nucleus-drops-the-token-that-crosses-top-p",
+        "s10_generation",
+        "dropped the token whose probability carries the total past top_p, cumsum > top_p",
+        (
+            (
+                "        drop_sorted = before >= top_p  # the nucleus is already complete without this token",
+                "        drop_sorted = sorted_probs.cumsum(dim=-1) > top_p",
+            ),
+        ),
+        "Even the most likely token was dropped",
+    ),
+    # Source: the seventh red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "cache-rebuilt-from-all-but-the-newest",
+        "s10_generation",
+        "rebuilt a full cache from the last block_size - 1 tokens, then fed the newest one alone",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """
+@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+    cache = KVCache()
+    for _ in range(max_new_tokens):
+        if not use_cache or len(cache) == 0:
+            cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        elif len(cache) == block_size:  # full: the last block_size - 1 positions again, then the newest
+            cache = KVCache()
+            forward_with_cache(model, idx[:, -block_size:-1], cache)
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+    ),
+    Mistake(
+        "cache-refilled-a-step-early",
+        "s10_generation",
+        "started a fresh cache at block_size - 1 positions, a step before it is full",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """
+@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+    cache = KVCache()
+    for _ in range(max_new_tokens):
+        if not use_cache or len(cache) in (0, block_size - 1, block_size):
+            cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+    ),
+    Mistake(
+        "prompt-fed-one-token-at-a-time",
+        "s10_generation",
+        "fed the prompt through the cache one token at a time, as every later step",
+        (
+            replaced(
+                "s10_generation",
+                "generate",
+                """
+@torch.no_grad()
+def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    block_size = model.config.block_size
+    cache = KVCache()
+    for step in range(max_new_tokens):
+        if not use_cache or len(cache) == block_size:
+            cache = KVCache()
+            logits = forward_with_cache(model, idx[:, -block_size:], cache)
+        elif step == 0:
+            for t in range(max(0, idx.shape[1] - block_size), idx.shape[1]):  # the prompt, a token at a time
+                logits = forward_with_cache(model, idx[:, t : t + 1], cache)
+        else:
+            logits = forward_with_cache(model, idx[:, -1:], cache)
+        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
+        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+""",
+            ),
+        ),
+    ),
 ]
 
 VARIANTS = [

@@ -605,6 +605,43 @@ def __init__(self, config):
         ),
         "for the weights alone",
     ),
+    # Source: the seventh red-team pass (a helper, 2026-12-06): wrong only at an edge the tests try and the check
+    # never drew, so a forged pass of the failing tests had counted.
+    Mistake(
+        "position-table-sized-by-the-width",
+        "s11_gpt2",
+        "made the position table n_embd rows long, not block_size",
+        (("wpe=nn.Embedding(config.block_size, config.n_embd)", "wpe=nn.Embedding(config.n_embd, config.n_embd)"),),
+    ),
+    Mistake(
+        "gpt2-logits-squeezed",
+        "s11_gpt2",
+        "squeezed the logits, which drops the batch dimension of one row",
+        (
+            (
+                "        logits = self.lm_head(self.transformer.ln_f(x))\n",
+                "        logits = self.lm_head(self.transformer.ln_f(x)).squeeze()\n",
+            ),
+        ),
+    ),
+    # Source: a learner's walk-through of stages 9 to 12 (a helper, 2026-12-06): told only the two stds.
+    Mistake(
+        "scaled-init-before-the-general-one",
+        "s11_gpt2",
+        "drew the c_proj weights with the scaled std before self.apply(self._init_weights) drew over them",
+        (
+            (
+                "        self.apply(self._init_weights)\n        for name, parameter in self.named_parameters():",
+                "        for name, parameter in self.named_parameters():",
+            ),
+            (
+                "                torch.nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))",
+                "                torch.nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))\n"
+                "        self.apply(self._init_weights)",
+            ),
+        ),
+        "after it, draw the c_proj weights again",
+    ),
 ]
 
 VARIANTS = [

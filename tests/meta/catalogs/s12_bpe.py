@@ -812,6 +812,33 @@ def merge_pair(ids, pair, new_id):
             ),
         ),
     ),
+    # Source: a learner's walk-through of stages 9 to 12 (a helper, 2026-12-06): told only the merges it expected.
+    Mistake(
+        "pairs-counted-two-ids-apart",
+        "s12_bpe",
+        "counted the pairs two ids apart, zip(ids[::2], ids[1::2]), leaving out those in between",
+        (
+            (
+                "    for pair in zip(ids, ids[1:], strict=False):",
+                "    for pair in zip(ids[::2], ids[1::2], strict=False):",
+            ),
+        ),
+        "These are the pairs two ids apart",
+    ),
+    Mistake(
+        "trains-on-code-points",
+        "s12_bpe",
+        "trained on the characters' code points, [ord(c) for c in text], not the UTF-8 bytes",
+        (
+            (
+                '            raise ValueError(f"vocab_size must be at least 256 (one id per byte), got {vocab_size}")\n'
+                '        ids = list(text.encode("utf-8"))',
+                '            raise ValueError(f"vocab_size must be at least 256 (one id per byte), got {vocab_size}")\n'
+                "        ids = [ord(c) for c in text]",
+            ),
+        ),
+        "learned from the characters' code points",
+    ),
 ]
 
 VARIANTS = [
