@@ -65,6 +65,9 @@ def next_step(statuses: dict[str, StageStatus], folder: Path) -> Panel | Text:
         body.append(Text(failure.message.strip()))
         if failure.output.strip():
             body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
+        for other in status.other_failures:
+            body.append(Text(f"Also failing: {other.name}", style="bold"))
+            body.append(Text(other.message.strip()))
         file = failure.location or file
     body.append(Text(f"Open {file}   ·   lecture: {stage.lecture}", style="cyan"))
     return Panel(Group(*body), title=f"Stage {stage.number} · {stage.title}", title_align="left", border_style="yellow")

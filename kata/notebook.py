@@ -657,6 +657,9 @@ def _report(status: StageStatus, written: dict[str, ExtractedStage], notes: list
             body.append(Text(_graded_cells(status.stage, failure, written), style="cyan"))
         if failure.output.strip():  # after where to go: a long printout must not push that out of sight
             body.append(Text("Your code printed:\n" + failure.output.strip(), style="dim"))
+        for other in status.other_failures:
+            body.append(Text(f"Also failing: {other.name}", style="bold"))
+            body.append(Text(_in_cells(other.message.strip(), written, folder)))
     url = _lecture_url(status.stage.lecture)
     body.append(Text(f"Lecture: {status.stage.lecture}", style=f"cyan link {url}" if url else "cyan"))
     parts.append(Panel(Group(*body), title=status.stage.label, title_align="left", border_style="yellow"))

@@ -11,7 +11,7 @@ import importlib.metadata
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -42,6 +42,8 @@ class StageStatus:
     passed: int = 0
     total: int = 0
     first_failure: TestResult | None = None
+    # the next failures whose messages say something else: a later test may name the mistake the first one does not
+    other_failures: list[TestResult] = field(default_factory=list)
     problem: str = ""  # why the run gave no results (STOPPED)
     not_run: int = 0  # failed unrun: an earlier test of the stage ran out of time (the learner loop's rule)
 
@@ -73,7 +75,30 @@ def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
     untouched = passed == 0 and all(result.kind is FailureKind.NOT_IMPLEMENTED for result in failures)
     state = StageState.NOT_STARTED if untouched else StageState.PARTIAL
     not_run = sum(result.message.startswith(NOT_RUN) for result in failures)
-    return StageStatus(stage, state, passed, len(results), first_failure=failures[0], not_run=not_run)
+    others = other_failures(failures)
+    return StageStatus(
+        stage, state, passed, len(results), first_failure=failures[0], other_failures=others, not_run=not_run
+    )
+
+
+OTHER_FAILURES_SHOWN = 2  # beside the first: enough to see a second diagnosis, few enough to keep the screen
+
+
+def other_failures(failures: list[TestResult]) -> list[TestResult]:
+    """The failures after the first whose messages end otherwise than every one before them (the last sentence
+    is where a message names the mistake), up to OTHER_FAILURES_SHOWN; a stub's "not implemented yet" and tests
+    left unrun say nothing new."""
+    said, others = {_last_sentence(failures[0].message)}, []
+    for failure in failures[1:]:
+        says_nothing_new = _last_sentence(failure.message) in said or failure.message.startswith(NOT_RUN)
+        if not (says_nothing_new or failure.kind is FailureKind.NOT_IMPLEMENTED):
+            said.add(_last_sentence(failure.message))
+            others.append(failure)
+    return others[:OTHER_FAILURES_SHOWN]
+
+
+def _last_sentence(message: str) -> str:
+    return message.strip().rsplit(". ", 1)[-1]
 
 
 def _run_in_child(folder: Path, selected: list[Stage], limits: Limits, share: tuple[int, int]):

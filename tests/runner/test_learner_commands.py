@@ -85,6 +85,32 @@ def test_a_stage_says_how_many_tests_were_not_run_after_one_ran_out_of_time():
     assert status.first_failure is stopped
 
 
+def test_the_next_step_shows_later_failures_that_say_something_else():
+    """A later test may name the mistake the first failing one cannot (two walk-throughs as a learner found a
+    diagnosis only `pytest -m` showed): the panel shows the next failures whose messages differ, up to two."""
+    stage = stage_named("s10_generation")
+
+    def failing(name: str, message: str, kind=FailureKind.WRONG_ANSWER) -> TestResult:
+        return TestResult(f"t::{name}", stage.name, Outcome.FAILED, kind, message)
+
+    results = [
+        failing("a", "wrong values."),
+        failing("b", "wrong values."),  # said already
+        failing("c", "x is not implemented yet", FailureKind.NOT_IMPLEMENTED),
+        failing("d", "wrong values. The temperature came after the softmax."),
+        failing("e", "wrong shape."),
+        failing("f", "wrong dtype."),  # one more than is shown
+    ]
+    status = status_from_results(stage, results)
+    assert [failure.name for failure in status.other_failures] == ["d", "e"]
+    console = Console(width=120, highlight=False)
+    with console.capture() as captured:
+        console.print(display.next_step({stage.name: status}, REPOSITORY_ROOT / "exercises"))
+    shown = captured.get()
+    assert "First failing test: a" in shown and "Also failing: d" in shown and "The temperature came after" in shown
+    assert "Also failing: b" not in shown and "Also failing: f" not in shown
+
+
 def test_the_list_wraps_the_stages_titles_and_never_a_files_path():
     statuses = {stage.name: status_from_results(stage, []) for stage in stages()}
     narrow = Console(width=80, highlight=False)
