@@ -12,6 +12,7 @@ folder; `.venv/bin/kata hint s03_bigram` gives a hint.
 
 import torch
 import torch.nn as nn
+from torch.nn import functional as F  # noqa: F401  (the lecture's F.softmax, F.cross_entropy, ...)
 
 
 class BigramLanguageModel(nn.Module):

@@ -19,6 +19,7 @@ folder; `.venv/bin/kata hint s06_attention` gives a hint.
 
 import torch
 import torch.nn as nn
+from torch.nn import functional as F  # noqa: F401  (the lecture's F.softmax, F.cross_entropy, ...)
 
 
 def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 from s07_transformer import MultiHeadAttention
 from s08_gpt import GPTConfig, GPTLanguageModel
+from torch.nn import functional as F  # noqa: F401  (the lecture's F.softmax, F.cross_entropy, ...)
 
 
 class CausalSelfAttention(nn.Module):

@@ -15,6 +15,7 @@ folder; `.venv/bin/kata hint s10_generation` gives a hint.
 """
 
 import torch
+from torch.nn import functional as F  # noqa: F401  (the lecture's F.softmax, F.cross_entropy, ...)
 
 
 def next_token_probabilities(

@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 from s07_transformer import LayerNorm  # noqa: F401  (yours, for ln_1, ln_2 and ln_f)
 from s09_fast_attention import CausalSelfAttention
+from torch.nn import functional as F  # noqa: F401  (the lecture's F.softmax, F.cross_entropy, ...)
 
 
 @dataclass

@@ -24,7 +24,8 @@ import re
 import subprocess
 import symtable
 import time
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Group
@@ -70,6 +71,8 @@ class Definition:
     binds: frozenset[str]
     reads: frozenset[str]  # read at any time: while it runs or when its functions are called
     reads_when_run: frozenset[str]  # read while the statement itself runs: bases, decorators, defaults, values
+    # names it binds from their own earlier value (X = f(X), X += 1): the binding before it is needed too
+    rebinds: frozenset[str] = frozenset()
 
 
 # Cell magics that run their cell as Python in the notebook's namespace, so that what it defines stays defined.
@@ -147,9 +150,17 @@ def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: lis
 
     visit(table, True)
     is_import = isinstance(node, ast.Import | ast.ImportFrom)
+    rebinds = binds & (reads_when_run | _augmented(node))
     reads -= binds
     return Definition(
-        label, first, source, is_import, frozenset(binds), frozenset(reads), frozenset(reads_when_run - binds)
+        label,
+        first,
+        source,
+        is_import,
+        frozenset(binds),
+        frozenset(reads),
+        frozenset(reads_when_run - binds),
+        frozenset(rebinds),
     )
 
 
@@ -174,6 +185,7 @@ class ExtractedStage:
 def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: str) -> ExtractedStage:
     """The module of `stage` that `definitions` (oldest first) make: see the module's docstring."""
     newest = {name: definition for definition in definitions for name in definition.binds}
+    earlier = _earlier_bindings(definitions)
     other_stages = {symbol: other.name for other in stages() if other != stage for symbol in other.symbols}
     included: dict[Definition, None] = {}  # a dict: ordered, and quick to ask (a notebook may define many names)
     from_stages: dict[str, set[str]] = {}
@@ -187,6 +199,9 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
                 from_stages.setdefault(other_stages[name], set()).add(name)
             elif name in newest:
                 include(newest[name])
+        for name in sorted(definition.rebinds):  # X = f(X): the X it starts from
+            if (definition, name) in earlier:
+                include(earlier[definition, name])
 
     for symbol in stage.symbols:
         if symbol in newest:
@@ -210,6 +225,31 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
     missing = tuple(symbol for symbol in stage.symbols if symbol not in newest)
     defined_in = {symbol: newest[symbol].cell for symbol in stage.symbols if symbol in newest}
     return ExtractedStage(stage, "\n".join(lines) + "\n", origins, missing, defined_in)
+
+
+def _augmented(node: ast.stmt) -> set[str]:
+    """The names a top-level statement changes in place, X += 1 (which symtable does not count as read), outside
+    the functions and classes it defines."""
+    found, waiting = set(), [node]
+    while waiting:
+        here = waiting.pop()
+        if isinstance(here, ast.AugAssign) and isinstance(here.target, ast.Name):
+            found.add(here.target.id)
+        if here is node or not isinstance(here, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            waiting.extend(ast.iter_child_nodes(here))
+    return found
+
+
+def _earlier_bindings(definitions: list[Definition]) -> dict[tuple[Definition, str], Definition]:
+    """For each statement that binds a name from its own earlier value, the statement that bound it before."""
+    last: dict[str, Definition] = {}
+    earlier = {}
+    for definition in definitions:
+        for name in definition.rebinds:
+            if name in last:
+                earlier[definition, name] = last[name]
+        last.update(dict.fromkeys(definition.binds, definition))
+    return earlier
 
 
 def _in_running_order(included: list[Definition]) -> list[Definition]:
@@ -426,6 +466,8 @@ def _add_missing_stubs(exercises: Path) -> None:
 class _Session:
     folder: Path  # the workspace's exercises/ folder
     last_stage: Stage | None = None
+    # execution count -> the cell's line whose top-level statement raised, 0 where the cell did not compile
+    raised: dict[int, int] = field(default_factory=dict)
 
 
 _session: _Session | None = None
@@ -445,6 +487,7 @@ def start(folder: str | Path = DEFAULT_FOLDER) -> None:
     warm_up()
     torch.set_num_threads(threads)  # the kata's test runs use one thread; the learner's experiments keep them all
     _session = _Session(exercises)
+    _record_the_cells_that_raise()
     display.console().print(
         f"Checked stages go to {display_path(exercises)}/ (`kata list` beside it shows them). Ready."
     )
@@ -476,7 +519,12 @@ def check(stage: str) -> None:
     if _session is None:
         start()
     written, notes = _write_with_earlier_stages(extracted, definitions)
-    notes = _near_misses(chosen.symbols, definitions) + _never_bound(extracted) + notes
+    notes = [
+        *_near_misses(chosen.symbols, definitions),
+        *_never_bound(extracted),
+        *_never_ran(extracted, definitions),
+        *notes,
+    ]
     try:
         with _running_line(chosen):
             status = check_stages(_session.folder, [chosen])[chosen.name]
@@ -581,6 +629,74 @@ def _cells_this_kernel_ran() -> list[tuple[str, str]]:
         (f"cell [{count}]", as_python(source, transformer) if "run_cell_magic" in source else source)
         for count, source in enumerate(shell.history_manager.input_hist_parsed)
     ]
+
+
+def _record_the_cells_that_raise() -> None:
+    """Keep, for each cell that raised while it ran, the line of the top-level statement that raised, and 0 for a
+    cell that did not compile: what a later check says of the definitions such a cell holds but never ran."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return
+    if shell is None:
+        return
+
+    def record(result) -> None:
+        count = result.execution_count
+        if _session is None or count is None:
+            return
+        if result.error_before_exec is not None:
+            _session.raised[count] = 0
+        elif result.error_in_exec is not None:
+            lines = [
+                line
+                for frame, line in traceback.walk_tb(result.error_in_exec.__traceback__)
+                if frame.f_code.co_name == "<module>" and frame.f_globals is shell.user_ns
+            ]
+            _session.raised[count] = lines[0] if lines else 1
+
+    shell.events.register("post_run_cell", record)
+
+
+def _never_ran(extracted: ExtractedStage, definitions: list[Definition]) -> list[str]:
+    """A note for each graded definition whose cell raised at an earlier line, so that the kernel still holds
+    another one (_never_bound speaks of those it holds none of), and for each newer cell that did not compile
+    and names it: the check grades the source it can read, which the kernel may not have run."""
+    if _session is None:
+        return []
+    newest = {name: definition for definition in definitions for name in definition.binds}
+    notes = []
+    for name, cell in extracted.defined_in.items():
+        count = int(cell.removeprefix("cell [").removesuffix("]")) if cell.startswith("cell [") else None
+        line = _session.raised.get(count, None) if count is not None else None
+        if line and line < newest[name].first_line and name in _kernel_names():  # else _never_bound says it
+            notes.append(
+                f"{cell.capitalize()} raised at line {line}, before its {name} (line {newest[name].first_line}) "
+                f"ran, so this kernel still holds an earlier {name}: this check graded the one in {cell}. Fix "
+                "that line and run the cell again"
+            )
+        newer = [later for later, raised in _session.raised.items() if raised == 0 and count and later > count]
+        if any(re.search(rf"\b(def|class)\s+{re.escape(name)}\b", _source_of(later)) for later in newer):
+            notes.append(
+                f"A cell run after {cell} names {name} but does not compile, so this check graded the {name} of "
+                f"{cell}, which the kernel holds: fix that cell's syntax and run it again"
+            )
+    return notes
+
+
+def _kernel_names() -> dict:
+    from IPython import get_ipython
+
+    return get_ipython().user_ns
+
+
+def _source_of(count: int) -> str:
+    from IPython import get_ipython
+
+    history = get_ipython().history_manager.input_hist_parsed
+    return history[count] if count < len(history) else ""
 
 
 def _never_bound(extracted: ExtractedStage) -> list[str]:

@@ -143,8 +143,9 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
         )
     if temperature != 1 and looks_like(top_k=top_k, top_p=top_p):
         return (
-            "These are the probabilities at temperature 1: the temperature came after the softmax, where dividing "
-            "and renormalising changes nothing. Divide the logits by the temperature before the softmax."
+            "These are the probabilities at temperature 1: the temperature changed nothing (left out, or applied "
+            "after the softmax, where dividing and renormalising cancel out). Divide the logits by the temperature "
+            "before the softmax."
         )
     if temperature != 1 and looks_like(temperature=1 / temperature, top_k=top_k, top_p=top_p):
         return "The logits were multiplied by the temperature: divide them by it (a high temperature flattens)."

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 from s07_transformer import Block, LayerNorm  # noqa: F401  (yours: stages import each other by file name)
+from torch.nn import functional as F  # noqa: F401  (the lecture's F.softmax, F.cross_entropy, ...)
 
 
 @dataclass

@@ -188,6 +188,26 @@ def test_a_module_holds_the_newest_definitions_and_what_they_read():
     assert stage_7.missing == ("FeedForward", "LayerNorm", "Block")
 
 
+def test_a_name_built_from_its_own_earlier_value_keeps_that_value():
+    """A learner in a notebook wrote EXTRA = list(...) then EXTRA = set(EXTRA), correct, which the module took only
+    the second of: its import failed, and every test of the stage with it. The lecture's wei = wei / wei.sum(...)
+    and count += 1 build a name the same way."""
+    cells = [
+        ("cell [1]", "import string\nEXTRA = list(string.ascii_letters)\nEXTRA = set(EXTRA)"),
+        ("cell [2]", "wei = torch.ones(3, 3)\nwei = wei / wei.sum(1, keepdim=True)\ncount = 0\ncount += 1"),
+        ("cell [3]", "import torch\ndef build_vocabulary(text):\n    return sorted(set(text) | EXTRA)"),
+        ("cell [4]", "def average_matmul(x):\n    return wei @ x * count"),
+    ]
+    definitions = notebook.definitions_in(cells)
+    for stage_name, kept in (
+        ("s01_tokenizer", ["import string", "EXTRA = list(", "EXTRA = set(EXTRA)"]),
+        ("s05_averaging", ["import torch", "wei = torch.ones(3, 3)", "wei = wei / wei.sum", "count = 0", "count += 1"]),
+    ):
+        source = notebook.extract_stage(stage_named(stage_name), definitions, written_from="a test").source
+        positions = [source.index(line) for line in kept]
+        assert positions == sorted(positions), source
+
+
 def test_statements_that_share_a_line_are_kept_apart():
     cells = [("cell 1", "A = 1; B = A  # B reads A\nC = B  # C reads B\nD = C; print(D)")]
     sources = {next(iter(d.binds)): d.source for d in notebook.definitions_in(cells)}
@@ -308,6 +328,29 @@ def test_a_catalogued_mistake_shows_its_diagnosis_in_the_check_cell(kernel, name
         kernel.run(cell)
     assert mistake.diagnosis in output and "First failing test" in output and "Traceback" not in output, output
     assert re.search(r"(Edit .*|This check graded .*) cell \[\d+\]", output), output
+
+
+def test_a_definition_its_cell_never_ran_is_said(kernel):
+    """A learner's cell raised at its first line, so its build_vocabulary never ran and the kernel kept an earlier
+    one, and another cell did not compile: the check graded the source it could read and said neither."""
+    cell = cells_of(kernel.book, "s01_tokenizer", "fill")[0]
+    reference = cell.source
+    raising = "print(undefined_name)\n\n" + reference
+    try:
+        for source in (raising, "def build_vocabulary(text:\n    return sorted(set(text))"):
+            cell.source = source
+            cell.metadata["tags"] = ["raises-exception"]  # nbclient goes on past it, as Jupyter does
+            kernel.client.execute_cell(cell, kernel.book.cells.index(cell))
+        said = kernel.check("s01_tokenizer")
+    finally:
+        cell.source = reference
+        cell.metadata.pop("tags")
+        kernel.run(cell)
+    lines = reference.splitlines()
+    line = 3 + lines.index(next(text for text in lines if text.startswith("def build_vocabulary")))  # 2 lines added
+    assert f"raised at line 1, before its build_vocabulary (line {line}) ran" in said, said
+    assert "names build_vocabulary but does not compile" in said, said
+    assert "names build_vocabulary" not in kernel.check("s01_tokenizer")  # the reference run again, after both
 
 
 def test_a_check_grades_the_definitions_run_last_not_those_it_saw_first(kernel):

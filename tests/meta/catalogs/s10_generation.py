@@ -691,7 +691,7 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
                 "    probs = probs / probs.sum(dim=-1, keepdim=True)\n",
             ),
         ),
-        "the temperature came after the softmax",
+        "applied after the softmax, where dividing and renormalising cancel out",
     ),
     Mistake(
         "cache-slides-past-block-size",
