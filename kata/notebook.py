@@ -511,6 +511,8 @@ def check(stage: str) -> None:
                     f"This kernel has not run a definition of {', '.join(extracted.missing)} yet",
                     *_near_misses(extracted.missing, definitions),
                     f"Run the cells of {chosen.label} above, then this check again",
+                    "The check grades the functions and classes the stub names: code at the top level of a cell "
+                    "(the lecture's chars = ..., encode = lambda s: ...) belongs inside them",
                 ),
                 style="yellow",
             )
@@ -581,6 +583,12 @@ def _write_with_earlier_stages(
         file = display_path(_session.folder / earlier.module_file)
         if version.missing:
             notes.append(f"{earlier.label} has not run in this kernel: the check uses its last written file, {file}.")
+            recorded = verdicts.lookup(earlier)
+            if recorded and not recorded.done:
+                notes.append(
+                    f"That file's last check did not pass ({recorded.summary()}): run {earlier.label}'s cells and "
+                    f'kata.check("{earlier.name}") first.'
+                )
             continue
         written[earlier.name] = version
         passed = verdicts.lookup(earlier)  # for the file as it is, before this check writes the kernel's version

@@ -412,9 +412,9 @@ def test_a_check_says_what_is_wrong_without_a_traceback(kernel, capsys, monkeypa
     assert "call it in Jupyter or Colab" in " ".join(capsys.readouterr().out.split())
     monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: [("cell [1]", "def train_step(): pass")])
     notebook.check("s04_training")
-    assert "This kernel has not run a definition of estimate_loss, train yet" in " ".join(
-        capsys.readouterr().out.split()
-    )
+    said = " ".join(capsys.readouterr().out.split())
+    assert "This kernel has not run a definition of estimate_loss, train yet" in said
+    assert "code at the top level of a cell (the lecture's chars = ..., encode = lambda s: ...)" in said
     misspelt = [("cell [1]", "def train_step(): pass\ndef estimate_los(): pass\ndef train(): pass")]
     monkeypatch.setattr(notebook, "_cells_this_kernel_ran", lambda: misspelt)
     notebook.check("s04_training")
