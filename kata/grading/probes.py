@@ -597,8 +597,13 @@ def multihead_answer(inputs):
 def multihead_inputs(rng):
     n_head = integer(rng, 2, 4)  # one head hides every mistake in how heads are split and joined
     n_embd = n_head * integer(rng, 2, 4)  # and a head size of 1 the scaling, which way q and k go, their order
-    weights = multihead_weights(rng, n_embd, n_head)
-    block_size = n_embd + integer(rng, 1, 3)  # as Head's: a mask made n_embd × n_embd is too small for x_full
+    return layer_inputs(rng, n_embd, n_head, multihead_weights(rng, n_embd, n_head))
+
+
+def layer_inputs(rng, n_embd: int, n_head: int, weights: dict) -> dict:
+    """The inputs of an attention layer or a block: as Head's, a second x of block_size positions, more than the
+    width, for which a mask made n_embd × n_embd is too small."""
+    block_size = n_embd + integer(rng, 1, 3)
     return {
         "n_embd": n_embd,
         "n_head": n_head,
@@ -700,17 +705,7 @@ def block_answer(inputs):
 def block_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined
     n_embd = 4 * n_head
-    weights = block_weights(rng, n_embd, n_head)
-    block_size = n_embd + integer(rng, 1, 3)  # as MultiHeadAttention's
-    return {
-        "n_embd": n_embd,
-        "n_head": n_head,
-        "block_size": block_size,
-        "weights": weights,
-        "x": sequence(rng, n_embd, block_size),
-        "x_full": normal(rng, 1, block_size, n_embd),
-        "p": dropout_rate(rng),
-    }
+    return layer_inputs(rng, n_embd, n_head, block_weights(rng, n_embd, n_head))
 
 
 # ---- stage 8 ----------------------------------------------------------------------------------------
