@@ -648,8 +648,9 @@ def _record_the_cells_that_raise() -> None:
         shell = get_ipython()
     except ImportError:
         return
-    if shell is None:
+    if shell is None or getattr(shell, "_kata_records_errors", False):  # once, however often kata.start() runs
         return
+    shell._kata_records_errors = True
 
     def record(result) -> None:
         count = result.execution_count
