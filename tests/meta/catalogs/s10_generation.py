@@ -727,29 +727,14 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
         "s10_generation",
         "rebuilt a full cache from the last block_size - 1 tokens, then fed the newest one alone",
         (
-            replaced(
-                "s10_generation",
-                "generate",
-                """
-@torch.no_grad()
-def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
-    block_size = model.config.block_size
-    cache = KVCache()
-    for _ in range(max_new_tokens):
-        if not use_cache or len(cache) == 0:
-            cache = KVCache()
-            logits = forward_with_cache(model, idx[:, -block_size:], cache)
-        elif len(cache) == block_size:  # full: the last block_size - 1 positions again, then the newest
-            cache = KVCache()
-            forward_with_cache(model, idx[:, -block_size:-1], cache)
-            logits = forward_with_cache(model, idx[:, -1:], cache)
-        else:
-            logits = forward_with_cache(model, idx[:, -1:], cache)
-        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
-        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
-        idx = torch.cat((idx, idx_next), dim=1)
-    return idx
-""",
+            ("len(cache) in (0, block_size):", "len(cache) == 0:"),
+            (
+                "        else:\n            logits = forward_with_cache(model, idx[:, -1:], cache)",
+                "        else:\n"
+                "            if len(cache) == block_size:  # full: block_size - 1 again, then the newest\n"
+                "                cache = KVCache()\n"
+                "                forward_with_cache(model, idx[:, -block_size:-1], cache)\n"
+                "            logits = forward_with_cache(model, idx[:, -1:], cache)",
             ),
         ),
     ),
@@ -757,56 +742,22 @@ def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=N
         "cache-refilled-a-step-early",
         "s10_generation",
         "started a fresh cache at block_size - 1 positions, a step before it is full",
-        (
-            replaced(
-                "s10_generation",
-                "generate",
-                """
-@torch.no_grad()
-def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
-    block_size = model.config.block_size
-    cache = KVCache()
-    for _ in range(max_new_tokens):
-        if not use_cache or len(cache) in (0, block_size - 1, block_size):
-            cache = KVCache()
-            logits = forward_with_cache(model, idx[:, -block_size:], cache)
-        else:
-            logits = forward_with_cache(model, idx[:, -1:], cache)
-        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
-        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
-        idx = torch.cat((idx, idx_next), dim=1)
-    return idx
-""",
-            ),
-        ),
+        (("len(cache) in (0, block_size):", "len(cache) in (0, block_size - 1, block_size):"),),
     ),
     Mistake(
         "prompt-fed-one-token-at-a-time",
         "s10_generation",
         "fed the prompt through the cache one token at a time, as every later step",
         (
-            replaced(
-                "s10_generation",
-                "generate",
-                """
-@torch.no_grad()
-def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
-    block_size = model.config.block_size
-    cache = KVCache()
-    for step in range(max_new_tokens):
-        if not use_cache or len(cache) == block_size:
-            cache = KVCache()
-            logits = forward_with_cache(model, idx[:, -block_size:], cache)
-        elif step == 0:
-            for t in range(max(0, idx.shape[1] - block_size), idx.shape[1]):  # the prompt, a token at a time
-                logits = forward_with_cache(model, idx[:, t : t + 1], cache)
-        else:
-            logits = forward_with_cache(model, idx[:, -1:], cache)
-        probs = next_token_probabilities(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p)
-        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)
-        idx = torch.cat((idx, idx_next), dim=1)
-    return idx
-""",
+            ("for _ in range(max_new_tokens):", "for step in range(max_new_tokens):"),
+            ("len(cache) in (0, block_size):", "len(cache) == block_size:"),
+            (
+                "        else:\n            logits = forward_with_cache(model, idx[:, -1:], cache)",
+                "        elif step == 0:\n"
+                "            for t in range(max(0, idx.shape[1] - block_size), idx.shape[1]):  # one token at a time\n"
+                "                logits = forward_with_cache(model, idx[:, t : t + 1], cache)\n"
+                "        else:\n"
+                "            logits = forward_with_cache(model, idx[:, -1:], cache)",
             ),
         ),
     ),
