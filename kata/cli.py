@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
@@ -170,17 +169,8 @@ def _hint(arguments) -> int:
             display.console().print("Every stage passes: no hint needed.")
             return 0
         stage = status.stage
-    number, text = next_hint(stage, folder)
-    more = (
-        f"run `{kata_command('hint')}` again for the next one"
-        if number < len(stage.hints)
-        else "that was the last hint"
-    )
-    display.console().print(
-        Panel(
-            Text(text), title=f"Hint {number} of {len(stage.hints)} · {stage.label}", subtitle=more, border_style="cyan"
-        )
-    )
+    again = f"run `{kata_command('hint')}` again for the next one"
+    display.console().print(display.hint_panel(stage, next_hint(stage, folder), again))
     return 0
 
 

@@ -16,6 +16,7 @@ from rich.text import Text
 from kata.implementation import display_path
 from kata.manifest import Stage, stages
 from kata.stage_status import StageState, StageStatus, first_unfinished
+from kata.workspace import ShownHint
 
 MARKS = {
     StageState.DONE: "[green]✔[/]",
@@ -71,6 +72,15 @@ def next_step(statuses: dict[str, StageStatus], folder: Path) -> Panel | Text:
         file = failure.location or file
     body.append(Text(f"Open {file}   ·   lecture: {stage.lecture}", style="cyan"))
     return Panel(Group(*body), title=f"Stage {stage.number} · {stage.title}", title_align="left", border_style="yellow")
+
+
+def hint_panel(stage: Stage, hint: ShownHint, again: str) -> Panel:
+    """A hint as `kata hint`, the watch view and a notebook show it; `again` says how to get the next one."""
+    chosen_for = f"For {hint.helps_with}, where the stage's first failing test is:"
+    body = [Text(chosen_for, style="dim")] if hint.helps_with else []
+    title = f"Hint {hint.number} of {len(stage.hints)} · {stage.label}"
+    subtitle = again if hint.more else "that was the last hint"
+    return Panel(Group(*body, Text(hint.text)), title=title, subtitle=subtitle, border_style="cyan")
 
 
 def full_view(statuses: dict[str, StageStatus], folder: Path, footer: str) -> Group:

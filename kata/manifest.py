@@ -23,6 +23,12 @@ class ManifestError(ValueError):
 
 
 @dataclass(frozen=True)
+class Hint:
+    text: str
+    tests: tuple[str, ...] = ()  # the test classes it helps with, e.g. ("TestGenerate",); none: the whole stage
+
+
+@dataclass(frozen=True)
 class Stage:
     number: int
     name: str
@@ -31,7 +37,7 @@ class Stage:
     points: int
     prerequisites: tuple[str, ...]
     lecture: str
-    hints: tuple[str, ...]
+    hints: tuple[Hint, ...]
 
     @property
     def module_file(self) -> str:
@@ -100,6 +106,14 @@ def _is_texts(value) -> bool:
     return isinstance(value, list) and all(_is_text(item) for item in value)
 
 
+def _is_hint(value) -> bool:
+    if isinstance(value, dict):
+        tests = value.get("tests")
+        well_named = _is_texts(tests) and tests and all(re.fullmatch(r"Test\w+", test) for test in tests)
+        return set(value) == {"text", "tests"} and _is_text(value["text"]) and well_named
+    return _is_text(value)
+
+
 def _is_positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -123,7 +137,10 @@ STAGE_KEYS = {
     "points": (_is_positive_int, "a whole number above 0"),
     "prerequisites": (_is_texts, 'a list of earlier stage names (or [] for none), e.g. ["s07_transformer"]'),
     "lecture": (_is_text, "the lecture section, e.g. 'training the bigram model (34:53)'"),
-    "hints": (lambda v: _is_texts(v) and v, "a list of at least one hint"),
+    "hints": (
+        lambda v: isinstance(v, list) and v and all(map(_is_hint, v)),
+        'a list of at least one hint: text, or { text = "...", tests = ["TestGenerate"] } for the tests it helps with',
+    ),
 }
 PRESET_KEYS = {
     "name": (lambda v: isinstance(v, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]*", v), "a name like gpt-cpu"),
@@ -289,8 +306,12 @@ def _stage(number: int, entry: dict) -> Stage:
         points=entry["points"],
         prerequisites=tuple(entry["prerequisites"]),
         lecture=entry["lecture"],
-        hints=tuple(entry["hints"]),
+        hints=tuple(map(_hint, entry["hints"])),
     )
+
+
+def _hint(entry: str | dict) -> Hint:
+    return Hint(entry["text"], tuple(entry["tests"])) if isinstance(entry, dict) else Hint(entry)
 
 
 def _preset(entry: dict) -> Preset:

@@ -612,10 +612,8 @@ def hint(stage: str | None = None) -> None:
     if not chosen:
         out.print('Name the stage, e.g. kata.hint("s03_bigram").')
         return
-    number, text = next_hint(chosen, _session.folder if _session else Path(DEFAULT_FOLDER).resolve())
-    more = "run it again for the next one" if number < len(chosen.hints) else "that was the last hint"
-    title = f"Hint {number} of {len(chosen.hints)} · {chosen.label}"
-    out.print(Panel(Text(text), title=title, subtitle=more, border_style="cyan"))
+    shown = next_hint(chosen, _session.folder if _session else Path(DEFAULT_FOLDER).resolve())
+    out.print(display.hint_panel(chosen, shown, "run it again for the next one"))
 
 
 def _cells_this_kernel_ran() -> list[tuple[str, str]]:

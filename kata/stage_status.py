@@ -148,6 +148,13 @@ class RecordedVerdicts:
             return None
         return StageStatus(stage, StageState(entry["state"]), entry["passed"], entry["total"])
 
+    def last_failure(self, stage: Stage) -> str:
+        """The test id of the stage's first failure when it last ran, even if its files changed since
+        ("" if none was recorded): what the learner is most likely still working on."""
+        entry = self._load().get(stage.name)
+        failure = entry.get("first_failure") if isinstance(entry, dict) else ""
+        return failure if isinstance(failure, str) else ""
+
     def record(self, statuses: list[StageStatus]) -> None:
         # A stopped run (a time limit hit on a busy machine, say) says nothing lasting about the code.
         kept = [status for status in statuses if status.state is not StageState.STOPPED]
@@ -160,6 +167,7 @@ class RecordedVerdicts:
                 state=status.state.value,
                 passed=status.passed,
                 total=status.total,
+                first_failure=status.first_failure.nodeid if status.first_failure else "",
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

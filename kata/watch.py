@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import watchfiles
-from rich.panel import Panel
-from rich.text import Text
 
 from kata import display
 from kata.manifest import stage_names, stages
@@ -60,10 +58,7 @@ class WatchSession:
         status = first_unfinished(self.statuses)
         if status is None:
             return
-        number, text = next_hint(status.stage, self.folder)
-        self.note = Panel(
-            Text(text), title=f"Hint {number} of {len(status.stage.hints)} · {status.stage.title}", border_style="cyan"
-        )
+        self.note = display.hint_panel(status.stage, next_hint(status.stage, self.folder), "press h for the next one")
         self.render()
 
     def show_list(self) -> None:

@@ -9,10 +9,12 @@ import ast
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, Stage, stages
+from kata.stage_status import RecordedVerdicts
 
 PRISTINE_STUBS = Path(__file__).with_name("stubs")
 
@@ -21,20 +23,53 @@ def state_folder(folder: Path) -> Path:
     return folder.parent / ".kata"
 
 
-def next_hint(stage: Stage, folder: Path) -> tuple[int, str]:
-    """The next hint of `stage` (1-based number, text) for the learner working in `folder`;
-    after the last one, the last again."""
+@dataclass(frozen=True)
+class ShownHint:
+    number: int  # 1-based, in the manifest's order
+    text: str
+    more: bool  # whether a hint of the stage is still unshown
+    helps_with: str = ""  # the failing test class it was chosen for ("" when taken in order)
+
+
+def next_hint(stage: Stage, folder: Path) -> ShownHint:
+    """The next hint of `stage` for the learner working in `folder`: the first unshown one that helps with
+    the stage's last recorded failure (a hint for its test class, or for the whole stage), else the first
+    unshown one; when all were shown, the last that helps, again."""
     state_file = state_folder(folder) / "state.json"
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         state = {}
-    shown = state.setdefault("hints_shown", {}).get(stage.name, 0)
-    number = min(shown + 1, len(stage.hints))
-    state["hints_shown"][stage.name] = number
+    state = state if isinstance(state, dict) else {}
+    shown_by_stage = state.get("hints_shown") if isinstance(state.get("hints_shown"), dict) else {}
+    shown = _numbers_shown(shown_by_stage.get(stage.name), len(stage.hints))
+    failing_class = _test_class(RecordedVerdicts(folder).last_failure(stage))
+    helping = [n for n, hint in enumerate(stage.hints, 1) if not hint.tests or failing_class in hint.tests]
+    unshown = [n for n in range(1, len(stage.hints) + 1) if n not in shown]
+    if unshown:
+        number = next((n for n in helping if n in unshown), unshown[0])
+    else:
+        number = helping[-1] if helping else len(stage.hints)
+    shown.add(number)
+    state["hints_shown"] = {**shown_by_stage, stage.name: sorted(shown)}
     state_file.parent.mkdir(exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    return number, stage.hints[number - 1]
+    hint = stage.hints[number - 1]
+    helps_with = failing_class if failing_class in hint.tests else ""
+    return ShownHint(number, hint.text, more=len(shown) < len(stage.hints), helps_with=helps_with)
+
+
+def _numbers_shown(recorded, count: int) -> set[int]:
+    """The hint numbers shown so far: a list of them, or (as the kata kept it before) how many were shown."""
+    if isinstance(recorded, int) and not isinstance(recorded, bool):
+        recorded = list(range(1, recorded + 1))
+    return {n for n in recorded if n in range(1, count + 1)} if isinstance(recorded, list) else set()
+
+
+def _test_class(nodeid: str) -> str:
+    """The test class in a test id (TestGenerate in tests/test_s03_bigram.py::TestGenerate::test_x); "" if none."""
+    parts = nodeid.split("::")
+    return parts[1] if len(parts) > 2 else ""
 
 
 def is_stub(source: str) -> bool:

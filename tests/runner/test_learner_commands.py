@@ -123,10 +123,48 @@ def test_the_list_wraps_the_stages_titles_and_never_a_files_path():
 
 def test_hints_come_one_after_another_and_are_remembered(exercises_copy):
     stage = stage_named("s03_bigram")
-    numbers = [next_hint(stage, exercises_copy)[0] for _ in range(len(stage.hints) + 1)]
+    numbers = [next_hint(stage, exercises_copy).number for _ in range(len(stage.hints) + 1)]
     assert numbers == [*range(1, len(stage.hints) + 1), len(stage.hints)]
     state = json.loads((exercises_copy.parent / ".kata" / "state.json").read_text())
-    assert state["hints_shown"]["s03_bigram"] == len(stage.hints)
+    assert state["hints_shown"]["s03_bigram"] == list(range(1, len(stage.hints) + 1))
+
+
+def test_kata_hint_first_shows_the_hint_for_the_test_that_fails(exercises_copy, capsys):
+    """A learner whose generate fails gets the hint about generate first, not the nudge about the embedding."""
+    source = (REPOSITORY_ROOT / "solutions" / "s03_bigram.py").read_text(encoding="utf-8")
+    loop = "        for _ in range(max_new_tokens):\n"
+    assert source.count(loop) == 1  # generate's loop
+    broken = source.replace(loop, "        raise NotImplementedError\n" + loop)
+    (exercises_copy / "s03_bigram.py").write_text(broken, encoding="utf-8")
+    stage = stage_named("s03_bigram")
+    assert main(["check", "s03_bigram", "--impl", str(exercises_copy)]) == 1
+    assert "::TestGenerate::" in stage_status.RecordedVerdicts(exercises_copy).last_failure(stage)
+    capsys.readouterr()
+    assert main(["hint", "s03_bigram", "--impl", str(exercises_copy)]) == 0
+    shown = capsys.readouterr().out
+    assert "Hint 3 of 3" in shown and "For TestGenerate, where the stage's first failing test is:" in shown
+    assert [next_hint(stage, exercises_copy).number for _ in range(3)] == [1, 2, 3]  # then the others, in order
+
+
+def test_a_hint_for_the_whole_stage_comes_before_one_for_another_test(exercises_copy):
+    stage = stage_named("s04_training")
+    assert not stage.hints[0].tests and "TestTrain" in stage.hints[2].tests and "TestTrain" not in stage.hints[1].tests
+    failure = TestResult("tests/test_s04_training.py::TestTrain::test_x", stage.name, Outcome.FAILED, message="Wrong.")
+    stage_status.RecordedVerdicts(exercises_copy).record([status_from_results(stage, [failure])])
+    shown = [next_hint(stage, exercises_copy) for _ in range(4)]
+    assert [(hint.number, hint.helps_with, hint.more) for hint in shown] == [
+        (1, "", True),
+        (3, "TestTrain", True),
+        (2, "", False),
+        (3, "TestTrain", False),
+    ]
+
+
+def test_hints_counted_by_an_older_kata_stay_shown(exercises_copy):
+    state_file = exercises_copy.parent / ".kata" / "state.json"
+    state_file.parent.mkdir(exist_ok=True)
+    state_file.write_text(json.dumps({"hints_shown": {"s03_bigram": 2}}), encoding="utf-8")
+    assert next_hint(stage_named("s03_bigram"), exercises_copy).number == 3
 
 
 def test_every_stage_has_a_nudge_and_a_near_answer():

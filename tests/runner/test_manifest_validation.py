@@ -52,6 +52,12 @@ def test_the_kata_s_own_manifest_is_valid_and_drives_training():
     assert presets()["gpt-cpu"].gpt["n_layer"] == 4
 
 
+def test_a_hint_may_name_the_test_classes_it_helps_with():
+    tagged = manifest_text().replace('"a nudge"', '"a nudge", { text = "the answer", tests = ["TestThing"] }', 1)
+    first = parse_manifest(tagged).stages[0]
+    assert [(hint.text, hint.tests) for hint in first.hints] == [("a nudge", ()), ("the answer", ("TestThing",))]
+
+
 def test_a_valid_manifest_gives_stages_in_order_and_presets():
     manifest = parse_manifest(manifest_text())
     assert [(stage.number, stage.name) for stage in manifest.stages] == [(1, "s01_first"), (2, "s02_second")]
@@ -67,6 +73,8 @@ def test_a_valid_manifest_gives_stages_in_order_and_presets():
         (manifest_text().replace('lecture = "somewhere (1:00)"\n', "", 1), "has no `lecture`: add it"),
         (manifest_text().replace("points = 10", "points = 0", 1), "but it must be a whole number above 0"),
         (manifest_text().replace('"a nudge"', "3", 1), "it must be a list of at least one hint"),
+        (manifest_text().replace('"a nudge"', '{ text = "a", tests = ["generate"] }', 1), 'tests = ["TestGenerate"]'),
+        (manifest_text().replace('"a nudge"', '{ txt = "a", tests = ["TestX"] }', 1), "at least one hint: text, or"),
         (manifest_text(stages=(("s01_first", []), ("s01_first", [])), preset=""), "Two [[stage]] tables are called"),
         (manifest_text(stages=(("s01_first", ["s02_second"]), ("s02_second", []))), "which names a later stage"),
         (manifest_text(stages=(("s01_first", ["s09_nine"]),)), "which names no stage"),

@@ -403,7 +403,7 @@ def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(k
     stage = stage_named("s04_training")
     assert f"Hint 1 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
     assert f"Hint 2 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
-    assert next_hint(stage, kernel.workspace / "exercises")[0] == 3
+    assert next_hint(stage, kernel.workspace / "exercises").number == 3
 
 
 def test_a_check_says_what_is_wrong_without_a_traceback(kernel, capsys, monkeypatch):

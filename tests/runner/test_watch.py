@@ -40,7 +40,7 @@ def test_saving_a_fixed_stub_turns_the_stage_done_then_keys_work(exercises_copy)
     child.expect("done: all public tests pass")
     child.expect("Stage 2 · Encoded corpus and batches")
     child.send("h")
-    child.expect("Hint 1 of 3 · Encoded corpus and batches")
+    child.expect("Hint 1 of 3 · Stage 2 · Encoded corpus and batches")
     child.send("l")
     child.expect(stages()[-1].module_file)  # the list's last file (long paths fold, at a slash where they can)
     child.sendintr()  # Ctrl-C quits as cleanly as q
