@@ -591,8 +591,14 @@ def _write_with_earlier_stages(
                 )
             continue
         written[earlier.name] = version
+        path = _session.folder / earlier.module_file
+        before = path.read_text(encoding="utf-8") if path.is_file() else ""
         passed = verdicts.lookup(earlier)  # for the file as it is, before this check writes the kernel's version
-        if _write_stage_file(_session.folder / earlier.module_file, version.source) and passed and passed.done:
+        if not _write_stage_file(path, version.source) or not (passed and passed.done):
+            continue
+        if _same_code(before, version.source):  # the same code, from cells run since (its imports, say)
+            verdicts.record([passed])
+        else:
             notes.append(
                 f"{earlier.label} has changed in this kernel since its check passed: check it again, "
                 f'kata.check("{earlier.name}") (this check uses it as the kernel has it now).'
@@ -731,6 +737,21 @@ def _builds_on(stage: Stage) -> list[Stage]:
             if earlier not in found:
                 found.append(earlier)
     return found
+
+
+def _same_code(first: str, second: str) -> bool:
+    """Whether two stage modules hold the same statements: the cells they came from (the `# cell [n]` lines) and
+    the order in which they import may differ, as when the next stage's cell imports torch again."""
+
+    def statements(source: str) -> tuple[set[str], list[str]]:
+        body = ast.parse(source).body
+        imports = {ast.dump(node) for node in body if isinstance(node, ast.Import | ast.ImportFrom)}
+        return imports, sorted(ast.dump(node) for node in body if not isinstance(node, ast.Import | ast.ImportFrom))
+
+    try:
+        return statements(first) == statements(second)
+    except SyntaxError:
+        return first == second
 
 
 def _write_stage_file(path: Path, source: str) -> bool:

@@ -15,7 +15,7 @@ from kata.cli import main
 from kata.grading import tree
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
-from kata.stage_status import check_stages
+from kata.stage_status import RecordedVerdicts, check_stages
 from kata.workspace import copy_pristine_stubs, is_stub, next_hint
 
 nbclient = pytest.importorskip("nbclient")  # the notebook extra, part of dev: pip install -e ".[dev]"
@@ -397,6 +397,20 @@ def test_a_later_check_says_when_an_earlier_stage_changed_since_it_passed(kernel
     changed = 'has changed in this kernel since its check passed: check it again, kata.check("s07_transformer")'
     assert changed in output, output
     assert changed not in kernel.check("s08_gpt")  # stage 7 as it passed
+
+
+def test_a_later_stage_s_imports_run_again_change_no_earlier_stage(kernel):
+    """Stage 7's cell of imports, run again, makes a newer cell the source of stage 6's `import torch`: the same
+    code as passed, so nothing to check again, and `kata list` still counts stage 6 done."""
+    assert "done: all public tests pass" in kernel.check("s06_attention")
+    imports = cells_of(kernel.book, "s07_transformer", "imports")[0]
+    kernel.run(imports)
+    output = kernel.check("s07_transformer")
+    assert "done: all public tests pass" in output and "has changed" not in output, output
+    written = (kernel.workspace / "exercises" / "s06_attention.py").read_text()
+    assert f"# cell [{imports.execution_count}]\nimport torch" in written, written  # imports from the newer cell
+    recorded = RecordedVerdicts(kernel.workspace / "exercises").lookup(stage_named("s06_attention"))
+    assert recorded is not None and recorded.done
 
 
 def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(kernel):
