@@ -575,34 +575,42 @@ def _write_with_earlier_stages(
     extracted: ExtractedStage, definitions: list[Definition]
 ) -> tuple[dict[str, ExtractedStage], list[str]]:
     """Write the stage's module and those of the stages it builds on (their files must hold what the kernel
-    ran too), where the kernel ran them; returns the modules written and a note for each it had not run."""
-    written, notes = {extracted.stage.name: extracted}, []
+    ran too), where the kernel ran them; returns the modules written and a note for each earlier stage that
+    the kernel had not run, that changed since it passed, or whose last check failed."""
+    written, notes, ran = {extracted.stage.name: extracted}, [], []
     verdicts = RecordedVerdicts(_session.folder)
     for earlier in _builds_on(extracted.stage):
         version = extract_stage(earlier, definitions, written_from=WRITTEN_FROM_CELLS)
-        file = display_path(_session.folder / earlier.module_file)
-        if version.missing:
-            notes.append(f"{earlier.label} has not run in this kernel: the check uses its last written file, {file}.")
-            recorded = verdicts.lookup(earlier)
-            if recorded and not recorded.done:
-                notes.append(
-                    f"That file's last check did not pass ({recorded.summary()}): run {earlier.label}'s cells and "
-                    f'kata.check("{earlier.name}") first.'
-                )
+        recorded = verdicts.lookup(earlier)  # for the files as they are, before this check writes the kernel's
+        if not version.missing:
+            written[earlier.name] = version
+            ran.append((earlier, version, recorded))
             continue
-        written[earlier.name] = version
+        file = display_path(_session.folder / earlier.module_file)
+        notes.append(f"{earlier.label} has not run in this kernel: the check uses its last written file, {file}.")
+        if recorded and not recorded.done:
+            notes.append(
+                f"That file's last check did not pass ({recorded.summary()}): run {earlier.label}'s cells and "
+                f'kata.check("{earlier.name}") first.'
+            )
+    carried = []
+    for earlier, version, recorded in ran:
         path = _session.folder / earlier.module_file
         before = path.read_text(encoding="utf-8") if path.is_file() else ""
-        passed = verdicts.lookup(earlier)  # for the file as it is, before this check writes the kernel's version
-        if not _write_stage_file(path, version.source) or not (passed and passed.done):
+        if _write_stage_file(path, version.source) and not _same_code(before, version.source):
+            if recorded and recorded.done:
+                notes.append(
+                    f"{earlier.label} has changed in this kernel since its check passed: check it again, "
+                    f'kata.check("{earlier.name}") (this check uses it as the kernel has it now).'
+                )
             continue
-        if _same_code(before, version.source):  # the same code, from cells run since (its imports, say)
-            verdicts.record([passed])
-        else:
+        carried += [earlier] if recorded else []  # the same code, perhaps from newer cells (imports run again)
+        if recorded and not recorded.done:
             notes.append(
-                f"{earlier.label} has changed in this kernel since its check passed: check it again, "
-                f'kata.check("{earlier.name}") (this check uses it as the kernel has it now).'
+                f"{earlier.label} did not pass its last check ({recorded.summary()}), and this stage builds on "
+                f'it: fix it first, kata.check("{earlier.name}").'
             )
+    verdicts.carry_over(carried)
     _write_stage_file(_session.folder / extracted.stage.module_file, extracted.source)
     return written, notes
 

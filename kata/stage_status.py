@@ -169,6 +169,9 @@ class RecordedVerdicts:
                 total=status.total,
                 first_failure=status.first_failure.nodeid if status.first_failure else "",
             )
+        self._save(entries)
+
+    def _save(self, entries: dict) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_suffix(f".{os.getpid()}.tmp")
@@ -176,6 +179,17 @@ class RecordedVerdicts:
             partial.replace(self.path)  # another kata process reading at the same time sees the old or the new file
         except OSError:
             pass  # a read-only folder: the verdicts are simply not reused
+
+    def carry_over(self, stages: list[Stage]) -> None:
+        """Keep the recorded verdicts of `stages` for their files as they are now: the caller knows that what
+        changed in those files (which notebook cells they came from, say) does not change the verdicts."""
+        if not stages:
+            return
+        entries = self._load()
+        for stage in stages:
+            if isinstance(entries.get(stage.name), dict):
+                entries[stage.name]["fingerprint"] = self.fingerprint(stage)
+        self._save(entries)
 
     def fingerprint(self, stage: Stage) -> str:
         """What the verdict depends on: the stage's module and those it builds on, in this folder, its

@@ -413,6 +413,30 @@ def test_a_later_stage_s_imports_run_again_change_no_earlier_stage(kernel):
     assert recorded is not None and recorded.done
 
 
+def test_an_earlier_stage_s_class_redefined_in_a_later_stage_s_cell_is_noticed(kernel):
+    """A post-norm Block pasted into the GPT's cell, after stage 7's imports ran again (stage 6's file is then
+    written from newer cells): stage 8's check says stage 7 changed, and after stage 7's check failed, each
+    stage-8 check says that it did."""
+    assert "done: all public tests pass" in kernel.check("s07_transformer")
+    kernel.run(cells_of(kernel.book, "s07_transformer", "imports")[0])
+    block = (REPOSITORY_ROOT / "solutions" / "s07_transformer.py").read_text().split("\nclass Block", 1)[1]
+    ((old, new),) = mistake_named("post-norm-for-both-sublayers").edits
+    gpt = cells_of(kernel.book, "s08_gpt", "fill")[0]
+    reference = gpt.source
+    gpt.source = "class Block" + block.replace(old, new) + "\n\n" + reference
+    try:
+        kernel.run(gpt)
+        changed = 'has changed in this kernel since its check passed: check it again, kata.check("s07_transformer")'
+        assert changed in kernel.check("s08_gpt")
+        assert "That is post-norm" in kernel.check("s07_transformer")
+        assert "did not pass its last check (" in kernel.check("s08_gpt")
+    finally:
+        gpt.source = reference
+        kernel.run(gpt)
+        kernel.run(cells_of(kernel.book, "s07_transformer", "fill")[0])  # the right Block, newest again
+        assert "done: all public tests pass" in kernel.check("s07_transformer")
+
+
 def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(kernel):
     stage = stage_named("s04_training")
     assert f"Hint 1 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
