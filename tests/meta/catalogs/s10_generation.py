@@ -415,6 +415,27 @@ MISTAKES = [
         "shifted the cached mask's diagonal one short, so a token cannot see itself",
         ((".tril(diagonal=seen - T)", ".tril(diagonal=seen - T - 1)"),),
         "kept from seeing itself",
+        # Source: the notebook walkthrough of stages 7-12 (2026-12-06, later): forward_with_cache's test sent
+        # the learner to its correct embedding and blocks.
+        misleading=(
+            "exactly as the model's forward does",
+            "Keep the signature's defaults",
+            "With top_k=1 only the most likely token",
+            "Make a fresh KVCache() inside each call",
+        ),
+    ),
+    Mistake(
+        "cache-refilled-one-step-late",
+        "s10_generation",
+        "started a fresh cache only once the cache held more than block_size positions",
+        (
+            (
+                "        if not use_cache or len(cache) in (0, block_size):",
+                "        if not use_cache or len(cache) in (0, block_size + 1):",
+            ),
+        ),
+        "cache was fed more than block_size positions",
+        misleading=("A prompt may be longer than block_size",),
     ),
     Mistake(
         "cached-mask-one-ahead",

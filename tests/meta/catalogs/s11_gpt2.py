@@ -249,6 +249,21 @@ MISTAKES = [
         ),
         "untransposed",
     ),
+    # Source: the notebook walkthrough of stages 7-12 (a helper, 2026-12-06, later): the test of a checkpoint
+    # without lm_head.weight blamed the shared matrix for the shape error the whole checkpoint meets too.
+    Mistake(
+        "c-fc-not-transposed",
+        STAGE,
+        "transposed three of the four Conv1D weights, leaving out mlp.c_fc.weight",
+        (
+            (
+                'CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")',
+                'CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_proj.weight")',
+            ),
+        ),
+        "It refuses the whole checkpoint too, lm_head.weight included",
+        misleading=("The head shares the token embedding",),
+    ),
     Mistake(
         "mask-skip-eats-c-attn-bias",
         STAGE,
