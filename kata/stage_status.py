@@ -98,7 +98,10 @@ def other_failures(failures: list[TestResult]) -> list[TestResult]:
 
 
 def _last_sentence(message: str) -> str:
-    return message.strip().rsplit(". ", 1)[-1]
+    """The message's last sentence, leaving out the indented lines that locate an error (`at FILE:LINE`, the
+    line's code), which differ from test to test where the same mistake raised."""
+    said = "\n".join(line for line in message.strip().splitlines() if not line.startswith(" "))
+    return said.strip().rsplit(". ", 1)[-1]
 
 
 def _run_in_child(folder: Path, selected: list[Stage], limits: Limits, share: tuple[int, int]):

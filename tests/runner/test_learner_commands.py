@@ -96,19 +96,23 @@ def test_the_next_step_shows_later_failures_that_say_something_else():
     results = [
         failing("a", "wrong values."),
         failing("b", "wrong values."),  # said already
+        failing("b2", "Your code raised KeyError: 'forward'.\n  at tests/x.py:9, in the test\n      model(x)"),
+        failing(
+            "b3", "Your code raised KeyError: 'forward'.\n  at tests/x.py:30, in the test\n      ln(y)"
+        ),  # the same
         failing("c", "x is not implemented yet", FailureKind.NOT_IMPLEMENTED),
         failing("d", "wrong values. The temperature came after the softmax."),
         failing("e", "wrong shape."),
         failing("f", "wrong dtype."),  # one more than is shown
     ]
     status = status_from_results(stage, results)
-    assert [failure.name for failure in status.other_failures] == ["d", "e"]
+    assert [failure.name for failure in status.other_failures] == ["b2", "d"]
     console = Console(width=120, highlight=False)
     with console.capture() as captured:
         console.print(display.next_step({stage.name: status}, REPOSITORY_ROOT / "exercises"))
     shown = captured.get()
     assert "First failing test: a" in shown and "Also failing: d" in shown and "The temperature came after" in shown
-    assert "Also failing: b" not in shown and "Also failing: f" not in shown
+    assert "Also failing: b\n" not in shown and "Also failing: b3" not in shown and "Also failing: e" not in shown
 
 
 def test_the_list_wraps_the_stages_titles_and_never_a_files_path():
