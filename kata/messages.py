@@ -136,6 +136,19 @@ _KNOWN_ERRORS = (
         "y.transpose(1, 2).contiguous().view(B, T, C). Check the order too: (B, n_head, T, hs) back to "
         "(B, T, n_head, hs) before merging the last two.",
     ),
+    (  # bytes decoded strictly: a byte-level token may hold part of a character, and decode takes any ids
+        r"codec can't decode byte",
+        r"\.decode\(",
+        "Not every sequence of ids is valid UTF-8 (a token may hold part of a character, and decode takes any "
+        "ids): decode them with .decode('utf-8', errors='replace'), which puts '\\ufffd' where bytes do not make "
+        "a character, as the docstring asks.",
+    ),
+    (  # the context cropped to one column: idx[:, -block_size] without the colon
+        r"index -?\d+ is out of bounds for dimension 1",
+        r"\[\s*:\s*,\s*-[\w.]*block_size\s*\]",
+        "idx[:, -block_size] picks one column (and fails where idx is shorter): crop the context with a slice, "
+        "idx[:, -block_size:], the last block_size tokens.",
+    ),
     (  # a weight's shape met transposed: (32, 96) against (96, 32), in parentheses or torch.Size's brackets
         r"weight.*[(\[](\d+), (?!\1[)\]])(\d+)[)\]].*[(\[]\2, \1[)\]]",
         "",

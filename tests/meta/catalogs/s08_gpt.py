@@ -247,6 +247,14 @@ MISTAKES = [
         (("idx_cond = idx[:, -self.config.block_size :]", "idx_cond = idx[:, : self.config.block_size]"),),
         "idx[:, -block_size:]",
     ),
+    # Source: the notebook walkthrough of stages 7-12 (a helper, 2026-12-06, later): only Python's IndexError.
+    Mistake(
+        "context-cropped-to-one-column",
+        "s08_gpt",
+        "cropped the context with idx[:, -block_size], an index, not a slice",
+        (("idx_cond = idx[:, -self.config.block_size :]", "idx_cond = idx[:, -self.config.block_size]"),),
+        "idx[:, -block_size] picks one column",
+    ),
     # Source: karpathy/ng-video-lecture gpt.py generate (torch.multinomial without a generator).
     Mistake(
         "gpt-generate-ignores-generator",

@@ -311,7 +311,7 @@ MISTAKES = [
         STAGE,
         "decoded the bytes strictly",
         (('.decode("utf-8", errors="replace")', '.decode("utf-8")'),),
-        "UnicodeDecodeError",
+        ".decode('utf-8', errors='replace'), which puts",  # the notebook walkthrough of 7-12 saw only Python's words
     ),
     Mistake(
         "encode-code-points",
