@@ -24,7 +24,8 @@ def next_token_probabilities(
     """logits: (B, V) for the next token. Return (B, V) probabilities, each row summing to 1, in this order:
 
     1. divide the logits by `temperature` (below 1 sharpens, above 1 flattens);
-    2. top_k: keep the logits >= the k-th largest of their row, set the others to -inf;
+    2. top_k: keep the k largest logits of each row (nanoGPT keeps those equal to the k-th too; ties are
+       too rare in float logits to matter), set the others to -inf;
     3. softmax;
     4. top_p (the nucleus): sort each row's probabilities in descending order and drop a token when the
        tokens before it already add up to top_p or more (so the token that crosses top_p is kept);
