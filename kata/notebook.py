@@ -525,6 +525,7 @@ def check(stage: str) -> None:
         *_near_misses(chosen.symbols, definitions),
         *_never_bound(extracted),
         *_never_ran(extracted, definitions),
+        *_set_from_outside(extracted, cells),
         *notes,
     ]
     try:
@@ -735,6 +736,47 @@ def _never_bound(extracted: ExtractedStage) -> list[str]:
         for name, cell in extracted.defined_in.items()
         if name not in names
     ]
+
+
+def _set_from_outside(extracted: ExtractedStage, cells: list[tuple[str, str]]) -> list[str]:
+    """A note for each cell that, after a graded class statement ran, set an attribute of it from outside
+    (`LayerNorm.forward = forward`, setattr(...)): the kernel's class has it; the module the check builds from
+    the class statement does not."""
+    order = {label: index for index, (label, _) in enumerate(cells)}
+    notes: dict[str, None] = {}
+    for label, source in cells:
+        for name, attribute in _attributes_set(source):
+            defined = extracted.defined_in.get(name)
+            if defined and order[label] > order.get(defined, len(cells)):
+                where = f"{name}.{attribute}" if attribute else f"an attribute of {name}"
+                notes[
+                    f"{label.capitalize()} sets {where} from outside the class: the check builds {name} from its "
+                    f"class statement in {defined}, without it. Write it inside the class."
+                ] = None
+    return list(notes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _attributes_set(source: str) -> tuple[tuple[str, str], ...]:
+    """(name, attribute) of each top-level `Name.attribute = ...` or `setattr(Name, "attribute", ...)` in a cell
+    ("" for an attribute named by an expression)."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return ()
+    found = []
+    for node in body:
+        targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
+        for target in targets:
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                found.append((target.value.id, target.attr))
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "setattr" and len(call.args) == 3:
+            owner, attribute = call.args[0], call.args[1]
+            if isinstance(owner, ast.Name):
+                named = isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)
+                found.append((owner.id, attribute.value if named else ""))
+    return tuple(found)
 
 
 def _builds_on(stage: Stage) -> list[Stage]:

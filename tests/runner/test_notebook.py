@@ -437,6 +437,18 @@ def test_an_earlier_stage_s_class_redefined_in_a_later_stage_s_cell_is_noticed(k
         assert "done: all public tests pass" in kernel.check("s07_transformer")
 
 
+def test_a_method_set_from_outside_its_class_is_said_to_be_left_out(kernel):
+    """`LayerNorm.forward = ...` in a later cell works in the kernel; the check builds LayerNorm from its class
+    statement, so it says which cell set what, until the class statement runs again."""
+    patch = kernel.run_new("LayerNorm.forward = LayerNorm.forward  # a learner's method, attached afterwards")
+    assert patch == ""
+    output = kernel.check("s07_transformer")
+    count = kernel.book.cells[-1].execution_count
+    assert f"Cell [{count}] sets LayerNorm.forward from outside the class: the check builds LayerNorm" in output
+    kernel.run(cells_of(kernel.book, "s07_transformer", "fill")[0])
+    assert "from outside the class" not in kernel.check("s07_transformer")
+
+
 def test_hints_in_a_cell_come_one_after_another_and_kata_hint_shares_the_count(kernel):
     stage = stage_named("s04_training")
     assert f"Hint 1 of {len(stage.hints)}" in kernel.run_new('kata.hint("s04_training")')
