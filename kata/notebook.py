@@ -877,11 +877,13 @@ def _graded_cells(stage: Stage, failure: TestResult, written: dict[str, Extracte
 def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> str:
     """`text` in the notebook's words: each 'exercises/s03_bigram.py:25' of a written stage file replaced by
     'cell [7], line 5', a bare '(exercises/s07_transformer.py)' left out (its cell follows), and
-    '`pytest -m s07_transformer`' said as the notebook runs a stage."""
+    '`pytest -m s07_transformer`' said as the notebook runs a stage; a line of the kata's tests is quoted
+    without their path, which a notebook does not show."""
     for name, extracted in written.items():
         file = display_path(folder / f"{name}.py")
         text = text.replace(f" ({file})", "")
         text = re.sub(
             re.escape(file) + r":(\d+)", lambda match, lines=extracted: lines.located(int(match[1])) or match[0], text
         )
+    text = re.sub(r"\n  at (\S*/)?tests/(hidden/)?test_\w+\.py:\d+, in the test\n", "\n  in the test's call:\n", text)
     return re.sub(r"`pytest -m (\w+)`", r'`kata.check("\1")`', text)

@@ -527,3 +527,11 @@ def test_a_file_written_by_hand_is_backed_up_before_a_check_replaces_it(exercise
     assert backup.read_text() == mine
     notebook._write_stage_file(path, "# Written by kata from the notebook's cells, again\n")
     assert len(list((exercises_copy.parent / ".kata" / "backups").iterdir())) == 1  # its own files are not kept
+
+
+def test_a_line_of_the_kata_s_tests_is_quoted_without_their_path(tmp_path):
+    """A notebook shows no tests/ folder: the test's line is quoted as its call."""
+    for path in ("/work/kata/tests/test_s07_transformer.py", "tests/hidden/test_s07_transformer_hidden.py"):
+        message = f"The test's call into your code raised KeyError: 'x'.\n  at {path}:190, in the test\n      ln(given)"
+        said = notebook._in_cells(message, {}, tmp_path)
+        assert said == "The test's call into your code raised KeyError: 'x'.\n  in the test's call:\n      ln(given)"
