@@ -1,10 +1,14 @@
 """The `kata grade` command line: its options (cheap to import: every `kata` command builds them) and
 what it prints."""
 
+import contextlib
 import os
 import signal
+import tempfile
 from dataclasses import replace
 from pathlib import Path
+
+HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
 def add_arguments(grade) -> None:
@@ -64,6 +68,28 @@ def add_arguments(grade) -> None:
 
 
 def run(arguments) -> int:
+    with _private_hypothesis_storage():
+        return _grade(arguments)
+
+
+@contextlib.contextmanager
+def _private_hypothesis_storage():
+    """Hypothesis, which the grader loads with the suite's plugin, keeps a cache of the constants in the modules it
+    sees (the check's oracles among them) in .hypothesis/ of the current folder: keep it in a private one instead,
+    deleted afterwards, so that grading writes nothing outside --out."""
+    before = os.environ.get(HYPOTHESIS_STORAGE)
+    with tempfile.TemporaryDirectory(prefix="kata-grade-hypothesis-") as private:
+        os.environ[HYPOTHESIS_STORAGE] = private
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(HYPOTHESIS_STORAGE, None)
+            else:
+                os.environ[HYPOTHESIS_STORAGE] = before
+
+
+def _grade(arguments) -> int:
     from rich.text import Text
 
     from kata import display

@@ -52,8 +52,10 @@ def graded(tmp_path_factory):
     guarded += [root / "correct", *(REPOSITORY_ROOT / "tests").glob("*.py")]
     before = tree_digest(*guarded)
     out = ["--out", str(root / "out")]
+    (root / "elsewhere").mkdir()  # where the second grader starts: it must write nothing there
     beside = subprocess.Popen(
-        [sys.executable, "-m", "kata", "grade", f"--impl={root / 'correct'}", *out, "--jobs", "1"]
+        [sys.executable, "-m", "kata", "grade", f"--impl={root / 'correct'}", *out, "--jobs", "1"],
+        cwd=root / "elsewhere",
     )
     arguments = ["grade", *(f"--impl={folder}" for folder, _ in hostile), *out, "--junit", str(root / "junit.xml")]
     exit_code = main([*arguments, "--test-timeout", "3", "--jobs", "2"])
@@ -119,6 +121,8 @@ def test_nothing_outside_the_sandboxes_changed(graded):
     assert unchanged, "a hostile submission changed the tests, the corpus, the references or another submission"
     assert not Path(CANARY).exists(), f"a hostile submission wrote {CANARY}"
     assert results(root, "correct")["score"] == pytest.approx(FULL_MARKS)
+    written = [path.name for path in (root / "elsewhere").iterdir()]
+    assert not written, f"a grade wrote {written} into the folder it was started from, outside --out"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="graded code runs as users of its own only when the grader is root")
