@@ -51,9 +51,10 @@ _COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}  # scopes that 
 MAX_SUBMITTED_STATEMENTS = 50_000
 # IPython turns magics and shell lines (%time, !pip) into Python one at a time, reading the whole cell again
 # for each: about 1.5 µs per character and line. This bounds the characters read so (a few seconds); a
-# learner's notebook, a few such lines in short cells, needs a thousandth of it.
+# learner's notebook, a few such lines in short cells, needs a thousandth of it. Every escape IPython rewrites
+# counts: % and ! (magics, the shell), ? and ?? (help), / (a call without parentheses), , and ; (quoted arguments).
 MAX_MAGIC_WORK = 5_000_000
-_MAGIC_LINE = re.compile(r"^\s*[%!]|\?\s*$|=\s*[%!]", re.MULTILINE)
+_MAGIC_LINE = re.compile(r"^\s*[%!?/,;]|\?\s*$|=\s*[%!]", re.MULTILINE)
 
 
 class NotebookTooLarge(ValueError):
@@ -293,8 +294,9 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
         )
     if (work := sum(len(_MAGIC_LINE.findall(source)) * len(source) for _, source in code)) > MAX_MAGIC_WORK:
         raise NotebookTooLarge(
-            f"its magics and shell lines (% and !) would take reading {work:,} characters to turn into Python, "
-            f"more than the {MAX_MAGIC_WORK:,} the grader reads: keep such lines in short cells of their own"
+            f"its magics, shell lines and other escapes (%, !, ?) would take reading {work:,} characters to turn "
+            f"into Python, more than the {MAX_MAGIC_WORK:,} the grader reads: keep such lines in short cells of "
+            "their own"
         )
     definitions = definitions_in([(f"cell {position}", as_python(source, transformer)) for position, source in code])
     folder.mkdir(parents=True, exist_ok=True)

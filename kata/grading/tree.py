@@ -132,20 +132,16 @@ def _open_below(folder: int, relative: Path) -> int:
 
 
 def _from_notebook(notebook: Path, target: Path) -> list[str]:
-    """Stage modules from the notebook's code cells (parsed, never run, here); why it could not be read, if so."""
-    from kata.notebook import NotebookTooLarge, stage_files_from_notebook
+    """Stage modules from the notebook's code cells (parsed, never run, in a child of bounded memory and time:
+    notebook_reader.py); why it could not be read, if so."""
+    from kata.grading.notebook_reader import read_notebook
 
     if notebook.is_symlink() or not notebook.is_file() or notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
         return [
             f"{_named(notebook)} is not a regular notebook file of at most {MAX_NOTEBOOK_BYTES >> 20} MiB: not graded"
         ]
-    try:
-        stage_files_from_notebook(notebook, target)
-    except NotebookTooLarge as error:
-        return [f"{_named(notebook)}: {error}: not graded"]
-    except Exception as error:  # a notebook that does not parse is the student's, never the grader's, failure
-        return [f"{_named(notebook)} could not be read as a notebook ({type(error).__name__}): not graded"]
-    return []
+    why = read_notebook(notebook, target)
+    return [f"{_named(notebook)}{why}: not graded"] if why else []
 
 
 def _named(path: Path) -> str:

@@ -4,6 +4,7 @@ and a submitted notebook graded as its stage files."""
 import contextlib
 import io
 import re
+import resource
 import runpy
 import time
 
@@ -263,7 +264,30 @@ def test_a_submitted_notebook_of_many_magics_in_a_long_cell_is_refused_unread(tm
     started = time.perf_counter()
     copy = tree.copy_submission(tmp_path / "slow.ipynb", tmp_path / "copy")
     assert time.perf_counter() - started < 10
-    assert len(copy.refused) == 1 and "its magics and shell lines (% and !) would take reading" in copy.refused[0]
+    assert len(copy.refused) == 1 and "its magics, shell lines and other escapes" in copy.refused[0]
+
+
+@pytest.mark.parametrize("escape", ["/print 1", "?print", ",print a", ";print a"])
+def test_every_escape_ipython_rewrites_counts_against_the_bound(tmp_path, escape):
+    """Lines IPython rewrites besides magics and the shell (a red-team pass: 60 of them with a 1 MB line held
+    the grader for minutes) count too."""
+    code = f"{escape}\n" * 60 + "s = [" + "a, " * 330_000 + "]\n"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), tmp_path / "slow.ipynb")
+    started = time.perf_counter()
+    copy = tree.copy_submission(tmp_path / "slow.ipynb", tmp_path / "copy")
+    assert time.perf_counter() - started < 10
+    assert len(copy.refused) == 1 and "other escapes (%, !, ?) would take reading" in copy.refused[0]
+
+
+def test_a_notebook_built_to_exhaust_the_grader_s_memory_is_refused_in_its_reader(tmp_path):
+    """Parsing takes hundreds of times a statement's size in memory: one 7 MB list took the grader 4 GB (a
+    red-team finding). The notebook is read in a child of bounded memory, which refuses it."""
+    code = "x = [" + "1," * 3_500_000 + "]\n"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), tmp_path / "big.ipynb")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    copy = tree.copy_submission(tmp_path / "big.ipynb", tmp_path / "copy")
+    assert copy.refused == ["big.ipynb could not be read as a notebook (MemoryError): not graded"]
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: not in this process
 
 
 def test_a_cell_under_time_or_capture_defines_what_it_holds(tmp_path):

@@ -1,0 +1,65 @@
+"""A submitted notebook read into stage modules in a child process of bounded memory and time.
+
+The notebook is the student's: IPython's transformer and Python's parser can take hundreds of times its size
+in memory, and minutes where it is built to, so the grader never parses one itself. The child runs only
+the kata's own code (kata.notebook.stage_files_from_notebook, which never runs the notebook's code) and
+answers with its exit status and at most one short line; the modules it writes are graded in the sandbox
+like any submission's files.
+
+    python -m kata.grading.notebook_reader NOTEBOOK FOLDER
+"""
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+# The kata's own notebook with every reference pasted in takes about 0.25 s and 45 MiB to read here: these
+# leave any learner's notebook a wide margin on a busy machine, and a notebook built to exhaust the grader none.
+MEMORY_BYTES = 1 << 30
+SECONDS = 60
+TOO_LARGE, UNREADABLE = 3, 4  # the child's exit statuses beside 0
+MAX_ANSWER_BYTES = 1000
+
+
+def read_notebook(notebook: Path, folder: Path) -> str:
+    """Write the stage modules of `notebook` into `folder`; "" once read, else why it was not, following the
+    notebook's name in the report."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", __name__, str(notebook), str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            timeout=SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f" could not be read within the grader's {SECONDS} s"
+    said = done.stdout[:MAX_ANSWER_BYTES].decode("utf-8", errors="replace").strip()
+    if done.returncode == 0:
+        return ""
+    if done.returncode == TOO_LARGE and said:
+        return f": {said}"
+    if done.returncode == UNREADABLE and said.isidentifier():
+        return f" could not be read as a notebook ({said})"
+    return f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s"
+
+
+def main(notebook: str, folder: str) -> int:
+    from kata.notebook import NotebookTooLarge, stage_files_from_notebook
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    try:
+        stage_files_from_notebook(Path(notebook), Path(folder))
+    except NotebookTooLarge as error:
+        print(error)
+        return TOO_LARGE
+    except Exception as error:  # a notebook that does not parse is the student's, never the grader's, failure
+        print(type(error).__name__)
+        return UNREADABLE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
