@@ -127,8 +127,10 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
 
 
 def _unusable(folder: Path) -> str:
-    if folder.suffix == ".ipynb" and folder.is_file():
-        return ""  # a notebook: its code cells become the stage modules (tree.copy_submission)
+    if folder.suffix == ".ipynb" and not folder.is_dir():
+        if folder.is_file():
+            return ""  # a notebook: its code cells become the stage modules (tree.copy_submission)
+        return f"The notebook {folder.name} does not exist or is not a regular file: nothing was graded"
     if not folder.is_dir():
         return f"The submission folder {folder.name} does not exist or is not a folder: nothing was graded"
     if not any(folder.glob("s[0-9][0-9]_*.py")):

@@ -41,12 +41,21 @@ def results(out: Path, name: str) -> dict:
 def test_missing_and_empty_submissions_are_reported_and_the_others_graded(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("not a folder")
-    folders = [tmp_path / "missing", tmp_path / "empty", tmp_path / "file", correct(tmp_path / "alice")]
-    assert grade(*(f"--impl={folder}" for folder in folders), "--out", str(tmp_path / "out")) == 0
+    os.mkfifo(tmp_path / "pipe.ipynb")
+    folders = [tmp_path / "missing", tmp_path / "empty", tmp_path / "file", tmp_path / "pipe.ipynb"]
+    assert (
+        grade(
+            *(f"--impl={folder}" for folder in [*folders, correct(tmp_path / "alice")]), "--out", str(tmp_path / "out")
+        )
+        == 0
+    )
     assert results(tmp_path / "out", "alice")["score"] == 15
-    for name in ("missing", "empty", "file"):
+    for name in ("missing", "empty", "file", "pipe"):
         report = results(tmp_path / "out", name)
         assert report["score"] == 0 and "nothing was graded" in report["output"]
+    assert (
+        "The notebook pipe.ipynb does not exist or is not a regular file" in results(tmp_path / "out", "pipe")["output"]
+    )
 
 
 def test_a_fault_of_the_grader_on_one_submission_costs_only_that_one(tmp_path, monkeypatch, capsys):
