@@ -127,6 +127,11 @@ def _cell_definitions(label: str, source: str) -> tuple[Definition, ...]:
 
 
 def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: list[ast.stmt]) -> Definition | None:
+    if _imports_a_stage(node):
+        # `from s06_attention import Head`, as a stage file has it: the module the check writes for the stage
+        # that defines Head is that import's source, so it never stands for Head itself (the module would import
+        # itself), and the check writes such imports for each stage that reads another's names.
+        return None
     first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", ()))])
     shares_a_line = any(other.lineno <= node.end_lineno and other.end_lineno >= first for other in neighbours)
     # Whole lines keep the learner's comments; a line shared with another statement (`a = 1; print(a)`) cannot.
@@ -393,9 +398,15 @@ def _stage_cells(stage: Stage, source: str) -> list:
     return cells
 
 
-def _imports_a_stage(node: ast.Import | ast.ImportFrom) -> bool:
-    names = [node.module] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
-    return any(name in stage_names() for name in names)
+def _imports_a_stage(node: ast.stmt) -> bool:
+    """Whether the statement imports a stage's module (s06_attention, exercises.s06_attention, .s06_attention)."""
+    if isinstance(node, ast.ImportFrom):
+        modules = [node.module or ""]
+    elif isinstance(node, ast.Import):
+        modules = [alias.name for alias in node.names]
+    else:
+        return False
+    return any(module.rpartition(".")[2] in stage_names() for module in modules)
 
 
 def _teaching_text(stage: Stage, docstring: str) -> str:

@@ -317,6 +317,29 @@ def test_a_submitted_notebook_is_graded_as_its_stage_files(tmp_path):
     assert "s05_averaging.py does not define" in statuses["s05_averaging"].first_failure.message
 
 
+def test_imports_of_a_stage_s_module_in_a_notebook_stand_for_no_definition(tmp_path):
+    """A red-team pass: stage 7's file pasted whole into its cell (`from s06_attention import Head` included),
+    and `from s04_training import train` in stage 8's experiments, made those stages' modules import
+    themselves, and a correct notebook lost six stages."""
+    book = notebook.build_notebook(reference_sources(), kata_source="unused")
+    first, *others = cells_of(book, "s07_transformer", "fill")
+    first.source = reference_sources()["s07_transformer"]
+    for other in others:
+        other.source = ""
+    cells_of(book, "s08_gpt", "experiment")[
+        0
+    ].source = "from s04_training import estimate_loss, train\nimport s06_attention"
+    nbformat.write(book, tmp_path / "pasted.ipynb")
+    files = notebook.stage_files_from_notebook(tmp_path / "pasted.ipynb", tmp_path / "pasted")
+    assert (
+        "from s06_attention import" not in files[5].read_text() and "import s06_attention" not in files[5].read_text()
+    )
+    assert "from s04_training import" not in files[3].read_text()
+    selected = [stage_named(name) for name in ("s04_training", "s06_attention", "s07_transformer")]
+    statuses = check_stages(tmp_path / "pasted", selected)
+    assert all(status.done for status in statuses.values()), statuses
+
+
 def test_the_untouched_stubs_report_not_implemented_yet_and_raise_nothing(kernel):
     for stage in stages():
         output = kernel.stub_checks[stage.name]
