@@ -156,7 +156,9 @@ def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: lis
 
     visit(table, True)
     is_import = isinstance(node, ast.Import | ast.ImportFrom)
-    rebinds = binds & (reads_when_run | _augmented(node))
+    changed = _augmented(node)  # X += 1, X.forward = forward: X from its earlier value
+    binds |= changed
+    rebinds = binds & (reads_when_run | changed)
     reads -= binds
     return Definition(
         label,
@@ -234,13 +236,18 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
 
 
 def _augmented(node: ast.stmt) -> set[str]:
-    """The names a top-level statement changes in place, X += 1 (which symtable does not count as read), outside
-    the functions and classes it defines."""
+    """The names a top-level statement changes in place, outside the functions and classes it defines: X += 1
+    (which symtable does not count as read), and X's attributes set, X.forward = forward or setattr(X, ...), as
+    a notebook adds a method to a class defined in an earlier cell (symtable counts X as read only)."""
     found, waiting = set(), [node]
     while waiting:
         here = waiting.pop()
         if isinstance(here, ast.AugAssign) and isinstance(here.target, ast.Name):
             found.add(here.target.id)
+        targets = here.targets if isinstance(here, ast.Assign) else [getattr(here, "target", None)]
+        found |= {t.value.id for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)}
+        if isinstance(here, ast.Call) and getattr(here.func, "id", "") == "setattr" and here.args:
+            found |= {here.args[0].id} if isinstance(here.args[0], ast.Name) else set()
         if here is node or not isinstance(here, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
             waiting.extend(ast.iter_child_nodes(here))
     return found
@@ -538,7 +545,6 @@ def check(stage: str) -> None:
         *_near_misses(chosen.symbols, definitions),
         *_never_bound(extracted),
         *_never_ran(extracted, definitions),
-        *_set_from_outside(extracted, cells),
         *notes,
     ]
     try:
@@ -749,47 +755,6 @@ def _never_bound(extracted: ExtractedStage) -> list[str]:
         for name, cell in extracted.defined_in.items()
         if name not in names
     ]
-
-
-def _set_from_outside(extracted: ExtractedStage, cells: list[tuple[str, str]]) -> list[str]:
-    """A note for each cell that, after a graded class statement ran, set an attribute of it from outside
-    (`LayerNorm.forward = forward`, setattr(...)): the kernel's class has it; the module the check builds from
-    the class statement does not."""
-    order = {label: index for index, (label, _) in enumerate(cells)}
-    notes: dict[str, None] = {}
-    for label, source in cells:
-        for name, attribute in _attributes_set(source):
-            defined = extracted.defined_in.get(name)
-            if defined and order[label] > order.get(defined, len(cells)):
-                where = f"{name}.{attribute}" if attribute else f"an attribute of {name}"
-                notes[
-                    f"{label.capitalize()} sets {where} from outside the class: the check builds {name} from its "
-                    f"class statement in {defined}, without it. Write it inside the class."
-                ] = None
-    return list(notes)
-
-
-@functools.lru_cache(maxsize=4096)
-def _attributes_set(source: str) -> tuple[tuple[str, str], ...]:
-    """(name, attribute) of each top-level `Name.attribute = ...` or `setattr(Name, "attribute", ...)` in a cell
-    ("" for an attribute named by an expression)."""
-    try:
-        body = ast.parse(source).body
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        return ()
-    found = []
-    for node in body:
-        targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
-        for target in targets:
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                found.append((target.value.id, target.attr))
-        call = node.value if isinstance(node, ast.Expr) else None
-        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "setattr" and len(call.args) == 3:
-            owner, attribute = call.args[0], call.args[1]
-            if isinstance(owner, ast.Name):
-                named = isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)
-                found.append((owner.id, attribute.value if named else ""))
-    return tuple(found)
 
 
 def _builds_on(stage: Stage) -> list[Stage]:
