@@ -285,10 +285,16 @@ def _in_running_order(included: list[Definition]) -> list[Definition]:
     return list(ordered)
 
 
-def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
+@dataclass
+class NotebookModules:
+    files: list[Path] = field(default_factory=list)  # one module per stage, in the stages' order
+    notes: list[str] = field(default_factory=list)  # where the graded definitions differ from what the kernel ran
+
+
+def stage_files_from_notebook(notebook_path: Path, folder: Path) -> NotebookModules:
     """Write one module per stage into `folder` from the code cells of a notebook (a submission), so that
-    it is graded exactly as a folder; returns the files. A stage the notebook does not define gets a module
-    without its names, which the suite reports as such."""
+    it is graded exactly as a folder; returns the files, and notes for the report. A stage the notebook does
+    not define gets a module without its names, which the suite reports as such."""
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager  # magics (%time, !pip) into plain Python
 
@@ -312,13 +318,39 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> list[Path]:
         )
     definitions = definitions_in([(f"cell {position}", as_python(source, transformer)) for position, source in code])
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    modules = NotebookModules()
     for stage in stages():
         extracted = extract_stage(stage, definitions, written_from=Path(notebook_path).name)
         path = folder / stage.module_file
         path.write_text(extracted.source, encoding="utf-8")
-        written.append(path)
-    return written
+        modules.files.append(path)
+        modules.notes += _order_notes(extracted, definitions, notebook.cells)
+    return modules
+
+
+def _order_notes(extracted: ExtractedStage, definitions: list[Definition], cells: list) -> list[str]:
+    """Where a name is graded from a cell other than the learner may think: a notebook is graded in the order of
+    its cells, as Run All runs them, so the last cell that binds a name gives it, though another ran after it
+    when the notebook was saved, or though it is a cell of another stage."""
+    by_label = {f"cell {position}": cell for position, cell in enumerate(cells, start=1)}
+    notes = []
+    for name, graded in extracted.defined_in.items():
+        labels = list(dict.fromkeys(definition.cell for definition in definitions if name in definition.binds))
+        counts = {label: by_label[label].get("execution_count") for label in labels}
+        ran_last = max(labels, key=lambda label: counts[label] or 0)
+        if (counts[ran_last] or 0) > (counts[graded] or 0) and ran_last != graded:
+            notes.append(
+                f"{name} is graded from {graded}, the last of the cells that define it ({', '.join(labels)}), as "
+                f"Run All runs them; {ran_last} ran after it when the notebook was saved ([{counts[ran_last]}] "
+                f"against [{counts[graded] or ' '}])."
+            )
+        owner = by_label[graded].get("metadata", {}).get("kata", {}).get("stage")
+        if owner in stage_names() and owner != extracted.stage.name:
+            notes.append(
+                f"{name} is graded from {graded}, a cell of {stage_named(owner).label} that binds the name again "
+                f"after {extracted.stage.label}'s own cells, as Run All runs them."
+            )
+    return notes
 
 
 # ---- writing the notebook -------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 The notebook is the student's: IPython's transformer and Python's parser can take hundreds of times its size
 in memory, and minutes where it is built to, so the grader never parses one itself. The child runs only
 the kata's own code (kata.notebook.stage_files_from_notebook, which never runs the notebook's code) and
-answers with its exit status and at most one short line; the modules it writes are graded in the sandbox
-like any submission's files.
+answers with its exit status and a few short lines (why it refused the notebook, or notes for the report);
+the modules it writes are graded in the sandbox like any submission's files.
 
     python -m kata.grading.notebook_reader NOTEBOOK FOLDER
 """
@@ -12,6 +12,7 @@ like any submission's files.
 import resource
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # The kata's own notebook with every reference pasted in takes about 0.25 s and 45 MiB to read here: these
@@ -19,12 +20,18 @@ from pathlib import Path
 MEMORY_BYTES = 1 << 30
 SECONDS = 60
 TOO_LARGE, UNREADABLE = 3, 4  # the child's exit statuses beside 0
-MAX_ANSWER_BYTES = 1000
+MAX_ANSWER_BYTES = 8000
+MAX_NOTES = 12
 
 
-def read_notebook(notebook: Path, folder: Path) -> str:
-    """Write the stage modules of `notebook` into `folder`; "" once read, else why it was not, following the
-    notebook's name in the report."""
+@dataclass(frozen=True)
+class Reading:
+    refused: str = ""  # why the notebook was not read, following its name in the report ("" once read)
+    notes: tuple[str, ...] = ()  # where what is graded differs from what the learner may think
+
+
+def read_notebook(notebook: Path, folder: Path) -> Reading:
+    """Write the stage modules of `notebook` into `folder`, in a child of bounded memory and time."""
     try:
         done = subprocess.run(
             [sys.executable, "-m", __name__, str(notebook), str(folder)],
@@ -35,15 +42,16 @@ def read_notebook(notebook: Path, folder: Path) -> str:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return f" could not be read within the grader's {SECONDS} s"
+        return Reading(f" could not be read within the grader's {SECONDS} s")
     said = done.stdout[:MAX_ANSWER_BYTES].decode("utf-8", errors="replace").strip()
     if done.returncode == 0:
-        return ""
+        lines = [line for line in said.splitlines() if line.isprintable() and line]
+        return Reading(notes=tuple(lines[:MAX_NOTES]))
     if done.returncode == TOO_LARGE and said:
-        return f": {said}"
+        return Reading(f": {said}")
     if done.returncode == UNREADABLE and said.isidentifier():
-        return f" could not be read as a notebook ({said})"
-    return f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s"
+        return Reading(f" could not be read as a notebook ({said})")
+    return Reading(f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s")
 
 
 def main(notebook: str, folder: str) -> int:
@@ -51,13 +59,14 @@ def main(notebook: str, folder: str) -> int:
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     try:
-        stage_files_from_notebook(Path(notebook), Path(folder))
+        modules = stage_files_from_notebook(Path(notebook), Path(folder))
     except NotebookTooLarge as error:
         print(error)
         return TOO_LARGE
     except Exception as error:  # a notebook that does not parse is the student's, never the grader's, failure
         print(type(error).__name__)
         return UNREADABLE
+    print("\n".join(modules.notes))
     return 0
 
 

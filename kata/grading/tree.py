@@ -68,6 +68,7 @@ def build_probe_tree(folder: Path) -> Path:
 class SubmissionCopy:
     folder: Path
     refused: list[str] = field(default_factory=list)  # why files were left out, for the report
+    notes: list[str] = field(default_factory=list)  # a notebook's: which cells gave what is graded, where unclear
 
 
 def copy_submission(source: Path, target: Path) -> SubmissionCopy:
@@ -75,7 +76,7 @@ def copy_submission(source: Path, target: Path) -> SubmissionCopy:
     target.mkdir(parents=True)
     copy = SubmissionCopy(target)
     if source.suffix == ".ipynb":
-        copy.refused += _from_notebook(source, target)
+        _from_notebook(source, copy)
         _readable(target)
         return copy
     inside = source.resolve()
@@ -131,17 +132,20 @@ def _open_below(folder: int, relative: Path) -> int:
         os.close(directory)
 
 
-def _from_notebook(notebook: Path, target: Path) -> list[str]:
-    """Stage modules from the notebook's code cells (parsed, never run, in a child of bounded memory and time:
-    notebook_reader.py); why it could not be read, if so."""
+def _from_notebook(notebook: Path, copy: SubmissionCopy) -> None:
+    """Stage modules from the notebook's code cells, into the copy's folder (parsed, never run, in a child of
+    bounded memory and time: notebook_reader.py); why it could not be read, if so, and notes for the report."""
     from kata.grading.notebook_reader import read_notebook
 
     if notebook.is_symlink() or not notebook.is_file() or notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
-        return [
+        copy.refused.append(
             f"{_named(notebook)} is not a regular notebook file of at most {MAX_NOTEBOOK_BYTES >> 20} MiB: not graded"
-        ]
-    why = read_notebook(notebook, target)
-    return [f"{_named(notebook)}{why}: not graded"] if why else []
+        )
+        return
+    reading = read_notebook(notebook, copy.folder)
+    copy.notes += reading.notes
+    if reading.refused:
+        copy.refused.append(f"{_named(notebook)}{reading.refused}: not graded")
 
 
 def _named(path: Path) -> str:

@@ -224,7 +224,7 @@ def test_a_statement_deeper_than_unparsing_reaches_costs_the_notebook_nothing(tm
     cells = [f"WEIGHTS = {total}", f"a = 1; b = {total}", function]
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
     nbformat.write(book, tmp_path / "deep.ipynb")
-    written = notebook.stage_files_from_notebook(tmp_path / "deep.ipynb", tmp_path / "deep")[0].read_text()
+    written = notebook.stage_files_from_notebook(tmp_path / "deep.ipynb", tmp_path / "deep").files[0].read_text()
     assert f"WEIGHTS = {total}" in written and "a = 1" in written and function in written
     assert "b = " not in written  # where it shares a line, such a statement is left out
 
@@ -240,7 +240,7 @@ def test_a_submitted_notebook_is_read_in_time_that_grows_with_its_statements(tmp
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     nbformat.write(book, tmp_path / "many.ipynb")
     started = time.perf_counter()
-    files = notebook.stage_files_from_notebook(tmp_path / "many.ipynb", tmp_path / "many")
+    files = notebook.stage_files_from_notebook(tmp_path / "many.ipynb", tmp_path / "many").files
     assert time.perf_counter() - started < 20
     assert "a19999 = 1" in files[0].read_text()
 
@@ -297,7 +297,7 @@ def test_a_cell_under_time_or_capture_defines_what_it_holds(tmp_path):
     cell = "%%time\n%%capture printed\ndef build_vocabulary(text):\n    return sorted(set(text))\n"
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
     nbformat.write(book, tmp_path / "timed.ipynb")
-    files = notebook.stage_files_from_notebook(tmp_path / "timed.ipynb", tmp_path / "timed")
+    files = notebook.stage_files_from_notebook(tmp_path / "timed.ipynb", tmp_path / "timed").files
     assert "def build_vocabulary(text):\n    return sorted(set(text))" in files[0].read_text()
     [definition] = notebook.definitions_in([("cell [3]", notebook.as_python(cell, TransformerManager()))])
     assert definition.binds == {"build_vocabulary"} and definition.first_line == 3  # the line in the cell as written
@@ -309,7 +309,7 @@ def test_a_submitted_notebook_is_graded_as_its_stage_files(tmp_path):
     book.cells.append(nbformat.v4.new_code_cell("raise SystemExit('an experiment that is never graded')"))
     book.cells = [cell for cell in book.cells if cell.metadata.get("kata", {}).get("stage") != "s05_averaging"]
     nbformat.write(book, tmp_path / "alice.ipynb")
-    files = notebook.stage_files_from_notebook(tmp_path / "alice.ipynb", tmp_path / "alice")
+    files = notebook.stage_files_from_notebook(tmp_path / "alice.ipynb", tmp_path / "alice").files
     assert [path.name for path in files] == [stage.module_file for stage in stages()]
     assert "Written by kata from alice.ipynb" in files[0].read_text()
     selected = [stage_named(name) for name in ("s02_batches", "s05_averaging", "s07_transformer")]
@@ -331,7 +331,7 @@ def test_imports_of_a_stage_s_module_in_a_notebook_stand_for_no_definition(tmp_p
         0
     ].source = "from s04_training import estimate_loss, train\nimport s06_attention"
     nbformat.write(book, tmp_path / "pasted.ipynb")
-    files = notebook.stage_files_from_notebook(tmp_path / "pasted.ipynb", tmp_path / "pasted")
+    files = notebook.stage_files_from_notebook(tmp_path / "pasted.ipynb", tmp_path / "pasted").files
     assert (
         "from s06_attention import" not in files[5].read_text() and "import s06_attention" not in files[5].read_text()
     )
@@ -350,9 +350,34 @@ def test_a_method_added_to_a_class_in_a_later_cell_is_graded_with_it(tmp_path):
     cells = [head, function + "\n\nBigramLanguageModel.generate = generate", "setattr(BigramLanguageModel, 'x', 1)"]
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
     nbformat.write(book, tmp_path / "split.ipynb")
-    written = notebook.stage_files_from_notebook(tmp_path / "split.ipynb", tmp_path / "split")[2].read_text()
+    written = notebook.stage_files_from_notebook(tmp_path / "split.ipynb", tmp_path / "split").files[2].read_text()
     assert "BigramLanguageModel.generate = generate" in written and "setattr(BigramLanguageModel" in written
     assert check_stages(tmp_path / "split", [stage_named("s03_bigram")])["s03_bigram"].done
+
+
+def test_a_grade_names_the_cell_a_name_came_from_where_another_ran_last_or_another_stage_bound_it(tmp_path):
+    """A notebook is graded in the order of its cells, as Run All runs them. A red-team pass: a fix written
+    above the wrong definition and run last, and stage 8's `train, val = ...` after stage 4's train, lost
+    points with no word on which cell was graded."""
+    book = notebook.build_notebook(reference_sources(), kata_source="unused")
+    for count, cell in enumerate(cell for cell in book.cells if cell.cell_type == "code"):
+        cell.execution_count = count + 1
+    first = cells_of(book, "s05_averaging", "fill")[0]
+    fix = nbformat.v4.new_code_cell("def average_matmul(x):\n    return x", execution_count=999)
+    book.cells.insert(book.cells.index(first), fix)
+    cells_of(book, "s08_gpt", "experiment")[0].source = "train, val = 1, 2"
+    nbformat.write(book, tmp_path / "order.ipynb")
+    copy = tree.copy_submission(tmp_path / "order.ipynb", tmp_path / "copy")
+    assert not copy.refused
+    assert any(
+        note.startswith("average_matmul is graded from cell ")
+        and "the last of the cells that define it" in note
+        and f"cell {book.cells.index(fix) + 1} ran after it when the notebook was saved ([999] against [" in note
+        for note in copy.notes
+    ), copy.notes
+    again = "a cell of Stage 8 · The full GPT that binds the name again after Stage 4 · Training loop's own cells"
+    assert any(note.startswith("train is graded from cell") and again in note for note in copy.notes), copy.notes
+    assert len(copy.notes) == 2, copy.notes
 
 
 def test_the_untouched_stubs_report_not_implemented_yet_and_raise_nothing(kernel):
