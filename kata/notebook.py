@@ -291,6 +291,12 @@ class NotebookModules:
     notes: list[str] = field(default_factory=list)  # where the graded definitions differ from what the kernel ran
 
 
+def _execution_count(cell) -> int:
+    """The number Jupyter showed beside the cell when the notebook was saved; 0 for none (never run)."""
+    count = cell.get("execution_count")
+    return count if isinstance(count, int) and not isinstance(count, bool) and 0 < count < 10**9 else 0
+
+
 def stage_files_from_notebook(notebook_path: Path, folder: Path) -> NotebookModules:
     """Write one module per stage into `folder` from the code cells of a notebook (a submission), so that
     it is graded exactly as a folder; returns the files, and notes for the report. A stage the notebook does
@@ -336,15 +342,16 @@ def _order_notes(extracted: ExtractedStage, definitions: list[Definition], cells
     notes = []
     for name, graded in extracted.defined_in.items():
         labels = list(dict.fromkeys(definition.cell for definition in definitions if name in definition.binds))
-        counts = {label: by_label[label].get("execution_count") for label in labels}
-        ran_last = max(labels, key=lambda label: counts[label] or 0)
-        if (counts[ran_last] or 0) > (counts[graded] or 0) and ran_last != graded:
+        counts = {label: _execution_count(by_label[label]) for label in labels}
+        ran_last = max(labels, key=counts.__getitem__)
+        if counts[ran_last] > counts[graded] and ran_last != graded:
             notes.append(
                 f"{name} is graded from {graded}, the last of the cells that define it ({', '.join(labels)}), as "
                 f"Run All runs them; {ran_last} ran after it when the notebook was saved ([{counts[ran_last]}] "
                 f"against [{counts[graded] or ' '}])."
             )
-        owner = by_label[graded].get("metadata", {}).get("kata", {}).get("stage")
+        kata = by_label[graded].get("metadata", {}).get("kata")
+        owner = kata.get("stage") if isinstance(kata, dict) else None
         if owner in stage_names() and owner != extracted.stage.name:
             notes.append(
                 f"{name} is graded from {graded}, a cell of {stage_named(owner).label} that binds the name again "
