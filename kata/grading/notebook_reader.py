@@ -34,7 +34,8 @@ def read_notebook(notebook: Path, folder: Path) -> Reading:
     """Write the stage modules of `notebook` into `folder`, in a child of bounded memory and time."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", __name__, str(notebook), str(folder)],
+            # -P: not the current folder first on sys.path, as -m puts it, where a `kata/` there would run instead
+            [sys.executable, "-P", "-m", __name__, str(notebook), str(folder)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

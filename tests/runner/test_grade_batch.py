@@ -182,7 +182,15 @@ def test_a_notebook_is_graded_as_its_stage_files(tmp_path):
 
     sources = {path.stem: path.read_text() for path in (REPOSITORY_ROOT / "solutions").glob("s*.py")}
     nbformat.write(notebook.build_notebook(sources, kata_source="unused"), tmp_path / "alice.ipynb")
-    assert grade(f"--impl={tmp_path / 'alice.ipynb'}", "--out", str(tmp_path / "out")) == 0
+    # Started from a folder that holds a package named kata (a submission's, say): the notebook's reader, a child
+    # of the grader, must import the kata's own, as the grader does, never that one.
+    (tmp_path / "here" / "kata" / "grading").mkdir(parents=True)
+    for module in ("kata/__init__.py", "kata/grading/__init__.py", "kata/grading/notebook_reader.py"):
+        (tmp_path / "here" / module).write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('{module}')\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path / "here")
+        assert grade(f"--impl={tmp_path / 'alice.ipynb'}", "--out", str(tmp_path / "out")) == 0
+    assert not (tmp_path / "ran").exists(), "the grader ran a kata package found in its current folder"
     assert results(tmp_path / "out", "alice")["score"] == 15
 
 
