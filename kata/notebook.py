@@ -193,7 +193,7 @@ class ExtractedStage:
 def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: str) -> ExtractedStage:
     """The module of `stage` that `definitions` (oldest first) make: see the module's docstring."""
     newest = {name: definition for definition in definitions for name in definition.binds}
-    earlier = _earlier_bindings(definitions)
+    seen_then = _bound_when_run(definitions)
     other_stages = {symbol: other.name for other in stages() if other != stage for symbol in other.symbols}
     included: dict[Definition, None] = {}  # a dict: ordered, and quick to ask (a notebook may define many names)
     from_stages: dict[str, set[str]] = {}
@@ -203,13 +203,18 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
             return
         included[definition] = None  # before its own reads, so that a cycle ends here
         for name in sorted(definition.reads):
-            if name in other_stages:
+            # A name read while the statement runs (X.generate = generate, a base class) is the binding it had
+            # then; one read when a function is called, the newest.
+            then = seen_then.get((definition, name))
+            if name in other_stages and (then is None or then is newest.get(name)):
                 from_stages.setdefault(other_stages[name], set()).add(name)
+            elif then is not None:
+                include(then)
             elif name in newest:
                 include(newest[name])
-        for name in sorted(definition.rebinds):  # X = f(X): the X it starts from
-            if (definition, name) in earlier:
-                include(earlier[definition, name])
+        for name in sorted(definition.rebinds):  # X = f(X), X += 1: the X it starts from
+            if (definition, name) in seen_then:
+                include(seen_then[definition, name])
 
     for symbol in stage.symbols:
         if symbol in newest:
@@ -253,16 +258,17 @@ def _augmented(node: ast.stmt) -> set[str]:
     return found
 
 
-def _earlier_bindings(definitions: list[Definition]) -> dict[tuple[Definition, str], Definition]:
-    """For each statement that binds a name from its own earlier value, the statement that bound it before."""
+def _bound_when_run(definitions: list[Definition]) -> dict[tuple[Definition, str], Definition]:
+    """For each name a statement reads while it runs, or binds from its earlier value, the statement that had
+    bound it by then (if one had)."""
     last: dict[str, Definition] = {}
-    earlier = {}
+    bound = {}
     for definition in definitions:
-        for name in definition.rebinds:
+        for name in definition.reads_when_run | definition.rebinds:
             if name in last:
-                earlier[definition, name] = last[name]
+                bound[definition, name] = last[name]
         last.update(dict.fromkeys(definition.binds, definition))
-    return earlier
+    return bound
 
 
 def _in_running_order(included: list[Definition]) -> list[Definition]:
@@ -288,7 +294,8 @@ def _in_running_order(included: list[Definition]) -> list[Definition]:
 @dataclass
 class NotebookModules:
     files: list[Path] = field(default_factory=list)  # one module per stage, in the stages' order
-    notes: list[str] = field(default_factory=list)  # where the graded definitions differ from what the kernel ran
+    # (stage, note): where a name of the stage is graded from a cell the learner may not expect
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _execution_count(cell) -> int:
@@ -330,7 +337,7 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> NotebookModu
         path = folder / stage.module_file
         path.write_text(extracted.source, encoding="utf-8")
         modules.files.append(path)
-        modules.notes += _order_notes(extracted, definitions, notebook.cells)
+        modules.notes += [(stage.name, note) for note in _order_notes(extracted, definitions, notebook.cells)]
     return modules
 
 
@@ -354,7 +361,7 @@ def _order_notes(extracted: ExtractedStage, definitions: list[Definition], cells
         owner = kata.get("stage") if isinstance(kata, dict) else None
         if owner in stage_names() and owner != extracted.stage.name:
             notes.append(
-                f"{name} is graded from {graded}, a cell of {stage_named(owner).label} that binds the name again "
+                f"{name} is graded from {graded}, a cell of {stage_named(owner).label} that binds or changes it "
                 f"after {extracted.stage.label}'s own cells, as Run All runs them."
             )
     return notes

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from kata.manifest import stage_names
+
 # The kata's own notebook with every reference pasted in takes about 0.25 s and 45 MiB to read here: these
 # leave any learner's notebook a wide margin on a busy machine, and a notebook built to exhaust the grader none.
 MEMORY_BYTES = 1 << 30
@@ -27,7 +29,7 @@ MAX_NOTES = 12
 @dataclass(frozen=True)
 class Reading:
     refused: str = ""  # why the notebook was not read, following its name in the report ("" once read)
-    notes: tuple[str, ...] = ()  # where what is graded differs from what the learner may think
+    notes: tuple[tuple[str, str], ...] = ()  # (stage, note): which cell a name is graded from, where unclear
 
 
 def read_notebook(notebook: Path, folder: Path) -> Reading:
@@ -46,11 +48,12 @@ def read_notebook(notebook: Path, folder: Path) -> Reading:
         return Reading(f" could not be read within the grader's {SECONDS} s")
     said = done.stdout[:MAX_ANSWER_BYTES].decode("utf-8", errors="replace").strip()
     if done.returncode == 0:
-        lines = [line for line in said.splitlines() if line.isprintable() and line]
-        return Reading(notes=tuple(lines[:MAX_NOTES]))
+        notes = [line.split("\t", 1) for line in said.splitlines() if line.count("\t") == 1]
+        kept = [(stage, note) for stage, note in notes if stage in stage_names() and note.isprintable()]
+        return Reading(notes=tuple(kept[:MAX_NOTES]))
     if done.returncode == TOO_LARGE and said:
         return Reading(f": {said}")
-    if done.returncode == UNREADABLE and said.isidentifier():
+    if done.returncode == UNREADABLE and said.isidentifier() and said != "MemoryError":
         return Reading(f" could not be read as a notebook ({said})")
     return Reading(f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s")
 
@@ -59,6 +62,7 @@ def main(notebook: str, folder: str) -> int:
     from kata.notebook import NotebookTooLarge, stage_files_from_notebook
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))  # its own end, should the grader be killed
     try:
         modules = stage_files_from_notebook(Path(notebook), Path(folder))
     except NotebookTooLarge as error:
@@ -67,7 +71,7 @@ def main(notebook: str, folder: str) -> int:
     except Exception as error:  # a notebook that does not parse is the student's, never the grader's, failure
         print(type(error).__name__)
         return UNREADABLE
-    print("\n".join(modules.notes))
+    print("\n".join(f"{stage}\t{note}" for stage, note in modules.notes))
     return 0
 
 

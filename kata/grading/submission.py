@@ -108,7 +108,8 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
         return ungraded(name, setting, problem)
     grade = SubmissionGrade(name)
     copy = copy_submission(folder, run_folder / SUBMISSION)
-    grade.notes += copy.refused + copy.notes
+    graded = {stage.name for stage in setting.stages}
+    grade.notes += copy.refused + [note for stage, note in copy.notes if stage in graded]
     started = time.monotonic()
     refuted = _probe(copy, run_folder, setting, slot)
     grade.probe_seconds = time.monotonic() - started

@@ -68,7 +68,7 @@ def build_probe_tree(folder: Path) -> Path:
 class SubmissionCopy:
     folder: Path
     refused: list[str] = field(default_factory=list)  # why files were left out, for the report
-    notes: list[str] = field(default_factory=list)  # a notebook's: which cells gave what is graded, where unclear
+    notes: list[tuple[str, str]] = field(default_factory=list)  # a notebook's (stage, note): which cell gave a name
 
 
 def copy_submission(source: Path, target: Path) -> SubmissionCopy:
