@@ -16,9 +16,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from kata.grading.tree import MAX_NOTEBOOK_BYTES
 from kata.handout import ReleaseError, content_bytes, release_files, render, torch_requirement
 from kata.manifest import HIDDEN_TESTS, stages
 from kata.messages import sentences
+from kata.notebook import NOTEBOOK_FILE
 
 ROOT_VARIABLE = "KATA_AUTOGRADER_ROOT"
 DEFAULT_ROOT = "/autograder"
@@ -69,6 +71,23 @@ def find_stage_files(submission: Path) -> dict[str, Path]:
     }
 
 
+def find_notebook(submission: Path) -> Path | None:
+    """The notebook nearest the submission's top (gpt_kata.ipynb first among those as near), for a student who
+    worked in the notebook and uploaded it; never a link, a checkpoint copy, or one larger than kata grade reads."""
+    found = []
+    for folder, subfolders, files in os.walk(submission):
+        subfolders[:] = [name for name in subfolders if name not in NOT_SEARCHED | {".ipynb_checkpoints"}]
+        for name in files:
+            path = Path(folder) / name
+            if name.endswith(".ipynb") and not path.is_symlink() and path.stat().st_size <= MAX_NOTEBOOK_BYTES:
+                found.append(path)
+
+    def nearness(path: Path) -> tuple:
+        return len(path.relative_to(submission).parts), path.name != NOTEBOOK_FILE, str(path)
+
+    return min(found, key=nearness, default=None)
+
+
 def grade(root: Path) -> int:
     """Grade root/submission into root/results/results.json; 1 when the grader itself failed (the results then
     say so, with a score of 0)."""
@@ -76,18 +95,24 @@ def grade(root: Path) -> int:
     results.parent.mkdir(parents=True, exist_ok=True)
     results.unlink(missing_ok=True)  # only what this run writes counts
     found = find_stage_files(submission)
-    summary = _found_summary(submission, found)
+    notebook = None if found else find_notebook(submission)  # stage files first: a notebook's checks write them
+    summary = _found_summary(submission, found, notebook)
     print(summary, flush=True)
-    if not found:  # a grade of 0 the student can act on, not an error of the autograder
-        _write_failure(results, summary, "Upload your stage files, or your repository with exercises/ in it")
+    if not found and notebook is None:  # a grade of 0 the student can act on, not an error of the autograder
+        _write_failure(
+            results, summary, "Upload your stage files, your repository with exercises/ in it, or your notebook"
+        )
         return 0
     with tempfile.TemporaryDirectory(prefix="kata-autograder-") as work:
-        # Only the stage files are copied: nothing else the student sent (a conftest.py, a module named like
-        # a library) lies beside them to be imported.
-        graded = Path(work) / "submission"
-        graded.mkdir()
-        for stage, path in found.items():
-            shutil.copyfile(path, graded / f"{stage}.py")
+        # Only the stage files, or the notebook, are copied: nothing else the student sent (a conftest.py, a
+        # module named like a library) lies beside them to be imported.
+        graded = Path(work) / ("submission.ipynb" if notebook else "submission")
+        if notebook:
+            shutil.copyfile(notebook, graded)
+        else:
+            graded.mkdir()
+            for stage, path in found.items():
+                shutil.copyfile(path, graded / f"{stage}.py")
         command = [sys.executable, "-m", "kata", "grade", "--impl", str(graded), "--json", str(results)]
         exit_code = subprocess.run(command, cwd=work).returncode
     if exit_code != 0 or not results.is_file():
@@ -99,7 +124,9 @@ def grade(root: Path) -> int:
     return 0
 
 
-def _found_summary(submission: Path, found: dict[str, Path]) -> str:
+def _found_summary(submission: Path, found: dict[str, Path], notebook: Path | None) -> str:
+    if notebook is not None:
+        return sentences(f"Graded the notebook {notebook.relative_to(submission).as_posix()}: no stage file was found")
     graded = ", ".join(path.relative_to(submission).as_posix() for path in found.values())
     missing = ", ".join(stage.module_file for stage in stages() if stage.name not in found)
     return sentences(

@@ -10,13 +10,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from kata import notebook
 from kata.autograder import ROOT_VARIABLE, find_stage_files, grade
 from kata.cli import main
 from kata.grading import sandbox
 from kata.manifest import HIDDEN_TESTS, REPOSITORY_ROOT, stages
-from kata.workspace import copy_pristine_stubs
+from kata.workspace import copy_pristine_stubs, pristine_stub
 
 pytestmark = [
     pytest.mark.meta,
@@ -64,6 +66,16 @@ def write_hostile_submission(submission: Path) -> None:
     (exercises / "s02_batches.py").symlink_to(REPOSITORY_ROOT / "solutions" / "s02_batches.py")
 
 
+def write_notebook_submission(submission: Path) -> None:
+    """A student who worked in the notebook uploads it, with its checkpoint copy (the stubs), and nothing else."""
+    sources = {stage.name: (REPOSITORY_ROOT / "solutions" / stage.module_file).read_text() for stage in stages()}
+    submission.mkdir()
+    nbformat.write(notebook.build_notebook(sources, kata_source="unused"), submission / notebook.NOTEBOOK_FILE)
+    (submission / ".ipynb_checkpoints").mkdir()
+    stubs = {stage.name: pristine_stub(stage) for stage in stages()}
+    nbformat.write(notebook.build_notebook(stubs, kata_source="unused"), submission / ".ipynb_checkpoints" / "x.ipynb")
+
+
 @pytest.fixture(scope="session")  # once per worker, though xdist interleaves other modules
 def graded(bundle, tmp_path_factory) -> dict[str, tuple[dict, Path]]:
     """Each submission graded by the bundle's run_autograder in a root of its own (in set-up: it takes a while)."""
@@ -73,6 +85,7 @@ def graded(bundle, tmp_path_factory) -> dict[str, tuple[dict, Path]]:
         ),
         "stubs": copy_pristine_stubs,
         "hostile": write_hostile_submission,
+        "notebook": write_notebook_submission,
     }
     results = {}
     for name, write in submissions.items():
@@ -113,7 +126,7 @@ def test_setup_installs_the_python_dependencies_and_bubblewrap_where_it_can(bund
     with zipfile.ZipFile(bundle) as archive:
         setup = archive.read("setup.sh").decode()
     assert "apt-get install" in setup and "bubblewrap ||" in setup, "bubblewrap where it can be had"
-    assert "-m venv .venv" in setup and "-e ." in setup
+    assert "-m venv .venv" in setup and '-e ".[notebook]"' in setup  # the notebook extra reads a notebook
     subprocess.run(["bash", "-n"], input=setup, text=True, check=True)  # it parses
 
 
@@ -123,6 +136,12 @@ def test_the_references_get_full_marks_with_the_hidden_tests(graded):
     assert all(test["status"] == "passed" for test in references["tests"])
     assert any(test["visibility"] == "after_published" for test in references["tests"]), "hidden tests are graded"
     assert references["output"].startswith("Graded: s01_tokenizer.py, s02_batches.py,"), "uploaded on their own"
+
+
+def test_a_notebook_uploaded_alone_is_graded_as_its_stage_files(graded):
+    report, _ = graded["notebook"]
+    assert report["score"] == pytest.approx(FULL_MARKS), report["output"]
+    assert report["output"].startswith("Graded the notebook gpt_kata.ipynb: no stage file was found.")
 
 
 def test_the_stubs_get_0(graded):
@@ -157,4 +176,5 @@ def test_a_submission_without_stage_files_gets_0_and_says_what_to_upload(tmp_pat
     (tmp_path / "submission" / "notes.txt").write_text("nothing here")
     assert grade(tmp_path) == 0
     results = json.loads((tmp_path / "results" / "results.json").read_text())
-    assert results["score"] == 0 and "Upload your stage files" in results["output"]
+    upload = "Upload your stage files, your repository with exercises/ in it, or your notebook"
+    assert results["score"] == 0 and upload in results["output"]

@@ -30,6 +30,7 @@ python=$(suitable_python) || {
   exit 1
 }
 "$python" -m venv .venv
-# torch's CPU build (an autograder has no GPU), the version the bundle was made and tested with
+# torch's CPU build (an autograder has no GPU), the version the bundle was made and tested with; the notebook
+# extra reads a submitted notebook (nbformat, IPython)
 PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu \
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check "@@torch" -e .
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "@@torch" -e ".[notebook]"
