@@ -155,6 +155,9 @@ def _definition(label: str, node: ast.stmt, lines: list[str], *, neighbours: lis
             visit(child, running and (child.get_type() == "class" or child.get_name() in _COMPREHENSIONS))
 
     visit(table, True)
+    early = _read_before_assigned_in_a_class(node)  # symtable calls them the class's own names
+    reads |= early
+    reads_when_run |= early
     is_import = isinstance(node, ast.Import | ast.ImportFrom)
     changed = _augmented(node)  # X += 1, X.forward = forward: X from its earlier value
     binds |= changed
@@ -238,6 +241,48 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
     missing = tuple(symbol for symbol in stage.symbols if symbol not in newest)
     defined_in = {symbol: newest[symbol].cell for symbol in stage.symbols if symbol in newest}
     return ExtractedStage(stage, "\n".join(lines) + "\n", origins, missing, defined_in)
+
+
+def _read_before_assigned_in_a_class(node: ast.stmt) -> set[str]:
+    """Names a class body reads before it assigns them, as a dataclass field defaults to the global of its name
+    (`vocab_size: int = vocab_size`, the lecture's constants): while the class body runs such a read finds the
+    global, though symtable counts the name as the class's own. Classes that run with the statement only (none
+    inside a function), and what their statements evaluate then (not the bodies of their methods)."""
+    found, waiting = set(), [node]
+    while waiting:
+        here = waiting.pop()
+        if isinstance(here, ast.ClassDef):
+            assigned: set[str] = set()
+            for statement in here.body:
+                names = _names_evaluated(statement)
+                found |= {n.id for n in names if isinstance(n.ctx, ast.Load) and n.id not in assigned}
+                assigned |= {n.id for n in names if isinstance(n.ctx, ast.Store)}
+                assigned |= {statement.name} if isinstance(statement, ast.FunctionDef | ast.ClassDef) else set()
+        if not isinstance(here, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            waiting.extend(ast.iter_child_nodes(here))
+    return found
+
+
+def _names_evaluated(statement: ast.stmt) -> list[ast.Name]:
+    """The names a statement evaluates when it runs: a def's decorators, defaults and annotations, not its body;
+    a nested class's bases and decorators, not its body."""
+    found, waiting = [], [statement]
+    while waiting:
+        here = waiting.pop()
+        if isinstance(here, ast.Name):
+            found.append(here)
+        elif isinstance(here, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            arguments = here.args
+            waiting += [*getattr(here, "decorator_list", []), *arguments.defaults]
+            waiting += [default for default in arguments.kw_defaults if default is not None]
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+            waiting += [a.annotation for a in every if a is not None and a.annotation is not None]
+            waiting += [here.returns] if getattr(here, "returns", None) is not None else []
+        elif isinstance(here, ast.ClassDef):
+            waiting += [*here.decorator_list, *here.bases, *(keyword.value for keyword in here.keywords)]
+        else:
+            waiting.extend(ast.iter_child_nodes(here))
+    return found
 
 
 def _augmented(node: ast.stmt) -> set[str]:

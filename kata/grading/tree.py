@@ -2,7 +2,8 @@
 
 - The test tree: the kata package, the stage tests (public and hidden) with their shared helpers, and
   the corpus; no solutions/, no maintainer tests, no instructor checkout.
-- The probe tree: only the probe runner and the report protocol (no test, no oracle).
+- The probe tree: only the probe runner, the report protocol and the corpus with kata.load_corpus() (no test,
+  no oracle).
 - A submission copy: the submission's top-level Python files, regular files only (a link that leaves the
   submission is refused), each at most MAX_FILE_BYTES.
 """
@@ -23,7 +24,19 @@ MAX_FILES = 50
 MAX_NOTEBOOK_BYTES = 8 << 20
 SUBMISSION = "submission"  # the submission copy's folder inside a tree
 TEST_HELPERS = ("conftest.py", "support.py", "feedback.py", "strategies.py", "hugging_face_gpt2.pt")
-PROBE_FILES = ("kata/results.py", "kata/torch_calls.py", "kata/grading/report.py", "kata/grading/probe_calls.py")
+# The probe runner and its report protocol; and kata.load_corpus() (kata/__init__.py, corpus.py and what it reads),
+# which a notebook's set-up cell calls and whose `text` a stage module built from the notebook may start from, as
+# in the tests' tree: without it the check refuted every symbol of such a stage, and correct code scored 0.
+PROBE_FILES = (
+    "kata/__init__.py",
+    "kata/results.py",
+    "kata/torch_calls.py",
+    "kata/corpus.py",
+    "kata/manifest.py",
+    "kata/stages.toml",
+    "kata/grading/report.py",
+    "kata/grading/probe_calls.py",
+)
 
 
 def make_workspace() -> Path:
@@ -58,8 +71,9 @@ def build_probe_tree(folder: Path) -> Path:
     for relative in PROBE_FILES:
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPOSITORY_ROOT / relative, folder / relative)
-    for package in ("kata", "kata/grading"):
-        (folder / package / "__init__.py").write_text("")  # the real ones may import what is not here
+    (folder / "kata/grading/__init__.py").write_text("")  # the real one may import what is not here
+    (folder / "data").mkdir()
+    shutil.copy(CORPUS_PATH, folder / "data" / CORPUS_PATH.name)
     (folder / RUN).mkdir()
     return _readable(folder)
 

@@ -194,6 +194,17 @@ def test_a_notebook_is_graded_as_its_stage_files(tmp_path):
     assert results(tmp_path / "out", "alice")["score"] == 15
 
 
+def test_a_stage_file_that_loads_the_corpus_as_a_notebook_s_set_up_does_is_graded(tmp_path):
+    """A stage module built from a notebook may start from the set-up cell's `text = kata.load_corpus()`: the
+    grader's check ran without the corpus, refuted every symbol, and a correct stage scored 0 (a walk-through
+    with the lecture's code)."""
+    source = (REPOSITORY_ROOT / "solutions" / "s01_tokenizer.py").read_text()
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "s01_tokenizer.py").write_text("import kata\ntext = kata.load_corpus()\n" + source)
+    assert grade(f"--impl={tmp_path / 'alice'}", "--out", str(tmp_path / "out"), "--stage", "1") == 0
+    assert results(tmp_path / "out", "alice")["score"] == 10
+
+
 def test_each_run_shares_the_cpu_with_the_others_as_one():
     """A run that starts dozens of busy processes, each in a session of its own (the kernel's per-session
     sharing no longer holds them), took so much CPU that a correct submission graded beside it lost a test

@@ -392,6 +392,23 @@ def test_a_grade_names_the_cell_a_name_came_from_where_another_ran_last_or_anoth
     assert len(copy.notes) == 2, copy.notes
 
 
+def test_a_class_body_that_reads_the_global_of_a_field_s_name_is_graded_with_that_global(tmp_path):
+    """The lecture's constants as a dataclass's defaults, `block_size: int = block_size`: symtable counts the name
+    as the class's own, and a walk-through found the module written without the constants (a NameError)."""
+    cells = [
+        "vocab_size = 65\nblock_size = 256",
+        "from dataclasses import dataclass\n\n@dataclass\nclass GPTConfig:\n    vocab_size: int = vocab_size\n"
+        "    block_size: int = block_size\n\n    def size(self) -> int:\n        return helper(self.block_size)",
+        "block_size = 8  # a later experiment\ndef helper(n):\n    return n",
+    ]
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
+    nbformat.write(book, tmp_path / "config.ipynb")
+    written = notebook.stage_files_from_notebook(tmp_path / "config.ipynb", tmp_path / "config").files[7].read_text()
+    namespace = {}
+    exec(compile(written, "s08_gpt.py", "exec"), namespace)  # noqa: S102 (the module the check would import)
+    assert namespace["GPTConfig"]().block_size == 256 and namespace["GPTConfig"]().size() == 256  # as Run All
+
+
 def test_the_untouched_stubs_report_not_implemented_yet_and_raise_nothing(kernel):
     for stage in stages():
         output = kernel.stub_checks[stage.name]
