@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kata.manifest import stage_names
 
-# The kata's own notebook with every reference pasted in takes about 0.25 s and 45 MiB to read here: these
+# The kata's own notebook with every reference pasted in takes about 0.25 s and 43 MiB to read here: these
 # leave any learner's notebook a wide margin on a busy machine, and a notebook built to exhaust the grader none.
 MEMORY_BYTES = 1 << 30
 SECONDS = 60
