@@ -33,6 +33,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from kata import display
+from kata.cell_origins import Origins, cell_line, cited_in_cells
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stage_names, stages
 from kata.messages import sentences
@@ -181,16 +182,13 @@ class ExtractedStage:
 
     stage: Stage
     source: str
-    origins: dict[int, tuple[str, int]]  # line of the module -> (cell, line in that cell)
+    origins: Origins  # line of the module -> (cell, line in that cell)
     missing: tuple[str, ...]  # names of the stage that no cell defines
     defined_in: dict[str, str]  # name of the stage -> the cell of its newest definition, the one graded
 
     def located(self, line: int) -> str | None:
         """'cell [12], line 5' for a line of the module, where it came from a cell."""
-        if line not in self.origins:
-            return None
-        cell, cell_line = self.origins[line]
-        return f"{cell}, line {cell_line}"
+        return cell_line(self.origins, line)
 
 
 def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: str) -> ExtractedStage:
@@ -224,7 +222,7 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
             include(newest[symbol])
     lines = [f"# {WRITTEN_BY} {written_from}: edit the notebook, not this file.", f'"""{stage.label}."""', ""]
     lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(from_stages.items())]
-    origins: dict[int, tuple[str, int]] = {}
+    origins: Origins = {}
     previous_cell = None
     position: dict[Definition, int] = {}
     for index, definition in enumerate(definitions):
@@ -341,6 +339,7 @@ class NotebookModules:
     files: list[Path] = field(default_factory=list)  # one module per stage, in the stages' order
     # (stage, note): where a name of the stage is graded from a cell the learner may not expect
     notes: list[tuple[str, str]] = field(default_factory=list)
+    origins: dict[str, Origins] = field(default_factory=dict)  # stage -> where its module's lines came from
 
 
 def _execution_count(cell) -> int:
@@ -382,6 +381,7 @@ def stage_files_from_notebook(notebook_path: Path, folder: Path) -> NotebookModu
         path = folder / stage.module_file
         path.write_text(extracted.source, encoding="utf-8")
         modules.files.append(path)
+        modules.origins[stage.name] = extracted.origins
         modules.notes += [(stage.name, note) for note in _order_notes(extracted, definitions, notebook.cells)]
     return modules
 
@@ -948,11 +948,9 @@ def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> st
     'cell [7], line 5', a bare '(exercises/s07_transformer.py)' left out (its cell follows), and
     '`pytest -m s07_transformer`' said as the notebook runs a stage; a line of the kata's tests is quoted
     without their path, which a notebook does not show."""
-    for name, extracted in written.items():
-        file = display_path(folder / f"{name}.py")
+    files = {display_path(folder / f"{name}.py"): extracted.origins for name, extracted in written.items()}
+    for file in files:
         text = text.replace(f" ({file})", "")
-        text = re.sub(
-            re.escape(file) + r":(\d+)", lambda match, lines=extracted: lines.located(int(match[1])) or match[0], text
-        )
+    text = cited_in_cells(text, files)
     text = re.sub(r"\n  at (\S*/)?tests/(hidden/)?test_\w+\.py:\d+, in the test\n", "\n  in the test's call:\n", text)
     return re.sub(r"`pytest -m (\w+)`", r'`kata.check("\1")`', text)

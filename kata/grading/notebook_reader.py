@@ -3,18 +3,21 @@
 The notebook is the student's: IPython's transformer and Python's parser can take hundreds of times its size
 in memory, and minutes where it is built to, so the grader never parses one itself. The child runs only
 the kata's own code (kata.notebook.stage_files_from_notebook, which never runs the notebook's code) and
-answers with its exit status and a few short lines (why it refused the notebook, or notes for the report);
-the modules it writes are graded in the sandbox like any submission's files.
+answers with its exit status and short lines (why it refused the notebook, or notes for the report and
+which cell each line of the modules came from, so that the report cites cells, not files the student never
+saw); the modules it writes are graded in the sandbox like any submission's files.
 
     python -m kata.grading.notebook_reader NOTEBOOK FOLDER
 """
 
+import re
 import resource
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from kata.cell_origins import Origins
 from kata.manifest import stage_names
 
 # The kata's own notebook with every reference pasted in takes about 0.25 s and 43 MiB to read here: these
@@ -22,14 +25,18 @@ from kata.manifest import stage_names
 MEMORY_BYTES = 1 << 30
 SECONDS = 60
 TOO_LARGE, UNREADABLE = 3, 4  # the child's exit statuses beside 0
-MAX_ANSWER_BYTES = 8000
+MAX_ANSWER_BYTES = 256_000  # a line of origins per run of a module's lines from one cell: 1.7 KB for the above
 MAX_NOTES = 12
+MAX_ORIGIN_LINES = 500_000  # of all the modules together: the reference notebook's make 593
+# A run of a module's lines that came from one cell: stage, first line in the module, cell, line in it, length
+_ORIGINS = re.compile(r"(\w+)\t([1-9]\d{0,6})\t(cell [1-9]\d{0,6})\t([1-9]\d{0,6})\t([1-9]\d{0,6})")
 
 
 @dataclass(frozen=True)
 class Reading:
     refused: str = ""  # why the notebook was not read, following its name in the report ("" once read)
     notes: tuple[tuple[str, str], ...] = ()  # (stage, note): which cell a name is graded from, where unclear
+    origins: dict[str, Origins] = field(default_factory=dict)  # stage -> where its module's lines came from
 
 
 def read_notebook(notebook: Path, folder: Path) -> Reading:
@@ -48,14 +55,38 @@ def read_notebook(notebook: Path, folder: Path) -> Reading:
         return Reading(f" could not be read within the grader's {SECONDS} s")
     said = done.stdout[:MAX_ANSWER_BYTES].decode("utf-8", errors="replace").strip()
     if done.returncode == 0:
-        notes = [line.split("\t", 1) for line in said.splitlines() if line.count("\t") == 1]
+        lines = said.splitlines()[: -1 if len(done.stdout) > MAX_ANSWER_BYTES else None]  # never a cut line
+        notes = [line.split("\t", 1) for line in lines if line.count("\t") == 1]
         kept = [(stage, note) for stage, note in notes if stage in stage_names() and note.isprintable()]
-        return Reading(notes=tuple(kept[:MAX_NOTES]))
+        return Reading(notes=tuple(kept[:MAX_NOTES]), origins=_origins(lines))
     if done.returncode == TOO_LARGE and said:
         return Reading(f": {said}")
     if done.returncode == UNREADABLE and said.isidentifier() and said != "MemoryError":
         return Reading(f" could not be read as a notebook ({said})")
     return Reading(f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s")
+
+
+def _origins(lines: list[str]) -> dict[str, Origins]:
+    origins: dict[str, Origins] = {}
+    room = MAX_ORIGIN_LINES
+    for match in filter(None, map(_ORIGINS.fullmatch, lines)):
+        stage, first, cell, line, length = match[1], int(match[2]), match[3], int(match[4]), int(match[5])
+        if stage in stage_names() and length <= room:
+            origins.setdefault(stage, {}).update({first + i: (cell, line + i) for i in range(length)})
+            room -= length
+    return origins
+
+
+def _runs(origins: Origins) -> list[tuple[int, str, int, int]]:
+    """The module's lines from cells as runs: (first line, cell, its line there, how many lines)."""
+    runs: list[list] = []
+    for line, (cell, line_in_cell) in sorted(origins.items()):
+        last = runs[-1] if runs else None
+        if last and (last[0] + last[3], last[1], last[2] + last[3]) == (line, cell, line_in_cell):
+            last[3] += 1
+        else:
+            runs.append([line, cell, line_in_cell, 1])
+    return [tuple(run) for run in runs]
 
 
 def main(notebook: str, folder: str) -> int:
@@ -72,6 +103,8 @@ def main(notebook: str, folder: str) -> int:
         print(type(error).__name__)
         return UNREADABLE
     print("\n".join(f"{stage}\t{note}" for stage, note in modules.notes))
+    for stage, origins in modules.origins.items():
+        print("\n".join("\t".join(map(str, (stage, *run))) for run in _runs(origins)))
     return 0
 
 

@@ -13,7 +13,7 @@ from kata.grading import probes, report
 from kata.grading.confirm import confirm
 from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
 from kata.grading.sandbox import INSIDE_TREE, RUN, ConfinedRun, Confinement, RunStopped
-from kata.grading.tree import SUBMISSION, SubmissionCopy, copy_submission
+from kata.grading.tree import CELLS_COUNTED, SUBMISSION, SubmissionCopy, copy_submission
 from kata.limits import Limits
 from kata.manifest import Stage, stages
 from kata.messages import sentences
@@ -118,12 +118,15 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
             break
         started = time.monotonic()
         results, problem = _run_tests(stage, run_folder, setting, slot)
+        results = [copy.in_cells(result) for result in results]
         seconds = time.monotonic() - started
         if problem:
             grade.stages.append(StageGrade(stage, results, problem, seconds))
             continue
         confirmation = confirm(stage, results, refuted)
         grade.stages.append(StageGrade(stage, confirmation.results, confirmation.problem, seconds))
+    if copy.cites_cells or any(stage in graded for stage, _ in copy.notes):
+        grade.notes.append(CELLS_COUNTED)
     return grade
 
 

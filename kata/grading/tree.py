@@ -12,12 +12,14 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kata.cell_origins import Origins, cited_in_cells
 from kata.corpus import CORPUS_PATH
 from kata.grading.sandbox import RUN
 from kata.manifest import REPOSITORY_ROOT, stages
+from kata.results import TestResult
 
 MAX_FILE_BYTES = 1 << 20
 MAX_FILES = 50
@@ -83,6 +85,24 @@ class SubmissionCopy:
     folder: Path
     refused: list[str] = field(default_factory=list)  # why files were left out, for the report
     notes: list[tuple[str, str]] = field(default_factory=list)  # a notebook's (stage, note): which cell gave a name
+    origins: dict[str, Origins] = field(default_factory=dict)  # a notebook's stage -> where its module's lines are from
+
+    cites_cells: bool = False  # whether a result now cites a notebook's cell (see in_cells)
+
+    def in_cells(self, result: TestResult) -> TestResult:
+        """The result citing the notebook's cells where it cites a line of a module made from them."""
+        if not self.origins:
+            return result
+        files = {f"{stage}.py": origins for stage, origins in self.origins.items()}
+        cited = replace(
+            result, message=cited_in_cells(result.message, files), location=cited_in_cells(result.location, files)
+        )
+        self.cites_cells |= cited != result
+        return cited
+
+
+# Jupyter shows no cell numbers (only [n], the order cells ran in): the report says how it counts them.
+CELLS_COUNTED = "Cells are numbered from the top of the notebook, Markdown cells included: cell 1 is the first."
 
 
 def copy_submission(source: Path, target: Path) -> SubmissionCopy:
@@ -158,6 +178,7 @@ def _from_notebook(notebook: Path, copy: SubmissionCopy) -> None:
         return
     reading = read_notebook(notebook, copy.folder)
     copy.notes += reading.notes
+    copy.origins = reading.origins
     if reading.refused:
         copy.refused.append(f"{_named(notebook)}{reading.refused}: not graded")
 

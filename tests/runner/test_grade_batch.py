@@ -182,6 +182,11 @@ def test_a_notebook_is_graded_as_its_stage_files(tmp_path):
 
     sources = {path.stem: path.read_text() for path in (REPOSITORY_ROOT / "solutions").glob("s*.py")}
     nbformat.write(notebook.build_notebook(sources, kata_source="unused"), tmp_path / "alice.ipynb")
+    # bob's stage raises: the report cites the cell and line, not the module written from the cells
+    book = notebook.build_notebook(sources, kata_source="unused")
+    cell = next(cell for cell in book.cells if cell.source.startswith("def average_loops"))
+    cell.source = cell.source.replace("    B, T, C = x.shape\n", "    B, T, C = x.shape\n    1 / 0\n")
+    nbformat.write(book, tmp_path / "bob.ipynb")
     # Started from a folder that holds a package named kata (a submission's, say): the notebook's reader, a child
     # of the grader, must import the kata's own, as the grader does, never that one.
     (tmp_path / "here" / "kata" / "grading").mkdir(parents=True)
@@ -189,9 +194,17 @@ def test_a_notebook_is_graded_as_its_stage_files(tmp_path):
         (tmp_path / "here" / module).write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('{module}')\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path / "here")
-        assert grade(f"--impl={tmp_path / 'alice.ipynb'}", "--out", str(tmp_path / "out")) == 0
+        notebooks = [f"--impl={tmp_path / 'alice.ipynb'}", f"--impl={tmp_path / 'bob.ipynb'}"]
+        assert grade(*notebooks, "--out", str(tmp_path / "out")) == 0
     assert not (tmp_path / "ran").exists(), "the grader ran a kata package found in its current folder"
     assert results(tmp_path / "out", "alice")["score"] == 15
+    assert tree.CELLS_COUNTED not in results(tmp_path / "out", "alice")["output"]
+    bob = results(tmp_path / "out", "bob")
+    line = cell.source.splitlines().index("    1 / 0") + 1
+    where = f"at cell {book.cells.index(cell) + 1}, line {line}, in average_loops"
+    failures = [test["output"] for test in bob["tests"] if test["status"] == "failed"]
+    assert failures and all(where in failure and ".py:" not in failure for failure in failures), failures
+    assert tree.CELLS_COUNTED in bob["output"]
 
 
 def test_a_stage_file_that_loads_the_corpus_as_a_notebook_s_set_up_does_is_graded(tmp_path):

@@ -8,6 +8,7 @@ import resource
 import runpy
 import textwrap
 import time
+from dataclasses import replace
 
 import pytest
 from support import solve
@@ -17,6 +18,7 @@ from kata.cli import main
 from kata.grading import tree
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
+from kata.results import FailureKind, Outcome, TestResult
 from kata.stage_status import RecordedVerdicts, check_stages
 from kata.workspace import copy_pristine_stubs, is_stub, next_hint
 
@@ -390,6 +392,28 @@ def test_a_grade_names_the_cell_a_name_came_from_where_another_ran_last_or_anoth
         for stage, note in copy.notes
     ), copy.notes
     assert len(copy.notes) == 2, copy.notes
+
+
+def test_a_grade_cites_the_cell_and_line_a_failure_points_to_not_the_module_written_from_them(tmp_path):
+    """A graded notebook's failures said `at s04_training.py:20, in train_step`, a file its student never saw."""
+    book = notebook.build_notebook(reference_sources(), kata_source="unused")
+    cell = next(cell for cell in cells_of(book, "s05_averaging", "fill") if "def average_loops" in cell.source)
+    cell.source = cell.source.replace("    B, T, C = x.shape\n", "    B, T, C = x.shape\n    1 / 0\n")
+    nbformat.write(book, tmp_path / "raises.ipynb")
+    copy = tree.copy_submission(tmp_path / "raises.ipynb", tmp_path / "copy")
+    module = (tmp_path / "copy" / "s05_averaging.py").read_text().splitlines()
+    line = module.index("    1 / 0") + 1
+    where = f"cell {book.cells.index(cell) + 1}, line {cell.source.splitlines().index('    1 / 0') + 1}"
+    raised = f"Your code raised ZeroDivisionError: division by zero\n  at s05_averaging.py:{line}, in average_loops"
+    result = TestResult("t", "s05_averaging", Outcome.FAILED, FailureKind.RAISED, raised, f"s05_averaging.py:{line}")
+    cited = copy.in_cells(result)
+    assert cited.message == raised.replace(f"s05_averaging.py:{line}", where) and cited.location == where
+    assert copy.cites_cells
+    # a line the module wrote itself (its header), a stage file's path, and a test's line are left as they are
+    other = f"at s05_averaging.py:1, in <module>; exercises/s05_averaging.py:{line}; test_s05_averaging.py:{line}"
+    assert copy.in_cells(replace(result, message=other, location="")).message == other
+    importing = f"Importing s05_averaging.py raised NameError: name 'x' is not defined (line {line})"
+    assert copy.in_cells(replace(result, message=importing)).message == importing.replace(f"line {line}", where)
 
 
 def test_a_class_body_that_reads_the_global_of_a_field_s_name_is_graded_with_that_global(tmp_path):
