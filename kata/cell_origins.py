@@ -3,6 +3,8 @@ cells rather than the module, which the learner never opened (a kernel's check a
 
 import re
 
+WRITTEN_BY = "Written by kata from"  # the first line of every stage module made from a notebook's cells
+
 # A line of a stage module written from notebook cells -> (the cell, as the learner knows it, line in that cell).
 Origins = dict[int, tuple[str, int]]
 

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from kata.cell_origins import WRITTEN_BY
 from kata.manifest import REPOSITORY_ROOT, stage_names
 
 DEFAULT_IMPLEMENTATION = "exercises"
@@ -179,6 +180,20 @@ def _deepest_line_in(traceback, file: Path) -> int | None:
 symbols_used: set[str] | None = None
 
 
+def _not_defined(file: Path, attribute: str, stage_name: str) -> str:
+    with open(file, encoding="utf-8", errors="replace") as module:
+        first_line = module.readline()
+    if first_line.startswith(f"# {WRITTEN_BY} "):  # the learner wrote cells, never this file
+        return (
+            f"No code cell of the notebook defines {attribute}, which the tests call: define it at the top level of "
+            "a cell, as the stage's stub does."
+        )
+    return (
+        f"{display_path(file)} does not define {attribute}, which the tests call. "
+        f"`kata reset {stage_name}` shows the original stub (your file is kept as a backup)."
+    )
+
+
 class StageModule:
     """Stands for one stage module of the graded implementation in a test file.
 
@@ -200,7 +215,4 @@ class StageModule:
         try:
             return getattr(module, attribute)
         except AttributeError:
-            raise StageUnavailable(
-                f"{display_path(Path(module.__file__))} does not define {attribute}, which the tests call. "
-                f"`kata reset {self._name}` shows the original stub (your file is kept as a backup)."
-            ) from None
+            raise StageUnavailable(_not_defined(Path(module.__file__), attribute, self._name)) from None

@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from kata import display
-from kata.cell_origins import Origins, cell_line, cited_in_cells
+from kata.cell_origins import WRITTEN_BY, Origins, cell_line, cited_in_cells
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stage_names, stages
 from kata.messages import sentences
@@ -43,7 +43,6 @@ from kata.workspace import is_stub, next_hint, pristine_stub, state_folder
 
 LECTURE_VIDEO = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
 NOTEBOOK_FILE = "gpt_kata.ipynb"
-WRITTEN_BY = "Written by kata from"  # the first line of every stage file a notebook produced
 WRITTEN_FROM_CELLS = "the notebook's cells"
 DEFAULT_FOLDER = "exercises"  # beside the notebook, as exercises/ lies beside tests/ in the kata
 _COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}  # scopes that run where they are written
