@@ -17,10 +17,12 @@ def cell_line(origins: Origins, line: int) -> str | None:
     return f"{cell}, line {line_in_cell}"
 
 
-def cited_in_cells(text: str, origins_by_file: dict[str, Origins]) -> str:
+def in_notebook_words(text: str, origins_by_file: dict[str, Origins]) -> str:
     """`text` in a notebook's words: a line of a stage module made from its cells, cited as
     's03_bigram.py:25' or as '... s03_bigram.py raised NameError: ... (line 25)', becomes the line of the
-    cell it came from; `origins_by_file` holds each such module's origins, under its name as `text` cites it."""
+    cell it came from (`origins_by_file` holds each such module's origins, under its name as `text` cites it),
+    and '`pytest -m s07_transformer`' is said as a notebook runs a stage's tests."""
+    text = re.sub(r"`pytest -m (\w+)`", r'`kata.check("\1")`', text)
     for file, origins in origins_by_file.items():
         cited = rf"(?<![\w./]){re.escape(file)}"
         text = re.sub(rf"{cited}:(\d+)", lambda match, lines=origins: cell_line(lines, int(match[1])) or match[0], text)

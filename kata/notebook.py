@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from kata import display
-from kata.cell_origins import WRITTEN_BY, Origins, cell_line, cited_in_cells
+from kata.cell_origins import WRITTEN_BY, Origins, cell_line, in_notebook_words
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stage_names, stages
 from kata.messages import sentences
@@ -950,6 +950,5 @@ def _in_cells(text: str, written: dict[str, ExtractedStage], folder: Path) -> st
     files = {display_path(folder / f"{name}.py"): extracted.origins for name, extracted in written.items()}
     for file in files:
         text = text.replace(f" ({file})", "")
-    text = cited_in_cells(text, files)
-    text = re.sub(r"\n  at (\S*/)?tests/(hidden/)?test_\w+\.py:\d+, in the test\n", "\n  in the test's call:\n", text)
-    return re.sub(r"`pytest -m (\w+)`", r'`kata.check("\1")`', text)
+    text = in_notebook_words(text, files)
+    return re.sub(r"\n  at (\S*/)?tests/(hidden/)?test_\w+\.py:\d+, in the test\n", "\n  in the test's call:\n", text)

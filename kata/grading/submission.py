@@ -118,7 +118,7 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
             break
         started = time.monotonic()
         results, problem = _run_tests(stage, run_folder, setting, slot)
-        results = [copy.in_cells(result) for result in results]
+        results = [copy.in_notebook_words(result) for result in results]
         seconds = time.monotonic() - started
         if problem:
             grade.stages.append(StageGrade(stage, results, problem, seconds))

@@ -9,13 +9,14 @@
 """
 
 import os
+import re
 import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kata.cell_origins import Origins, cited_in_cells
+from kata.cell_origins import Origins, in_notebook_words
 from kata.corpus import CORPUS_PATH
 from kata.grading.sandbox import RUN
 from kata.manifest import REPOSITORY_ROOT, stages
@@ -86,19 +87,22 @@ class SubmissionCopy:
     refused: list[str] = field(default_factory=list)  # why files were left out, for the report
     notes: list[tuple[str, str]] = field(default_factory=list)  # a notebook's (stage, note): which cell gave a name
     origins: dict[str, Origins] = field(default_factory=dict)  # a notebook's stage -> where its module's lines are from
+    cites_cells: bool = False  # whether a result was made to cite a notebook's cell (see in_notebook_words)
 
-    cites_cells: bool = False  # whether a result now cites a notebook's cell (see in_cells)
-
-    def in_cells(self, result: TestResult) -> TestResult:
-        """The result citing the notebook's cells where it cites a line of a module made from them."""
+    def in_notebook_words(self, result: TestResult) -> TestResult:
+        """The result as a notebook's student reads it: citing its cells where it cites a line of a module made
+        from them, and running a stage's tests as a notebook does."""
         if not self.origins:
             return result
         files = {f"{stage}.py": origins for stage, origins in self.origins.items()}
-        cited = replace(
-            result, message=cited_in_cells(result.message, files), location=cited_in_cells(result.location, files)
+        said = replace(
+            result, message=in_notebook_words(result.message, files), location=in_notebook_words(result.location, files)
         )
-        self.cites_cells |= cited != result
-        return cited
+        self.cites_cells |= len(_CELL_CITED.findall(said.message)) > len(_CELL_CITED.findall(result.message))
+        return said
+
+
+_CELL_CITED = re.compile(r"\bcell \d+, line \d+")
 
 
 # Jupyter shows no cell numbers (only [n], the order cells ran in): the report says how it counts them.

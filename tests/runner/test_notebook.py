@@ -407,14 +407,17 @@ def test_a_grade_cites_the_cell_and_line_a_failure_points_to_not_the_module_writ
     where = f"cell {book.cells.index(cell) + 1}, line {cell.source.splitlines().index('    1 / 0') + 1}"
     raised = f"Your code raised ZeroDivisionError: division by zero\n  at s05_averaging.py:{line}, in average_loops"
     result = TestResult("t", "s05_averaging", Outcome.FAILED, FailureKind.RAISED, raised, f"s05_averaging.py:{line}")
-    cited = copy.in_cells(result)
+    cited = copy.in_notebook_words(result)
     assert cited.message == raised.replace(f"s05_averaging.py:{line}", where) and cited.location == where
     assert copy.cites_cells
     # a line the module wrote itself (its header), a stage file's path, and a test's line are left as they are
     other = f"at s05_averaging.py:1, in <module>; exercises/s05_averaging.py:{line}; test_s05_averaging.py:{line}"
-    assert copy.in_cells(replace(result, message=other, location="")).message == other
+    assert copy.in_notebook_words(replace(result, message=other, location="")).message == other
     importing = f"Importing s05_averaging.py raised NameError: name 'x' is not defined (line {line})"
-    assert copy.in_cells(replace(result, message=importing)).message == importing.replace(f"line {line}", where)
+    said = copy.in_notebook_words(replace(result, message=importing)).message
+    assert said == importing.replace(f"line {line}", where)
+    said = copy.in_notebook_words(replace(result, message="Make `pytest -m s04_training` pass first.")).message
+    assert said == 'Make `kata.check("s04_training")` pass first.'
 
 
 def test_a_class_body_that_reads_the_global_of_a_field_s_name_is_graded_with_that_global(tmp_path):
