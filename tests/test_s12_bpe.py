@@ -72,6 +72,17 @@ def _trained(tokenizer_class):
     return tokenizer
 
 
+def bytes_in(vocab) -> str:
+    """What a fresh tokenizer's vocab holds of the 256 bytes, in words."""
+    missing = [byte for byte in range(256) if byte not in vocab]
+    wrong = [byte for byte in range(256) if byte in vocab and vocab[byte] != bytes([byte])]
+    if not missing and not wrong:
+        return "a vocab that maps each byte to itself"
+    said = [f"without the ids {show(missing, 6)}"] if missing else []
+    said += [f"with vocab[{wrong[0]}] = {show(vocab[wrong[0]])} ({len(wrong)} of the 256 wrong)"] if wrong else []
+    return "a vocab " + " and ".join(said)
+
+
 def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
     expect_merges_keyed_by_pairs(tokenizer.merges, "After train")
     ordered = sorted(tokenizer.merges.items(), key=lambda merge: merge[1])
@@ -434,7 +445,8 @@ class TestTrain:
         if tokenizer.vocab_size != 256 or any(tokenizer.vocab.get(byte) != bytes([byte]) for byte in range(256)):
             fail(
                 "BPETokenizer(): before training, vocab should map each byte 0..255 to bytes([byte]), vocab_size "
-                f"256; got vocab_size {tokenizer.vocab_size} and the merges {tokenizer.merges}",
+                f"256; got vocab_size {tokenizer.vocab_size}, {bytes_in(tokenizer.vocab)} and the merges "
+                f"{tokenizer.merges}",
                 earlier_cause_hint() if tokenizer.merges else "",
             )
 

@@ -221,7 +221,21 @@ MISTAKES = [
             ),
             ('b"".join(self.vocab[int(i)] for i in ids)', 'b"".join(self._bytes(int(i)) for i in ids)'),
         ),
-        "vocab should map each byte 0..255 to bytes([byte])",
+        "a vocab without the ids [0, 1, 2, 3, 4, 5, ... (256 items)]",
+    ),
+    # Source: a session's read of graded notebooks (2026-12-06): the message named neither a missing nor a wrong
+    # byte, only "got vocab_size 256"; characters' UTF-8 for the 256 byte ids is two bytes from 128 on.
+    Mistake(
+        "vocab-of-characters-utf8",
+        STAGE,
+        "made the first 256 entries of vocab from the characters chr(0)..chr(255) in UTF-8, not from the bytes",
+        (
+            (
+                "        self.vocab: dict[int, bytes] = {byte: bytes([byte]) for byte in range(256)}",
+                "        self.vocab: dict[int, bytes] = {byte: chr(byte).encode('utf-8') for byte in range(256)}",
+            ),
+        ),
+        "with vocab[128] = b'\\xc2\\x80' (128 of the 256 wrong)",
     ),
     Mistake(
         "tie-break-first-occurrence",
