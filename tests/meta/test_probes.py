@@ -3,7 +3,7 @@ with the references and with every correct variant, so it never takes a point fr
 
 import pytest
 import torch
-from catalogs import VARIANTS
+from catalogs import MISTAKES, VARIANTS
 from probe_runs import draws_for, refutations, refutations_on_draws
 
 from kata import reference_runs
@@ -58,6 +58,20 @@ def test_the_stubs_pass_only_what_they_give(tmp_path):
     given = ["s08_gpt.GPTConfig", "s11_gpt2.GPT2Config"]  # the stubs hand these configurations to the learner
     assert sorted(found) == sorted(set(ALL_SYMBOLS) - set(given))
     assert all("NotImplementedError" in why for why in found.values()), found
+
+
+def test_a_layer_the_check_cannot_set_is_said_in_words_not_as_torchs_error(tmp_path):
+    """The check copies its weights into the student's layers: one without the lecture's bias was reported as
+    "calling it raised AttributeError: 'NoneType' object has no attribute 'copy_'", as if their code had."""
+    [mistake] = [mistake for mistake in MISTAKES if mistake.name == "feed-forward-without-bias"]
+    found = disagreements(mistake.write_to(tmp_path / "impl"), ["s07_transformer.FeedForward"], 0)
+    assert found == {
+        "s07_transformer.FeedForward": "core: ValueError: a Linear of it has no bias, where the lecture's model has one"
+    }, found
+    with pytest.raises(
+        ValueError, match=r"a Linear of it has a weight of shape \(3, 2\), where the grader's is \(2, 3\)"
+    ):
+        probe_calls.set_linear(torch.nn.Linear(2, 3), {"weight": torch.zeros(2, 3)})
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
