@@ -1,5 +1,7 @@
 """Failure messages in a learner's words: what was expected, what came back, for which input."""
 
+import contextlib
+
 import pytest
 import torch
 
@@ -17,6 +19,17 @@ def fail(*parts: str):
         _pytest_fail(sentences(*parts), pytrace=False)
     except BaseException as failure:
         raise failure from None
+
+
+@contextlib.contextmanager
+def while_calling(call: str, hint: str = ""):
+    """Name the call that raised, where a test makes several: an error the graded code raises gets the note
+    "The test's call: ...", and the hint, which the message shows after the line that raised."""
+    try:
+        yield
+    except Exception as error:
+        error.add_note(sentences(f"The test's call: {call}", hint))
+        raise
 
 
 def expect_value_error(action, call: str, reason: str = "", hint: str = "") -> ValueError:

@@ -45,12 +45,12 @@ def set_linear(layer, weights: dict) -> None:
         for name, value in weights.items():
             tensor = getattr(layer, name, None)
             if tensor is None:
-                raise ValueError(f"a {kind} of it has no {name}, where the lecture's model has one")
+                raise ValueError(f"one {kind} in it has no {name}, where the lecture's model has one")
             try:
                 tensor.copy_(value)
             except RuntimeError:
                 shapes = f"{tuple(tensor.shape)}, where the grader's is {tuple(value.shape)}"
-                raise ValueError(f"a {kind} of it has a {name} of shape {shapes}") from None
+                raise ValueError(f"one {kind} in it has a {name} of shape {shapes}") from None
 
 
 def set_head(head, weights: dict) -> None:

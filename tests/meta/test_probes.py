@@ -65,11 +65,10 @@ def test_a_layer_the_check_cannot_set_is_said_in_words_not_as_torchs_error(tmp_p
     "calling it raised AttributeError: 'NoneType' object has no attribute 'copy_'", as if their code had."""
     [mistake] = [mistake for mistake in MISTAKES if mistake.name == "feed-forward-without-bias"]
     found = disagreements(mistake.write_to(tmp_path / "impl"), ["s07_transformer.FeedForward"], 0)
-    assert found == {
-        "s07_transformer.FeedForward": "core: ValueError: a Linear of it has no bias, where the lecture's model has one"
-    }, found
+    said = "core: ValueError: one Linear in it has no bias, where the lecture's model has one"
+    assert found == {"s07_transformer.FeedForward": said}, found
     with pytest.raises(
-        ValueError, match=r"a Linear of it has a weight of shape \(3, 2\), where the grader's is \(2, 3\)"
+        ValueError, match=r"one Linear in it has a weight of shape \(3, 2\), where the grader's is \(2, 3\)"
     ):
         probe_calls.set_linear(torch.nn.Linear(2, 3), {"weight": torch.zeros(2, 3)})
 

@@ -798,6 +798,7 @@ def train(self, text, vocab_size):
         "s12_bpe",
         "stopped training when the text was down to one token, not when no pair was left (an empty text has none)",
         (("            if not counts:\n", "            if len(ids) == 1:\n"),),
+        "The test's call: BPETokenizer().train('', 300). This text has no pair of ids to merge",
     ),
     Mistake(
         "merge-pair-by-zip-then-the-last-id",
