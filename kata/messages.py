@@ -228,8 +228,9 @@ def _known_mistakes(known: tuple, error: str, source: str) -> list[str]:
     ]
 
 
-# How hypothesis notes the example a test failed on: "Falsifying example: test_name(\n    self=<...>,\n    B=2,\n)".
-_EXAMPLE_NOTE = re.compile(r"(?:Falsifying|Failing explicit) example: \w+\((.*)\)", re.DOTALL)
+# How hypothesis notes the example a test failed on: "Failing test case: test_name(\n    self=<...>,\n    B=2,\n)"
+# ("Falsifying example: ..." in older releases), and "Failing explicit example: ..." for an @example.
+_EXAMPLE_NOTE = re.compile(r"(?:Falsifying example|Failing explicit example|Failing test case): \w+\((.*)\)", re.DOTALL)
 
 
 # How hypothesis notes other explicit examples that failed alike, in words that name its settings.
