@@ -18,11 +18,17 @@ HELLO_THERE_IDS = (46, 43, 50, 50, 53, 53, 53, 53, 1, 58, 46, 43, 56, 43)
 
 
 def vocabulary_diagnosis(text: str, got) -> str:
-    """Name the mistake a wrong vocabulary looks like, where it can be told."""
-    got = list(got)
-    if got == list(dict.fromkeys(text)):
+    """Name the mistake a wrong vocabulary looks like, where it can be told (two characters in the wrong order
+    fit every wrong order: first appearances, backwards, a key that ignores case)."""
+    got, distinct = list(got), set(text)
+    if any(got == sorted(distinct, key=key) != sorted(distinct) for key in (str.lower, str.casefold)):
+        return (
+            "This is sorted without regard to case: sort the characters themselves, by code point, sorted(set(text)), "
+            "as the lecture does (every capital before the small letters)."
+        )
+    if len(distinct) > 2 and got == list(dict.fromkeys(text)):
         return "This is the order in which the characters first appear: sort them."
-    if got == sorted(set(text), reverse=True):
+    if len(distinct) > 2 and got == sorted(distinct, reverse=True):
         return "This is sorted backwards: use sorted(...) without reverse=True."
     if len(got) > len(set(got)):
         return "Some characters appear more than once: keep each distinct character once (set(...))."

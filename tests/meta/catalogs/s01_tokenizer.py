@@ -41,6 +41,7 @@ MISTAKES = [
         "s01_tokenizer",
         "sorted the vocabulary without regard to case",
         (("return sorted(set(text))", "return sorted(set(text), key=str.lower)"),),
+        "sorted without regard to case",
     ),
     Mistake(
         "encode-error-is-keyerror",
