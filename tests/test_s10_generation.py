@@ -592,14 +592,7 @@ def overflow_diagnosis(model, idx, steps: int, *, seed: int, **options) -> str:
 
 def generation_diagnosis(model, idx, steps, *, seed, options) -> str:
     """Which part of a wrong generate is wrong: the probabilities it samples from, the cache, or the sampling."""
-    logits = random_floats((3, V), seed) * 3
-    probabilities = answer_or_none(lambda: stage.next_token_probabilities(logits, **options))
-    if not close(probabilities, probabilities_by_hand(logits, **options), 1e-5):
-        return (
-            f"next_token_probabilities(logits, {shown_options(options)}) is wrong too, and generate samples from it: "
-            "its own tests say what to change."
-        )
-    parts = cache_parts_first(seed)
+    parts = parts_first(seed, **options)
     if parts:
         return parts
     generator = torch.Generator().manual_seed(seed)
@@ -615,6 +608,20 @@ def generation_diagnosis(model, idx, steps, *, seed, options) -> str:
         "Each step samples once with torch.multinomial(probs, num_samples=1, generator=generator) from "
         "next_token_probabilities(...) of the last position; the context is the last block_size tokens."
     )
+
+
+def parts_first(seed: int, **options) -> str:
+    """Where a part that generate runs at every step is wrong itself, say so first: next_token_probabilities (with
+    the call's options), which it samples from, then the cache's parts. generate may well be right."""
+    logits = random_floats((3, V), seed) * 3
+    probabilities = answer_or_none(lambda: stage.next_token_probabilities(logits, **options))
+    if not close(probabilities, probabilities_by_hand(logits, **options), 1e-5):
+        call = ", ".join(["logits", *([shown_options(options)] if options else [])])
+        return (
+            f"next_token_probabilities({call}) is wrong too, and generate samples from it: its own tests say what to "
+            "change; generate may well be right."
+        )
+    return cache_parts_first(seed)
 
 
 def cache_parts_first(seed: int) -> str:
@@ -673,7 +680,7 @@ class TestGenerate:
         model, idx = tiny_model(8), random_tokens((2, 2), V, 8)
         call = "generate(model, idx of shape (2, 2), 10, generator=seed 4), with no sampling options"
         got, expected = generated(model, idx, 10, call, seed=4), hand_generation(model, idx, 10, seed=4)
-        hint = "" if close(got, expected, 0) else cache_parts_first(4)
+        hint = "" if close(got, expected, 0) else parts_first(4)
         hint = hint or (
             "Keep the signature's defaults, temperature=1.0, top_k=None and top_p=None: without options, generate "
             "samples from the model's own probabilities."
@@ -699,7 +706,7 @@ class TestGenerate:
             for _ in range(10):
                 greedy = torch.cat((greedy, model(greedy[:, -BLOCK_SIZE:])[0][:, -1:].argmax(-1)), dim=1)
         got = generated(model, idx, 10, "generate(model, idx of shape (2, 1), 10, top_k=1)", seed=2, top_k=1)
-        hint = "" if close(got, greedy, 0) else cache_parts_first(2)
+        hint = "" if close(got, greedy, 0) else parts_first(2, top_k=1)
         expect_equal_tensors(
             got,
             greedy,
@@ -788,7 +795,7 @@ class TestGenerate:
         except Exception as error:  # the first call's cache, of another length, meeting the second's tensors
             fail(f"{call} raised {type(error).__name__}: {error}", hint)
         expected = hand_generation(model, second, 5, seed=1)
-        hint = "" if close(got, expected, 0) else cache_parts_first(13) or hint
+        hint = "" if close(got, expected, 0) else parts_first(13) or hint
         expect_equal_tensors(got, expected, call, hint=hint)
 
     def test_without_a_generator_samples_from_the_global_one(self):

@@ -697,6 +697,8 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
             ),
         ),
         "the softmax ran over the batch",
+        # a read of graded notebooks (2026-12-06): generate's tests blamed its defaults and its cache for this
+        misleading=("Keep the signature's defaults", "Make a fresh KVCache() inside each call"),
     ),
     # Source: a learner's walk-through of stages 9 to 12 (a helper, 2026-12-06): each was told the hint of another
     # mistake, or none.
