@@ -483,9 +483,10 @@ def _stage_cells(stage: Stage, source: str) -> list:
     kept = [ast.get_source_segment(source, node) for node in imports if not _imports_a_stage(node)]
     if kept:
         cells.append(cell("imports", "\n".join(kept)))
-    previous_end = imports[-1].end_lineno if imports else (tree.body[0].end_lineno if docstring else 0)
+    previous_end = tree.body[0].end_lineno if docstring else 0
     for node in body:
-        if node in imports:
+        if node in imports:  # in the imports cell above, wherever the module has it
+            previous_end = node.end_lineno
             continue
         # From the end of the previous statement: the comments above a definition stay with it.
         cells.append(cell("fill", "\n".join(lines[previous_end : node.end_lineno]).strip("\n")))

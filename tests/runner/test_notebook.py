@@ -395,6 +395,13 @@ def test_a_grade_names_the_cell_a_name_came_from_where_another_ran_last_or_anoth
     assert len(copy.notes) == 2, copy.notes
 
 
+def test_a_statement_between_imports_gets_a_cell_of_its_own():
+    """build_notebook took every line up to the last import as imports: a constant between two imports was lost."""
+    source = "import torch\n\nTRIL = torch.tril(torch.ones(8, 8))\nimport math\n\n\ndef f():\n    return TRIL\n"
+    cells = [cell.source for cell in notebook._stage_cells(stage_named("s05_averaging"), source)]
+    assert cells[1:4] == ["import torch\nimport math", source.splitlines()[2], "def f():\n    return TRIL"]
+
+
 def test_a_grade_cites_the_cell_and_line_a_failure_points_to_not_the_module_written_from_them(tmp_path):
     """A graded notebook's failures said `at s04_training.py:20, in train_step`, a file its student never saw."""
     book = notebook.build_notebook(reference_sources(), kata_source="unused")
