@@ -297,7 +297,7 @@ MISTAKES = [
                 "",
             ),
         ),
-        "raised ValueError",
+        "stop when no pair is left to merge",
     ),
     Mistake(
         "vocab-size-unchecked",
@@ -798,7 +798,7 @@ def train(self, text, vocab_size):
         "s12_bpe",
         "stopped training when the text was down to one token, not when no pair was left (an empty text has none)",
         (("            if not counts:\n", "            if len(ids) == 1:\n"),),
-        "The test's call: BPETokenizer().train('', 300). This text has no pair of ids to merge",
+        "The test's call: BPETokenizer().train('', 300). Training runs out of pairs on this text",
     ),
     Mistake(
         "merge-pair-by-zip-then-the-last-id",
