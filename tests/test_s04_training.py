@@ -119,6 +119,11 @@ OTHER_OPTIMIZERS = [
         dict(weight_decay=0.01, betas=(0.9, 0.95)),
         "That is AdamW with betas=(0.9, 0.95), nanoGPT's: keep torch's defaults, (0.9, 0.999), as the lecture does.",
     ),
+    (
+        dict(weight_decay=0.01, lr=1e-3),
+        "That is AdamW at lr=1e-3, train's default, not the lr=0.05 it was given: pass it on, "
+        "torch.optim.AdamW(model.parameters(), lr=lr).",
+    ),
 ]
 
 
@@ -146,7 +151,8 @@ def optimizer_diagnosis(start, data, losses) -> str:
     for settings, diagnosis in OTHER_OPTIMIZERS:
         model = copy.deepcopy(start)
         fresh = settings.get("fresh_each_step", False)
-        options = dict(lr=0.05, weight_decay=settings["weight_decay"], betas=settings.get("betas", (0.9, 0.999)))
+        betas = settings.get("betas", (0.9, 0.999))
+        options = dict(lr=settings.get("lr", 0.05), weight_decay=settings["weight_decay"], betas=betas)
         hand = HandAdamW(model.parameters(), **options)
         replayed = []
         for xb, yb in data:

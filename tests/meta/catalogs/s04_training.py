@@ -127,7 +127,8 @@ MISTAKES = [
         "s04_training",
         "hard-coded the learning rate",
         (("AdamW(model.parameters(), lr=lr)", "AdamW(model.parameters(), lr=1e-3)"),),
-        "lr=0.05",
+        "That is AdamW at lr=1e-3, train's default, not the lr=0.05 it was given",
+        misleading=("no warm-up, no schedule",),
     ),
     Mistake(
         "train-with-sgd",
