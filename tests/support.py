@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from feedback import fail
+from feedback import fail, show
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -204,8 +204,14 @@ def submodule(owner: nn.Module, name: str, call: str) -> nn.Module:
     """owner.<name>, a submodule the stage's docstring names, or a failure that says it is missing
     (rather than an AttributeError raised inside the tests)."""
     module = getattr(owner, name, None)
+    if isinstance(module, list | tuple) and module and all(isinstance(item, nn.Module) for item in module):
+        fail(
+            f"{call}: its {name} is a plain Python {type(module).__name__} of {len(module)} modules, which the module "
+            "holding it does not see (their weights are missing from parameters() and never train): wrap them, "
+            f"nn.ModuleList([...])"
+        )
     if not isinstance(module, nn.Module):
-        fail(f"{call} should have a submodule named {name}, as the stage's docstring says; got {module!r}")
+        fail(f"{call} should have a submodule named {name}, as the stage's docstring says; got {show(module)}")
     return module
 
 
