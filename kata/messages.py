@@ -26,6 +26,12 @@ _KNOWN_ERRORS = (
         "With one row (B = 1), .squeeze() also removes the batch dimension: torch.multinomial(probs, num_samples=1) "
         "already returns (B, 1), so torch.cat((idx, idx_next), dim=1) needs no squeeze.",
     ),
+    (  # decode's ids (or encode's text) checked with min() and max(), which raise where there are none
+        r"(min|max)\(\) (arg is an empty sequence|iterable argument is empty)",
+        r"\b(min|max)\((ids|tokens|text)\)",
+        "{0}() of no values raises, and no ids (or an empty text) is a valid input: decode([]) is ''. Check each "
+        "value instead, or only where there are any.",
+    ),
     (  # the model's (logits, loss) pair used as the loss
         r"'tuple' object has no attribute '(backward|item)'",
         "",

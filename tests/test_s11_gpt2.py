@@ -185,6 +185,8 @@ class TestConfigAndSize:
                 vocab * width: "lm_head has a matrix of its own: tie it to the token embedding.",
                 vocab: "lm_head has a bias: GPT-2's head has none (bias=False).",
                 -GPT2_SMALL["n_layer"] * 3 * width: "c_attn has no bias: GPT-2's has one.",
+                (width - GPT2_SMALL["block_size"]) * width: "The position table has n_embd rows: it needs one per "
+                "position, nn.Embedding(config.block_size, config.n_embd).",
             }
             fail(
                 f"GPT2(GPT2Config()) should have {GPT2_SMALL_PARAMETERS:,} parameters, as GPT-2 small does; "

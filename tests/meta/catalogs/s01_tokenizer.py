@@ -226,6 +226,7 @@ def decode(self, ids):
 """,
             ),
         ),
+        "min() of no values raises, and no ids (or an empty text) is a valid input",
     ),
 ]
 

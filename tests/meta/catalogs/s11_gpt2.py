@@ -627,6 +627,7 @@ def __init__(self, config):
         "s11_gpt2",
         "made the position table n_embd rows long, not block_size",
         (("wpe=nn.Embedding(config.block_size, config.n_embd)", "wpe=nn.Embedding(config.n_embd, config.n_embd)"),),
+        "The position table has n_embd rows",
     ),
     Mistake(
         "gpt2-logits-squeezed",
