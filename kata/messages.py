@@ -67,9 +67,15 @@ _KNOWN_ERRORS = (
         "The cropped mask is smaller than the T × T affinities: register the mask as large as the longest "
         "input, torch.tril(torch.ones(block_size, block_size)).",
     ),
+    (  # a module-level mask of a fixed size (the lecture's T = 8) cut to a longer input's T
+        _SIZES_DIFFER,
+        r"^(?!.*self\.tril\b).*\w\[\s*:\s*T\s*,\s*:\s*T\s*\]",
+        "A mask cut to [:T, :T] from a tensor of a fixed size is smaller than the T × T affinities of a longer "
+        "input: make it from the input's own T, torch.tril(torch.ones(T, T)).",
+    ),
     (  # a mask made from T that meets affinities of another shape: q and k multiplied the wrong way round
         _SIZES_DIFFER,
-        r"^(?!.*self\.tril\b).*masked_fill",
+        r"^(?!.*(self\.tril\b|\[\s*:\s*T\s*,\s*:\s*T\s*\])).*masked_fill",
         "The mask and the affinities differ in size: q @ k.transpose(-2, -1) gives (B, T, T) affinities, one row "
         "per query and one column per key, for a (T, T) mask.",
     ),

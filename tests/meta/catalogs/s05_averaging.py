@@ -167,6 +167,8 @@ MISTAKES = [
                 "    wei = F.softmax(wei, dim=-1).to(x)",
             ),
         ),
+        "make it from the input's own T",
+        misleading=("q @ k.transpose(-2, -1)",),
     ),
 ]
 
