@@ -325,10 +325,23 @@ class TestKVCache:
             fail(f"After caching 4 then 4 more positions, len(cache) should be 8, got {len(cache)}")
         another = stage.KVCache()
         if len(another) != 0:
-            fail(
-                f"A fresh KVCache(), made after another cache was filled, already holds {len(another)} positions: "
-                "make its lists in __init__ (self.keys = []), not as class attributes, which every cache shares"
-            )
+            fail(SHARED_CACHE.format(len(another)))
+
+
+SHARED_CACHE = (
+    "A fresh KVCache(), made after another cache was filled, already holds {} positions: make its lists in __init__ "
+    "(self.keys = []), not as class attributes, which every cache shares"
+)
+
+
+def fresh_cache():
+    """A new KVCache for a test, which must start empty: one whose lists every cache shares (class attributes)
+    holds an earlier cache's positions, and the error that meets them would not say why."""
+    cache = stage.KVCache()
+    held = answer_or_none(lambda: len(cache))
+    if isinstance(held, int) and held > 0:
+        fail(SHARED_CACHE.format(held))
+    return cache
 
 
 def cached_attention_by_hand(attention, chunks, *, mask="causal", keep=True) -> torch.Tensor:
@@ -417,7 +430,7 @@ class TestAttendWithCache:
         x = random_floats((2, BLOCK_SIZE, N_EMBD), seed)
         sizes = chunks_of(BLOCK_SIZE, sizes)
         chunks = list(x.split(sizes, dim=1))
-        cache = stage.KVCache()
+        cache = fresh_cache()
         with torch.no_grad():
             outputs = [stage.attend_with_cache(attention, chunk, cache, layer=0, n_head=N_HEAD) for chunk in chunks]
         got = torch.cat(outputs, dim=1) if all(isinstance(out, torch.Tensor) for out in outputs) else outputs[0]
@@ -429,7 +442,7 @@ class TestAttendWithCache:
 
     def test_drops_nothing_while_generating(self):
         attention, x = tiny_attention(2, dropout=0.5), random_floats((2, BLOCK_SIZE, N_EMBD), 2)
-        cache = stage.KVCache()
+        cache = fresh_cache()
         with torch.no_grad():
             chunks = x.split([3, 5], dim=1)
             parts = [stage.attend_with_cache(attention, chunk, cache, layer=0, n_head=N_HEAD) for chunk in chunks]
@@ -490,7 +503,7 @@ class TestForwardWithCache:
     def test_a_whole_prompt_gives_the_models_logits(self):
         model, idx = tiny_model(1), random_tokens((2, 6), V, 1)
         with torch.no_grad():
-            got, expected = stage.forward_with_cache(model, idx, stage.KVCache()), model(idx)[0]
+            got, expected = stage.forward_with_cache(model, idx, fresh_cache()), model(idx)[0]
         hint = (
             "Embed the tokens and positions, run each block as x + attention(ln1(x)), x + ffwd(ln2(x)), then "
             "ln_f and lm_head, exactly as the model's forward does."
@@ -508,6 +521,7 @@ class TestForwardWithCache:
         model, idx = tiny_model(seed), random_tokens((2, BLOCK_SIZE), V, seed)
         sizes = chunks_of(BLOCK_SIZE, sizes)
         with torch.no_grad():
+            fresh_cache()  # cached_logits makes its own, as a diagnosis also does
             got, expected = cached_logits(model, idx, sizes), model(idx)[0]
         call = f"forward_with_cache on idx of shape (2, 8) fed in chunks of {sizes} tokens, against model(idx)"
         if torch.allclose(got, expected, atol=1e-5):
@@ -517,7 +531,7 @@ class TestForwardWithCache:
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
 
     def test_makes_its_positions_and_masks_on_the_inputs_device(self):
-        model, idx, cache = tiny_model(6), random_tokens((2, 6), V, 6), stage.KVCache()
+        model, idx, cache = tiny_model(6), random_tokens((2, 6), V, 6), fresh_cache()
 
         def in_two_parts():
             with torch.no_grad():
@@ -529,7 +543,7 @@ class TestForwardWithCache:
         )
 
     def test_grows_the_cache_and_rejects_more_than_block_size(self):
-        model, cache = tiny_model(4), stage.KVCache()
+        model, cache = tiny_model(4), fresh_cache()
         with torch.no_grad():
             stage.forward_with_cache(model, random_tokens((1, 5), V, 4), cache)
             if len(cache) != 5:
@@ -553,6 +567,7 @@ CROP_PROMPT = "A prompt may be longer than block_size: run its last block_size t
 def generated(model, idx, steps: int, call: str, *, seed: int, **options) -> torch.Tensor:
     """generate(model, idx, steps, generator=seed, **options); a ValueError that only the cache meets (the learner's
     forward_with_cache rightly refuses positions past block_size) blames generate's cache, not that refusal."""
+    fresh_cache()  # generate makes its own
     try:
         return stage.generate(model, idx, steps, generator=torch.Generator().manual_seed(seed), **options)
     except ValueError as error:
@@ -658,6 +673,7 @@ def embedded_lengths(model):
 
 class TestGenerate:
     def test_makes_its_tensors_on_the_inputs_device(self):
+        fresh_cache()  # generate makes its own
         model, idx = tiny_model(5), random_tokens((1, 3), V, 5)  # one row: rows are other tests' business
         expect_tensors_on_the_inputs_device(
             lambda: stage.generate(model, idx, 4, top_k=3, top_p=0.9, generator=torch.Generator().manual_seed(0)),
@@ -754,6 +770,7 @@ class TestGenerate:
             )
 
     def test_without_the_cache_reads_the_whole_context_each_step(self):
+        fresh_cache()  # generate makes its own
         model, idx = tiny_model(9), random_tokens((1, 3), V, 9)
         lengths = embedded_lengths(model)
         stage.generate(model, idx, 10, generator=torch.Generator().manual_seed(4), use_cache=False)
@@ -767,6 +784,7 @@ class TestGenerate:
             )
 
     def test_same_generator_same_tokens_whatever_the_global_seed(self):
+        fresh_cache()  # generate makes its own
         model, idx = tiny_model(10), random_tokens((2, 2), V, 10)
         with fixed_seed(1):
             first = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
@@ -780,6 +798,7 @@ class TestGenerate:
         )
 
     def test_a_second_call_starts_afresh(self):
+        fresh_cache()  # generate makes its own
         model, first, second = tiny_model(13), random_tokens((2, 3), V, 13), random_tokens((2, 2), V, 14)
         stage.generate(model, first, 2, generator=torch.Generator().manual_seed(0))  # a cache left part-filled
         call = (
@@ -799,6 +818,7 @@ class TestGenerate:
         expect_equal_tensors(got, expected, call, hint=hint)
 
     def test_without_a_generator_samples_from_the_global_one(self):
+        fresh_cache()  # generate makes its own
         model, idx = tiny_model(14), random_tokens((8, 2), V, 15)
         runs = []
         for global_seed in (1, 1, 2):
