@@ -47,6 +47,18 @@ class HandAdamW:
             p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
+class HandSGD:
+    """Plain SGD, p -= lr * gradient, to tell it from AdamW (other options, weight decay included, unused)."""
+
+    def __init__(self, parameters, lr, **_):
+        self.parameters, self.lr = list(parameters), lr
+
+    @torch.no_grad()
+    def step(self, gradients):
+        for p, g in zip(self.parameters, gradients, strict=True):
+            p.sub_(self.lr * g)
+
+
 def hand_step(model, optimizer, xb, yb) -> float:
     _, loss = model(xb, yb)
     optimizer.step(torch.autograd.grad(loss, optimizer.parameters))
@@ -120,6 +132,10 @@ OTHER_OPTIMIZERS = [
         "That is AdamW with betas=(0.9, 0.95), nanoGPT's: keep torch's defaults, (0.9, 0.999), as the lecture does.",
     ),
     (
+        dict(weight_decay=0.0, optimizer=HandSGD),
+        "That is plain SGD: train with torch.optim.AdamW(model.parameters(), lr=lr), as the lecture does.",
+    ),
+    (
         dict(weight_decay=0.01, lr=1e-3),
         "That is AdamW at lr=1e-3, train's default, not the lr=0.05 it was given: pass it on, "
         "torch.optim.AdamW(model.parameters(), lr=lr).",
@@ -153,10 +169,11 @@ def optimizer_diagnosis(start, data, losses) -> str:
         fresh = settings.get("fresh_each_step", False)
         betas = settings.get("betas", (0.9, 0.999))
         options = dict(lr=settings.get("lr", 0.05), weight_decay=settings["weight_decay"], betas=betas)
-        hand = HandAdamW(model.parameters(), **options)
+        kind = settings.get("optimizer", HandAdamW)
+        hand = kind(model.parameters(), **options)
         replayed = []
         for xb, yb in data:
-            optimizer = HandAdamW(model.parameters(), **options) if fresh else hand
+            optimizer = kind(model.parameters(), **options) if fresh else hand
             replayed.append(hand_step(model, optimizer, xb, yb))
         if all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, replayed, strict=True)):
             return diagnosis

@@ -135,7 +135,8 @@ MISTAKES = [
         "s04_training",
         "used SGD instead of AdamW",
         (("torch.optim.AdamW(model.parameters(), lr=lr)", "torch.optim.SGD(model.parameters(), lr=lr)"),),
-        "AdamW",
+        "That is plain SGD",
+        misleading=("no warm-up, no schedule",),
     ),
     Mistake(
         "train-new-optimizer-each-step",
