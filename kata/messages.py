@@ -76,8 +76,9 @@ _KNOWN_ERRORS = (
     (  # a mask made from T that meets affinities of another shape: q and k multiplied the wrong way round
         _SIZES_DIFFER,
         r"^(?!.*(self\.tril\b|\[\s*:\s*T\s*,\s*:\s*T\s*\])).*masked_fill",
-        "The mask and the affinities differ in size: q @ k.transpose(-2, -1) gives (B, T, T) affinities, one row "
-        "per query and one column per key, for a (T, T) mask.",
+        "The mask and the affinities differ in size: the affinities of T positions are (B, T, T), q @ k.transpose(-2, "
+        "-1), one row per query and one column per key, so the mask must be (T, T), made or cut from this input's T "
+        "in every forward.",
     ),
     (  # a mean or variance over the last dim without keepdim=True: (B, T) against x's (B, T, C)
         _SIZES_DIFFER,
