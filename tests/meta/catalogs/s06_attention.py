@@ -390,7 +390,7 @@ MISTAKES = [
                 "    wei = q.transpose(-2, -1) @ k * head_size**-0.5\n",
             ),
         ),
-        "q @ k.transpose(-2, -1) gives (B, T, T) affinities",
+        "the affinities of T positions are (B, T, T), q @ k.transpose(-2, -1)",
         misleading=("crop it to the input's length",),
     ),
     Mistake(
