@@ -26,6 +26,17 @@ _KNOWN_ERRORS = (
         "With one row (B = 1), .squeeze() also removes the batch dimension: torch.multinomial(probs, num_samples=1) "
         "already returns (B, 1), so torch.cat((idx, idx_next), dim=1) needs no squeeze.",
     ),
+    (  # a forward that returns the logits alone without targets, met where generate unpacks the pair
+        r"(too many|not enough) values to unpack \(expected 2",
+        r"=\s*(self|model)\(",
+        "The model returned something other than the pair (logits, loss): without targets, forward returns "
+        "(logits, None), as the lecture's does, and generate unpacks it.",
+    ),
+    (  # x.numpy() on an input of a dtype numpy does not have
+        r"unsupported ScalarType (\w+)",
+        r"\.numpy\(\)",
+        "numpy has no {0}: compute with torch itself, which takes the input in whatever dtype it comes.",
+    ),
     (  # decode's ids (or encode's text) checked with min() and max(), which raise where there are none
         r"(min|max)\(\) (arg is an empty sequence|iterable argument is empty)",
         r"\b(min|max)\((ids|tokens|text)\)",

@@ -154,6 +154,14 @@ MISTAKES = [
         (("            return logits, None\n", "            return logits\n"),),
         "should return a pair (logits, loss)",
     ),
+    # Source: a read of graded notebooks (2026-12-06): generate's tests showed Python's unpacking error alone.
+    Mistake(
+        "forward-without-the-pair-met-in-generate",
+        "s03_bigram",
+        "returned only the logits without targets, which generate's `logits, _ = self(idx)` then meets",
+        (("            return logits, None\n", "            return logits\n"),),
+        "The model returned something other than the pair (logits, loss)",
+    ),
     # The notebook walkthrough's mistakes that got the recipe but no diagnosis.
     Mistake(
         "cross-entropy-on-unflattened-logits",

@@ -74,6 +74,7 @@ MISTAKES = [
 """,
             ),
         ),
+        "numpy has no BFloat16: compute with torch itself",
     ),
     Mistake(
         "triu-for-tril",
