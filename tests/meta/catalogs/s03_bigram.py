@@ -85,6 +85,8 @@ MISTAKES = [
             ),
         ),
         "not argmax",
+        # a read of graded notebooks (2026-12-06): argmax's tokens equalled the global generator's on one example
+        misleading=("These are the draws of torch's global generator",),
     ),
     Mistake(
         "generate-ignores-generator",
