@@ -181,8 +181,11 @@ symbols_used: set[str] | None = None
 
 
 def _not_defined(file: Path, attribute: str, stage_name: str) -> str:
-    with open(file, encoding="utf-8", errors="replace") as module:
-        first_line = module.readline()
+    try:
+        with open(file, encoding="utf-8", errors="replace") as module:
+            first_line = module.readline(200)
+    except OSError:  # gone since it was imported
+        first_line = ""
     if first_line.startswith(f"# {WRITTEN_BY} "):  # the learner wrote cells, never this file
         return (
             f"No code cell of the notebook defines {attribute}, which the tests call: define it at the top level of "
