@@ -3,7 +3,18 @@ cells rather than the module, which the learner never opened (a kernel's check a
 
 import re
 
-WRITTEN_BY = "Written by kata from"  # the first line of every stage module made from a notebook's cells
+_WRITTEN_BY = "# Written by kata from"  # how every stage module made from a notebook's cells starts
+
+
+def header(written_from: str) -> str:
+    """The first line of a stage module made from a notebook's cells."""
+    return f"{_WRITTEN_BY} {written_from}: edit the notebook, not this file."
+
+
+def written_from_cells(first_line: str) -> bool:
+    """Whether a module's first line says it was made from a notebook's cells (the learner never edited it)."""
+    return first_line.startswith(f"{_WRITTEN_BY} ")
+
 
 # A line of a stage module written from notebook cells -> (the cell, as the learner knows it, line in that cell).
 Origins = dict[int, tuple[str, int]]

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from kata.cell_origins import WRITTEN_BY
+from kata.cell_origins import written_from_cells
 from kata.manifest import REPOSITORY_ROOT, stage_names
 
 DEFAULT_IMPLEMENTATION = "exercises"
@@ -186,7 +186,7 @@ def _not_defined(file: Path, attribute: str, stage_name: str) -> str:
             first_line = module.readline(200)
     except OSError:  # gone since it was imported
         first_line = ""
-    if first_line.startswith(f"# {WRITTEN_BY} "):  # the learner wrote cells, never this file
+    if written_from_cells(first_line):  # the learner wrote cells, never this file
         return (
             f"No code cell of the notebook defines {attribute}, which the tests call: define it at the top level of "
             "a cell, as the stage's stub does."

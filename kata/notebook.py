@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from kata import display
-from kata.cell_origins import WRITTEN_BY, Origins, cell_line, in_notebook_words
+from kata.cell_origins import Origins, cell_line, header, in_notebook_words, written_from_cells
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stage_names, stages
 from kata.messages import sentences
@@ -219,7 +219,7 @@ def extract_stage(stage: Stage, definitions: list[Definition], *, written_from: 
     for symbol in stage.symbols:
         if symbol in newest:
             include(newest[symbol])
-    lines = [f"# {WRITTEN_BY} {written_from}: edit the notebook, not this file.", f'"""{stage.label}."""', ""]
+    lines = [header(written_from), f'"""{stage.label}."""', ""]
     lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(from_stages.items())]
     origins: Origins = {}
     previous_cell = None
@@ -880,7 +880,7 @@ def _write_stage_file(path: Path, source: str) -> bool:
         current = path.read_text(encoding="utf-8")
         if current == source:
             return False  # unchanged: keeps its time stamp, so `kata watch` does not re-run it
-        if WRITTEN_BY not in current.partition("\n")[0] and not _is_a_stub(current):
+        if not written_from_cells(current.partition("\n")[0]) and not _is_a_stub(current):
             backups = state_folder(path.parent) / "backups"
             backups.mkdir(parents=True, exist_ok=True)
             (backups / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.py").write_text(current, encoding="utf-8")

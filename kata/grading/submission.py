@@ -125,7 +125,8 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
             continue
         confirmation = confirm(stage, results, refuted)
         grade.stages.append(StageGrade(stage, confirmation.results, confirmation.problem, seconds))
-    if copy.cites_cells or any(stage in graded for stage, _ in copy.notes):
+    cited = copy.cites_cells([result for stage_grade in grade.stages for result in stage_grade.results])
+    if cited or any(stage in graded for stage, _ in copy.notes):
         grade.notes.append(CELLS_COUNTED)
     return grade
 

@@ -87,7 +87,6 @@ class SubmissionCopy:
     refused: list[str] = field(default_factory=list)  # why files were left out, for the report
     notes: list[tuple[str, str]] = field(default_factory=list)  # a notebook's (stage, note): which cell gave a name
     origins: dict[str, Origins] = field(default_factory=dict)  # a notebook's stage -> where its module's lines are from
-    cites_cells: bool = False  # whether a result was made to cite a notebook's cell (see in_notebook_words)
 
     def in_notebook_words(self, result: TestResult) -> TestResult:
         """The result as a notebook's student reads it: citing its cells where it cites a line of a module made
@@ -95,11 +94,13 @@ class SubmissionCopy:
         if not self.origins:
             return result
         files = {f"{stage}.py": origins for stage, origins in self.origins.items()}
-        said = replace(
+        return replace(
             result, message=in_notebook_words(result.message, files), location=in_notebook_words(result.location, files)
         )
-        self.cites_cells |= len(_CELL_CITED.findall(said.message)) > len(_CELL_CITED.findall(result.message))
-        return said
+
+    def cites_cells(self, results: list[TestResult]) -> bool:
+        """Whether these results, said in the notebook's words, cite one of its cells."""
+        return bool(self.origins) and any(_CELL_CITED.search(result.message) for result in results)
 
 
 _CELL_CITED = re.compile(r"\bcell \d+, line \d+")

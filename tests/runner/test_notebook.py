@@ -416,7 +416,7 @@ def test_a_grade_cites_the_cell_and_line_a_failure_points_to_not_the_module_writ
     result = TestResult("t", "s05_averaging", Outcome.FAILED, FailureKind.RAISED, raised, f"s05_averaging.py:{line}")
     cited = copy.in_notebook_words(result)
     assert cited.message == raised.replace(f"s05_averaging.py:{line}", where) and cited.location == where
-    assert copy.cites_cells
+    assert copy.cites_cells([cited]) and not copy.cites_cells([result])
     # a line the module wrote itself (its header), a stage file's path, and a test's line are left as they are
     other = f"at s05_averaging.py:1, in <module>; exercises/s05_averaging.py:{line}; test_s05_averaging.py:{line}"
     assert copy.in_notebook_words(replace(result, message=other, location="")).message == other
