@@ -43,6 +43,24 @@ _KNOWN_ERRORS = (
         "{0}() of no values raises, and no ids (or an empty text) is a valid input: decode([]) is ''. Check each "
         "value instead, or only where there are any.",
     ),
+    (  # BPE's pair picked with min() or max() once no pair is left: fewer than two ids, or nothing to merge
+        r"(min|max)\(\) (arg is an empty sequence|iterable argument is empty)",
+        r"\b(min|max)\(\s*(counts|stats|pairs)\b",
+        "{0}() of no pairs raises: where fewer than two ids are left, or no pair is left to merge, there is no pair "
+        "to pick. Stop the loop there first (while len(ids) >= 2, and stop training when the counts are empty).",
+    ),
+    (  # a merged token's bytes made from the ids of its pair
+        r"bytes must be in range\(0, 256\)",
+        r"\bbytes\(",
+        "bytes(...) takes values 0 to 255, and ids from 256 on are merged tokens: a token's bytes are its two "
+        "parts' bytes joined, vocab[p0] + vocab[p1].",
+    ),
+    (  # a sequence of exactly block_size tokens refused (T >= block_size), said in the learner's own words
+        r"^\D*\b(\d+) (new )?tokens?\b\D*\bblock_size (\1)\b\D*$",
+        "",
+        "A sequence of exactly block_size tokens fits: the position table has block_size rows, positions 0 to "
+        "block_size - 1. Refuse only more, T > block_size.",
+    ),
     (  # the model's (logits, loss) pair used as the loss
         r"'tuple' object has no attribute '(backward|item)'",
         "",
@@ -172,6 +190,56 @@ _KNOWN_ERRORS = (
         r"\[\s*:\s*,\s*-[\w.]*block_size\s*\]",
         "idx[:, -block_size] picks one column (and fails where idx is shorter): crop the context with a slice, "
         "idx[:, -block_size:], the last block_size tokens.",
+    ),
+    (  # the position table looked up with the token ids, which run past block_size
+        r"index out of range in self",
+        r"position_embedding_table\(\s*idx\b",
+        "The position table was looked up with the token ids: it has one row per position, 0 to block_size - 1, "
+        "where the ids run up to vocab_size - 1. Look it up with the positions, torch.arange(T, device=idx.device).",
+    ),
+    (  # any other embedding asked for a row it does not have
+        r"index out of range in self",
+        r"(?i)^(?!.*position_embedding_table\(\s*idx\b).*(embed|\bwte\b|\bwpe\b)",
+        "An embedding table was asked for a row it does not have: the token table has one row per id, 0 to "
+        "vocab_size - 1, and the position table one per position, 0 to block_size - 1. Check the sizes the tables "
+        "are made with, and the values looked up in them.",
+    ),
+    (  # fewer logits per position than the vocabulary has ids
+        r"Target (-?\d+) is out of bounds",
+        r"cross_entropy",
+        "Target id {0} has no logit: the logits need one column per id of the vocabulary, (B, T, vocab_size), "
+        "where the targets are ids 0 to vocab_size - 1. Check the sizes the model's layers are made with.",
+    ),
+    (  # generate meets 2-D logits: forward flattened them without targets, or returned them alone
+        r"too many indices for tensor of dimension 2",
+        r"logits\s*\[\s*:\s*,\s*-1\s*,",
+        "These logits are 2-D, where generate takes the last position of (B, T, vocab_size) logits: without "
+        "targets, forward returns the pair (logits, None) with the logits unflattened, as the lecture's does (it "
+        "views them as (B*T, C) only to compute the loss).",
+    ),
+    (  # a list of the new tokens joined where the loop drew none (max_new_tokens=0)
+        r"expected a non-empty list of Tensors",
+        r"torch\.cat\(",
+        "torch.cat was given an empty list, which it cannot join: where a loop ran no times (max_new_tokens=0, "
+        "say), there is nothing to join. Add each draw to idx as you go, or handle that case.",
+    ),
+    (  # a merged token (an id from 256 on) missing from a byte-level vocab: train recorded the merge alone
+        r"^(25[6-9]|2[6-9]\d|[3-9]\d\d|\d{4,})$",
+        r"vocab\s*\[",
+        "Token {0} is not in the vocab: where train merges a pair into a new token, it adds that token's bytes to "
+        "the vocab too, vocab[idx] = vocab[p0] + vocab[p1].",
+    ),
+    (  # the last element of a list that may be empty
+        r"list index out of range",
+        r"\[\s*-1\s*\]",
+        "The list is empty here, and [-1] of an empty list raises: an empty input is valid, so handle it, or take "
+        "the values in one loop that needs no last one.",
+    ),
+    (  # the cache joined along the heads: k and v are (B, n_head, T, head_size)
+        r"Sizes of tensors must match except in dimension 1\b",
+        r"torch\.cat\(\s*[(\[].*\b(keys|values|k|v)\b.*dim\s*=\s*1\b",
+        "The cache grows along time: k and v are (B, n_head, T, head_size), so join them along dim=2 (or -2); "
+        "dim=1 holds the heads.",
     ),
     (  # a weight's shape met transposed: (32, 96) against (96, 32), in parentheses or torch.Size's brackets
         r"weight.*[(\[](\d+), (?!\1[)\]])(\d+)[)\]].*[(\[]\2, \1[)\]]",

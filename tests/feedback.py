@@ -32,6 +32,21 @@ def while_calling(call: str, hint: str = ""):
         raise
 
 
+@contextlib.contextmanager
+def explained_if_it_raises(diagnosis):
+    """Where the graded code raises, add what diagnosis(error) says (a part the call runs is wrong itself, say) to
+    the error, which the message shows after the line that raised. diagnosis runs only then, and a stub's
+    NotImplementedError or a stage that does not import goes on as it is."""
+    try:
+        yield
+    except (NotImplementedError, StageUnavailable):
+        raise
+    except Exception as error:
+        if hint := diagnosis(error):
+            error.add_note(hint)
+        raise
+
+
 def expect_value_error(action, call: str, reason: str = "", hint: str = "") -> ValueError:
     """The ValueError that action() raises; fail, saying what it did instead, when it raises none."""
     try:

@@ -2,10 +2,19 @@
 the cache runs that model's layers one new token at a time."""
 
 import copy
+import traceback
 
 import pytest
 import torch
-from feedback import close, expect_accepted, expect_equal_tensors, expect_value_error, fail, show
+from feedback import (
+    close,
+    expect_accepted,
+    expect_equal_tensors,
+    expect_value_error,
+    explained_if_it_raises,
+    fail,
+    show,
+)
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from strategies import at_most, random_floats, random_tokens, seeds
@@ -68,18 +77,22 @@ def outside_the_nucleus(probs, top_p) -> torch.Tensor:
 
 
 def nucleus_mistakes(logits, temperature, top_k, top_p) -> dict[str, torch.Tensor]:
-    """What two ways of getting the nucleus wrong give, each with what it tells the learner."""
+    """What three ways of getting the nucleus wrong give, each with what it tells the learner."""
     kept = top_k_by_hand(logits, temperature, top_k).softmax(dim=-1)
     before_top_k = (logits.double() / temperature).softmax(dim=-1)
     wrong_mass = kept.masked_fill(outside_the_nucleus(before_top_k, top_p), 0.0)
     sorted_probs, order = kept.sort(dim=-1, descending=True)
-    in_sorted_order = sorted_probs.masked_fill(sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p, 0.0)
-    gathered = in_sorted_order.gather(-1, order)  # the sort applied again, where scatter undoes it
+    drop_in_sorted_order = sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p
+    gathered = sorted_probs.masked_fill(drop_in_sorted_order, 0.0).gather(-1, order)  # where scatter undoes the sort
+    left_in_sorted_order = kept.masked_fill(drop_in_sorted_order, 0.0)
     return {
         "The nucleus was taken from the probabilities before top_k: softmax what top_k kept, then keep the "
         "top_p nucleus of those probabilities.": wrong_mass / wrong_mass.sum(dim=-1, keepdim=True),
         "The nucleus went back to the vocabulary's order by gather(-1, order), which applies the sort again: put "
         "each value back where it came from with scatter(-1, order, ...).": gathered / gathered.sum(-1, keepdim=True),
+        "The nucleus mask was made in sorted order and applied to the probabilities in the vocabulary's order: "
+        "put it back where each token is first, scatter(-1, order, mask).": left_in_sorted_order
+        / left_in_sorted_order.sum(-1, keepdim=True),
     }
 
 
@@ -105,6 +118,9 @@ def keeps_the_least_likely(got, logits) -> bool:
 def nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) -> str:
     """Why a nucleus dropped a whole row: the token that crosses top_p dropped (in a row whose most likely token
     alone holds top_p), or a mask made in sorted order applied in the vocabulary's."""
+    for hint, wrong in nucleus_mistakes(logits, temperature, top_k, top_p).items():
+        if torch.allclose(got, wrong, atol=1e-6, equal_nan=True):
+            return f" {hint}"
     probs = top_k_by_hand(logits, temperature, top_k).softmax(dim=-1)
     empty = got.isnan().any(dim=-1)
     if bool((probs[empty].max(dim=-1).values >= top_p).any()):
@@ -499,6 +515,12 @@ def cached_logits(model, idx, sizes) -> torch.Tensor:
     return torch.cat([stage.forward_with_cache(model, chunk, cache) for chunk in idx.split(sizes, dim=1)], dim=1)
 
 
+FILLS_THE_CACHE = (
+    f"These chunks add up to block_size ({BLOCK_SIZE}) positions, which a cache holds: refuse only more than "
+    "block_size, len(cache) + T > block_size."
+)
+
+
 class TestForwardWithCache:
     def test_a_whole_prompt_gives_the_models_logits(self):
         model, idx = tiny_model(1), random_tokens((2, 6), V, 1)
@@ -522,7 +544,9 @@ class TestForwardWithCache:
         sizes = chunks_of(BLOCK_SIZE, sizes)
         with torch.no_grad():
             fresh_cache()  # cached_logits makes its own, as a diagnosis also does
-            got, expected = cached_logits(model, idx, sizes), model(idx)[0]
+            with explained_if_it_raises(lambda error: FILLS_THE_CACHE if isinstance(error, ValueError) else ""):
+                got = cached_logits(model, idx, sizes)
+            expected = model(idx)[0]
         call = f"forward_with_cache on idx of shape (2, 8) fed in chunks of {sizes} tokens, against model(idx)"
         if torch.allclose(got, expected, atol=1e-5):
             hint = ""
@@ -568,17 +592,37 @@ def generated(model, idx, steps: int, call: str, *, seed: int, **options) -> tor
     """generate(model, idx, steps, generator=seed, **options); a ValueError that only the cache meets (the learner's
     forward_with_cache rightly refuses positions past block_size) blames generate's cache, not that refusal."""
     fresh_cache()  # generate makes its own
-    try:
-        return stage.generate(model, idx, steps, generator=torch.Generator().manual_seed(seed), **options)
-    except ValueError as error:
-        uncached = answer_or_none(
-            lambda: stage.generate(
-                model, idx, steps, generator=torch.Generator().manual_seed(seed), use_cache=False, **options
+    with explained_if_generate_raises(model, idx, steps, seed=seed, **options):
+        try:
+            return stage.generate(model, idx, steps, generator=torch.Generator().manual_seed(seed), **options)
+        except ValueError as error:
+            uncached = answer_or_none(
+                lambda: stage.generate(
+                    model, idx, steps, generator=torch.Generator().manual_seed(seed), use_cache=False, **options
+                )
             )
-        )
-        if not isinstance(uncached, torch.Tensor):
-            raise
-        fail(f"{call} raised ValueError: {error}", overflow_diagnosis(model, idx, steps, seed=seed, **options))
+            if not isinstance(uncached, torch.Tensor):
+                raise
+            fail(f"{call} raised ValueError: {error}", overflow_diagnosis(model, idx, steps, seed=seed, **options))
+
+
+def explained_if_generate_raises(model, idx, steps: int, *, seed: int, **options):
+    """Where generate(model, idx, steps, ...) raises, say which part it runs at every step is wrong itself
+    (parts_first), or else, where forward_with_cache refused what generate fed it, what that was: torch's error,
+    or the learner's own refusal, names where the wrong values ended up, not where they came from."""
+
+    def diagnosis(error: Exception) -> str:
+        if parts := parts_first(seed, **options):
+            return parts
+        if isinstance(error, ValueError) and raised_in(error, "forward_with_cache"):
+            return overflow_diagnosis(model, idx, steps, seed=seed, **options)
+        return ""
+
+    return explained_if_it_raises(diagnosis)
+
+
+def raised_in(error: Exception, function_name: str) -> bool:
+    return any(frame.f_code.co_name == function_name for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
 def overflow_diagnosis(model, idx, steps: int, *, seed: int, **options) -> str:
@@ -628,14 +672,15 @@ def generation_diagnosis(model, idx, steps, *, seed, options) -> str:
 def parts_first(seed: int, **options) -> str:
     """Where a part that generate runs at every step is wrong itself, say so first: next_token_probabilities (with
     the call's options), which it samples from, then the cache's parts. generate may well be right."""
-    logits = random_floats((3, V), seed) * 3
-    probabilities = answer_or_none(lambda: stage.next_token_probabilities(logits, **options))
-    if not close(probabilities, probabilities_by_hand(logits, **options), 1e-5):
-        call = ", ".join(["logits", *([shown_options(options)] if options else [])])
-        return (
-            f"next_token_probabilities({call}) is wrong too, and generate samples from it: its own tests say what to "
-            "change; generate may well be right."
-        )
+    for rows in (3, 1):  # one row too, as some of generate's tests sample: a squeeze makes it a vector
+        logits = random_floats((rows, V), seed) * 3
+        probabilities = answer_or_none(lambda logits=logits: stage.next_token_probabilities(logits, **options))
+        if not close(probabilities, probabilities_by_hand(logits, **options), 1e-5):
+            call = ", ".join(["logits", *([shown_options(options)] if options else [])])
+            return (
+                f"next_token_probabilities({call}) is wrong too, and generate samples from it: its own tests say "
+                "what to change; generate may well be right."
+            )
     return cache_parts_first(seed)
 
 
@@ -645,9 +690,10 @@ def cache_parts_first(seed: int) -> str:
     attention = attention_first(seed, [3, 1, 1], caller="generate")
     if attention:
         return attention
-    model, idx = tiny_model(seed), random_tokens((2, 5), V, seed)
+    # up to a cache that holds block_size positions, which generate fills before it starts a fresh one
+    model, idx = tiny_model(seed), random_tokens((2, BLOCK_SIZE), V, seed)
     with torch.no_grad():
-        cached = answer_or_none(lambda: cached_logits(model, idx, [3, 1, 1]))
+        cached = answer_or_none(lambda: cached_logits(model, idx, [3] + [1] * (BLOCK_SIZE - 3)))
         if close(cached, model(idx)[0], atol=1e-5):
             return ""
     return (
@@ -675,10 +721,11 @@ class TestGenerate:
     def test_makes_its_tensors_on_the_inputs_device(self):
         fresh_cache()  # generate makes its own
         model, idx = tiny_model(5), random_tokens((1, 3), V, 5)  # one row: rows are other tests' business
-        expect_tensors_on_the_inputs_device(
-            lambda: stage.generate(model, idx, 4, top_k=3, top_p=0.9, generator=torch.Generator().manual_seed(0)),
-            "generate(model, idx of shape (1, 3), 4, top_k=3, top_p=0.9)",
-        )
+        with explained_if_generate_raises(model, idx, 4, seed=0, top_k=3, top_p=0.9):
+            expect_tensors_on_the_inputs_device(
+                lambda: stage.generate(model, idx, 4, top_k=3, top_p=0.9, generator=torch.Generator().manual_seed(0)),
+                "generate(model, idx of shape (1, 3), 4, top_k=3, top_p=0.9)",
+            )
 
     def test_samples_what_the_full_forward_gives_past_block_size(self):
         model, idx = tiny_model(5), random_tokens((2, 3), V, 5)
@@ -706,7 +753,8 @@ class TestGenerate:
     def test_the_cache_does_not_change_the_tokens(self):
         model, idx = tiny_model(6), random_tokens((3, 2), V, 6)
         cached = generated(model, idx, 14, "generate(model, idx of shape (3, 2), 14, generator=seed 1)", seed=1)
-        uncached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1), use_cache=False)
+        with explained_if_generate_raises(model, idx, 14, seed=1):
+            uncached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1), use_cache=False)
         expect_equal_tensors(
             cached,
             uncached,
@@ -748,10 +796,11 @@ class TestGenerate:
     def test_starts_from_the_last_block_size_tokens_of_a_longer_prompt(self):
         model, idx = tiny_model(12), random_tokens((1, BLOCK_SIZE + 4), V, 12)
         call = f"generate(model, idx of shape (1, {BLOCK_SIZE + 4}), 3, generator=seed 0) with block_size {BLOCK_SIZE}"
-        try:
-            got = stage.generate(model, idx, 3, generator=torch.Generator().manual_seed(0))
-        except ValueError as error:
-            fail(f"{call} raised ValueError: {error}", overflow_diagnosis(model, idx, 3, seed=0))
+        with explained_if_generate_raises(model, idx, 3, seed=0):
+            try:
+                got = stage.generate(model, idx, 3, generator=torch.Generator().manual_seed(0))
+            except ValueError as error:
+                fail(f"{call} raised ValueError: {error}", overflow_diagnosis(model, idx, 3, seed=0))
         expect_equal_tensors(got, hand_generation(model, idx, 3, seed=0), call, hint=CROP_PROMPT)
 
     def test_the_cache_reads_one_new_token_per_step(self):
@@ -773,7 +822,8 @@ class TestGenerate:
         fresh_cache()  # generate makes its own
         model, idx = tiny_model(9), random_tokens((1, 3), V, 9)
         lengths = embedded_lengths(model)
-        stage.generate(model, idx, 10, generator=torch.Generator().manual_seed(4), use_cache=False)
+        with explained_if_generate_raises(model, idx, 10, seed=4):
+            stage.generate(model, idx, 10, generator=torch.Generator().manual_seed(4), use_cache=False)
         expected = [min(3 + step, BLOCK_SIZE) for step in range(10)]
         if lengths != expected:
             fail(
@@ -786,10 +836,11 @@ class TestGenerate:
     def test_same_generator_same_tokens_whatever_the_global_seed(self):
         fresh_cache()  # generate makes its own
         model, idx = tiny_model(10), random_tokens((2, 2), V, 10)
-        with fixed_seed(1):
-            first = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
-        with fixed_seed(2):
-            second = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
+        with explained_if_generate_raises(model, idx, 8, seed=5, temperature=1.5):
+            with fixed_seed(1):
+                first = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
+            with fixed_seed(2):
+                second = stage.generate(model, idx, 8, temperature=1.5, generator=torch.Generator().manual_seed(5))
         expect_equal_tensors(
             second,
             first,
@@ -800,7 +851,8 @@ class TestGenerate:
     def test_a_second_call_starts_afresh(self):
         fresh_cache()  # generate makes its own
         model, first, second = tiny_model(13), random_tokens((2, 3), V, 13), random_tokens((2, 2), V, 14)
-        stage.generate(model, first, 2, generator=torch.Generator().manual_seed(0))  # a cache left part-filled
+        with explained_if_generate_raises(model, first, 2, seed=0):
+            stage.generate(model, first, 2, generator=torch.Generator().manual_seed(0))  # a cache left part-filled
         call = (
             "generate(model, idx of shape (2, 2), 5, generator=seed 1), after a call that generated 2 tokens from "
             "another prompt"
@@ -822,7 +874,7 @@ class TestGenerate:
         model, idx = tiny_model(14), random_tokens((8, 2), V, 15)
         runs = []
         for global_seed in (1, 1, 2):
-            with fixed_seed(global_seed):
+            with fixed_seed(global_seed), explained_if_generate_raises(model, idx, 10, seed=15, temperature=1.5):
                 runs.append(stage.generate(model, idx, 10, temperature=1.5))
         call = "generate(model, idx of shape (8, 2), 10, temperature=1.5) without a generator"
         hint = (

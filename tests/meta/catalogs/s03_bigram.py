@@ -147,6 +147,7 @@ MISTAKES = [
                 "T, V), None\n",
             ),
         ),
+        "These logits are 2-D",
     ),
     # The notebook walkthrough's forward: the message once showed the (2, 3, 5) logits split into two (3, 5) tensors.
     Mistake(
@@ -380,6 +381,7 @@ def generate(self, idx, max_new_tokens, generator=None):
 """,
             ),
         ),
+        "torch.cat was given an empty list",
     ),
 ]
 

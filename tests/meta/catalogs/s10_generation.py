@@ -147,6 +147,7 @@ MISTAKES = [
         "s10_generation",
         "squeezed the logits, which breaks for one row",
         (("    logits = logits / temperature\n", "    logits = logits.squeeze() / temperature\n"),),
+        "is wrong too, and generate samples from it",
     ),
     Mistake(
         "cache-limit-ignores-the-cached",
@@ -197,6 +198,7 @@ MISTAKES = [
         "s10_generation",
         "rejected a cache filled to exactly block_size",
         (("if start + T > model.config.block_size:", "if start + T >= model.config.block_size:"),),
+        "which a cache holds",
     ),
     Mistake(
         "top-k-equal-vocab-rejected",
@@ -662,6 +664,9 @@ class KVCache:
             ),
         ),
         "scatter(-1, order, mask)",
+        # the fixed nucleus test's closing hint (true of the nucleus, silent on the mask's order), and the hint for
+        # a nucleus that drops the token crossing top_p
+        misleading=("keep it and renormalise", "keep them and renormalise", "Even the most likely token was dropped"),
     ),
     # Source: the eighth precision pass, 2026-12-06.
     Mistake(

@@ -164,6 +164,7 @@ MISTAKES = [
                 "elf.merges[pair])\n        return ids",
             ),
         ),
+        "min() of no pairs raises",
     ),
     Mistake(
         "stop-when-best-count-is-1",
@@ -500,7 +501,7 @@ def train(self, text, vocab_size):
 """,
             ),
         ),
-        "bytes must be in range(0, 256)",
+        "a token's bytes are its two parts' bytes joined",
     ),
     # Source: the eleventh precision pass (2026-12-06): minbpe-style encode loop, but picking the smallest pair that
     # has a merge rather than the one learned first.
@@ -826,6 +827,7 @@ def merge_pair(ids, pair, new_id):
 """,
             ),
         ),
+        "[-1] of an empty list raises",
     ),
     # Source: a learner's walk-through of stages 9 to 12 (a helper, 2026-12-06): told only the merges it expected.
     Mistake(
