@@ -32,6 +32,12 @@ _KNOWN_ERRORS = (
         "The model returned something other than the pair (logits, loss): without targets, forward returns "
         "(logits, None), as the lecture's does, and generate unpacks it.",
     ),
+    (  # the input's shape unpacked into a fixed number of names, where a test passes another number of dims
+        r"(?:not enough|too many) values to unpack \(expected (\d+)",
+        r"=\s*\w+\.(shape|size\(\))\s*(#.*)?$",
+        "The input's shape was unpacked into {0} names, but this input has another number of dims: work along the "
+        "last one, dim=-1 and x.shape[-1], without naming the others.",
+    ),
     (  # x.numpy() on an input of a dtype numpy does not have
         r"unsupported ScalarType (\w+)",
         r"\.numpy\(\)",
@@ -108,6 +114,12 @@ _KNOWN_ERRORS = (
         "The mask and the affinities differ in size: the affinities of T positions are (B, T, T), q @ k.transpose(-2, "
         "-1), one row per query and one column per key, so the mask must be (T, T), made or cut from this input's T "
         "in every forward.",
+    ),
+    (  # q meets keys and values of another number of heads: a cache joined along dim=1
+        _SIZES_DIFFER + r" at non-singleton dimension 1\b",
+        r"scaled_dot_product_attention\(",
+        "q and the keys and values it attends to differ in dim 1, the heads: each is (B, n_head, T, head_size), "
+        "and only T may differ between them (a cache's keys and values grow along time, dim=2).",
     ),
     (  # a mean or variance over the last dim without keepdim=True: (B, T) against x's (B, T, C)
         _SIZES_DIFFER,

@@ -544,7 +544,9 @@ class TestForwardWithCache:
         sizes = chunks_of(BLOCK_SIZE, sizes)
         with torch.no_grad():
             fresh_cache()  # cached_logits makes its own, as a diagnosis also does
-            with explained_if_it_raises(lambda error: FILLS_THE_CACHE if isinstance(error, ValueError) else ""):
+            with explained_if_it_raises(
+                lambda error: FILLS_THE_CACHE if isinstance(error, ValueError) else attention_first(seed, sizes)
+            ):
                 got = cached_logits(model, idx, sizes)
             expected = model(idx)[0]
         call = f"forward_with_cache on idx of shape (2, 8) fed in chunks of {sizes} tokens, against model(idx)"
@@ -562,9 +564,10 @@ class TestForwardWithCache:
                 stage.forward_with_cache(model, idx[:, :3], cache)
                 stage.forward_with_cache(model, idx[:, 3:], cache)
 
-        expect_tensors_on_the_inputs_device(
-            in_two_parts, "forward_with_cache on idx of shape (2, 6), 3 tokens at a time"
-        )
+        with explained_if_it_raises(lambda error: attention_first(6, [3, 3])):
+            expect_tensors_on_the_inputs_device(
+                in_two_parts, "forward_with_cache on idx of shape (2, 6), 3 tokens at a time"
+            )
 
     def test_grows_the_cache_and_rejects_more_than_block_size(self):
         model, cache = tiny_model(4), fresh_cache()

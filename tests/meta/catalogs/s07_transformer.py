@@ -36,6 +36,7 @@ MISTAKES = [
                 "        B, T, C = x.shape\n        centered = x - x.mean(2, keepdim=True)",
             ),
         ),
+        "was unpacked into 3 names",
     ),
     # Source: a precision pass over stages 5 to 7 (2026-12-06): the first, makemore's BatchNorm1d turned into a
     # layer norm with its running statistics kept, passed every test (the Block tests compared the block with its
