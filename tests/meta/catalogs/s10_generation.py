@@ -395,6 +395,13 @@ MISTAKES = [
         "sampled from the global random generator",
         (("torch.multinomial(probs, num_samples=1, generator=generator)", "torch.multinomial(probs, num_samples=1)"),),
         "Pass the generator to torch.multinomial",
+        # what its other tests said before they checked the generator first (two graded notebooks, 2026-12-06)
+        misleading=(
+            "Keep the signature's defaults",
+            "Once the cache holds block_size positions",
+            "A prompt may be longer than block_size",
+            "Make a fresh KVCache() inside each call",
+        ),
     ),
     Mistake(
         "cached-positions-made-on-the-cpu",
@@ -788,6 +795,27 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
                 "            logits = forward_with_cache(model, idx[:, -1:], cache)",
             ),
         ),
+    ),
+    # Earlier stages' mistakes that only this stage's suite, run on its own, sees: every test here compares with the
+    # model's own forward, so a correct forward_with_cache and generate must be sent back to those stages instead.
+    # Source: two graded notebooks of 2026-12-06 (seeds 21 and 22) read as their students would.
+    Mistake(
+        "knock-on-block-without-feed-forward-residual",
+        "s07_transformer",
+        "replaced x by the feed-forward output (stage 7), then ran stage 10 alone",
+        (("x = x + self.ffwd(self.ln2(x))", "x = self.ffwd(self.ln2(x))"),),
+        "Make `pytest -m s07_transformer` and `pytest -m s08_gpt` pass first",
+        graded_stage="s10_generation",
+        misleading=("Embed the tokens and positions", "is wrong itself (TestForwardWithCache says how)"),
+    ),
+    Mistake(
+        "knock-on-fused-attention-not-causal",
+        "s09_fast_attention",
+        "left out is_causal=True (stage 9), then ran stage 10 alone",
+        (("is_causal=True", "is_causal=False"),),
+        "Make `pytest -m s09_fast_attention` pass first",
+        graded_stage="s10_generation",
+        misleading=("Embed the tokens and positions", "is wrong itself (TestForwardWithCache says how)"),
     ),
 ]
 
