@@ -160,12 +160,24 @@ def expect_equal_tensors(got, expected: torch.Tensor, call: str, atol: float = 0
     sentence naming the mistake, where the caller can tell it."""
     expect_tensor(got, call, hint)
     if got.shape != expected.shape:
-        fail(f"{call}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
+        fail(
+            f"{call}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint or _squeezed(got, expected)
+        )
     wrong = _wrong_values(got.detach().double(), expected.double(), atol)
     if wrong.any():
         index = _index_to_show(got.detach().double(), expected, wrong)
         shown_expected, shown_got = _told_apart(expected[index].item(), got[index].item())
         fail(f"{call}: wrong values", f"At index {list(index)} expected {shown_expected}, got {shown_got}", hint)
+
+
+def _squeezed(got: torch.Tensor, expected: torch.Tensor) -> str:
+    """Where `got` has `expected`'s shape without its dims of size 1, say how that happens."""
+    if got.dim() < expected.dim() and tuple(got.shape) == tuple(size for size in expected.shape if size != 1):
+        return (
+            "Every dim of size 1 is gone, a batch of one too: .squeeze() removes them all. Squeeze only the dim you "
+            "mean, .squeeze(dim), or none."
+        )
+    return ""
 
 
 def _told_apart(expected: float, got: float) -> tuple[str, str]:

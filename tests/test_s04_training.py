@@ -308,7 +308,14 @@ class TestTrain:
         hand = HandAdamW(reference.parameters(), lr=0.05)
         expected = [hand_step(reference, hand, xb, yb) for xb, yb in data]
         if not isinstance(losses, list) or len(losses) != 6 or not all(isinstance(loss, float) for loss in losses):
-            fail(f"train(model, next_batch, 6) should return a list of 6 floats, got {show(losses)}")
+            tensors = isinstance(losses, list) and any(isinstance(loss, torch.Tensor) for loss in losses)
+            fail(
+                f"train(model, next_batch, 6) should return a list of 6 floats, got {show(losses)}",
+                "Return each step's loss as a Python float, loss.item(): a tensor that still points into the "
+                "autograd graph is no number to plot or average."
+                if tensors
+                else "",
+            )
         if not all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(losses, expected, strict=True)):
             fail(
                 f"train(model, next_batch, 6, lr=0.05): the losses {[round(x, 4) for x in losses]} differ from "

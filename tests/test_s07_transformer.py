@@ -35,6 +35,12 @@ class TestMultiHeadAttention:
                 "weights are missing from parameters(), state_dict() and .to(device), and never train. Wrap them, "
                 "nn.ModuleList([Head(...) for _ in range(n_head)])"
             )
+        if isinstance(getattr(mha, "heads", None), nn.Sequential):
+            fail(
+                f"MultiHeadAttention(12, 3, 8).heads is an nn.Sequential of {len(heads)}: calling it runs each head on "
+                "the previous one's output, where every head attends over x itself. Keep them in an nn.ModuleList, "
+                "nn.ModuleList([Head(...) for _ in range(n_head)]), and join head(x) for each head."
+            )
         if not isinstance(getattr(mha, "heads", None), nn.ModuleList) or len(heads) != 3:
             fail(
                 "MultiHeadAttention(12, 3, 8).heads: expected an nn.ModuleList of 3 Heads, got "

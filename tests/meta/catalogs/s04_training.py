@@ -293,7 +293,7 @@ def train(model, next_batch, steps, lr=1e-3):
 """,
             ),
         ),
-        "should return a list of 6 floats, got [tensor(2.3936)",
+        "loss.item()",
     ),
     # Source: the tenth precision pass (2026-12-06): nanoGPT train.py get_lr (linear warmup, then cosine decay): a
     # learner adds warmup to the kata's train.

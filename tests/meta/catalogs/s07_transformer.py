@@ -232,6 +232,7 @@ def forward(self, x):
                 "self.heads = nn.Sequential(*[Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])",
             ),
         ),
+        "runs each head on the previous one",
     ),
     Mistake(
         "mha-proj-dropout-fixed",

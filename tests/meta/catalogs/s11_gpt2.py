@@ -639,6 +639,7 @@ def __init__(self, config):
                 "        logits = self.lm_head(self.transformer.ln_f(x)).squeeze()\n",
             ),
         ),
+        "Every dim of size 1 is gone",
     ),
     # Source: a learner's walk-through of stages 9 to 12 (a helper, 2026-12-06): told only the two stds.
     Mistake(
