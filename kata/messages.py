@@ -423,12 +423,22 @@ def earlier_stage_first(stage_name: str, failing_stage: str) -> str:
 def raised_in_an_earlier_stage(stage_name: str, raising_stage: str, *, passes: bool, call_site: str) -> str:
     """For an error raised in the code of a stage this one builds on, which did not fail in this run: it passed
     its own tests here, or they did not run (it may well pass: `kata` runs a stage once those before it pass)."""
+    if not call_site:  # the test called it itself, on a part that the learner's code may have built
+        built = (
+            "look at how your code built what the test called: the arguments it was made with, their order and types"
+        )
+        return sentences(
+            f"The error is raised in {raising_stage}'s code, which this test calls itself",
+            f"{raising_stage} passes its own tests here, so {built}"
+            if passes
+            else f"If `pytest -m {raising_stage}` passes, {built}",
+            "" if passes else f"If it fails, finish {raising_stage} first",
+        )
     look = (
         f"look at that call: the arguments it passes, their order and their types, against what {raising_stage} takes"
     )
-    caller = call_site or f"{stage_name}'s code"
     return sentences(
-        f"The error is raised in {raising_stage}'s code, called from {caller}",
+        f"The error is raised in {raising_stage}'s code, called from {call_site}",
         f"{raising_stage} passes its own tests here, so {look}"
         if passes
         else f"If `pytest -m {raising_stage}` passes, {look}",
@@ -436,11 +446,12 @@ def raised_in_an_earlier_stage(stage_name: str, raising_stage: str, *, passes: b
     )
 
 
-def deepest_line_in(traceback, file: Path) -> str:
-    """The path and line ("path:line") of the traceback's deepest frame in `file`, or "" where none is."""
+def deepest_call_into(traceback, file: Path) -> str:
+    """Where the code in `file` was called from: the path and line ("path:line") of the traceback's deepest frame
+    in another file of its folder (another stage's file), or "" where none is (a test called it itself)."""
     file = file.resolve()
-    frame = _deepest_frame(traceback, lambda path: path.resolve() == file)
-    return f"{display_path(file)}:{frame[1]}" if frame else ""
+    frame = _deepest_frame(traceback, lambda path: path.resolve().parent == file.parent and path.resolve() != file)
+    return f"{display_path(Path(frame[0].co_filename))}:{frame[1]}" if frame else ""
 
 
 def _pytest_text(error: BaseException) -> str:

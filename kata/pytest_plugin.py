@@ -25,7 +25,7 @@ from kata import (
 from kata.implementation import EarlierTestTookTooLong, TestTookTooLong, display_path
 from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
-from kata.messages import deepest_line_in, earlier_stage_first, explain, raised_in_an_earlier_stage
+from kata.messages import deepest_call_into, earlier_stage_first, explain, raised_in_an_earlier_stage
 from kata.stage_status import StageState, status_from_results
 from kata.suite import ResultCollector, anything_frozen, freeze_what_is_loaded
 
@@ -229,9 +229,8 @@ def _earlier_stage_to_finish(item, location: str, traceback) -> str:
     if failed:
         return earlier_stage_first(stage.name, raising if raising in failed else failed[0])
     if raising != stage.name and raising in earlier:
-        own_file = implementation.active_folder() / f"{stage.name}.py"
         passes = any(r.stage == raising for r in results)  # its tests ran here, and none failed
-        call_site = deepest_line_in(traceback, own_file)
+        call_site = deepest_call_into(traceback, implementation.active_folder() / f"{raising}.py")
         return raised_in_an_earlier_stage(stage.name, raising, passes=passes, call_site=call_site)
     return ""
 

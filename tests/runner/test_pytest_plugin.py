@@ -167,6 +167,26 @@ def test_an_error_raised_in_an_earlier_stage_that_passes_sends_the_learner_to_th
     assert not any("which fails here" in message for message in messages), messages
 
 
+def test_an_error_raised_two_stages_down_names_the_stage_that_made_the_call(tmp_path):
+    """Stage 8 run on its own over stage 7's swapped Head arguments: the error is raised in stage 6's code, and the
+    call into it is stage 7's, not stage 8's (whose forward only called the blocks). Where a test calls an earlier
+    stage's code itself, there is no call of the learner's to look at."""
+    heads = "Head(n_embd, head_size, block_size, dropout)"
+    swapped = Edited(
+        "swapped", "s07_transformer", "", ((heads, heads.replace("n_embd, head_size", "head_size, n_embd")),)
+    )
+    folder = swapped.write_to(tmp_path / "impl")
+    messages = [failure.message for failure in run_suite(folder, [stage_named("s08_gpt")], profile="meta").failures()]
+    called = "The error is raised in s06_attention's code, called from "
+    assert any(called in message and "s07_transformer.py:" in message for message in messages), messages
+    assert not any(called + "s08_gpt" in message for message in messages), messages
+    messages = [
+        failure.message for failure in run_suite(folder, [stage_named("s09_fast_attention")], profile="meta").failures()
+    ]
+    built = "which this test calls itself. If `pytest -m s06_attention` passes, look at how your code built"
+    assert any(built in message for message in messages), messages
+
+
 def test_a_suite_run_loads_only_the_kata_and_hypothesis_plugins(tmp_path):
     """Whatever else is installed (pytest-xdist here): a learner's pytest-randomly would reseed every test."""
 
