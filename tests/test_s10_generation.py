@@ -385,7 +385,8 @@ def cached_attention_by_hand(attention, chunks, *, mask="causal", keep=True) -> 
         if mask == "added":
             scores = scores + torch.ones(T, S, dtype=torch.float64).tril(S - T)
         y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
-        outputs.append(y @ attention.c_proj.weight.double().T + attention.c_proj.bias.double())
+        bias = attention.c_proj.bias  # None for a c_proj made without one: stage 9's tests say so, not these
+        outputs.append(y @ attention.c_proj.weight.double().T + (0.0 if bias is None else bias.double()))
     return torch.cat(outputs, dim=1)
 
 
