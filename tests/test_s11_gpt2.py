@@ -2,6 +2,7 @@
 (stage 9) are used; the oracle is Hugging Face's GPT2LMHeadModel, built from a small GPT2Config with
 random weights (nothing is downloaded), through a record of what it computes (hugging_face_gpt2.pt)."""
 
+import copy
 import dataclasses
 import functools
 import math
@@ -143,10 +144,18 @@ def loading_diagnosis(model, state_dict) -> str:
     return ""
 
 
+NO_POSITIONS = (
+    "the position embedding is never added: x = self.transformer.drop(tok_emb + pos_emb), with "
+    "pos_emb = self.transformer.wpe(torch.arange(T, device=idx.device))."
+)
+
+
 def architecture_diagnosis(model) -> str:
     block = model.transformer.h[0]
     if model.lm_head.weight is not model.transformer.wte.weight:
         return "lm_head must share the token embedding's matrix: self.lm_head.weight = self.transformer.wte.weight."
+    if ignores_positions(model):
+        return f"The logits stay the same when wpe's weights change: {NO_POSITIONS}"
     x = random_floats((1, 3, TINY["n_embd"]), 0)
     with torch.no_grad():
         hidden = block.mlp.c_fc(x)
@@ -155,6 +164,15 @@ def architecture_diagnosis(model) -> str:
         if torch.allclose(block.mlp(x), block.mlp.c_proj(F.relu(hidden)), atol=1e-6):
             return "The MLP uses ReLU, the lecture's choice: GPT-2 uses GELU, F.gelu(x, approximate='tanh')."
     return ""
+
+
+def ignores_positions(model) -> bool:
+    """Whether the model's logits stay the same when its position embedding changes."""
+    idx, moved = random_tokens((1, 4), TINY["vocab_size"], 0), copy.deepcopy(model)
+    with torch.no_grad():
+        # random, not a constant: the layer norms take out a shift shared by every feature
+        moved.transformer.wpe.weight.add_(random_floats(tuple(moved.transformer.wpe.weight.shape), 1))
+        return close(moved(idx)[0], model(idx)[0], 1e-6)
 
 
 def mask_buffers_diagnosis() -> str:
@@ -251,9 +269,12 @@ class TestParts:
     def test_config_dropout_reaches_the_embeddings_and_every_block(self):
         model, idx = tiny_gpt2(7, dropout=0.5).train(), random_tokens((2, 5), TINY["vocab_size"], 7)
         with torch.no_grad():
-            embedded = model.transformer.wte(idx) + model.transformer.wpe(torch.arange(5))
+            tokens_alone = model.transformer.wte(idx)
+            embedded = tokens_alone + model.transformer.wpe(torch.arange(5))
         with fixed_seed(0), recorded_dropout() as calls:
             model(idx)
+        if any(call.active and close(call.input, tokens_alone, 1e-6) for call in calls):
+            fail(f"GPT2(config with dropout=0.5) drops wte(idx) alone: {NO_POSITIONS}")
         if not any(call.active and call.p == 0.5 and close(call.input, embedded, 1e-6) for call in calls):
             fail(
                 "GPT2(config with dropout=0.5) in training mode applies no dropout of p=0.5 to wte(idx) + "

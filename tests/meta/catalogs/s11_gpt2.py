@@ -307,6 +307,8 @@ MISTAKES = [
                 "self.transformer.drop(self.transformer.wte(idx))",
             ),
         ),
+        "the position embedding is never added",
+        misleading=("applies no dropout of p=0.5",),
     ),
     Mistake(
         "loader-leaves-missing-weights",
