@@ -156,6 +156,8 @@ def architecture_diagnosis(model) -> str:
         return "lm_head must share the token embedding's matrix: self.lm_head.weight = self.transformer.wte.weight."
     if ignores_positions(model):
         return f"The logits stay the same when wpe's weights change: {NO_POSITIONS}"
+    if wrong_attention := attention_diagnosis(block.attn):
+        return wrong_attention
     x = random_floats((1, 3, TINY["n_embd"]), 0)
     with torch.no_grad():
         hidden = block.mlp.c_fc(x)
@@ -164,6 +166,45 @@ def architecture_diagnosis(model) -> str:
         if torch.allclose(block.mlp(x), block.mlp.c_proj(F.relu(hidden)), atol=1e-6):
             return "The MLP uses ReLU, the lecture's choice: GPT-2 uses GELU, F.gelu(x, approximate='tanh')."
     return ""
+
+
+def causal_attention_by_hand(attention, x: torch.Tensor) -> torch.Tensor:
+    """Causal self-attention from c_attn and c_proj, biases included, in float64, TINY's heads."""
+    B, T, C = x.shape
+    head_size = C // TINY["n_head"]
+    weights = {
+        name: (layer.weight.double(), layer.bias.double())
+        for name, layer in (("qkv", attention.c_attn), ("out", attention.c_proj))
+    }
+    q, k, v = (x.double() @ weights["qkv"][0].T + weights["qkv"][1]).split(C, dim=2)
+    q, k, v = (t.view(B, T, TINY["n_head"], head_size).transpose(1, 2) for t in (q, k, v))
+    scores = (q @ k.transpose(-2, -1) / head_size**0.5).masked_fill(torch.ones(T, T).triu(1).bool(), float("-inf"))
+    y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+    return y @ weights["out"][0].T + weights["out"][1]
+
+
+def attention_diagnosis(attention) -> str:
+    """Where a block's attention does not compute causal attention from c_attn and c_proj, say whose code that is:
+    stage 9's forward, which GPT2Attention inherits, or GPT2Attention's own."""
+    x, was_training = random_floats((2, 5, TINY["n_embd"]), 4), attention.training
+    try:
+        with torch.no_grad():
+            right = close(attention.eval()(x), causal_attention_by_hand(attention, x), 1e-5)
+    except Exception:  # no biases, or parts by other names: the tests of the parts say so
+        return ""
+    finally:
+        attention.train(was_training)
+    if right:
+        return ""
+    if type(attention).forward is fast.CausalSelfAttention.forward:
+        return (
+            "Your CausalSelfAttention (stage 9), whose forward GPT2Attention inherits, does not compute causal "
+            "attention from c_attn and c_proj: make `pytest -m s09_fast_attention` pass first."
+        )
+    return (
+        "GPT2Attention's own forward does not compute causal attention from c_attn and c_proj, biases included: "
+        "inherit CausalSelfAttention's."
+    )
 
 
 def ignores_positions(model) -> bool:

@@ -661,6 +661,16 @@ def __init__(self, config):
         ),
         "after it, draw the c_proj weights again",
     ),
+    # A stage-9 mistake that only this stage's suite, run on its own, sees: GPT2Attention inherits stage 9's forward,
+    # and the Hugging Face comparisons said only "wrong values" (a graded notebook of 2026-12-06, seed 25).
+    Mistake(
+        "knock-on-heads-not-joined-back",
+        "s09_fast_attention",
+        "put the heads side by side without transposing them back (stage 9), then ran stage 11 alone",
+        (("y = y.transpose(1, 2).contiguous().view(B, T, C)", "y = y.contiguous().view(B, T, C)"),),
+        "whose forward GPT2Attention inherits",
+        graded_stage="s11_gpt2",
+    ),
 ]
 
 VARIANTS = [
