@@ -252,6 +252,23 @@ def expect_dropout_last(
         fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")
 
 
+# torch's names of the operators a learner writes as symbols (>= calls torch.ge), as the learner wrote them
+_AS_WRITTEN = {
+    name: f"{symbol} (torch.{name})" for name, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+}
+_AS_WRITTEN |= {name: f"{symbol} (torch.{name})" for name, symbol in (("eq", "=="), ("ne", "!="), ("matmul", "@"))}
+_AS_WRITTEN |= {name: f"{symbol} (torch.{name})" for name, symbol in (("add", "+"), ("sub", "-"), ("mul", "*"))}
+_AS_WRITTEN |= {"div": "/ (torch.div)", "truediv": "/ (torch.div)", "and": "& (torch.bitwise_and)"}
+_AS_WRITTEN |= {"or": "| (torch.bitwise_or)"}
+
+
+def operation(name: str) -> str:
+    """An operation as the learner wrote it: >= (torch.ge) rather than ge, or __rmul__."""
+    bare = name.strip("_")
+    bare = bare[1:] if name.startswith("__r") and bare[1:] in _AS_WRITTEN else bare
+    return _AS_WRITTEN.get(bare, name)
+
+
 def expect_tensors_on_the_inputs_device(action, call: str, *, the_input: str = "idx") -> None:
     """Fail where action() mixes a tensor it made without device= with the input's tensors or a parameter;
     `the_input` names the input whose device the hint suggests."""
@@ -262,7 +279,8 @@ def expect_tensors_on_the_inputs_device(action, call: str, *, the_input: str = "
         where = f" (at {display_path(Path(file))}:{line})" if file else ""
         fail(
             f"{call} makes a tensor with {mixed.made_with}(...) without device={where} and uses it with the input's "
-            f"tensors in {mixed.mixed_in}: on a GPU that raises 'Expected all tensors to be on the same device'",
+            f"tensors in {operation(mixed.mixed_in)}: on a GPU that raises 'Expected all tensors to be on the same "
+            "device'",
             f"Make it on the input's device, {mixed.made_with}(..., device={the_input}.device), or move it there with "
             f".to({the_input}.device), as the lecture's code does",
         )

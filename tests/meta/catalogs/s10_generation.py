@@ -56,7 +56,7 @@ MISTAKES = [
                 "        drop_sorted = torch.arange(probs.shape[-1]) >= kept\n",
             ),
         ),
-        "makes a tensor with torch.arange(...) without device=",
+        "tensors in >= (torch.ge)",
     ),
     Mistake(
         "cached-generate-fills-a-buffer-made-on-the-cpu",

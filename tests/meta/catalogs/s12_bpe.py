@@ -444,7 +444,7 @@ def train(self, text, vocab_size):
 """,
             ),
         ),
-        "Count the pairs afresh after every merge",
+        "none a token an earlier merge made",
     ),
     # Source: the eleventh precision pass (2026-12-06): off by one the other way: range(256, vocab_size - 1).
     # No hint before this pass: the tie test blamed the tie-break.
