@@ -517,6 +517,13 @@ def model_first(model, idx) -> str:
                 "each block, then lm_head(ln_f(x)), from its own parts, as forward_with_cache does: no correct "
                 "forward_with_cache can match it. Make `pytest -m s07_transformer` and `pytest -m s08_gpt` pass first."
             )
+        heads = [getattr(block.sa, "n_head", N_HEAD) for block in model.blocks]
+        if any(count != N_HEAD for count in heads):
+            return (
+                f"Your GPT's blocks attend with {heads} heads where its config asks for {N_HEAD}: the model's blocks "
+                "(stages 7 and 8) pass n_head on as something else, and the cache reads the config's. Make "
+                "`pytest -m s07_transformer` and `pytest -m s08_gpt` pass first."
+            )
         x = random_floats((2, idx.shape[1], N_EMBD), 0)
         if not all(close(block.sa(x), cached_attention_by_hand(block.sa, [x]), atol=1e-5) for block in model.blocks):
             return (

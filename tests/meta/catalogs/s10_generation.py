@@ -809,6 +809,20 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
         misleading=("Embed the tokens and positions", "is wrong itself (TestForwardWithCache says how)"),
     ),
     Mistake(
+        "knock-on-block-with-head-size-as-n-head",
+        "s07_transformer",
+        "gave MultiHeadAttention the head size where n_head belongs (stage 7), then ran stage 10 alone",
+        (
+            (
+                "        self.sa = MultiHeadAttention(n_embd, n_head, block_size, dropout)",
+                "        self.sa = MultiHeadAttention(n_embd, n_embd // n_head, block_size, dropout)",
+            ),
+        ),
+        "heads where its config asks for",
+        graded_stage="s10_generation",
+        misleading=("Your CausalSelfAttention (stage 9) does not compute causal attention",),
+    ),
+    Mistake(
         "knock-on-fused-attention-not-causal",
         "s09_fast_attention",
         "left out is_causal=True (stage 9), then ran stage 10 alone",
