@@ -175,7 +175,7 @@ class TestVersions:
         changed = x.clone()
         changed[:, t + 1 :] += 10.0
         before, after = getattr(stage, name)(x), getattr(stage, name)(changed)
-        if not torch.allclose(before[:, : t + 1], after[:, : t + 1], atol=1e-6):
+        if not torch.allclose(before[:, : t + 1], after[:, : t + 1], atol=1e-6, equal_nan=True):
             fail(
                 f"{name}: changing x[:, {t + 1}:] (the future of position {t}) changed the output at positions <= {t}",
                 weights_first(name, T),

@@ -119,6 +119,8 @@ MISTAKES = [
         "averaged x[b, :t]",
         (("xprev = x[b, : t + 1]", "xprev = x[b, :t]"),),
         "mean of no values",
+        # its NaN at position 0, unequal to itself, once read as the future leaking in (a graded notebook, 2026-12-06)
+        misleading=("(the future of position",),
     ),
     Mistake(
         "loop-sums",
