@@ -143,6 +143,15 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
     )
     if x.shape[-1] < 2 or got.shape != x.shape:
         return generic
+    if x.dtype == torch.float64:
+        weight, bias = reference.weight.detach(), reference.bias.detach()  # the module itself keeps its dtype
+        in_float32 = nn.functional.layer_norm(x.float(), x.shape[-1:], weight.float(), bias.float(), eps).double()
+        exact = nn.functional.layer_norm(x, x.shape[-1:], weight.double(), bias.double(), eps)
+        if torch.allclose(got, in_float32, atol=1e-5) and not torch.allclose(got, exact, atol=1e-12, rtol=0):
+            return (
+                "These are the right values to float32's precision only: something computes in float32 (a tensor "
+                "made without dtype=, a .float(), a float32 buffer). Keep the input's dtype throughout."
+            )
     mean, weight, bias = x.mean(-1, keepdim=True), reference.weight.to(x.dtype), reference.bias.to(x.dtype)
     biased, unbiased = x.var(-1, keepdim=True, unbiased=False), x.var(-1, keepdim=True)
     known = [

@@ -261,6 +261,8 @@ def forward(self, x):
                 "        return out.to(dtype)\n",
             ),
         ),
+        "the right values to float32's precision only",
+        misleading=("Each row is normalised over its last dim",),
     ),
     Mistake(
         "layernorm-functional-in-its-dtype",
