@@ -187,6 +187,15 @@ def test_an_error_raised_two_stages_down_names_the_stage_that_made_the_call(tmp_
     assert any(built in message for message in messages), messages
 
 
+def test_the_hidden_round_trip_names_a_vocabulary_with_repeats_before_building_a_tokenizer_of_it(tmp_path):
+    """`kata grade` runs the hidden tests: a build_vocabulary that keeps every character made a CharTokenizer of the
+    corpus's million, which ran out of time and read as code that runs forever (a graded notebook, 2026-12-06)."""
+    repeats = Edited("repeats", "s01_tokenizer", "", (("return sorted(set(text))", "return sorted(text)"),))
+    run = run_suite(repeats.write_to(tmp_path / "impl"), [stage_named("s01_tokenizer")], include_hidden=True)
+    [message] = [failure.message for failure in run.failures() if "round_trip" in failure.nodeid]
+    assert "1,115,394 entries, 65 of them distinct" in message and "runs forever" not in message, message
+
+
 def test_a_suite_run_loads_only_the_kata_and_hypothesis_plugins(tmp_path):
     """Whatever else is installed (pytest-xdist here): a learner's pytest-randomly would reseed every test."""
 
