@@ -127,8 +127,8 @@ _KNOWN_ERRORS = (
         "A mean or variance over the last dim without keepdim=True loses that dim, so it no longer lines up with "
         "x: keep it, x.mean(-1, keepdim=True) and x.var(-1, keepdim=True, unbiased=False).",
     ),
-    (  # k.T on a 3-D tensor: every dim reversed (a weight's .T is a matrix's, and right)
-        _SIZES_DIFFER,
+    (  # k.T on a 3-D tensor: every dim reversed (a weight's .T is a matrix's, and right); B = 1 or T = B differ
+        _SIZES_DIFFER + r"|mat1 and mat2 shapes cannot be multiplied|Expected size for first two dimensions of batch2",
         r"(?<!weight)\.T\b",
         "On a tensor of more than two dims, .T reverses every dim, (B, T, hs) to (hs, T, B): transpose only the "
         "last two, k.transpose(-2, -1).",

@@ -692,6 +692,21 @@ def generate(self, idx, max_new_tokens, generator=None):
             ),
         ),
     ),
+    # A stage-6 mistake met only in this stage's suite run on its own: with B = 1, or T equal to B, k.T's shapes raise
+    # other errors than the one the hint was written for (a graded notebook of 2026-12-06, seed 32).
+    Mistake(
+        "knock-on-keys-transposed-with-dot-T",
+        "s06_attention",
+        "transposed the keys with k.T (stage 6), then ran stage 8 alone",
+        (
+            (
+                "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)",
+                "wei = q @ k.T * k.shape[-1] ** -0.5  # (B, T, T)",
+            ),
+        ),
+        ".T reverses every dim",
+        graded_stage="s08_gpt",
+    ),
 ]
 
 VARIANTS = [
