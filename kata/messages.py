@@ -420,7 +420,7 @@ def earlier_stage_first(stage_name: str, failing_stage: str) -> str:
     return sentences(f"{stage_name} builds on {failing_stage}, which fails here: finish {failing_stage} first")
 
 
-def raised_in_an_earlier_stage(stage_name: str, raising_stage: str, *, passes: bool, call_site: str) -> str:
+def raised_in_an_earlier_stage(raising_stage: str, *, passes: bool, call_site: str) -> str:
     """For an error raised in the code of a stage this one builds on, which did not fail in this run: it passed
     its own tests here, or they did not run (it may well pass: `kata` runs a stage once those before it pass)."""
     if not call_site:  # the test called it itself, on a part that the learner's code may have built

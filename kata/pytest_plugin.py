@@ -231,7 +231,7 @@ def _earlier_stage_to_finish(item, location: str, traceback) -> str:
     if raising != stage.name and raising in earlier:
         passes = any(r.stage == raising for r in results)  # its tests ran here, and none failed
         call_site = deepest_call_into(traceback, implementation.active_folder() / f"{raising}.py")
-        return raised_in_an_earlier_stage(stage.name, raising, passes=passes, call_site=call_site)
+        return raised_in_an_earlier_stage(raising, passes=passes, call_site=call_site)
     return ""
 
 

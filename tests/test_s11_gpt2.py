@@ -210,10 +210,13 @@ def attention_diagnosis(attention) -> str:
 def ignores_positions(model) -> bool:
     """Whether the model's logits stay the same when its position embedding changes."""
     idx, moved = random_tokens((1, 4), TINY["vocab_size"], 0), copy.deepcopy(model)
-    with torch.no_grad():
-        # random, not a constant: the layer norms take out a shift shared by every feature
-        moved.transformer.wpe.weight.add_(random_floats(tuple(moved.transformer.wpe.weight.shape), 1))
-        return close(moved(idx)[0], model(idx)[0], 1e-6)
+    try:
+        with torch.no_grad():
+            # random, not a constant: the layer norms take out a shift shared by every feature
+            moved.transformer.wpe.weight.add_(random_floats(tuple(moved.transformer.wpe.weight.shape), 1))
+            return close(moved(idx)[0], model(idx)[0], 1e-6)
+    except Exception:  # a model that does not run on this input: the tests that call it say why
+        return False
 
 
 def mask_buffers_diagnosis() -> str:
