@@ -196,6 +196,29 @@ def test_the_hidden_round_trip_names_a_vocabulary_with_repeats_before_building_a
     assert "1,115,394 entries, 65 of them distinct" in message and "runs forever" not in message, message
 
 
+def test_stage_10_passes_over_a_stage_9_c_proj_without_a_bias(tmp_path):
+    """Stage 10's own code adds c_proj's bias where there is one, so a stage-9 mistake it does not depend on must
+    not fail it: the test's own oracle once crashed on the missing bias and blamed what attend_with_cache returned
+    (a graded notebook, 2026-12-06). Not a catalog variant: the grader's check rightly refutes stage 9 here."""
+    without_bias = Edited(
+        "c-proj-without-bias",
+        "s09_fast_attention",
+        "",
+        (
+            (
+                "        self.c_proj = nn.Linear(n_embd, n_embd)\n",
+                "        self.c_proj = nn.Linear(n_embd, n_embd, bias=False)\n",
+            ),
+            (
+                "            attention.c_proj.load_state_dict(mha.proj.state_dict())\n",
+                "            attention.c_proj.weight.copy_(mha.proj.weight)\n",
+            ),
+        ),
+    )
+    run = run_suite(without_bias.write_to(tmp_path / "impl"), [stage_named("s10_generation")], profile="meta")
+    assert run.results and not run.failures(), [failure.message for failure in run.failures()]
+
+
 def test_a_suite_run_loads_only_the_kata_and_hypothesis_plugins(tmp_path):
     """Whatever else is installed (pytest-xdist here): a learner's pytest-randomly would reseed every test."""
 

@@ -834,25 +834,6 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
 ]
 
 VARIANTS = [
-    # Not a variant of stage 10 but a stage-9 mistake its code does not depend on (attend_with_cache adds c_proj's
-    # bias where there is one): stage 10 run on its own must pass it, not crash in its own oracle and blame what
-    # the learner's function returned, as it did in a graded notebook of 2026-12-06.
-    Variant(
-        "earlier-stage-c-proj-without-bias",
-        "s09_fast_attention",
-        "made stage 9's c_proj without a bias, then ran stage 10 alone",
-        (
-            (
-                "        self.c_proj = nn.Linear(n_embd, n_embd)\n",
-                "        self.c_proj = nn.Linear(n_embd, n_embd, bias=False)\n",
-            ),
-            (
-                "            attention.c_proj.load_state_dict(mha.proj.state_dict())\n",
-                "            attention.c_proj.weight.copy_(mha.proj.weight)\n",
-            ),
-        ),
-        graded_stage="s10_generation",
-    ),
     # Source: huggingface/transformers, top_k_top_p_filtering (before its logits processors), re-expressed in the
     # kata's API (the sixth precision pass, 2026-12-06).
     Variant(
