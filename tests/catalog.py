@@ -6,7 +6,7 @@ the catalog cannot silently go stale when a reference changes."""
 import ast
 import shutil
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kata.manifest import REPOSITORY_ROOT
@@ -48,6 +48,19 @@ class Edited:
                 )
             source = source.replace(old, new)
         path.write_text(source, encoding="utf-8")
+
+
+def knock_on(mistake: Edited, graded_stage: str, diagnosis: str, misleading: tuple[str, ...] = ()) -> Edited:
+    """An earlier stage's catalogued mistake run under a later stage's suite on its own, which must send the learner
+    back to the earlier stage (the diagnosis) rather than blame the later stage's code (the misleading phrases)."""
+    what = f"{mistake.what} ({mistake.stage}), then ran {graded_stage} alone"
+    name = f"knock-on-{mistake.name}"
+    return replace(mistake, name=name, what=what, diagnosis=diagnosis, graded_stage=graded_stage, misleading=misleading)
+
+
+def named(entries: list[Edited], name: str) -> Edited:
+    """The catalog entry called `name`."""
+    return next(entry for entry in entries if entry.name == name)
 
 
 def edited_copy(folder: Path, entries: list[Edited]) -> Path:

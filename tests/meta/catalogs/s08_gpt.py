@@ -2,7 +2,9 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
-from catalog import replaced
+from catalog import knock_on, named, replaced
+
+from catalogs.s06_attention import MISTAKES as S06
 
 BLOCK = "Block(config.n_embd, config.n_head, config.block_size, config.dropout)"
 BLOCKS = f"        self.blocks = nn.Sequential(\n            *[{BLOCK} for _ in range(config.n_layer)]\n        )\n"
@@ -694,19 +696,7 @@ def generate(self, idx, max_new_tokens, generator=None):
     ),
     # A stage-6 mistake met only in this stage's suite run on its own: with B = 1, or T equal to B, k.T's shapes raise
     # other errors than the one the hint was written for (a graded notebook of 2026-12-06, seed 32).
-    Mistake(
-        "knock-on-keys-transposed-with-dot-T",
-        "s06_attention",
-        "transposed the keys with k.T (stage 6), then ran stage 8 alone",
-        (
-            (
-                "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)",
-                "wei = q @ k.T * k.shape[-1] ** -0.5  # (B, T, T)",
-            ),
-        ),
-        ".T reverses every dim",
-        graded_stage="s08_gpt",
-    ),
+    knock_on(named(S06, "keys-transposed-with-dot-T"), "s08_gpt", ".T reverses every dim"),
 ]
 
 VARIANTS = [

@@ -2,7 +2,10 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
-from catalog import replaced
+from catalog import knock_on, named, replaced
+
+from catalogs.s07_transformer import MISTAKES as S07
+from catalogs.s09_fast_attention import MISTAKES as S09
 
 STAGE = "s10_generation"
 
@@ -799,36 +802,22 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
     # Earlier stages' mistakes that only this stage's suite, run on its own, sees: every test here compares with the
     # model's own forward, so a correct forward_with_cache and generate must be sent back to those stages instead.
     # Source: two graded notebooks of 2026-12-06 (seeds 21 and 22) read as their students would.
-    Mistake(
-        "knock-on-block-without-feed-forward-residual",
-        "s07_transformer",
-        "replaced x by the feed-forward output (stage 7), then ran stage 10 alone",
-        (("x = x + self.ffwd(self.ln2(x))", "x = self.ffwd(self.ln2(x))"),),
+    knock_on(
+        named(S07, "no-residual-around-feed-forward"),
+        STAGE,
         "Make `pytest -m s07_transformer` and `pytest -m s08_gpt` pass first",
-        graded_stage="s10_generation",
         misleading=("Embed the tokens and positions", "is wrong itself (TestForwardWithCache says how)"),
     ),
-    Mistake(
-        "knock-on-block-with-head-size-as-n-head",
-        "s07_transformer",
-        "gave MultiHeadAttention the head size where n_head belongs (stage 7), then ran stage 10 alone",
-        (
-            (
-                "        self.sa = MultiHeadAttention(n_embd, n_head, block_size, dropout)",
-                "        self.sa = MultiHeadAttention(n_embd, n_embd // n_head, block_size, dropout)",
-            ),
-        ),
+    knock_on(
+        named(S07, "block-passes-head-size-as-n-head"),
+        STAGE,
         "heads where its config asks for",
-        graded_stage="s10_generation",
         misleading=("Your CausalSelfAttention (stage 9) does not compute causal attention",),
     ),
-    Mistake(
-        "knock-on-fused-attention-not-causal",
-        "s09_fast_attention",
-        "left out is_causal=True (stage 9), then ran stage 10 alone",
-        (("is_causal=True", "is_causal=False"),),
+    knock_on(
+        named(S09, "not-causal"),
+        STAGE,
         "Make `pytest -m s09_fast_attention` pass first",
-        graded_stage="s10_generation",
         misleading=("Embed the tokens and positions", "is wrong itself (TestForwardWithCache says how)"),
     ),
 ]

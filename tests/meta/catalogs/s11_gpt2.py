@@ -2,7 +2,9 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
-from catalog import replaced
+from catalog import knock_on, named, replaced
+
+from catalogs.s09_fast_attention import MISTAKES as S09
 
 STAGE = "s11_gpt2"
 
@@ -663,14 +665,7 @@ def __init__(self, config):
     ),
     # A stage-9 mistake that only this stage's suite, run on its own, sees: GPT2Attention inherits stage 9's forward,
     # and the Hugging Face comparisons said only "wrong values" (a graded notebook of 2026-12-06, seed 25).
-    Mistake(
-        "knock-on-heads-not-joined-back",
-        "s09_fast_attention",
-        "put the heads side by side without transposing them back (stage 9), then ran stage 11 alone",
-        (("y = y.transpose(1, 2).contiguous().view(B, T, C)", "y = y.contiguous().view(B, T, C)"),),
-        "whose forward GPT2Attention inherits",
-        graded_stage="s11_gpt2",
-    ),
+    knock_on(named(S09, "heads-not-joined-back"), "s11_gpt2", "whose forward GPT2Attention inherits"),
 ]
 
 VARIANTS = [
