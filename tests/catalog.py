@@ -50,11 +50,14 @@ class Edited:
         path.write_text(source, encoding="utf-8")
 
 
-def knock_on(mistake: Edited, graded_stage: str, diagnosis: str, misleading: tuple[str, ...] = ()) -> Edited:
+def knock_on(
+    mistake: Edited, graded_stage: str, diagnosis: str, misleading: tuple[str, ...] = (), *, name: str = ""
+) -> Edited:
     """An earlier stage's catalogued mistake run under a later stage's suite on its own, which must send the learner
-    back to the earlier stage (the diagnosis) rather than blame the later stage's code (the misleading phrases)."""
+    back to the earlier stage (the diagnosis) rather than blame the later stage's code (the misleading phrases).
+    It is called knock-on-<the mistake's name> unless `name` says otherwise (the same mistake under two stages)."""
     what = f"{mistake.what} ({mistake.stage}), then ran {graded_stage} alone"
-    name = f"knock-on-{mistake.name}"
+    name = name or f"knock-on-{mistake.name}"
     return replace(mistake, name=name, what=what, diagnosis=diagnosis, graded_stage=graded_stage, misleading=misleading)
 
 

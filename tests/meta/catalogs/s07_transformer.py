@@ -2,7 +2,9 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
-from catalog import replaced
+from catalog import knock_on, named, replaced
+
+from catalogs.s06_attention import MISTAKES as S06
 
 HEADS = "self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(n_head)])"
 MHA_OUT = "        return self.dropout(self.proj(out))"
@@ -565,29 +567,6 @@ def forward(self, x):
         (("self.ffwd = FeedForward(n_embd, dropout)", "self.ffwd = FeedForward(n_embd)"),),
         "pass dropout on to FeedForward",
     ),
-    # A stage-6 mistake that only this stage's suite, run on its own, sees: it must send the learner
-    # back to stage 6 instead of asking to pass dropout on to the heads, which it does.
-    Mistake(
-        "knock-on-head-without-dropout",
-        "s06_attention",
-        "never applied the head's dropout (stage 6), then ran stage 7 alone",
-        (("        wei = self.dropout(wei)\n", ""),),
-        "Make `pytest -m s06_attention` pass first",
-        graded_stage="s07_transformer",
-    ),
-    Mistake(
-        "knock-on-head-mask-filled-with-zero",
-        "s06_attention",
-        "filled the head's future with 0 instead of -inf (stage 6), then ran stage 7 alone",
-        (
-            (
-                'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
-                "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)",
-            ),
-        ),
-        "Make `pytest -m s06_attention` pass first",
-        graded_stage="s07_transformer",
-    ),
     # Source: rasbt/LLMs-from-scratch ch04 TransformerBlock (drop_shortcut after each sublayer), on top of the
     # lecture's sublayers, which already end in dropout: the precision pass's subm7dropshort.
     Mistake(
@@ -734,6 +713,10 @@ def forward(self, x):
         (("from s06_attention import Head", "from .s06_attention import Head"),),
         "Stages import each other by file name",
     ),
+    # Stage-6 mistakes that only this stage's suite, run on its own, sees: they must send the learner back to
+    # stage 6 instead of asking to pass dropout on to the heads (which it does) or to mask the future.
+    knock_on(named(S06, "head-without-dropout"), "s07_transformer", "Make `pytest -m s06_attention` pass first"),
+    knock_on(named(S06, "head-mask-filled-with-zero"), "s07_transformer", "Make `pytest -m s06_attention` pass first"),
 ]
 
 VARIANTS = [

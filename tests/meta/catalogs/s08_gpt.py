@@ -361,19 +361,6 @@ MISTAKES = [
         "Make `pytest -m s07_transformer` pass first",
         graded_stage="s08_gpt",
     ),
-    Mistake(
-        "knock-on-head-mask-filled-with-zero-in-gpt",
-        "s06_attention",
-        "filled the head's future with 0 instead of -inf (stage 6), then ran stage 8 alone",
-        (
-            (
-                'wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
-                "wei = wei.masked_fill(self.tril[:T, :T] == 0, 0.0)",
-            ),
-        ),
-        "Make `pytest -m s07_transformer` pass first",
-        graded_stage="s08_gpt",
-    ),
     # The precision pass's subm8evaldrop: F.dropout without training=self.training, accepted until the suite ran
     # a model with dropout in eval mode.
     Mistake(
@@ -697,6 +684,13 @@ def generate(self, idx, max_new_tokens, generator=None):
     # A stage-6 mistake met only in this stage's suite run on its own: with B = 1, or T equal to B, k.T's shapes raise
     # other errors than the one the hint was written for (a graded notebook of 2026-12-06, seed 32).
     knock_on(named(S06, "keys-transposed-with-dot-T"), "s08_gpt", ".T reverses every dim"),
+    # A stage-6 mistake seen only in this stage's suite run on its own: stage 7, which builds on it, fails first.
+    knock_on(
+        named(S06, "head-mask-filled-with-zero"),
+        "s08_gpt",
+        "Make `pytest -m s07_transformer` pass first",
+        name="knock-on-head-mask-filled-with-zero-in-gpt",
+    ),
 ]
 
 VARIANTS = [

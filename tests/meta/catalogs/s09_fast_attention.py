@@ -2,7 +2,10 @@
 
 from catalog import Edited as Mistake
 from catalog import Edited as Variant
-from catalog import replaced
+from catalog import knock_on, named, replaced
+
+from catalogs.s06_attention import MISTAKES as S06
+from catalogs.s07_transformer import MISTAKES as S07
 
 SPLIT = "        q, k, v = self.c_attn(x).split(C, dim=2)\n"
 HEADS = "        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))\n"
@@ -245,29 +248,6 @@ MISTAKES = [
         ),
         "which keeps its weights",
     ),
-    # Earlier stages' mistakes that only this stage's suite, run on its own, sees: it must send the
-    # learner back to the stage at fault instead of blaming the stacking of c_attn.
-    Mistake(
-        "knock-on-head-scaled-by-n-embd",
-        "s06_attention",
-        "scaled the heads by n_embd ** -0.5 (stage 6), then ran stage 9 alone",
-        (
-            (
-                "wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)",
-                "wei = q @ k.transpose(-2, -1) * C**-0.5",
-            ),
-        ),
-        "Make `pytest -m s06_attention` pass first",
-        graded_stage="s09_fast_attention",
-    ),
-    Mistake(
-        "knock-on-multihead-without-projection",
-        "s07_transformer",
-        "left proj out of MultiHeadAttention.forward (stage 7), then ran stage 9 alone",
-        (("        return self.dropout(self.proj(out))", "        return self.dropout(out)"),),
-        "Make `pytest -m s07_transformer` pass first",
-        graded_stage="s09_fast_attention",
-    ),
     # The precision pass's subm9projnobias: nanoGPT's default bias=False, with a from_multihead that copies the
     # bias only where there is one. It used to meet a TypeError raised in the tests' own code.
     Mistake(
@@ -427,6 +407,12 @@ def forward(self, x):
                 "n_embd, n_head = mha.proj.in_features, mha.heads[0].key.weight.shape[0]",
             ),
         ),
+    ),
+    # Earlier stages' mistakes that only this stage's suite, run on its own, sees: it must send the learner back to
+    # the stage at fault instead of blaming the stacking of c_attn.
+    knock_on(named(S06, "head-scaled-by-n-embd"), "s09_fast_attention", "Make `pytest -m s06_attention` pass first"),
+    knock_on(
+        named(S07, "multihead-without-projection"), "s09_fast_attention", "Make `pytest -m s07_transformer` pass first"
     ),
 ]
 
