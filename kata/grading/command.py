@@ -95,6 +95,7 @@ def _grade(arguments) -> int:
     from kata import display
     from kata.grading import outputs
     from kata.grading.batch import Batch, GradingRefused, check_before_grading, submissions
+    from kata.grading.report import printable
     from kata.implementation import display_path
     from kata.limits import limits_from
     from kata.manifest import stage_named, stages
@@ -130,7 +131,7 @@ def _grade(arguments) -> int:
             f"{submission.name}: {grade.score:.1f} of {grade.max_score}  ({display_path(path)})", soft_wrap=True
         )
         for note in [*grade.notes, *(f"{s.stage.name}: {s.problem}" for s in grade.stages if s.problem)]:
-            console.print(Text(f"  {note}", style="yellow"), soft_wrap=True)
+            console.print(Text(printable(f"  {note}"), style="yellow"), soft_wrap=True)  # it may quote answers
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped grader cleans up as after Ctrl-C
     try:

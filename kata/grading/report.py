@@ -182,13 +182,13 @@ def _decode(node, depth: int, max_depth: int = MAX_DEPTH):
     if kind == "plain":
         if content is None or isinstance(content, bool | int | float):
             return content
-        return _text(content, MAX_TEXT)
+        return _string(content, MAX_TEXT)
     if kind == "float" and content in ("nan", "inf", "-inf"):
         return float(content)
     if kind == "list" and isinstance(content, list):
         return [_decode(item, depth + 1, max_depth) for item in content]
     if kind == "dict" and isinstance(content, dict):
-        return {_text(key, 200): _decode(item, depth + 1, max_depth) for key, item in content.items()}
+        return {_string(key, 200): _decode(item, depth + 1, max_depth) for key, item in content.items()}
     if kind == "tensor" and isinstance(content, dict):
         return _tensor(content)
     raise ReportError("a value of a kind the protocol does not have")
@@ -206,7 +206,7 @@ def _tensor(fields: dict):
         raise ReportError("a tensor shape that is not a short list of sizes")
     count = math.prod(shape)
     if count > MAX_TENSOR_ELEMENTS or not isinstance(data, str):
-        raise ReportError(f"a tensor of {count} elements (at most {MAX_TENSOR_ELEMENTS})")
+        raise ReportError(f"a tensor of more than {MAX_TENSOR_ELEMENTS} elements, or without its data")
     try:
         raw = base64.b64decode(data, validate=True)
     except ValueError:
@@ -230,10 +230,16 @@ def send(line: bytes, fd: int | None = None) -> None:
 
 def clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, saying so; control characters other than newline and tab removed."""
-    text = "".join(
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 40] + f"\n... ({len(text) - limit + 40} characters cut)"
+
+
+def printable(text: str) -> str:
+    """`text` without control characters other than newline and tab (a terminal's escape sequences among them),
+    and without lone surrogates."""
+    return "".join(
         char for char in text if char in "\n\t" or (char.isprintable() and not 0xD800 <= ord(char) <= 0xDFFF)
     )
-    return text if len(text) <= limit else text[: limit - 40] + f"\n... ({len(text) - limit + 40} characters cut)"
 
 
 def _line(fields: dict) -> bytes:
@@ -245,7 +251,7 @@ def _line(fields: dict) -> bytes:
 
 def _fields(line: bytes) -> dict:
     if len(line) > MAX_LINE_BYTES:
-        raise ReportError(f"a report line of {len(line)} bytes (at most {MAX_LINE_BYTES})")
+        raise ReportError(f"a report line of more than {MAX_LINE_BYTES} bytes")
     try:
         fields = json.loads(line)
     except (ValueError, RecursionError):
@@ -292,6 +298,13 @@ def _member(enum, value):
 
 
 def _text(value, limit: int) -> str:
+    """A text the sandbox sent, for messages: clipped there, but graded code may have replaced the clipping, so
+    its control characters are removed here again (an escape sequence would reach the instructor's terminal)."""
+    return printable(_string(value, limit))
+
+
+def _string(value, limit: int) -> str:
+    """A string the sandbox sent as it is: a value the check compares (a decoded text may hold any character)."""
     if not isinstance(value, str) or len(value) > limit:
         raise ReportError(f"a text field that is not a string of at most {limit} characters")
     return value

@@ -4,12 +4,16 @@ process (said plainly, with what that does not guarantee).
 In the sandbox graded code sees a read-only tree (the kata, the tests, the corpus, a copy of one
 submission; no solutions/, no other submission, no output folder, no instructor checkout), the Python
 it runs on, a private /tmp and nothing else; it has no network, its own PID namespace (every process
-dies with the run), and when the grader runs as root it runs as an unprivileged user of its own. Memory
+dies with the run), no kernel keyring (a seccomp filter refuses its system calls), and when the grader runs
+as root it runs as an unprivileged user of its own. Memory
 and process count are limited for the run as a whole (a cgroup where one can be made, else a watchdog
 that sums the run's memory, and the process limit of its own user). Only the report pipe comes back.
 """
 
+import contextlib
+import errno
 import fcntl
+import functools
 import json
 import os
 import select
@@ -17,8 +21,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +60,10 @@ def detect(sandboxing: str = "preferred") -> Confinement:
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
     reason = "the sandbox was switched off (--without-sandbox)"
     bwrap = shutil.which("bwrap") if sandboxing != "off" else None
-    if bwrap:
-        trial = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"], capture_output=True
-        )
+    if bwrap and isinstance(keyring_filter(), str):
+        reason = keyring_filter()
+    elif bwrap:
+        trial = _trial(bwrap)
         if trial.returncode == 0:
             return Confinement(
                 bwrap, as_root, "each stage ran in a bubblewrap sandbox (see the README's Grading section)"
@@ -74,6 +80,46 @@ def detect(sandboxing: str = "preferred") -> Confinement:
         "read (solutions/ included), use the network and start processes that outlive the stage"
         + ("; it ran as a user of its own, whose processes were all killed after each stage." if as_root else "."),
     )
+
+
+def _trial(bwrap: str) -> subprocess.CompletedProcess:
+    """A sandbox as graded code gets one, filter included, running `true`."""
+    with _filter_pipe() as descriptor:
+        command = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--seccomp", str(descriptor)]
+        return subprocess.run([*command, "true"], capture_output=True, pass_fds=(descriptor,))
+
+
+@functools.cache
+def keyring_filter() -> bytes | str:
+    """The seccomp program (classic BPF, for bubblewrap's --seccomp) that makes the kernel keyring's system calls
+    fail with EPERM, or why it cannot be built here. The keyring is the one store the sandbox's namespaces leave
+    shared: a user's keys outlive its processes, so a run of the user graded code runs as could keep the hidden
+    tests there for a later run to print (and, without root, read the grader's session keyring). libseccomp
+    builds the program: it knows each architecture's system call numbers, and its program kills a call made in
+    another architecture's convention (x32, i386), which a filter written by hand would have to get right."""
+    try:
+        import pyseccomp
+    except (ImportError, OSError) as error:  # OSError: the binding found no libseccomp to load
+        return f"libseccomp cannot load here ({error}); on Debian or Ubuntu: apt-get install libseccomp2"
+    refusing = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    for call in ("add_key", "request_key", "keyctl"):
+        refusing.add_rule(pyseccomp.ERRNO(errno.EPERM), call)
+    with tempfile.TemporaryFile() as program:
+        refusing.export_bpf(program)
+        program.seek(0)
+        return program.read()
+
+
+@contextlib.contextmanager
+def _filter_pipe() -> Iterator[int]:
+    """The read end of a pipe that holds the keyring filter, for bubblewrap, which reads it to the end."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, keyring_filter())  # a few hundred bytes: the pipe's buffer holds them
+    os.close(write_end)
+    try:
+        yield read_end
+    finally:
+        os.close(read_end)
 
 
 class RunStopped(Exception):
@@ -132,17 +178,17 @@ class ConfinedRun:
         self.run_folder = run_folder
         self.cgroup = Cgroup.create(f"kata-{os.getpid()}-{slot}", limits)
         read_end, write_end = os.pipe()
-        command = self._wrapped(argv, tree)
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=None if os.environ.get("KATA_SANDBOX_STDERR") else subprocess.DEVNULL,  # for maintainers
-            pass_fds=(write_end,),
-            start_new_session=True,
-            env=self._environment(tree, write_end),
-            cwd="/",
-        )
+        with _filter_pipe() if confinement.sandboxed else contextlib.nullcontext() as filter_end:
+            self.process = subprocess.Popen(
+                self._wrapped(argv, tree, filter_end),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=None if os.environ.get("KATA_SANDBOX_STDERR") else subprocess.DEVNULL,  # for maintainers
+                pass_fds=(write_end,) if filter_end is None else (write_end, filter_end),
+                start_new_session=True,
+                env=self._environment(tree, write_end),
+                cwd="/",
+            )
         os.close(write_end)
         self.pipe = os.fdopen(read_end, "rb", buffering=0)
         self.buffer = b""
@@ -179,7 +225,10 @@ class ConfinedRun:
             self.received += len(chunk)
             self.buffer += chunk
             if self.received > MAX_REPORT_BYTES or (b"\n" not in self.buffer and len(self.buffer) > MAX_LINE_BYTES):
-                raise ValueError(f"the run sent more than the protocol allows ({self.received} bytes)")
+                raise ValueError(  # the limits, never the count: a run that can read the hidden tests chooses that
+                    f"the run sent more than the protocol allows (a line of {MAX_LINE_BYTES} bytes, "
+                    f"{MAX_REPORT_BYTES} in all)"
+                )
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line
 
@@ -213,13 +262,13 @@ class ConfinedRun:
 
     # ---- the command line ------------------------------------------------------------------------------
 
-    def _wrapped(self, argv: list[str], tree: Path) -> list[str]:
+    def _wrapped(self, argv: list[str], tree: Path, filter_end: int | None) -> list[str]:
         """The launcher that joins the cgroup and sets the per-process limits, then becomes the sandbox."""
         spec = {
             "cgroup_procs": [str(path) for path in (self.cgroup.procs_files if self.cgroup else [])],
             "memory_bytes": (self.limits.memory_mb + 2048) * 2**20,  # per process, a backstop behind the run's limit
             "processes": self._process_limit(),
-            "argv": self._confined(argv, tree),
+            "argv": self._confined(argv, tree, filter_end),
         }
         return [sys.executable, "-I", "-S", str(Path(__file__).with_name("launcher.py")), json.dumps(spec)]
 
@@ -228,7 +277,7 @@ class ConfinedRun:
             return self.limits.processes  # the run's own user: the limit is the run's alone
         return self.limits.processes + _tasks_of(os.getuid())  # shared with the grader's user
 
-    def _confined(self, argv: list[str], tree: Path) -> list[str]:
+    def _confined(self, argv: list[str], tree: Path, filter_end: int | None) -> list[str]:
         drop = (
             ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--inh-caps=-all"]
             + ["--bounding-set=-all", "--no-new-privs", "--"]
@@ -238,7 +287,7 @@ class ConfinedRun:
         if not self.confinement.sandboxed:
             return [*drop, *argv]
         options = _bwrap_options(tree, self.run_folder, self.confinement.as_root)
-        return [self.confinement.bwrap, *options, "--", *drop, *argv]
+        return [self.confinement.bwrap, *options, "--seccomp", str(filter_end), "--", *drop, *argv]
 
     def _environment(self, tree: Path, report_fd: int) -> dict[str, str]:
         root = self.confinement.tree_root(tree)

@@ -86,6 +86,41 @@ def test_a_refusal_quotes_nothing_the_sandbox_sent(fields, parse):
     assert "the_answer" not in str(refused.value) and "hidden" not in str(refused.value)
 
 
+# Numbers a run that read the hidden tests might encode them in: a tensor's shape (each size allowed, their
+# product not) and a line's length past the limit.
+SIZES = (31_415, 92_653)
+PADDING = report.MAX_LINE_BYTES + 5_897
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        json.dumps({"kata": 1, "event": "answer", "symbol": TEST,
+                    "value": {"tensor": {"dtype": "float32", "shape": list(SIZES), "data": ""}}}).encode(),
+        json.dumps({"kata": 1, "event": "end", "padding": " " * PADDING}).encode(),
+    ],
+    ids=["tensor-size", "line-length"],
+)  # fmt: skip
+def test_a_refusal_quotes_no_number_the_sandbox_chose(line):
+    with pytest.raises(ReportError) as refused:
+        report.parse_probe_answer(line, {TEST}) if b"answer" in line else report.parse_test_event(line, {TEST})
+    chosen = [str(SIZES[0] * SIZES[1]), str(len(line))]
+    assert not any(number in str(refused.value) for number in chosen), str(refused.value)
+
+
+def test_texts_lose_their_control_characters_on_the_grader_s_side_and_values_keep_theirs():
+    """Graded code can replace the clipping in its sandbox: an escape sequence in a message would reach the
+    instructor's terminal. A value is data the check compares, so it arrives as it was sent."""
+    escape = "\x1b]0;title\x07\x1b[2Kforged"
+    fields = {**json.loads(report.finished_line(result())), "message": escape, "location": escape, "output": escape}
+    finished = report.parse_test_event(json.dumps(fields).encode(), {TEST})
+    assert "\x1b" not in finished.message + finished.location + finished.output
+    error = json.dumps({"kata": 1, "event": "answer", "symbol": TEST, "error": escape}).encode()
+    assert "\x1b" not in report.parse_probe_answer(error, {TEST}).error
+    value = json.dumps({"kata": 1, "event": "answer", "symbol": TEST, "value": {"plain": escape}}).encode()
+    assert report.parse_probe_answer(value, {TEST}).value == escape
+
+
 def test_a_test_reported_twice_is_refused_by_the_grader_s_expected_set():
     line = report.finished_line(result()).strip()
     report.parse_test_event(line, {TEST})
