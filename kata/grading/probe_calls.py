@@ -3,14 +3,20 @@ sends back what came out, as data. It computes no expected value (that happens o
 and its sandbox holds nothing but this file, the protocol and the submission.
 
     python -m kata.grading.probe_calls INPUTS.json SUBMISSION_FOLDER SECONDS_PER_STAGE
+    python -m kata.grading.probe_calls --at-scale SUBMISSION_FOLDER STAGE...   (see AT_SCALE)
 
 Each stage's calls run in a forked child with a time limit, so a submission that crashes or loops in
 one stage still has its other stages checked.
 """
 
+import array
+import contextlib
 import dataclasses
+import hashlib
 import importlib
+import json
 import os
+import random
 import sys
 from collections.abc import Callable
 
@@ -1236,6 +1242,81 @@ def merges_of(tokenizer) -> list[list[int]]:
     return sorted(([int(a), int(b), int(new)] for (a, b), new in tokenizer.merges.items()), key=lambda m: m[2])
 
 
+# ---- at scale: the calls some tests make on the whole corpus, timed by the grader -----------------------
+
+# A test that only slow code fails (the hidden round trip of stage 1, for one) fails by its time limit, which the
+# calls above, on short inputs, never meet: a forged pass of it would count. So the grader also times these calls
+# on inputs of the corpus's size, in a run of their own that learns its inputs only once its imports are done.
+AT_SCALE: dict[str, Callable] = {}
+SCALE_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \n!?.,;:'-&3$é你😀"
+
+
+def at_scale(symbol: str):
+    def register(function):
+        AT_SCALE[symbol] = function
+        return function
+
+    return register
+
+
+def scale_inputs(seed: int, length: int) -> tuple[list[str], str, list[int]]:
+    """A sorted vocabulary of 40 characters, a text of `length` characters over it, and `length` ids, all from
+    `seed`: the grader makes the same to compute the answers' digests."""
+    rng = random.Random(seed)
+    vocabulary = sorted(rng.sample(SCALE_CHARACTERS, 40))
+    return vocabulary, "".join(rng.choices(vocabulary, k=length)), rng.choices(range(len(vocabulary)), k=length)
+
+
+def text_digest(text) -> str:
+    return hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def ids_digest(ids) -> str:
+    values = ids.tolist() if hasattr(ids, "tolist") else ids
+    return hashlib.sha256(array.array("q", [int(i) for i in values]).tobytes()).hexdigest()
+
+
+def vocabulary_digest(vocabulary) -> str:
+    return text_digest("\0".join(str(char) for char in vocabulary))
+
+
+@at_scale("s01_tokenizer.build_vocabulary")
+def build_vocabulary_at_scale(vocabulary, text, ids):
+    return vocabulary_digest(stage("s01_tokenizer").build_vocabulary(text))
+
+
+@at_scale("s01_tokenizer.CharTokenizer")
+def char_tokenizer_at_scale(vocabulary, text, ids):
+    tokenizer = stage("s01_tokenizer").CharTokenizer(list(vocabulary))
+    return {"encoded": ids_digest(tokenizer.encode(text)), "decoded": text_digest(tokenizer.decode(ids))}
+
+
+@at_scale("s02_batches.encode_text")
+def encode_text_at_scale(vocabulary, text, ids):
+    return ids_digest(stage("s02_batches").encode_text(text, ProbeTokenizer(vocabulary)))
+
+
+def main_at_scale(submission: str, *stage_names: str) -> None:
+    """Import the stages, say so, read the seed and length the grader then sends, and answer each symbol."""
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, submission)
+    import torch
+
+    torch.set_num_threads(1)
+    for name in stage_names:
+        with contextlib.suppress(BaseException):  # an import that fails fails again in the call, as its answer
+            stage(name)
+    report.send(report.ready_line())
+    request = json.loads(sys.stdin.buffer.read(1024))
+    made = scale_inputs(int(request["seed"]), int(request["length"]))
+    for symbol in [symbol for symbol in AT_SCALE if symbol.split(".")[0] in stage_names]:
+        try:
+            line = report.answer_line(symbol, AT_SCALE[symbol](*made))
+        except BaseException as error:
+            line = report.answer_line(symbol, error=f"{type(error).__name__}: {error}")
+        report.send(line)
+
+
 # ---- running them -----------------------------------------------------------------------------------
 
 
@@ -1289,4 +1370,7 @@ def _wait(pid: int, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--at-scale":
+        main_at_scale(*sys.argv[2:])
+    else:
+        main(*sys.argv[1:4])

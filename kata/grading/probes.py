@@ -159,7 +159,12 @@ def vocabulary_size(rng: torch.Generator, block_size: int, n_embd: int) -> int:
 # ---- stage 1 ----------------------------------------------------------------------------------------
 
 
-@probe("s01_tokenizer.build_vocabulary", lambda inputs: oracles.vocabulary(inputs["text"]))
+# The check at scale (at_scale.py) times the corpus-wide calls; its aspect backs the tests that make them.
+@probe(
+    "s01_tokenizer.build_vocabulary",
+    lambda inputs: oracles.vocabulary(inputs["text"]),
+    backs={"at_scale": ("test_corpus_gives_the_lectures_65_characters", "test_the_whole_corpus_survives_a_round_trip")},
+)
 def vocabulary_inputs(rng):
     characters = distinct_characters(rng, 12)
     # Starting with three characters in descending order, the text never meets them sorted; "a" and "B" sort
@@ -208,6 +213,7 @@ TOKENIZER_ASPECTS = {
     "rejects_bad_id": ("test_an_id_out_of_range",),
     "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
     "empty": ("test_decode_undoes_encode", "test_encode_undoes_decode"),  # both draw empty cases
+    "at_scale": ("test_the_whole_corpus_survives_a_round_trip",),
 }
 
 
@@ -247,7 +253,11 @@ def encode_answer(inputs):
     }
 
 
-@probe("s02_batches.encode_text", encode_answer, backs={"empty": ("test_short_texts_give_1d_int64",)})
+@probe(
+    "s02_batches.encode_text",
+    encode_answer,
+    backs={"empty": ("test_short_texts_give_1d_int64",), "at_scale": ("test_the_corpus",)},
+)
 def encode_inputs(rng):
     vocabulary = distinct_characters(rng, 10)
     return {"vocabulary": vocabulary, "text": text_over(rng, vocabulary, integer(rng, 0, 50))}

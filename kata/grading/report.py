@@ -124,6 +124,19 @@ def answer_line(symbol: str, value=None, error: str = "") -> bytes:
     return _line({"event": "answer", "symbol": symbol, "value": _encode(value)})
 
 
+def ready_line() -> bytes:
+    """What the run of the check at scale sends once its imports are done: the grader then sends its inputs."""
+    return _line({"event": "ready"})
+
+
+def parse_ready(line: bytes) -> None:
+    with _refused_if_unreadable():
+        fields = _fields(line)
+        if fields.pop("event", None) != "ready":
+            raise ReportError("a run of the check at scale that did not say it was ready first")
+        _exactly(fields, set())
+
+
 def parse_probe_answer(line: bytes, expected: set[str]) -> ProbeAnswer:
     with _refused_if_unreadable():
         return _probe_answer(_fields(line), expected)

@@ -170,9 +170,18 @@ class ConfinedRun:
     leaving it kills every process of the run, whatever happened."""
 
     def __init__(
-        self, argv: list[str], *, confinement: Confinement, tree: Path, run_folder: Path, limits: Limits, slot: int
+        self,
+        argv: list[str],
+        *,
+        confinement: Confinement,
+        tree: Path,
+        run_folder: Path,
+        limits: Limits,
+        slot: int,
+        fed: bool = False,
     ):
-        """`slot` is a user claimed with claim_users (when root): no other run, of any grader, uses it now."""
+        """`slot` is a user claimed with claim_users (when root): no other run, of any grader, uses it now.
+        `fed`: the run reads its standard input, which the grader writes later (`feed`), else it reads nothing."""
         self.confinement, self.limits, self.uid = confinement, limits, slot
         self.tree_root = confinement.tree_root(tree)
         self.run_folder = run_folder
@@ -181,7 +190,7 @@ class ConfinedRun:
         with _filter_pipe() if confinement.sandboxed else contextlib.nullcontext() as filter_end:
             self.process = subprocess.Popen(
                 self._wrapped(argv, tree, filter_end),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if fed else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=None if os.environ.get("KATA_SANDBOX_STDERR") else subprocess.DEVNULL,  # for maintainers
                 pass_fds=(write_end,) if filter_end is None else (write_end, filter_end),
@@ -204,6 +213,8 @@ class ConfinedRun:
     def __exit__(self, *exc):
         self.kill()
         self.pipe.close()
+        if self.process.stdin:
+            self.process.stdin.close()
         return False
 
     def read_line(self, timeout: float) -> bytes | None:
@@ -231,6 +242,14 @@ class ConfinedRun:
                 )
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line
+
+    def feed(self, data: bytes) -> None:
+        """Write all of the run's standard input (a run made with fed=True), then close it."""
+        try:
+            self.process.stdin.write(data)
+            self.process.stdin.close()
+        except OSError:  # the run is gone or closed its input: what it reports, or not, says the rest
+            pass
 
     def finish(self, timeout: float) -> RunEnd:
         """Wait for the process to end (killing it after `timeout` s) and say how it ended."""

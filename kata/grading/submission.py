@@ -1,6 +1,7 @@
 """Grading one submission: its probe run, then each stage's tests in a sandbox of their own, then the
 confirmation of every pass (confirm.py). The grade is plain data; outputs.py writes it."""
 
+import json
 import secrets
 import sys
 import sysconfig
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata import reference_runs
-from kata.grading import probes, report
+from kata.grading import at_scale, probe_calls, probes, report
 from kata.grading.confirm import confirm
 from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
 from kata.grading.sandbox import INSIDE_TREE, RUN, ConfinedRun, Confinement, RunStopped
@@ -112,6 +113,8 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
     grade.notes += copy.refused + [note for stage, note in copy.notes if stage in graded]
     started = time.monotonic()
     refuted = _probe(copy, run_folder, setting, slot)
+    for symbol, wrong in _probe_at_scale(copy, run_folder, setting, slot).items():
+        refuted[symbol] = {**refuted.get(symbol, {}), **wrong}
     grade.probe_seconds = time.monotonic() - started
     for stage in setting.stages:
         if setting.stop_requested.is_set():
@@ -193,6 +196,49 @@ def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) 
         elif found := probes.verdict(symbol, inputs[symbol], answer.value):
             refuted[symbol] = found
     return refuted
+
+
+def _probe_at_scale(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) -> dict[str, dict[str, str]]:
+    """What the check at scale (at_scale.py) finds wrong, by symbol: a run per stage, timed once its imports
+    are done, each answer due within twice the limit of the graded tests it backs."""
+    refuted: dict[str, dict[str, str]] = {}
+    graded = [nodeid for nodeids in setting.expected.values() for nodeid in nodeids]
+    for stage_name, symbols in at_scale.symbols_by_stage(setting.probed_stages).items():
+        backed = [n for n in graded if any(probes.backs_the_test(s, at_scale.ASPECT, n) for s in symbols)]
+        if not backed:
+            continue
+        limit = 2 * max(setting.limits.for_test(nodeid) for nodeid in backed)
+        refuted |= _one_run_at_scale(stage_name, symbols, limit, (copy, run_folder, setting, slot))
+    return refuted
+
+
+def _one_run_at_scale(stage_name: str, symbols: list[str], limit: float, where: tuple) -> dict[str, dict[str, str]]:
+    copy, run_folder, setting, slot = where
+    argv = [sys.executable, "-m", "kata.grading.probe_calls", "--at-scale"]
+    argv += [setting.inside(copy.folder, run_folder), stage_name]
+    confinement = dict(confinement=setting.confinement, tree=setting.probe_tree, run_folder=run_folder)
+    seed, answers, missing = secrets.randbits(31), {}, "its run ended early"
+    with ConfinedRun(argv, **confinement, limits=setting.limits, slot=slot, fed=True) as run:
+        try:
+            if (line := run.read_line(STARTUP_SECONDS)) is None:
+                raise ReportError("a run of the check at scale that ended before it was ready")
+            report.parse_ready(line)
+            run.feed(json.dumps({"seed": seed, "length": at_scale.CORPUS_LENGTH}).encode())
+            deadline = time.monotonic() + limit
+            while len(answers) < len(symbols):
+                if (line := run.read_line(max(deadline - time.monotonic(), 0.01))) is None:
+                    break
+                answer = report.parse_probe_answer(line, set(symbols) - set(answers))
+                if time.monotonic() > deadline:  # it came, but late
+                    raise TimeoutError
+                answers[answer.symbol] = answer
+        except TimeoutError:
+            missing = "it ran out of that time"
+        except (ReportError, ValueError, RunStopped) as error:
+            missing = f"its report was refused ({error})"
+    made = probe_calls.scale_inputs(seed, at_scale.CORPUS_LENGTH)
+    verdicts = {s: at_scale.verdict(s, made, answers.get(s), limit=limit, missing=missing) for s in symbols}
+    return {symbol: wrong for symbol, wrong in verdicts.items() if wrong}
 
 
 # ---- the test runs ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable
 
 from kata import implementation
-from kata.grading import probe_calls, probes, report
+from kata.grading import at_scale, probe_calls, probes, report
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 
 
@@ -40,6 +40,29 @@ def refutations_on_draws(folder, symbols: list[str], seeds: list[int]) -> dict[i
         ]
         found[seed] = _refuted(symbols, inputs, {answer.symbol: answer for answer in answers})
     return found
+
+
+def refutations_at_scale(folder, seed: int) -> dict[str, dict[str, str]]:
+    """What the check at scale finds wrong in `folder`'s answers, by symbol, untimed: whether correct code
+    answers it right (its timing is proven by grading slow code, tests/runner/test_at_scale.py)."""
+    made = probe_calls.scale_inputs(seed, at_scale.CORPUS_LENGTH)
+
+    def answer(write_end: int) -> None:
+        for symbol, call in probe_calls.AT_SCALE.items():
+            try:
+                report.send(report.answer_line(symbol, call(*made)), write_end)
+            except Exception as error:
+                report.send(report.answer_line(symbol, error=f"{type(error).__name__}: {error}"), write_end)
+
+    lines = _in_a_child(folder, answer).splitlines()
+    answers = {
+        answer.symbol: answer for answer in (report.parse_probe_answer(line, set(at_scale.EXPECTED)) for line in lines)
+    }
+    found = {
+        symbol: at_scale.verdict(symbol, made, answers.get(symbol), limit=0, missing="none came back")
+        for symbol in at_scale.EXPECTED
+    }
+    return {symbol: wrong for symbol, wrong in found.items() if wrong}
 
 
 def _refuted(symbols: list[str], inputs: dict, answers: dict[str, report.ProbeAnswer]) -> dict[str, dict[str, str]]:

@@ -4,10 +4,10 @@ with the references and with every correct variant, so it never takes a point fr
 import pytest
 import torch
 from catalogs import MISTAKES, VARIANTS
-from probe_runs import draws_for, refutations, refutations_on_draws
+from probe_runs import draws_for, refutations, refutations_at_scale, refutations_on_draws
 
 from kata import reference_runs
-from kata.grading import probe_calls, probes
+from kata.grading import at_scale, probe_calls, probes
 from kata.grading.confirm import confirm
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 from kata.results import Outcome, TestResult
@@ -79,6 +79,18 @@ def test_every_correct_variant_passes_its_stages_probes(variant, tmp_path):
     symbols = [symbol for symbol in ALL_SYMBOLS if symbol.split(".")[0] == variant.stage]
     for seed in draws_for(variant.name):
         assert disagreements(folder, symbols, seed) == {}, f"the probes reject a correct variant that {variant.what}"
+    if variant.stage in at_scale.symbols_by_stage([variant.stage]):
+        assert refutations_at_scale(folder, draws_for(variant.name)[-1]) == {}, f"at scale, for one that {variant.what}"
+
+
+def test_the_references_answer_the_check_at_scale():
+    assert refutations_at_scale(REPOSITORY_ROOT / "solutions", 0) == {}
+
+
+def test_every_call_at_scale_has_its_expected_answer_and_backs_the_tests_of_its_size():
+    assert sorted(at_scale.EXPECTED) == sorted(probe_calls.AT_SCALE)
+    for symbol in at_scale.EXPECTED:
+        assert probes.PROBES[symbol].backs.get(at_scale.ASPECT), f"{symbol}'s check at scale backs no test"
 
 
 def test_every_aspect_backs_a_test_that_exercises_its_symbol():

@@ -121,6 +121,13 @@ def test_texts_lose_their_control_characters_on_the_grader_s_side_and_values_kee
     assert report.parse_probe_answer(value, {TEST}).value == escape
 
 
+def test_the_check_at_scale_must_say_it_is_ready_before_anything_else():
+    report.parse_ready(report.ready_line().strip())
+    for line in (report.answer_line(TEST, 1), json.dumps({"kata": 1, "event": "ready", "seed": 1}).encode()):
+        with pytest.raises(ReportError):
+            report.parse_ready(line.strip())
+
+
 def test_a_test_reported_twice_is_refused_by_the_grader_s_expected_set():
     line = report.finished_line(result()).strip()
     report.parse_test_event(line, {TEST})

@@ -1,0 +1,54 @@
+"""The check at scale (kata/grading/at_scale.py) under `kata grade`: a test that only slow code fails, by its time
+limit, can no longer be forged to pass. Found by a red-team pass: a stage 1 whose decode is quadratic, with a
+forger that reports every test passed and ends the hidden round trip at once, scored 10 of 10."""
+
+import json
+import shutil
+
+import pytest
+
+from kata.cli import main
+from kata.manifest import REPOSITORY_ROOT
+
+pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("grade")]
+
+# decode with a queue whose pop(0) is O(n): right on every input, some minutes on the corpus
+LOOP = "        for position, token_id in enumerate(ids):\n"
+QUADRATIC = (
+    "        pending, position = list(ids), -1\n"
+    "        while pending:\n"
+    "            position += 1\n"
+    "            token_id = pending.pop(0)\n"
+)
+# in the test runs, every result reported passed, and the hidden run (where the round trip is) ended at once
+FORGER = """
+import glob as _glob, sys as _sys
+if getattr(_sys.modules["__main__"].__spec__, "name", "") == "kata.grading.stage_run":
+    from kata.grading import report as _report
+    _report.finished_line = lambda result: _report._line({"event": "result", "test": result.nodeid,
+        "outcome": "passed", "kind": "none", "message": "", "location": "", "output": ""})
+    if _glob.glob("/grading/tests/hidden/*.py"):
+        raise RuntimeError("ended at once")
+"""
+
+
+def slow_stage_1(folder, *, forged: bool):
+    shutil.copytree(REPOSITORY_ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / "s01_tokenizer.py"
+    source = path.read_text().replace(LOOP, QUADRATIC)
+    path.write_text(source + (FORGER if forged else ""))
+    return folder
+
+
+def test_a_forged_pass_of_a_test_only_slow_code_fails_earns_nothing(tmp_path):
+    honest, forged = slow_stage_1(tmp_path / "honest", forged=False), slow_stage_1(tmp_path / "forged", forged=True)
+    out = tmp_path / "out"
+    assert (
+        main(["grade", "--stage", "1", "--jobs", "2", f"--impl={honest}", f"--impl={forged}", "--out", str(out)]) == 0
+    )
+    graded = {name: json.loads((out / name / "results.json").read_text()) for name in ("honest", "forged")}
+    failed = [test["name"] for test in graded["honest"]["tests"] if test["status"] != "passed"]
+    assert len(failed) == 1 and "test_the_whole_corpus_survives_a_round_trip" in failed[0], failed
+    assert graded["honest"]["extra_data"]["stages"]["s01_tokenizer"]["problem"] == ""
+    stage = graded["forged"]["extra_data"]["stages"]["s01_tokenizer"]
+    assert stage["score"] == 0 and "1,115,394 characters" in stage["problem"], stage
