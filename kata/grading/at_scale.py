@@ -5,8 +5,8 @@ A test that only slow code fails, fails by its time limit, and the check's calls
 never see slowness: a forged pass of such a test would count. So the same calls also run on inputs of the
 corpus's size, drawn afresh for each submission and sent to the run only once its imports are done (nothing
 can be computed before the clock starts), and each answer must come back, right, within twice the time limit of
-the tests it backs: honest code that passes those tests is nowhere near it. A wrong answer here takes the
-points of those tests alone (the aspect below), never the stage's: the short inputs judge the values.
+the tests it backs and the run's own work: honest code that passes those tests is nowhere near it. A wrong answer
+here takes the points of those tests alone (the aspect below), never the stage's: the short inputs judge values.
 """
 
 from collections.abc import Iterable
@@ -15,6 +15,9 @@ from kata.grading import probe_calls
 
 ASPECT = "at_scale"  # the aspect a late or wrong answer here refutes; probes.PROBES says which tests it backs
 CORPUS_LENGTH = 1_115_394  # the characters of the tests' corpus, whose calls these stand for
+# Beside the learner's calls, the run draws the text and hashes the answers (about a second idle, a few under
+# load): a tight --test-timeout must not make correct code late.
+OWN_WORK_SECONDS = 10.0
 
 
 def _encoded(vocabulary: list[str], text: str) -> list[int]:

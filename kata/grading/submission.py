@@ -200,14 +200,14 @@ def _probe(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) 
 
 def _probe_at_scale(copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int) -> dict[str, dict[str, str]]:
     """What the check at scale (at_scale.py) finds wrong, by symbol: a run per stage, timed once its imports
-    are done, each answer due within twice the limit of the graded tests it backs."""
+    are done, each answer due within twice the limit of the graded tests it backs, and its own work."""
     refuted: dict[str, dict[str, str]] = {}
     graded = [nodeid for nodeids in setting.expected.values() for nodeid in nodeids]
     for stage_name, symbols in at_scale.symbols_by_stage(setting.probed_stages).items():
         backed = [n for n in graded if any(probes.backs_the_test(s, at_scale.ASPECT, n) for s in symbols)]
         if not backed:
             continue
-        limit = 2 * max(setting.limits.for_test(nodeid) for nodeid in backed)
+        limit = 2 * max(setting.limits.for_test(nodeid) for nodeid in backed) + at_scale.OWN_WORK_SECONDS
         refuted |= _one_run_at_scale(stage_name, symbols, limit, (copy, run_folder, setting, slot))
     return refuted
 
@@ -217,28 +217,46 @@ def _one_run_at_scale(stage_name: str, symbols: list[str], limit: float, where: 
     argv = [sys.executable, "-m", "kata.grading.probe_calls", "--at-scale"]
     argv += [setting.inside(copy.folder, run_folder), stage_name]
     confinement = dict(confinement=setting.confinement, tree=setting.probe_tree, run_folder=run_folder)
-    seed, answers, missing = secrets.randbits(31), {}, "its run ended early"
+    seed = secrets.randbits(31)
     with ConfinedRun(argv, **confinement, limits=setting.limits, slot=slot, fed=True) as run:
-        try:
-            if (line := run.read_line(STARTUP_SECONDS)) is None:
-                raise ReportError("a run of the check at scale that ended before it was ready")
-            report.parse_ready(line)
-            run.feed(json.dumps({"seed": seed, "length": at_scale.CORPUS_LENGTH}).encode())
-            deadline = time.monotonic() + limit
-            while len(answers) < len(symbols):
-                if (line := run.read_line(max(deadline - time.monotonic(), 0.01))) is None:
-                    break
-                answer = report.parse_probe_answer(line, set(symbols) - set(answers))
-                if time.monotonic() > deadline:  # it came, but late
-                    raise TimeoutError
-                answers[answer.symbol] = answer
-        except TimeoutError:
-            missing = "it ran out of that time"
-        except (ReportError, ValueError, RunStopped) as error:
-            missing = f"its report was refused ({error})"
+        answers, missing = _answers_at_scale(run, symbols, seed, limit)
     made = probe_calls.scale_inputs(seed, at_scale.CORPUS_LENGTH)
     verdicts = {s: at_scale.verdict(s, made, answers.get(s), limit=limit, missing=missing) for s in symbols}
     return {symbol: wrong for symbol, wrong in verdicts.items() if wrong}
+
+
+def _answers_at_scale(run: ConfinedRun, symbols: list[str], seed: int, limit: float) -> tuple[dict, str]:
+    """The answers that came back within `limit` s of the inputs being sent, and why any other did not."""
+    answers: dict[str, report.ProbeAnswer] = {}
+    try:
+        _start_at_scale(run, seed)
+        deadline = time.monotonic() + limit
+        while len(answers) < len(symbols):
+            if (line := run.read_line(max(deadline - time.monotonic(), 0.01))) is None:
+                return answers, "its run ended early"
+            answer = report.parse_probe_answer(line, set(symbols) - set(answers))
+            if time.monotonic() > deadline:  # it came, but late
+                raise TimeoutError
+            answers[answer.symbol] = answer
+    except TimeoutError:
+        return answers, "it ran out of that time"
+    except RunStopped as error:
+        return answers, str(error)
+    except (ReportError, ValueError) as error:
+        return answers, f"its report was refused ({error})"
+    return answers, ""
+
+
+def _start_at_scale(run: ConfinedRun, seed: int) -> None:
+    """Wait for the run to say its imports are done, then send it its inputs: the clock starts now."""
+    try:
+        line = run.read_line(STARTUP_SECONDS)
+    except TimeoutError:
+        raise RunStopped(f"its imports were not done after {STARTUP_SECONDS:g} s") from None
+    if line is None:
+        raise ReportError("a run of the check at scale that ended before it was ready")
+    report.parse_ready(line)
+    run.feed(json.dumps({"seed": seed, "length": at_scale.CORPUS_LENGTH}).encode())
 
 
 # ---- the test runs ---------------------------------------------------------------------------------
