@@ -348,6 +348,16 @@ def stage_named(name: str) -> Stage:
     raise KeyError(f"no stage called {name!r}; the stages are {known}")
 
 
+def builds_on(name: str) -> list[str]:
+    """The stages `name` builds on, directly or through another, earliest first."""
+    found: list[str] = []
+    for prerequisite in stage_named(name).prerequisites:
+        found += [earlier for earlier in builds_on(prerequisite) if earlier not in found]
+        if prerequisite not in found:
+            found.append(prerequisite)
+    return found
+
+
 def stage_of_test_file(path: str | Path) -> Stage | None:
     return next((stage for stage in stages() if stage.owns_test_file(path)), None)
 

@@ -420,6 +420,14 @@ def earlier_stage_first(stage_name: str, failing_stage: str) -> str:
     return sentences(f"{stage_name} builds on {failing_stage}, which fails here: finish {failing_stage} first")
 
 
+def earlier_stage_fails_in_the_grade(stage_name: str, failing_stage: str, *, failed: int, tests: int) -> str:
+    """For a grade, which runs each stage on its own: the stage this one builds on failed its own tests."""
+    return sentences(
+        f"{stage_name} builds on {failing_stage}, which fails {failed} of its {tests} tests in this grade: fix "
+        f"{failing_stage} first, as this failure may well come from it"
+    )
+
+
 def raised_in_an_earlier_stage(raising_stage: str, *, passes: bool, call_site: str) -> str:
     """For an error raised in the code of a stage this one builds on, which did not fail in this run: it passed
     its own tests here, or they did not run (it may well pass: `kata` runs a stage once those before it pass)."""

@@ -24,7 +24,7 @@ from kata import (
 )
 from kata.implementation import EarlierTestTookTooLong, TestTookTooLong, display_path
 from kata.limits import Limits, limits_from
-from kata.manifest import REPOSITORY_ROOT, stage_named, stage_of_test_file, stages
+from kata.manifest import REPOSITORY_ROOT, builds_on, stage_of_test_file, stages
 from kata.messages import deepest_call_into, earlier_stage_first, explain, raised_in_an_earlier_stage
 from kata.stage_status import StageState, status_from_results
 from kata.suite import ResultCollector, anything_frozen, freeze_what_is_loaded
@@ -222,7 +222,7 @@ def _earlier_stage_to_finish(item, location: str, traceback) -> str:
     stage = stage_of_test_file(item.path)
     if stage is None:
         return ""
-    earlier = _all_prerequisites(stage.name)
+    earlier = builds_on(stage.name)
     results = item.config.stash[_results].results
     failed = [name for name in earlier if any(r.stage == name and r.outcome.is_failure for r in results)]
     raising = Path(location.rsplit(":", 1)[0]).stem if location else ""
@@ -233,16 +233,6 @@ def _earlier_stage_to_finish(item, location: str, traceback) -> str:
         call_site = deepest_call_into(traceback, implementation.active_folder() / f"{raising}.py")
         return raised_in_an_earlier_stage(raising, passes=passes, call_site=call_site)
     return ""
-
-
-def _all_prerequisites(name: str) -> list[str]:
-    """The stages `name` builds on, directly or through another, earliest first."""
-    found: list[str] = []
-    for prerequisite in stage_named(name).prerequisites:
-        found += [earlier for earlier in _all_prerequisites(prerequisite) if earlier not in found]
-        if prerequisite not in found:
-            found.append(prerequisite)
-    return found
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -19,7 +19,7 @@ from pathlib import Path
 from kata.forked import run_forked_side_by_side
 from kata.implementation import NOT_RUN
 from kata.limits import Limits, limits_from
-from kata.manifest import REPOSITORY_ROOT, Stage, stage_named, stages
+from kata.manifest import REPOSITORY_ROOT, Stage, builds_on, stages
 from kata.results import FailureKind, TestResult, results_in_order
 
 # A stage's tests run in this many children side by side: on 2 cores a passing stage's verdict comes
@@ -198,7 +198,7 @@ class RecordedVerdicts:
         """What the verdict depends on: the stage's module and those it builds on, in this folder, its
         test files, and the kata's own code and test helpers."""
         digest = hashlib.sha256(_kata_fingerprint().encode())
-        for name in sorted(_builds_on(stage.name)):
+        for name in sorted({stage.name, *builds_on(stage.name)}):
             digest.update(name.encode() + b"\0" + _file_bytes(self.folder / f"{name}.py") + b"\0")
         for path in stage.test_files():
             digest.update(_file_bytes(path))
@@ -210,14 +210,6 @@ class RecordedVerdicts:
         except (OSError, ValueError):
             return {}
         return entries if isinstance(entries, dict) else {}
-
-
-def _builds_on(name: str) -> set[str]:
-    """The stage and every stage it builds on, directly or not."""
-    names = {name}
-    for prerequisite in stage_named(name).prerequisites:
-        names |= _builds_on(prerequisite)
-    return names
 
 
 def _version_of(package: str) -> str:

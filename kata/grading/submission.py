@@ -6,7 +6,7 @@ import secrets
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kata import reference_runs
@@ -16,8 +16,8 @@ from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
 from kata.grading.sandbox import INSIDE_TREE, RUN, ConfinedRun, Confinement, RunStopped
 from kata.grading.tree import CELLS_COUNTED, SUBMISSION, SubmissionCopy, copy_submission
 from kata.limits import Limits
-from kata.manifest import Stage, stages
-from kata.messages import sentences
+from kata.manifest import Stage, builds_on, stages
+from kata.messages import earlier_stage_fails_in_the_grade, sentences
 from kata.results import FailureKind, Outcome, TestResult
 
 STARTUP_SECONDS = 120.0  # Python, torch and the test modules loading, on a busy machine
@@ -127,11 +127,28 @@ def grade_submission(folder: Path, name: str, run_folder: Path, setting: Setting
             grade.stages.append(StageGrade(stage, results, problem, seconds))
             continue
         confirmation = confirm(stage, results, refuted)
-        grade.stages.append(StageGrade(stage, confirmation.results, confirmation.problem, seconds))
+        results = _sent_to_a_failing_earlier_stage(stage, confirmation.results, grade.stages)
+        grade.stages.append(StageGrade(stage, results, confirmation.problem, seconds))
     cited = copy.cites_cells([result for stage_grade in grade.stages for result in stage_grade.results])
     if cited or any(stage in graded for stage, _ in copy.notes):
         grade.notes.append(CELLS_COUNTED)
     return grade
+
+
+def _sent_to_a_failing_earlier_stage(stage: Stage, results: list[TestResult], graded: list) -> list[TestResult]:
+    """Each stage runs on its own here, so a later stage's test meets an earlier stage's mistake without the
+    plugin knowing that stage fails (`kata` runs it only once the earlier ones pass): where a stage it builds
+    on failed tests of its own in this grade, each failing test says so first, naming the earliest."""
+    failing = {done.stage.name: done for done in graded if done.passed < len(done.results)}
+    earlier = next((failing[name] for name in builds_on(stage.name) if name in failing), None)
+    if earlier is None:
+        return results
+    failed = len(earlier.results) - earlier.passed
+    note = earlier_stage_fails_in_the_grade(stage.name, earlier.stage.name, failed=failed, tests=len(earlier.results))
+    return [
+        replace(result, message=f"{note}\n{result.message}") if result.outcome.is_failure else result
+        for result in results
+    ]
 
 
 def _unusable(folder: Path) -> str:

@@ -23,6 +23,7 @@ from kata.manifest import REPOSITORY_ROOT
 
 pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("grade")]
 STAGE = "s05_averaging"
+HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 
 
 def grade(*arguments: str) -> int:
@@ -216,6 +217,26 @@ def test_a_stage_file_that_loads_the_corpus_as_a_notebook_s_set_up_does_is_grade
     (tmp_path / "alice" / "s01_tokenizer.py").write_text("import kata\ntext = kata.load_corpus()\n" + source)
     assert grade(f"--impl={tmp_path / 'alice'}", "--out", str(tmp_path / "out"), "--stage", "1") == 0
     assert results(tmp_path / "out", "alice")["score"] == 10
+
+
+def test_a_later_stage_s_failures_name_the_earlier_stage_that_fails_in_the_grade(tmp_path):
+    """A grade runs each stage on its own: stage 7's tests met stage 6's head that drops in eval mode and said
+    "dropout must be off in eval mode" of stage 7's Block, whose code was right (a sweep of every catalogued
+    mistake under the later stages' suites found 52 such runs with no word of the earlier stage)."""
+    alice = correct(tmp_path / "alice")
+    head = alice / "s06_attention.py"
+    head.write_text(
+        head.read_text().replace(HEAD_DROPOUT, "        wei = F.dropout(wei, self.dropout.p, training=True)\n")
+    )
+    assert grade(f"--impl={alice}", "--out", str(tmp_path / "out"), "--stage", "6", "--stage", "7") == 0
+    failed = {
+        test["name"]: test["output"]
+        for test in results(tmp_path / "out", "alice")["tests"]
+        if test["status"] != "passed"
+    }
+    stage_7 = [output for name, output in failed.items() if "Stage 7" in name]
+    assert any("Stage 6" in name for name in failed) and stage_7, failed
+    assert all("s07_transformer builds on s06_attention, which fails " in output for output in stage_7), stage_7
 
 
 def test_each_run_shares_the_cpu_with_the_others_as_one():

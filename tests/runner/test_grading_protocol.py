@@ -10,7 +10,7 @@ import torch
 
 from kata.grading import outputs, report
 from kata.grading.report import ReportError, RunEnded, TestFinished, TestStarted
-from kata.grading.submission import StageGrade, SubmissionGrade
+from kata.grading.submission import StageGrade, SubmissionGrade, _sent_to_a_failing_earlier_stage
 from kata.manifest import stage_named
 from kata.results import FailureKind, Outcome, TestResult
 
@@ -200,3 +200,22 @@ def test_two_runs_into_one_summary_keep_every_row(tmp_path):
     outputs.merge_csv([SubmissionGrade("carol"), SubmissionGrade("alice")], summary)
     names = [line.split(",")[0] for line in summary.read_text().splitlines()[1:]]
     assert names == ["alice", "bob", "carol"]
+
+
+def test_a_later_stage_s_failures_are_sent_to_an_earlier_stage_that_fails_in_the_grade():
+    six, seven = stage_named("s06_attention"), stage_named("s07_transformer")
+    graded = [
+        StageGrade(
+            six, [TestResult("a", six.name, Outcome.FAILED, message="m"), TestResult("b", six.name, Outcome.PASSED)]
+        )
+    ]
+    results = [
+        TestResult("c", seven.name, Outcome.FAILED, message="Block ..."),
+        TestResult("d", seven.name, Outcome.PASSED),
+    ]
+    sent = _sent_to_a_failing_earlier_stage(seven, results, graded)
+    assert sent[0].message.startswith(
+        "s07_transformer builds on s06_attention, which fails 1 of its 2 tests in this grade"
+    )
+    assert sent[0].message.endswith("\nBlock ...") and sent[1] == results[1]
+    assert _sent_to_a_failing_earlier_stage(seven, results, []) == results
