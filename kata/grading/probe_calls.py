@@ -1310,11 +1310,14 @@ def main_at_scale(submission: str, *stage_names: str) -> None:
     request = json.loads(sys.stdin.buffer.read(1024))
     made = scale_inputs(int(request["seed"]), int(request["length"]))
     for symbol in [symbol for symbol in AT_SCALE if symbol.split(".")[0] in stage_names]:
-        try:
-            line = report.answer_line(symbol, AT_SCALE[symbol](*made))
-        except BaseException as error:
-            line = report.answer_line(symbol, error=f"{type(error).__name__}: {error}")
-        report.send(line)
+        report.send(answer_at_scale(symbol, made))
+
+
+def answer_at_scale(symbol: str, made: tuple) -> bytes:
+    try:
+        return report.answer_line(symbol, AT_SCALE[symbol](*made))
+    except BaseException as error:  # whatever the submission raised, the grader gets a reason
+        return report.answer_line(symbol, error=f"{type(error).__name__}: {error}")
 
 
 # ---- running them -----------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ In the sandbox graded code sees a read-only tree (the kata, the tests, the corpu
 submission; no solutions/, no other submission, no output folder, no instructor checkout), the Python
 it runs on, a private /tmp and nothing else; it has no network, its own PID namespace (every process
 dies with the run), no kernel keyring (a seccomp filter refuses its system calls), and when the grader runs
-as root it runs as an unprivileged user of its own. Memory
-and process count are limited for the run as a whole (a cgroup where one can be made, else a watchdog
-that sums the run's memory, and the process limit of its own user). Only the report pipe comes back.
+as root it runs as an unprivileged user of its own. Memory and process count are limited for the run as a
+whole (a cgroup where one can be made, else a watchdog that sums the run's memory, and the process limit of
+its own user). Only the report pipe comes back (and, for the check at scale, its input goes in).
 """
 
 import contextlib

@@ -48,11 +48,8 @@ def refutations_at_scale(folder, seed: int) -> dict[str, dict[str, str]]:
     made = probe_calls.scale_inputs(seed, at_scale.CORPUS_LENGTH)
 
     def answer(write_end: int) -> None:
-        for symbol, call in probe_calls.AT_SCALE.items():
-            try:
-                report.send(report.answer_line(symbol, call(*made)), write_end)
-            except Exception as error:
-                report.send(report.answer_line(symbol, error=f"{type(error).__name__}: {error}"), write_end)
+        for symbol in probe_calls.AT_SCALE:
+            report.send(probe_calls.answer_at_scale(symbol, made), write_end)
 
     lines = _in_a_child(folder, answer).splitlines()
     answers = {
