@@ -220,19 +220,21 @@ def _probe_at_scale(copy: SubmissionCopy, run_folder: Path, setting: Setting, sl
     are done, each answer due within twice the limit of the graded tests it backs, and its own work."""
     refuted: dict[str, dict[str, str]] = {}
     graded = [nodeid for nodeids in setting.expected.values() for nodeid in nodeids]
-    for stage_name, symbols in at_scale.symbols_by_stage(setting.probed_stages).items():
+    for symbols in at_scale.symbols_by_stage(setting.probed_stages).values():
         backed = [n for n in graded if any(probes.backs_the_test(s, at_scale.ASPECT, n) for s in symbols)]
         if not backed:
             continue
         limit = 2 * max(setting.limits.for_test(nodeid) for nodeid in backed) + at_scale.OWN_WORK_SECONDS
-        refuted |= _one_run_at_scale(stage_name, symbols, limit, (copy, run_folder, setting, slot))
+        refuted |= _one_run_at_scale(copy, run_folder, setting, slot, symbols=symbols, limit=limit)
     return refuted
 
 
-def _one_run_at_scale(stage_name: str, symbols: list[str], limit: float, where: tuple) -> dict[str, dict[str, str]]:
-    copy, run_folder, setting, slot = where
+def _one_run_at_scale(
+    copy: SubmissionCopy, run_folder: Path, setting: Setting, slot: int, *, symbols: list[str], limit: float
+) -> dict[str, dict[str, str]]:
+    """The check at scale of one stage's `symbols`, in a run of its own, so that its clock is the stage's alone."""
     argv = [sys.executable, "-m", "kata.grading.probe_calls", "--at-scale"]
-    argv += [setting.inside(copy.folder, run_folder), stage_name]
+    argv += [setting.inside(copy.folder, run_folder), symbols[0].split(".")[0]]
     confinement = dict(confinement=setting.confinement, tree=setting.probe_tree, run_folder=run_folder)
     seed = secrets.randbits(31)
     with ConfinedRun(argv, **confinement, limits=setting.limits, slot=slot, fed=True) as run:
