@@ -43,9 +43,10 @@ def refutations_on_draws(folder, symbols: list[str], seeds: list[int]) -> dict[i
 
 
 def refutations_at_scale(folder, seed: int) -> dict[str, dict[str, str]]:
-    """What the check at scale finds wrong in `folder`'s answers, by symbol, untimed: whether correct code
-    answers it right (its timing is proven by grading slow code, tests/runner/test_at_scale.py)."""
-    made = probe_calls.scale_inputs(seed, at_scale.CORPUS_LENGTH)
+    """What the check at scale finds wrong in `folder`'s answers, by symbol, untimed and on a text of 20,000
+    characters: whether correct code answers it right (its timing on the corpus's size is proven by grading slow
+    code, tests/runner/test_at_scale.py)."""
+    made = probe_calls.scale_inputs(seed, 20_000)
 
     def answer(write_end: int) -> None:
         for symbol in probe_calls.AT_SCALE:
