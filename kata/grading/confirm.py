@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from kata import reference_runs
 from kata.grading import probes
-from kata.manifest import Stage
+from kata.manifest import Stage, builds_on
 from kata.messages import sentences
 from kata.results import FailureKind, Outcome, TestResult
 
@@ -32,7 +32,10 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
     """`refuted` maps each symbol the grader's own check found wrong to what it found, by aspect ("" for
     the symbol's core: every test of the symbol rests on it; an aspect backs some tests, probes.PROBES)."""
     wrongs = [(symbol, aspect, why) for symbol, found in refuted.items() for aspect, why in found.items()]
-    earlier = [aspect for symbol, aspect, _ in wrongs if not _of_stage(symbol, stage)]
+    # Only a stage this one builds on can explain its wrongs: a stub of stage 12 (its core refuted) explained every
+    # forged stage before it, and a wrong at scale of stage 2 stage 1's (a red-team pass).
+    builds_on_names = set(builds_on(stage.name))
+    earlier = [aspect for symbol, aspect, _ in wrongs if symbol.split(".")[0] in builds_on_names]
     confirmed, touching = [], []
     for result in results:
         wrong = [found for found in wrongs if rests_on(result.nodeid, *found[:2], stage)]

@@ -151,6 +151,15 @@ def test_an_earlier_slip_that_explains_nothing_here_shields_no_forged_stage():
     assert not confirm(stage, stage_10_results(), dropping | knock_on).problem
 
 
+def test_only_a_stage_this_one_builds_on_shields_a_forged_stage():
+    """A red-team pass forged stage 1 and left stage 2 wrong at scale (the same aspect's name) to switch the forged
+    verdict off; a stub of any other stage (its core refuted) did the same."""
+    stage = stage_named("s01_tokenizer")
+    own = {"s01_tokenizer.CharTokenizer": {"at_scale": "no answer within 30 s"}}
+    for other in ({"s02_batches.encode_text": {"at_scale": "other values"}}, {"s12_bpe.BPETokenizer": {"": "stub"}}):
+        assert "scores nothing" in confirm(stage, stage_1_results(), own | other).problem
+
+
 def _with_leaves(value, leaf):
     """`value`'s dicts and lists, every other value replaced by `leaf`."""
     if isinstance(value, dict):
