@@ -182,7 +182,7 @@ def tokenizer_answer(inputs):
         "encoded": [vocabulary.index(char) for char in inputs["text"]],
         "decoded": decoded,
         "decoded_tensor": decoded,
-        "encoded_type": "list",
+        "encoded_type": "ids",
         "rejects_bad_id": [True, True],
         "rejects_bad_vocabularies": [True] * len(inputs["bad_vocabularies"]),
         "empty": [[], ""],  # encode("") and decode([])

@@ -231,6 +231,14 @@ def decode(self, ids):
 ]
 
 VARIANTS = [
+    # A red-team pass (2026-12-07): the tests take any sequence of ints, the grader's check took only a list and
+    # scored the stage 0, as forged.
+    Variant(
+        "encode-returns-a-tuple",
+        "s01_tokenizer",
+        "returns encode's ids as a tuple",
+        (("        return ids\n", "        return tuple(ids)\n"),),
+    ),
     Variant(
         "vocabulary-from-a-dict",
         "s01_tokenizer",
