@@ -348,7 +348,7 @@ def _python_paths() -> list[Path]:
     from kata.manifest import REPOSITORY_ROOT
 
     found: list[Path] = []
-    for entry in [sys.base_prefix, sys.prefix, *sys.path]:
+    for entry in [sys.base_prefix, sys.prefix, *_installation_sys_path()]:
         path = Path(entry).resolve() if entry else None
         if not path or not path.exists() or path == Path("/"):
             continue
@@ -358,6 +358,16 @@ def _python_paths() -> list[Path]:
             continue
         found = [kept for kept in found if not kept.is_relative_to(path)] + [path]
     return found
+
+
+@functools.cache
+def _installation_sys_path() -> list[str]:
+    """sys.path as an isolated interpreter of this environment builds it: the installation's folders and what
+    its .pth files add. The grader's own sys.path also holds the folder it was started from (`python -m kata`)
+    or its script's: bound into the sandbox, a course folder put every submission within the graded code's
+    reach, and /tmp hid the sandbox's own /tmp behind a read-only one."""
+    command = [sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, timeout=120).stdout)
 
 
 def _parents_readable(path: Path) -> list[str]:

@@ -48,3 +48,41 @@ def test_graded_code_cannot_reach_the_kernel_keyring(tmp_path):
         line = run.read_line(60)
     assert line is not None, "the graded code reported nothing"
     assert json.loads(line) == {name: [-1, 1] for name in ("add_key", "request_key", "keyctl")}
+
+
+# Graded code looks for another student's submission in the folder the grader was started from, and writes to
+# its own /tmp.
+LOOK_AROUND = textwrap.dedent(
+    """
+    import json, os, sys
+    found = {"classmate": os.path.exists(sys.argv[1])}
+    try:
+        with open("/tmp/scratch", "w") as scratch:
+            found["tmp"] = scratch.write("mine")
+    except OSError as error:
+        found["tmp"] = error.strerror
+    os.write(int(os.environ["KATA_REPORT_FD"]), json.dumps(found).encode() + b"\\n")
+    """
+)
+
+
+@pytest.mark.parametrize("started_in", ["course", "/tmp"])
+def test_the_folder_the_grader_started_from_stays_out_of_the_sandbox(started_in, tmp_path, monkeypatch):
+    """`python -m kata grade` puts the folder it starts from first on the grader's sys.path, as a script in
+    /tmp puts /tmp: neither is part of the Python that graded code runs on."""
+    confinement = sandbox.detect()
+    if not confinement.sandboxed:
+        pytest.skip(confinement.statement)
+    course = tmp_path / "course"
+    (course / "submissions" / "alice").mkdir(parents=True)
+    (course / "submissions" / "alice" / "s01_tokenizer.py").write_text("# Alice's work\n")
+    monkeypatch.syspath_prepend(str(course) if started_in == "course" else started_in)
+    (tmp_path / "tree" / sandbox.RUN).mkdir(parents=True)
+    (tmp_path / "run").mkdir()
+    slot = sandbox.claim_users(1)[0] if confinement.as_root else 0
+    arguments = dict(confinement=confinement, tree=tmp_path / "tree", run_folder=tmp_path / "run", slot=slot)
+    argv = [sys.executable, "-c", LOOK_AROUND, str(course / "submissions" / "alice" / "s01_tokenizer.py")]
+    with sandbox.ConfinedRun(argv, **arguments, limits=Limits()) as run:
+        line = run.read_line(60)
+    assert line is not None, "the graded code reported nothing"
+    assert json.loads(line) == {"classmate": False, "tmp": 4}
