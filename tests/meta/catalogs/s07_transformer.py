@@ -774,6 +774,20 @@ VARIANTS = [
             ),
         ),
     ),
+    # The tests take any nn.ModuleList (isinstance); the check once answered the heads' type by its name and
+    # would have scored a subclass, which registers the heads as well, as forged.
+    Variant(
+        "heads-in-a-modulelist-subclass",
+        "s07_transformer",
+        "keeps the heads in a subclass of nn.ModuleList",
+        (
+            (
+                "class MultiHeadAttention(nn.Module):",
+                "class Heads(nn.ModuleList):\n    pass\n\n\nclass MultiHeadAttention(nn.Module):",
+            ),
+            ("self.heads = nn.ModuleList([", "self.heads = Heads(["),
+        ),
+    ),
     Variant(
         "heads-concatenated-on-dim-2",
         "s07_transformer",
