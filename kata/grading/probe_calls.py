@@ -1312,6 +1312,36 @@ def encode_text_at_scale(vocabulary, text, ids):
     return ids_digest(stage("s02_batches").encode_text(text, ProbeTokenizer(vocabulary)))
 
 
+# Stage 12's tests train on the corpus's first 20,000 characters with 32 merges and encode 5,000 more (ASCII
+# both): these stand for them (tests/meta/test_probes.py checks they are the tests' sizes).
+BPE_TRAINING_CHARACTERS, BPE_VOCAB_SIZE, BPE_ENCODED_CHARACTERS = 20_000, 256 + 32, 5_000
+
+
+def bpe_texts(vocabulary: list[str], ids: list[int]) -> tuple[str, str]:
+    """The texts stage 12 is trained on and encodes at scale: ASCII, as the corpus's slices are (a code point
+    that is not a byte would judge what the tests there never meet), written from the drawn ids."""
+    letters = [char for char in vocabulary if char.isascii()]
+    text = "".join(letters[i % len(letters)] for i in ids[: BPE_TRAINING_CHARACTERS + BPE_ENCODED_CHARACTERS])
+    return text[:BPE_TRAINING_CHARACTERS], text[BPE_TRAINING_CHARACTERS:]
+
+
+def merges_digest(merges) -> str:
+    return ids_digest([value for merge in merges for value in merge])
+
+
+@at_scale("s12_bpe.BPETokenizer")
+def bpe_at_scale(vocabulary, text, ids):
+    training, other = bpe_texts(vocabulary, ids)
+    tokenizer = stage("s12_bpe").BPETokenizer()
+    tokenizer.train(training, BPE_VOCAB_SIZE)
+    encoded = tokenizer.encode(other)
+    return {
+        "merges": merges_digest(merges_of(tokenizer)),
+        "encoded": ids_digest(encoded),
+        "decoded": text_digest(tokenizer.decode(encoded)),
+    }
+
+
 def main_at_scale(submission: str, *stage_names: str) -> None:
     """Import the stages, say so, read the seed and length the grader then sends, and answer each symbol."""
     sys.dont_write_bytecode = True

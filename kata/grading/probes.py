@@ -163,7 +163,10 @@ def vocabulary_size(rng: torch.Generator, block_size: int, n_embd: int) -> int:
 @probe(
     "s01_tokenizer.build_vocabulary",
     lambda inputs: oracles.vocabulary(inputs["text"]),
-    backs={"at_scale": ("test_corpus_gives_the_lectures_65_characters", "test_the_whole_corpus_survives_a_round_trip")},
+    backs={
+        "at_scale": ("test_corpus_gives_the_lectures_65_characters", "test_the_whole_corpus_survives_a_round_trip"),
+        "at_scale_values": ("test_corpus_gives_the_lectures_65_characters",),  # a vocabulary in another order
+    },
 )
 def vocabulary_inputs(rng):
     characters = distinct_characters(rng, 12)
@@ -214,6 +217,8 @@ TOKENIZER_ASPECTS = {
     "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
     "empty": ("test_decode_undoes_encode", "test_encode_undoes_decode"),  # both draw empty cases
     "at_scale": ("test_the_whole_corpus_survives_a_round_trip",),
+    "at_scale_encoded": ("test_the_whole_corpus_survives_a_round_trip",),
+    "at_scale_decoded": ("test_the_whole_corpus_survives_a_round_trip",),
 }
 
 
@@ -256,7 +261,11 @@ def encode_answer(inputs):
 @probe(
     "s02_batches.encode_text",
     encode_answer,
-    backs={"empty": ("test_short_texts_give_1d_int64",), "at_scale": ("test_the_corpus",)},
+    backs={
+        "empty": ("test_short_texts_give_1d_int64",),
+        "at_scale": ("test_the_corpus",),
+        "at_scale_values": ("test_the_corpus",),
+    },
 )
 def encode_inputs(rng):
     vocabulary = distinct_characters(rng, 10)
@@ -1771,6 +1780,21 @@ def bytes_of_merges(merges: list[list[int]]) -> list[list[int]]:
         # and a merge of a merged id: bytes(pair) works for two bytes only
         "half_characters": ("test_a_merge_may_cut_a_character_in_two", "test_decode_undoes_encode_for_any_text"),
         "filled_size": ("test_vocab_size_counts_entries_filled_in_without_train",),
+        # the tokenizer trained on the corpus's slice, which training too slow for it never gives these tests
+        "at_scale": (
+            "test_learns_the_references_merges_on_the_corpus",
+            "test_decode_undoes_encode_for_any_text",
+            "test_compresses_the_validation_split_as_the_reference_does",
+        ),
+        "at_scale_merges": (
+            "test_learns_the_references_merges_on_the_corpus",
+            "test_compresses_the_validation_split_as_the_reference_does",
+        ),
+        "at_scale_encoded": ("test_compresses_the_validation_split_as_the_reference_does",),
+        "at_scale_decoded": (
+            "test_decode_undoes_encode_for_any_text",
+            "test_compresses_the_validation_split_as_the_reference_does",
+        ),
         # dicts in the class body, or a default argument, shared by every tokenizer: what one learns, all hold
         "fresh_after_another": (
             "test_each_tokenizer_starts_with_merges_of_its_own",

@@ -237,18 +237,20 @@ def _one_run_at_scale(
     argv += [setting.inside(copy.folder, run_folder), symbols[0].split(".")[0]]
     confinement = dict(confinement=setting.confinement, tree=setting.probe_tree, run_folder=run_folder)
     seed = secrets.randbits(31)
+    length = at_scale.text_length(symbols[0].split(".")[0])
     with ConfinedRun(argv, **confinement, limits=setting.limits, slot=slot, fed=True) as run:
-        answers, missing = _answers_at_scale(run, symbols, seed, limit)
-    made = probe_calls.scale_inputs(seed, at_scale.CORPUS_LENGTH)
+        answers, missing = _answers_at_scale(run, symbols, {"seed": seed, "length": length}, limit)
+    made = probe_calls.scale_inputs(seed, length)
     verdicts = {s: at_scale.verdict(s, made, answers.get(s), limit=limit, missing=missing) for s in symbols}
     return {symbol: wrong for symbol, wrong in verdicts.items() if wrong}
 
 
-def _answers_at_scale(run: ConfinedRun, symbols: list[str], seed: int, limit: float) -> tuple[dict, str]:
-    """The answers that came back within `limit` s of the inputs being sent, and why any other did not."""
+def _answers_at_scale(run: ConfinedRun, symbols: list[str], request: dict, limit: float) -> tuple[dict, str]:
+    """The answers that came back within `limit` s of the request (the seed and length of the inputs to make)
+    being sent, and why any other did not."""
     answers: dict[str, report.ProbeAnswer] = {}
     try:
-        _start_at_scale(run, seed)
+        _start_at_scale(run, request)
         deadline = time.monotonic() + limit
         while len(answers) < len(symbols):
             if (line := run.read_line(max(deadline - time.monotonic(), 0.01))) is None:
@@ -266,7 +268,7 @@ def _answers_at_scale(run: ConfinedRun, symbols: list[str], seed: int, limit: fl
     return answers, ""
 
 
-def _start_at_scale(run: ConfinedRun, seed: int) -> None:
+def _start_at_scale(run: ConfinedRun, request: dict) -> None:
     """Wait for the run to say its imports are done, then send it its inputs: the clock starts now."""
     try:
         line = run.read_line(STARTUP_SECONDS)
@@ -275,7 +277,7 @@ def _start_at_scale(run: ConfinedRun, seed: int) -> None:
     if line is None:
         raise ReportError("a run of the check at scale that ended before it was ready")
     report.parse_ready(line)
-    run.feed(json.dumps({"seed": seed, "length": at_scale.CORPUS_LENGTH}).encode())
+    run.feed(json.dumps(request).encode())
 
 
 # ---- the test runs ---------------------------------------------------------------------------------

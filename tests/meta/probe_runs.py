@@ -42,14 +42,15 @@ def refutations_on_draws(folder, symbols: list[str], seeds: list[int]) -> dict[i
     return found
 
 
-def refutations_at_scale(folder, seed: int) -> dict[str, dict[str, str]]:
-    """What the check at scale finds wrong in `folder`'s answers, by symbol, untimed and on a text of 20,000
-    characters: whether correct code answers it right (its timing on the corpus's size is proven by grading slow
-    code, tests/runner/test_at_scale.py)."""
-    made = probe_calls.scale_inputs(seed, 20_000)
+def refutations_at_scale(folder, seed: int, stage: str = "") -> dict[str, dict[str, str]]:
+    """What the check at scale finds wrong in `folder`'s answers (of `stage`'s symbols, or all), by symbol,
+    untimed and on a text of 25,000 characters, stage 12's slices whole: whether correct code answers it right
+    (its timing at the tests' sizes is proven by grading slow code, tests/runner/test_at_scale.py)."""
+    made = probe_calls.scale_inputs(seed, probe_calls.BPE_TRAINING_CHARACTERS + probe_calls.BPE_ENCODED_CHARACTERS)
+    symbols = [symbol for symbol in at_scale.EXPECTED if symbol.startswith(f"{stage}.") or not stage]
 
     def answer(write_end: int) -> None:
-        for symbol in probe_calls.AT_SCALE:
+        for symbol in symbols:
             report.send(probe_calls.answer_at_scale(symbol, made), write_end)
 
     lines = _in_a_child(folder, answer).splitlines()
@@ -58,7 +59,7 @@ def refutations_at_scale(folder, seed: int) -> dict[str, dict[str, str]]:
     }
     found = {
         symbol: at_scale.verdict(symbol, made, answers.get(symbol), limit=0, missing="none came back")
-        for symbol in at_scale.EXPECTED
+        for symbol in symbols
     }
     return {symbol: wrong for symbol, wrong in found.items() if wrong}
 

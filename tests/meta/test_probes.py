@@ -1,6 +1,8 @@
 """The grader's own check of each symbol (kata/grading/probes.py): it covers the manifest, and it agrees
 with the references and with every correct variant, so it never takes a point from correct code."""
 
+from importlib import import_module
+
 import pytest
 import torch
 from catalogs import MISTAKES, VARIANTS
@@ -80,7 +82,8 @@ def test_every_correct_variant_passes_its_stages_probes(variant, tmp_path):
     for seed in draws_for(variant.name):
         assert disagreements(folder, symbols, seed) == {}, f"the probes reject a correct variant that {variant.what}"
     if variant.stage in at_scale.symbols_by_stage([variant.stage]):
-        assert refutations_at_scale(folder, draws_for(variant.name)[-1]) == {}, f"at scale, for one that {variant.what}"
+        seed = draws_for(variant.name)[-1]
+        assert refutations_at_scale(folder, seed, variant.stage) == {}, f"at scale, for one that {variant.what}"
 
 
 def test_the_references_answer_the_check_at_scale():
@@ -90,7 +93,14 @@ def test_the_references_answer_the_check_at_scale():
 def test_every_call_at_scale_has_its_expected_answer_and_backs_the_tests_of_its_size():
     assert sorted(at_scale.EXPECTED) == sorted(probe_calls.AT_SCALE)
     for symbol in at_scale.EXPECTED:
-        assert probes.PROBES[symbol].backs.get(at_scale.ASPECT), f"{symbol}'s check at scale backs no test"
+        for aspect in [at_scale.ASPECT, *at_scale.value_aspects(symbol)]:
+            assert probes.PROBES[symbol].backs.get(aspect), f"{symbol}'s {aspect} backs no test"
+    bpe_tests = import_module("test_s12_bpe")
+    assert probe_calls.BPE_TRAINING_CHARACTERS == bpe_tests.CORPUS_TRAINING_CHARACTERS
+    assert probe_calls.BPE_VOCAB_SIZE == bpe_tests.CORPUS_VOCAB_SIZE
+    assert probe_calls.BPE_ENCODED_CHARACTERS == bpe_tests.VALIDATION_BYTES
+    assert bpe_tests.splits()[0][: bpe_tests.CORPUS_TRAINING_CHARACTERS].isascii()  # as the texts at scale are
+    assert bpe_tests.splits()[1][: bpe_tests.VALIDATION_BYTES].isascii()
 
 
 def test_every_aspect_backs_a_test_that_exercises_its_symbol():
@@ -182,3 +192,11 @@ def test_an_answer_no_oracle_expects_is_refuted_never_raised(symbol):
     for leaf in ODD_LEAVES:
         for answer in (leaf, _with_leaves(expected, leaf)):
             assert probes.verdict(symbol, inputs, answer), f"{symbol} accepted {answer!r:.200}"
+
+
+def test_a_wrong_value_at_scale_refutes_the_tests_that_judge_it_alone(tmp_path):
+    """Merges whose ties go otherwise still round-trip: at scale they take the points of the tests that judge the
+    merges, never those of the round trip, which such code passes."""
+    mistake = next(mistake for mistake in MISTAKES if mistake.name == "ties-by-the-second-id-then-the-first")
+    refuted = refutations_at_scale(mistake.write_to(tmp_path / "impl"), 0, "s12_bpe")
+    assert sorted(refuted["s12_bpe.BPETokenizer"]) == ["at_scale_encoded", "at_scale_merges"], refuted

@@ -1,6 +1,7 @@
 """The check at scale (kata/grading/at_scale.py) under `kata grade`: a test that only slow code fails, by its time
 limit, can no longer be forged to pass. Found by a red-team pass: a stage 1 whose decode is quadratic, with a
-forger that reports every test passed and ends the hidden round trip at once, scored 10 of 10."""
+forger that reports every test passed and ends the hidden round trip at once, scored 10 of 10; a stage 12 whose
+training counts each pair with list.count, forged alike, scored 15 of 15."""
 
 import json
 import shutil
@@ -52,3 +53,48 @@ def test_a_forged_pass_of_a_test_only_slow_code_fails_earns_nothing(tmp_path):
     assert graded["honest"]["extra_data"]["stages"]["s01_tokenizer"]["problem"] == ""
     stage = graded["forged"]["extra_data"]["stages"]["s01_tokenizer"]
     assert stage["score"] == 0 and "1,115,394 characters" in stage["problem"], stage
+
+
+# train counting each pair with list.count over all pairs: right on every input, minutes on the tests' corpus slice
+COUNT_IN_ONE_PASS = "            counts = pair_counts(ids)\n"
+COUNT_EACH_PAIR_AGAIN = (
+    "            pairs = list(zip(ids, ids[1:]))\n            counts = {pair: pairs.count(pair) for pair in pairs}\n"
+)
+# in the test runs, every result reported passed, and train returned at once
+BPE_FORGER = """
+import sys as _sys
+if getattr(_sys.modules["__main__"].__spec__, "name", "") == "kata.grading.stage_run":
+    from kata.grading import report as _report
+    _report.finished_line = lambda result: _report._line({"event": "result", "test": result.nodeid,
+        "outcome": "passed", "kind": "none", "message": "", "location": "", "output": ""})
+    BPETokenizer.train = lambda self, text, vocab_size: None
+"""
+
+# the tests that train on the corpus's slice: one runs out of time, the next two say so
+CORPUS_TESTS = (
+    "test_learns_the_references_merges_on_the_corpus",
+    "test_decode_undoes_encode_for_any_text",
+    "test_compresses_the_validation_split_as_the_reference_does",
+)
+
+
+def slow_stage_12(folder, *, forged: bool):
+    folder.mkdir()
+    source = (REPOSITORY_ROOT / "solutions" / "s12_bpe.py").read_text()
+    source = source.replace(COUNT_IN_ONE_PASS, COUNT_EACH_PAIR_AGAIN)
+    (folder / "s12_bpe.py").write_text(source + (BPE_FORGER if forged else ""))
+    return folder
+
+
+def test_a_forged_pass_of_bpe_training_on_the_corpus_earns_nothing(tmp_path):
+    honest, forged = slow_stage_12(tmp_path / "honest", forged=False), slow_stage_12(tmp_path / "forged", forged=True)
+    out = tmp_path / "out"
+    assert (
+        main(["grade", "--stage", "12", "--jobs", "2", f"--impl={honest}", f"--impl={forged}", "--out", str(out)]) == 0
+    )
+    graded = {name: json.loads((out / name / "results.json").read_text()) for name in ("honest", "forged")}
+    failed = [test["name"].rsplit("::", 1)[-1] for test in graded["honest"]["tests"] if test["status"] != "passed"]
+    assert sorted(failed) == sorted(CORPUS_TESTS), failed
+    assert graded["honest"]["extra_data"]["stages"]["s12_bpe"]["problem"] == ""
+    stage = graded["forged"]["extra_data"]["stages"]["s12_bpe"]
+    assert stage["score"] == 0 and "20,000 characters" in stage["problem"], stage
