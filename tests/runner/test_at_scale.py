@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from kata.cli import main
-from kata.manifest import REPOSITORY_ROOT
+from kata.manifest import REPOSITORY_ROOT, stage_named
 
 pytestmark = [pytest.mark.meta, pytest.mark.end_to_end, pytest.mark.xdist_group("grade")]
 
@@ -41,18 +41,21 @@ def slow_stage_1(folder, *, forged: bool):
     return folder
 
 
+def graded_side_by_side(name: str, slow_stage, tmp_path) -> tuple[list[str], dict, dict]:
+    """The names of the tests the honest copy failed, its stage's grade and the forged copy's, graded together."""
+    honest, forged = slow_stage(tmp_path / "honest", forged=False), slow_stage(tmp_path / "forged", forged=True)
+    out, number = tmp_path / "out", str(stage_named(name).number)
+    assert main(["grade", f"--stage={number}", "--jobs=2", f"--impl={honest}", f"--impl={forged}", f"--out={out}"]) == 0
+    graded = {copy: json.loads((out / copy / "results.json").read_text()) for copy in ("honest", "forged")}
+    failed = [test["name"].rsplit("::", 1)[-1] for test in graded["honest"]["tests"] if test["status"] != "passed"]
+    return failed, graded["honest"]["extra_data"]["stages"][name], graded["forged"]["extra_data"]["stages"][name]
+
+
 def test_a_forged_pass_of_a_test_only_slow_code_fails_earns_nothing(tmp_path):
-    honest, forged = slow_stage_1(tmp_path / "honest", forged=False), slow_stage_1(tmp_path / "forged", forged=True)
-    out = tmp_path / "out"
-    assert (
-        main(["grade", "--stage", "1", "--jobs", "2", f"--impl={honest}", f"--impl={forged}", "--out", str(out)]) == 0
-    )
-    graded = {name: json.loads((out / name / "results.json").read_text()) for name in ("honest", "forged")}
-    failed = [test["name"] for test in graded["honest"]["tests"] if test["status"] != "passed"]
+    failed, honest, forged = graded_side_by_side("s01_tokenizer", slow_stage_1, tmp_path)
     assert len(failed) == 1 and "test_the_whole_corpus_survives_a_round_trip" in failed[0], failed
-    assert graded["honest"]["extra_data"]["stages"]["s01_tokenizer"]["problem"] == ""
-    stage = graded["forged"]["extra_data"]["stages"]["s01_tokenizer"]
-    assert stage["score"] == 0 and "1,115,394 characters" in stage["problem"], stage
+    assert honest["problem"] == ""
+    assert forged["score"] == 0 and "1,115,394 characters" in forged["problem"], forged
 
 
 # train counting each pair with list.count over all pairs: right on every input, minutes on the tests' corpus slice
@@ -87,14 +90,7 @@ def slow_stage_12(folder, *, forged: bool):
 
 
 def test_a_forged_pass_of_bpe_training_on_the_corpus_earns_nothing(tmp_path):
-    honest, forged = slow_stage_12(tmp_path / "honest", forged=False), slow_stage_12(tmp_path / "forged", forged=True)
-    out = tmp_path / "out"
-    assert (
-        main(["grade", "--stage", "12", "--jobs", "2", f"--impl={honest}", f"--impl={forged}", "--out", str(out)]) == 0
-    )
-    graded = {name: json.loads((out / name / "results.json").read_text()) for name in ("honest", "forged")}
-    failed = [test["name"].rsplit("::", 1)[-1] for test in graded["honest"]["tests"] if test["status"] != "passed"]
+    failed, honest, forged = graded_side_by_side("s12_bpe", slow_stage_12, tmp_path)
     assert sorted(failed) == sorted(CORPUS_TESTS), failed
-    assert graded["honest"]["extra_data"]["stages"]["s12_bpe"]["problem"] == ""
-    stage = graded["forged"]["extra_data"]["stages"]["s12_bpe"]
-    assert stage["score"] == 0 and "20,000 characters" in stage["problem"], stage
+    assert honest["problem"] == ""
+    assert forged["score"] == 0 and "20,000 characters" in forged["problem"], forged

@@ -37,6 +37,12 @@ TRY_THE_KEYRING = textwrap.dedent(
 
 @pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="the test knows two architectures")
 def test_graded_code_cannot_reach_the_kernel_keyring(tmp_path):
+    reported = reported_in_a_sandbox([sys.executable, "-c", TRY_THE_KEYRING], tmp_path)
+    assert reported == {name: [-1, 1] for name in ("add_key", "request_key", "keyctl")}
+
+
+def reported_in_a_sandbox(argv: list[str], tmp_path):
+    """What `argv`, run in a sandbox as graded code runs, wrote on its report pipe (one JSON line)."""
     confinement = sandbox.detect()
     if not confinement.sandboxed:
         pytest.skip(confinement.statement)
@@ -44,10 +50,10 @@ def test_graded_code_cannot_reach_the_kernel_keyring(tmp_path):
     (tmp_path / "run").mkdir()
     slot = sandbox.claim_users(1)[0] if confinement.as_root else 0
     arguments = dict(confinement=confinement, tree=tmp_path / "tree", run_folder=tmp_path / "run", slot=slot)
-    with sandbox.ConfinedRun([sys.executable, "-c", TRY_THE_KEYRING], **arguments, limits=Limits()) as run:
+    with sandbox.ConfinedRun(argv, **arguments, limits=Limits()) as run:
         line = run.read_line(60)
     assert line is not None, "the graded code reported nothing"
-    assert json.loads(line) == {name: [-1, 1] for name in ("add_key", "request_key", "keyctl")}
+    return json.loads(line)
 
 
 # Graded code looks for another student's submission in the folder the grader was started from, and writes to
@@ -70,19 +76,9 @@ LOOK_AROUND = textwrap.dedent(
 def test_the_folder_the_grader_started_from_stays_out_of_the_sandbox(started_in, tmp_path, monkeypatch):
     """`python -m kata grade` puts the folder it starts from first on the grader's sys.path, as a script in
     /tmp puts /tmp: neither is part of the Python that graded code runs on."""
-    confinement = sandbox.detect()
-    if not confinement.sandboxed:
-        pytest.skip(confinement.statement)
-    course = tmp_path / "course"
-    (course / "submissions" / "alice").mkdir(parents=True)
-    (course / "submissions" / "alice" / "s01_tokenizer.py").write_text("# Alice's work\n")
-    monkeypatch.syspath_prepend(str(course) if started_in == "course" else started_in)
-    (tmp_path / "tree" / sandbox.RUN).mkdir(parents=True)
-    (tmp_path / "run").mkdir()
-    slot = sandbox.claim_users(1)[0] if confinement.as_root else 0
-    arguments = dict(confinement=confinement, tree=tmp_path / "tree", run_folder=tmp_path / "run", slot=slot)
-    argv = [sys.executable, "-c", LOOK_AROUND, str(course / "submissions" / "alice" / "s01_tokenizer.py")]
-    with sandbox.ConfinedRun(argv, **arguments, limits=Limits()) as run:
-        line = run.read_line(60)
-    assert line is not None, "the graded code reported nothing"
-    assert json.loads(line) == {"classmate": False, "tmp": 4}
+    classmate = tmp_path / "course" / "submissions" / "alice" / "s01_tokenizer.py"
+    classmate.parent.mkdir(parents=True)
+    classmate.write_text("# Alice's work\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "course") if started_in == "course" else started_in)
+    reported = reported_in_a_sandbox([sys.executable, "-c", LOOK_AROUND, str(classmate)], tmp_path)
+    assert reported == {"classmate": False, "tmp": 4}
