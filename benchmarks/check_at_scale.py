@@ -52,7 +52,7 @@ def main() -> None:
             seconds[way].append(graded_seconds(way, stages))
             print(f"round {number + 1}: {way} the check at scale, {seconds[way][-1]:.2f} s", flush=True)
     medians = {way: statistics.median(values) for way, values in seconds.items()}
-    print(f"stages {', '.join(stages)} of the references, median of {arguments.rounds}:")
+    print(f"kata grade --stage {' --stage '.join(stages)} of the references, median of {arguments.rounds}:")
     print(f"  with the check at scale {medians['with']:.2f} s, without {medians['without']:.2f} s")
     print(f"  ratio {medians['with'] / medians['without']:.2f}x ({medians['with'] - medians['without']:+.2f} s)")
 
