@@ -8,7 +8,7 @@ from feedback import close, expect_equal_tensors, expect_value_error, fail, time
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
-from support import expect_dropout_last, fixed_seed, recorded_forward, recorded_fused_attention
+from support import attention_by_hand, expect_dropout_last, fixed_seed, recorded_forward, recorded_fused_attention
 from torch import nn
 
 from kata.implementation import StageModule
@@ -27,12 +27,7 @@ def multihead(n_embd, n_head, block_size, seed, dropout=0.0):
 
 def causal_attention(x: torch.Tensor, head) -> torch.Tensor:
     """One head's standard causal attention, from its weights: softmax(q @ k^T * head_size ** -0.5) @ v."""
-    q, k, v = (x.double() @ getattr(head, name).weight.double().T for name in PROJECTIONS)
-    T = x.shape[-2]
-    affinities = (q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5).masked_fill(
-        torch.ones(T, T).triu(1).bool(), float("-inf")
-    )
-    return torch.softmax(affinities, dim=-1) @ v
+    return attention_by_hand(*(x.double() @ getattr(head, name).weight.double().T for name in PROJECTIONS))
 
 
 def expect_standard_multihead(mha, x: torch.Tensor) -> None:

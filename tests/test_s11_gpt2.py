@@ -13,6 +13,7 @@ import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail, time_major_hint
 from strategies import random_floats, random_tokens
 from support import (
+    attention_by_hand,
     expect_dropout_last,
     expect_tensors_on_the_inputs_device,
     fixed_seed,
@@ -178,8 +179,7 @@ def causal_attention_by_hand(attention, x: torch.Tensor) -> torch.Tensor:
     }
     q, k, v = (x.double() @ weights["qkv"][0].T + weights["qkv"][1]).split(C, dim=2)
     q, k, v = (t.view(B, T, TINY["n_head"], head_size).transpose(1, 2) for t in (q, k, v))
-    scores = (q @ k.transpose(-2, -1) / head_size**0.5).masked_fill(torch.ones(T, T).triu(1).bool(), float("-inf"))
-    y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+    y = attention_by_hand(q, k, v).transpose(1, 2).reshape(B, T, C)
     return y @ weights["out"][0].T + weights["out"][1]
 
 
