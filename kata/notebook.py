@@ -347,14 +347,15 @@ def _execution_count(cell) -> int:
     return count if isinstance(count, int) and not isinstance(count, bool) and 0 < count < 10**9 else 0
 
 
-def stage_files_from_notebook(notebook_path: Path, folder: Path) -> NotebookModules:
+def stage_files_from_notebook(notebook_path: Path, folder: Path, *, text: str | None = None) -> NotebookModules:
     """Write one module per stage into `folder` from the code cells of a notebook (a submission), so that
     it is graded exactly as a folder; returns the files, and notes for the report. A stage the notebook does
-    not define gets a module without its names, which the suite reports as such."""
+    not define gets a module without its names, which the suite reports as such. `text`: the notebook's
+    contents where the caller has read them (the grader, which opens the file only once), else read from the path."""
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager  # magics (%time, !pip) into plain Python
 
-    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook = nbformat.read(notebook_path, as_version=4) if text is None else nbformat.reads(text, as_version=4)
     transformer = TransformerManager()
     code = [
         (position, cell.source) for position, cell in enumerate(notebook.cells, start=1) if cell.cell_type == "code"

@@ -7,7 +7,11 @@ answers with its exit status and short lines (why it refused the notebook, or no
 which cell each line of the modules came from, so that the report cites cells, not files the student never
 saw); the modules it writes are graded in the sandbox like any submission's files.
 
-    python -m kata.grading.notebook_reader NOTEBOOK FOLDER
+    python -m kata.grading.notebook_reader NAME FOLDER < NOTEBOOK
+
+The child reads the notebook's bytes from its standard input, as the grader read them from the file it checked,
+never the path: a student who can write the notebook's folder could swap the file for a link to another
+notebook (the references, a classmate's) once it is checked, and the child, the grader's user, would follow it.
 """
 
 import re
@@ -39,13 +43,14 @@ class Reading:
     origins: dict[str, Origins] = field(default_factory=dict)  # stage -> where its module's lines came from
 
 
-def read_notebook(notebook: Path, folder: Path) -> Reading:
-    """Write the stage modules of `notebook` into `folder`, in a child of bounded memory and time."""
+def read_notebook(name: str, contents: bytes, folder: Path) -> Reading:
+    """Write the stage modules of the notebook `name`, whose bytes are `contents`, into `folder`, in a child of
+    bounded memory and time."""
     try:
         done = subprocess.run(
             # -P: not the current folder first on sys.path, as -m puts it, where a `kata/` there would run instead
-            [sys.executable, "-P", "-m", __name__, str(notebook), str(folder)],
-            stdin=subprocess.DEVNULL,
+            [sys.executable, "-P", "-m", __name__, name, str(folder)],
+            input=contents,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             timeout=SECONDS,
@@ -89,13 +94,14 @@ def _runs(origins: Origins) -> list[tuple[int, str, int, int]]:
     return [tuple(run) for run in runs]
 
 
-def main(notebook: str, folder: str) -> int:
+def main(name: str, folder: str) -> int:
     from kata.notebook import NotebookTooLarge, stage_files_from_notebook
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))  # its own end, should the grader be killed
     try:
-        modules = stage_files_from_notebook(Path(notebook), Path(folder))
+        text = sys.stdin.buffer.read().decode("utf-8")  # as nbformat reads a file; not UTF-8: UnicodeDecodeError
+        modules = stage_files_from_notebook(Path(name), Path(folder), text=text)
     except NotebookTooLarge as error:
         print(error)
         return TOO_LARGE

@@ -176,16 +176,30 @@ def _from_notebook(notebook: Path, copy: SubmissionCopy) -> None:
     bounded memory and time: notebook_reader.py); why it could not be read, if so, and notes for the report."""
     from kata.grading.notebook_reader import read_notebook
 
-    if notebook.is_symlink() or not notebook.is_file() or notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
+    if (contents := _notebook_bytes(notebook)) is None:
         copy.refused.append(
             f"{_named(notebook)} is not a regular notebook file of at most {MAX_NOTEBOOK_BYTES >> 20} MiB: not graded"
         )
         return
-    reading = read_notebook(notebook, copy.folder)
+    reading = read_notebook(notebook.name, contents, copy.folder)
     copy.notes += reading.notes
     copy.origins = reading.origins
     if reading.refused:
         copy.refused.append(f"{_named(notebook)}{reading.refused}: not graded")
+
+
+def _notebook_bytes(notebook: Path) -> bytes | None:
+    """The notebook's bytes, read once from the file checked to be a regular one (not a link: a link swapped in
+    after the check, while the grader reads as root, is refused, not followed, as in _copy_file); None if not."""
+    try:
+        opened = os.open(notebook, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(opened, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        contents = file.read(MAX_NOTEBOOK_BYTES + 1)
+    return contents if len(contents) <= MAX_NOTEBOOK_BYTES else None
 
 
 def _named(path: Path) -> str:

@@ -247,6 +247,30 @@ def test_a_submitted_notebook_is_read_in_time_that_grows_with_its_statements(tmp
     assert "a19999 = 1" in files[0].read_text()
 
 
+def test_a_notebook_swapped_for_a_link_once_checked_is_graded_as_it_was_read(tmp_path, monkeypatch):
+    """A red-team pass (2026-12-07): a student who could write the notebook's folder swapped the notebook for a link
+    to another one (the references, which only the grader's user could read) as the grader's reader started, and
+    the reader, which opened the path again, graded that one: 15 of 15 for a notebook without stage 5."""
+    from kata.grading import notebook_reader
+
+    book = notebook.build_notebook(reference_sources(), kata_source="unused")
+    nbformat.write(book, tmp_path / "references.ipynb")
+    book.cells = [cell for cell in book.cells if cell.metadata.get("kata", {}).get("stage") != "s05_averaging"]
+    nbformat.write(book, tmp_path / "mallory.ipynb")
+    read = notebook_reader.read_notebook
+
+    def swapped_first(*arguments):
+        (tmp_path / "link.ipynb").symlink_to(tmp_path / "references.ipynb")
+        (tmp_path / "link.ipynb").rename(tmp_path / "mallory.ipynb")
+        return read(*arguments)
+
+    monkeypatch.setattr(notebook_reader, "read_notebook", swapped_first)
+    copy = tree.copy_submission(tmp_path / "mallory.ipynb", tmp_path / "copy")
+    assert not copy.refused, copy.refused
+    assert "def train(" in (copy.folder / "s04_training.py").read_text()
+    assert "def average_loops(" not in (copy.folder / "s05_averaging.py").read_text()
+
+
 def test_a_submitted_notebook_of_more_statements_than_the_grader_reads_is_refused_unread(tmp_path):
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1\n" * 100_000 + "b = 2;" * 100_000)])
     nbformat.write(book, tmp_path / "huge.ipynb")
