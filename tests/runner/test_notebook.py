@@ -5,7 +5,7 @@ import contextlib
 import io
 import re
 import resource
-import runpy
+import sys
 import textwrap
 import time
 from dataclasses import replace
@@ -50,14 +50,13 @@ def cells_of(book, stage_name: str, role: str) -> list:
 
 
 def mistake_named(name: str):
-    mistakes = (
-        mistake
-        for stage in stages()
-        for mistake in runpy.run_path(str(REPOSITORY_ROOT / "tests" / "meta" / "catalogs" / f"{stage.name}.py"))[
-            "MISTAKES"
-        ]
-    )
-    return next(mistake for mistake in mistakes if mistake.name == name)
+    """A catalogued mistake (tests/meta/catalogs/), also where this module runs without tests/meta's, which
+    put that folder on sys.path for the catalogs' own imports of one another."""
+    if (meta := str(REPOSITORY_ROOT / "tests" / "meta")) not in sys.path:
+        sys.path.append(meta)
+    from catalogs import MISTAKES
+
+    return next(mistake for mistake in MISTAKES if mistake.name == name)
 
 
 def reference_sources() -> dict[str, str]:
