@@ -1,6 +1,7 @@
 """Grading one submission: its probe run, then each stage's tests in a sandbox of their own, then the
 confirmation of every pass (confirm.py). The grade is plain data; outputs.py writes it."""
 
+import contextlib
 import json
 import secrets
 import sys
@@ -313,7 +314,10 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
     public_done = all("/hidden/" in nodeid or nodeid in results for nodeid in expected)
     tree = setting.test_tree if public_done else setting.public_test_tree  # hidden tests unseen until then
     confinement = dict(confinement=setting.confinement, tree=tree, run_folder=run_folder)
-    with ConfinedRun(argv, **confinement, limits=limits, slot=slot) as run:
+    with (
+        _refusals_said(of_the_hidden_run=public_done),
+        ConfinedRun(argv, **confinement, limits=limits, slot=slot) as run,
+    ):
         current, deadline = None, time.monotonic() + STARTUP_SECONDS
         while True:
             try:
@@ -334,6 +338,8 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
                 break
             event = report.parse_test_event(line, expected - set(results))
             if isinstance(event, TestStarted):
+                if current is not None:  # pytest reports each test's result before it starts the next
+                    raise ReportError("a test's start before the test that was running had ended")
                 limit = limits.for_test(event.test)
                 current, deadline = event.test, time.monotonic() + limit + grace(limit)
             elif isinstance(event, TestFinished):
@@ -349,6 +355,22 @@ def _one_run(stage: Stage, run_folder: Path, setting: Setting, slot: int, result
         results[current] = _failed(current, stage, why, FailureKind.RAISED)
         return ""
     return why
+
+
+# What the results say of a report refused from the run that holds the hidden tests: that run can read them, and
+# which of the grader's refusals it earns is a choice of its own, shown in every test's output (a red-team pass
+# read 3.6 bits of the hidden tests a grade that way, at the cost of the stage's points).
+HIDDEN_RUN_REFUSED = "what was wrong with it is not said: that run could read the hidden tests"
+
+
+@contextlib.contextmanager
+def _refusals_said(*, of_the_hidden_run: bool):
+    try:
+        yield
+    except ReportError:
+        if not of_the_hidden_run:
+            raise
+        raise ReportError(HIDDEN_RUN_REFUSED) from None
 
 
 # Where the installed packages lie (the instructor's virtual environment, say): left out of what students see.

@@ -227,6 +227,28 @@ ATTACKS = [
         os._exit(0)
     """,
     ),
+    # Source: a red-team pass (2026-12-07): each start set the test's deadline again, and the stage held its job slot
+    # for its whole time budget (290 s for stage 5 with the default limits, 5,260 s for the twelve stages).
+    Attack(
+        "restarts-a-tests-clock",
+        "time",
+        "reports the start of one of its tests again and again, ignoring the test's alarm",
+        """
+        import json, os, signal, sys, time
+        if "stage_run" in sys.argv[0]:
+            import kata.reference_runs
+            _test = [i for i in kata.reference_runs.symbols() if "/test_" + STAGE in i][-1]
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            while True:
+                try:
+                    os.write(REPORT, json.dumps({"kata": 1, "event": "start", "test": _test}).encode() + b"\\n")
+                except OSError:
+                    pass
+                time.sleep(0.5)
+    """,
+        "before the test that was running had ended",
+        slow=True,
+    ),
     Attack(
         "pickle-on-the-pipe",
         "trust",
@@ -529,6 +551,23 @@ ATTACKS = [
                 pass
     """,
         "refuses",
+        in_the_hidden_run=True,
+    ),
+    # Source: a red-team pass (2026-12-07): which refusal the run that reads the hidden tests earns was said in every
+    # test's output, visible ones included: a dozen kinds of bad line, 3.6 bits of the hidden tests a grade.
+    Attack(
+        "refusal-chosen-in-the-hidden-run",
+        "environment",
+        "sends, from the run that holds the hidden tests, a bad line of a kind it chose",
+        """
+        import glob, os
+        if glob.glob("/grading/tests/hidden/*.py"):
+            try:
+                os.write(REPORT, b"x" * 70_000 + b"\\n")
+            except OSError:
+                pass
+    """,
+        "could read the hidden tests",
         in_the_hidden_run=True,
     ),
     Attack(
