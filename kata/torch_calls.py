@@ -130,6 +130,24 @@ def _line_outside_torch() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
 
 
+def positions_per_call(module: torch.nn.Module) -> list[int]:
+    """How many positions (the length of dim 1 of its input) each later call of `module` handles, module(x) and
+    module.forward(x) alike: a forward hook misses the second, which some code writes. Counted at the first
+    block's ln1, which every forward pass runs over the positions it reads, however it computes the logits after
+    (nanoGPT's lm_head on the last position alone, F.linear with lm_head's weight)."""
+    counted: list[int] = []
+    real = module.forward
+
+    def forward(*args, **kwargs):
+        given = args[0] if args else next(iter(kwargs.values()), None)
+        if isinstance(given, torch.Tensor) and given.dim() >= 2:
+            counted.append(int(given.shape[1]))
+        return real(*args, **kwargs)
+
+    module.forward = forward  # on the instance: module(x) and module.forward(x) both look it up there first
+    return counted
+
+
 def autograd_nodes(tensor: torch.Tensor) -> list[str]:
     """The names of the autograd nodes `tensor` was computed through (NativeLayerNormBackward0, ...), one per node.
     A torch function mode sees the calls made through torch's functions; code can reach the same kernel without

@@ -21,6 +21,7 @@ from strategies import at_most, random_floats, random_tokens, seeds
 from support import attention_by_hand, expect_tensors_on_the_inputs_device, fixed_seed
 
 from kata.implementation import StageModule, load_stage
+from kata.torch_calls import positions_per_call
 
 stage = StageModule("s10_generation")
 gpt = StageModule("s08_gpt")
@@ -772,10 +773,8 @@ def answer_or_none(call):
 
 
 def embedded_lengths(model):
-    """Record how many positions each call of the first block handles."""
-    lengths = []
-    model.blocks[0].ln1.register_forward_hook(lambda module, inputs, output: lengths.append(inputs[0].shape[1]))
-    return lengths
+    """Record how many positions each call of the first block handles (its ln1's, however it is called)."""
+    return positions_per_call(model.blocks[0].ln1)
 
 
 class TestGenerate:

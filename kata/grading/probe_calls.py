@@ -935,9 +935,10 @@ def generate(inputs):
         return fast_model(inputs["config"], inputs["weights"])
 
     def reading():  # a model, and how many positions each of its forward passes reads (one a step, with the cache)
-        read, counted = [], model()
-        counted.lm_head.register_forward_hook(lambda module, args, output: read.append(int(args[0].shape[1])))
-        return counted, read
+        from kata.torch_calls import positions_per_call
+
+        counted = model()
+        return counted, positions_per_call(counted.blocks[0].ln1)
 
     def sampled(**options):
         return generation.generate(model(), prompt, new_tokens, **options)

@@ -823,6 +823,71 @@ def next_token_probabilities(logits, *, temperature=1.0, top_k=None, top_p=None)
 ]
 
 VARIANTS = [
+    # Source: a precision pass (2026-12-07). The grader's check counted the positions each forward pass read at
+    # lm_head's input, and the tests at the first block's ln1 through a forward hook: the first three passed every
+    # test and scored 0 as forged, the fourth lost the two tests that count (a hook misses .forward()).
+    # nanoGPT's GPT.forward at inference: "only forward the lm_head on the very last position".
+    Variant(
+        "head-on-the-last-position-only-as-nanogpt",
+        "s10_generation",
+        "runs lm_head on the last position alone when generate asks, as nanoGPT's forward does at inference",
+        (
+            (
+                "def forward_with_cache(model, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:",
+                "def forward_with_cache(model, idx: torch.Tensor, cache: KVCache, *, last_only=False) -> torch.Tensor:",
+            ),
+            (
+                "    return model.lm_head(model.ln_f(x))\n",
+                "    if last_only:\n        x = x[:, [-1], :]  # a list keeps the time dim\n"
+                "    return model.lm_head(model.ln_f(x))\n",
+            ),
+            (
+                "logits = forward_with_cache(model, idx[:, -block_size:], cache)",
+                "logits = forward_with_cache(model, idx[:, -block_size:], cache, last_only=True)",
+            ),
+            (
+                "logits = forward_with_cache(model, idx[:, -1:], cache)",
+                "logits = forward_with_cache(model, idx[:, -1:], cache, last_only=True)",
+            ),
+        ),
+    ),
+    Variant(
+        "head-through-f-linear",
+        "s10_generation",
+        "computes the logits with F.linear and lm_head's weight and bias",
+        (
+            (
+                "    return model.lm_head(model.ln_f(x))\n",
+                "    return F.linear(model.ln_f(x), model.lm_head.weight, model.lm_head.bias)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "head-on-flattened-rows",
+        "s10_generation",
+        "runs lm_head on the (B*T, C) rows, as the loss reads them, and views the logits back as (B, T, V)",
+        (
+            (
+                "    return model.lm_head(model.ln_f(x))\n",
+                "    return model.lm_head(model.ln_f(x).reshape(B * T, -1)).view(B, T, -1)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "cache-forward-calls-submodules-through-forward",
+        "s10_generation",
+        "calls the embeddings, ln1, ln2, ffwd, ln_f and lm_head through .forward() in forward_with_cache",
+        (
+            (
+                "    x = model.token_embedding_table(idx) + model.position_embedding_table(positions)\n",
+                "    x = model.token_embedding_table.forward(idx)"
+                " + model.position_embedding_table.forward(positions)\n",
+            ),
+            ("block.ln1(x), cache", "block.ln1.forward(x), cache"),
+            ("x = x + block.ffwd(block.ln2(x))", "x = x + block.ffwd.forward(block.ln2.forward(x))"),
+            ("    return model.lm_head(model.ln_f(x))\n", "    return model.lm_head.forward(model.ln_f.forward(x))\n"),
+        ),
+    ),
     # Source: huggingface/transformers, top_k_top_p_filtering (before its logits processors), re-expressed in the
     # kata's API (the sixth precision pass, 2026-12-06).
     Variant(
