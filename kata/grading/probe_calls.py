@@ -668,7 +668,7 @@ def block(inputs):
 
 @call("s08_gpt.GPTConfig")
 def gpt_config(inputs):
-    return dataclasses.asdict(stage("s08_gpt").GPTConfig())
+    return {"defaults": dataclasses.asdict(stage("s08_gpt").GPTConfig())}
 
 
 def fresh_statistics(model_class, config_class, inputs) -> dict:
@@ -1041,7 +1041,7 @@ def gpt2_stage():
 
 @call("s11_gpt2.GPT2Config")
 def gpt2_config(inputs):
-    return dataclasses.asdict(gpt2_stage().GPT2Config())
+    return {"defaults": dataclasses.asdict(gpt2_stage().GPT2Config())}
 
 
 @call("s11_gpt2.GPT2Attention")

@@ -200,3 +200,19 @@ def test_a_wrong_value_at_scale_refutes_the_tests_that_judge_it_alone(tmp_path):
     mistake = next(mistake for mistake in MISTAKES if mistake.name == "ties-by-the-second-id-then-the-first")
     refuted = refutations_at_scale(mistake.write_to(tmp_path / "impl"), 0, "s12_bpe")
     assert sorted(refuted["s12_bpe.BPETokenizer"]) == ["at_scale_encoded", "at_scale_merges"], refuted
+
+
+@pytest.mark.parametrize("name", ["config-with-nanogpts-bias-field", "gpt2-config-with-nanogpts-bias-field"])
+def test_a_config_with_a_field_more_loses_the_defaults_test_alone(name, tmp_path):
+    """A precision pass (2026-12-07): a config with nanoGPT's bias field fails the test of the defaults, and the
+    check refuted the config's core, which took the points of every test that builds a config (stage 8 scored 0)."""
+    mistake = next(mistake for mistake in MISTAKES if mistake.name == name)
+    stage = stage_named(mistake.stage)
+    config = f"{stage.name}.{next(symbol for symbol in stage.symbols if symbol.endswith('Config'))}"
+    refuted = refutations(mistake.write_to(tmp_path / "impl"), [config], 0)
+    assert list(refuted[config]) == ["defaults"], refuted
+    nodeids = [nodeid for nodeid, symbols in reference_runs.symbols().items() if config in symbols]
+    results = [TestResult(n, stage.name, Outcome.FAILED if "test_defaults" in n else Outcome.PASSED) for n in nodeids]
+    graded = confirm(stage, results, refuted)
+    assert not graded.problem
+    assert [r.nodeid for r in graded.results if not r.passed] == [n for n in nodeids if "test_defaults" in n]

@@ -16,6 +16,21 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: a precision pass (2026-12-07), after nanoGPT's GPTConfig: it fails the defaults test alone, and the
+    # check refuted the config's core, which took the points of every test that builds a config (0 of 15).
+    Mistake(
+        "config-with-nanogpts-bias-field",
+        "s08_gpt",
+        "added nanoGPT's bias field to GPTConfig, the lm_head's bias switched by it",
+        (
+            ("    dropout: float = 0.2\n", "    dropout: float = 0.2\n    bias: bool = True  # nanoGPT's\n"),
+            (
+                "self.lm_head = nn.Linear(config.n_embd, config.vocab_size)",
+                "self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=config.bias)",
+            ),
+        ),
+        "GPTConfig(): expected the lecture's",
+    ),
     # Source: a red-team pass (2026-12-06), each graded honestly and forged: the check judged the initial weights'
     # std but not their mean, built every model with n_layer 2, and asked only that the loss have a gradient.
     Mistake(

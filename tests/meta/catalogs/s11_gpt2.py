@@ -24,6 +24,14 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a precision pass (2026-12-07): as stage 8's config-with-nanogpts-bias-field (1.9 of 15).
+    Mistake(
+        "gpt2-config-with-nanogpts-bias-field",
+        "s11_gpt2",
+        "added nanoGPT's bias field to GPT2Config",
+        (("    dropout: float = 0.0\n\n", "    dropout: float = 0.0\n    bias: bool = True  # nanoGPT's\n\n"),),
+        "GPT2Config(): expected GPT-2 small",
+    ),
     # Source: a red-team pass (2026-12-06): the check's fresh GPT-2 had two layers, where this equals GPT-2's.
     Mistake(
         "c-proj-std-over-n-layer",
