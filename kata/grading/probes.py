@@ -1860,7 +1860,7 @@ def difference(got, expected, atol: float, where: str = "", *, exact_dtype: bool
         return "" if torch.equal(got, expected) else f"{here} has other values"
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
-            return f"{here} should hold {sorted(expected)}"
+            return f"{here} should hold {sorted(expected)}{_keys_apart(got, expected)}"
         found = (difference(got[key], expected[key], atol, key, exact_dtype=exact_dtype) for key in expected)
         return next((d for d in found if d), "")
     if isinstance(expected, list):
@@ -1876,6 +1876,15 @@ def difference(got, expected, atol: float, where: str = "", *, exact_dtype: bool
         return "" if ok else f"{here} is {got!r:.80}, expected {expected:.6g}"
     same = type(got) is type(expected) and got == expected  # the type first: a tensor's == is no bool
     return "" if same else f"{here} is {got!r:.80}, expected {expected!r:.80}"
+
+
+def _keys_apart(got, expected: dict) -> str:
+    """What a dict answer lacks and holds besides, for `difference` to say ("" where it is no dict)."""
+    if not isinstance(got, dict):
+        return ""
+    lacks, besides = sorted(set(expected) - set(got)), sorted(str(key) for key in set(got) - set(expected))
+    said = [*([f"lacks {lacks}"] if lacks else []), *([f"holds {besides} besides"] if besides else [])]
+    return f": it {' and '.join(said)}"[:200]
 
 
 def choose_inputs(symbols: list[str], seed: int) -> dict[str, dict]:

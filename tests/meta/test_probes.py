@@ -211,6 +211,7 @@ def test_a_config_with_a_field_more_loses_the_defaults_test_alone(name, tmp_path
     config = f"{stage.name}.{next(symbol for symbol in stage.symbols if symbol.endswith('Config'))}"
     refuted = refutations(mistake.write_to(tmp_path / "impl"), [config], 0)
     assert list(refuted[config]) == ["defaults"], refuted
+    assert refuted[config]["defaults"].endswith("it holds ['bias'] besides"), refuted  # not only what it should hold
     nodeids = [nodeid for nodeid, symbols in reference_runs.symbols().items() if config in symbols]
     results = [TestResult(n, stage.name, Outcome.FAILED if "test_defaults" in n else Outcome.PASSED) for n in nodeids]
     graded = confirm(stage, results, refuted)
