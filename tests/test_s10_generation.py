@@ -326,9 +326,7 @@ class TestKVCache:
         cache.update(1, k1 * 2, v1 * 2)
         keys, values = cache.update(0, k2, v2)
         hint = "Concatenate along the time dim of (B, n_head, T, head_size): torch.cat((old, new), dim=2)."
-        call = (
-            "KVCache: update(0, k of shape (2, 3, 4, 5), ...), update(1, ...), update(0, k of shape (2, 3, 1, 5), ...)"
-        )
+        call = "KVCache: update(0, k of shape (2, 3, 4, 5), ...), update(1, ...), update(0, another such k, ...)"
         expect_equal_tensors(keys, torch.cat((k1, k2), dim=2), f"{call}: the keys it returned", hint=hint)
         expect_equal_tensors(values, torch.cat((v1, v2), dim=2), f"{call}: the values it returned", hint=hint)
         keys, _ = cache.update(1, k2, v2)
