@@ -7,8 +7,10 @@ _WRITTEN_BY = "# Written by kata from"  # how every stage module made from a not
 
 
 def header(written_from: str) -> str:
-    """The first line of a stage module made from a notebook's cells."""
-    return f"{_WRITTEN_BY} {written_from}: edit the notebook, not this file."
+    """The first line of a stage module made from a notebook's cells: one line, whatever the notebook's name holds
+    (a line break in a submitted notebook's name made the rest of the name code of every module)."""
+    named = written_from if written_from.isprintable() else ascii(written_from)
+    return f"{_WRITTEN_BY} {named}: edit the notebook, not this file."
 
 
 def written_from_cells(first_line: str) -> bool:

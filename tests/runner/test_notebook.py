@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from support import solve
@@ -268,6 +269,17 @@ def test_a_notebook_swapped_for_a_link_once_checked_is_graded_as_it_was_read(tmp
     assert not copy.refused, copy.refused
     assert "def train(" in (copy.folder / "s04_training.py").read_text()
     assert "def average_loops(" not in (copy.folder / "s05_averaging.py").read_text()
+
+
+def test_a_line_break_in_a_notebook_s_name_stays_in_the_modules_first_line(tmp_path):
+    """A red-team pass (2026-12-07): a notebook named "x\\nname.ipynb" ended the header comment of every module
+    written from it, and the rest of its name became code."""
+    text = nbformat.writes(notebook.build_notebook(reference_sources(), kata_source="unused"))
+    files = notebook.stage_files_from_notebook(Path("x\nraise SystemExit.ipynb"), tmp_path / "x", text=text).files
+    first, second = files[0].read_text().splitlines()[:2]
+    assert first.endswith("'x\\nraise SystemExit.ipynb': edit the notebook, not this file.") and second.startswith(
+        '"""'
+    )
 
 
 def test_a_submitted_notebook_of_more_statements_than_the_grader_reads_is_refused_unread(tmp_path):
