@@ -9,6 +9,7 @@ its own: a learner stuck on stage 2 can still be graded on stage 5.
 
 import contextlib
 import functools
+import linecache
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,4 +294,17 @@ def expect_tensors_on_the_inputs_device(action, call: str, *, the_input: str = "
             "device'",
             f"Make it on the input's device, {mixed.made_with}(..., device={the_input}.device), or move it there with "
             f".to({the_input}.device), as the lecture's code does",
+            _moved_where_the_devices_differ(file, line),
         )
+
+
+def _moved_where_the_devices_differ(file: str, line: str) -> str:
+    """Where the lines after the one that made the tensor compare devices, why moving it there did not count (a
+    precision pass, 2026-12-07: code that moved it in `if mask.device != q.device:` read "move it there")."""
+    following = [linecache.getline(file, number) for number in range(int(line or 0), int(line or 0) + 4)]
+    if not any(".device !=" in text or ".device ==" in text for text in following):
+        return ""
+    return (
+        "A move made only where the devices differ never runs on a CPU, where this test runs, so the test cannot "
+        "see it: make the tensor on the input's device at once"
+    )

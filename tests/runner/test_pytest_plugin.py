@@ -233,3 +233,24 @@ def test_a_suite_run_loads_only_the_kata_and_hypothesis_plugins(tmp_path):
               extra_args=("--collect-only",), plugins=(loaded,))  # fmt: skip
     assert {"kata.pytest_plugin", "_hypothesis_pytestplugin"} <= loaded.names, loaded.names
     assert not {"xdist", "anyio"} & loaded.names, loaded.names
+
+
+def test_a_mask_moved_only_where_the_devices_differ_is_told_why_the_move_does_not_count(tmp_path):
+    """A precision pass (2026-12-07): `if tril.device != q.device: tril = tril.to(q.device)` is right on a GPU, but
+    never moves on a CPU, where the test runs; the test told such code to move the mask, which it does."""
+    made = "    tril = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))\n"
+    guarded = (
+        made.replace(", device=q.device", "") + "    if tril.device != q.device:\n        tril = tril.to(q.device)\n"
+    )
+    folder = Edited("guarded", "s06_attention", "", ((made, guarded),)).write_to(tmp_path / "impl")
+    run = run_suite(folder, [stage_named("s06_attention")], profile="meta")
+    [failure] = run.failures()
+    assert "A move made only where the devices differ never runs on a CPU" in failure.message, failure.message
+    run = run_suite(
+        Edited("plain", "s06_attention", "", ((made, made.replace(", device=q.device", "")),)).write_to(
+            tmp_path / "plain"
+        ),
+        [stage_named("s06_attention")],
+        profile="meta",
+    )
+    assert "A move made only where" not in run.failures()[0].message  # said only to code that compares devices
