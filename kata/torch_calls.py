@@ -132,9 +132,8 @@ def _line_outside_torch() -> str:
 
 def positions_per_call(module: torch.nn.Module) -> list[int]:
     """How many positions (the length of dim 1 of its input) each later call of `module` handles, module(x) and
-    module.forward(x) alike: a forward hook misses the second, which some code writes. Counted at the first
-    block's ln1, which every forward pass runs over the positions it reads, however it computes the logits after
-    (nanoGPT's lm_head on the last position alone, F.linear with lm_head's weight)."""
+    module.forward(x) alike: a forward hook misses the second, which some code writes. The patch stays on the
+    module: give it one built for the count."""
     counted: list[int] = []
     real = module.forward
 

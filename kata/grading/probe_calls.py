@@ -937,8 +937,8 @@ def generate(inputs):
     def reading():  # a model, and how many positions each of its forward passes reads (one a step, with the cache)
         from kata.torch_calls import positions_per_call
 
-        counted = model()
-        return counted, positions_per_call(counted.blocks[0].ln1)
+        counted = model()  # at the first block's ln1, which every pass runs over what it reads, however it makes its
+        return counted, positions_per_call(counted.blocks[0].ln1)  # logits (nanoGPT's head on the last position)
 
     def sampled(**options):
         return generation.generate(model(), prompt, new_tokens, **options)
