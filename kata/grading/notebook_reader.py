@@ -27,7 +27,10 @@ from kata.manifest import stage_names
 # The kata's own notebook with every reference pasted in takes about 0.25 s and 43 MiB to read here: these
 # leave any learner's notebook a wide margin on a busy machine, and a notebook built to exhaust the grader none.
 MEMORY_BYTES = 1 << 30
-SECONDS = 60
+SECONDS = 60  # of the child's CPU time: the kernel ends it there
+# The child only computes (its notebook comes whole on its standard input), so only a busy machine keeps it
+# waiting longer than its CPU time: two busy processes per core leave it a third of one.
+WAIT_SECONDS = 5 * SECONDS
 TOO_LARGE, UNREADABLE = 3, 4  # the child's exit statuses beside 0
 MAX_ANSWER_BYTES = 256_000  # a line of origins per run of a module's lines from one cell: 1.7 KB for the above
 MAX_NOTES = 12
@@ -53,11 +56,11 @@ def read_notebook(name: str, contents: bytes, folder: Path) -> Reading:
             input=contents,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            timeout=SECONDS,
+            timeout=WAIT_SECONDS,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return Reading(f" could not be read within the grader's {SECONDS} s")
+        return Reading(f" could not be read within the {WAIT_SECONDS} s the grader waits for it")
     said = done.stdout[:MAX_ANSWER_BYTES].decode("utf-8", errors="replace").strip()
     if done.returncode == 0:
         lines = said.splitlines()[: -1 if len(done.stdout) > MAX_ANSWER_BYTES else None]  # never a cut line
@@ -68,7 +71,7 @@ def read_notebook(name: str, contents: bytes, folder: Path) -> Reading:
         return Reading(f": {said}")
     if done.returncode == UNREADABLE and said.isidentifier() and said != "MemoryError":
         return Reading(f" could not be read as a notebook ({said})")
-    return Reading(f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s")
+    return Reading(f" could not be read within the grader's {MEMORY_BYTES >> 20} MiB and {SECONDS} s of CPU time")
 
 
 def _origins(lines: list[str]) -> dict[str, Origins]:
@@ -98,7 +101,7 @@ def main(name: str, folder: str) -> int:
     from kata.notebook import NotebookTooLarge, stage_files_from_notebook
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))  # its own end, should the grader be killed
+    resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))  # the limit, and its end should the grader be killed
     try:
         text = sys.stdin.buffer.read().decode("utf-8")  # as nbformat reads a file; not UTF-8: UnicodeDecodeError
         modules = stage_files_from_notebook(Path(name), Path(folder), text=text)
