@@ -8,6 +8,7 @@ torch functions, which those modes do not see.
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
@@ -130,20 +131,30 @@ def _line_outside_torch() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
 
 
-def positions_per_call(module: torch.nn.Module) -> list[int]:
-    """How many positions (the length of dim 1 of its input) each later call of `module` handles, module(x) and
-    module.forward(x) alike: a forward hook misses the second, which some code writes. The patch stays on the
-    module: give it one built for the count."""
-    counted: list[int] = []
+def after_each_forward(module: torch.nn.Module, seen: Callable[[tuple, torch.Tensor], None]) -> None:
+    """Call `seen(args, output)` after each later call of `module`, module(x) and module.forward(x) alike: a
+    forward hook misses the second, which some code writes. The patch is on the instance, where both calls look
+    first; `del module.forward` takes it off."""
     real = module.forward
 
     def forward(*args, **kwargs):
-        given = args[0] if args else next(iter(kwargs.values()), None)
-        if isinstance(given, torch.Tensor) and given.dim() >= 2:
-            counted.append(int(given.shape[1]))
-        return real(*args, **kwargs)
+        output = real(*args, **kwargs)
+        seen(args or tuple(kwargs.values())[:1], output)
+        return output
 
-    module.forward = forward  # on the instance: module(x) and module.forward(x) both look it up there first
+    module.forward = forward
+
+
+def positions_per_call(module: torch.nn.Module) -> list[int]:
+    """How many positions (the length of dim 1 of its input) each later call of `module` handles. The patch
+    stays on the module: give it one built for the count."""
+    counted: list[int] = []
+
+    def count(args: tuple, output) -> None:
+        if args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 2:
+            counted.append(int(args[0].shape[1]))
+
+    after_each_forward(module, count)
     return counted
 
 

@@ -21,7 +21,7 @@ from torch.overrides import TorchFunctionMode
 
 from kata.implementation import display_path
 from kata.manifest import REPOSITORY_ROOT
-from kata.torch_calls import MadeOnTheCPU, TorchCalls
+from kata.torch_calls import MadeOnTheCPU, TorchCalls, after_each_forward
 
 
 @contextlib.contextmanager
@@ -194,17 +194,9 @@ def recorded_fused_attention():
 
 @contextlib.contextmanager
 def recorded_forward(module: nn.Module):
-    """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both
-    (a forward hook would miss the second, which some code writes)."""
+    """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both."""
     calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-    real = module.forward
-
-    def forward(*args, **kwargs):
-        output = real(*args, **kwargs)
-        calls.append((args[0].detach().clone(), output.detach().clone()))
-        return output
-
-    module.forward = forward  # on the instance: both calls look it up there first
+    after_each_forward(module, lambda args, output: calls.append((args[0].detach().clone(), output.detach().clone())))
     try:
         yield calls
     finally:
