@@ -9,14 +9,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import texts
 
-from kata.corpus import load_corpus
+from kata.corpus import BPE_ENCODED_CHARACTERS, BPE_TRAINING_CHARACTERS, BPE_VOCAB_SIZE, splits
 from kata.implementation import StageModule, TestTookTooLong
 
 stage = StageModule("s12_bpe")
 
-# The corpus check: train on the first 20,000 characters of the training split (the first 90%), 32 merges.
-CORPUS_TRAINING_CHARACTERS = 20_000
-CORPUS_VOCAB_SIZE = 256 + 32
+# The corpus check: train on the first BPE_TRAINING_CHARACTERS of the training split with BPE_VOCAB_SIZE ids.
 # The merges the kata's reference learns there, as (left bytes, right bytes), in order.
 CORPUS_MERGES = [
     (b"e", b" "), (b"t", b"h"), (b"t", b" "), (b"s", b" "), (b"o", b"u"), (b",", b" "), (b"d", b" "), (b"r", b" "),
@@ -25,13 +23,9 @@ CORPUS_MERGES = [
     (b".", b"\n\n"), (b"e", b"s"), (b",", b"\n"), (b"i", b"t"), (b"h", b"i"), (b"e", b"a"), (b"ll", b" "),
     (b"s", b"t "), (b"n", b"o"),
 ]  # fmt: skip
-# The compression check: encode the first 20,000 characters of the validation split (all ASCII) with what was
+# The compression check: encode the first BPE_ENCODED_CHARACTERS of the validation split (all ASCII) with what was
 # learned there. The whole split (111,540 bytes, 83,607 tokens, 1.3341 bytes per token) says no more about a
 # mistake and takes the reference 0.4 s more.
-# Encodes that merge one position at a time, as tiktoken's educational one does (correct, and quadratic on a text
-# that is not split into words first), took 6.3 to 7.0 s of the test's 10 s on 20,000 bytes: 5,000 keep them far
-# from it on a busy machine.
-VALIDATION_BYTES = 5_000
 VALIDATION_TOKENS = 3_741  # 1.3366 bytes per token
 
 NO_PAIR_LEFT = (
@@ -42,12 +36,6 @@ CLASSIC = "aaabdaaabac"  # BPE's classic example: aa -> Z, ab -> Y, ZY -> X give
 CLASSIC_MERGES = {(97, 97): 256, (97, 98): 257, (256, 257): 258}
 # Texts of pairs that occur once: "acab": (97, 99) comes first, (97, 98) is smaller, and the first ids tie
 TIE_TEXTS = ["dcab", "abcd", "xyxzyz", "acab"]
-
-
-def splits() -> tuple[str, str]:
-    corpus = load_corpus()
-    n = int(0.9 * len(corpus))
-    return corpus[:n], corpus[n:]
 
 
 def trained_on_the_corpus(tokenizer_class):
@@ -72,7 +60,7 @@ _OUT_OF_TIME: set = set()
 @functools.cache
 def _trained(tokenizer_class):
     tokenizer = tokenizer_class()
-    tokenizer.train(splits()[0][:CORPUS_TRAINING_CHARACTERS], CORPUS_VOCAB_SIZE)
+    tokenizer.train(splits()[0][:BPE_TRAINING_CHARACTERS], BPE_VOCAB_SIZE)
     return tokenizer
 
 
@@ -513,15 +501,15 @@ class TestTrain:
         got = merges_in_order(tokenizer)
         for number, (learned, expected) in enumerate(zip(got, CORPUS_MERGES, strict=False)):
             if learned != expected:
-                text = splits()[0][:CORPUS_TRAINING_CHARACTERS]
+                text = splits()[0][:BPE_TRAINING_CHARACTERS]
                 fail(
-                    f"train(<the first {CORPUS_TRAINING_CHARACTERS:,} characters of the training split>, "
-                    f"{CORPUS_VOCAB_SIZE}): merge {number} (id {256 + number}) should join {expected}, got {learned}",
+                    f"train(<the first {BPE_TRAINING_CHARACTERS:,} characters of the training split>, "
+                    f"{BPE_VOCAB_SIZE}): merge {number} (id {256 + number}) should join {expected}, got {learned}",
                     tie_break_diagnosis(text, tokenizer.merges)
                     or "Count the pairs afresh after every merge, and merge the most frequent one.",
                 )
         if len(got) != len(CORPUS_MERGES):
-            fail(f"train(<corpus slice>, {CORPUS_VOCAB_SIZE}) should learn {len(CORPUS_MERGES)} merges, got {len(got)}")
+            fail(f"train(<corpus slice>, {BPE_VOCAB_SIZE}) should learn {len(CORPUS_MERGES)} merges, got {len(got)}")
 
 
 class TestEncodeDecode:
@@ -596,14 +584,15 @@ class TestEncodeDecode:
 
     def test_compresses_the_validation_split_as_the_reference_does(self):
         tokenizer = trained_on_the_corpus(stage.BPETokenizer)
-        validation = splits()[1][:VALIDATION_BYTES]
+        validation = splits()[1][:BPE_ENCODED_CHARACTERS]
         ids = tokenizer.encode(validation)
         if len(ids) != VALIDATION_TOKENS:
             learned_the_references_merges = merges_in_order(tokenizer) == CORPUS_MERGES
+            length = len(validation)
             fail(
-                f"encode(<the validation split's first {VALIDATION_BYTES:,} bytes>) with the tokenizer trained on "
-                f"the corpus slice: expected {VALIDATION_TOKENS:,} tokens ({VALIDATION_BYTES / VALIDATION_TOKENS:.4f} "
-                f"bytes per token), got {len(ids):,} ({VALIDATION_BYTES / max(len(ids), 1):.4f})",
+                f"encode(<the validation split's first {length:,} bytes>) with the tokenizer trained on the corpus "
+                f"slice: expected {VALIDATION_TOKENS:,} tokens ({length / VALIDATION_TOKENS:.4f} bytes per token), got "
+                f"{len(ids):,} ({length / max(len(ids), 1):.4f})",
                 "Apply every learned merge wherever it occurs, lowest merge id first."
                 if learned_the_references_merges
                 else "train learned other merges than the reference's (test_learns_the_references_merges_on_the_corpus "

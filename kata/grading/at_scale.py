@@ -12,10 +12,10 @@ here takes the points of those tests alone (the aspect below), never the stage's
 
 from collections.abc import Iterable
 
+from kata import corpus
 from kata.grading import probe_calls
 
 ASPECT = "at_scale"  # the aspect a late or wrong answer here refutes; probes.PROBES says which tests it backs
-CORPUS_LENGTH = 1_115_394  # the characters of the tests' corpus, whose calls these stand for
 # Beside the learner's calls, the run draws the text and hashes the answers (about a second idle, a few under
 # load): a tight --test-timeout must not make correct code late.
 OWN_WORK_SECONDS = 10.0
@@ -39,8 +39,8 @@ EXPECTED = {
 # What each call is given, as the tests' own calls are, for the verdict to say.
 CALLED_ON = {
     "s12_bpe.BPETokenizer": (
-        f"trained on {probe_calls.BPE_TRAINING_CHARACTERS:,} characters with {probe_calls.BPE_VOCAB_SIZE} ids and "
-        f"encoding {probe_calls.BPE_ENCODED_CHARACTERS:,} more, as the tests' corpus slices"
+        f"trained on {corpus.BPE_TRAINING_CHARACTERS:,} characters with {corpus.BPE_VOCAB_SIZE} ids and "
+        f"encoding {corpus.BPE_ENCODED_CHARACTERS:,} more, as the tests' corpus slices"
     )
 }
 
@@ -48,7 +48,7 @@ CALLED_ON = {
 def _bpe(training: str, other: str) -> dict[str, str]:
     from kata.grading import oracles
 
-    merges = oracles.bpe_train(training, probe_calls.BPE_VOCAB_SIZE)
+    merges = oracles.bpe_train(training, corpus.BPE_VOCAB_SIZE)
     encoded = oracles.bpe_encode(other, merges)
     return {
         "merges": probe_calls.merges_digest(merges),
@@ -60,8 +60,8 @@ def _bpe(training: str, other: str) -> dict[str, str]:
 def text_length(stage: str) -> int:
     """The characters drawn for `stage`'s calls: the corpus's, or only what stage 12's slices take."""
     if stage == "s12_bpe":
-        return probe_calls.BPE_TRAINING_CHARACTERS + probe_calls.BPE_ENCODED_CHARACTERS
-    return CORPUS_LENGTH
+        return corpus.BPE_TRAINING_CHARACTERS + corpus.BPE_ENCODED_CHARACTERS
+    return corpus.CORPUS_LENGTH
 
 
 def symbols_by_stage(probed_stages: Iterable[str]) -> dict[str, list[str]]:
@@ -78,7 +78,7 @@ def verdict(symbol: str, made: tuple, answer, *, limit: float, missing: str) -> 
     `missing` saying why), by aspect; {} when it is right. No answer in time refutes the aspect at scale, which
     backs every test of the size; a wrong value only the aspect of that value (value_aspects), which backs the
     tests that judge it: a tokenizer whose merges break ties otherwise still passes the round trip."""
-    size = CALLED_ON.get(symbol, f"on a text of {CORPUS_LENGTH:,} characters, as the tests' corpus")
+    size = CALLED_ON.get(symbol, f"on a text of {corpus.CORPUS_LENGTH:,} characters, as the tests' corpus")
     if answer is None:
         return {ASPECT: f"{size}, it gave no answer within {limit:g} s ({missing})"}
     if answer.error:

@@ -20,6 +20,7 @@ import random
 import sys
 from collections.abc import Callable
 
+from kata.corpus import BPE_ENCODED_CHARACTERS, BPE_TRAINING_CHARACTERS, BPE_VOCAB_SIZE
 from kata.grading import report
 
 CALLS: dict[str, Callable] = {}
@@ -1311,11 +1312,6 @@ def char_tokenizer_at_scale(vocabulary, text, ids):
 @at_scale("s02_batches.encode_text")
 def encode_text_at_scale(vocabulary, text, ids):
     return ids_digest(stage("s02_batches").encode_text(text, ProbeTokenizer(vocabulary)))
-
-
-# Stage 12's tests train on the corpus's first 20,000 characters with 32 merges and encode 5,000 more (ASCII
-# both): these stand for them (tests/meta/test_probes.py checks they are the tests' sizes).
-BPE_TRAINING_CHARACTERS, BPE_VOCAB_SIZE, BPE_ENCODED_CHARACTERS = 20_000, 256 + 32, 5_000
 
 
 def bpe_texts(vocabulary: list[str], ids: list[int]) -> tuple[str, str]:

@@ -8,7 +8,7 @@ import sys
 import zlib
 from collections.abc import Callable
 
-from kata import implementation
+from kata import corpus, implementation
 from kata.grading import at_scale, probe_calls, probes, report
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
 
@@ -46,7 +46,7 @@ def refutations_at_scale(folder, seed: int, stage: str = "") -> dict[str, dict[s
     """What the check at scale finds wrong in `folder`'s answers (of `stage`'s symbols, or all), by symbol,
     untimed and on a text of 25,000 characters, stage 12's slices whole: whether correct code answers it right
     (its timing at the tests' sizes is proven by grading slow code, tests/runner/test_at_scale.py)."""
-    made = probe_calls.scale_inputs(seed, probe_calls.BPE_TRAINING_CHARACTERS + probe_calls.BPE_ENCODED_CHARACTERS)
+    made = probe_calls.scale_inputs(seed, corpus.BPE_TRAINING_CHARACTERS + corpus.BPE_ENCODED_CHARACTERS)
     symbols = [symbol for symbol in at_scale.EXPECTED if symbol.startswith(f"{stage}.") or not stage]
 
     def answer(write_end: int) -> None:

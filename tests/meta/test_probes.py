@@ -1,14 +1,12 @@
 """The grader's own check of each symbol (kata/grading/probes.py): it covers the manifest, and it agrees
 with the references and with every correct variant, so it never takes a point from correct code."""
 
-from importlib import import_module
-
 import pytest
 import torch
 from catalogs import MISTAKES, VARIANTS
 from probe_runs import draws_for, refutations, refutations_at_scale, refutations_on_draws
 
-from kata import reference_runs
+from kata import corpus, reference_runs
 from kata.grading import at_scale, probe_calls, probes
 from kata.grading.confirm import confirm
 from kata.manifest import REPOSITORY_ROOT, stage_named, stages
@@ -95,12 +93,9 @@ def test_every_call_at_scale_has_its_expected_answer_and_backs_the_tests_of_its_
     for symbol in at_scale.EXPECTED:
         for aspect in [at_scale.ASPECT, *at_scale.value_aspects(symbol)]:
             assert probes.PROBES[symbol].backs.get(aspect), f"{symbol}'s {aspect} backs no test"
-    bpe_tests = import_module("test_s12_bpe")
-    assert probe_calls.BPE_TRAINING_CHARACTERS == bpe_tests.CORPUS_TRAINING_CHARACTERS
-    assert probe_calls.BPE_VOCAB_SIZE == bpe_tests.CORPUS_VOCAB_SIZE
-    assert probe_calls.BPE_ENCODED_CHARACTERS == bpe_tests.VALIDATION_BYTES
-    assert bpe_tests.splits()[0][: bpe_tests.CORPUS_TRAINING_CHARACTERS].isascii()  # as the texts at scale are
-    assert bpe_tests.splits()[1][: bpe_tests.VALIDATION_BYTES].isascii()
+    training, validation = corpus.splits()
+    assert training[: corpus.BPE_TRAINING_CHARACTERS].isascii()  # as the texts at scale are
+    assert validation[: corpus.BPE_ENCODED_CHARACTERS].isascii()
 
 
 def test_every_aspect_backs_a_test_that_exercises_its_symbol():
