@@ -119,23 +119,28 @@ def set_gpt(model, weights: dict) -> None:
 # ---- dropout the grader can compute ----------------------------------------------------------------
 
 DROPOUT_SEED = 20261205
+answered_positions: int | None = None  # the positions of the call being answered in the sandbox (answer sets it)
 
 
-def dropout_mask(shape, p: float):
+def dropout_mask(shape, p: float, *, positions: int | None = None):
     """What the probes' dropout keeps: drawn over the last two dims (positions, and features or positions)
     and shared by every batch row and head, so that stage 7's heads and stage 9's fused attention drop the
-    same weights. The grader's oracles drop with this mask too."""
+    same weights. The grader's oracles drop with this mask too. Where the call's `positions` are known and the
+    rows are several of them, as where code runs a layer on its tokens flattened to (B*T, C) (a precision
+    pass's FeedForward did), the mask over (positions, features) repeats for each batch row, as in (B, T, C)."""
     import torch
 
+    drawn = tuple(shape[-2:])
+    repeats = drawn[0] // positions if positions and len(drawn) == 2 and drawn[0] % positions == 0 else 1
     generator = torch.Generator().manual_seed(DROPOUT_SEED)
-    kept = torch.rand(tuple(shape[-2:]), generator=generator, dtype=torch.float64) >= p
+    kept = torch.rand((drawn[0] // repeats, *drawn[1:]), generator=generator, dtype=torch.float64) >= p
     # A mask that keeps everything only scales, which commutes with the products around it: where a head drops
     # (its weights, its values, its output) would not show. The first four draws are all kept, so a (2, 2) mask
     # at p = 0.3 was one (a precision pass found 2% of Head draws blind to it).
     if kept.numel() > 1:
         kept.view(-1)[-1] &= not bool(kept.all())
         kept.view(-1)[0] |= not bool(kept.any())
-    return kept
+    return kept.repeat(repeats, 1) if repeats > 1 else kept
 
 
 def install_dropout_the_grader_can_compute() -> None:
@@ -150,7 +155,7 @@ def install_dropout_the_grader_can_compute() -> None:
     def dropout(input, p=0.5, training=True, inplace=False):
         if not training or p == 0:
             return input
-        kept = input * dropout_mask(input.shape, p).to(input.dtype) / (1 - p)
+        kept = input * dropout_mask(input.shape, p, positions=answered_positions).to(input.dtype) / (1 - p)
         return input.copy_(kept) if inplace else kept
 
     def scaled_dot_product_attention(
@@ -1366,10 +1371,19 @@ def answer_at_scale(symbol: str, made: tuple) -> bytes:
 
 
 def answer(symbol: str, inputs) -> bytes:
+    global answered_positions
+    answered_positions = positions_of(inputs)
     try:
         return report.answer_line(symbol, CALLS[symbol](inputs))
     except BaseException as error:  # whatever the submission raised, the grader gets a reason
         return report.answer_line(symbol, error=f"{type(error).__name__}: {error}")
+
+
+def positions_of(inputs) -> int | None:
+    """T of a call's x (B, T, C) or idx (B, T), where it has one."""
+    given = inputs.get("x", inputs.get("idx")) if isinstance(inputs, dict) else None
+    dims = given.dim() if hasattr(given, "dim") else 0
+    return int(given.shape[-2]) if dims == 3 else int(given.shape[-1]) if dims == 2 else None
 
 
 def run_stage(symbols: list[str], inputs: dict) -> None:

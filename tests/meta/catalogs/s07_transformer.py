@@ -992,4 +992,23 @@ def forward(self, x):
             ),
         ),
     ),
+    # The third precision pass of 2026-12-07: the tokens as the rows of one matrix, as a plain 2-D MLP takes them.
+    # The tests compared the dropout's output with the returned view and the grader's dropout drew another mask
+    # for a (B*T, C) input: the stage scored 0.
+    Variant(
+        "feed-forward-on-flattened-tokens",
+        "s07_transformer",
+        "runs its net on the tokens flattened to (B*T, C) and gives back (B, T, C)",
+        (
+            replaced(
+                "s07_transformer",
+                "FeedForward.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    return self.net(x.reshape(B * T, C)).view(B, T, C)  # every token a row of one matrix
+""",
+            ),
+        ),
+    ),
 ]

@@ -1021,4 +1021,43 @@ def forward(self, x):
             ),
         ),
     ),
+    # The third precision pass of 2026-12-07: the tokens as the rows of one matrix. The tests compared views of
+    # different shapes (and blamed something between c_proj and the dropout), and the grader's dropout drew
+    # another mask for a (B*T, C) input.
+    Variant(
+        "mlp-on-flattened-tokens",
+        "s11_gpt2",
+        "runs c_fc, GELU, c_proj and dropout on the tokens flattened to (B*T, C) and gives back (B, T, C)",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.forward",
+                """
+def forward(self, x):
+    shape = x.shape
+    h = x.reshape(-1, shape[-1])
+    h = F.gelu(self.c_fc(h), approximate="tanh")
+    h = self.dropout(self.c_proj(h))
+    return h.view(shape)
+""",
+            ),
+        ),
+    ),
+    Variant(
+        "mlp-on-flattened-tokens-dropped-as-three-dims",
+        "s11_gpt2",
+        "runs c_fc, GELU and c_proj on the tokens flattened to (B*T, C), then drops them as (B, T, C)",
+        (
+            replaced(
+                "s11_gpt2",
+                "GPT2MLP.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    h = F.gelu(self.c_fc(x.view(B * T, C)), approximate="tanh")
+    return self.dropout(self.c_proj(h).view(B, T, C))
+""",
+            ),
+        ),
+    ),
 ]
