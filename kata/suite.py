@@ -162,14 +162,13 @@ def _forget_modules_imported_under_another_profile(files: list[str], profile: st
             del sys.modules[module]
 
 
-def warm_up() -> list[str]:
+def warm_up() -> None:
     """Import, once in this process, what every run needs: the test modules (collecting them runs
-    no graded code) and the optimizer machinery. Forked runs then start with all of it loaded and frozen. Returns
-    the ids of all tests, hidden ones included."""
+    no graded code) and the optimizer machinery. Forked runs then start with all of it loaded and frozen."""
     import_optimizer_machinery()
-    test_ids = collect_test_ids(include_hidden=True)
+    with contextlib.suppress(CollectionFailed):  # a test file broken in the learner's copy: its runs say no tests ran
+        collect_test_ids(include_hidden=True)
     freeze_what_is_loaded()
-    return test_ids
 
 
 def import_optimizer_machinery() -> None:
@@ -203,9 +202,20 @@ def anything_frozen() -> bool:
     return _frozen
 
 
+class CollectionFailed(RuntimeError):
+    """The kata's own tests could not be collected: its checkout or installation is broken, never the graded code."""
+
+
 def collect_test_ids(selected: list[Stage] | None = None, *, include_hidden: bool = False) -> list[str]:
-    """The ids of the tests a run would execute, found without importing any graded code."""
+    """The ids of the tests a run would execute, found without importing any graded code. One test module that
+    cannot be imported stops pytest collecting any: that raises CollectionFailed, where an empty list would
+    grade every stage as having no tests (a grade of 0 that said nothing, met while the checkout was edited)."""
     collector = ResultCollector()
     folder = REPOSITORY_ROOT  # any folder: collecting never imports the graded code
-    run_suite(folder, selected, extra_args=("--collect-only",), include_hidden=include_hidden, collector=collector)
+    run = run_suite(
+        folder, selected, extra_args=("--collect-only",), include_hidden=include_hidden, collector=collector
+    )
+    if run.exit_code != pytest.ExitCode.OK or run.collection_errors:
+        said = (run.collection_errors[0] if run.collection_errors else run.output)[-2000:]
+        raise CollectionFailed(f"pytest could not collect the kata's tests (exit status {run.exit_code}): {said}")
     return collector.collected

@@ -20,7 +20,7 @@ from kata.grading.submission import Setting, SubmissionGrade, grade_submission, 
 from kata.limits import Limits
 from kata.manifest import Stage
 from kata.messages import sentences
-from kata.suite import collect_test_ids
+from kata.suite import CollectionFailed, collect_test_ids
 
 
 class GradingRefused(Exception):
@@ -70,9 +70,14 @@ class Batch:
     def __init__(self, *, limits: Limits, jobs: int, stages: list[Stage], sandboxing: str = "preferred"):
         self.confinement = sandbox.detect(sandboxing)
         sandbox.Cgroup.remove_stale()
-        self.workspace = tree.make_workspace()
-        ids = collect_test_ids(include_hidden=True)
+        try:
+            ids = collect_test_ids(include_hidden=True)
+        except CollectionFailed as error:
+            raise GradingRefused(f"Grading did not start: {error}") from None
         expected = {stage.name: [i for i in ids if stage.owns_test_file(i.split("::")[0])] for stage in stages}
+        if without := [name for name, owned in expected.items() if not owned]:
+            raise GradingRefused(f"Grading did not start: pytest found no tests of {', '.join(without)}.")
+        self.workspace = tree.make_workspace()
         self.stop_requested = threading.Event()
         self.setting = Setting(
             self.confinement,

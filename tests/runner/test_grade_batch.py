@@ -14,7 +14,7 @@ import pytest
 from children import default_ctrl_c
 from hostile import Attack, attack_source, graded_code_processes
 
-from kata import corpus
+from kata import corpus, manifest, suite
 from kata.cli import main
 from kata.grading import batch, sandbox, tree
 from kata.grading.batch import submissions
@@ -137,6 +137,31 @@ def test_a_missing_or_altered_corpus_stops_before_grading(tmp_path, monkeypatch,
     assert grade(f"--impl={correct(tmp_path / 'alice')}", "--out", str(tmp_path / "out")) == 2
     said = capsys.readouterr().out
     assert "Grading did not start" in said and damage in said
+    assert not (tmp_path / "out" / "alice").exists()
+
+
+@pytest.fixture
+def unimportable_hidden_test(tmp_path, monkeypatch):
+    """A hidden test module of stage 5 that cannot be imported (the only one: a copy of the others would clash with
+    them in sys.modules in this process)."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "test_s05_averaging_broken.py").write_text("import a_module_that_is_nowhere\n")
+    monkeypatch.setattr(manifest, "HIDDEN_TESTS", hidden)
+
+
+def test_a_test_module_that_cannot_be_imported_is_a_failure_to_collect_not_no_tests(unimportable_hidden_test):
+    """One test module that cannot be imported stops pytest collecting any: a grade taken while the checkout was
+    being edited gave every stage no tests to run, and 0 of its points without a reason (a precision pass)."""
+    with pytest.raises(suite.CollectionFailed, match="a_module_that_is_nowhere"):
+        suite.collect_test_ids([manifest.stage_named("s05_averaging")], include_hidden=True)
+
+
+def test_tests_that_cannot_be_collected_stop_grading_before_it_starts(tmp_path, capsys, unimportable_hidden_test):
+    assert grade(f"--impl={correct(tmp_path / 'alice')}", "--out", str(tmp_path / "out"), "--stage", "5") == 2
+    said = capsys.readouterr().out
+    assert "Grading did not start: pytest could not collect the kata's tests" in said
+    assert "a_module_that_is_nowhere" in said
     assert not (tmp_path / "out" / "alice").exists()
 
 
