@@ -249,6 +249,48 @@ ATTACKS = [
         "before the test that was running had ended",
         slow=True,
     ),
+    # Source: the third red-team pass (2026-12-07): a run that waited after each result held its job slot 60 s a
+    # test and kept its points (383 s for stage 1, whose tests take 2.7 s); the wait now counts against the stage's
+    # 30 s between tests in all.
+    Attack(
+        "waits-between-tests",
+        "time",
+        "waits 20 s after each test's result before pytest starts the next",
+        """
+        import sys, time
+        if "stage_run" in sys.argv[0]:
+            from kata.grading import report as _report
+            _send = _report.send
+            def _waiting(line, fd=None):
+                _send(line, fd)
+                if b'"event": "result"' in line:
+                    time.sleep(20)
+            _report.send = _waiting
+    """,
+        "waited between its tests longer than",
+        slow=True,
+    ),
+    # Source: the same pass: a result for another test than the one started left that one's code running with no
+    # deadline of its own.
+    Attack(
+        "reports-another-tests-result",
+        "trust",
+        "reports each test's result as another test's",
+        """
+        import json, sys
+        if "stage_run" in sys.argv[0]:
+            from kata.grading import report as _report
+            import kata.reference_runs
+            _others = [i for i in kata.reference_runs.symbols() if "/test_" + STAGE in i][::-1]
+            _finished = _report.finished_line
+            def _as_another(result):
+                fields = json.loads(_finished(result))
+                fields["test"] = next(i for i in _others if i != result.nodeid)
+                return (json.dumps(fields) + "\\n").encode()
+            _report.finished_line = _as_another
+    """,
+        "another test was running",
+    ),
     Attack(
         "pickle-on-the-pipe",
         "trust",
