@@ -8,6 +8,7 @@
   submission is refused), each at most MAX_FILE_BYTES.
 """
 
+import errno
 import os
 import re
 import shutil
@@ -165,10 +166,25 @@ def _open_below(folder: int, relative: Path) -> int:
             below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
             os.close(directory)
             directory = below
-        # O_NONBLOCK: a named pipe swapped in must not hold the grader (fstat then refuses it)
-        return os.open(relative.parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+        return _open_regular(relative.parts[-1], dir_fd=directory)
     finally:
         os.close(directory)
+
+
+def _open_regular(name: str | Path, *, dir_fd: int | None = None) -> int:
+    """The regular file `name` opened for reading, and nothing else ever opened: opened by the grader, maybe
+    root, a named pipe lets the writer waiting on it go on, and a device node does what opening it does (a
+    red-team pass unblocked a writer that way). The name is opened as a path alone, checked, and that very file
+    then opened through /proc. Raises OSError for anything else, a link included."""
+    if not hasattr(os, "O_PATH") or not os.path.isdir("/proc/self/fd"):  # not Linux: opened, then checked
+        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)  # a pipe must not hold it
+    path = os.open(name, os.O_PATH | os.O_NOFOLLOW, dir_fd=dir_fd)
+    try:
+        if not stat.S_ISREG(os.fstat(path).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(name))
+        return os.open(f"/proc/self/fd/{path}", os.O_RDONLY)
+    finally:
+        os.close(path)
 
 
 def _from_notebook(notebook: Path, copy: SubmissionCopy) -> None:
@@ -192,7 +208,7 @@ def _notebook_bytes(notebook: Path) -> bytes | None:
     """The notebook's bytes, read once from the file checked to be a regular one (not a link: a link swapped in
     after the check, while the grader reads as root, is refused, not followed, as in _copy_file); None if not."""
     try:
-        opened = os.open(notebook, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        opened = _open_regular(notebook)
     except OSError:
         return None
     with os.fdopen(opened, "rb") as file:

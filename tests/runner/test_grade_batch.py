@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -105,6 +106,24 @@ def test_a_link_swapped_in_after_the_check_is_refused_not_followed(tmp_path, mon
     assert copy.refused == [f"{STAGE}.py is not a regular file, or changed while it was copied: it was not graded"]
     assert sorted(path.name for path in (tmp_path / "copy").iterdir()) == ["beside.py", "inside.py"]
     assert (tmp_path / "copy" / "inside.py").read_text() == "x = 1\n"
+
+
+@pytest.mark.parametrize("name", [f"mallory/{STAGE}.py", "mallory.ipynb"])
+def test_a_named_pipe_in_a_submission_is_refused_and_never_opened(tmp_path, name):
+    """The third red-team pass (2026-12-07): the grader, maybe root, opened a named pipe before it checked what
+    it was, which let a writer waiting on it go on (a device node would do what opening it does)."""
+    pipe = tmp_path / name
+    pipe.parent.mkdir(exist_ok=True)
+    os.mkfifo(pipe)
+    opened = threading.Event()
+    writer = threading.Thread(target=lambda: open(pipe, "wb").close() or opened.set(), daemon=True)
+    writer.start()
+    time.sleep(0.3)  # the writer waits in open() for a reader now
+    copy = tree.copy_submission(tmp_path / name.split("/")[0], tmp_path / "copy")
+    assert len(copy.refused) == 1 and "not a regular" in copy.refused[0]
+    assert not opened.wait(0.5), "the grader opened the pipe"
+    os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer go
+    writer.join(5)
 
 
 def test_a_link_that_loops_is_refused(tmp_path):
