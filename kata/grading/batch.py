@@ -40,7 +40,8 @@ def submissions(folders: list[Path], *, reserved: frozenset[str] = frozenset()) 
     named, taken = [], {name.lower() for name in reserved}
     for folder in folders:
         name = folder.stem if folder.suffix == ".ipynb" else folder.name
-        base = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip("._") or "submission"
+        # never a leading "-": a spreadsheet reads "-A1-B1" in summary.csv as a formula, a shell as an option
+        base = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip("._-") or "submission"
         name, number = base, 1
         while name.lower() in taken:
             number += 1

@@ -79,9 +79,9 @@ def test_a_fault_of_the_grader_on_one_submission_costs_only_that_one(tmp_path, m
 
 
 def test_submissions_are_named_apart_from_each_other_and_from_what_the_grader_writes():
-    folders = [Path("x/summary.csv"), Path("y/a"), Path("z/a"), Path("w/a-2"), Path("v/A.ipynb")]
+    folders = [Path("x/summary.csv"), Path("y/a"), Path("z/a"), Path("w/a-2"), Path("v/A.ipynb"), Path("u/-A1-B1")]
     named = submissions(folders, reserved=frozenset({"summary.csv", "summary.lock"}))
-    assert [submission.name for submission in named] == ["summary.csv-2", "a", "a-2", "a-2-2", "A-3"]
+    assert [submission.name for submission in named] == ["summary.csv-2", "a", "a-2", "a-2-2", "A-3", "A1-B1"]
 
 
 def test_a_file_s_name_cannot_write_lines_of_its_own_into_the_report(tmp_path):
