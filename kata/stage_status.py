@@ -20,6 +20,7 @@ from kata.forked import run_forked_side_by_side
 from kata.implementation import NOT_RUN
 from kata.limits import Limits, limits_from
 from kata.manifest import REPOSITORY_ROOT, Stage, builds_on, stages
+from kata.messages import sentences
 from kata.results import FailureKind, TestResult, results_in_order
 
 # A stage's tests run in this many children side by side: on 2 cores a passing stage's verdict comes
@@ -65,9 +66,13 @@ class StageStatus:
         return f"{self.passed} of {self.total} tests pass{not_run}"
 
 
-def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
+def status_from_results(stage: Stage, results: list[TestResult], *, unloaded: str = "") -> StageStatus:
+    """The stage's status from its tests' results; `unloaded`, where pytest could not load a test file, says
+    why (the kata's tests import no graded code while they load, so it is a test file edited by hand)."""
     passed = sum(result.passed for result in results)
     failures = [result for result in results if result.outcome.is_failure]
+    if not results and unloaded:
+        return StageStatus(stage, StageState.STOPPED, problem=_unloaded(unloaded))
     if not results:
         return StageStatus(stage, StageState.STOPPED, problem="no tests ran")
     if not failures:
@@ -78,6 +83,17 @@ def status_from_results(stage: Stage, results: list[TestResult]) -> StageStatus:
     others = other_failures(failures)
     return StageStatus(
         stage, state, passed, len(results), first_failure=failures[0], other_failures=others, not_run=not_run
+    )
+
+
+def _unloaded(error: str) -> str:
+    """A collection error ("tests/test_x.py: <traceback>") as what the learner can do about it."""
+    where, _, traceback = error.partition(": ")
+    lines = [line.strip().removeprefix("E ").strip() for line in traceback.splitlines()]  # pytest's "E   " marks
+    last = next((line for line in reversed(lines) if line and line != "E"), "")
+    return sentences(
+        f"pytest could not load {where} ({last})",
+        f"The kata's tests are not yours to edit: restore it, `git checkout -- {where}` in a clone of the kata",
     )
 
 
@@ -107,7 +123,8 @@ def _last_sentence(message: str) -> str:
 def _run_in_child(folder: Path, selected: list[Stage], limits: Limits, share: tuple[int, int]):
     from kata.suite import run_suite  # pytest's import costs `kata train` 0.3 s when the verdicts are recorded
 
-    return run_suite(folder, selected, extra_args=limits.as_pytest_args(), share=share).results
+    run = run_suite(folder, selected, extra_args=limits.as_pytest_args(), share=share)
+    return run.results, run.collection_errors
 
 
 def check_stages(
@@ -133,8 +150,12 @@ def _run_stages(folder: Path, selected: list[Stage], limits: Limits) -> dict[str
     problem = next((outcome.problem for outcome in outcomes if outcome.problem), "")
     if problem:
         return {stage.name: StageStatus(stage, StageState.STOPPED, problem=problem) for stage in selected}
-    results = results_in_order([outcome.value for outcome in outcomes])
-    return {stage.name: status_from_results(stage, [r for r in results if r.stage == stage.name]) for stage in selected}
+    results = results_in_order([outcome.value[0] for outcome in outcomes])
+    unloaded = next((error for outcome in outcomes for error in outcome.value[1]), "")
+    return {
+        stage.name: status_from_results(stage, [r for r in results if r.stage == stage.name], unloaded=unloaded)
+        for stage in selected
+    }
 
 
 class RecordedVerdicts:

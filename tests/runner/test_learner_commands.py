@@ -215,3 +215,21 @@ def test_at_a_terminal_the_solution_wraps_at_its_width_and_loses_nothing(exercis
     gutter = len(f"{len(reference.splitlines()):>4} ")  # the line numbers
     shown = "".join(line[gutter:] for line in lines)
     assert re.sub(r"\s", "", shown) == re.sub(r"\s", "", reference), "characters of the reference were cut off"
+
+
+def test_a_test_file_that_cannot_load_is_named_with_how_to_restore_it():
+    """Collecting imports no graded code, so a test file pytest cannot load was edited by hand: every stage had said
+    only "no tests ran"."""
+    error = (
+        "tests/test_s01_tokenizer.py: /usr/lib/python3.11/ast.py:50: in parse\n"
+        "    return compile(source, filename, mode, flags,\n"
+        'E     File "/kata/tests/test_s01_tokenizer.py", line 169\n'
+        "E       syntax error here(\n"
+        "E                        ^\n"
+        "E   SyntaxError: '(' was never closed"
+    )
+    status = status_from_results(stage_named("s02_batches"), [], unloaded=error)
+    assert status.problem == (
+        "pytest could not load tests/test_s01_tokenizer.py (SyntaxError: '(' was never closed). The kata's tests are "
+        "not yours to edit: restore it, `git checkout -- tests/test_s01_tokenizer.py` in a clone of the kata."
+    )
