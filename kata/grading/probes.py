@@ -1937,6 +1937,14 @@ def backs_the_test(symbol: str, aspect: str, nodeid: str) -> bool:
 KNOCKED_ON_BY = {"heads": ("biases", "tril_buffer")}
 
 
+# What the probes' dropout mask judges (probe_calls.dropout_mask): drawn for the lecture's layouts, (B, T, C),
+# (B, nh, T, T) and (B*T, C), so correct code that drops in another one (time-major, heads last) draws another
+# mask and disagrees with the check (a precision pass's Block scored 0 of 15). Such a disagreement takes the
+# points of the tests it backs, as any wrong aspect does, but never the stage's as forged verdicts: a forger
+# gains no point from it either.
+MASK_ASPECTS = frozenset({"dropping", "dropping_from_multihead"})
+
+
 def explained_by(aspect: str, earlier_aspect: str) -> bool:
     """Whether a wrong `aspect` of a symbol may come from a wrong `earlier_aspect` of an earlier stage's symbol."""
     return (

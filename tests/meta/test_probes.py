@@ -135,6 +135,20 @@ def test_a_wrong_aspect_takes_only_the_points_of_the_tests_resting_on_it():
     assert not any(r.passed for r in core.results)
 
 
+def test_a_disagreement_on_dropout_costs_the_dropout_tests_never_the_stage():
+    """The probes' dropout mask follows the lecture's layouts: a precision pass's Block that ran its feed-forward
+    time-major, (T, B, C), dropped correctly, passed every test, and scored 0 of 15 as forged."""
+    stage = stage_named("s07_transformer")
+    nodeids = [nodeid for nodeid in reference_runs.symbols() if "test_s07_transformer" in nodeid]
+    passing = [TestResult(nodeid, stage.name, Outcome.PASSED) for nodeid in nodeids]
+    found = confirm(stage, passing, {"s07_transformer.Block": {"dropping": "dropping[0] differs by up to 3.73"}})
+    assert not found.problem
+    lost = [result.nodeid for result in found.results if not result.passed]
+    assert lost and all("dropout" in nodeid for nodeid in lost) and len(lost) < len(nodeids) / 4
+    forged = confirm(stage, passing, {"s07_transformer.Block": {"": "output differs by up to 2.1"}})
+    assert "scores nothing" in forged.problem  # any other disagreement still voids the stage
+
+
 def stage_10_results() -> list[TestResult]:
     """Every recorded stage-10 test, all reported passing (as a forger reports them)."""
     stage = stage_named("s10_generation")
