@@ -1,6 +1,7 @@
 """Failure messages in a learner's words: what was expected, what came back, for which input."""
 
 import contextlib
+import itertools
 
 import pytest
 import torch
@@ -137,6 +138,23 @@ def close(got, expected: torch.Tensor, atol: float) -> bool:
         and got.shape == expected.shape
         and not _wrong_values(got.detach().double(), expected.double(), atol).any()
     )
+
+
+def rearranged_like(got, expected: torch.Tensor, atol: float):
+    """Where `got` holds `expected`'s values laid out otherwise (flattened to (B*T, C) rows, or its dims in another
+    order: time-major (T, B, C), keys before queries), the function that lays a tensor of `got`'s shape out as
+    `expected` is; None where it holds other values. Correct code may drop a tensor in any such layout."""
+    if not isinstance(got, torch.Tensor) or got.numel() != expected.numel():
+        return None
+    for order in itertools.permutations(range(expected.dim())):  # the identity first
+        shape, back = [expected.shape[i] for i in order], [order.index(i) for i in range(len(order))]
+
+        def arrange(tensor: torch.Tensor, shape=shape, back=back) -> torch.Tensor:
+            return tensor.reshape(shape).permute(back)
+
+        if close(arrange(got), expected, atol):
+            return arrange
+    return None
 
 
 def time_major_hint(flat, logits: torch.Tensor, atol: float) -> str:

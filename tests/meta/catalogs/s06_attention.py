@@ -624,4 +624,12 @@ def forward(self, x):
             ),
         ),
     ),
+    # The fourth precision pass of 2026-12-07: the weights dropped as one row per query; the test looked for a
+    # dropout on a (B, T, T) tensor only.
+    Variant(
+        "head-drops-its-weights-as-rows",
+        "s06_attention",
+        "drops its weights reshaped to (B*T, T), one row per query, and views them back",
+        ((HEAD_DROPOUT, "        wei = self.dropout(wei.reshape(B * T, T)).view(B, T, T)  # one row per query\n"),),
+    ),
 ]

@@ -977,4 +977,25 @@ def forward(self, idx, targets=None):
             ),
         ),
     ),
+    # The fourth precision pass of 2026-12-07: nanoGPT's dropout on the embeddings, computed on (B*T, C) rows; the test
+    # took the dropout of another shape for one more than the blocks have.
+    Variant(
+        "embedding-dropout-on-flattened-tokens",
+        "s08_gpt",
+        "embeds the tokens flattened to (B*T, C) and drops their sum there, as nanoGPT drops it",
+        (
+            (
+                "        self.ln_f = LayerNorm(config.n_embd)\n",
+                "        self.drop = nn.Dropout(config.dropout)\n        self.ln_f = LayerNorm(config.n_embd)\n",
+            ),
+            (
+                "        tok_emb = self.token_embedding_table(idx)  # (B, T, C)\n"
+                "        pos_emb = self.position_embedding_table(torch.arange(T, device=idx.device))  # (T, C)\n"
+                "        x = self.blocks(tok_emb + pos_emb)",
+                "        tok_emb = self.token_embedding_table(idx.flatten())  # (B*T, C)\n"
+                "        pos_emb = self.position_embedding_table(torch.arange(T, device=idx.device)).repeat(B, 1)\n"
+                "        x = self.blocks(self.drop(tok_emb + pos_emb).unflatten(0, (B, T)))",
+            ),
+        ),
+    ),
 ]

@@ -1060,4 +1060,18 @@ def forward(self, x):
             ),
         ),
     ),
+    # The fourth precision pass of 2026-12-07: the embeddings summed and dropped as (B*T, C) rows; the test looked for
+    # a dropout on a (B, T, C) tensor only.
+    Variant(
+        "embeddings-dropped-as-flattened-tokens",
+        "s11_gpt2",
+        "sums and drops the embeddings of the tokens flattened to (B*T, C), then views them as (B, T, C)",
+        (
+            (
+                "        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))",
+                "        x = self.transformer.wte(idx.view(-1)) + self.transformer.wpe(positions).repeat(B, 1)\n"
+                "        x = self.transformer.drop(x).view(B, T, -1)",
+            ),
+        ),
+    ),
 ]
