@@ -145,14 +145,16 @@ def after_each_forward(module: torch.nn.Module, seen: Callable[[tuple, torch.Ten
     module.forward = forward
 
 
-def positions_per_call(module: torch.nn.Module) -> list[int]:
-    """How many positions (the length of dim 1 of its input) each later call of `module` handles. The patch
-    stays on the module: give it one built for the count."""
+def positions_per_call(module: torch.nn.Module, *, rows: int) -> list[int]:
+    """How many positions each later call of `module` handles, given `rows` sequences: its input's elements over
+    rows times features (the last dim), so (B, T, C), time-major (T, B, C) and flattened (B*T, C) inputs all
+    count T (a precision pass's cache ran its blocks on (B*T, C) rows, counted as C). The patch stays on the
+    module: give it one built for the count."""
     counted: list[int] = []
 
     def count(args: tuple, output) -> None:
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 2:
-            counted.append(int(args[0].shape[1]))
+            counted.append(args[0].numel() // (rows * args[0].shape[-1]))
 
     after_each_forward(module, count)
     return counted

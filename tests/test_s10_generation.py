@@ -771,8 +771,8 @@ def answer_or_none(call):
 
 
 def embedded_lengths(model):
-    """Record how many positions each call of the first block handles (its ln1's, however it is called)."""
-    return positions_per_call(model.blocks[0].ln1)
+    """Record how many positions each call of the first block handles on one row (its ln1's, however called)."""
+    return positions_per_call(model.blocks[0].ln1, rows=1)
 
 
 class TestGenerate:

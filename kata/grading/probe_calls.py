@@ -944,7 +944,8 @@ def generate(inputs):
         from kata.torch_calls import positions_per_call
 
         counted = model()  # at the first block's ln1, which every pass runs over what it reads, however it makes its
-        return counted, positions_per_call(counted.blocks[0].ln1)  # logits (nanoGPT's head on the last position)
+        # logits (nanoGPT's head on the last position)
+        return counted, positions_per_call(counted.blocks[0].ln1, rows=prompt.shape[0])
 
     def sampled(**options):
         return generation.generate(model(), prompt, new_tokens, **options)

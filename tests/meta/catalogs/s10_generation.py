@@ -1297,4 +1297,30 @@ def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=N
             ),
         ),
     ),
+    # The fourth precision pass of 2026-12-07: the stream kept as (B*T, C) rows; the tests counted the positions a
+    # pass reads as dim 1 of the first block's input, here C.
+    Variant(
+        "cache-forward-on-flattened-tokens",
+        "s10_generation",
+        "keeps the residual stream as (B*T, C) rows, viewing it as (B, T, C) only for attend_with_cache",
+        (
+            (
+                "    x = model.token_embedding_table(idx) + model.position_embedding_table(positions)\n"
+                "    for layer, block in enumerate(model.blocks):\n"
+                "        x = x + attend_with_cache(block.sa, block.ln1(x), cache, layer=layer, "
+                "n_head=model.config.n_head)\n"
+                "        x = x + block.ffwd(block.ln2(x))\n"
+                "    return model.lm_head(model.ln_f(x))",
+                "    C = model.config.n_embd\n"
+                "    x = model.token_embedding_table(idx.reshape(-1))\n"
+                "    x = x + model.position_embedding_table(positions.repeat(B))  # (B*T, C)\n"
+                "    for layer, block in enumerate(model.blocks):\n"
+                "        attended = attend_with_cache(block.sa, block.ln1(x).view(B, T, C), cache, layer=layer, "
+                "n_head=model.config.n_head)\n"
+                "        x = x + attended.reshape(B * T, C)\n"
+                "        x = x + block.ffwd(block.ln2(x))\n"
+                "    return model.lm_head(model.ln_f(x)).view(B, T, -1)",
+            ),
+        ),
+    ),
 ]
