@@ -17,7 +17,7 @@ from hostile import Attack, attack_source, graded_code_processes
 
 from kata import corpus, manifest, suite
 from kata.cli import main
-from kata.grading import batch, sandbox, tree
+from kata.grading import batch, sandbox, submission, tree
 from kata.grading.batch import submissions
 from kata.limits import Limits
 from kata.manifest import REPOSITORY_ROOT
@@ -182,6 +182,29 @@ def test_tests_that_cannot_be_collected_stop_grading_before_it_starts(tmp_path, 
     assert "Grading did not start: pytest could not collect the kata's tests" in said
     assert "a_module_that_is_nowhere" in said
     assert not (tmp_path / "out" / "alice").exists()
+
+
+STOPS_THE_CHECK = """
+import os, signal, sys, time
+if sys.argv[0].endswith("probe_calls.py") and "--at-scale" not in sys.argv:
+    runner = os.getppid()  # the check's runner, which forked this stage's child
+    if os.fork() == 0:  # the runner stopped, the child goes on answering: nothing ever ends the run
+        os.kill(runner, signal.SIGSTOP)
+        time.sleep(100_000)
+        os._exit(0)
+"""
+
+
+def test_a_check_run_that_never_ends_holds_the_grader_no_longer_than_its_answers_take(tmp_path):
+    """The fourth red-team pass (2026-12-07): the check's runner, stopped with SIGSTOP once its child had sent every
+    answer, held the grader for the check's whole budget (482 s for stage 1, whose check takes 4 s) and kept
+    its points. (Stopped before a later stage's child answers, it costs that stage its points.)"""
+    folder = correct(tmp_path / "mallory")
+    (folder / f"{STAGE}.py").write_text((folder / f"{STAGE}.py").read_text() + STOPS_THE_CHECK)
+    assert grade(f"--impl={folder}", "--out", str(tmp_path / "out")) == 0
+    report = results(tmp_path / "out", "mallory")
+    assert report["score"] == 15
+    assert report["extra_data"]["check_seconds"] < submission.STARTUP_SECONDS  # the run's start alone may take that
 
 
 def test_without_bubblewrap_it_says_so_and_still_grades(tmp_path, monkeypatch, capsys):
