@@ -170,6 +170,17 @@ def test_an_earlier_slip_that_explains_nothing_here_shields_no_forged_stage():
     assert not confirm(stage, stage_10_results(), dropping | knock_on).problem
 
 
+def test_an_earlier_symbol_wrong_in_its_values_shields_no_forged_validation():
+    """The fourth red-team pass (2026-12-07): stage 7's FeedForward wrong in the check alone (where stage 8 was not
+    imported) shielded stage 8's forged block_size validation: 13.3 of 15 where the honest code earns 14.2."""
+    stage = stage_named("s08_gpt")
+    nodeids = [nodeid for nodeid in reference_runs.symbols() if "test_s08_gpt" in nodeid]
+    passing = [TestResult(nodeid, stage.name, Outcome.PASSED) for nodeid in nodeids]
+    own = {"s08_gpt.GPTLanguageModel": {"rejects_too_long": "no ValueError for 9 tokens with block_size 8"}}
+    shield = {"s07_transformer.FeedForward": {"": "output differs by up to 1.0"}}
+    assert "scores nothing" in confirm(stage, passing, own | shield).problem
+
+
 def test_only_a_stage_this_one_builds_on_shields_a_forged_stage():
     """A red-team pass forged stage 1 and left stage 2 wrong at scale (the same aspect's name) to switch the forged
     verdict off; a stub of any other stage (its core refuted) did the same."""
