@@ -166,7 +166,7 @@ def warm_up() -> None:
     """Import, once in this process, what every run needs: the test modules (collecting them runs
     no graded code) and the optimizer machinery. Forked runs then start with all of it loaded and frozen."""
     import_optimizer_machinery()
-    with contextlib.suppress(CollectionFailed):  # a test file broken in the learner's copy: its runs say no tests ran
+    with contextlib.suppress(CollectionFailed):  # a test file broken in the learner's copy: its runs name it
         collect_test_ids(include_hidden=True)
     freeze_what_is_loaded()
 

@@ -355,11 +355,10 @@ class TestHead:
             )
         q, k, v = projections(head, x)
         weights = hand_weights(q, k)
+        # (dropout, how its input lays out as the weights: as rows, say), or None where it holds other values
         laid_out = [(dropout, rearranged_like(dropout.input.double(), weights, 1e-5)) for dropout in dropped]
-        on_weights = [dropout for dropout, arrange in laid_out if arrange] or [
-            dropout for dropout in dropped if dropout.input.shape == weights.shape
-        ]
-        arrange = next((arrange for dropout, arrange in laid_out[::-1] if arrange), None)  # the weights as rows, say
+        on_weights = [found for found in laid_out if found[1]]
+        on_weights = on_weights or [found for found in laid_out if found[0].input.shape == weights.shape]
         if not on_weights:
             what, hint = dropped[-1].input.double(), ""
             if what.shape == v.shape and torch.allclose(what, v, atol=1e-5):
@@ -374,7 +373,7 @@ class TestHead:
                 "weights: drop the weights after the softmax, wei = self.dropout(wei), before wei @ v",
                 hint,
             )
-        dropout = on_weights[-1]
+        dropout, arrange = on_weights[-1]
         if dropout.p != 0.5:
             fail(
                 f"{call} dropped the weights with p={dropout.p:g}, not the dropout=0.5 it was given: pass the "

@@ -42,8 +42,7 @@ def confirm(stage: Stage, results: list[TestResult], refuted: dict[str, dict[str
         symbol, _, why = wrong[0] if wrong else ("", "", "")
         confirmed.append(_unconfirmed(result, symbol, why) if result.passed and wrong else result)
         if wrong and all(_of_stage(symbol, stage) for symbol, _, _ in wrong):
-            unexplained = [w for w in wrong if not _explained(w, earlier)]
-            unexplained = [w for w in unexplained if w[1] not in probes.MASK_ASPECTS]
+            unexplained = [w for w in wrong if w[1] not in probes.MASK_ASPECTS and not _explained(w, earlier)]
             touching += [(result, unexplained[0])] if unexplained else []
     # Forged verdicts pass every test; honest code that is wrong somewhere fails at least one test resting on
     # what is wrong (the maintainer's tier proves it of every catalogued mistake), though some tests resting
