@@ -194,11 +194,28 @@ def recorded_fused_attention():
 
 @contextlib.contextmanager
 def recorded_forward(module: nn.Module):
-    """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both."""
+    """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both, and
+    for a layer with a weight, F.linear(x, layer.weight, layer.bias) too, as code that calls its layers through
+    torch.nn.functional with their own parameters does (a precision pass's MLP did)."""
     calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-    after_each_forward(module, lambda args, output: calls.append((args[0].detach().clone(), output.detach().clone())))
+    functional: list[torch.Tensor] = []  # the outputs recorded from F.linear, which the module's own call returns
+
+    def record(args: tuple, output) -> None:
+        if not (functional and output is functional[-1]):
+            calls.append((args[0].detach().clone(), output.detach().clone()))
+
+    def linear(func, args, kwargs):
+        output = func(*args, **kwargs)
+        weight = args[1] if len(args) > 1 else kwargs.get("weight")
+        if weight is not None and weight is getattr(module, "weight", None):
+            record(args or (kwargs.get("input"),), output)
+            functional.append(output)
+        return output
+
+    after_each_forward(module, record)
     try:
-        yield calls
+        with TorchCalls((torch._C._nn.linear,), linear):
+            yield calls
     finally:
         del module.forward
 

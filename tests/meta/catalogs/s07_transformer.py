@@ -1011,4 +1011,29 @@ def forward(self, x):
             ),
         ),
     ),
+    # Its layers called through torch.nn.functional with their own parameters, as code that fuses or shares
+    # weights writes: the tests looked only for a call of the module and said it "never called its proj".
+    Variant(
+        "projects-through-f-linear",
+        "s07_transformer",
+        "projects with F.linear(out, self.proj.weight, self.proj.bias) instead of calling self.proj",
+        ((MHA_OUT, "        return self.dropout(nn.functional.linear(out, self.proj.weight, self.proj.bias))"),),
+    ),
+    Variant(
+        "feed-forward-through-f-linear",
+        "s07_transformer",
+        "runs its two Linear layers through F.linear with their own parameters",
+        (
+            replaced(
+                "s07_transformer",
+                "FeedForward.forward",
+                """
+def forward(self, x):
+    first, _, second, dropout = self.net
+    hidden = torch.relu(nn.functional.linear(x, first.weight, first.bias))
+    return dropout(nn.functional.linear(hidden, second.weight, second.bias))
+""",
+            ),
+        ),
+    ),
 ]

@@ -680,4 +680,12 @@ def __init__(self, n_embd, n_head, block_size, dropout=0.0):
             ),
         ),
     ),
+    # Its output projection through F.linear with c_proj's own parameters: the tests looked only for a call of
+    # c_proj and said it "never called its c_proj".
+    Variant(
+        "c-proj-through-f-linear",
+        "s09_fast_attention",
+        "projects with F.linear(y, self.c_proj.weight, self.c_proj.bias) instead of calling self.c_proj",
+        ((OUTPUT, "return self.resid_dropout(F.linear(y, self.c_proj.weight, self.c_proj.bias))"),),
+    ),
 ]

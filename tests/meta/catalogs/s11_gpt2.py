@@ -1074,4 +1074,18 @@ def forward(self, x):
             ),
         ),
     ),
+    # The MLP through F.linear with c_fc's and c_proj's own parameters: the tests looked only for a call of
+    # c_proj and said it "never called its c_proj".
+    Variant(
+        "mlp-through-f-linear",
+        STAGE,
+        "runs its MLP's c_fc and c_proj through F.linear with their own parameters",
+        (
+            (
+                'return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))',
+                'hidden = F.gelu(F.linear(x, self.c_fc.weight, self.c_fc.bias), approximate="tanh")\n'
+                "        return self.dropout(F.linear(hidden, self.c_proj.weight, self.c_proj.bias))",
+            ),
+        ),
+    ),
 ]
