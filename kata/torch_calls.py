@@ -57,8 +57,9 @@ class MadeOnTheCPU(TorchFunctionMode):
     mixes one with a tensor from elsewhere (a parameter, the input): on a GPU that operation raises
     "Expected all tensors to be on the same device". On a CPU nothing shows; this mode sees it there.
     A 0-dimensional tensor may mix (torch allows it), a `_like` or `new_` tensor takes its device from another,
-    and what is moved (.to(q.device), torch.as_tensor(mask, device=q.device), q.new_tensor(mask)) is no longer
-    the CPU's; .to(torch.bool) without a device is, as is what expand_as(q) shapes like q."""
+    and what is moved (.to(q.device); .to(device) with the lecture's global string, "cuda" on a GPU and "cpu"
+    here; torch.as_tensor(mask, device=q.device); q.new_tensor(mask)) is no longer the CPU's; .to(torch.bool)
+    without a device is, as is what expand_as(q) shapes like q."""
 
     def __init__(self):
         super().__init__()
@@ -114,9 +115,19 @@ def _told_where(arguments: tuple, kwargs: dict) -> bool:
 
 
 def _is_a_place(value) -> bool:
-    if isinstance(value, str):
-        return value != "cpu" and not value.startswith("cpu:")
+    if isinstance(value, str):  # a device's name, "cpu" too: .to(device) with the lecture's global device string,
+        # or .to(idx.device.type), counts as told where, as torch.arange(T, device=device) does; or a type name
+        # that holds "cuda", such as q.type() on a GPU ("torch.FloatTensor" stays where it is)
+        return "cuda" in value or _names_a_device(value)
     return isinstance(value, torch.Tensor | torch.device) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _names_a_device(name: str) -> bool:
+    try:
+        torch.device(name)
+    except (RuntimeError, ValueError):
+        return False
+    return True
 
 
 _TORCH_FOLDER = os.path.dirname(torch.__file__)

@@ -998,4 +998,21 @@ def forward(self, idx, targets=None):
             ),
         ),
     ),
+    # The lecture's global device string, then .to(device): the tests and the grader counted
+    # torch.arange(T, device=device) as made on the input's device but .to("cpu") as left on the CPU.
+    Variant(
+        "positions-moved-to-the-lectures-global-device",
+        "s08_gpt",
+        "makes its positions with torch.arange(T).to(device), device the lecture's global 'cuda' or 'cpu' string",
+        (
+            ("import torch\n", 'import torch\n\ndevice = "cuda" if torch.cuda.is_available() else "cpu"\n'),
+            ("torch.arange(T, device=idx.device)", "torch.arange(T).to(device)"),
+        ),
+    ),
+    Variant(
+        "positions-moved-to-the-inputs-device-type",
+        "s08_gpt",
+        "makes its positions with torch.arange(T).to(idx.device.type), the input's device named by a string",
+        (("torch.arange(T, device=idx.device)", "torch.arange(T).to(idx.device.type)"),),
+    ),
 ]
