@@ -125,22 +125,36 @@ answered_positions: int | None = None  # the positions of the call being answere
 def dropout_mask(shape, p: float, *, positions: int | None = None):
     """What the probes' dropout keeps: drawn over the last two dims (positions, and features or positions)
     and shared by every batch row and head, so that stage 7's heads and stage 9's fused attention drop the
-    same weights. The grader's oracles drop with this mask too. Where the call's `positions` are known and the
-    rows are several of them, as where code runs a layer on its tokens flattened to (B*T, C) (a precision
-    pass's FeedForward did), the mask over (positions, features) repeats for each batch row, as in (B, T, C)."""
+    same weights. The grader's oracles drop with this mask too. Where the call's `positions` are known, other
+    layouts of the same tokens keep the same elements:
+    - the tokens flattened to (B*T, C) (a precision pass's FeedForward): the mask over (positions, features)
+      repeats for each batch row;
+    - time-major, (T, B, C), as nn.MultiheadAttention and fairseq lay them out: the mask over (positions,
+      features) spreads over what lies between (where the batch has as many rows as positions, (T, B, C)
+      reads as (B, T, C) and draws another mask)."""
+    shape = tuple(shape)
+    if positions and len(shape) >= 3 and shape[-2] != positions and positions in shape[:-2]:
+        spread = [1] * len(shape)
+        spread[shape.index(positions)], spread[-1] = positions, shape[-1]
+        return _kept((positions, shape[-1]), p).view(spread).expand(shape)
+    drawn = shape[-2:]
+    repeats = drawn[0] // positions if positions and len(drawn) == 2 and drawn[0] % positions == 0 else 1
+    kept = _kept((drawn[0] // repeats, *drawn[1:]), p)
+    return kept.repeat(repeats, 1) if repeats > 1 else kept
+
+
+def _kept(shape: tuple, p: float):
     import torch
 
-    drawn = tuple(shape[-2:])
-    repeats = drawn[0] // positions if positions and len(drawn) == 2 and drawn[0] % positions == 0 else 1
     generator = torch.Generator().manual_seed(DROPOUT_SEED)
-    kept = torch.rand((drawn[0] // repeats, *drawn[1:]), generator=generator, dtype=torch.float64) >= p
+    kept = torch.rand(shape, generator=generator, dtype=torch.float64) >= p
     # A mask that keeps everything only scales, which commutes with the products around it: where a head drops
     # (its weights, its values, its output) would not show. The first four draws are all kept, so a (2, 2) mask
     # at p = 0.3 was one (a precision pass found 2% of Head draws blind to it).
     if kept.numel() > 1:
         kept.view(-1)[-1] &= not bool(kept.all())
         kept.view(-1)[0] |= not bool(kept.any())
-    return kept.repeat(repeats, 1) if repeats > 1 else kept
+    return kept
 
 
 def install_dropout_the_grader_can_compute() -> None:

@@ -76,10 +76,22 @@ def tokens(rng: torch.Generator, vocab_size: int, *shape: int) -> torch.Tensor:
     return torch.randint(vocab_size, shape, generator=rng)
 
 
+def rows_and_positions(rng: torch.Generator, rows: tuple[int, int], positions: tuple[int, int]) -> tuple[int, int]:
+    """B and T, each uniform in its range, T never B where its range allows another: a time-major (T, B, C)
+    tensor then tells its positions from its rows, as the grader's dropout lays its mask out by them
+    (probe_calls.dropout_mask), and code that swaps the two dims cannot pass unseen."""
+    B = integer(rng, *rows)
+    low, high = positions
+    if not low <= B <= high or low == high:
+        return B, integer(rng, low, high)
+    T = integer(rng, low, high - 1)
+    return B, T + (T >= B)
+
+
 def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
     """x of 2 to block_size - 1 positions: one position hides the causal mask, and block_size of them a mask
     that is not cut to the input's length."""
-    return normal(rng, integer(rng, 1, 3), integer(rng, 2, block_size - 1), n_embd)
+    return normal(rng, *rows_and_positions(rng, (1, 3), (2, block_size - 1)), n_embd)
 
 
 def distinct_characters(rng: torch.Generator, count: int) -> list[str]:
@@ -906,7 +918,7 @@ GPT2_INIT_CONFIG = {**INIT_CONFIG, "n_layer": 3}
 def gpt_inputs(rng):
     config = small_config(rng)
     # B and T > 1: all logits, and rows flattened time-major differ from batch-major ones
-    V, B, T = config["vocab_size"], integer(rng, 2, 3), integer(rng, 2, config["block_size"])
+    V, (B, T) = config["vocab_size"], rows_and_positions(rng, (2, 3), (2, config["block_size"]))
     return {
         "init_config": INIT_CONFIG,
         "deepest": DEEPEST,
@@ -1607,7 +1619,7 @@ def gpt2_inputs_with(rng) -> dict:
     config = gpt2_config(rng)
     # two positions or more: one hides the causal mask, and a loss summed where it should be averaged; two rows or
     # more: one hides logits flattened time-major
-    idx = tokens(rng, config["vocab_size"], integer(rng, 2, 3), integer(rng, 2, config["block_size"]))
+    idx = tokens(rng, config["vocab_size"], *rows_and_positions(rng, (2, 3), (2, config["block_size"])))
     return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
 
 
@@ -1938,8 +1950,8 @@ KNOCKED_ON_BY = {"heads": ("biases", "tril_buffer")}
 
 
 # What the probes' dropout mask judges (probe_calls.dropout_mask): drawn for the lecture's layouts, (B, T, C),
-# (B, nh, T, T) and (B*T, C), so correct code that drops in another one (time-major, heads last) draws another
-# mask and disagrees with the check (a precision pass's Block scored 0 of 15). Such a disagreement takes the
+# (B, nh, T, T), and for (B*T, C) and (T, B, C), so correct code that drops in another one (heads last) draws
+# another mask and disagrees with the check (a precision pass's Block scored 0 of 15). Such a disagreement takes the
 # points of the tests it backs, as any wrong aspect does, but never the stage's as forged verdicts: a forger
 # gains no point from it either.
 MASK_ASPECTS = frozenset({"dropping", "dropping_from_multihead"})

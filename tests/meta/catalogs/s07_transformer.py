@@ -1036,4 +1036,28 @@ def forward(self, x):
             ),
         ),
     ),
+    # Time-major, as torch's nn.MultiheadAttention and fairseq lay tokens out by default: the tests compared the
+    # dropped tensors whatever their layout, but the grader's dropout drew its mask over (B, C) for a (T, B, C)
+    # tensor, where its oracle drew it over (T, C), and the dropout tests lost their points in a grade.
+    Variant(
+        "feed-forward-time-major",
+        "s07_transformer",
+        "runs its net on the tokens laid out time-major, (T, B, C), and gives back (B, T, C)",
+        (
+            replaced(
+                "s07_transformer",
+                "FeedForward.forward",
+                """
+def forward(self, x):
+    return self.net(x.transpose(0, 1)).transpose(0, 1)  # (T, B, C) inside, as nn.MultiheadAttention's default
+""",
+            ),
+        ),
+    ),
+    Variant(
+        "projects-time-major",
+        "s07_transformer",
+        "projects and drops the joined heads laid out time-major, (T, B, C), and gives back (B, T, C)",
+        ((MHA_OUT, "        return self.dropout(self.proj(out.transpose(0, 1))).transpose(0, 1)"),),
+    ),
 ]

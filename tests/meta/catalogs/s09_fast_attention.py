@@ -688,4 +688,11 @@ def __init__(self, n_embd, n_head, block_size, dropout=0.0):
         "projects with F.linear(y, self.c_proj.weight, self.c_proj.bias) instead of calling self.c_proj",
         ((OUTPUT, "return self.resid_dropout(F.linear(y, self.c_proj.weight, self.c_proj.bias))"),),
     ),
+    # Its output projected and dropped time-major, (T, B, C): the grader's dropout drew another mask for it.
+    Variant(
+        "c-proj-time-major",
+        "s09_fast_attention",
+        "projects and drops its output laid out time-major, (T, B, C), and gives back (B, T, C)",
+        ((OUTPUT, "return self.resid_dropout(self.c_proj(y.transpose(0, 1))).transpose(0, 1)"),),
+    ),
 ]
