@@ -220,6 +220,17 @@ def recorded_forward(module: nn.Module):
         del module.forward
 
 
+@contextlib.contextmanager
+def recorded_inputs(module: nn.Module):
+    """Record the first argument of every forward of `module` in the block, whatever it returns."""
+    inputs: list = []
+    after_each_forward(module, lambda args, output: inputs.append(args[0].detach().clone() if args else None))
+    try:
+        yield inputs
+    finally:
+        del module.forward
+
+
 def submodule(owner: nn.Module, name: str, call: str) -> nn.Module:
     """owner.<name>, a submodule the stage's docstring names, or a failure that says it is missing
     (rather than an AttributeError raised inside the tests)."""

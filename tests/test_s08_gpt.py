@@ -7,7 +7,14 @@ import pytest
 import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, rearranged_like, show, time_major_hint
 from strategies import random_floats, random_tokens
-from support import expect_tensors_on_the_inputs_device, fixed_seed, recorded_dropout, shapes_only, submodule
+from support import (
+    expect_tensors_on_the_inputs_device,
+    fixed_seed,
+    recorded_dropout,
+    recorded_inputs,
+    shapes_only,
+    submodule,
+)
 from torch import nn
 from torch.nn import functional as F
 
@@ -434,6 +441,27 @@ def expected_generation(model, idx, max_new_tokens, seed: int | None):
     return idx
 
 
+def with_spread_logits(model):
+    """`model` with its lm_head redrawn so that the logits of a step spread over a few units: a fresh model's are
+    nearly even, and sampled alike whatever mild temperature a generate divides them by (nanoGPT's 0.8 passed)."""
+    lm_head = submodule(model, "lm_head", "GPTLanguageModel")
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        lm_head.weight.copy_(
+            torch.randn(lm_head.weight.shape, generator=generator) * 2 / lm_head.weight.shape[1] ** 0.5
+        )
+    return model
+
+
+def fed_the_last_block_size_tokens(fed: list, got, *, block_size: int) -> bool:
+    """Whether each forward a generate made (its inputs, `fed`) took the last block_size tokens of what it had
+    made until then, one step after another."""
+    if not isinstance(got, torch.Tensor) or len(fed) < 2:
+        return False
+    start = got.shape[1] - len(fed)
+    return all(torch.equal(given, got[:, : start + step][:, -block_size:]) for step, given in enumerate(fed))
+
+
 def generated(model, idx, max_new_tokens):
     """model.generate with a seeded generator; a ValueError (a context longer than block_size) is explained."""
     try:
@@ -481,14 +509,22 @@ class TestGenerate:
             )
 
     def test_runs_past_block_size_on_the_last_block_size_tokens(self):
-        model = tiny_gpt(5).eval()
+        model = with_spread_logits(tiny_gpt(5).eval())
         idx = random_tokens((2, 3), 20, 7)
-        runs = []
+        runs, fed = [], []
         for global_seed in (1, 2):  # a generate that ignores its generator draws from the global one
-            with fixed_seed(global_seed):
+            with fixed_seed(global_seed), recorded_inputs(model) as inputs:
                 runs.append(generated(model, idx, 12))
+            fed.append(inputs)
         got, again = runs
         hint = "Feed the model idx[:, -block_size:] each step, sample the last position with the generator."
+        if fed_the_last_block_size_tokens(fed[0], got, block_size=8):
+            hint = (
+                "Each step fed the model the right tokens, idx[:, -block_size:], but the tokens drawn are not from "
+                "softmax(logits[:, -1, :]): sample the last position with torch.multinomial(F.softmax(logits[:, -1, "
+                ":], dim=-1), num_samples=1, generator=generator), with nothing in between (no temperature, no "
+                "top-k: stage 10 adds those)."
+            )
         if close(got, expected_generation(model, idx, 12, seed=None), atol=0):
             hint = (
                 "These are the most likely tokens, one after another: sample instead, "

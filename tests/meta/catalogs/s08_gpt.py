@@ -699,6 +699,23 @@ def generate(self, idx, max_new_tokens, generator=None):
     # A stage-6 mistake met only in this stage's suite run on its own: with B = 1, or T equal to B, k.T's shapes raise
     # other errors than the one the hint was written for (a graded notebook of 2026-12-06, seed 32).
     knock_on(named(S06, "keys-transposed-with-dot-T"), "s08_gpt", ".T reverses every dim"),
+    # A false-pass hunt of 2026-12-07: nanoGPT's sample.py divides by a temperature of 0.8, and a learner who copies
+    # it samples sharper than the model says. The test sampled from a fresh model, whose nearly even probabilities
+    # gave the same tokens under a mild temperature (0.8 and 0.5 passed).
+    Mistake(
+        "generate-hard-coded-temperature-0.8",
+        "s08_gpt",
+        "divided the logits by nanoGPT's sample.py temperature of 0.8 before the softmax",
+        (("probs = F.softmax(logits[:, -1, :], dim=-1)", "probs = F.softmax(logits[:, -1, :] / 0.8, dim=-1)"),),
+        diagnosis="but the tokens drawn are not from softmax(logits[:, -1, :])",
+    ),
+    Mistake(
+        "generate-softmax-over-the-batch",
+        "s08_gpt",
+        "took the softmax over the batch's rows (dim=0) instead of the vocabulary",
+        (("probs = F.softmax(logits[:, -1, :], dim=-1)", "probs = F.softmax(logits[:, -1, :], dim=0)"),),
+        diagnosis="but the tokens drawn are not from softmax(logits[:, -1, :])",
+    ),
     # A stage-6 mistake seen only in this stage's suite run on its own: stage 7, which builds on it, fails first.
     knock_on(
         named(S06, "head-mask-filled-with-zero"),
