@@ -116,6 +116,22 @@ def keeps_the_least_likely(got, logits) -> bool:
     return False
 
 
+def top_k_alone_drops_a_row(logits, temperature, top_k) -> str:
+    """Where top_k alone, without top_p, drops every token of a row: what a NaN row comes from then."""
+    if top_k is None:
+        return ""
+    try:
+        alone = stage.next_token_probabilities(logits.clone(), temperature=temperature, top_k=top_k)
+    except Exception:  # its own tests say what it raises
+        return ""
+    if not (isinstance(alone, torch.Tensor) and alone.isnan().any()):
+        return ""
+    return (
+        f" With top_k={top_k} alone, without top_p, a row loses every token: keep the logits >= the k-th largest, "
+        "masked_fill(logits < kth, -inf) (with <=, the k-th goes too, and with top_k=1 every token)."
+    )
+
+
 def nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) -> str:
     """Why a nucleus dropped a whole row: the token that crosses top_p dropped (in a row whose most likely token
     alone holds top_p), or a mask made in sorted order applied in the vocabulary's."""
@@ -146,7 +162,8 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
 
     if got.isnan().any():
         return "A row came back NaN: every token of it was dropped, and renormalising divided 0 by 0." + (
-            nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) if top_p and top_p < 1 else ""
+            top_k_alone_drops_a_row(logits, temperature, top_k)
+            or (nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) if top_p and top_p < 1 else "")
         )
     if got.shape[0] > 1 and torch.allclose(got.sum(0), torch.ones(got.shape[1:], dtype=torch.float64), atol=1e-5):
         return "Each column sums to 1: the softmax ran over the batch; take it over the vocabulary, dim=-1."

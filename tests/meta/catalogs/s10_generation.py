@@ -23,6 +23,16 @@ MISTAKES = [
             ),
         ),
     ),
+    # A false-pass hunt of 2026-12-07: <= drops the k-th largest too, and with top_k=1 every token. The combined
+    # test's NaN row was blamed on the nucleus ("Even the most likely token was dropped ... not cumsum > top_p").
+    Mistake(
+        "top-k-drops-the-kth-largest-too",
+        "s10_generation",
+        "masked the logits <= the k-th largest instead of < it",
+        (("logits.masked_fill(logits < kth_largest", "logits.masked_fill(logits <= kth_largest"),),
+        diagnosis="keep the logits >= the k-th largest",
+        misleading=("not cumsum > top_p", "Even the most likely token was dropped"),
+    ),
     Mistake(
         "top-k-dropped-beside-top-p",
         "s10_generation",
