@@ -170,7 +170,9 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
         ),
         (
             (x - mean) / torch.sqrt(biased + 1e-5) * weight + bias,
-            f"That is eps = 1e-5, not the eps={eps:g} the LayerNorm was given: keep it (self.eps = eps) and use it.",
+            f"That is what eps = 1e-5 (nn.LayerNorm's default) or a smaller one gives, not the eps={eps:g} the "
+            "LayerNorm was given: keep it as given (self.eps = eps) and add it to the variance, torch.sqrt(var + "
+            "self.eps).",
         ),
         (
             (x - mean) / torch.sqrt(biased + eps),

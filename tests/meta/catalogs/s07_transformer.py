@@ -409,6 +409,15 @@ def forward(self, x):
         (("        self.eps = eps\n", "        self.eps = 1e-5\n"),),
         "not the eps=0.001 the LayerNorm was given",
     ),
+    # A false-pass hunt of 2026-12-07: eps squared (1e-6 for 0.001) was told "That is eps = 1e-5 ... keep it
+    # (self.eps = eps)", which it did.
+    Mistake(
+        "layernorm-eps-squared",
+        "s07_transformer",
+        "added eps squared to the variance",
+        (("torch.rsqrt(var + self.eps)", "torch.rsqrt(var + self.eps**2)"),),
+        "or a smaller one gives, not the eps=0.001 the LayerNorm was given",
+    ),
     # The precision pass's sub7epsparam: the grader's check refuted it, and no test said why.
     Mistake(
         "layernorm-eps-as-parameter",
