@@ -24,6 +24,20 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: it was told "the position embedding is never added", which it is.
+    Mistake(
+        "gpt2-drops-the-token-embedding-alone",
+        STAGE,
+        "dropped wte(idx) alone and added wpe(positions) after the dropout",
+        (
+            (
+                "self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))",
+                "self.transformer.drop(self.transformer.wte(idx)) + self.transformer.wpe(positions)",
+            ),
+        ),
+        "adds wpe(positions) after the dropout",
+        misleading=("the position embedding is never added",),
+    ),
     # Source: a precision pass (2026-12-07): as stage 8's config-with-nanogpts-bias-field (1.9 of 15).
     Mistake(
         "gpt2-config-with-nanogpts-bias-field",
