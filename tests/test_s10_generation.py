@@ -743,8 +743,13 @@ def parts_first(seed: int, **options) -> str:
 
 
 def cache_parts_first(seed: int) -> str:
-    """Where attend_with_cache or forward_with_cache, which generate runs at every step, is wrong itself, or the
-    model's own forward that the tests compare with, say so: generate may well be right."""
+    """Where KVCache, attend_with_cache or forward_with_cache, which generate runs at every step, is wrong itself,
+    or the model's own forward that the tests compare with, say so: generate may well be right."""
+    if not kv_cache_holds_what_it_was_given():
+        return (
+            "KVCache, which generate fills at every step, is wrong itself (TestKVCache says how): fix it first; "
+            "generate may well be right."
+        )
     attention = attention_first(seed, [3, 1, 1], caller="generate")
     if attention:
         return attention
@@ -760,6 +765,20 @@ def cache_parts_first(seed: int) -> str:
         "forward_with_cache, which generate runs at every step, is wrong itself (TestForwardWithCache says how): fix "
         "it first; generate may well be right."
     )
+
+
+def kv_cache_holds_what_it_was_given() -> bool:
+    """Whether a KVCache given 4 positions, then 4 more, on each of two layers, returns them joined and counts 8."""
+
+    def filled():
+        cache, k, v = stage.KVCache(), random_floats((2, 3, 4, 5), 1), random_floats((2, 3, 4, 5), 2)
+        for layer in (0, 1):
+            cache.update(layer, k + layer, v)
+        keys = [cache.update(layer, k * 2, v)[0] for layer in (0, 1)]
+        joined = [torch.cat((k + layer, k * 2), dim=2) for layer in (0, 1)]
+        return len(cache) == 8 and all(close(got, want, 0) for got, want in zip(keys, joined, strict=True))
+
+    return bool(answer_or_none(filled))
 
 
 def generator_first(model, idx, steps: int, **options) -> str:
@@ -830,7 +849,7 @@ class TestGenerate:
         cached = generated(model, idx, 14, "generate(model, idx of shape (3, 2), 14, generator=seed 1)", seed=1)
         with explained_if_generate_raises(model, idx, 14, seed=1):
             uncached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1), use_cache=False)
-        hint = "" if close(cached, uncached, 0) else generator_first(model, idx, 14)
+        hint = "" if close(cached, uncached, 0) else generator_first(model, idx, 14) or cache_parts_first(6)
         expect_equal_tensors(
             cached,
             uncached,

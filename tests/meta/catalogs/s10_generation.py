@@ -25,6 +25,15 @@ MISTAKES = [
     ),
     # A false-pass hunt of 2026-12-07: <= drops the k-th largest too, and with top_k=1 every token. The combined
     # test's NaN row was blamed on the nucleus ("Even the most likely token was dropped ... not cumsum > top_p").
+    # A false-pass hunt of 2026-12-07: the cache-against-no-cache test blamed refilling the cache for it.
+    Mistake(
+        "cache-counts-its-layers",
+        "s10_generation",
+        "counted the layers in len(cache) instead of the positions",
+        (("        return self.keys[0].shape[2] if self.keys else 0\n", "        return len(self.keys)\n"),),
+        "len(cache) should be 8",
+        misleading=("Once the cache holds block_size positions, start a fresh one",),
+    ),
     Mistake(
         "top-k-drops-the-kth-largest-too",
         "s10_generation",
