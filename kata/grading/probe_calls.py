@@ -266,7 +266,12 @@ def char_tokenizer(inputs):
             rejects(lambda bad=bad: tokens.CharTokenizer(bad)) for bad in inputs["bad_vocabularies"]
         ],
         "empty": guarded(lambda: [[int(i) for i in tokenizer.encode("")], tokenizer.decode([])]),
+        "nul_round_trip": guarded(lambda: round_trip(tokens.CharTokenizer(["\x00", *inputs["vocabulary"]]), inputs)),
     }
+
+
+def round_trip(tokenizer, inputs) -> str:
+    return tokenizer.decode(tokenizer.encode(inputs["nul_text"]))
 
 
 def calls_to(functions: tuple, action) -> list[dict]:

@@ -201,6 +201,7 @@ def tokenizer_answer(inputs):
         "rejects_bad_id": [True, True],
         "rejects_bad_vocabularies": [True] * len(inputs["bad_vocabularies"]),
         "empty": [[], ""],  # encode("") and decode([])
+        "nul_round_trip": inputs["nul_text"],
     }
 
 
@@ -228,6 +229,7 @@ TOKENIZER_ASPECTS = {
     "rejects_bad_id": ("test_an_id_out_of_range",),
     "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
     "empty": ("test_decode_undoes_encode", "test_encode_undoes_decode"),  # both draw empty cases
+    "nul_round_trip": ("test_decode_undoes_encode",),  # as its explicit example does
     "at_scale": ("test_the_whole_corpus_survives_a_round_trip",),
     "at_scale_encoded": ("test_the_whole_corpus_survives_a_round_trip",),
     "at_scale_decoded": ("test_the_whole_corpus_survives_a_round_trip",),
@@ -248,6 +250,8 @@ def tokenizer_inputs(rng):
         "unknown": unknown,
         "unknown_at": (at := integer(rng, 1, 29)),
         "unknown_text": text[:at] + unknown + text[at:],
+        # the NUL character, last too: numpy's str arrays drop it at the end of an element
+        "nul_text": f"{vocabulary[0]}\x00{vocabulary[1]}\x00",
         "bad_ids": [len(vocabulary), -1],  # one past the last, and below the first
         "bad_vocabularies": [
             vocabulary + [repeated],

@@ -7,6 +7,37 @@ from catalog import replaced
 TABLES = "        self.string_to_id = {char: index for index, char in enumerate(vocabulary)}"
 
 MISTAKES = [
+    # The precision pass of 2026-12-07: numpy's fixed-width str dtype strips a trailing NUL, so the character
+    # "\x00" decodes to nothing (dtype=object keeps it, and passes).
+    Mistake(
+        "decode-through-a-numpy-str-array",
+        "s01_tokenizer",
+        "decoded through np.array(vocabulary, dtype=str), which loses the NUL character",
+        (
+            (
+                "from collections.abc import Iterable, Sequence\n",
+                "from collections.abc import Iterable, Sequence\n\nimport numpy as np\n",
+            ),
+            (
+                "        self.string_to_id = {char: index for index, char in enumerate(vocabulary)}\n",
+                "        self.string_to_id = {char: index for index, char in enumerate(vocabulary)}\n"
+                "        self._chars = np.array(vocabulary, dtype=str)\n",
+            ),
+            replaced(
+                "s01_tokenizer",
+                "CharTokenizer.decode",
+                """
+def decode(self, ids):
+    arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+    bad = (arr < 0) | (arr >= self.vocab_size)
+    if bad.any():
+        raise ValueError(f"id {int(arr[bad][0])} is outside 0..{self.vocab_size - 1}")
+    return "".join(self._chars[arr].tolist())
+""",
+            ),
+        ),
+        "decode(encode('a\\x00')) gave 'a'",
+    ),
     # Source: the seventh precision pass (2026-12-06): the message had no hint for positions counted from 1.
     Mistake(
         "error-position-counted-from-one",

@@ -512,4 +512,75 @@ def context_target_pairs(data, block_size):
             ),
         ),
     ),
+    # Source: the precision pass of 2026-12-07, after nanoGPT's prepare.py (uint16 ids) and train.py's get_batch
+    # (numpy slices through torch.from_numpy).
+    Variant(
+        "batches-like-nanogpt-through-numpy",
+        "s02_batches",
+        "stores the ids as numpy uint16, as nanoGPT's prepare.py does, and slices batches through torch.from_numpy",
+        (
+            ("import torch\n", "import numpy as np\nimport torch\n"),
+            replaced(
+                "s02_batches",
+                "encode_text",
+                """
+def encode_text(text, tokenizer):
+    ids = np.array(tokenizer.encode(text), dtype=np.uint16)  # as nanoGPT's prepare.py stores them
+    return torch.from_numpy(ids.astype(np.int64))
+""",
+            ),
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+def get_batch(data, batch_size, block_size, generator=None):
+    _check_sizes(data, batch_size, block_size)
+    arr = data.numpy()
+    ix = torch.randint(len(arr) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([torch.from_numpy((arr[i : i + block_size]).astype(np.int64)) for i in ix])
+    y = torch.stack([torch.from_numpy((arr[i + 1 : i + 1 + block_size]).astype(np.int64)) for i in ix])
+    return x, y
+""",
+            ),
+        ),
+    ),
+    # Source: the precision pass of 2026-12-07, after LLMs-from-scratch's GPTDatasetV1 (stride 1, made lazily).
+    Variant(
+        "batches-from-a-window-dataset",
+        "s02_batches",
+        "draws its batches from a torch Dataset of windows, as LLMs-from-scratch's GPTDatasetV1 holds them",
+        (
+            ("import torch\n", "import torch\nfrom torch.utils.data import Dataset\n"),
+            replaced(
+                "s02_batches",
+                "get_batch",
+                """
+class _WindowDataset(Dataset):
+    \"\"\"LLMs-from-scratch's GPTDatasetV1 with stride 1, computed lazily: item i is (input_ids, target_ids).\"\"\"
+
+    def __init__(self, token_ids, max_length):
+        self.token_ids = token_ids
+        self.max_length = max_length
+
+    def __len__(self):
+        return len(self.token_ids) - self.max_length
+
+    def __getitem__(self, idx):
+        chunk = self.token_ids[idx : idx + self.max_length + 1]
+        return chunk[:-1], chunk[1:]
+
+
+def get_batch(data, batch_size, block_size, generator=None):
+    if batch_size < 1 or block_size < 1:
+        raise ValueError("batch_size and block_size must be positive")
+    dataset = _WindowDataset(data, block_size)
+    if len(dataset) < 1:
+        raise ValueError(f"need at least {block_size + 1} tokens, got {len(data)}")
+    ix = torch.randint(len(dataset), (batch_size,), generator=generator)
+    inputs, targets = zip(*(dataset[int(i)] for i in ix))
+    return torch.stack(inputs).long(), torch.stack(targets).long()
+""",
+            ),
+        ),
+    ),
 ]

@@ -666,4 +666,25 @@ def train_step(model, optimizer, xb, yb):
             ),
         ),
     ),
+    # Source: the precision pass of 2026-12-07, after nanoGPT's configure_optimizers (the fused kernel where torch
+    # has one).
+    Variant(
+        "train-with-fused-adamw",
+        "s04_training",
+        "asks AdamW for its fused kernel where its signature has one, as nanoGPT's configure_optimizers does",
+        (
+            replaced(
+                "s04_training",
+                "train",
+                """
+def train(model, next_batch, steps, lr=1e-3):
+    import inspect
+
+    fused_available = "fused" in inspect.signature(torch.optim.AdamW).parameters
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, fused=fused_available)
+    return [train_step(model, optimizer, *next_batch()) for _ in range(steps)]
+""",
+            ),
+        ),
+    ),
 ]

@@ -1503,4 +1503,73 @@ def train(self, text, vocab_size, verbose=False):
             ),
         ),
     ),
+    # Source: the precision pass of 2026-12-07, a port of minbpe's BasicTokenizer.train (verbose flag, merges
+    # gathered in a local dict, the vocabulary built at the end).
+    Variant(
+        "train-like-minbpe-building-the-vocabulary-last",
+        STAGE,
+        "trains as minbpe's BasicTokenizer does and builds its vocabulary from the merges at the end",
+        (
+            replaced(
+                STAGE,
+                "BPETokenizer.train",
+                """
+def train(self, text, vocab_size, verbose=False):
+    assert isinstance(text, str)
+    if vocab_size < 256:
+        raise ValueError(f"vocab_size {vocab_size} < 256")
+    num_merges = vocab_size - 256
+    ids = list(text.encode("utf-8"))
+    merges = {}
+    for i in range(num_merges):
+        stats = pair_counts(ids)
+        if not stats:
+            break
+        pair = min(stats, key=lambda p: (-stats[p], p))
+        idx = 256 + i
+        ids = merge_pair(ids, pair, idx)
+        merges[pair] = idx
+        if verbose:
+            print(f"merge {i + 1}/{num_merges}: {pair} -> {idx} had {stats[pair]} occurrences")
+    self.merges = merges
+    self.vocab = self._build_vocab()
+
+def _build_vocab(self):
+    vocab = {idx: bytes([idx]) for idx in range(256)}
+    for (p0, p1), idx in self.merges.items():
+        vocab[idx] = vocab[p0] + vocab[p1]
+    return vocab
+""",
+            ),
+        ),
+    ),
+    # Source: the precision pass of 2026-12-07: pairs counted by numpy, the tie broken by unique's sorted order.
+    Variant(
+        "pairs-counted-by-numpy-unique",
+        STAGE,
+        "counts the pairs with np.unique(..., return_counts=True) and takes the first of the most frequent",
+        (
+            ("def pair_counts(", "import numpy as np\n\n\ndef pair_counts("),
+            replaced(
+                STAGE,
+                "BPETokenizer.train",
+                """
+def train(self, text, vocab_size):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be >= 256")
+    ids = list(text.encode("utf-8"))
+    for new_id in range(256, vocab_size):
+        arr = np.asarray(ids, dtype=np.int64)
+        if arr.size < 2:
+            break
+        pairs, counts = np.unique(np.stack([arr[:-1], arr[1:]], axis=1), axis=0, return_counts=True)
+        best = pairs[int(np.argmax(counts))]  # unique sorts the pairs; argmax takes the first of equal counts
+        pair = (int(best[0]), int(best[1]))
+        ids = merge_pair(ids, pair, new_id)
+        self.merges[pair] = new_id
+        self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]
+""",
+            ),
+        ),
+    ),
 ]
