@@ -313,11 +313,16 @@ class TestParts:
     def test_config_dropout_reaches_the_embeddings_and_every_block(self):
         model, idx = tiny_gpt2(7, dropout=0.5).train(), random_tokens((2, 5), TINY["vocab_size"], 7)
         with torch.no_grad():
-            tokens_alone = model.transformer.wte(idx)
-            embedded = tokens_alone + model.transformer.wpe(torch.arange(5))
+            tokens_alone, positions_alone = model.transformer.wte(idx), model.transformer.wpe(torch.arange(5))
+            embedded = tokens_alone + positions_alone
         with fixed_seed(0), recorded_dropout() as calls:
             model(idx)
         if any(call.active and rearranged_like(call.input, tokens_alone, 1e-6) for call in calls):
+            if any(call.active and rearranged_like(call.input, positions_alone, 1e-6) for call in calls):
+                fail(
+                    "GPT2(config with dropout=0.5) drops wte(idx) and wpe(positions) apart, then adds them: drop "
+                    "their sum, x = self.transformer.drop(tok_emb + pos_emb), as GPT-2 does"
+                )
             if ignores_positions(model.eval()):
                 fail(f"GPT2(config with dropout=0.5) drops wte(idx) alone: {NO_POSITIONS}")
             fail(

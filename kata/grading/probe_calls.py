@@ -120,6 +120,7 @@ def set_gpt(model, weights: dict) -> None:
 
 DROPOUT_SEED = 20261205
 answered_positions: int | None = None  # the positions of the call being answered in the sandbox (answer sets it)
+dropped_inputs: list | None = None  # what the grader's dropout is given, while dropped_while records it
 
 
 def dropout_mask(shape, p: float, *, positions: int | None = None):
@@ -169,6 +170,8 @@ def install_dropout_the_grader_can_compute() -> None:
     def dropout(input, p=0.5, training=True, inplace=False):
         if not training or p == 0:
             return input
+        if dropped_inputs is not None:
+            dropped_inputs.append(input.detach().clone())
         kept = input * dropout_mask(input.shape, p, positions=answered_positions).to(input.dtype) / (1 - p)
         return input.copy_(kept) if inplace else kept
 
@@ -200,6 +203,27 @@ def install_dropout_the_grader_can_compute() -> None:
     F.dropout = dropout
     torch.dropout, torch.dropout_ = torch_dropout, torch_dropout_
     F.scaled_dot_product_attention = scaled_dot_product_attention
+
+
+def dropped_while(action) -> list:
+    """The tensors the grader's dropout is given, in training mode, while action() runs, whatever calls it (an
+    nn.Dropout, F.dropout, a name imported from it, torch.dropout, a fused attention)."""
+    global dropped_inputs
+    dropped_inputs = []
+    try:
+        action()
+        return dropped_inputs
+    finally:
+        dropped_inputs = None
+
+
+def same_values(got, expected) -> bool:
+    """Whether `got` holds `expected`'s values in any layout (flattened, time-major): the same values, sorted."""
+    import torch
+
+    return got.numel() == expected.numel() and torch.allclose(
+        got.flatten().sort().values, expected.flatten().sort().values, atol=1e-6
+    )
 
 
 def generator(seed: int):
@@ -1128,6 +1152,7 @@ def gpt2_whole(inputs):
             "made_on_the_cpu": guarded(lambda: made_on_the_cpu(lambda: model(inputs["idx"], inputs["targets"]))),
             "dropping": guarded(lambda: dropping_gpt2(gpt2, inputs)),
             "eval_dropping": guarded(lambda: dropping_gpt2(gpt2, inputs, training=False)),
+            "embeddings_dropped_whole": guarded(lambda: embeddings_dropped_whole(gpt2, inputs)),
             "init": guarded(lambda: fresh_statistics(gpt2.GPT2, gpt2.GPT2Config, inputs)),
         }
 
@@ -1137,6 +1162,22 @@ def dropping_gpt2(gpt2, inputs, *, training: bool = True):
     model = gpt2.GPT2(gpt2.GPT2Config(**{**inputs["config"], "dropout": inputs["p"]}))
     set_gpt2(model, inputs["weights"])
     return model.train(training)(inputs["idx"])[0]
+
+
+def embeddings_dropped_whole(gpt2, inputs) -> bool:
+    """Whether the GPT2 built with dropout p drops wte(idx) + wpe(positions) whole in training mode, as its tests
+    ask. The logits cannot tell: dropout is linear and the grader's mask follows the shape alone, so the (T, C)
+    positions dropped apart draw the pattern the (B, T, C) tokens do, and drop(tok) + drop(pos) gives the logits
+    drop(tok + pos) does (a red-team pass forged the test that catches it)."""
+    import torch
+
+    model = gpt2.GPT2(gpt2.GPT2Config(**{**inputs["config"], "dropout": inputs["p"]}))
+    set_gpt2(model, inputs["weights"])
+    idx = inputs["idx"]
+    with no_grad():
+        embedded = model.transformer.wte(idx) + model.transformer.wpe(torch.arange(idx.shape[1]))
+        dropped = dropped_while(lambda: model.train()(idx))
+    return any(same_values(tensor, embedded) for tensor in dropped)
 
 
 @call("s11_gpt2.load_gpt2_state_dict")

@@ -1569,6 +1569,7 @@ def gpt2_answer(inputs):
         "rejects_too_long": True,
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "eval_dropping": logits,  # built with dropout, in eval mode: nothing drops
+        "embeddings_dropped_whole": True,
     }
 
 
@@ -1611,6 +1612,7 @@ GPT2_ASPECTS = {
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
     "eval_dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
+    "embeddings_dropped_whole": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
 }
 
 

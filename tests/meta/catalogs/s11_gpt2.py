@@ -24,6 +24,23 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # A red-team pass of 2026-12-07: dropout is linear and the grader's mask followed the shape alone, so the (T, C)
+    # position table drew the pattern the (B, T, C) tokens did, drop(a) + drop(b) equalled drop(a + b) in the
+    # check, and a forged pass of the test that catches it counted (14.06 of 15 honestly, 15 forged).
+    Mistake(
+        "gpt2-drops-the-embeddings-apart",
+        STAGE,
+        "dropped wte(idx) and wpe(positions) each on its own, then added them",
+        (
+            (
+                "self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))",
+                "self.transformer.drop(self.transformer.wte(idx))"
+                " + self.transformer.drop(self.transformer.wpe(positions))",
+            ),
+        ),
+        "drops wte(idx) and wpe(positions) apart",
+        misleading=("the position embedding is never added",),
+    ),
     # A false-pass hunt of 2026-12-07: it was told "the position embedding is never added", which it is.
     Mistake(
         "gpt2-drops-the-token-embedding-alone",
