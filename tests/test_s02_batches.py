@@ -151,8 +151,9 @@ class TestGetBatch:
         expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
 
     def test_without_a_generator_draws_from_torchs_own_as_the_lecture_does(self, train_ids):
-        with fixed_seed(1337):  # the lecture's torch.manual_seed(1337), then get_batch("train")
+        with fixed_seed(1337):  # the lecture's torch.manual_seed(1337), then get_batch("train"), and again
             x, y = stage.get_batch(train_ids, 4, 8)
+            second = stage.get_batch(train_ids, 4, 8)
         call = "torch.manual_seed(1337); get_batch(<train split>, 4, 8), with no generator"
         hint = (
             "Without a generator, draw from torch's global one: generator=None passed on to torch.randint does that. "
@@ -168,6 +169,15 @@ class TestGetBatch:
                 hint = diagnose_batch(x, y, train_ids, 4, 8, 1337)
         expect_equal_tensors(x, torch.tensor(LECTURE_X), call + ", x", hint=hint)
         expect_equal_tensors(y, torch.tensor(LECTURE_Y), call + ", y", hint=hint)
+        with fixed_seed(1337):  # the second batch's starts: the global generator's next draw
+            torch.randint(len(train_ids) - 8, (4,))
+            starts = torch.randint(len(train_ids) - 8, (4,))
+        expect_equal_tensors(
+            second[0],
+            torch.stack([train_ids[i : i + 8] for i in starts]),
+            "torch.manual_seed(1337); get_batch(<train split>, 4, 8) twice, with no generator: the second x",
+            hint=hint,
+        )
 
     @given(seeds, st.integers(1, 6), st.integers(1, 10), st.integers(0, 20))
     @example(0, 2, 3, 1)

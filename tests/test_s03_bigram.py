@@ -136,6 +136,15 @@ class TestForward:
                 f"{call}: expected the loss {LECTURE_FIRST_LOSS} (the lecture prints 4.8786), got {got:.4f}",
                 SOFTMAX_BEFORE_CROSS_ENTROPY if math.isclose(got, of_probabilities, abs_tol=1e-4) else "",
             )
+        with fixed_seed(0):
+            other = stage.BigramLanguageModel(65)
+        if all(torch.equal(a, b) for a, b in zip(model.parameters(), other.parameters(), strict=True)):
+            fail(
+                "BigramLanguageModel(65) has the same weights after torch.manual_seed(1337) as after "
+                "torch.manual_seed(0): it seeds torch itself (a torch.manual_seed(1337) in __init__?), so every model "
+                "starts alike and building one resets the caller's random draws",
+                "Leave the seed to the caller: the lecture calls torch.manual_seed(1337) before it builds the model.",
+            )
 
 
 SOFTMAX_BEFORE_CROSS_ENTROPY = (

@@ -229,7 +229,7 @@ TOKENIZER_ASPECTS = {
     "rejects_bad_id": ("test_an_id_out_of_range",),
     "rejects_bad_vocabularies": ("test_a_bad_vocabulary",),
     "empty": ("test_decode_undoes_encode", "test_encode_undoes_decode"),  # both draw empty cases
-    "nul_round_trip": ("test_decode_undoes_encode",),  # as its explicit example does
+    "nul_round_trip": ("test_decode_undoes_encode", "test_encode_undoes_decode"),  # the first has it as an example
     "at_scale": ("test_the_whole_corpus_survives_a_round_trip",),
     "at_scale_encoded": ("test_the_whole_corpus_survives_a_round_trip",),
     "at_scale_decoded": ("test_the_whole_corpus_survives_a_round_trip",),

@@ -5,6 +5,21 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: without a generator, a fresh one seeded 1337 each call gives the lecture's
+    # first batch, which the test compared, and then that same batch for ever (the grader's check scored it 0).
+    Mistake(
+        "batch-default-generator-seeded-1337",
+        "s02_batches",
+        "made a generator seeded 1337 whenever none was given",
+        (
+            (
+                "    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)",
+                "    if generator is None:\n        generator = torch.Generator().manual_seed(1337)\n"
+                "    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)",
+            ),
+        ),
+        "every batch would be the same one",
+    ),
     # Source: the seventh precision pass (2026-12-06): the test without a generator blamed the generator for
     # every wrong batch.
     Mistake(

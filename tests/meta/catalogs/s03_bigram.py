@@ -5,6 +5,15 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: the lecture's torch.manual_seed(1337) copied into __init__ reproduces the
+    # lecture's numbers whatever seed the caller set (the grader's check scored it 0; every test passed).
+    Mistake(
+        "model-seeds-itself-1337",
+        "s03_bigram",
+        "called torch.manual_seed(1337) in __init__",
+        (("        super().__init__()\n", "        super().__init__()\n        torch.manual_seed(1337)\n"),),
+        "it seeds torch itself",
+    ),
     # Source: the seventh precision pass (2026-12-06): a language-model habit (Hugging Face shifts the labels
     # inside the model) where the targets are already shifted; the message had no hint for it.
     Mistake(
