@@ -157,13 +157,16 @@ class TestCharTokenizerRejects:
 
     @pytest.mark.parametrize(
         "vocabulary",
-        [["a", "b", "a"], ["ab", "c"], ["", "x"], "abca"],
-        ids=["repeated", "two-chars", "empty", "string"],
+        [["a", "b", "a"], ["ab", "c"], ["", "x"], "abca", [b"a", b"b"]],
+        ids=["repeated", "two-chars", "empty", "string", "bytes"],
     )
     def test_a_bad_vocabulary(self, vocabulary):
+        hint = "'' has no character at all: check len(entry) != 1, not len(entry) > 1." if "" in vocabulary else ""
+        if any(isinstance(entry, bytes) for entry in vocabulary):
+            hint = "b'a' is a byte string, not a character: check isinstance(entry, str) as well as its length."
         expect_value_error(
             lambda: stage.CharTokenizer(vocabulary[:]),
             f"CharTokenizer({vocabulary!r})",
             "every entry must be one character, and no character may appear twice (it would get two ids)",
-            hint="'' has no character at all: check len(entry) != 1, not len(entry) > 1." if "" in vocabulary else "",
+            hint=hint,
         )

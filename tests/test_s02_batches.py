@@ -114,6 +114,13 @@ class TestContextTargetPairs:
         call = "context_target_pairs(torch.arange(8), 8)"
         expect_value_error(lambda: stage.context_target_pairs(torch.arange(8), 8), call, "it needs 9 tokens")
 
+    @pytest.mark.parametrize("block_size", [0, -2])
+    def test_rejects_a_block_size_below_1(self, block_size):
+        call = f"context_target_pairs(torch.arange(8), {block_size})"
+        expect_value_error(
+            lambda: stage.context_target_pairs(torch.arange(8), block_size), call, "a block holds one token at least"
+        )
+
 
 def expected_batch(data, batch_size, block_size, seed):
     return lecture_get_batch(data, batch_size, block_size, torch.Generator().manual_seed(seed))

@@ -382,6 +382,7 @@ def context_target_pairs(inputs):
     return {
         "pairs": listed_pairs(pairs),
         "rejects": rejects(lambda: pairs_of(inputs["data"][:block_size], block_size)),
+        "rejects_no_block": rejects(lambda: pairs_of(inputs["data"], 0)),
         "one_window": guarded(lambda: listed_pairs(pairs_of(inputs["data"][: block_size + 1], block_size))),
     }
 

@@ -258,6 +258,7 @@ def tokenizer_inputs(rng):
             vocabulary[:5] + [vocabulary[5] + vocabulary[6]] + vocabulary[7:],
             vocabulary[:3] + [""] + vocabulary[3:],
             "".join(vocabulary) + repeated,
+            [b"a", b"b"],  # bytes, not characters, though each is one long
         ],
     }
 
@@ -315,14 +316,19 @@ def split_inputs(rng):
 def pairs_answer(inputs):
     data = inputs["data"].tolist()
     pairs = [[data[: t + 1], data[t + 1]] for t in range(inputs["block_size"])]
-    return {"pairs": pairs, "rejects": True, "one_window": pairs}  # the pairs need only the first block + 1
+    # the pairs need only the first block + 1
+    return {"pairs": pairs, "rejects": True, "rejects_no_block": True, "one_window": pairs}
 
 
 @probe(
     "s02_batches.context_target_pairs",
     pairs_answer,
     # exactly block_size + 1 tokens, the shortest data that has the pairs: the draws above hold more
-    backs={"rejects": ("test_rejects_data_shorter_than_a_block",), "one_window": ("test_any_data",)},
+    backs={
+        "rejects": ("test_rejects_data_shorter_than_a_block",),
+        "rejects_no_block": ("test_rejects_a_block_size_below_1",),
+        "one_window": ("test_any_data",),
+    },
 )
 def pairs_inputs(rng):
     block_size = integer(rng, 1, 10)

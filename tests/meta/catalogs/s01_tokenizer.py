@@ -7,6 +7,14 @@ from catalog import replaced
 TABLES = "        self.string_to_id = {char: index for index, char in enumerate(vocabulary)}"
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: only the length checked, so a vocabulary of bytes b"a" passed as characters.
+    Mistake(
+        "vocabulary-entries-checked-by-length-alone",
+        "s01_tokenizer",
+        "checked each entry's length but not that it is a str",
+        (("            if not isinstance(entry, str) or len(entry) != 1:", "            if len(entry) != 1:"),),
+        "is a byte string, not a character",
+    ),
     # The precision pass of 2026-12-07: numpy's fixed-width str dtype strips a trailing NUL, so the character
     # "\x00" decodes to nothing (dtype=object keeps it, and passes).
     Mistake(

@@ -5,6 +5,21 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: only the data's length checked, so a block_size of 0 gave [] silently.
+    Mistake(
+        "pairs-accept-block-size-0",
+        "s02_batches",
+        "checked only that the data holds block_size + 1 tokens, so block_size 0 gave no pairs",
+        (
+            (
+                "    _check_sizes(data, batch_size=1, block_size=block_size)\n    x = data[:block_size]",
+                "    if len(data) < block_size + 1:\n"
+                '        raise ValueError(f"a block of {block_size} needs {block_size + 1} tokens, got {len(data)}")\n'
+                "    x = data[:block_size]",
+            ),
+        ),
+        "context_target_pairs(torch.arange(8), 0) should raise ValueError",
+    ),
     # A false-pass hunt of 2026-12-07: without a generator, a fresh one seeded 1337 each call gives the lecture's
     # first batch, which the test compared, and then that same batch for ever (the grader's check scored it 0).
     Mistake(
