@@ -102,6 +102,8 @@ def show(value, limit: int = 12) -> str:
         return text if isinstance(value, list) else f"the tuple ({text[1:-1]}{',' * (len(value) == 1)})"
     if isinstance(value, str) and len(value) > 60:
         return repr(value[:60]) + f"... ({len(value)} characters)"
+    if isinstance(value, bytes) and len(value) > 24:
+        return repr(value[:16]) + f"... ({len(value)} bytes)"
     if isinstance(value, torch.nn.Module):
         return f"a {type(value).__name__} module"
     text = repr(value)

@@ -87,8 +87,8 @@ def merges_in_order(tokenizer) -> list[tuple[bytes, bytes]]:
     for (a, b), new_id in ordered:
         if tokenizer.vocab[new_id] != tokenizer.vocab[a] + tokenizer.vocab[b]:
             fail(
-                f"After train, merge {new_id} joins {a} and {b}, {tokenizer.vocab[a]!r} and {tokenizer.vocab[b]!r}, "
-                f"but vocab[{new_id}] is {tokenizer.vocab[new_id]!r}",
+                f"After train, merge {new_id} joins {a} and {b}, {show(tokenizer.vocab[a])} and "
+                f"{show(tokenizer.vocab[b])}, but vocab[{new_id}] is {show(tokenizer.vocab[new_id])}",
                 earlier_cause_hint() or "Each merge must record vocab[new_id] = vocab[left] + vocab[right].",
             )
     return [(tokenizer.vocab[a], tokenizer.vocab[b]) for (a, b), _ in ordered]
@@ -141,10 +141,34 @@ def merge_pair_merges_nothing() -> bool:
 
 
 def earlier_cause_hint() -> str:
-    """For the tests of train and encode, what explains their failures before anything they do themselves: a
-    merge_pair that merges nothing, which they may merge through, or dicts that every tokenizer shares."""
+    """For the tests of train, encode and decode, what explains their failures before anything they do themselves:
+    a fresh vocab whose 256 bytes are wrong, which every merge and decode builds on, a merge_pair that merges
+    nothing, which they may merge through, or dicts that every tokenizer shares."""
+    return first_bytes_hint() or merge_pair_hint() or shared_dicts_hint()
+
+
+def first_bytes_hint() -> str:
+    try:
+        vocab = stage.BPETokenizer().vocab
+        wrong = [byte for byte in range(256) if vocab.get(byte) != bytes([byte])]
+    except Exception:  # test_the_256_bytes_come_first says what is wrong there
+        return ""
+    if not wrong:
+        return ""
+    return (
+        f"A new BPETokenizer()'s vocab is wrong before any merge: vocab[{wrong[0]}] is {show(vocab.get(wrong[0]))} "
+        f"({len(wrong)} of the 256 bytes wrong), where it should be bytes([{wrong[0]}]); every merge and decode builds "
+        "on those 256 entries (test_the_256_bytes_come_first)."
+    )
+
+
+def merge_pair_hint() -> str:
     if merge_pair_merges_nothing():
         return "merge_pair merges nothing (its tests say why): where train and encode merge through it, fix it first."
+    return ""
+
+
+def shared_dicts_hint() -> str:
     try:
         stage.BPETokenizer().train("abab", 257)
         fresh = stage.BPETokenizer()
@@ -378,8 +402,8 @@ class TestTrain:
         if tokenizer.vocab.get(258) != b"aaab" or tokenizer.vocab_size != 259:
             fail(
                 f"After train({CLASSIC!r}, 259), vocab[258] should be b'aaab' and vocab_size 259; got "
-                f"{tokenizer.vocab.get(258)!r} and {tokenizer.vocab_size}",
-                "vocab[new_id] = vocab[left] + vocab[right].",
+                f"{show(tokenizer.vocab.get(258))} and {tokenizer.vocab_size}",
+                earlier_cause_hint() or "vocab[new_id] = vocab[left] + vocab[right].",
             )
         ids = tokenizer.encode(CLASSIC)
         if list(ids) != [258, 100, 258, 97, 99]:
@@ -437,12 +461,15 @@ class TestTrain:
             known[new_id] = joined = known[left] + known[right]
             if tokenizer.vocab.get(new_id) != joined:
                 fail(
-                    f"After {call}, merge {new_id} joins {left} and {right}, whose bytes are {joined!r}, but "
-                    f"vocab[{new_id}] is {tokenizer.vocab.get(new_id)!r}",
-                    "A token may hold part of a character (é is two bytes, C3 A9): join the bytes themselves, "
-                    "vocab[left] + vocab[right]. Through text, half a character becomes '\\ufffd'."
-                    if b"\xef\xbf\xbd" in (tokenizer.vocab.get(new_id) or b"")
-                    else "Each merge must record vocab[new_id] = vocab[left] + vocab[right].",
+                    f"After {call}, merge {new_id} joins {left} and {right}, whose bytes are {show(joined)}, but "
+                    f"vocab[{new_id}] is {show(tokenizer.vocab.get(new_id))}",
+                    earlier_cause_hint()
+                    or (
+                        "A token may hold part of a character (é is two bytes, C3 A9): join the bytes themselves, "
+                        "vocab[left] + vocab[right]. Through text, half a character becomes '\\ufffd'."
+                        if b"\xef\xbf\xbd" in (tokenizer.vocab.get(new_id) or b"")
+                        else "Each merge must record vocab[new_id] = vocab[left] + vocab[right]."
+                    ),
                 )
         if (decoded := tokenizer.decode(tokenizer.encode(text))) != text:
             fail(f"After {call}, decode(encode({text!r})) gave {decoded!r}")
@@ -454,7 +481,7 @@ class TestTrain:
                 "BPETokenizer(): before training, vocab should map each byte 0..255 to bytes([byte]), vocab_size "
                 f"256; got vocab_size {tokenizer.vocab_size}, {bytes_in(tokenizer.vocab)} and the merges "
                 f"{tokenizer.merges}",
-                earlier_cause_hint() if tokenizer.merges else "",
+                (merge_pair_hint() or shared_dicts_hint()) if tokenizer.merges else "",
             )
 
     def test_each_tokenizer_starts_with_merges_of_its_own(self):
@@ -504,8 +531,10 @@ class TestTrain:
                 text = splits()[0][:BPE_TRAINING_CHARACTERS]
                 fail(
                     f"train(<the first {BPE_TRAINING_CHARACTERS:,} characters of the training split>, "
-                    f"{BPE_VOCAB_SIZE}): merge {number} (id {256 + number}) should join {expected}, got {learned}",
-                    tie_break_diagnosis(text, tokenizer.merges)
+                    f"{BPE_VOCAB_SIZE}): merge {number} (id {256 + number}) should join {expected}, got "
+                    f"({', '.join(show(part) for part in learned)})",
+                    earlier_cause_hint()
+                    or tie_break_diagnosis(text, tokenizer.merges)
                     or "Count the pairs afresh after every merge, and merge the most frequent one.",
                 )
         if len(got) != len(CORPUS_MERGES):
@@ -530,8 +559,9 @@ class TestEncodeDecode:
         back = tokenizer.decode(ids)
         if back != text:
             fail(
-                f"decode(encode({text!r})) with the tokenizer trained on the corpus: got {back!r} back",
-                f"encode gave {show(ids)}. Encode the UTF-8 bytes, and decode by joining the bytes of each id, then "
+                f"decode(encode({text!r})) with the tokenizer trained on the corpus: got {show(back)} back",
+                earlier_cause_hint()
+                or f"encode gave {show(ids)}. Encode the UTF-8 bytes, and decode by joining the bytes of each id, then "
                 "reading them as UTF-8.",
             )
 
@@ -578,8 +608,9 @@ class TestEncodeDecode:
         got = tokenizer.decode([104, 105, 0xE2])
         if got != "hi\ufffd":
             fail(
-                f"decode([104, 105, 0xE2]): expected 'hi\\ufffd', got {got!r}",
-                "A lone byte 0xE2 is not UTF-8: read the bytes with .decode('utf-8', errors='replace').",
+                f"decode([104, 105, 0xE2]): expected 'hi\\ufffd', got {show(got)}",
+                first_bytes_hint()
+                or "A lone byte 0xE2 is not UTF-8: read the bytes with .decode('utf-8', errors='replace').",
             )
 
     def test_compresses_the_validation_split_as_the_reference_does(self):

@@ -11,6 +11,16 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: bytes(97) is 97 zero bytes, not b"a". Six of the seven failing tests blamed
+    # the merges or decode, and their messages quoted the zero bytes whole (up to 14,710 characters).
+    Mistake(
+        "vocab-made-with-bytes-of-an-int",
+        STAGE,
+        "made the 256 first entries with bytes(byte), which is byte zero bytes, instead of bytes([byte])",
+        (("{byte: bytes([byte]) for byte in range(256)}", "{byte: bytes(byte) for byte in range(256)}"),),
+        "bytes([byte])",
+        misleading=("Count the pairs afresh", "vocab[new_id] = vocab[left] + vocab[right]", "errors="),
+    ),
     # Source: the seventh precision pass (2026-12-06): each got a hint that blamed code it left right.
     Mistake(
         "ties-by-the-second-id-then-the-first",
