@@ -129,6 +129,12 @@ def expected_batch(data, batch_size, block_size, seed):
 def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
     if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and torch.equal(x, y):
         return "y equals x: the targets must be the same windows one token later."
+    expected_x, expected_y = expected_batch(data, batch_size, block_size, seed)
+    if close(x, expected_x, 0) and isinstance(y, torch.Tensor) and y.shape == expected_y.shape:
+        return (
+            "x is right, y is not: take y from the same starts as x, y[b] = data[ix[b] + 1 : ix[b] + block_size + 1], "
+            "with ix drawn once for both (a second torch.randint draws other starts)."
+        )
     if isinstance(y, torch.Tensor) and isinstance(x, torch.Tensor) and x.shape == y.shape and x.shape[-1] > 1:
         if torch.equal(y[..., 1:], x[..., :-1]):
             return (

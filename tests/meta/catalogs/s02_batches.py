@@ -5,6 +5,20 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # A false-pass hunt of 2026-12-07: told to "draw the starts with torch.randint", which it did, twice.
+    Mistake(
+        "batch-targets-from-a-second-draw",
+        "s02_batches",
+        "drew the targets' starts with a second torch.randint instead of reusing x's",
+        (
+            (
+                "    y = torch.stack([data[i + 1 : i + block_size + 1] for i in ix])",
+                "    iy = torch.randint(len(data) - block_size, (batch_size,), generator=generator)\n"
+                "    y = torch.stack([data[i + 1 : i + block_size + 1] for i in iy])",
+            ),
+        ),
+        "take y from the same starts as x",
+    ),
     # A false-pass hunt of 2026-12-07: only the data's length checked, so a block_size of 0 gave [] silently.
     Mistake(
         "pairs-accept-block-size-0",
