@@ -1158,11 +1158,16 @@ def gpt2_whole(inputs):
         }
 
 
-def dropping_gpt2(gpt2, inputs, *, training: bool = True):
-    """The logits of the GPT2 built with dropout p, the grader's weights set, in training mode or in eval mode."""
+def gpt2_with_dropout(gpt2, inputs):
+    """The GPT2 built with dropout p, the grader's weights set."""
     model = gpt2.GPT2(gpt2.GPT2Config(**{**inputs["config"], "dropout": inputs["p"]}))
     set_gpt2(model, inputs["weights"])
-    return model.train(training)(inputs["idx"])[0]
+    return model
+
+
+def dropping_gpt2(gpt2, inputs, *, training: bool = True):
+    """The logits of the GPT2 built with dropout p, in training mode or in eval mode."""
+    return gpt2_with_dropout(gpt2, inputs).train(training)(inputs["idx"])[0]
 
 
 def embeddings_dropped_whole(gpt2, inputs) -> bool:
@@ -1172,9 +1177,7 @@ def embeddings_dropped_whole(gpt2, inputs) -> bool:
     drop(tok + pos) does (a red-team pass forged the test that catches it)."""
     import torch
 
-    model = gpt2.GPT2(gpt2.GPT2Config(**{**inputs["config"], "dropout": inputs["p"]}))
-    set_gpt2(model, inputs["weights"])
-    idx = inputs["idx"]
+    model, idx = gpt2_with_dropout(gpt2, inputs), inputs["idx"]
     with no_grad():
         embedded = model.transformer.wte(idx) + model.transformer.wpe(torch.arange(idx.shape[1]))
         dropped = dropped_while(lambda: model.train()(idx))
