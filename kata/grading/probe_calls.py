@@ -132,12 +132,18 @@ def dropout_mask(shape, p: float, *, positions: int | None = None):
       repeats for each batch row;
     - time-major, (T, B, C), as nn.MultiheadAttention and fairseq lay them out: the mask over (positions,
       features) spreads over what lies between (where the batch has as many rows as positions, (T, B, C)
-      reads as (B, T, C) and draws another mask)."""
+      reads as (B, T, C) and draws another mask);
+    - attention weights with the heads last, (B, T, T, nh) or (B, T, nh, T), as einsum code lays them out:
+      the mask over (positions, positions) lies on the two dims of that size (the check draws T unlike B and
+      n_head). That mask is symmetric, so weights laid out keys before queries keep the same elements too."""
     shape = tuple(shape)
     if positions and len(shape) >= 3 and shape[-2] != positions and positions in shape[:-2]:
         spread = [1] * len(shape)
         spread[shape.index(positions)], spread[-1] = positions, shape[-1]
         return _kept((positions, shape[-1]), p).view(spread).expand(shape)
+    if positions and shape[-2:] != (positions, positions) and shape.count(positions) == 2:
+        spread = [positions if size == positions else 1 for size in shape]
+        return _kept((positions, positions), p).view(spread).expand(shape)
     drawn = shape[-2:]
     repeats = drawn[0] // positions if positions and len(drawn) == 2 and drawn[0] % positions == 0 else 1
     kept = _kept((drawn[0] // repeats, *drawn[1:]), p)
@@ -149,6 +155,8 @@ def _kept(shape: tuple, p: float):
 
     generator = torch.Generator().manual_seed(DROPOUT_SEED)
     kept = torch.rand(shape, generator=generator, dtype=torch.float64) >= p
+    if len(shape) == 2 and shape[0] == shape[1]:  # the same for (queries, keys) as for (keys, queries)
+        kept = kept.tril() | kept.tril(-1).T
     # A mask that keeps everything only scales, which commutes with the products around it: where a head drops
     # (its weights, its values, its output) would not show. The first four draws are all kept, so a (2, 2) mask
     # at p = 0.3 was one (a precision pass found 2% of Head draws blind to it).

@@ -76,22 +76,24 @@ def tokens(rng: torch.Generator, vocab_size: int, *shape: int) -> torch.Tensor:
     return torch.randint(vocab_size, shape, generator=rng)
 
 
-def rows_and_positions(rng: torch.Generator, rows: tuple[int, int], positions: tuple[int, int]) -> tuple[int, int]:
-    """B and T, each uniform in its range, T never B where its range allows another: a time-major (T, B, C)
-    tensor then tells its positions from its rows, as the grader's dropout lays its mask out by them
-    (probe_calls.dropout_mask), and code that swaps the two dims cannot pass unseen."""
+def rows_and_positions(
+    rng: torch.Generator, rows: tuple[int, int], positions: tuple[int, int], *, besides: tuple[int, ...] = ()
+) -> tuple[int, int]:
+    """B and T, each uniform in its range, T never B nor a size in `besides` (n_head) where its range allows
+    another: a time-major (T, B, C) tensor then tells its positions from its rows, and heads-last attention
+    weights, (B, T, T, nh), their positions from their heads, as the grader's dropout lays its mask out by them
+    (probe_calls.dropout_mask), and code that swaps such dims cannot pass unseen."""
     B = integer(rng, *rows)
     low, high = positions
-    if not low <= B <= high or low == high:
-        return B, integer(rng, low, high)
-    T = integer(rng, low, high - 1)
-    return B, T + (T >= B)
+    every = range(low, high + 1)
+    allowed = [T for T in every if T != B and T not in besides] or list(every)
+    return B, allowed[integer(rng, 0, len(allowed) - 1)]
 
 
-def sequence(rng, n_embd: int, block_size: int = 8) -> torch.Tensor:
+def sequence(rng, n_embd: int, block_size: int = 8, *, besides: tuple[int, ...] = ()) -> torch.Tensor:
     """x of 2 to block_size - 1 positions: one position hides the causal mask, and block_size of them a mask
     that is not cut to the input's length."""
-    return normal(rng, *rows_and_positions(rng, (1, 3), (2, block_size - 1)), n_embd)
+    return normal(rng, *rows_and_positions(rng, (1, 3), (2, block_size - 1), besides=besides), n_embd)
 
 
 def distinct_characters(rng: torch.Generator, count: int) -> list[str]:
@@ -650,7 +652,7 @@ def layer_inputs(rng, n_embd: int, n_head: int, weights: dict) -> dict:
         "n_head": n_head,
         "block_size": block_size,
         "weights": weights,
-        "x": sequence(rng, n_embd, block_size),
+        "x": sequence(rng, n_embd, block_size, besides=(n_head,)),
         "x_full": normal(rng, 1, block_size, n_embd),
         "p": dropout_rate(rng),
     }
@@ -928,7 +930,8 @@ GPT2_INIT_CONFIG = {**INIT_CONFIG, "n_layer": 3}
 def gpt_inputs(rng):
     config = small_config(rng)
     # B and T > 1: all logits, and rows flattened time-major differ from batch-major ones
-    V, (B, T) = config["vocab_size"], rows_and_positions(rng, (2, 3), (2, config["block_size"]))
+    B, T = rows_and_positions(rng, (2, 3), (2, config["block_size"]), besides=(config["n_head"],))
+    V = config["vocab_size"]
     return {
         "init_config": INIT_CONFIG,
         "deepest": DEEPEST,
@@ -999,7 +1002,7 @@ def fused_inputs(rng):
         "block_size": 8,
         "fused": fused_weights(rng, n_embd),
         "per_head": multihead_weights(rng, n_embd, n_head),
-        "x": sequence(rng, n_embd),
+        "x": sequence(rng, n_embd, besides=(n_head,)),
         "p": dropout_rate(rng),
     }
 
@@ -1631,7 +1634,8 @@ def gpt2_inputs_with(rng) -> dict:
     config = gpt2_config(rng)
     # two positions or more: one hides the causal mask, and a loss summed where it should be averaged; two rows or
     # more: one hides logits flattened time-major
-    idx = tokens(rng, config["vocab_size"], *rows_and_positions(rng, (2, 3), (2, config["block_size"])))
+    B_and_T = rows_and_positions(rng, (2, 3), (2, config["block_size"]), besides=(config["n_head"],))
+    idx = tokens(rng, config["vocab_size"], *B_and_T)
     return {"config": config, "weights": gpt2_weights(rng, config), "idx": idx}
 
 
@@ -1962,10 +1966,10 @@ KNOCKED_ON_BY = {"heads": ("biases", "tril_buffer")}
 
 
 # What the probes' dropout mask judges (probe_calls.dropout_mask): drawn for the lecture's layouts, (B, T, C),
-# (B, nh, T, T), and for (B*T, C) and (T, B, C), so correct code that drops in another one (heads last) draws
-# another mask and disagrees with the check (a precision pass's Block scored 0 of 15). Such a disagreement takes the
-# points of the tests it backs, as any wrong aspect does, but never the stage's as forged verdicts: a forger
-# gains no point from it either.
+# (B, nh, T, T), and for (B*T, C), (T, B, C), weights with the heads last or keys before queries, so correct code
+# that drops in yet another one draws another mask and disagrees with the check (a precision pass's Block scored 0
+# of 15). Such a disagreement takes the points of the tests it backs, as any wrong aspect does, but never the
+# stage's as forged verdicts: a forger gains no point from it either.
 MASK_ASPECTS = frozenset({"dropping", "dropping_from_multihead"})
 
 

@@ -632,4 +632,25 @@ def forward(self, x):
         "drops its weights reshaped to (B*T, T), one row per query, and views them back",
         ((HEAD_DROPOUT, "        wei = self.dropout(wei.reshape(B * T, T)).view(B, T, T)  # one row per query\n"),),
     ),
+    # Source: the grader's dropout for other layouts (2026-12-07): weights laid out keys before queries drew the
+    # mask transposed, and the dropout tests lost their points in a grade, though they passed.
+    Variant(
+        "weights-keys-before-queries",
+        "s06_attention",
+        "lays its weights out keys before queries, (B, T_k, T_q), and softmaxes and drops them that way",
+        (
+            replaced(
+                "s06_attention",
+                "Head.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    k, q, v = self.key(x), self.query(x), self.value(x)
+    wei = k @ q.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T_k, T_q)
+    wei = wei.masked_fill(self.tril[:T, :T].T == 0, float("-inf")).softmax(dim=-2)
+    return self.dropout(wei).transpose(-2, -1) @ v
+""",
+            ),
+        ),
+    ),
 ]

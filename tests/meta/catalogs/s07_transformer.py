@@ -1069,4 +1069,52 @@ def forward(self, x):
         "projects and drops the joined heads laid out time-major, (T, B, C), and gives back (B, T, C)",
         ((MHA_OUT, "        return self.dropout(self.proj(out.transpose(0, 1))).transpose(0, 1)"),),
     ),
+    # Source: the grader's dropout for other layouts (2026-12-07): its mask lay over the last two dims, where these
+    # weights hold other things than (queries, keys), and the dropout tests lost their points in a grade.
+    Variant(
+        "heads-computed-at-once-heads-last",
+        "s07_transformer",
+        "computes its heads at once with einsum, their weights laid out heads last, (B, T_q, T_k, nh)",
+        (
+            replaced(
+                "s07_transformer",
+                "MultiHeadAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    q, k, v = (torch.stack([getattr(h, name)(x) for h in self.heads], dim=2) for name in ("query", "key", "value"))
+    att = torch.einsum("bqhd,bkhd->bqkh", q, k) * q.shape[-1] ** -0.5
+    future = self.heads[0].tril[:T, :T] == 0
+    att = att.masked_fill(future[:, :, None], float("-inf")).softmax(dim=2)
+    att = self.heads[0].dropout(att)  # every head drops at the same rate
+    y = torch.einsum("bqkh,bkhd->bqhd", att, v).reshape(B, T, C)
+    return self.dropout(self.proj(y))
+""",
+            ),
+        ),
+    ),
+    # Source: the grader's dropout for other layouts (2026-12-07): its mask lay over the last two dims, where these
+    # weights hold other things than (queries, keys), and the dropout tests lost their points in a grade.
+    Variant(
+        "heads-computed-at-once-heads-between",
+        "s07_transformer",
+        "computes its heads at once with einsum, their weights laid out (B, T_q, nh, T_k)",
+        (
+            replaced(
+                "s07_transformer",
+                "MultiHeadAttention.forward",
+                """
+def forward(self, x):
+    B, T, C = x.shape
+    q, k, v = (torch.stack([getattr(h, name)(x) for h in self.heads], dim=2) for name in ("query", "key", "value"))
+    att = torch.einsum("bqhd,bkhd->bqhk", q, k) * q.shape[-1] ** -0.5
+    future = self.heads[0].tril[:T, :T] == 0
+    att = att.masked_fill(future[:, None, :], float("-inf")).softmax(dim=-1)
+    att = self.heads[0].dropout(att)  # every head drops at the same rate
+    y = torch.einsum("bqhk,bkhd->bqhd", att, v).reshape(B, T, C)
+    return self.dropout(self.proj(y))
+""",
+            ),
+        ),
+    ),
 ]
