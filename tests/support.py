@@ -195,29 +195,68 @@ def recorded_fused_attention():
 @contextlib.contextmanager
 def recorded_forward(module: nn.Module):
     """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both, and
-    for a layer with a weight, F.linear(x, layer.weight, layer.bias) too, as code that calls its layers through
-    torch.nn.functional with their own parameters does (a precision pass's MLP did)."""
+    for a layer with a weight, what code computes with that weight by other means: F.linear(x, layer.weight,
+    layer.bias), as code that calls its layers through torch.nn.functional does (a precision pass's MLP did), and
+    the product by hand, x @ layer.weight.T + layer.bias (or torch.addmm, or einsum, then the bias added)."""
     calls: list[tuple[torch.Tensor, torch.Tensor]] = []
     functional: list[torch.Tensor] = []  # the outputs recorded from F.linear, which the module's own call returns
+    weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+    unbiased: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # x @ weight.T's output, by id: (x, that output)
 
     def record(args: tuple, output) -> None:
         if not (functional and output is functional[-1]):
             calls.append((args[0].detach().clone(), output.detach().clone()))
 
-    def linear(func, args, kwargs):
+    def record_functional(x, output) -> None:
+        record((x,), output)
+        functional.append(output)
+
+    def with_the_weight(func, args, kwargs):
         output = func(*args, **kwargs)
-        weight = args[1] if len(args) > 1 else kwargs.get("weight")
-        if weight is not None and weight is getattr(module, "weight", None):
-            record(args or (kwargs.get("input"),), output)
-            functional.append(output)
+        name = getattr(func, "__name__", "")
+        operands = args[1:] if name == "einsum" else args
+        if name == "linear" and (args[1] if len(args) > 1 else kwargs.get("weight")) is weight:
+            record_functional(args[0] if args else kwargs.get("input"), output)
+        elif name == "addmm" and len(args) == 3 and args[0] is bias and _a_view_of(args[2], weight):
+            record_functional(args[1], output)
+        elif name in ("matmul", "einsum") and len(operands) == 2 and _a_view_of(operands[1], weight):
+            if bias is None:
+                record_functional(operands[0], output)
+            else:
+                unbiased[id(output)] = (operands[0], output)
+        elif name in ("add", "__add__", "__radd__") and bias is not None and len(args) == 2:
+            term = args[0] if args[1] is bias else args[1] if args[0] is bias else None
+            x, product = unbiased.get(id(term), (None, None))
+            if product is not None and product is term:
+                record_functional(x, output)
         return output
 
     after_each_forward(module, record)
     try:
-        with TorchCalls((torch._C._nn.linear,), linear):
+        with TorchCalls(_WITH_A_WEIGHT, with_the_weight):
             yield calls
     finally:
         del module.forward
+
+
+# What a layer's weight is used in by code that does not call the layer (recorded_forward): torch's functions and
+# the tensor methods that `@` and `+` call.
+_WITH_A_WEIGHT = (
+    torch._C._nn.linear,
+    torch.addmm,
+    torch.matmul,
+    torch.Tensor.matmul,
+    torch.Tensor.__matmul__,
+    torch.einsum,
+    torch.add,
+    torch.Tensor.add,
+    torch.Tensor.__add__,
+    torch.Tensor.__radd__,
+)
+
+
+def _a_view_of(tensor, weight) -> bool:
+    return weight is not None and isinstance(tensor, torch.Tensor) and (tensor is weight or tensor._base is weight)
 
 
 @contextlib.contextmanager

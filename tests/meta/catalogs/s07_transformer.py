@@ -1117,4 +1117,29 @@ def forward(self, x):
             ),
         ),
     ),
+    # Source: my last note's list (2026-12-07): a layer's weight multiplied by hand was not seen as the layer,
+    # and the dropout tests said the code "never called its proj".
+    Variant(
+        "projects-by-hand",
+        "s07_transformer",
+        "projects with out @ self.proj.weight.T + self.proj.bias instead of calling self.proj",
+        ((MHA_OUT, "        return self.dropout(out @ self.proj.weight.T + self.proj.bias)"),),
+    ),
+    Variant(
+        "feed-forward-by-hand",
+        "s07_transformer",
+        "multiplies by its Linear layers' weights by hand: torch.addmm, then einsum with the bias added first",
+        (
+            replaced(
+                "s07_transformer",
+                "FeedForward.forward",
+                """
+def forward(self, x):
+    first, _, second, dropout = self.net
+    hidden = torch.addmm(first.bias, x.reshape(-1, x.shape[-1]), first.weight.t()).view(*x.shape[:-1], -1)
+    return dropout(second.bias + torch.einsum("...h,ch->...c", hidden.relu(), second.weight))
+""",
+            ),
+        ),
+    ),
 ]

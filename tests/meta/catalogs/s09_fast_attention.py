@@ -695,4 +695,11 @@ def __init__(self, n_embd, n_head, block_size, dropout=0.0):
         "projects and drops its output laid out time-major, (T, B, C), and gives back (B, T, C)",
         ((OUTPUT, "return self.resid_dropout(self.c_proj(y.transpose(0, 1))).transpose(0, 1)"),),
     ),
+    # Source: my last note's list (2026-12-07): a layer's weight multiplied by hand was not seen as the layer.
+    Variant(
+        "c-proj-by-hand",
+        "s09_fast_attention",
+        "projects with y @ self.c_proj.weight.T + self.c_proj.bias instead of calling self.c_proj",
+        ((OUTPUT, "return self.resid_dropout(y @ self.c_proj.weight.T + self.c_proj.bias)"),),
+    ),
 ]

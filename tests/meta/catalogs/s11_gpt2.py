@@ -1119,4 +1119,17 @@ def forward(self, x):
             ),
         ),
     ),
+    # Source: my last note's list (2026-12-07): a layer's weight multiplied by hand was not seen as the layer.
+    Variant(
+        "mlp-by-hand",
+        STAGE,
+        "multiplies by its MLP's weights by hand, x @ weight.T + bias",
+        (
+            (
+                'return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))',
+                'hidden = F.gelu(x @ self.c_fc.weight.T + self.c_fc.bias, approximate="tanh")\n'
+                "        return self.dropout(hidden @ self.c_proj.weight.T + self.c_proj.bias)",
+            ),
+        ),
+    ),
 ]
