@@ -322,6 +322,24 @@ def expect_dropout_last(
         fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")
 
 
+def expect_every_parameter_learns(model: nn.Module, loss: torch.Tensor, call: str) -> None:
+    """After loss.backward(), every parameter of `model` must hold a gradient, and not all zeros. `call` says what
+    gave the loss ("model(idx of shape (3, 8), targets)")."""
+    loss.backward()
+    untrained = [
+        name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()
+    ]
+    model.zero_grad(set_to_none=True)
+    if untrained:
+        named = ", ".join(untrained[:4]) + (f" and {len(untrained) - 4} more" if len(untrained) > 4 else "")
+        fail(
+            f"After loss.backward() on {call}, {len(untrained)} of its parameters got no gradient: {named}. Training "
+            "would never change them",
+            "Something between them and the loss cuts the graph: a .detach(), a torch.no_grad() block, .data, or a "
+            "tensor rebuilt from plain numbers (torch.tensor(x.tolist())).",
+        )
+
+
 def same_elements(a: torch.Tensor, b: torch.Tensor) -> bool:
     """The same numbers, whatever the layout: a layer may run on the tokens flattened to (B*T, C), or time-major,
     and return them as (B, T, C) (precision passes' FeedForward and Block did)."""

@@ -8,6 +8,7 @@ import torch
 from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, rearranged_like, show, time_major_hint
 from strategies import random_floats, random_tokens
 from support import (
+    expect_every_parameter_learns,
     expect_tensors_on_the_inputs_device,
     fixed_seed,
     recorded_dropout,
@@ -395,18 +396,7 @@ class TestForward:
             for parameter in model.parameters():
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
         idx, targets = random_tokens((3, 8), 20, 0), random_tokens((3, 8), 20, 1)
-        forward_loss(model, idx, targets).backward()
-        untrained = [
-            name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()
-        ]
-        if untrained:
-            named = ", ".join(untrained[:4]) + (f" and {len(untrained) - 4} more" if len(untrained) > 4 else "")
-            fail(
-                f"After loss.backward() on model(idx of shape (3, 8), targets), {len(untrained)} of its parameters got "
-                f"no gradient: {named}. Training would never change them",
-                "Something between them and the loss cuts the graph: a .detach(), a torch.no_grad() block, "
-                ".data, or a tensor rebuilt from plain numbers (torch.tensor(x.tolist())).",
-            )
+        expect_every_parameter_learns(model, forward_loss(model, idx, targets), "model(idx of shape (3, 8), targets)")
 
     def test_overfits_one_batch(self):
         model = tiny_gpt(4).train()

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail, rearranged_like, time_major_hint
+from feedback import close, expect_equal_tensors, expect_value_error, fail, rearranged_like, show, time_major_hint
 from strategies import random_floats, random_tokens
 from support import (
     attention_by_hand,
     expect_dropout_last,
+    expect_every_parameter_learns,
     expect_tensors_on_the_inputs_device,
     fixed_seed,
     recorded_dropout,
@@ -461,6 +462,20 @@ class TestAgainstHuggingFace:
             if summed
             else "",
         )
+
+    def test_every_parameter_learns_from_the_loss(self):
+        with fixed_seed(4):
+            model = stage.GPT2(stage.GPT2Config(**TINY)).train()
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():  # weights of its own: a zero the initialisation leaves would stop a gradient too
+            for parameter in model.parameters():
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
+        idx, targets = random_tokens((2, 6), TINY["vocab_size"], 4), random_tokens((2, 6), TINY["vocab_size"], 5)
+        output = model(idx, targets)
+        loss = output[1] if isinstance(output, tuple) and len(output) == 2 else None
+        if not isinstance(loss, torch.Tensor):
+            fail(f"GPT2: model(idx, targets) should return (logits, loss), got {show(output)}")
+        expect_every_parameter_learns(model, loss, "GPT2(config).train(), model(idx of shape (2, 6), targets)")
 
     def test_loads_a_state_dict_without_the_head_key(self):
         state_dict = hugging_face_state_dict(3)

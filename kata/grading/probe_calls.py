@@ -1146,9 +1146,11 @@ def gpt2_whole(inputs):
     set_gpt2(model, inputs["weights"])
     too_long = inputs["idx"].new_zeros(1, inputs["config"]["block_size"] + 1)
     deepest = {**inputs["config"], "n_layer": inputs["deepest"]}  # as many blocks as its config says
+    trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"]))
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],
+            "trains": trains,
             "loss": guarded(lambda: model(inputs["idx"], inputs["targets"])[1]),
             "flat_logits": guarded(lambda: model(inputs["idx"], inputs["targets"])[0]),
             "rejects_block_size": rejects(lambda: model(too_long[:, :-1])),  # exactly block_size: allowed

@@ -1579,6 +1579,7 @@ def gpt2_answer(inputs):
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "eval_dropping": logits,  # built with dropout, in eval mode: nothing drops
         "embeddings_dropped_whole": True,
+        "trains": [],  # the parameters the loss's gradient does not reach (a forward under torch.no_grad(), say)
     }
 
 
@@ -1622,6 +1623,7 @@ GPT2_ASPECTS = {
     "dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
     "eval_dropping": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
     "embeddings_dropped_whole": ("test_config_dropout_reaches_the_embeddings_and_every_block",),
+    "trains": ("test_every_parameter_learns_from_the_loss",),
 }
 
 

@@ -24,6 +24,20 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a false-pass hunt (2026-12-07): every test passed, and the grade was full, for a GPT-2 that cannot
+    # train; stage 8 catches it with a backward pass, which stage 11 lacked.
+    Mistake(
+        "gpt2-forward-under-no-grad",
+        STAGE,
+        "put @torch.no_grad() on GPT2's forward",
+        (
+            (
+                "    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):",
+                "    @torch.no_grad()\n    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):",
+            ),
+        ),
+        "The loss carries no gradient back to the weights",
+    ),
     # A red-team pass of 2026-12-07: dropout is linear and the grader's mask followed the shape alone, so the (T, C)
     # position table drew the pattern the (B, T, C) tokens did, drop(a) + drop(b) equalled drop(a + b) in the
     # check, and a forged pass of the test that catches it counted (14.06 of 15 honestly, 15 forged).
