@@ -197,7 +197,8 @@ def recorded_forward(module: nn.Module):
     """Record (input, output) of every forward of `module` in the block: module(x) and module.forward(x) both, and
     for a layer with a weight, what code computes with that weight by other means: F.linear(x, layer.weight,
     layer.bias), as code that calls its layers through torch.nn.functional does (a precision pass's MLP did), and
-    the product by hand, x @ layer.weight.T + layer.bias (or torch.addmm, or einsum, then the bias added)."""
+    the product by hand: x @ layer.weight.T, torch.mm, bmm, einsum or tensordot with the weight or a view of it,
+    or F.linear without the bias, then the bias added (+ or +=); or torch.addmm(layer.bias, x, layer.weight.t())."""
     calls: list[tuple[torch.Tensor, torch.Tensor]] = []
     functional: list[torch.Tensor] = []  # the outputs recorded from F.linear, which the module's own call returns
     weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
@@ -214,17 +215,18 @@ def recorded_forward(module: nn.Module):
     def with_the_weight(func, args, kwargs):
         output = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        operands = args[1:] if name == "einsum" else args
-        if name == "linear" and (args[1] if len(args) > 1 else kwargs.get("weight")) is weight:
-            record_functional(args[0] if args else kwargs.get("input"), output)
-        elif name == "addmm" and len(args) == 3 and args[0] is bias and _a_view_of(args[2], weight):
-            record_functional(args[1], output)
-        elif name in ("matmul", "einsum") and len(operands) == 2 and _a_view_of(operands[1], weight):
-            if bias is None:
-                record_functional(operands[0], output)
-            else:
-                unbiased[id(output)] = (operands[0], output)
-        elif name in ("add", "__add__", "__radd__") and bias is not None and len(args) == 2:
+        if name in _PRODUCTS:
+            operands = [*args[1:]] if name == "einsum" else [*args, *kwargs.values()]
+            operands = [*operands[0]] if len(operands) == 1 and isinstance(operands[0], list | tuple) else operands
+            tensors = [operand for operand in operands if isinstance(operand, torch.Tensor) and operand is not bias]
+            others = [tensor for tensor in tensors if not _a_view_of(tensor, weight)]
+            if len(others) == 1 and len(tensors) == 2:
+                biased = name in ("linear", "addmm") and any(operand is bias for operand in operands)
+                if bias is None or biased:
+                    record_functional(others[0], output)
+                else:
+                    unbiased[id(output)] = (others[0], output)
+        elif name in _SUMS and bias is not None and len(args) == 2:
             term = args[0] if args[1] is bias else args[1] if args[0] is bias else None
             x, product = unbiased.get(id(term), (None, None))
             if product is not None and product is term:
@@ -239,19 +241,28 @@ def recorded_forward(module: nn.Module):
         del module.forward
 
 
-# What a layer's weight is used in by code that does not call the layer (recorded_forward): torch's functions and
-# the tensor methods that `@` and `+` call.
+# What a layer's weight is used in by code that does not call the layer (recorded_forward): torch's products, with
+# or without the bias, and the sums that add the bias after, as the tensor methods that `@`, `+` and `+=` call.
+_PRODUCTS = ("linear", "addmm", "matmul", "__matmul__", "mm", "bmm", "einsum", "tensordot")
+_SUMS = ("add", "__add__", "__radd__", "add_", "__iadd__")
 _WITH_A_WEIGHT = (
     torch._C._nn.linear,
     torch.addmm,
     torch.matmul,
     torch.Tensor.matmul,
     torch.Tensor.__matmul__,
+    torch.mm,
+    torch.Tensor.mm,
+    torch.bmm,
+    torch.Tensor.bmm,
     torch.einsum,
+    torch.tensordot,
     torch.add,
     torch.Tensor.add,
     torch.Tensor.__add__,
     torch.Tensor.__radd__,
+    torch.Tensor.add_,
+    torch.Tensor.__iadd__,
 )
 
 

@@ -1142,4 +1142,47 @@ def forward(self, x):
             ),
         ),
     ),
+    # Source: a precision pass (2026-12-07): more products by hand, told they "never called its proj".
+    Variant(
+        "projects-by-hand-on-flattened-tokens",
+        "s07_transformer",
+        "projects its (B*T, C) rows with torch.mm, adds the bias in place, and views them back",
+        (
+            (
+                MHA_OUT,
+                "        B, T, C = out.shape\n"
+                "        y = torch.mm(out.reshape(B * T, C), self.proj.weight.t())\n"
+                "        y += self.proj.bias\n"
+                "        return self.dropout(y.view(B, T, -1))",
+            ),
+        ),
+    ),
+    Variant(
+        "projects-with-einsum-weight-first",
+        "s07_transformer",
+        "projects with torch.einsum('oc,btc->bto', self.proj.weight, out) + self.proj.bias",
+        (
+            (
+                MHA_OUT,
+                '        return self.dropout(torch.einsum("oc,btc->bto", self.proj.weight, out) + self.proj.bias)',
+            ),
+        ),
+    ),
+    Variant(
+        "feed-forward-through-unbiased-f-linear",
+        "s07_transformer",
+        "runs its Linear layers through F.linear with their weights alone, then adds each bias",
+        (
+            replaced(
+                "s07_transformer",
+                "FeedForward.forward",
+                """
+def forward(self, x):
+    first, _, second, dropout = self.net
+    hidden = torch.relu(nn.functional.linear(x, first.weight) + first.bias)
+    return dropout(nn.functional.linear(hidden, second.weight) + second.bias)
+""",
+            ),
+        ),
+    ),
 ]

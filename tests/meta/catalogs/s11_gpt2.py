@@ -1146,4 +1146,19 @@ def forward(self, x):
             ),
         ),
     ),
+    # Source: a precision pass (2026-12-07): more products by hand, told the MLP "never called its c_proj".
+    Variant(
+        "mlp-with-tensordot-and-mm",
+        STAGE,
+        "widens with torch.tensordot and projects its (B*T, 4C) rows with torch.mm, adding each bias after",
+        (
+            (
+                'return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))',
+                "wide = torch.tensordot(x, self.c_fc.weight, dims=([-1], [1])) + self.c_fc.bias\n"
+                '        hidden = F.gelu(wide, approximate="tanh").flatten(0, -2)\n'
+                "        projected = torch.mm(hidden, self.c_proj.weight.t()) + self.c_proj.bias\n"
+                "        return self.dropout(projected.view(*x.shape[:-1], -1))",
+            ),
+        ),
+    ),
 ]
