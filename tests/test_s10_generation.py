@@ -984,6 +984,21 @@ class TestGenerate:
         if torch.equal(runs[2], runs[0]):
             fail(f"{call} gave the same tokens after torch.manual_seed(1) and torch.manual_seed(2)", hint)
 
+    def test_leaves_the_model_in_the_mode_it_found_it(self):
+        fresh_cache()  # generate makes its own
+        model, idx = tiny_model(15), random_tokens((1, 2), V, 16)
+        for training, left_in in ((True, "eval"), (False, "training")):
+            with explained_if_generate_raises(model.train(training), idx, 3, seed=0):
+                stage.generate(model, idx, 3, generator=torch.Generator().manual_seed(0))
+            if model.training != training:
+                after = "training after a sample would run without dropout" if training else "an evaluation would drop"
+                fail(
+                    f"generate(model, idx, 3) on a model in {'training' if training else 'eval'} mode left it in "
+                    f"{left_in} mode, so {after}",
+                    "Sample in eval mode if you like, but put back the mode the caller set: was_training = "
+                    "model.training, then model.train(was_training) before returning.",
+                )
+
     def test_rejects_bad_arguments(self):
         model, idx = tiny_model(11), random_tokens((1, 2), V, 11)
         for options in (dict(temperature=0.0), dict(top_k=V + 1), dict(top_p=1.5)):

@@ -1025,6 +1025,12 @@ def generate(inputs):
         torch.manual_seed(global_seed)
         return generation.generate(model(), prompt.expand(8, -1), 6, temperature=1.5)
 
+    def modes() -> list[bool]:  # model.training after generate on a model in training mode, then in eval mode
+        models = [model().train(training) for training in (True, False)]
+        for each in models:
+            generation.generate(each, prompt, 2, generator=generator(0))
+        return [each.training for each in models]
+
     with no_grad():
         checked = model()
         counted, read = reading()
@@ -1071,6 +1077,7 @@ def generate(inputs):
                 for options in inputs["draw_options"]
             ],
             "plain_draws": guarded(lambda: draws({}, generator=generator(inputs["seed"] + 3))),
+            "mode_kept": guarded(modes),
         }
 
 

@@ -1219,6 +1219,7 @@ GENERATION_KEYS = {
     "made_on_the_cpu",
     "draws",
     "plain_draws",
+    "mode_kept",
 }
 
 
@@ -1289,6 +1290,10 @@ def generation_judge(inputs, answer) -> dict[str, str]:
         found["rejects"] = (
             f"generate with temperature 0, top_k past the vocabulary, top_p 1.5 raised: {answer['rejects']}"
         )
+    if answer["mode_kept"] != [True, False]:
+        found["mode_kept"] = (
+            f"model.training after generate on a model in training mode, then in eval mode: {answer['mode_kept']}"
+        )
     reads = answer["reads"]
     # the prompt, then one new token a step until the cache holds block_size positions, then the last block_size
     # tokens into a fresh cache (as the test asks: a cache that drops its oldest positions reads one a step)
@@ -1346,6 +1351,7 @@ GENERATION_ASPECTS = {
     "uncached": ("test_the_cache_does_not_change_the_tokens",),
     "uncached_reads": ("test_without_the_cache_reads_the_whole_context_each_step",),
     "rejects": ("test_rejects_bad_arguments",),
+    "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
     "long_prompt": ("test_starts_from_the_last_block_size_tokens_of_a_longer_prompt",),
     "cold": ("test_samples_what_the_full_forward_gives_past_block_size",),  # sampled with its temperature
     "nucleus": ("test_samples_what_the_full_forward_gives_past_block_size",),  # and its top_p

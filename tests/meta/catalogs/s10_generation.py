@@ -10,6 +10,36 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a false-pass hunt (2026-12-07): every test passed, and the grade was full, for a generate that left
+    # the model in eval mode; stage 8's generate is asked to leave the mode, stage 10's was not.
+    Mistake(
+        "generation-leaves-eval-mode",
+        "s10_generation",
+        "put the model in eval mode in generate and left it there",
+        (
+            (
+                "    block_size = model.config.block_size\n",
+                "    model.eval()\n    block_size = model.config.block_size\n",
+            ),
+        ),
+        "left it in eval mode",
+    ),
+    Mistake(
+        "generation-ends-in-training-mode",
+        "s10_generation",
+        "sampled in eval mode, then put the model in training mode whatever mode it came in",
+        (
+            (
+                "    block_size = model.config.block_size\n",
+                "    model.eval()\n    block_size = model.config.block_size\n",
+            ),
+            (
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    return idx",
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    model.train()\n    return idx",
+            ),
+        ),
+        "left it in training mode",
+    ),
     # Source: a red-team pass (2026-12-06): the check compared no sampled token with the draw itself, and a
     # forged pass of the tests these fail counted.
     Mistake(
