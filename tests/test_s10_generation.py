@@ -488,6 +488,46 @@ class TestAttendWithCache:
         )
         expect_equal_tensors(got, cached_attention_by_hand(attention, [x]).float(), call, atol=1e-5, hint=hint)
 
+    def test_each_layer_masks_by_its_own_cached_positions(self):
+        fresh_cache()
+        sizes = [3, 2, 3]
+        first, second, first_expected, second_expected = layer_after_layer(4, sizes)
+        call = (
+            "attend_with_cache for layer 0, then for layer 1, on each chunk of [3, 2, 3] positions, with one KVCache "
+            "(as forward_with_cache runs its blocks): layer 1's output"
+        )
+        hint = ""
+        if not close(second, second_expected, atol=1e-5):
+            if not kv_cache_holds_what_it_was_given():
+                hint = "KVCache is wrong itself (TestKVCache says how): fix it first."
+            elif close(first, first_expected, atol=1e-5):
+                hint = SECOND_LAYER
+        expect_equal_tensors(second, second_expected, call, atol=1e-5, hint=hint)
+
+
+def layer_after_layer(seed: int, sizes: list[int]) -> list:
+    """attend_with_cache as forward_with_cache runs it: on each chunk, layer 0 then layer 1, one KVCache for both
+    (two attentions of their own, on inputs of their own). Each layer's outputs, joined, or what came back."""
+    attentions = [tiny_attention(seed + layer) for layer in (0, 1)]
+    xs = [random_floats((2, sum(sizes), N_EMBD), seed + layer) for layer in (0, 1)]
+    cache, outputs = stage.KVCache(), [[], []]
+    with torch.no_grad():
+        for chunks in zip(*(x.split(sizes, dim=1) for x in xs), strict=True):
+            for layer in (0, 1):
+                outputs[layer].append(
+                    stage.attend_with_cache(attentions[layer], chunks[layer], cache, layer=layer, n_head=N_HEAD)
+                )
+    joined = [torch.cat(out, dim=1) if all(isinstance(o, torch.Tensor) for o in out) else out[0] for out in outputs]
+    expected = [cached_attention_by_hand(attention, [x]).float() for attention, x in zip(attentions, xs, strict=True)]
+    return [*joined, *expected]
+
+
+SECOND_LAYER = (
+    "Layer 0 attends rightly, layer 1 does not, in the same KVCache: when layer 1 runs, len(cache) already counts "
+    "the positions layer 0 has just added. Take the offset from the keys cache.update returns for this layer: "
+    "with S = k.shape[2] of them, query t sees keys j <= S - T + t."
+)
+
 
 def attention_first(seed: int, sizes: list[int], caller: str = "forward_with_cache") -> str:
     """Where attend_with_cache, which `caller` runs (through forward_with_cache), is wrong itself, say so first."""
@@ -500,7 +540,9 @@ def attention_first(seed: int, sizes: list[int], caller: str = "forward_with_cac
         )
     if outputs and all(isinstance(out, torch.Tensor) for out in outputs):
         if close(torch.cat(outputs, dim=1), cached_attention_by_hand(attention, [x]).float(), atol=1e-5):
-            return ""
+            first, second, first_expected, second_expected = answer_or_none(lambda: layer_after_layer(seed, sizes))
+            if close(second, second_expected, atol=1e-5) or not close(first, first_expected, atol=1e-5):
+                return ""
     through = "" if caller == "forward_with_cache" else " through forward_with_cache"
     return (
         f"attend_with_cache, which {caller} runs in every block{through}, is wrong on such chunks ({sizes}) too "

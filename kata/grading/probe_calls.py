@@ -933,17 +933,30 @@ def kv_cache(inputs):
 
 @call("s10_generation.attend_with_cache")
 def attend_with_cache(inputs):
-    def in_two_parts(dropout: float):
-        generation, n_embd, n_head = stage("s10_generation"), inputs["n_embd"], inputs["n_head"]
+    generation, n_embd, n_head = stage("s10_generation"), inputs["n_embd"], inputs["n_head"]
+    x, split = inputs["x"], inputs["split"]
+
+    def attention(dropout: float):
         attention = stage("s09_fast_attention").CausalSelfAttention(n_embd, n_head, 16, dropout).eval()
         set_attention(attention, inputs["fused"])
-        cache, x, split = generation.KVCache(), inputs["x"], inputs["split"]
-        with no_grad():
-            return [generation.attend_with_cache(attention, part, cache, layer=0, n_head=n_head)
-                    for part in (x[:, :split], x[:, split:])]  # fmt: skip
+        return attention
 
-    # built with dropout but in eval mode, as generate runs it: nothing is dropped
-    return {"parts": in_two_parts(0.0), "eval_dropout": guarded(lambda: in_two_parts(0.5))}
+    def in_two_parts(dropout: float, layers: int = 1):  # the last layer's outputs, each layer fed the same parts
+        attentions, cache, outputs = [attention(dropout) for _ in range(layers)], generation.KVCache(), []
+        with no_grad():
+            for part in (x[:, :split], x[:, split:]):
+                for layer, each in enumerate(attentions):
+                    output = generation.attend_with_cache(each, part, cache, layer=layer, n_head=n_head)
+                outputs.append(output)
+        return outputs
+
+    # built with dropout but in eval mode, as generate runs it: nothing is dropped; and layer 1 after layer 0 in
+    # one cache, as forward_with_cache runs them, where layer 0's positions are already in it
+    return {
+        "parts": in_two_parts(0.0),
+        "eval_dropout": guarded(lambda: in_two_parts(0.5)),
+        "second_layer": guarded(lambda: in_two_parts(0.0, layers=2)),
+    }
 
 
 def fast_model(config: dict, weights: dict):

@@ -1145,13 +1145,16 @@ def cache_inputs(rng):
 def cached_attention_answer(inputs):
     whole = oracles.multihead(oracles.fused_to_heads(inputs["fused"], inputs["n_head"]), inputs["x"]).float()
     parts = [whole[:, : inputs["split"]], whole[:, inputs["split"] :]]
-    return {"parts": parts, "eval_dropout": parts}
+    return {"parts": parts, "eval_dropout": parts, "second_layer": parts}
 
 
 @probe(
     "s10_generation.attend_with_cache",
     cached_attention_answer,
-    backs={"eval_dropout": ("test_drops_nothing_while_generating",)},
+    backs={
+        "eval_dropout": ("test_drops_nothing_while_generating",),
+        "second_layer": ("test_each_layer_masks_by_its_own_cached_positions",),
+    },
 )
 def cached_attention_inputs(rng):
     n_head = integer(rng, 2, 3)  # one head hides every mistake in how heads are split and joined

@@ -10,6 +10,19 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a false-pass hunt (2026-12-07): the attention tests ran one layer, so only forward_with_cache's tests
+    # failed, and they blamed forward_with_cache; generate's tests all passed (it samples the last position alone).
+    Mistake(
+        "cache-mask-offset-read-before-the-update",
+        "s10_generation",
+        "took the mask's offset from len(cache) before updating it, which counts layer 0's positions",
+        (
+            ("    k, v = cache.update(layer, k, v)\n", "    past = len(cache)\n    k, v = cache.update(layer, k, v)\n"),
+            (".tril(diagonal=seen - T)", ".tril(diagonal=past)"),
+        ),
+        "Layer 0 attends rightly, layer 1 does not",
+        misleading=("Embed the tokens and positions",),
+    ),
     # Source: a false-pass hunt (2026-12-07): every test passed, and the grade was full, for a generate that left
     # the model in eval mode; stage 8's generate is asked to leave the mode, stage 10's was not.
     Mistake(
