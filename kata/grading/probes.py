@@ -1235,13 +1235,20 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     if not isinstance(answer, dict) or set(answer) != GENERATION_KEYS:
         return {"": f"the answer should hold {sorted(GENERATION_KEYS)}"}
     again = {**inputs, "prompt": inputs["second_prompt"]}
+    # said where the run without the cache is right: a false-pass hunt's generate, which refilled a full cache from
+    # the newest token alone, was told about top_k
+    uncached_right = not tokens_judge(inputs, answer["uncached"], "uncached", rows=1, top_k=3)
     for name, asked, rows, top_k in (
         ("greedy", inputs, 1, 1),
         ("greedy_again", again, 1, 1),
         ("sampled", inputs, 1, 3),
     ):
         if wrong := tokens_judge(asked, answer[name], name, rows=rows, top_k=top_k):
-            return {"": wrong}
+            return {
+                "": f"{wrong} (with use_cache=False it samples rightly: the cache goes wrong)"
+                if uncached_right
+                else wrong
+            }
     found = {}
     if wrong := tokens_judge(inputs, answer["uncached"], "uncached", rows=1, top_k=3):  # use_cache=False works
         found["uncached"] = wrong

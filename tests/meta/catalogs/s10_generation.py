@@ -10,6 +10,23 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a false-pass hunt (2026-12-07): the top-k tests and the grader's check blamed top_k.
+    Mistake(
+        "full-cache-refilled-from-the-newest-token",
+        "s10_generation",
+        "started a fresh cache from the newest token alone once the cache was full",
+        (
+            (
+                "        if not use_cache or len(cache) in (0, block_size):\n",
+                "        if use_cache and len(cache) == block_size:\n"
+                "            cache = KVCache()\n"
+                "            logits = forward_with_cache(model, idx[:, -1:], cache)\n"
+                "        elif not use_cache or len(cache) == 0:\n",
+            ),
+        ),
+        "With use_cache=False the tokens are right: the cache goes wrong",
+        misleading=("With top_k=1 only the most likely token keeps any probability",),
+    ),
     # Source: a false-pass hunt (2026-12-07): the attention tests ran one layer, so only forward_with_cache's tests
     # failed, and they blamed forward_with_cache; generate's tests all passed (it samples the last position alone).
     Mistake(
