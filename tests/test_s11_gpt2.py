@@ -234,6 +234,12 @@ def mask_buffers_diagnosis() -> str:
     )
 
 
+def scaled_in_the_attention(model, scaled: float) -> bool:
+    """Whether every attn.c_proj weight of `model` starts with std `scaled`, GPT-2's 0.02 / sqrt(2 * n_layer)."""
+    stds = [p.detach().std().item() for name, p in model.named_parameters() if name.endswith("attn.c_proj.weight")]
+    return bool(stds) and all(abs(std - scaled) < 0.12 * scaled for std in stds)
+
+
 class TestConfigAndSize:
     def test_defaults_are_gpt2_small_with_124_439_808_parameters(self):
         got = dataclasses.asdict(stage.GPT2Config())
@@ -404,6 +410,12 @@ class TestParts:
                             "the c_proj weights again with std 0.02 / sqrt(2 * n_layer) (drawn before it, they are "
                             "drawn over)"
                         )
+                        if name.endswith("mlp.c_proj.weight") and scaled_in_the_attention(model, scaled):
+                            reason = (
+                                "The attention's c_proj starts scaled, the MLP's does not: both add to the residual "
+                                "stream, so draw every weight whose name ends in c_proj.weight (attn.c_proj and "
+                                "mlp.c_proj) with std 0.02 / sqrt(2 * n_layer)"
+                            )
                     fail(f"GPT2 with n_layer={n_layer}: {name} has std {std:.5f}, expected {expected:.5f}", reason)
                 continue
             if not torch.all(parameter == expected):

@@ -24,6 +24,15 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a false-pass hunt (2026-12-07): it was told to draw c_proj after _init_weights, which it did.
+    Mistake(
+        "gpt2-scales-the-attention-projection-alone",
+        STAGE,
+        "scaled the initialisation of attn.c_proj alone, leaving mlp.c_proj at 0.02",
+        (('            if name.endswith("c_proj.weight"):', '            if name.endswith("attn.c_proj.weight"):'),),
+        "The attention's c_proj starts scaled, the MLP's does not",
+        misleading=("drawn before it, they are drawn over",),
+    ),
     # Source: a false-pass hunt (2026-12-07): every test passed, and the grade was full, for a GPT-2 that cannot
     # train; stage 8 catches it with a backward pass, which stage 11 lacked.
     Mistake(
