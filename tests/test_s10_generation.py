@@ -523,9 +523,10 @@ def layer_after_layer(seed: int, sizes: list[int]) -> list:
 
 
 SECOND_LAYER = (
-    "Layer 0 attends rightly, layer 1 does not, in the same KVCache: when layer 1 runs, len(cache) already counts "
-    "the positions layer 0 has just added. Take the offset from the keys cache.update returns for this layer: "
-    "with S = k.shape[2] of them, query t sees keys j <= S - T + t."
+    "Layer 0 attends rightly, layer 1 does not, in the same KVCache: attend over the keys and values "
+    "cache.update(layer, k, v) returns for this layer, and take the mask's offset from them (with S = k.shape[2] of "
+    "them, query t sees keys j <= S - T + t), not from len(cache), which already counts the positions layer 0 has "
+    "just added."
 )
 
 

@@ -767,13 +767,18 @@ def parameter_count(model) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-def without_gradient(model, idx, targets) -> list[str]:
-    """The parameters that one backward pass of the loss leaves without a gradient."""
-    model.zero_grad(set_to_none=True)
-    model(idx, targets)[1].backward()
-    names = [name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()]
-    model.zero_grad(set_to_none=True)
-    return names
+def without_gradient(model, idx, targets, *, training: bool) -> list[str]:
+    """The parameters that one backward pass of the loss leaves without a gradient, in the mode the tests asking it
+    run the model in (a red-team pass's model, checkpointed in training mode alone, cut the graph only there); the
+    model is left in eval mode."""
+    model.train(training).zero_grad(set_to_none=True)
+    try:
+        model(idx, targets)[1].backward()
+        return [
+            name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()
+        ]
+    finally:
+        model.eval().zero_grad(set_to_none=True)
 
 
 def initial_statistics(model) -> dict:
@@ -792,7 +797,9 @@ def gpt(inputs):
     model = gpt_stage.GPTLanguageModel(gpt_stage.GPTConfig(**inputs["config"])).eval()
     set_gpt(model, inputs["weights"])
     too_long = inputs["prompt"].new_zeros(1, inputs["config"]["block_size"] + 1)
-    trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"]))
+    # in training mode, as the test that overfits one batch; in eval mode, as the one that asks every parameter
+    trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"], training=True))
+    learns = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"], training=False))
     deepest = {**inputs["config"], "n_layer": inputs["deepest"]}  # as many blocks as its config says
     with no_grad():
         logits, _ = model(inputs["idx"])
@@ -823,6 +830,7 @@ def gpt(inputs):
                 )
             ),
             "trains": trains,
+            "learns": learns,
             "mode_kept": guarded(lambda: modes_after_generating(model, inputs["prompt"])),
             "init": guarded(lambda: fresh_statistics(gpt_stage.GPTLanguageModel, gpt_stage.GPTConfig, inputs)),
             "fresh_positions_differ": guarded(
@@ -936,16 +944,20 @@ def attend_with_cache(inputs):
     generation, n_embd, n_head = stage("s10_generation"), inputs["n_embd"], inputs["n_head"]
     x, split = inputs["x"], inputs["split"]
 
-    def attention(dropout: float):
+    def attention(dropout: float, weights: dict):
         attention = stage("s09_fast_attention").CausalSelfAttention(n_embd, n_head, 16, dropout).eval()
-        set_attention(attention, inputs["fused"])
+        set_attention(attention, weights)
         return attention
 
-    def in_two_parts(dropout: float, layers: int = 1):  # the last layer's outputs, each layer fed the same parts
-        attentions, cache, outputs = [attention(dropout) for _ in range(layers)], generation.KVCache(), []
+    def in_two_parts(dropout: float, layers: int = 1):  # the last layer's outputs; layer 1 has weights and an input
+        # of its own (a red-team pass's attend_with_cache read layer 0's keys, which the same weights hid)
+        attentions = [attention(dropout, inputs["fused"]), attention(dropout, inputs["second_fused"])][:layers]
+        inputs_by_layer = [x, inputs["second_x"]][:layers]
+        cache, outputs = generation.KVCache(), []
         with no_grad():
-            for part in (x[:, :split], x[:, split:]):
-                for layer, each in enumerate(attentions):
+            for start, end in ((0, split), (split, x.shape[1])):
+                for layer, (each, layer_x) in enumerate(zip(attentions, inputs_by_layer, strict=True)):
+                    part = layer_x[:, start:end]
                     output = generation.attend_with_cache(each, part, cache, layer=layer, n_head=n_head)
                 outputs.append(output)
         return outputs
@@ -1015,9 +1027,10 @@ def generate(inputs):
     def sampled(**options):
         return generation.generate(model(), prompt, new_tokens, **options)
 
-    def second_call():  # on the model a first call, from another prompt, left
+    def second_call():  # on the model a first call, from another prompt of two rows, left: a cache kept from it
+        # cannot fit the second call's one row (greedy tokens alone missed one on a draw where its argmaxes held)
         twice = model()
-        generation.generate(twice, inputs["second_prompt"], 2, generator=generator(1))
+        generation.generate(twice, inputs["second_prompt"].expand(2, -1), 2, generator=generator(1))
         return generation.generate(twice, prompt, new_tokens, top_k=1)
 
     def with_options(**options):  # without options, generate samples as with the signature's defaults
@@ -1038,11 +1051,13 @@ def generate(inputs):
         torch.manual_seed(global_seed)
         return generation.generate(model(), prompt.expand(8, -1), 6, temperature=1.5)
 
-    def modes() -> list[bool]:  # model.training after generate on a model in training mode, then in eval mode
-        models = [model().train(training) for training in (True, False)]
-        for each in models:
-            generation.generate(each, prompt, 2, generator=generator(0))
-        return [each.training for each in models]
+    def modes() -> list[bool]:  # model.training after generate on a model in training mode, then on the same model
+        # in eval mode, as the test does (a red-team pass's generate restored the mode it saw first, every time)
+        each, modes = model(), []
+        for training in (True, False):
+            generation.generate(each.train(training), prompt, 2, generator=generator(0))
+            modes.append(each.training)
+        return modes
 
     with no_grad():
         checked = model()
@@ -1166,7 +1181,8 @@ def gpt2_whole(inputs):
     set_gpt2(model, inputs["weights"])
     too_long = inputs["idx"].new_zeros(1, inputs["config"]["block_size"] + 1)
     deepest = {**inputs["config"], "n_layer": inputs["deepest"]}  # as many blocks as its config says
-    trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"]))
+    # in training mode, as the test asking every parameter to learn
+    trains = guarded(lambda: without_gradient(model, inputs["idx"], inputs["targets"], training=True))
     with no_grad():
         return {
             "logits": model(inputs["idx"])[0],

@@ -796,7 +796,10 @@ def gpt_answer(inputs):
         "evaluated_with_dropout": logits,  # in eval mode nothing drops
         "made_on_the_cpu": ON_THE_INPUTS_DEVICE,
         "generate_made_on_the_cpu": ON_THE_INPUTS_DEVICE,
-        "trains": [],  # the parameters the loss's gradient does not reach (a block's output detached, say)
+        # the parameters the loss's gradient does not reach (a block's output detached, say), in training mode and in
+        # eval mode
+        "trains": [],
+        "learns": [],
         "mode_kept": [True, False],  # generate leaves a model in the mode it found it in
         "fresh_positions_differ": True,
     }
@@ -881,7 +884,8 @@ GPT_ASPECTS = {
     "evaluated_with_dropout": ("test_eval_mode_drops_nothing",),
     "made_on_the_cpu": ("test_makes_its_positions_on_the_inputs_device",),
     "generate_made_on_the_cpu": ("test_generate_makes_its_tensors_on_the_inputs_device",),
-    "trains": ("test_overfits_one_batch", "test_every_parameter_learns_from_the_loss"),
+    "trains": ("test_overfits_one_batch",),
+    "learns": ("test_every_parameter_learns_from_the_loss",),
     "mode_kept": ("test_leaves_the_model_in_the_mode_it_found_it",),
     "fresh_positions_differ": ("test_uses_the_position_of_each_token",),
     "generated_rows": ("test_runs_past_block_size_on_the_last_block_size_tokens",),
@@ -1143,9 +1147,12 @@ def cache_inputs(rng):
 
 
 def cached_attention_answer(inputs):
-    whole = oracles.multihead(oracles.fused_to_heads(inputs["fused"], inputs["n_head"]), inputs["x"]).float()
-    parts = [whole[:, : inputs["split"]], whole[:, inputs["split"] :]]
-    return {"parts": parts, "eval_dropout": parts, "second_layer": parts}
+    def parts(fused: dict, x: torch.Tensor) -> list[torch.Tensor]:
+        whole = oracles.multihead(oracles.fused_to_heads(fused, inputs["n_head"]), x).float()
+        return [whole[:, : inputs["split"]], whole[:, inputs["split"] :]]
+
+    first = parts(inputs["fused"], inputs["x"])
+    return {"parts": first, "eval_dropout": first, "second_layer": parts(inputs["second_fused"], inputs["second_x"])}
 
 
 @probe(
@@ -1167,6 +1174,9 @@ def cached_attention_inputs(rng):
         "fused": fused_weights(rng, n_embd),
         "x": x,
         "split": integer(rng, 2, T - 2),  # parts of 2 or more: a part of one position hides its mask
+        # layer 1's own weights and input, run after layer 0 in one cache: the same ones hid a layer reading layer 0's
+        "second_fused": fused_weights(rng, n_embd),
+        "second_x": normal(rng, *x.shape),
     }
 
 
@@ -1180,6 +1190,14 @@ def cached_forward_answer(inputs):
     }
 
 
+def layered_config(rng: torch.Generator) -> dict:
+    """small_config with two blocks or more: one block hides a cache that mixes its layers up (a red-team pass's
+    attend_with_cache read layer 0's keys in every layer, and generate's check on a one-block model backed none of
+    the tests it failed)."""
+    config = small_config(rng)
+    return {**config, "n_layer": max(config["n_layer"], 2)}
+
+
 @probe(
     "s10_generation.forward_with_cache",
     cached_forward_answer,
@@ -1191,7 +1209,7 @@ def cached_forward_answer(inputs):
     },
 )
 def cached_forward_inputs(rng):
-    config = small_config(rng)
+    config = layered_config(rng)
     T = integer(rng, 4, config["block_size"])
     idx = tokens(rng, config["vocab_size"], integer(rng, 1, 2), T)
     return {
@@ -1450,7 +1468,7 @@ def chance_of_always_the_most_likely(inputs, got: torch.Tensor, temperature: flo
 
 @probe("s10_generation.generate", lambda inputs: None, judge=generation_judge, backs=GENERATION_ASPECTS)
 def generation_inputs(rng):
-    config = small_config(rng)
+    config = layered_config(rng)
     # two tokens at least: a prompt of one read one token at a time reads what the cache should
     prompt = tokens(rng, config["vocab_size"], 1, integer(rng, 2, 3))
     new_tokens = config["block_size"] + integer(rng, 1, 3)  # runs past block_size: a fresh cache

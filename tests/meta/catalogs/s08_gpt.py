@@ -16,6 +16,32 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): it fails only the overfitting test, which the grader's check, computing
+    # gradients in eval mode, did not back; a forged pass of it counted.
+    Mistake(
+        "gpt-checkpointed-in-training-mode",
+        "s08_gpt",
+        "checkpointed its body in training mode with use_reentrant=True, so no gradient reaches the body",
+        (
+            (
+                "        tok_emb = self.token_embedding_table(idx)  # (B, T, C)\n"
+                "        pos_emb = self.position_embedding_table(torch.arange(T, device=idx.device))  # (T, C)\n"
+                "        x = self.blocks(tok_emb + pos_emb)\n"
+                "        logits = self.lm_head(self.ln_f(x))  # (B, T, V)\n",
+                "        def body(idx):\n"
+                "            tok_emb = self.token_embedding_table(idx)\n"
+                "            pos_emb = self.position_embedding_table(torch.arange(idx.shape[1], device=idx.device))\n"
+                "            return self.ln_f(self.blocks(tok_emb + pos_emb))\n\n"
+                "        if self.training:  # recompute the activations in backward: saves memory\n"
+                "            from torch.utils.checkpoint import checkpoint\n\n"
+                "            x = checkpoint(body, idx, use_reentrant=True)\n"
+                "        else:\n"
+                "            x = body(idx)\n"
+                "        logits = self.lm_head(x)  # (B, T, V)\n",
+            ),
+        ),
+        "",
+    ),
     # Source: a precision pass (2026-12-07), after nanoGPT's GPTConfig: it fails the defaults test alone, and the
     # check refuted the config's core, which took the points of every test that builds a config (0 of 15).
     Mistake(

@@ -10,6 +10,41 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the grader's check asked two fresh models, not one model twice as the
+    # test does, and did not back it; nor did it give layer 1 weights of its own, which hid the second mistake.
+    Mistake(
+        "generation-restores-the-first-mode-it-saw",
+        "s10_generation",
+        "kept the model's mode on the model at its first call and put that mode back after every call",
+        (
+            (
+                "    block_size = model.config.block_size\n",
+                "    if not hasattr(model, 'mode_before_generating'):\n"
+                "        model.mode_before_generating = model.training\n"
+                "    model.eval()\n"
+                "    block_size = model.config.block_size\n",
+            ),
+            (
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    return idx",
+                "        idx = torch.cat((idx, idx_next), dim=1)\n"
+                "    model.train(model.mode_before_generating)\n"
+                "    return idx",
+            ),
+        ),
+        "left it in training mode",
+    ),
+    Mistake(
+        "cache-attends-over-layer-0s-keys",
+        "s10_generation",
+        "updated the cache, then attended over the keys and values of layer 0 in every layer",
+        (
+            (
+                "    k, v = cache.update(layer, k, v)\n",
+                "    cache.update(layer, k, v)\n    k, v = cache.keys[0], cache.values[0]\n",
+            ),
+        ),
+        "Layer 0 attends rightly, layer 1 does not",
+    ),
     # Source: a false-pass hunt (2026-12-07): the top-k tests and the grader's check blamed top_k.
     Mistake(
         "full-cache-refilled-from-the-newest-token",

@@ -24,6 +24,27 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the grader's check computed the gradients in eval mode, where the test
+    # trains, and did not back it; a forged pass of it counted.
+    Mistake(
+        "gpt2-embeddings-checkpointed-in-training-mode",
+        STAGE,
+        "checkpointed its embeddings in training mode with use_reentrant=True, so wpe gets no gradient",
+        (
+            (
+                "        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))\n",
+                "        def embed(idx):\n"
+                "            tokens = self.transformer.wte(idx)\n"
+                "            return self.transformer.drop(tokens + self.transformer.wpe(positions))\n\n"
+                "        if self.training:  # recompute the embeddings in backward: saves memory\n"
+                "            from torch.utils.checkpoint import checkpoint\n\n"
+                "            x = checkpoint(embed, idx, use_reentrant=True)\n"
+                "        else:\n"
+                "            x = embed(idx)\n",
+            ),
+        ),
+        "of its parameters got no gradient",
+    ),
     # Source: a false-pass hunt (2026-12-07): it was told to draw c_proj after _init_weights, which it did.
     Mistake(
         "gpt2-scales-the-attention-projection-alone",
@@ -1167,6 +1188,26 @@ def forward(self, x):
                 '        hidden = F.gelu(wide, approximate="tanh").flatten(0, -2)\n'
                 "        projected = torch.mm(hidden, self.c_proj.weight.t()) + self.c_proj.bias\n"
                 "        return self.dropout(projected.view(*x.shape[:-1], -1))",
+            ),
+        ),
+    ),
+    # Source: a red-team pass (2026-12-07): the grader's check took the gradients in eval mode, where this model builds
+    # no graph, and scored the honest stage 0 as forged; its test trains in training mode.
+    Variant(
+        "gpt2-builds-no-graph-in-eval-mode",
+        STAGE,
+        "builds no autograd graph in eval mode: torch.set_grad_enabled(self.training and torch.is_grad_enabled())",
+        (
+            (
+                "        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))\n"
+                "        for block in self.transformer.h:\n"
+                "            x = block(x)\n"
+                "        logits = self.lm_head(self.transformer.ln_f(x))\n",
+                "        with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):  # no graph in eval\n"
+                "            x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))\n"
+                "            for block in self.transformer.h:\n"
+                "                x = block(x)\n"
+                "            logits = self.lm_head(self.transformer.ln_f(x))\n",
             ),
         ),
     ),
