@@ -23,6 +23,29 @@ def hand_weights(q: torch.Tensor, k: torch.Tensor, scale: float | None = None, *
     return torch.softmax(affinities.masked_fill(future, float("-inf")), dim=-1)
 
 
+def hiding_themselves(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The weights of a mask that hides each position from itself too (triu without diagonal=1): row 0, which may
+    see only itself, sees nothing and is NaN."""
+    T = q.shape[-2]
+    affinities = q.double() @ k.double().transpose(-2, -1) * k.shape[-1] ** -0.5
+    return torch.softmax(affinities.masked_fill(torch.ones(T, T).triu().bool(), float("-inf")), dim=-1)
+
+
+def same_but_the_nan_row(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Whether `got` is `expected`, whose first row is NaN, with NaN where it has NaN."""
+    got = got.detach().double()
+    return (
+        got.shape == expected.shape
+        and bool(got[..., 0, :].isnan().all())
+        and torch.allclose(got[..., 1:, :], expected[..., 1:, :], atol=1e-5)
+    )
+
+
+HIDDEN_FROM_ITSELF = (
+    "Each position is masked from itself too, so the first, which may see only itself, sees nothing and its row "
+    "is NaN: mask only the keys after each query, where tril == 0 (or triu(..., diagonal=1)), not triu(...) itself."
+)
+
 SCALED_BY_T = (
     "These affinities are scaled by T ** -0.5, the number of positions (q.shape[1]): the scale is head_size ** -0.5, "
     "k.shape[-1] ** -0.5."
@@ -33,6 +56,8 @@ def weights_diagnosis(got, q, k) -> str:
     if not isinstance(got, torch.Tensor) or got.shape != hand_weights(q, k).shape:
         return ""
     head_size = k.shape[-1]
+    if same_but_the_nan_row(got, hiding_themselves(q, k)):
+        return HIDDEN_FROM_ITSELF
     if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=1.0), atol=1e-6):
         return "These weights are not scaled: multiply q @ k^T by head_size ** -0.5."
     if head_size > 1 and torch.allclose(got.double(), hand_weights(q, k, scale=1 / head_size), atol=1e-6):
@@ -150,6 +175,8 @@ def head_diagnosis(head, x, got) -> str:
     for expected, diagnosis in known:
         if torch.allclose(got.detach().double(), expected, atol=1e-5):
             return diagnosis
+    if same_but_the_nan_row(got, hiding_themselves(q, k) @ v):
+        return HIDDEN_FROM_ITSELF
     return ""
 
 
@@ -191,6 +218,12 @@ class TestAttentionWeights:
     def test_rows_sum_to_one_and_nothing_comes_from_the_future(self):
         q, k = random_floats((2, 9, 4), 3), random_floats((2, 9, 4), 4)
         wei = stage.attention_weights(q, k)
+        if isinstance(wei, torch.Tensor) and wei.isnan().any():
+            rows = sorted({int(row) for row in wei.isnan().any(-1).nonzero()[:, -1]})
+            fail(
+                f"attention_weights: rows {rows} of the weights are NaN",
+                HIDDEN_FROM_ITSELF if same_but_the_nan_row(wei, hiding_themselves(q, k)) else "",
+            )
         if wei.triu(1).abs().max() != 0:
             fail(
                 "attention_weights: some weight above the diagonal is not 0: position t must not attend to t+1, "
@@ -211,13 +244,16 @@ class TestAttentionWeights:
         scaled; the softmax then saturates towards one-hot. The last row has no mask, so its
         log-weights are the affinities up to a constant."""
         q, k = random_floats((64, 32, 64), 5, torch.float64), random_floats((64, 32, 64), 6, torch.float64)
-        log_weights = torch.log(stage.attention_weights(q, k)[:, -1, :].double())
+        weights = stage.attention_weights(q, k)
+        log_weights = torch.log(weights[:, -1, :].double())
         variance = log_weights.var(dim=-1).mean().item()
         if not 0.7 < variance < 1.3:
             fail(
                 "For unit-variance q and k (head_size 64) the scaled affinities should have variance near 1, got "
-                f"{variance:.3g}. "
-                "Multiply q @ k^T by head_size ** -0.5 (once)."
+                f"{variance:.3g}",
+                HIDDEN_FROM_ITSELF
+                if same_but_the_nan_row(weights, hiding_themselves(q, k))
+                else "Multiply q @ k^T by head_size ** -0.5 (once).",
             )
 
 

@@ -10,6 +10,23 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): it was told its rows do not sum to 1 because it fills 0 after
+    # the softmax, that it attends to the future, and to scale its affinities, none of which it does.
+    Mistake(
+        "mask-hides-each-position-from-itself",
+        "s06_attention",
+        "masked with triu(ones(T, T)) without diagonal=1, hiding each position from itself too",
+        (
+            (
+                "    tril = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))\n"
+                '    wei = wei.masked_fill(~tril, float("-inf"))\n',
+                "    future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=q.device))\n"
+                '    wei = wei.masked_fill(future, float("-inf"))\n',
+            ),
+        ),
+        "Each position is masked from itself too",
+        misleading=("not 0 after it", "position t must not attend to t+1", "Multiply q @ k^T by head_size"),
+    ),
     # Source: a precision pass over stages 5 to 7 (2026-12-06): the check's head size equalled T on 22 of 300
     # draws, where this one cannot show.
     Mistake(
