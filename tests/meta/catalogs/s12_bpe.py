@@ -11,6 +11,21 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): it was told to read self.merges when encode is called, which it
+    # does.
+    Mistake(
+        "encode-drops-what-merge-pair-returns",
+        "s12_bpe",
+        "called merge_pair in encode without keeping the list it returns",
+        (
+            (
+                "            ids = merge_pair(ids, pair, new_id)\n        return ids",
+                "            merge_pair(ids, pair, new_id)\n        return ids",
+            ),
+        ),
+        "merge_pair returns a new list, which encode must keep",
+        misleading=("not a copy made in train",),
+    ),
     # A false-pass hunt of 2026-12-07: bytes(97) is 97 zero bytes, not b"a". Six of the seven failing tests blamed
     # the merges or decode, and their messages quoted the zero bytes whole (up to 14,710 characters).
     Mistake(
