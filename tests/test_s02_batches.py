@@ -140,6 +140,11 @@ def diagnose_batch(x, y, data, batch_size, block_size, seed) -> str:
             return (
                 "y is x one token earlier: y holds the same windows one token later, data[i + 1 : i + block_size + 1]."
             )
+    if isinstance(x, torch.Tensor) and x.dim() == 2 and close(x.T, expected_x, 0):
+        return (
+            "x holds the right windows, one per column: stack them as rows, torch.stack([...]) on dim 0, so that x "
+            "has shape (batch_size, block_size)."
+        )
     for name, tensor, window in (("x", x, "data[i : i + block_size]"), ("y", y, "data[i + 1 : i + block_size + 1]")):
         if isinstance(tensor, torch.Tensor) and tensor.dim() == 2 and tensor.shape[-1] != block_size:
             return (
@@ -211,6 +216,11 @@ class TestGetBatch:
     def test_every_window_can_be_drawn_the_last_included(self):
         data = torch.arange(10)
         x, _ = stage.get_batch(data, 200, 8, generator=torch.Generator().manual_seed(0))
+        if isinstance(x, torch.Tensor) and tuple(x.shape) == (8, 200):
+            fail(
+                "get_batch(torch.arange(10), 200, 8): x should have shape (200, 8), got (8, 200)",
+                "The windows are stacked as columns: stack them as rows, torch.stack([...]) on dim 0.",
+            )
         starts = sorted({int(row[0]) for row in x})
         if starts != [0, 1]:
             fail(

@@ -282,7 +282,13 @@ class TestEstimateLoss:
     def test_evaluates_in_eval_mode_without_gradients(self):
         model = ProbeModel()
         stage.estimate_loss(model, counting(batches(3))[0], 3)
-        if any(training for training, _, _ in model.seen):
+        modes = [training for training, _, _ in model.seen]
+        if modes and not modes[0] and any(modes):
+            fail(
+                f"estimate_loss called the model in eval mode for its first batch, then in training mode for batch "
+                f"{modes.index(True) + 1}: the mode is put back inside the loop; put it back once, after the loop"
+            )
+        if any(modes):
             fail(
                 "estimate_loss called the model in training mode: call model.eval() first (dropout must be off "
                 "when evaluating)"

@@ -5,6 +5,25 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): it was told its windows are 4 tokens long, and to move both
+    # ends of the slice with the start, which it does.
+    Mistake(
+        "batch-stacked-as-columns",
+        "s02_batches",
+        "stacked the windows on dim 1, as columns",
+        (
+            (
+                "    x = torch.stack([data[i : i + block_size] for i in ix])",
+                "    x = torch.stack([data[i : i + block_size] for i in ix], dim=1)",
+            ),
+            (
+                "    y = torch.stack([data[i + 1 : i + block_size + 1] for i in ix])",
+                "    y = torch.stack([data[i + 1 : i + block_size + 1] for i in ix], dim=1)",
+            ),
+        ),
+        "stack them as rows",
+        misleading=("both ends of the slice move with the start", "saw starts"),
+    ),
     # A false-pass hunt of 2026-12-07: told to "draw the starts with torch.randint", which it did, twice.
     Mistake(
         "batch-targets-from-a-second-draw",

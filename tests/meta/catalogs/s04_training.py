@@ -5,6 +5,20 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): it was told to call model.eval() first, which it does.
+    Mistake(
+        "estimate-loss-puts-the-mode-back-inside-the-loop",
+        "s04_training",
+        "put the model's mode back inside the loop, after the first batch",
+        (
+            (
+                "        losses[k] = loss.item()\n    model.train(was_training)",
+                "        losses[k] = loss.item()\n        model.train(was_training)",
+            ),
+        ),
+        "the mode is put back inside the loop",
+        misleading=("call model.eval() first",),
+    ),
     # Source: the seventh precision pass (2026-12-06): nanoGPT's train.py; the message had no hint for it.
     Mistake(
         "betas-like-nanogpt",
