@@ -92,6 +92,11 @@ class TestForward:
             probabilities = F.softmax(table[idx].view(B * T, V), dim=-1)
             if math.isclose(got, F.cross_entropy(probabilities, targets.view(-1)).item(), abs_tol=1e-5):
                 hint = SOFTMAX_BEFORE_CROSS_ENTROPY
+            if math.isclose(got, F.nll_loss(table[idx].view(B * T, V), targets.view(-1)).item(), abs_tol=1e-5):
+                hint = (
+                    "That is F.nll_loss of the raw logits, which expects log-probabilities: use "
+                    "F.cross_entropy(logits, targets), which takes the log-softmax itself."
+                )
             fail(
                 f"{call}: expected the mean cross-entropy {expected.item():.6f} (of the logits against the targets), "
                 f"got {got!r}",
@@ -201,7 +206,24 @@ def generation_mistakes(got, table, idx, max_new_tokens, seed) -> list[str]:
     ]
 
 
+RETURNED_IN_THE_LOOP = (
+    "That is the prompt and one new token: generate returned after its first step. Return idx after the loop "
+    "(is the return indented into it?)."
+)
+
+
+def returned_after_one_step(got, idx) -> bool:
+    """Whether `got` is the prompt followed by one token (a return indented into the loop)."""
+    return (
+        isinstance(got, torch.Tensor)
+        and tuple(got.shape) == (idx.shape[0], idx.shape[1] + 1)
+        and torch.equal(got[:, : idx.shape[1]], idx)
+    )
+
+
 def only_the_new_tokens(got, idx, max_new_tokens) -> str:
+    if returned_after_one_step(got, idx) and max_new_tokens > 1:
+        return RETURNED_IN_THE_LOOP
     if isinstance(got, torch.Tensor) and tuple(got.shape) == (idx.shape[0], max_new_tokens):
         return "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx."
     return ""
@@ -274,6 +296,8 @@ class TestGenerate:
             torch.zeros((1, 1), dtype=torch.long), 200, generator=torch.Generator().manual_seed(0)
         )
         expect_tensor(got, "With an all-zero table, generate(zeros((1, 1)), 200)")
+        if returned_after_one_step(got, torch.zeros((1, 1), dtype=torch.long)):
+            fail(f"With an all-zero table, generate(zeros((1, 1)), 200) returned {show(got)}", RETURNED_IN_THE_LOOP)
         seen = sorted(set(got[0].tolist()))
         if seen != [0, 1, 2, 3, 4]:
             fail(
@@ -290,5 +314,6 @@ class TestGenerate:
         if not text.startswith(LECTURE_UNTRAINED_SAMPLE):
             fail(
                 "torch.manual_seed(1337), BigramLanguageModel(65), generate(zeros((1, 1)), 100): expected the "
-                f"lecture's {LECTURE_UNTRAINED_SAMPLE!r}..., got {text[:25]!r}..."
+                f"lecture's {LECTURE_UNTRAINED_SAMPLE!r}..., got {text[:25]!r}...",
+                RETURNED_IN_THE_LOOP if returned_after_one_step(ids, torch.zeros((1, 1), dtype=torch.long)) else "",
             )

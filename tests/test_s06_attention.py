@@ -166,6 +166,9 @@ def head_diagnosis(head, x, got) -> str:
             hand_weights(q, k) @ q,
             "The weights mix the queries: aggregate the values, v = self.value(x), and return wei @ v.",
         ),
+        (hand_weights(q, k) @ k, "The weights mix the keys: v = self.value(x), not self.key(x) (a line copied?)."),
+        (hand_weights(k, k) @ v, "The queries are the keys: q = self.query(x), not self.key(x) (a line copied?)."),
+        (hand_weights(q, q) @ v, "The keys are the queries: k = self.key(x), not self.query(x) (a line copied?)."),
         (
             masked_with_zero(q, k) @ v,
             "The future affinities are filled with 0, which the softmax turns into weight: fill them with "

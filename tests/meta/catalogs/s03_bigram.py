@@ -5,6 +5,34 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): a negative loss got no hint.
+    Mistake(
+        "loss-by-nll-of-raw-logits",
+        "s03_bigram",
+        "took F.nll_loss of the raw logits, which expects log-probabilities",
+        (
+            (
+                "        loss = F.cross_entropy(logits, targets.view(B * T))",
+                "        loss = F.nll_loss(logits, targets.view(B * T))",
+            ),
+        ),
+        "That is F.nll_loss of the raw logits",
+    ),
+    # Source: a misleading-message hunt (2026-12-07): it was told it returns the new tokens alone, and to sample
+    # rather than take the argmax, which it does.
+    Mistake(
+        "generate-returns-inside-the-loop",
+        "s03_bigram",
+        "indented generate's return into its loop, so it returns after one step",
+        (
+            (
+                "            idx = torch.cat((idx, idx_next), dim=1)  # (B, T+1)\n        return idx",
+                "            idx = torch.cat((idx, idx_next), dim=1)  # (B, T+1)\n            return idx",
+            ),
+        ),
+        "generate returned after its first step",
+        misleading=("Those are the new tokens alone", "not argmax"),
+    ),
     # A false-pass hunt of 2026-12-07: the lecture's torch.manual_seed(1337) copied into __init__ reproduces the
     # lecture's numbers whatever seed the caller set (the grader's check scored it 0; every test passed).
     Mistake(

@@ -10,6 +10,21 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): lines copied from the one above got only "wrong values".
+    Mistake(
+        "head-values-from-the-key-layer",
+        "s06_attention",
+        "copied the key line for the values, v = self.key(x)",
+        (("        v = self.value(x)  # (B, T, hs)", "        v = self.key(x)  # (B, T, hs)"),),
+        "The weights mix the keys",
+    ),
+    Mistake(
+        "head-queries-from-the-key-layer",
+        "s06_attention",
+        "copied the key line for the queries, q = self.key(x)",
+        (("        q = self.query(x)  # (B, T, hs)", "        q = self.key(x)  # (B, T, hs)"),),
+        "The queries are the keys",
+    ),
     # Source: a misleading-message hunt (2026-12-07): it was told its rows do not sum to 1 because it fills 0 after
     # the softmax, that it attends to the future, and to scale its affinities, none of which it does.
     Mistake(
