@@ -103,8 +103,16 @@ def version_diagnosis(got, x: torch.Tensor, name: str) -> str:
     got, T = got.double(), x.shape[1]
     if got.isnan().any():
         return "NaN is the mean of no values: position t averages x[b, :t+1], itself included."
-    if torch.allclose(got, x.double().cumsum(1), atol=1e-4):
+    sums = x.double().cumsum(1)
+    if torch.allclose(got, sums, atol=1e-4):
         return "These are running sums: divide by the number of tokens averaged (a mean)."
+    positions = torch.arange(T, dtype=torch.float64).view(1, T, 1)
+    for count, said in ((positions.clamp(min=1), "t"), (torch.full_like(positions, T), "T")):
+        if T > 1 and torch.allclose(got, sums / count, atol=1e-4):
+            return (
+                f"Each sum of x[b, :t+1] is divided by {said}, not by the t + 1 tokens it holds: take "
+                "torch.mean(x[b, :t+1], 0), or divide by t + 1."
+            )
     if T > 1 and torch.allclose(got, x.double().mean(1, keepdim=True).expand_as(got), atol=1e-4):
         return "Every position averages the whole sequence, the future included: only x[b, :t+1] may count."
     if x.shape[-1] > 1 and torch.allclose(got, running_mean(x.mean(-1, keepdim=True)).expand_as(got), atol=1e-4):

@@ -5,6 +5,19 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): its failures gave no cause.
+    Mistake(
+        "train-hands-the-batch-the-wrong-way-round",
+        "s04_training",
+        "called train_step(model, optimizer, yb, xb) in train",
+        (
+            (
+                "        losses.append(train_step(model, optimizer, xb, yb))",
+                "        losses.append(train_step(model, optimizer, yb, xb))",
+            ),
+        ),
+        "train hands train_step the batch the wrong way round",
+    ),
     # Source: a misleading-message hunt (2026-12-07): it was told to call model.eval() first, which it does.
     Mistake(
         "estimate-loss-puts-the-mode-back-inside-the-loop",

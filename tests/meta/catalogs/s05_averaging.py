@@ -5,6 +5,21 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): a mean with the wrong count got only "wrong values".
+    Mistake(
+        "loop-mean-divided-by-t",
+        "s05_averaging",
+        "divided each running sum by t instead of the t + 1 tokens it holds",
+        (("            xbow[b, t] = torch.mean(xprev, 0)", "            xbow[b, t] = xprev.sum(0) / max(t, 1)"),),
+        "is divided by t, not by the t + 1 tokens it holds",
+    ),
+    Mistake(
+        "loop-mean-divided-by-the-length",
+        "s05_averaging",
+        "divided each running sum by T, the sequence's length",
+        (("            xbow[b, t] = torch.mean(xprev, 0)", "            xbow[b, t] = xprev.sum(0) / T"),),
+        "is divided by T, not by the t + 1 tokens it holds",
+    ),
     # Source: a precision pass over stages 5 to 7 (2026-12-06): the first was shown an "expected" value computed
     # from the x it had overwritten, the second no hint, the third a hint about a softmax its function does not
     # take, the fourth the advice to fill -inf, which it did.
