@@ -160,6 +160,11 @@ def layernorm_diagnosis(got, x, reference, eps) -> str:
             "That is the unbiased variance: use x.var(-1, keepdim=True, unbiased=False), as nn.LayerNorm does.",
         ),
         (
+            (x - mean) / torch.sqrt((x * x).mean(-1, keepdim=True) + eps) * weight + bias,
+            "The variance is the mean square of x itself: take it from the centred values, ((x - mean) ** "
+            "2).mean(-1, keepdim=True).",
+        ),
+        (
             (x - mean) / (torch.sqrt(biased) + eps) * weight + bias,
             "eps is added after the square root: divide by torch.sqrt(var + eps).",
         ),

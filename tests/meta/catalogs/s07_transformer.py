@@ -26,6 +26,19 @@ LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
 MISTAKES = [
+    # Source: a misleading-message hunt (2026-12-07): it was told the formula it believes it computes.
+    Mistake(
+        "layernorm-variance-from-uncentred-x",
+        "s07_transformer",
+        "took the variance as the mean square of x, not of x - mean",
+        (
+            (
+                "        var = (centered * centered).mean(-1, keepdim=True)",
+                "        var = (x * x).mean(-1, keepdim=True)",
+            ),
+        ),
+        "The variance is the mean square of x itself",
+    ),
     # Source: a precision pass over stages 5 to 7 (2026-12-06): the check drew only (B, T, C) inputs, and the test
     # this fails (any shape, as nn.LayerNorm) rested on nothing it found wrong.
     Mistake(
