@@ -342,10 +342,18 @@ class TestKVCache:
         cache.update(0, k1, v1)
         cache.update(1, k1 * 2, v1 * 2)
         keys, values = cache.update(0, k2, v2)
-        hint = "Concatenate along the time dim of (B, n_head, T, head_size): torch.cat((old, new), dim=2)."
         call = "KVCache: update(0, k of shape (2, 3, 4, 5), ...), update(1, ...), update(0, another such k, ...)"
-        expect_equal_tensors(keys, torch.cat((k1, k2), dim=2), f"{call}: the keys it returned", hint=hint)
-        expect_equal_tensors(values, torch.cat((v1, v2), dim=2), f"{call}: the values it returned", hint=hint)
+        joined_keys, joined_values = torch.cat((k1, k2), dim=2), torch.cat((v1, v2), dim=2)
+        for name, got, expected, new, other in (
+            ("keys", keys, joined_keys, k2, joined_values),
+            ("values", values, joined_values, v2, joined_keys),
+        ):
+            hint = "Concatenate along the time dim of (B, n_head, T, head_size): torch.cat((old, new), dim=2)."
+            if close(got, new, 0):
+                hint = f"Those are the new {name} alone: return all the layer holds now, the joined ones."
+            elif close(got, other, 0):
+                hint = f"Those are the layer's {'values' if name == 'keys' else 'keys'}: return (keys, values)."
+            expect_equal_tensors(got, expected, f"{call}: the {name} it returned", hint=hint)
         keys, _ = cache.update(1, k2, v2)
         expect_equal_tensors(
             keys,
@@ -466,8 +474,13 @@ class TestAttendWithCache:
             outputs = [stage.attend_with_cache(attention, chunk, cache, layer=0, n_head=N_HEAD) for chunk in chunks]
         got = torch.cat(outputs, dim=1) if all(isinstance(out, torch.Tensor) for out in outputs) else outputs[0]
         call = f"attend_with_cache on x of shape (2, 8, 16) fed in chunks of {sizes} positions, with one KVCache"
-        hint = cached_attention_diagnosis(got, attention, chunks)
-        expect_equal_tensors(got, cached_attention_by_hand(attention, [x]).float(), call, atol=1e-5, hint=hint)
+        expected = cached_attention_by_hand(attention, [x]).float()
+        hint = (
+            ""
+            if close(got, expected, atol=1e-5)
+            else kv_cache_first() or cached_attention_diagnosis(got, attention, chunks)
+        )
+        expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
         if len(cache) != BLOCK_SIZE:
             fail(f"{call}: afterwards len(cache) should be 8, got {len(cache)}")
 
@@ -482,10 +495,13 @@ class TestAttendWithCache:
             "attend_with_cache on a CausalSelfAttention built with dropout=0.5 and in eval mode, as generate runs "
             "it, fed x of shape (2, 8, 16) in chunks of [3, 5] positions"
         )
-        hint = cached_attention_diagnosis(got, attention, list(chunks)) or (
-            "Apply no dropout here, as the docstring asks: generation never drops attention weights (no dropout_p "
-            "for scaled_dot_product_attention, and F.dropout drops even in eval mode unless told training=False)."
-        )
+        hint = kv_cache_first() or cached_attention_diagnosis(got, attention, list(chunks))
+        if not hint and attention_first(2, [3, 5], caller="this test") == "":  # right without dropout
+            hint = (
+                "Apply no dropout here, as the docstring asks: generation never drops attention weights (no "
+                "dropout_p for scaled_dot_product_attention, and F.dropout drops even in eval mode unless told "
+                "training=False)."
+            )
         expect_equal_tensors(got, cached_attention_by_hand(attention, [x]).float(), call, atol=1e-5, hint=hint)
 
     def test_each_layer_masks_by_its_own_cached_positions(self):
@@ -541,7 +557,8 @@ def attention_first(seed: int, sizes: list[int], caller: str = "forward_with_cac
         )
     if outputs and all(isinstance(out, torch.Tensor) for out in outputs):
         if close(torch.cat(outputs, dim=1), cached_attention_by_hand(attention, [x]).float(), atol=1e-5):
-            first, second, first_expected, second_expected = answer_or_none(lambda: layer_after_layer(seed, sizes))
+            layers = answer_or_none(lambda: layer_after_layer(seed, sizes)) or [None] * 4
+            first, second, first_expected, second_expected = layers
             if close(second, second_expected, atol=1e-5) or not close(first, first_expected, atol=1e-5):
                 return ""
     through = "" if caller == "forward_with_cache" else " through forward_with_cache"
@@ -629,7 +646,13 @@ class TestForwardWithCache:
             "ln_f and lm_head, exactly as the model's forward does."
         )
         if not close(got, expected, atol=1e-5):
-            hint = model_first(model, idx) or attention_first(1, [6]) or positions_diagnosis(model, idx, [6]) or hint
+            hint = (
+                model_first(model, idx)
+                or kv_cache_first()
+                or attention_first(1, [6])
+                or positions_diagnosis(model, idx, [6])
+                or hint
+            )
         call = "forward_with_cache(model, idx of shape (2, 6), KVCache()) against model(idx)"
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
 
@@ -643,7 +666,10 @@ class TestForwardWithCache:
         with torch.no_grad():
             fresh_cache()  # cached_logits makes its own, as a diagnosis also does
             with explained_if_it_raises(
-                lambda error: FILLS_THE_CACHE if isinstance(error, ValueError) else attention_first(seed, sizes)
+                lambda error: (
+                    kv_cache_first()
+                    or (FILLS_THE_CACHE if isinstance(error, ValueError) else attention_first(seed, sizes))
+                )
             ):
                 got = cached_logits(model, idx, sizes)
             expected = model(idx)[0]
@@ -651,7 +677,12 @@ class TestForwardWithCache:
         if torch.allclose(got, expected, atol=1e-5):
             hint = ""
         else:
-            hint = model_first(model, idx) or attention_first(seed, sizes) or positions_diagnosis(model, idx, sizes)
+            hint = (
+                model_first(model, idx)
+                or kv_cache_first()
+                or attention_first(seed, sizes)
+                or positions_diagnosis(model, idx, sizes)
+            )
         expect_equal_tensors(got, expected, call, atol=1e-5, hint=hint)
 
     def test_makes_its_positions_and_masks_on_the_inputs_device(self):
@@ -695,7 +726,7 @@ def generated(model, idx, steps: int, call: str, *, seed: int, **options) -> tor
     fresh_cache()  # generate makes its own
     with explained_if_generate_raises(model, idx, steps, seed=seed, **options):
         try:
-            return stage.generate(model, idx, steps, generator=torch.Generator().manual_seed(seed), **options)
+            tokens = stage.generate(model, idx, steps, generator=torch.Generator().manual_seed(seed), **options)
         except ValueError as error:
             uncached = answer_or_none(
                 lambda: stage.generate(
@@ -704,7 +735,16 @@ def generated(model, idx, steps: int, call: str, *, seed: int, **options) -> tor
             )
             if not isinstance(uncached, torch.Tensor):
                 raise
-            fail(f"{call} raised ValueError: {error}", overflow_diagnosis(model, idx, steps, seed=seed, **options))
+            fail(
+                f"{call} raised ValueError: {error}",
+                parts_first(seed, **options) or overflow_diagnosis(model, idx, steps, seed=seed, **options),
+            )
+    if isinstance(tokens, torch.Tensor) and tuple(tokens.shape) == (idx.shape[0], steps):
+        fail(
+            f"{call}: expected shape {(idx.shape[0], idx.shape[1] + steps)}, got {tuple(tokens.shape)}",
+            "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx.",
+        )
+    return tokens
 
 
 def explained_if_generate_raises(model, idx, steps: int, *, seed: int, **options):
@@ -817,17 +857,27 @@ def cache_parts_first(seed: int) -> str:
 
 
 def kv_cache_holds_what_it_was_given() -> bool:
-    """Whether a KVCache given 4 positions, then 4 more, on each of two layers, returns them joined and counts 8."""
+    """Whether a KVCache given 4 positions, then 4 more, on each of two layers, returns them joined (keys and values)
+    and counts 8."""
 
     def filled():
         cache, k, v = stage.KVCache(), random_floats((2, 3, 4, 5), 1), random_floats((2, 3, 4, 5), 2)
         for layer in (0, 1):
-            cache.update(layer, k + layer, v)
-        keys = [cache.update(layer, k * 2, v)[0] for layer in (0, 1)]
-        joined = [torch.cat((k + layer, k * 2), dim=2) for layer in (0, 1)]
-        return len(cache) == 8 and all(close(got, want, 0) for got, want in zip(keys, joined, strict=True))
+            cache.update(layer, k + layer, v - layer)
+        returned = [cache.update(layer, k * 2, v * 2) for layer in (0, 1)]
+        joined = [(torch.cat((k + layer, k * 2), dim=2), torch.cat((v - layer, v * 2), dim=2)) for layer in (0, 1)]
+        return len(cache) == 8 and all(
+            close(got[0], want[0], 0) and close(got[1], want[1], 0) for got, want in zip(returned, joined, strict=True)
+        )
 
     return bool(answer_or_none(filled))
+
+
+def kv_cache_first() -> str:
+    """Where KVCache itself is wrong (its len, what update returns), say so before what it makes look wrong."""
+    if kv_cache_holds_what_it_was_given():
+        return ""
+    return "KVCache is wrong itself (TestKVCache says how): fix it first; the code that fills it may well be right."
 
 
 def generator_first(model, idx, steps: int, **options) -> str:
@@ -963,8 +1013,9 @@ class TestGenerate:
             fail(
                 f"generate(model, idx of shape (1, 3), 10) with block_size 8 ran the first block on {lengths} "
                 f"positions per step, expected {expected}",
-                "Run the prompt once into a fresh KVCache, then only the newest token (idx[:, -1:]) each step; when "
-                "the cache is full, start a fresh one from idx[:, -block_size:].",
+                kv_cache_first()
+                or "Run the prompt once into a fresh KVCache, then only the newest token (idx[:, -1:]) each step; "
+                "when the cache is full, start a fresh one from idx[:, -block_size:].",
             )
 
     def test_without_the_cache_reads_the_whole_context_each_step(self):
@@ -1013,7 +1064,7 @@ class TestGenerate:
         try:
             got = stage.generate(model, second, 5, generator=torch.Generator().manual_seed(1))
         except Exception as error:  # the first call's cache, of another length, meeting the second's tensors
-            fail(f"{call} raised {type(error).__name__}: {error}", hint)
+            fail(f"{call} raised {type(error).__name__}: {error}", kv_cache_first() or hint)
         expected = hand_generation(model, second, 5, seed=1)
         hint = "" if close(got, expected, 0) else parts_first(13) or generator_first(model, second, 5) or hint
         expect_equal_tensors(got, expected, call, hint=hint)

@@ -10,6 +10,41 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a message hunt on stages 10 and 11 (2026-12-07): each was told to fix code that was right.
+    Mistake(
+        "cache-update-returns-the-new-keys-alone",
+        "s10_generation",
+        "stored the joined keys and values but returned the new ones alone",
+        (("        return self.keys[layer], self.values[layer]", "        return k, v"),),
+        "Those are the new keys alone",
+        misleading=("Concatenate along the time dim", "Each call attends only to its own tokens"),
+    ),
+    Mistake(
+        "cache-len-sums-the-layers",
+        "s10_generation",
+        "counted the positions of every layer in len(cache)",
+        (
+            (
+                "        return self.keys[0].shape[2] if self.keys else 0",
+                "        return sum(k.shape[2] for k in self.keys)",
+            ),
+        ),
+        "KVCache is wrong itself",
+        misleading=("refuse only more than block_size", "Make a fresh KVCache() inside each call"),
+    ),
+    Mistake(
+        "generate-returns-the-new-tokens-alone",
+        "s10_generation",
+        "returned the new tokens without the prompt",
+        (
+            (
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    return idx",
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    return idx[:, -max_new_tokens:]",
+            ),
+        ),
+        "Those are the new tokens alone",
+        misleading=("With top_k=1 only the most likely token",),
+    ),
     # Source: a red-team pass (2026-12-07): the grader's check asked two fresh models, not one model twice as the
     # test does, and did not back it; nor did it give layer 1 weights of its own, which hid the second mistake.
     Mistake(
