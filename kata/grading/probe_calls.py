@@ -530,13 +530,22 @@ def train(inputs):
     next_batch, _ = batch_source(inputs["batches"])
     torch.manual_seed(inputs["seed"])
     losses = stage("s04_training").train(model, next_batch, inputs["steps"], lr=inputs["lr"])
-    return {
+    answer = {
         "losses": [float(loss) for loss in losses],
         "table": model.table,
         "loss_types": [float_or_type_name(loss) for loss in losses],  # the test asks for Python floats
         # torch's global generator, which the lecture's batches draw from: train itself draws nothing from it
         "global_draws": torch.randint(2**31, (4,)).tolist(),
     }
+
+    def long_run():  # as many steps as the lecture's test: one batch a step (and one fetched ahead, at most), and
+        # no draw of train's own
+        long_model, (long_next, long_calls) = probe_bigram(inputs["table"]), batch_source(inputs["batches"])
+        torch.manual_seed(inputs["seed"])
+        stage("s04_training").train(long_model, long_next, inputs["long_steps"], lr=inputs["lr"])
+        return [len(long_calls) - inputs["long_steps"] in (0, 1), torch.randint(2**31, (4,)).tolist()]
+
+    return {**answer, "long_run": guarded(long_run)}
 
 
 def float_or_type_name(value) -> str:
@@ -600,7 +609,7 @@ def head(inputs):
     trains = guarded(lambda: backward_runs(dropping.train(), inputs["x"]))
     with no_grad():
         return {
-            "output": [module(inputs["x"]), module(inputs["x_full"])],
+            "output": [module(inputs["x"]), module(inputs["x_full"]), module(inputs["x"])],
             "trains": trains,
             "dropping": guarded(lambda: [dropping.train()(inputs["x"]), dropping.eval()(inputs["x"])]),
             "biases": guarded(lambda: [getattr(module, name).bias is not None for name in ("key", "query", "value")]),
@@ -1033,6 +1042,14 @@ def generate(inputs):
         generation.generate(twice, inputs["second_prompt"].expand(2, -1), 2, generator=generator(1))
         return generation.generate(twice, prompt, new_tokens, top_k=1)
 
+    def second_call_reads():  # what the second call of one row, after a first of one row, reads at its first step:
+        # the whole prompt, into a fresh cache (a red-team pass's generate kept its cache for batches of a size)
+        twice, read = reading()
+        generation.generate(twice, inputs["second_prompt"], 2, generator=generator(1))
+        del read[:]
+        generation.generate(twice, prompt, 2, generator=generator(1))
+        return read[:1]
+
     def with_options(**options):  # without options, generate samples as with the signature's defaults
         rows = prompt.expand(16, -1)  # draws enough that a default temperature of 0.8 flips one of them
         return generation.generate(model(), rows, new_tokens, generator=generator(inputs["seed"] + 2), **options)
@@ -1085,6 +1102,7 @@ def generate(inputs):
             "sampled_rows": guarded(lambda: generation.generate(model(), prompt.expand(8, -1), new_tokens, **many)),
             "reads": read,
             "second_call": guarded(second_call),
+            "second_call_reads": guarded(second_call_reads),
             "same_generator": guarded(lambda: [again(1), again(2)]),
             "global_seed": guarded(lambda: [unseeded(1), unseeded(1), unseeded(2)]),
             "defaults": guarded(lambda: [with_options(), with_options(temperature=1.0, top_k=None, top_p=None)]),

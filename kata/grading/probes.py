@@ -476,7 +476,13 @@ def train_answer(inputs):
     losses, table = oracles.adamw_on_a_table(inputs["table"], batches[: inputs["steps"]], inputs["lr"])
     # what torch's global generator, seeded before train, draws after it: train draws nothing from it
     global_draws = torch.randint(2**31, (4,), generator=torch.Generator().manual_seed(inputs["seed"])).tolist()
-    return {"losses": losses, "table": table, "loss_types": ["float"] * inputs["steps"], "global_draws": global_draws}
+    return {
+        "losses": losses,
+        "table": table,
+        "loss_types": ["float"] * inputs["steps"],
+        "global_draws": global_draws,
+        "long_run": [True, global_draws],  # a batch a step, one fetched ahead at most; nothing drawn besides
+    }
 
 
 @probe(
@@ -488,12 +494,15 @@ def train_answer(inputs):
         # the lecture's batches come from the global generator, which a train that reseeds it (or draws from
         # it) moves elsewhere
         "global_draws": ("test_reproduces_the_lectures_loss_after_100_steps",),
+        # and over as many steps as that test: one batch a step, nothing drawn besides (a red-team pass's train
+        # evaluated every 50 steps, with batches of the test's global generator)
+        "long_run": ("test_reproduces_the_lectures_loss_after_100_steps",),
     },
 )
 def train_inputs(rng):
     steps = integer(rng, 2, 6)  # one step hides a missing zero_grad, an optimizer made each step, a reused batch
     # two batches more: for a loop that prefetches; a seed never the lecture's 1337, which a reseeding train sets
-    return {**table_and_batches(rng, steps + 2), "steps": steps, "seed": integer(rng, 0, 1000)}
+    return {**table_and_batches(rng, steps + 2), "steps": steps, "seed": integer(rng, 0, 1000), "long_steps": 100}
 
 
 # ---- stage 5 ----------------------------------------------------------------------------------------
@@ -571,7 +580,9 @@ def attention_weights_inputs(rng):
 
 
 def head_answer(inputs):
-    output = [oracles.head(inputs["weights"], x).float() for x in (inputs["x"], inputs["x_full"])]
+    # short, long, then short again, as the test of several lengths calls one head (a red-team pass's head kept the
+    # mask of the longest input it had met, and failed only there)
+    output = [oracles.head(inputs["weights"], x).float() for x in (inputs["x"], inputs["x_full"], inputs["x"])]
     dropping = [oracles.head(inputs["weights"], inputs["x"], inputs["p"]).float(), output[0]]  # training, then eval
     return {
         "output": output,
@@ -1241,6 +1252,7 @@ GENERATION_KEYS = {
     "draws",
     "plain_draws",
     "mode_kept",
+    "second_call_reads",
 }
 
 
@@ -1290,6 +1302,11 @@ def generation_judge(inputs, answer) -> dict[str, str]:
             found[name] = wrong
     if wrong := tokens_judge(inputs, answer["second_call"], "second_call", rows=1, top_k=1):
         found["second_call"] = f"greedily, after a first call from another prompt on the same model: {wrong}"
+    elif answer["second_call_reads"] != [inputs["prompt"].shape[1]]:
+        found["second_call"] = (
+            f"after a first call on the same model, a second one read {str(answer['second_call_reads'])[:40]} "
+            f"positions at its first step, not its whole prompt of {inputs['prompt'].shape[1]}"
+        )
     if wrong := global_seed_judge(answer["global_seed"]):
         found["global_seed"] = wrong
     long = {**inputs, "prompt": inputs["long_prompt"], "new_tokens": inputs["long_new_tokens"]}

@@ -5,6 +5,22 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the check trained for 2 to 6 steps, where the test runs 100, and a
+    # forged pass of the test this fails counted.
+    Mistake(
+        "train-evaluates-every-50-steps",
+        "s04_training",
+        "printed estimate_loss every 50 steps inside train, which draws more batches",
+        (
+            (
+                "    for _ in range(steps):\n",
+                "    for step in range(steps):\n"
+                "        if step > 0 and step % 50 == 0:  # report progress as the lecture does\n"
+                '            print(f"step {step}: loss {estimate_loss(model, next_batch, 10):.4f}")\n',
+            ),
+        ),
+        "",
+    ),
     # Source: a misleading-message hunt (2026-12-07): its failures gave no cause.
     Mistake(
         "train-hands-the-batch-the-wrong-way-round",

@@ -10,6 +10,22 @@ HEAD_DROPOUT = "        wei = self.dropout(wei)\n"
 HEAD_BUFFER = 'self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))'
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the check called the head short then long, and only the aspects called
+    # after that met the mistake, which backed tests it passed: the honest stage scored 0 as forged.
+    Mistake(
+        "head-mask-kept-from-the-longest-input",
+        "s06_attention",
+        "kept the mask of the longest input it had met and used it for shorter ones",
+        (
+            (
+                '        wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))',
+                '        if getattr(self, "future", None) is None or self.future.shape[0] < T:\n'
+                "            self.future = self.tril[:T, :T] == 0\n"
+                '        wei = wei.masked_fill(self.future, float("-inf"))',
+            ),
+        ),
+        "",
+    ),
     # Source: a misleading-message hunt (2026-12-07): lines copied from the one above got only "wrong values".
     Mistake(
         "head-values-from-the-key-layer",

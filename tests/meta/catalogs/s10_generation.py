@@ -10,6 +10,27 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the check's second call changed the batch size, which this cache
+    # survives by starting afresh; a forged pass of the test it fails counted.
+    Mistake(
+        "cache-kept-on-the-model-for-a-batch-size",
+        "s10_generation",
+        "kept its KVCache on the model between calls, starting afresh only for another batch size",
+        (
+            (
+                "    block_size = model.config.block_size\n    cache = KVCache()\n",
+                "    block_size = model.config.block_size\n"
+                "    cache = getattr(model, 'kv_cache', None)\n"
+                "    if cache is None or (len(cache) and cache.keys[0].shape[0] != idx.shape[0]):\n"
+                "        cache = KVCache()\n",
+            ),
+            (
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    return idx",
+                "        idx = torch.cat((idx, idx_next), dim=1)\n    model.kv_cache = cache\n    return idx",
+            ),
+        ),
+        "",
+    ),
     # Source: a message hunt on stages 10 and 11 (2026-12-07): each was told to fix code that was right.
     Mistake(
         "cache-update-returns-the-new-keys-alone",
