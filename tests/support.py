@@ -346,8 +346,9 @@ def expect_every_parameter_learns(model: nn.Module, loss: torch.Tensor, call: st
         fail(
             f"After loss.backward() on {call}, {len(untrained)} of its parameters got no gradient: {named}. Training "
             "would never change them",
-            "Something between them and the loss cuts the graph: a .detach(), a torch.no_grad() block, .data, or a "
-            "tensor rebuilt from plain numbers (torch.tensor(x.tolist())).",
+            "Either the forward never uses them (a layer built but not called, or called where another was meant), "
+            "or something between them and the loss cuts the graph: a .detach(), a torch.no_grad() block, .data, or "
+            "a tensor rebuilt from plain numbers (torch.tensor(x.tolist())).",
         )
 
 

@@ -24,6 +24,30 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a message hunt on stages 10 and 11 (2026-12-07): Hugging Face's label shift got only "wrong values".
+    Mistake(
+        "gpt2-loss-shifts-the-targets-like-hugging-face",
+        STAGE,
+        "shifted logits and targets by one position, as Hugging Face's labels are",
+        (
+            (
+                "        logits = logits.view(B * T, -1)\n"
+                "        return logits, F.cross_entropy(logits, targets.view(B * T))",
+                "        V = logits.shape[-1]\n"
+                "        loss = F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))\n"
+                "        return logits.view(B * T, -1), loss",
+            ),
+        ),
+        "That pairs each position with the target after its own",
+    ),
+    # Source: the same hunt: a layer built and never called was told something cuts the graph.
+    Mistake(
+        "gpt2-block-normalises-twice-with-ln-1",
+        STAGE,
+        "normalised the MLP's input with ln_1 again, so ln_2 is never called",
+        (("self.mlp(self.ln_2(x))", "self.mlp(self.ln_1(x))"),),
+        "Either the forward never uses them",
+    ),
     # Source: a red-team pass (2026-12-07): the grader's check computed the gradients in eval mode, where the test
     # trains, and did not back it; a forged pass of it counted.
     Mistake(
