@@ -152,6 +152,19 @@ def nan_nucleus_diagnosis(got, logits, temperature, top_k, top_p) -> str:
     )
 
 
+def top_k_from_the_smallest(logits, temperature, top_k) -> bool:
+    """Whether next_token_probabilities with top_k alone keeps the logits at or above the k-th smallest (asked
+    without top_p: with it, a nucleus taken before top_k may give the same numbers)."""
+    alone = answer_or_none(lambda: stage.next_token_probabilities(logits.clone(), temperature=temperature, top_k=top_k))
+    if not isinstance(alone, torch.Tensor) or alone.shape != logits.shape:
+        return False
+    smallest = torch.kthvalue(logits, top_k, dim=-1, keepdim=True).values
+    from_the_smallest = probabilities_by_hand(logits.masked_fill(logits < smallest, float("-inf")), temperature)
+    return torch.allclose(alone.double(), from_the_smallest, atol=1e-6) and not torch.allclose(
+        alone.double(), probabilities_by_hand(logits, temperature, top_k), atol=1e-6
+    )
+
+
 def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None) -> str:
     if not isinstance(got, torch.Tensor) or got.shape != logits.shape:
         return ""
@@ -185,6 +198,12 @@ def probabilities_diagnosis(got, logits, temperature=1.0, top_k=None, top_p=None
         return "The logits were multiplied by the temperature: divide them by it (a high temperature flattens)."
     if (top_k or top_p) and looks_like(temperature=temperature):
         return "These are the probabilities before any top_k or top_p filtering."
+    if top_k and 1 < top_k < logits.shape[-1] and top_k_from_the_smallest(logits, temperature, top_k):
+        return (
+            f"Each row keeps the logits at or above its {top_k}-th smallest, not its {top_k} largest: "
+            "torch.kthvalue counts from the smallest; take the k-th largest, torch.topk(logits, k).values[..., "
+            "-1:]."
+        )
     if top_p and top_p < 1:
         for hint, wrong in nucleus_mistakes(logits, temperature, top_k, top_p).items():
             if torch.allclose(got, wrong, atol=1e-6):

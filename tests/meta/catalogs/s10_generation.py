@@ -10,6 +10,20 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: a message hunt on stages 10 and 11 (2026-12-07): told about the nucleus, or only "wrong values".
+    Mistake(
+        "top-k-by-kthvalue-from-the-smallest",
+        "s10_generation",
+        "took torch.kthvalue(logits, top_k) as the k-th largest, where it is the k-th smallest",
+        (
+            (
+                "        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]",
+                "        kth_largest = torch.kthvalue(logits, top_k, dim=-1, keepdim=True).values",
+            ),
+        ),
+        "torch.kthvalue counts from the smallest",
+        misleading=("The nucleus was taken from the probabilities before top_k",),
+    ),
     # Source: a red-team pass (2026-12-07): the check's second call changed the batch size, which this cache
     # survives by starting afresh; a forged pass of the test it fails counted.
     Mistake(
