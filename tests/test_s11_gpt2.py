@@ -102,11 +102,17 @@ def loaded_into(model, state_dict: dict):
     except ValueError as error:
         if "lm_head.weight" not in str(error):
             raise
+        head = state_dict.get("lm_head.weight")
+        transposed = head is not None and f"{tuple(head.shape[::-1])}" in str(error).replace("torch.Size(", "")
         fail(
             f"load_gpt2_state_dict(model, state_dict) raised ValueError: {error}",
-            "model.named_parameters() lists the matrix that wte and lm_head share once, as transformer.wte.weight, "
-            "while a checkpoint (as model.state_dict()) holds it under both keys: accept lm_head.weight, copying it "
-            "into that matrix or skipping it.",
+            "lm_head.weight came out transposed: transpose only the four Conv1D weights (attn.c_attn, attn.c_proj, "
+            "mlp.c_fc, mlp.c_proj), which Hugging Face keeps as (in, out); lm_head and the embeddings are stored as "
+            "this model's are."
+            if transposed
+            else "model.named_parameters() lists the matrix that wte and lm_head share once, as "
+            "transformer.wte.weight, while a checkpoint (as model.state_dict()) holds it under both keys: accept "
+            "lm_head.weight, copying it into that matrix or skipping it.",
         )
 
 

@@ -24,6 +24,20 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: a message hunt on stages 10 and 11 (2026-12-07): told to accept lm_head.weight, which it does.
+    Mistake(
+        "loader-transposes-every-matrix-but-the-embeddings",
+        STAGE,
+        "transposed every 2-D tensor of the checkpoint but the embeddings, lm_head.weight too",
+        (
+            (
+                "        if key.endswith(CONV1D_WEIGHTS):",
+                '        if tensor.ndim == 2 and not key.startswith(("transformer.wte", "transformer.wpe")):',
+            ),
+        ),
+        "lm_head.weight came out transposed",
+        misleading=("accept lm_head.weight",),
+    ),
     # Source: a message hunt on stages 10 and 11 (2026-12-07): Hugging Face's label shift got only "wrong values".
     Mistake(
         "gpt2-loss-shifts-the-targets-like-hugging-face",
