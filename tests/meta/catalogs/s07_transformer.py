@@ -25,6 +25,33 @@ REFERENCE_LN_FORWARD = (
 LECTURE_FORM = (REFERENCE_LN_FORWARD, LN_FORWARD)
 LN_CLASS_START = 'class LayerNorm(nn.Module):\n    """Normalise each token'
 
+
+def heads_at_once(name: str, layout: str, weights: str, mask: str, softmax_dim: int):
+    """A MultiHeadAttention that computes its heads' weights at once with einsum, laid out as `weights` says."""
+    return Variant(
+        f"heads-computed-at-once-{name}",
+        "s07_transformer",
+        f"computes its heads at once with einsum, their weights laid out {layout}",
+        (
+            replaced(
+                "s07_transformer",
+                "MultiHeadAttention.forward",
+                f"""
+def forward(self, x):
+    B, T, C = x.shape
+    q, k, v = (torch.stack([getattr(h, name)(x) for h in self.heads], dim=2) for name in ("query", "key", "value"))
+    att = torch.einsum("bqhd,bkhd->{weights}", q, k) * q.shape[-1] ** -0.5
+    future = self.heads[0].tril[:T, :T] == 0
+    att = att.masked_fill({mask}, float("-inf")).softmax(dim={softmax_dim})
+    att = self.heads[0].dropout(att)  # every head drops at the same rate
+    y = torch.einsum("{weights},bkhd->bqhd", att, v).reshape(B, T, C)
+    return self.dropout(self.proj(y))
+""",
+            ),
+        ),
+    )
+
+
 MISTAKES = [
     # Source: a misleading-message hunt (2026-12-07): it was told the formula it believes it computes.
     Mistake(
@@ -1084,52 +1111,8 @@ def forward(self, x):
     ),
     # Source: the grader's dropout for other layouts (2026-12-07): its mask lay over the last two dims, where these
     # weights hold other things than (queries, keys), and the dropout tests lost their points in a grade.
-    Variant(
-        "heads-computed-at-once-heads-last",
-        "s07_transformer",
-        "computes its heads at once with einsum, their weights laid out heads last, (B, T_q, T_k, nh)",
-        (
-            replaced(
-                "s07_transformer",
-                "MultiHeadAttention.forward",
-                """
-def forward(self, x):
-    B, T, C = x.shape
-    q, k, v = (torch.stack([getattr(h, name)(x) for h in self.heads], dim=2) for name in ("query", "key", "value"))
-    att = torch.einsum("bqhd,bkhd->bqkh", q, k) * q.shape[-1] ** -0.5
-    future = self.heads[0].tril[:T, :T] == 0
-    att = att.masked_fill(future[:, :, None], float("-inf")).softmax(dim=2)
-    att = self.heads[0].dropout(att)  # every head drops at the same rate
-    y = torch.einsum("bqkh,bkhd->bqhd", att, v).reshape(B, T, C)
-    return self.dropout(self.proj(y))
-""",
-            ),
-        ),
-    ),
-    # Source: the grader's dropout for other layouts (2026-12-07): its mask lay over the last two dims, where these
-    # weights hold other things than (queries, keys), and the dropout tests lost their points in a grade.
-    Variant(
-        "heads-computed-at-once-heads-between",
-        "s07_transformer",
-        "computes its heads at once with einsum, their weights laid out (B, T_q, nh, T_k)",
-        (
-            replaced(
-                "s07_transformer",
-                "MultiHeadAttention.forward",
-                """
-def forward(self, x):
-    B, T, C = x.shape
-    q, k, v = (torch.stack([getattr(h, name)(x) for h in self.heads], dim=2) for name in ("query", "key", "value"))
-    att = torch.einsum("bqhd,bkhd->bqhk", q, k) * q.shape[-1] ** -0.5
-    future = self.heads[0].tril[:T, :T] == 0
-    att = att.masked_fill(future[:, None, :], float("-inf")).softmax(dim=-1)
-    att = self.heads[0].dropout(att)  # every head drops at the same rate
-    y = torch.einsum("bqhk,bkhd->bqhd", att, v).reshape(B, T, C)
-    return self.dropout(self.proj(y))
-""",
-            ),
-        ),
-    ),
+    heads_at_once("heads-last", "(B, T_q, T_k, nh)", "bqkh", "future[:, :, None]", 2),
+    heads_at_once("heads-between", "(B, T_q, nh, T_k)", "bqhk", "future[:, None, :]", -1),
     # Source: my last note's list (2026-12-07): a layer's weight multiplied by hand was not seen as the layer,
     # and the dropout tests said the code "never called its proj".
     Variant(
