@@ -411,6 +411,17 @@ def block_diagnosis(block, x, got) -> str:
             "The feed-forward's output replaces x instead of being added to it: x = x + ffwd(ln2(x)).",
         ),
         (
+            x + sa(ln1(x)) + ffwd(ln2(x)),
+            "The attention and the feed-forward both read the block's input, side by side (GPT-J's parallel "
+            "block): the feed-forward reads the stream after the attention, x = x + sa(ln1(x)), then x = x + "
+            "ffwd(ln2(x)).",
+        ),
+        (
+            x + ffwd(ln2(x + sa(ln1(x)))),
+            "The feed-forward's output is added to the block's input, not to the stream after the attention: "
+            "keep the sum, x = x + sa(ln1(x)), then x = x + ffwd(ln2(x)).",
+        ),
+        (
             (lambda h: h + ffwd(ln2(h)))(sa(ln1(x))),
             "The attention's output replaces x instead of being added to it: x = x + sa(ln1(x)).",
         ),

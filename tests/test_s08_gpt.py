@@ -526,6 +526,8 @@ class TestGenerate:
                 "sample with torch.multinomial(probs, num_samples=1, generator=generator). The stage asks for it "
                 "(the lecture's generate has none) so that a seed makes samples reproducible."
             )
+        if isinstance(got, torch.Tensor) and got.shape == (2, 12):
+            hint = "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx."
         if isinstance(got, torch.Tensor) and got.shape == (2, 8 + 1):
             hint = (
                 "That is block_size + 1 tokens: the crop replaced idx, so each step threw away the tokens before the "

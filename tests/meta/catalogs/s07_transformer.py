@@ -53,6 +53,31 @@ def forward(self, x):
 
 
 MISTAKES = [
+    # Source: a message hunt (2026-12-07): both got only the block's generic formula.
+    Mistake(
+        "block-runs-its-sublayers-side-by-side",
+        "s07_transformer",
+        "ran attention and feed-forward side by side on the block's input, as GPT-J's parallel block",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))\n",
+                "        x = x + self.sa(self.ln1(x)) + self.ffwd(self.ln2(x))\n",
+            ),
+        ),
+        "side by side (GPT-J's parallel block)",
+    ),
+    Mistake(
+        "block-adds-the-feed-forward-to-its-input",
+        "s07_transformer",
+        "added the feed-forward's output to the block's input instead of to the stream after the attention",
+        (
+            (
+                "        x = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(x))\n",
+                "        attended = x + self.sa(self.ln1(x))\n        x = x + self.ffwd(self.ln2(attended))\n",
+            ),
+        ),
+        "is added to the block's input",
+    ),
     # Source: a misleading-message hunt (2026-12-07): it was told the formula it believes it computes.
     Mistake(
         "layernorm-variance-from-uncentred-x",

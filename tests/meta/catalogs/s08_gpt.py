@@ -16,6 +16,20 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: a message hunt (2026-12-07): told to crop and sample, which it does.
+    Mistake(
+        "generate-returns-the-new-tokens-without-the-prompt",
+        "s08_gpt",
+        "returned the new tokens without the prompt",
+        (
+            (
+                "            idx = torch.cat((idx, idx_next), dim=1)\n        return idx",
+                "            idx = torch.cat((idx, idx_next), dim=1)\n        return idx[:, -max_new_tokens:]",
+            ),
+        ),
+        "Those are the new tokens alone",
+        misleading=("Feed the model idx[:, -block_size:] each step",),
+    ),
     # Source: a red-team pass (2026-12-07): it fails only the overfitting test, which the grader's check, computing
     # gradients in eval mode, did not back; a forged pass of it counted.
     Mistake(

@@ -20,6 +20,15 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: a message hunt (2026-12-07): told to pass dropout_p=0 in eval mode, which it does.
+    Mistake(
+        "output-dropped-with-f-dropout-in-eval-mode",
+        "s09_fast_attention",
+        "dropped the output with F.dropout(..., self.dropout), which drops in eval mode too",
+        ((OUTPUT, "return F.dropout(self.c_proj(y), self.dropout)"),),
+        "a dropout outside the fused call drops in eval mode",
+        misleading=("use dropout_p=0 unless self.training",),
+    ),
     # Source: the sixth precision pass (2026-12-06): it passed every test, and the grader's check, which
     # compares the whole dropped output, scored the honest stage as forged.
     Mistake(

@@ -11,6 +11,15 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: a message hunt (2026-12-07): one test told it to make its dicts in __init__, which it does.
+    Mistake(
+        "vocab-starts-with-255-bytes",
+        "s12_bpe",
+        "started the vocab with range(255), one byte short",
+        (("for byte in range(256)}", "for byte in range(255)}"),),
+        "where vocab[byte] should be bytes([byte])",
+        misleading=("make them in __init__",),
+    ),
     # Source: a misleading-message hunt (2026-12-07): it was told to read self.merges when encode is called, which it
     # does.
     Mistake(
