@@ -84,9 +84,21 @@ class TestTrainValSplit:
         expect_value_error(lambda: stage.train_val_split(torch.arange(10), fraction), call, "0 < train_fraction < 1")
 
 
+def listed_pairs(data, block_size: int, call: str) -> list:
+    """context_target_pairs(data, block_size), which must be a list (a zip or a generator can be read once, and has
+    no len)."""
+    pairs = stage.context_target_pairs(data, block_size)
+    if not isinstance(pairs, list | tuple):
+        fail(
+            f"{call} should return a list of (context, target) pairs, got a {type(pairs).__name__}",
+            "Return a list: a zip or a generator has no len and can be read only once; wrap it, list(...).",
+        )
+    return pairs
+
+
 class TestContextTargetPairs:
     def test_the_lectures_first_block(self, train_ids):
-        pairs = stage.context_target_pairs(train_ids, 8)
+        pairs = listed_pairs(train_ids, 8, "context_target_pairs(<train split>, 8)")
         expected = [(train_ids[: t + 1].tolist(), int(train_ids[t + 1])) for t in range(8)]
         got = [(list(map(int, context)), int(target)) for context, target in pairs]
         if got != expected:
@@ -99,7 +111,7 @@ class TestContextTargetPairs:
     @example(0, 3, 0)
     def test_any_data(self, seed, block_size, extra):
         data = random_tokens((block_size + 1 + extra,), 50, seed)
-        pairs = stage.context_target_pairs(data, block_size)
+        pairs = listed_pairs(data, block_size, f"context_target_pairs(data, {block_size})")
         if len(pairs) != block_size:
             fail(f"context_target_pairs(data, {block_size}): expected {block_size} pairs, got {len(pairs)}")
         for t, (context, target) in enumerate(pairs):

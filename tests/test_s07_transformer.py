@@ -273,7 +273,8 @@ class TestLayerNorm:
         if frozen:
             fail(
                 f"LayerNorm(8): after backward, {' and '.join(frozen)} got no gradient, so training never changes "
-                "them: make each an nn.Parameter that requires its gradient (the default)"
+                "them: make each an nn.Parameter that requires its gradient (the default), and use it itself in "
+                "forward (self.weight, not self.weight.data or a detached copy)"
             )
 
     def test_computes_the_same_in_eval_mode(self):

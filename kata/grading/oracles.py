@@ -13,16 +13,25 @@ def vocabulary(text: str) -> list[str]:
     return sorted(set(text))
 
 
-def lecture_batch(data: torch.Tensor, batch_size: int, block_size: int, seed: int):
-    ix = torch.randint(len(data) - block_size, (batch_size,), generator=torch.Generator().manual_seed(seed))
-    x = torch.stack([data[i : i + block_size] for i in ix])
-    y = torch.stack([data[i + 1 : i + block_size + 1] for i in ix])
-    return [x, y]
+def lecture_batch(data: torch.Tensor, batch_size: int, block_size: int, seed: int, *, batches: int = 1):
+    """The lecture's batch from a generator seeded `seed`, as [x, y]; with batches=n, n of them drawn one after
+    another from that generator, as [x1, y1, x2, y2, ...]."""
+    generator, drawn = torch.Generator().manual_seed(seed), []
+    for _ in range(batches):
+        ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+        drawn += [
+            torch.stack([data[i : i + block_size] for i in ix]),
+            torch.stack([data[i + 1 : i + block_size + 1] for i in ix]),
+        ]
+    return drawn
 
 
-def sample_tokens(logits_of, idx: torch.Tensor, new_tokens: int, seed: int, block_size: int | None = None):
-    """Sampling as the lecture does: softmax of the last position, one multinomial draw per step."""
-    generator = torch.Generator().manual_seed(seed)
+def sample_tokens(
+    logits_of, idx: torch.Tensor, new_tokens: int, seed: int | torch.Generator, block_size: int | None = None
+):
+    """Sampling as the lecture does: softmax of the last position, one multinomial draw per step, from a generator
+    seeded `seed` (or from `seed`, a generator, where it stands)."""
+    generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     for _ in range(new_tokens):
         context = idx if block_size is None else idx[:, -block_size:]
         probs = F.softmax(logits_of(context)[:, -1, :], dim=-1)

@@ -396,6 +396,7 @@ def context_target_pairs(inputs):
 
 
 def listed_pairs(pairs) -> list:
+    len(pairs)  # as the tests take it first (a red-team pass's zip, which has none, passed the check)
     return [[[int(token) for token in context], int(target)] for context, target in pairs]
 
 
@@ -408,8 +409,11 @@ def get_batch(inputs):
     x, y = batches.get_batch(data, batch_size, block_size, generator(inputs["seed"]))
     wrong_sizes = [(data[:block_size], batch_size, block_size), (data, 0, block_size), (data, batch_size, 0)]
     one_window = data[: block_size + 1]  # exactly one window: every batch is it
-    torch.manual_seed(inputs["seed"])  # without a generator: torch's global one, as the lecture draws
-    unseeded = guarded(lambda: list(batches.get_batch(data, batch_size, block_size)))
+    torch.manual_seed(inputs["seed"])  # without a generator: torch's global one, as the lecture draws, twice (a
+    # red-team pass's get_batch restored the global state after each draw: its first batch was right)
+    unseeded = guarded(
+        lambda: [*batches.get_batch(data, batch_size, block_size), *batches.get_batch(data, batch_size, block_size)]
+    )
     return {
         "unseeded": unseeded,
         "batch": [x, y],
@@ -428,6 +432,14 @@ def bigram(inputs):
     torch.manual_seed(inputs["seed"])
     model = stage("s03_bigram").BigramLanguageModel(inputs["vocab_size"])
     fresh = guarded(lambda: model.token_embedding_table.weight.detach().clone())  # as the lecture's seed draws it
+    parameter_count = sum(parameter.numel() for parameter in model.parameters())
+
+    def lecture_sample():  # seeded once, then the model built and sampled from, as the lecture's test does
+        torch.manual_seed(inputs["seed"])
+        sampling = stage("s03_bigram").BigramLanguageModel(inputs["vocab_size"])
+        with no_grad():
+            return sampling.generate(inputs["idx"][:1, :1], inputs["new_tokens"])
+
     set_linear(model.token_embedding_table, {"weight": inputs["table"]})
     with no_grad():
         logits, _ = model(inputs["idx"])
@@ -449,6 +461,8 @@ def bigram(inputs):
         "unseeded": unseeded,
         "one_row": one_row,
         "no_new_tokens": no_new_tokens,
+        "lecture_sample": guarded(lecture_sample),
+        "parameter_count": parameter_count,
     }
 
 
@@ -643,7 +657,10 @@ def multihead(inputs):
     module = transformer.MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0)
     set_multihead(module.eval(), inputs["weights"])
     indivisible = (inputs["n_head"] + 1, inputs["n_head"] * 2 + 1)  # (n_head, n_embd) that does not divide
-    dropping = transformer.MultiHeadAttention(inputs["n_embd"], inputs["n_head"], inputs["block_size"], inputs["p"])
+    # dropout by keyword, as the tests pass it (a red-team pass's layers named it otherwise)
+    dropping = transformer.MultiHeadAttention(
+        inputs["n_embd"], inputs["n_head"], inputs["block_size"], dropout=inputs["p"]
+    )
     set_multihead(dropping, inputs["weights"])
     with no_grad():
         return {
@@ -678,6 +695,22 @@ def leaves_its_input_and_trains(module, x) -> bool:
     return bool((given == x).all())
 
 
+def learning_parameters(module, x) -> list[str]:
+    """The names of the parameters that one backward pass through `module` gives a gradient, not all zero, as the
+    test of its scale and shift asks (a red-team pass's layer norm used weight.data: requires_grad held, no gradient
+    came)."""
+    import copy
+
+    module = copy.deepcopy(module).to(x.dtype)
+    output = module(x.clone())
+    (output + output * output).sum().backward()  # a gradient for the shift too (each row of output sums to 0)
+    return sorted(
+        name
+        for name, parameter in module.named_parameters()
+        if parameter.grad is not None and bool(parameter.grad.any())
+    )
+
+
 @call("s07_transformer.LayerNorm")
 def layer_norm(inputs):
     from kata.torch_calls import torchs_layer_norm_runs
@@ -685,8 +718,8 @@ def layer_norm(inputs):
     module = stage("s07_transformer").LayerNorm(inputs["dim"], inputs["eps"])
     fresh = [module.weight.tolist(), module.bias.tolist()]
     parameters = sorted(name for name, _ in module.named_parameters())  # plain tensors would never train
-    trainable = sorted(name for name, parameter in module.named_parameters() if parameter.requires_grad)
     set_norm(module, inputs["weights"])
+    trainable = guarded(lambda: learning_parameters(module, inputs["x"]))
     # where eps matters; 2**-10, exact in float32, which a layer norm may keep eps in
     nearly_constant = stage("s07_transformer").LayerNorm(inputs["dim"], 2**-10)
     set_norm(nearly_constant, inputs["weights"])
@@ -718,7 +751,7 @@ def block(inputs):
     transformer = stage("s07_transformer")
     module = transformer.Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], 0.0).eval()
     set_block(module, inputs["weights"])
-    dropping = transformer.Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], inputs["p"])
+    dropping = transformer.Block(inputs["n_embd"], inputs["n_head"], inputs["block_size"], dropout=inputs["p"])
     set_block(dropping, inputs["weights"])
     kept_and_trains = guarded(lambda: leaves_its_input_and_trains(module, inputs["x"]))
     with no_grad():
@@ -860,7 +893,7 @@ def causal_self_attention(inputs):
     set_multihead(mha.eval(), inputs["per_head"])
     converted = fast.from_multihead(mha).eval()
     n_head, p = inputs["n_head"] + 1, inputs["p"]
-    dropping = fast(inputs["n_embd"], inputs["n_head"], inputs["block_size"], p)
+    dropping = fast(inputs["n_embd"], inputs["n_head"], inputs["block_size"], dropout=p)  # as the tests pass it
     set_attention(dropping, inputs["fused"])
     dropping_heads = stage("s07_transformer").MultiHeadAttention(
         inputs["n_embd"], inputs["n_head"], inputs["block_size"], p
@@ -1313,7 +1346,9 @@ def with_mask_buffers(inputs) -> dict:
 @call("s12_bpe.pair_counts")
 def pair_counts(inputs):
     counts = stage("s12_bpe").pair_counts(inputs["ids"])
-    return sorted([int(a), int(b), int(count)] for (a, b), count in counts.items())
+    # read as the tests read it, dict(counts): a list of (pair, count) is accepted there (a red-team pass's
+    # most-frequent-first list passed every test and was scored as forged)
+    return sorted([int(a), int(b), int(count)] for (a, b), count in dict(counts).items())
 
 
 @call("s12_bpe.merge_pair")
@@ -1391,7 +1426,8 @@ def learned_merges(text: str, vocab_size: int) -> list[list[int]]:
 
 def merges_of(tokenizer) -> list[list[int]]:
     """The tokenizer's merges as [left, right, new id], in the order learned."""
-    return sorted(([int(a), int(b), int(new)] for (a, b), new in tokenizer.merges.items()), key=lambda m: m[2])
+    merges = dict(tokenizer.merges)  # as the tests read them
+    return sorted(([int(a), int(b), int(new)] for (a, b), new in merges.items()), key=lambda m: m[2])
 
 
 # ---- at scale: the calls some tests make on the whole corpus, timed by the grader -----------------------

@@ -341,7 +341,11 @@ def batch_answer(inputs):
     batch = oracles.lecture_batch(inputs["data"], inputs["batch_size"], inputs["block_size"], inputs["seed"])
     window = inputs["data"][: inputs["block_size"] + 1]
     one_window = [window[:-1].expand(inputs["batch_size"], -1), window[1:].expand(inputs["batch_size"], -1)]
-    return {"batch": batch, "rejects": [True, True, True], "one_window": one_window, "unseeded": batch}
+    # without a generator, twice after one seed, as the test draws the lecture's first batch and the next
+    unseeded = oracles.lecture_batch(
+        inputs["data"], inputs["batch_size"], inputs["block_size"], inputs["seed"], batches=2
+    )
+    return {"batch": batch, "rejects": [True, True, True], "one_window": one_window, "unseeded": unseeded}
 
 
 @probe(
@@ -375,6 +379,8 @@ def bigram_answer(inputs):
         "generated": generated,
         "fresh": fresh_embedding(inputs["vocab_size"], inputs["seed"]),
         "unseeded": generated,  # the global generator seeded alike draws the same
+        "lecture_sample": lecture_sample(inputs),
+        "parameter_count": inputs["vocab_size"] ** 2,
         "one_row": oracles.sample_tokens(
             lambda context: table[context], idx[:1], inputs["new_tokens"], inputs["seed"] + 1
         ),
@@ -382,10 +388,19 @@ def bigram_answer(inputs):
     }
 
 
-def fresh_embedding(V: int, seed: int) -> torch.Tensor:
+def fresh_embedding(V: int, seed: int | torch.Generator) -> torch.Tensor:
     """The table nn.Embedding(V, V) draws after torch.manual_seed(seed): the lecture's first loss rests on it."""
     # Its own generator, seeded as manual_seed seeds the global one: the grader grades in threads.
-    return torch.empty(V, V).normal_(0.0, 1.0, generator=torch.Generator().manual_seed(seed))
+    generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
+    return torch.empty(V, V).normal_(0.0, 1.0, generator=generator)
+
+
+def lecture_sample(inputs) -> torch.Tensor:
+    """What the lecture samples with the global generator seeded once before the model is built: the table's draw,
+    then the tokens, from one stream."""
+    generator = torch.Generator().manual_seed(inputs["seed"])
+    table = fresh_embedding(inputs["vocab_size"], generator)
+    return oracles.sample_tokens(lambda context: table[context], inputs["idx"][:1, :1], inputs["new_tokens"], generator)
 
 
 BIGRAM_ASPECTS = {
@@ -397,6 +412,10 @@ BIGRAM_ASPECTS = {
     # the lecture's numbers rest on nn.Embedding's N(0, 1) draw; starting near ln V does not (std 0.02 does too)
     "fresh": ("test_reproduces_the_lectures_first_loss", "test_reproduces_the_lectures_untrained_sample"),
     "unseeded": ("test_reproduces_the_lectures_untrained_sample",),
+    # seeded once, before the model is built, as the test does (a red-team pass's model drew a layer it never used,
+    # and a generate seeded a generator of its own from torch.initial_seed())
+    "lecture_sample": ("test_reproduces_the_lectures_untrained_sample",),
+    "parameter_count": ("test_the_table_is_an_embedding_of_vocab_size_by_vocab_size",),
     # a batch of one, which the draws above never are: .squeeze() of the (1, 1) draw leaves no batch dimension
     "one_row": (
         "test_samples_each_next_token_from_the_last_position",

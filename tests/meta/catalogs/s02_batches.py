@@ -5,6 +5,33 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the check called it otherwise than the test does, and a forged pass of
+    # the test it fails counted.
+    Mistake(
+        "batch-restores-the-global-random-state",
+        "s02_batches",
+        "drew its starts inside torch.random.fork_rng, so without a generator every batch is the first",
+        (
+            (
+                "    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)\n",
+                "    with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone\n"
+                "        ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)\n",
+            ),
+        ),
+        "",
+    ),
+    Mistake(
+        "pairs-returned-as-a-zip",
+        "s02_batches",
+        "returned the pairs as a zip, which has no len",
+        (
+            (
+                "    return [(x[: t + 1], int(y[t])) for t in range(block_size)]",
+                "    return zip([x[: t + 1] for t in range(block_size)], [int(y[t]) for t in range(block_size)])",
+            ),
+        ),
+        "should return a list of (context, target) pairs, got a zip",
+    ),
     # Source: a misleading-message hunt (2026-12-07): it was told its windows are 4 tokens long, and to move both
     # ends of the slice with the start, which it does.
     Mistake(

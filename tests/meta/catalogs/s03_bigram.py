@@ -5,6 +5,35 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the check called it otherwise than the test does, and a forged pass of
+    # the test it fails counted.
+    Mistake(
+        "bigram-builds-a-head-it-never-uses",
+        "s03_bigram",
+        "built an lm_head for later, which it never uses but which draws its weights",
+        (
+            (
+                "        self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)",
+                "        self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)\n"
+                "        self.lm_head = nn.Linear(vocab_size, vocab_size)  # for later",
+            ),
+        ),
+        "where its table alone has",
+    ),
+    Mistake(
+        "generate-seeds-a-generator-of-its-own",
+        "s03_bigram",
+        "made a generator seeded with torch.initial_seed() when given none",
+        (
+            (
+                "        for _ in range(max_new_tokens):",
+                "        if generator is None:  # reproducible: the seed torch was given\n"
+                "            generator = torch.Generator().manual_seed(torch.initial_seed())\n"
+                "        for _ in range(max_new_tokens):",
+            ),
+        ),
+        "",
+    ),
     # Source: a misleading-message hunt (2026-12-07): a negative loss got no hint.
     Mistake(
         "loss-by-nll-of-raw-logits",

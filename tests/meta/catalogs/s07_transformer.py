@@ -53,6 +53,46 @@ def forward(self, x):
 
 
 MISTAKES = [
+    # Source: a red-team pass (2026-12-07): the check called it otherwise than the test does, and a forged pass of
+    # the test it fails counted.
+    Mistake(
+        "layernorm-parameters-used-through-data",
+        "s07_transformer",
+        "used self.weight.data and self.bias.data in forward, which no gradient reaches",
+        (
+            (
+                "        return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias",
+                "        return centered * torch.rsqrt(var + self.eps) * self.weight.data + self.bias.data",
+            ),
+        ),
+        "not self.weight.data or a detached copy",
+    ),
+    Mistake(
+        "layers-name-their-dropout-p",
+        "s07_transformer",
+        "named the dropout argument p in MultiHeadAttention and Block",
+        (
+            (
+                "class MultiHeadAttention(nn.Module):\n"
+                '    """n_head heads of size n_embd // n_head in parallel, concatenated, then projected."""\n\n'
+                "    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0):\n",
+                "class MultiHeadAttention(nn.Module):\n"
+                '    """n_head heads of size n_embd // n_head in parallel, concatenated, then projected."""\n\n'
+                "    def __init__(self, n_embd: int, n_head: int, block_size: int, p: float = 0.0):\n"
+                "        dropout = p\n",
+            ),
+            (
+                "    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0):\n"
+                "        super().__init__()\n"
+                "        self.sa = MultiHeadAttention",
+                "    def __init__(self, n_embd: int, n_head: int, block_size: int, p: float = 0.0):\n"
+                "        dropout = p\n"
+                "        super().__init__()\n"
+                "        self.sa = MultiHeadAttention",
+            ),
+        ),
+        "",
+    ),
     # Source: a message hunt (2026-12-07): both got only the block's generic formula.
     Mistake(
         "block-runs-its-sublayers-side-by-side",

@@ -1606,4 +1606,18 @@ def train(self, text, vocab_size):
             ),
         ),
     ),
+    # Source: a red-team pass (2026-12-07): the tests read the counts as dict(counts), the check as counts.items(),
+    # and scored this honest stage 0 as forged.
+    Variant(
+        "pair-counts-as-a-list-most-frequent-first",
+        "s12_bpe",
+        "returns the pair counts as a list of (pair, count), most frequent first, which dict() reads",
+        (
+            (
+                "    return counts\n",
+                "    return sorted(counts.items(), key=lambda item: -item[1])  # most frequent first\n",
+            ),
+            ("            counts = pair_counts(ids)", "            counts = dict(pair_counts(ids))"),
+        ),
+    ),
 ]
