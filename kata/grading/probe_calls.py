@@ -396,7 +396,8 @@ def context_target_pairs(inputs):
 
 
 def listed_pairs(pairs) -> list:
-    len(pairs)  # as the tests take it first (a red-team pass's zip, which has none, passed the check)
+    if not hasattr(pairs, "__len__"):  # the tests take len(pairs) first (a red-team pass's zip passed the check)
+        raise TypeError(f"a {type(pairs).__name__} has no len(), which the tests take")
     return [[[int(token) for token in context], int(target)] for context, target in pairs]
 
 
@@ -1103,11 +1104,11 @@ def generate(inputs):
 
     def modes() -> list[bool]:  # model.training after generate on a model in training mode, then on the same model
         # in eval mode, as the test does (a red-team pass's generate restored the mode it saw first, every time)
-        each, modes = model(), []
+        each, left_in = model(), []
         for training in (True, False):
             generation.generate(each.train(training), prompt, 2, generator=generator(0))
-            modes.append(each.training)
-        return modes
+            left_in.append(each.training)
+        return left_in
 
     with no_grad():
         checked = model()
