@@ -159,6 +159,10 @@ def rearranged_like(got, expected: torch.Tensor, atol: float):
     return None
 
 
+# Said by every stage's generate test that gets (B, max_new_tokens) back: stages 3, 8 and 10.
+NEW_TOKENS_ALONE = "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx."
+
+
 def time_major_hint(flat, logits: torch.Tensor, atol: float) -> str:
     """The hint for (B*T, V) logits whose rows are the (B, T, V) `logits` flattened time-major, where they are."""
     B, T, V = logits.shape

@@ -3,7 +3,7 @@
 import math
 
 import torch
-from feedback import close, expect_equal_tensors, expect_tensor, fail, pair, show, time_major_hint
+from feedback import NEW_TOKENS_ALONE, close, expect_equal_tensors, expect_tensor, fail, pair, show, time_major_hint
 from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import random_floats, random_tokens, seeds
@@ -225,7 +225,7 @@ def only_the_new_tokens(got, idx, max_new_tokens) -> str:
     if returned_after_one_step(got, idx) and max_new_tokens > 1:
         return RETURNED_IN_THE_LOOP
     if isinstance(got, torch.Tensor) and tuple(got.shape) == (idx.shape[0], max_new_tokens):
-        return "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx."
+        return NEW_TOKENS_ALONE
     return ""
 
 

@@ -5,7 +5,17 @@ import math
 
 import pytest
 import torch
-from feedback import close, expect_equal_tensors, expect_value_error, fail, pair, rearranged_like, show, time_major_hint
+from feedback import (
+    NEW_TOKENS_ALONE,
+    close,
+    expect_equal_tensors,
+    expect_value_error,
+    fail,
+    pair,
+    rearranged_like,
+    show,
+    time_major_hint,
+)
 from strategies import random_floats, random_tokens
 from support import (
     expect_every_parameter_learns,
@@ -527,7 +537,7 @@ class TestGenerate:
                 "(the lecture's generate has none) so that a seed makes samples reproducible."
             )
         if isinstance(got, torch.Tensor) and got.shape == (2, 12):
-            hint = "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx."
+            hint = NEW_TOKENS_ALONE
         if isinstance(got, torch.Tensor) and got.shape == (2, 8 + 1):
             hint = (
                 "That is block_size + 1 tokens: the crop replaced idx, so each step threw away the tokens before the "

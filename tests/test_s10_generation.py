@@ -7,6 +7,7 @@ import traceback
 import pytest
 import torch
 from feedback import (
+    NEW_TOKENS_ALONE,
     close,
     expect_accepted,
     expect_equal_tensors,
@@ -533,10 +534,7 @@ class TestAttendWithCache:
         )
         hint = ""
         if not close(second, second_expected, atol=1e-5):
-            if not kv_cache_holds_what_it_was_given():
-                hint = "KVCache is wrong itself (TestKVCache says how): fix it first."
-            elif close(first, first_expected, atol=1e-5):
-                hint = SECOND_LAYER
+            hint = kv_cache_first() or (SECOND_LAYER if close(first, first_expected, atol=1e-5) else "")
         expect_equal_tensors(second, second_expected, call, atol=1e-5, hint=hint)
 
 
@@ -761,7 +759,7 @@ def generated(model, idx, steps: int, call: str, *, seed: int, **options) -> tor
     if isinstance(tokens, torch.Tensor) and tuple(tokens.shape) == (idx.shape[0], steps):
         fail(
             f"{call}: expected shape {(idx.shape[0], idx.shape[1] + steps)}, got {tuple(tokens.shape)}",
-            "Those are the new tokens alone: generate returns the prompt followed by them, the whole idx.",
+            NEW_TOKENS_ALONE,
         )
     return tokens
 
