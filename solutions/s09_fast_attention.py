@@ -2,7 +2,8 @@
 
 The per-head loop of stage 7 computes n_head small matrix products one after another. Here one
 projection makes q, k and v for every head at once, the heads become a batch dimension, and
-PyTorch's fused scaled_dot_product_attention does the masking, scaling and softmax in one call.
+PyTorch's fused scaled_dot_product_attention does the masking, scaling and softmax in one call. The
+layer norms, written out in stage 7, become torch's fused nn.LayerNorm, holding the same weights.
 """
 
 import torch
@@ -48,10 +49,20 @@ class CausalSelfAttention(nn.Module):
         return attention.to(mha.proj.weight.device)
 
 
+def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:
+    """torch's nn.LayerNorm holding `norm`'s weight and bias: what stage 7's LayerNorm computes in seven
+    operations (and as many in the backward pass), one fused kernel computes."""
+    fused = nn.LayerNorm(norm.weight.shape[0], eps=norm.eps)
+    fused.load_state_dict(norm.state_dict())
+    return fused.to(norm.weight.device)
+
+
 def fast_gpt(config: GPTConfig) -> GPTLanguageModel:
-    """A GPT whose blocks attend with CausalSelfAttention; it computes what the per-head GPT it
-    starts from computes, only faster."""
+    """A GPT whose blocks attend with CausalSelfAttention and whose layer norms are torch's fused ones; it
+    computes what the per-head GPT it starts from computes, only faster."""
     model = GPTLanguageModel(config)
     for block in model.blocks:
         block.sa = CausalSelfAttention.from_multihead(block.sa)
+        block.ln1, block.ln2 = _fused_layer_norm(block.ln1), _fused_layer_norm(block.ln2)
+    model.ln_f = _fused_layer_norm(model.ln_f)
     return model

@@ -19,6 +19,7 @@ from support import (
 from torch import nn
 
 from kata.implementation import StageModule
+from kata.torch_calls import torchs_layer_norm_runs
 
 stage = StageModule("s09_fast_attention")
 transformer = StageModule("s07_transformer")
@@ -317,3 +318,21 @@ class TestFastGPT:
             atol=1e-5,
             hint=conversion_diagnosis(slow.blocks[0].sa),
         )
+
+    def test_normalises_with_torch_fused_layer_norm(self):
+        config = gpt.GPTConfig(vocab_size=20, block_size=8, n_embd=12, n_head=3, n_layer=2, dropout=0.0)
+        with fixed_seed(3):
+            fast = stage.fast_gpt(config).eval()
+        idx, expected = random_tokens((2, 8), 20, 3), 2 * config.n_layer + 1
+        if (runs := torchs_layer_norm_runs(lambda: fast(idx)[0])) != expected:
+            written_out = [name for name, module in fast.named_modules() if isinstance(module, transformer.LayerNorm)]
+            fail(
+                f"fast_gpt(config) with n_layer=2: one forward called torch's fused layer norm (F.layer_norm, which "
+                f"nn.LayerNorm calls) {times(runs)}; it should call it {times(expected)}, in each block's ln1 "
+                "and ln2 and in ln_f",
+                f"These are still your stage 7 LayerNorm, written out: {', '.join(written_out)}. Replace each by "
+                "nn.LayerNorm(config.n_embd) holding its weight and bias (load_state_dict(ln.state_dict())): one "
+                "fused kernel computes what yours computes in seven operations."
+                if written_out
+                else "",
+            )

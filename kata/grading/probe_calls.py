@@ -925,6 +925,8 @@ def fused_calls(attention, x) -> list[bool]:
 def fast_gpt(inputs):
     import torch
 
+    from kata.torch_calls import torchs_layer_norm_runs
+
     config = stage("s08_gpt").GPTConfig(**inputs["config"])
     torch.manual_seed(inputs["seed"])
     per_head = stage("s08_gpt").GPTLanguageModel(config).eval()
@@ -937,6 +939,7 @@ def fast_gpt(inputs):
             "attention": sorted({type(block.sa).__name__ for block in model.blocks}),
             "logits": model(inputs["idx"])[0],
             "converted_minus_per_head": converted(inputs["idx"])[0] - per_head(inputs["idx"])[0],
+            "norm_calls": guarded(lambda: torchs_layer_norm_runs(lambda: model(inputs["idx"])[0])),
         }
 
 

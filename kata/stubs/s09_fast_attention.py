@@ -3,7 +3,9 @@
 Stage 7 computes the heads one after another, each with three small matrix products. Production
 code (nanoGPT, GPT-2) makes q, k and v for every head with one projection, treats the heads as a
 batch dimension, and lets torch.nn.functional.scaled_dot_product_attention do the scaling, the
-causal mask and the softmax in one fused call. Same function, much faster.
+causal mask and the softmax in one fused call; and it normalises with torch's nn.LayerNorm, one
+fused kernel where stage 7's LayerNorm, written out, takes seven operations. Same function, much
+faster.
 
 This stage builds on your MultiHeadAttention (stage 7) and GPT (stage 8). Where those compute
 something other than standard attention (a Head scaled by n_embd ** -0.5, say), no correct fast
@@ -52,5 +54,7 @@ class CausalSelfAttention(nn.Module):
 
 def fast_gpt(config: GPTConfig) -> GPTLanguageModel:
     """A GPTLanguageModel(config) whose blocks' `sa` are replaced by
-    CausalSelfAttention.from_multihead(block.sa): the same model, faster. `.venv/bin/kata train` uses it."""
+    CausalSelfAttention.from_multihead(block.sa), and whose layer norms (each block's ln1 and ln2, and
+    the model's ln_f) by torch's nn.LayerNorm(config.n_embd) holding the same weight and bias
+    (load_state_dict): the same model, faster. `.venv/bin/kata train` uses it."""
     raise NotImplementedError("stage s09_fast_attention: fast_gpt")

@@ -13,6 +13,8 @@ ATTEND = "y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_caus
 JOIN = "y = y.transpose(1, 2).contiguous().view(B, T, C)"
 OUTPUT = "return self.resid_dropout(self.c_proj(y))"
 COPY_PROJ = "            attention.c_proj.load_state_dict(mha.proj.state_dict())\n"
+NORMS = "        block.ln1, block.ln2 = _fused_layer_norm(block.ln1), _fused_layer_norm(block.ln2)\n"
+LN_F = "    model.ln_f = _fused_layer_norm(model.ln_f)\n"
 STACK = (
     '            for part, name in enumerate(("query", "key", "value")):\n'
     "                weights = torch.cat([getattr(head, name).weight for head in mha.heads], dim=0)\n"
@@ -20,6 +22,22 @@ STACK = (
 )
 
 MISTAKES = [
+    # The stage asks for torch's fused layer norm since the gpt-cpu race (2026-12-07): a fast_gpt that keeps
+    # stage 7's written-out norms computes the same, a fifth slower a training step.
+    Mistake(
+        "fast-gpt-keeps-written-out-norms",
+        "s09_fast_attention",
+        "fused the attention but kept stage 7's LayerNorms",
+        ((NORMS, ""), (LN_F, "")),
+        "These are still your stage 7 LayerNorm, written out: blocks.0.ln1, blocks.0.ln2",
+    ),
+    Mistake(
+        "fast-gpt-forgets-ln-f",
+        "s09_fast_attention",
+        "fused the blocks' layer norms but not the model's ln_f",
+        ((LN_F, ""),),
+        "These are still your stage 7 LayerNorm, written out: ln_f.",
+    ),
     # Source: a message hunt (2026-12-07): told to pass dropout_p=0 in eval mode, which it does.
     Mistake(
         "output-dropped-with-f-dropout-in-eval-mode",
@@ -242,7 +260,7 @@ MISTAKES = [
         "fast-gpt-keeps-the-heads",
         "s09_fast_attention",
         "returned the per-head GPT",
-        (("    for block in model.blocks:\n        block.sa = CausalSelfAttention.from_multihead(block.sa)\n", ""),),
+        (("        block.sa = CausalSelfAttention.from_multihead(block.sa)\n", ""),),
         "CausalSelfAttention",
     ),
     Mistake(
@@ -649,7 +667,7 @@ def from_multihead(cls, mha):
     Variant(
         "fast-gpt-replaces-by-name",
         "s09_fast_attention",
-        "finds the attentions by named_modules and sets each new one with setattr on its parent",
+        "finds the attentions and layer norms by named_modules and sets each new one with setattr on its parent",
         (
             replaced(
                 "s09_fast_attention",
@@ -658,9 +676,13 @@ def from_multihead(cls, mha):
 def fast_gpt(config):
     model = GPTLanguageModel(config)
     for name, module in list(model.named_modules()):
+        parent, _, attribute = name.rpartition(".")
         if isinstance(module, MultiHeadAttention):
-            parent = model.get_submodule(name.rsplit(".", 1)[0])
-            setattr(parent, name.rsplit(".", 1)[1], CausalSelfAttention.from_multihead(module))
+            setattr(model.get_submodule(parent), attribute, CausalSelfAttention.from_multihead(module))
+        elif type(module).__name__ == "LayerNorm":
+            fused = nn.LayerNorm(module.weight.shape, eps=module.eps)
+            fused.load_state_dict(module.state_dict())
+            setattr(model.get_submodule(parent), attribute, fused)
     return model
 """,
             ),
@@ -710,5 +732,59 @@ def __init__(self, n_embd, n_head, block_size, dropout=0.0):
         "s09_fast_attention",
         "projects with y @ self.c_proj.weight.T + self.c_proj.bias instead of calling self.c_proj",
         ((OUTPUT, "return self.resid_dropout(y @ self.c_proj.weight.T + self.c_proj.bias)"),),
+    ),
+    # Norms made afresh rather than copied: fast_gpt builds a fresh model, whose norms hold ones and zeros.
+    Variant(
+        "fast-gpt-fresh-torch-norms",
+        "s09_fast_attention",
+        "gives each block and ln_f a new nn.LayerNorm(config.n_embd) without copying the weights",
+        (
+            (NORMS, "        block.ln1, block.ln2 = nn.LayerNorm(config.n_embd), nn.LayerNorm(config.n_embd)\n"),
+            (LN_F, "    model.ln_f = nn.LayerNorm(config.n_embd)\n"),
+        ),
+    ),
+    # A norm of its own that calls torch.layer_norm, bound over each written-out norm's forward.
+    Variant(
+        "fast-gpt-norm-forward-through-torch-layer-norm",
+        "s09_fast_attention",
+        "keeps stage 7's LayerNorm modules and makes each forward call torch.layer_norm with its weight and bias",
+        (
+            (
+                NORMS,
+                "        for norm in (block.ln1, block.ln2):\n"
+                "            norm.forward = lambda x, n=norm: torch.layer_norm(\n"
+                "                x, n.weight.shape, n.weight, n.bias, n.eps\n"
+                "            )\n",
+            ),
+            (
+                LN_F,
+                "    norm = model.ln_f\n"
+                "    norm.forward = lambda x: torch.layer_norm(\n"
+                "        x, norm.weight.shape, norm.weight, norm.bias, norm.eps\n"
+                "    )\n",
+            ),
+        ),
+    ),
+    # torch's kernel reached without torch.nn.functional, which a torch function mode does not see: its autograd
+    # node shows it.
+    Variant(
+        "fused-layer-norm-through-native-layer-norm",
+        "s09_fast_attention",
+        "makes its fused layer norm a module that calls torch.native_layer_norm",
+        (
+            (
+                "def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:\n",
+                "class NativeLayerNorm(nn.LayerNorm):\n"
+                "    def forward(self, x):\n"
+                "        shape = self.normalized_shape\n"
+                "        return torch.native_layer_norm(x, shape, self.weight, self.bias, self.eps)[0]\n"
+                "\n\n"
+                "def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:\n",
+            ),
+            (
+                "    fused = nn.LayerNorm(norm.weight.shape[0], eps=norm.eps)\n",
+                "    fused = NativeLayerNorm(norm.weight.shape[0], eps=norm.eps)\n",
+            ),
+        ),
     ),
 ]
