@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/layer_norm.py [--rounds 4] [--steps 100] [--threads 1] [--nanogpt DIR]
 
-Trains the references' fast-attention GPT at the gpt-cpu size (random batches of 12) with three
-LayerNorm forwards in turn, alternating, `--steps` steps each per round: the lecture's
-`x.var(-1, unbiased=False)`, the references' variance from the centred values, and torch's own
-F.layer_norm (which stage 7 does not accept, shown for scale); where nanoGPT's recipe is present
+Trains the references' GPT at the gpt-cpu size (random batches of 12), its attention fused as stage 9
+fuses it and its layer norms stage 7's, with three LayerNorm forwards in turn, alternating, `--steps`
+steps each per round: the lecture's `x.var(-1, unbiased=False)`, the references' variance from the
+centred values, and torch's own F.layer_norm (which stage 7 does not accept, and stage 9's fast_gpt
+puts in place of stage 7's, as `kata train` trains it); where nanoGPT's recipe is present
 (../shared/baselines/nanogpt/, as for benchmarks/nanogpt_race.py), nanoGPT's GPT of the same size
 too, in the same rounds. Prints each one's milliseconds per step, every round and the median, and
 each median's ratio to the lecture's.
@@ -63,7 +64,9 @@ def main() -> None:
     preset = presets()["gpt-cpu"]
     config = load_stage("s08_gpt").GPTConfig(vocab_size=65, block_size=preset.block_size, **preset.gpt)
     torch.manual_seed(0)
-    model = load_stage("s09_fast_attention").fast_gpt(config)
+    model = load_stage("s08_gpt").GPTLanguageModel(config)  # stage 7's layer norms, which fast_gpt replaces
+    for block in model.blocks:
+        block.sa = load_stage("s09_fast_attention").CausalSelfAttention.from_multihead(block.sa)
     optimizer = AdamW(model.parameters(), lr=preset.lr, betas=(0.9, preset.beta2), weight_decay=preset.weight_decay)
 
     models = {name: (model, optimizer) for name in forwards}
