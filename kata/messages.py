@@ -55,11 +55,25 @@ _KNOWN_ERRORS = (
         "{0}() of no pairs raises: where fewer than two ids are left, or no pair is left to merge, there is no pair "
         "to pick. Stop the loop there first (while len(ids) >= 2, and stop training when the counts are empty).",
     ),
+    (  # decode's text made from the ids themselves, as if each were one byte
+        r"bytes must be in range\(0, 256\)",
+        r"\bbytes\(\s*(ids|tokens)\s*\)",
+        "bytes(ids) reads each id as one byte, and ids from 256 on are merged tokens of several bytes: join each "
+        'id\'s bytes from the vocabulary, b"".join(self.vocab[i] for i in ids), then .decode("utf-8", '
+        'errors="replace").',
+    ),
     (  # a merged token's bytes made from the ids of its pair
         r"bytes must be in range\(0, 256\)",
-        r"\bbytes\(",
+        r"\bbytes\((?!\s*(ids|tokens)\s*\))",
         "bytes(...) takes values 0 to 255, and ids from 256 on are merged tokens: a token's bytes are its two "
         "parts' bytes joined, vocab[p0] + vocab[p1].",
+    ),
+    (  # generate's crop written without its minus sign: idx[:, block_size:] is empty until idx grows past it
+        r"index -1 is out of bounds for dimension 1 with size 0",
+        r"\[:, -1",
+        "The logits have no positions: the model was given no tokens. A crop written idx[:, block_size:] keeps the "
+        "tokens after the first block_size, none while the input is shorter; the last block_size tokens are "
+        "idx[:, -block_size:].",
     ),
     (  # a sequence of exactly block_size tokens refused (T >= block_size), said in the learner's own words
         r"^\D*\b(\d+) (new )?tokens?\b\D*\bblock_size (\1)\b\D*$",

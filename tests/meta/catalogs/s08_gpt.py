@@ -16,6 +16,14 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: my last note's list (2026-12-07): told only "IndexError" at the softmax, far from the crop.
+    Mistake(
+        "generate-crops-without-the-minus",
+        "s08_gpt",
+        "crops the context with idx[:, block_size:], missing the minus sign",
+        (("idx_cond = idx[:, -self.config.block_size :]", "idx_cond = idx[:, self.config.block_size :]"),),
+        "A crop written idx[:, block_size:] keeps the tokens after the first block_size",
+    ),
     # Source: a message hunt (2026-12-07): told to crop and sample, which it does.
     Mistake(
         "generate-returns-the-new-tokens-without-the-prompt",

@@ -11,6 +11,20 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: my last note's list (2026-12-07): told to join a merge's two parts, which train does, not decode.
+    Mistake(
+        "decode-bytes-of-the-ids",
+        "s12_bpe",
+        "decodes with bytes(ids), as if every id were one byte",
+        (
+            (
+                'return b"".join(self.vocab[int(i)] for i in ids).decode("utf-8", errors="replace")',
+                'return bytes(ids).decode("utf-8", errors="replace")',
+            ),
+        ),
+        "bytes(ids) reads each id as one byte",
+        misleading=("vocab[p0] + vocab[p1]",),
+    ),
     # Source: a message hunt (2026-12-07): one test told it to make its dicts in __init__, which it does.
     Mistake(
         "vocab-starts-with-255-bytes",
