@@ -135,6 +135,21 @@ class TestFeedForward:
         expect_dropout_last(ffwd, random_floats((2, 5, 6), 2), last_linear, call, "last Linear", p=0.5)
 
 
+def start_diagnosis(layer_norm, dim: int) -> str:
+    """Which of weight and bias a fresh LayerNorm starts elsewhere than ones and zeros, said first where the values
+    are wrong (a bias of ones shifts every output by one, which the formula's hint would not name)."""
+    wrong = [
+        f"{name} = {start}({dim})"
+        for name, start, values in (("weight", "ones", torch.ones(dim)), ("bias", "zeros", torch.zeros(dim)))
+        if isinstance(value := getattr(layer_norm, name, None), torch.Tensor)
+        and value.shape == values.shape
+        and not torch.equal(value.detach(), values)
+    ]
+    if not wrong:
+        return ""
+    return f"A fresh LayerNorm should start with {' and '.join(wrong)}, as nn.LayerNorm does; yours does not."
+
+
 def layernorm_diagnosis(got, x, reference, eps) -> str:
     """Name the mistake when the layer norm computes a known wrong variant."""
     generic = (
@@ -293,7 +308,8 @@ class TestLayerNorm:
 
     def test_eps_defaults_to_1e_5_as_nn_layernorms_does(self):
         x = 0.001 * random_floats((2, 3, 6), 11)  # a variance near 1e-6, where eps weighs
-        got = built(stage.LayerNorm, 6)(x)
+        layer_norm = built(stage.LayerNorm, 6)
+        got = layer_norm(x)
         call = "LayerNorm(6), no eps given, on x of variance about 1e-6"
         hint = next(
             (
@@ -304,7 +320,9 @@ class TestLayerNorm:
             None,
         )
         if hint is None:  # not another eps: a mistake the other tests meet too, which the eps test shows first
-            hint = layernorm_diagnosis(got.detach(), x, nn.LayerNorm(6), 1e-5) if isinstance(got, torch.Tensor) else ""
+            hint = start_diagnosis(layer_norm, 6) or (
+                layernorm_diagnosis(got.detach(), x, nn.LayerNorm(6), 1e-5) if isinstance(got, torch.Tensor) else ""
+            )
         expect_equal_tensors(got.detach(), nn.LayerNorm(6)(x).detach(), call, atol=1e-5, hint=hint)
 
     def test_is_written_from_scratch(self):

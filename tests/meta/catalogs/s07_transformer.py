@@ -53,6 +53,15 @@ def forward(self, x):
 
 
 MISTAKES = [
+    # Source: my last note's list (2026-12-07): the eps test, which runs first, gave the formula's hint.
+    Mistake(
+        "layernorm-bias-starts-at-ones",
+        "s07_transformer",
+        "started bias at ones",
+        (("self.bias = nn.Parameter(torch.zeros(dim))", "self.bias = nn.Parameter(torch.ones(dim))"),),
+        "should start with bias = zeros(6)",
+        misleading=("Each row is normalised over its last dim",),
+    ),
     # Source: a red-team pass (2026-12-07): the check called it otherwise than the test does, and a forged pass of
     # the test it fails counted.
     Mistake(
