@@ -554,6 +554,14 @@ class TestBlock:
                     "Block: changing tokens after position 3 changed outputs at positions 0..3, and so does your "
                     "Head (stage 6) on its own. Make `pytest -m s06_attention` pass first"
                 )
+            ln1 = getattr(block, "ln1", None)
+            if callable(ln1) and not torch.allclose(ln1(x)[:, :4], ln1(changed)[:, :4], atol=1e-6, equal_nan=True):
+                fail(
+                    "Block: changing tokens after position 3 changed outputs at positions 0..3, and so does its ln1 "
+                    "on its own",
+                    "Your LayerNorm mixes positions: it should normalise each token over its own features, the "
+                    "last dim only, x.mean(-1, keepdim=True) and the variance likewise, never over the whole tensor.",
+                )
             fail("Block: changing tokens after position 3 changed outputs at positions 0..3")
 
     def test_dropout_is_off_in_eval_mode(self):

@@ -53,6 +53,18 @@ def forward(self, x):
 
 
 MISTAKES = [
+    # Source: my last note's list (2026-12-07): the Block's causality test called it a leak, with no word of the norm.
+    Mistake(
+        "layernorm-over-the-whole-tensor",
+        "s07_transformer",
+        "took the mean and variance over the whole tensor",
+        (
+            LECTURE_FORM,
+            ("mean = x.mean(-1, keepdim=True)", "mean = x.mean()"),
+            ("var = x.var(-1, keepdim=True, unbiased=False)", "var = x.var(unbiased=False)"),
+        ),
+        "Your LayerNorm mixes positions",
+    ),
     # Source: my last note's list (2026-12-07): the eps test, which runs first, gave the formula's hint.
     Mistake(
         "layernorm-bias-starts-at-ones",
