@@ -176,6 +176,22 @@ def architecture_diagnosis(model) -> str:
     return ""
 
 
+def tanh_constant_diagnosis(got, hidden, c_proj) -> str:
+    """GELU's tanh approximation written out (minGPT's NewGELU) with one of its constants mistyped."""
+    right = "0.5 * x * (1 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))"
+    slips = (
+        ((2 * math.pi) ** 0.5, 0.044715, "sqrt(2 * pi) inside the tanh, where it is sqrt(2 / pi)"),
+        (math.pi / 2, 0.044715, "pi / 2 inside the tanh, where it is sqrt(2 / pi)"),
+        (2 / math.pi, 0.044715, "2 / pi inside the tanh without its square root"),
+        ((2 / math.pi) ** 0.5, 0.44715, "0.44715 for the cube's factor, where it is 0.044715"),
+    )
+    for scale, cubic, slip in slips:
+        written = 0.5 * hidden * (1 + torch.tanh(scale * (hidden + cubic * hidden**3)))
+        if torch.allclose(got, c_proj(written), atol=1e-6):
+            return f"This is GELU's tanh approximation with {slip}: {right}, or F.gelu(x, approximate='tanh')."
+    return ""
+
+
 def causal_attention_by_hand(attention, x: torch.Tensor) -> torch.Tensor:
     """Causal self-attention from c_attn and c_proj, biases included, in float64, TINY's heads."""
     B, T, C = x.shape
@@ -303,6 +319,8 @@ class TestParts:
                 hint = "This is the exact (erf) GELU: GPT-2 uses the tanh approximation, F.gelu(x, approximate='tanh')."
             elif torch.allclose(got, mlp.c_proj(F.relu(hidden)), atol=1e-6):
                 hint = "This is ReLU, the lecture's choice: GPT-2 uses GELU, F.gelu(x, approximate='tanh')."
+            else:
+                hint = tanh_constant_diagnosis(got, hidden, mlp.c_proj) or hint
         expect_equal_tensors(
             got.detach(), expected.detach(), "GPT2MLP(8) on x of shape (2, 5, 8)", atol=1e-6, hint=hint
         )

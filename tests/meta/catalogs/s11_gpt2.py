@@ -24,6 +24,22 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: minGPT's NewGELU retyped (my last note's list, 2026-12-07): it got only the MLP's generic hint.
+    Mistake(
+        "gelu-tanh-with-sqrt-two-pi",
+        "s11_gpt2",
+        "writes GELU's tanh approximation out with sqrt(2 * pi) for sqrt(2 / pi)",
+        (
+            (
+                'return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))',
+                "h = self.c_fc(x)\n"
+                "        inner = (2.0 * torch.pi) ** 0.5 * (h + 0.044715 * torch.pow(h, 3.0))\n"
+                "        h = 0.5 * h * (1.0 + torch.tanh(inner))\n"
+                "        return self.dropout(self.c_proj(h))",
+            ),
+        ),
+        "with sqrt(2 * pi) inside the tanh, where it is sqrt(2 / pi)",
+    ),
     # Source: a message hunt on stages 10 and 11 (2026-12-07): told to accept lm_head.weight, which it does.
     Mistake(
         "loader-transposes-every-matrix-but-the-embeddings",
