@@ -22,6 +22,15 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: my last note's list (2026-12-07): told to convert each block.sa, which it does.
+    Mistake(
+        "fast-gpt-initialises-again",
+        "s09_fast_attention",
+        "applies the model's init again after the conversion",
+        ((LN_F, LN_F + "    model.apply(model._init_weights)\n"),),
+        "differ from GPTLanguageModel(config)'s from the same seed, outside the attention",
+        misleading=("which keeps its weights",),
+    ),
     # The stage asks for torch's fused layer norm since the gpt-cpu race (2026-12-07): a fast_gpt that keeps
     # stage 7's written-out norms computes the same, a fifth slower a training step.
     Mistake(
