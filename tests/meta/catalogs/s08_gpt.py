@@ -16,6 +16,20 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: my last note's list (2026-12-07): the init test then blamed the std of 32 heads of 2 features.
+    Mistake(
+        "block-built-with-block-size-for-n-head",
+        "s08_gpt",
+        "passes Block(n_embd, block_size, n_head, dropout), two arguments swapped",
+        (
+            (
+                f"{BLOCK} for _ in range(config.n_layer)",
+                "Block(config.n_embd, config.block_size, config.n_head, config.dropout) for _ in range(config.n_layer)",
+            ),
+        ),
+        "n_head and block_size are swapped",
+        misleading=("has mean",),
+    ),
     # Source: my last note's list (2026-12-07): told only "IndexError" at the softmax, far from the crop.
     Mistake(
         "generate-crops-without-the-minus",
