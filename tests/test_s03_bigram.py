@@ -106,6 +106,39 @@ class TestForward:
         hint = time_major_hint(logits, table[idx], 1e-6)
         expect_equal_tensors(logits, table[idx].view(B * T, V), f"{call}, the logits", atol=1e-6, hint=hint)
 
+    def test_the_loss_sends_its_gradient_to_the_table(self):
+        V, B, T = 5, 2, 3
+        table, targets = random_floats((V, V), 9), random_tokens((B, T), V, 10)
+        idx = torch.tensor([[0, 0, 3], [2, 0, 4]])  # token 0 three times: its row adds three positions' gradients
+        model = model_with_table(table)
+        call = f"model(idx, targets) with B={B}, T={T}, V={V}, then loss.backward()"
+        _, loss = pair(model(idx, targets), call)
+        if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+            fail(
+                f"{call}: the loss does not depend on the table's weight, so training cannot change it",
+                "Compute the logits from the table itself, self.token_embedding_table(idx): .data, .detach(), "
+                "torch.no_grad() or .item() cuts the loss off from it.",
+            )
+        loss.backward()
+        grad = model.token_embedding_table.weight.grad
+        if grad is None or grad.is_sparse:
+            fail(
+                f"{call}: the table's weight got "
+                + ("no gradient" if grad is None else "a sparse gradient, which AdamW refuses"),
+                "Build the table as nn.Embedding(vocab_size, vocab_size), without sparse=True."
+                if grad is not None
+                else "",
+            )
+        leaf = table.clone().requires_grad_()
+        F.cross_entropy(leaf[idx].view(B * T, V), targets.view(-1)).backward()
+        hint = (
+            "Row 0 got its gradient divided by how often token 0 occurs: that is nn.Embedding's "
+            "scale_grad_by_freq=True; leave it out."
+            if close(grad[0] * 3, leaf.grad[0], atol=1e-6) and not close(grad[0], leaf.grad[0], atol=1e-6)
+            else ""
+        )
+        expect_equal_tensors(grad, leaf.grad, f"{call}, the table's gradient", atol=1e-6, hint=hint)
+
     @given(st.integers(1, 300))
     @example(65)
     def test_an_all_zero_table_gives_exactly_ln_V(self, V):

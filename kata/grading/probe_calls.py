@@ -464,7 +464,22 @@ def bigram(inputs):
         "no_new_tokens": no_new_tokens,
         "lecture_sample": guarded(lecture_sample),
         "parameter_count": parameter_count,
+        "table_gradient": guarded(lambda: table_gradient(model, inputs["idx"], inputs["targets"])),
     }
+
+
+def table_gradient(model, idx, targets):
+    """The gradient the mean loss sends to the bigram's table: None where the loss needs none, "sparse" for an
+    nn.Embedding(sparse=True), whose gradient AdamW refuses."""
+    import torch
+
+    with torch.enable_grad():
+        _, loss = model(idx, targets)
+        if not (isinstance(loss, torch.Tensor) and loss.requires_grad):
+            return None
+        loss.backward()
+    grad = model.token_embedding_table.weight.grad
+    return "sparse" if grad is not None and grad.is_sparse else grad
 
 
 # ---- stage 4 ----------------------------------------------------------------------------------------

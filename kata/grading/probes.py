@@ -385,7 +385,15 @@ def bigram_answer(inputs):
             lambda context: table[context], idx[:1], inputs["new_tokens"], inputs["seed"] + 1
         ),
         "no_new_tokens": idx,
+        "table_gradient": table_gradient(table, idx, inputs["targets"]),
     }
+
+
+def table_gradient(table: torch.Tensor, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The gradient of the mean cross-entropy with respect to the bigram's table."""
+    leaf = table.double().clone().requires_grad_()
+    torch.nn.functional.cross_entropy(leaf[idx].flatten(0, 1), targets.flatten()).backward()
+    return leaf.grad.float()
 
 
 def fresh_embedding(V: int, seed: int | torch.Generator) -> torch.Tensor:
@@ -424,6 +432,8 @@ BIGRAM_ASPECTS = {
     ),
     # no new token: idx as it came (a torch.cat of an empty list of draws raises)
     "no_new_tokens": ("test_samples_each_next_token_from_the_last_position",),
+    # a table the loss never reaches (logits from .data), a sparse gradient, one scaled by the tokens' frequency
+    "table_gradient": ("test_the_loss_sends_its_gradient_to_the_table",),
 }
 
 
@@ -433,6 +443,7 @@ def bigram_inputs(rng):
     # few uniform draws can match the table's
     V, B, T = integer(rng, 3, 20), integer(rng, 2, 4), integer(rng, 2, 8)  # T of 1 hides logits flattened time-major
     idx, targets = tokens(rng, V, B, T), tokens(rng, V, B, T)
+    idx[-1, -1] = idx[0, 0]  # a token met twice: its row of the table's gradient adds both positions'
     return {
         "vocab_size": V,
         "table": normal(rng, V, V),

@@ -5,6 +5,39 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: every test passed with full marks, and stage 4's train and
+    # `kata train bigram` then failed at their first step.
+    Mistake(
+        "forward-detached-from-the-table",
+        "s03_bigram",
+        "read the logits from the table's .data, which the loss cannot train",
+        (("logits = self.token_embedding_table(idx)", "logits = self.token_embedding_table.weight.data[idx]"),),
+        "the loss does not depend on the table's weight",
+    ),
+    Mistake(
+        "embedding-with-sparse-gradients",
+        "s03_bigram",
+        "built the table with sparse=True, whose gradient AdamW refuses",
+        (
+            (
+                "self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)",
+                "self.token_embedding_table = nn.Embedding(vocab_size, vocab_size, sparse=True)",
+            ),
+        ),
+        "a sparse gradient, which AdamW refuses",
+    ),
+    Mistake(
+        "embedding-scales-grad-by-frequency",
+        "s03_bigram",
+        "built the table with scale_grad_by_freq=True",
+        (
+            (
+                "self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)",
+                "self.token_embedding_table = nn.Embedding(vocab_size, vocab_size, scale_grad_by_freq=True)",
+            ),
+        ),
+        "scale_grad_by_freq=True",
+    ),
     # Source: a red-team pass (2026-12-07): the check called it otherwise than the test does, and a forged pass of
     # the test it fails counted.
     Mistake(
