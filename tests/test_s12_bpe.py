@@ -234,6 +234,13 @@ def tie_break_diagnosis(text: str, got: dict) -> str:
                 )
             if len(tied) > 1 and pair == max(tied) and follows(max, text, got):
                 return f"Merge {new_id} joined {pair}, the largest of the pairs {seen}: ties go to the smallest"
+            if pair in tied and pair == min(tied, key=lambda tied_pair: tied_pair[0] * 256 + tied_pair[1]):
+                return (
+                    f"Merge {new_id} joined {pair}, the smallest of the pairs {seen} when each is packed into one "
+                    f"number, p0 * 256 + p1 (or p0 << 8 | p1), and not as pairs: {min(tied)} is smaller. Ids from 256 "
+                    "on need more than 8 bits, so compare the pairs themselves, min(counts, key=lambda pair: "
+                    "(-counts[pair], pair))."
+                )
             if pair in tied:
                 return (
                     f"Merge {new_id} joined {pair}, one of the {len(tied)} pairs {seen} but not the "
@@ -448,6 +455,21 @@ class TestTrain:
                 or "Among the most frequent pairs, merge the smallest.",
             )
 
+    def test_ties_among_merged_tokens_go_to_the_smallest_pair(self):
+        # after aa and ab, (256, 257) and (257, 0) occur once each: as pairs (256, 257) is the smaller
+        text, expected = "aaab\x00", {(97, 97): 256, (97, 98): 257, (256, 257): 258, (258, 0): 259}
+        tokenizer = stage.BPETokenizer()
+        tokenizer.train(text, 260)
+        call = f"BPETokenizer().train({text!r}, 260)"
+        expect_merges_keyed_by_pairs(tokenizer.merges, call)
+        if dict(tokenizer.merges) != expected:
+            fail(
+                f"{call}: expected the merges {expected}, got {tokenizer.merges}",
+                merge_count_diagnosis(260, expected, dict(tokenizer.merges))
+                or tie_break_diagnosis(text, tokenizer.merges)
+                or "Among the most frequent pairs, merge the smallest.",
+            )
+
     def test_counts_overlapping_pairs_as_pair_counts_does(self):
         text = OVERLAPPING_RUNS
         tokenizer = stage.BPETokenizer()
@@ -591,13 +613,23 @@ class TestEncodeDecode:
         tokenizer = stage.BPETokenizer()
         tokenizer.merges = {(98, 99): 256, (97, 98): 257}  # "bc" was learned before "ab"
         tokenizer.vocab[256], tokenizer.vocab[257] = b"bc", b"ab"
-        got = tokenizer.encode("abc")
-        if list(got) != [97, 256]:
-            fail(
-                f"encode('abc') with the merges {{(98, 99): 256, (97, 98): 257}}: expected [97, 256], got {show(got)}",
-                unread_merges_hint(tokenizer)
-                or "Replay the merges in the order they were learned, lowest merge id first, whatever the text.",
-            )
+        # in "ababc" the pair ab, learned last, occurs twice and bc once: the order learned still decides
+        for text, expected in (("abc", [97, 256]), ("ababc", [257, 97, 256])):
+            got = tokenizer.encode(text)
+            if list(got) != expected:
+                fail(
+                    f"encode({text!r}) with the merges {{(98, 99): 256, (97, 98): 257}}: expected {expected}, got "
+                    f"{show(got)}",
+                    unread_merges_hint(tokenizer)
+                    or (
+                        "That merged ab first, which occurs twice in the text but was learned after bc: encode "
+                        "replays the merges in the order they were learned, not by how often their pair occurs in "
+                        "the text it encodes."
+                        if list(got) == [257, 257, 99]
+                        else "Replay the merges in the order they were learned, lowest merge id first, whatever the "
+                        "text."
+                    ),
+                )
 
     def test_vocab_size_counts_entries_filled_in_without_train(self):
         tokenizer = stage.BPETokenizer()

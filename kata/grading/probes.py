@@ -1843,7 +1843,7 @@ def bpe_answer(inputs):
         "decoded": inputs["other"],
         "size": 256 + len(merges),
         "short_merges": [len(oracles.bpe_train(inputs["short"], 300)), 0, 0],  # and on "" and "x", none
-        "in_learned_order": [97, 256],
+        "in_learned_order": [[97, 256], [257, 97, 256]],  # in "ababc" ab occurs twice, bc once
         "absent_skipped": [257],
         "lone_byte": "\ufffd",
         "rejects_below_256": True,
@@ -1851,6 +1851,7 @@ def bpe_answer(inputs):
         "base_bytes": True,
         "short_texts": [[], [97]],
         "ties": [oracles.bpe_train(text, 259) for text in inputs["tie_texts"]],
+        "merged_ties": oracles.bpe_train(inputs["merged_ties"], 260),
         "classic_encoded": oracles.bpe_encode(inputs["classic"], oracles.bpe_train(inputs["classic"], 259)),
         "overlapping": oracles.bpe_train(inputs["overlapping"], 257),
         "half_characters": [
@@ -1898,6 +1899,8 @@ def bytes_of_merges(merges: list[list[int]]) -> list[list[int]]:
             "test_learns_the_references_merges_on_the_corpus",
             "test_compresses_the_validation_split_as_the_reference_does",
         ),
+        # ties between pairs of merged ids, which a key packing a pair into p0 * 256 + p1 ranks otherwise
+        "merged_ties": ("test_ties_among_merged_tokens_go_to_the_smallest_pair",),
         # a merge that builds on an earlier one applies to a text that did not hold its pair before encoding
         "classic_encoded": (
             "test_the_classic_aaabdaaabac",
@@ -1942,6 +1945,7 @@ def bpe_inputs(rng):
         "other": text_over(rng, alphabet, 20) + several_bytes + text_over(rng, alphabet, 20),
         "short": text_over(rng, alphabet, integer(rng, 2, 12)),
         "tie_texts": TIE_TEXTS,
+        "merged_ties": "aaab\x00",  # as stage 12's test: after aa and ab, (256, 257) and (257, 0) tie
         "classic": CLASSIC,
         "overlapping": "aaab" * 2 + "cd" * 3,  # as stage 12's test: aa 4 times, overlapping, cd 3 times
         "half_characters": "aé" * 8,  # its first merge, (97, 195), cuts é (C3 A9) in two

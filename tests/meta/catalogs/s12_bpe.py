@@ -11,6 +11,40 @@ ENCODE_ORDER = "sorted(self.merges.items(), key=lambda merge: merge[1])"
 TRAINING_AND_ENCODING_HINTS = ("Count the pairs afresh", "lowest merge id first")
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: a tie key that packs a pair into one number, which ids from 256 on
+    # overflow, passed every test with full marks.
+    Mistake(
+        "tie-broken-by-packed-pair",
+        "s12_bpe",
+        "breaks ties by the pair packed into one number, p0 * 256 + p1",
+        (
+            (
+                "pair = min(counts, key=lambda pair: (-counts[pair], pair))",
+                "pair = min(counts, key=lambda pair: (-counts[pair], pair[0] * 256 + pair[1]))",
+            ),
+        ),
+        "packed into one number",
+    ),
+    # Source: the false-pass hunt of 2026-12-07: every test passed and the grade was 0 of 15.
+    Mistake(
+        "encode-merges-the-most-frequent-known-pair",
+        "s12_bpe",
+        "encodes by merging the most frequent pair it knows, first",
+        (
+            (
+                "        for pair, new_id in sorted(self.merges.items(), key=lambda merge: merge[1]):\n"
+                "            ids = merge_pair(ids, pair, new_id)\n",
+                "        while True:\n"
+                "            counts = pair_counts(ids)\n"
+                "            known = [pair for pair in counts if pair in self.merges]\n"
+                "            if not known:\n"
+                "                break\n"
+                "            pair = max(known, key=lambda p: (counts[p], -self.merges[p]))\n"
+                "            ids = merge_pair(ids, pair, self.merges[pair])\n",
+            ),
+        ),
+        "not by how often their pair occurs",
+    ),
     # Source: my last note's list (2026-12-07): told to join a merge's two parts, which train does, not decode.
     Mistake(
         "decode-bytes-of-the-ids",
