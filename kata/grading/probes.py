@@ -546,6 +546,8 @@ def averaging_inputs(rng):
     return {
         "x": normal(rng, integer(rng, 1, 3), integer(rng, 2, 12), integer(rng, 2, 5)),
         "x_long": normal(rng, 1, integer(rng, 17, 40), integer(rng, 2, 5)),
+        # and more than the 256 of the lecture's gpt.py, a block_size a tril buffer may be sized by
+        "x_past_block_size": normal(rng, 1, integer(rng, 257, 300), 2),
     }
 
 
@@ -560,6 +562,7 @@ def running_means(inputs):
             oracles.running_mean(inputs["x"].double()),
             oracles.running_mean(inputs["x_long"].float()),
         ],
+        "past_block_size": oracles.running_mean(inputs["x_past_block_size"].float()),
         "half": ["torch.bfloat16", "torch.float16"],  # it runs on them and keeps them (numpy has no bfloat16)
     }
 
@@ -571,7 +574,10 @@ for _name in ("average_loops", "average_matmul", "average_softmax"):
         running_means,
         atol=1e-5,
         exact_dtype=True,
-        backs={"half": ("test_each_position_is_the_mean_of_itself_and_the_past",)},
+        backs={
+            "half": ("test_each_position_is_the_mean_of_itself_and_the_past",),
+            "past_block_size": ("test_the_versions_agree_past_the_lectures_block_size",),
+        },
     )(averaging_inputs)
 for _name in ("tril_average_weights", "softmax_average_weights"):
     probe(f"s05_averaging.{_name}", lambda inputs: oracles.average_weights(inputs["T"]), atol=1e-6)(weights_inputs)

@@ -33,7 +33,10 @@ def test_the_catalogs_are_large_enough_and_cover_every_stage():
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda mistake: mistake.name)
 def test_the_suite_rejects_the_mistake(mistake, tmp_path):
-    run = run_suite(mistake.write_to(tmp_path / "impl"), [stage_named(mistake.graded)], profile="meta")
+    # with the hidden tests, as `kata grade` runs the stage
+    run = run_suite(
+        mistake.write_to(tmp_path / "impl"), [stage_named(mistake.graded)], profile="meta", include_hidden=True
+    )
     assert not run.collection_errors, run.output
     failures = run.failures()
     assert failures, f"the suite accepted a learner who {mistake.what}"
@@ -105,7 +108,10 @@ def test_an_earlier_stages_mistake_never_scores_a_later_stage_as_forged(name, la
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
 def test_the_suite_accepts_the_variant(variant, tmp_path):
-    run = run_suite(variant.write_to(tmp_path / "impl"), [stage_named(variant.graded)], profile="meta")
+    # with the hidden tests, as `kata grade` runs the stage
+    run = run_suite(
+        variant.write_to(tmp_path / "impl"), [stage_named(variant.graded)], profile="meta", include_hidden=True
+    )
     failures = "\n".join(f"{failure.nodeid}: {failure.message}" for failure in run.failures())
     unspoken = "\n".join(unspoken_failures(run))
     assert not unspoken, f"failures that do not speak to the learner, for a variant that {variant.what}:\n{unspoken}"

@@ -4,7 +4,31 @@ from catalog import Edited as Mistake
 from catalog import Edited as Variant
 from catalog import replaced
 
+SOFTMAX_WEIGHTS = (
+    "def softmax_average_weights(T: int) -> torch.Tensor:\n"
+    '    """Version 3\'s (T, T) weights: zero affinities, -inf for the future, softmax along each row."""\n'
+)
+
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: the lecture's tril buffer sized by gpt.py's block_size of 256,
+    # which the hidden test, at T = 256, could not tell.
+    Mistake(
+        "mask-sized-for-the-lectures-block-size",
+        "s05_averaging",
+        "slices a (256, 256) tril made once, as gpt.py's block_size sizes its buffer",
+        (
+            (
+                f"{SOFTMAX_WEIGHTS}    tril = torch.tril(torch.ones(T, T))\n",
+                "block_size = 256\n"
+                f"tril = torch.tril(torch.ones(block_size, block_size))\n\n\n{SOFTMAX_WEIGHTS}",
+            ),
+            (
+                'wei = wei.masked_fill(tril == 0, float("-inf"))',
+                'wei = wei.masked_fill(tril[:T, :T] == 0, float("-inf"))',
+            ),
+        ),
+        "make it from the input's own T",
+    ),
     # Source: a misleading-message hunt (2026-12-07): a mean with the wrong count got only "wrong values".
     Mistake(
         "loop-mean-divided-by-t",
