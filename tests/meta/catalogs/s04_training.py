@@ -730,4 +730,45 @@ def train(model, next_batch, steps, lr=1e-3):
             ),
         ),
     ),
+    # Source: the false-pass hunt of 2026-12-07, which asked whether to accept it: it differs only for a model that
+    # arrives holding gradients from elsewhere, which neither the kata nor the lecture ever hands train_step.
+    Variant(
+        "zero-grad-after-the-step",
+        "s04_training",
+        "clears the gradients after the optimizer's step instead of before the backward pass",
+        (
+            (
+                "    optimizer.zero_grad(set_to_none=True)  # gradients add up across backward calls unless cleared\n"
+                "    loss.backward()\n"
+                "    optimizer.step()\n",
+                "    loss.backward()\n    optimizer.step()\n    optimizer.zero_grad(set_to_none=True)\n",
+            ),
+        ),
+    ),
+    # The same hunt: a mean over the tokens rather than over the batches, equal where every batch has one size, as
+    # get_batch's do.
+    Variant(
+        "estimate-loss-weighted-by-tokens",
+        "s04_training",
+        "averages the evaluation losses weighted by each batch's tokens",
+        (
+            (
+                "    losses = torch.zeros(eval_iters)\n"
+                "    for k in range(eval_iters):\n"
+                "        xb, yb = next_batch()\n"
+                "        _, loss = model(xb, yb)\n"
+                "        losses[k] = loss.item()\n"
+                "    model.train(was_training)\n"
+                "    return losses.mean().item()\n",
+                "    total, tokens = 0.0, 0\n"
+                "    for _ in range(eval_iters):\n"
+                "        xb, yb = next_batch()\n"
+                "        _, loss = model(xb, yb)\n"
+                "        total += loss.item() * yb.numel()\n"
+                "        tokens += yb.numel()\n"
+                "    model.train(was_training)\n"
+                "    return total / tokens\n",
+            ),
+        ),
+    ),
 ]

@@ -19,8 +19,7 @@ MISTAKES = [
         (
             (
                 f"{SOFTMAX_WEIGHTS}    tril = torch.tril(torch.ones(T, T))\n",
-                "block_size = 256\n"
-                f"tril = torch.tril(torch.ones(block_size, block_size))\n\n\n{SOFTMAX_WEIGHTS}",
+                f"block_size = 256\ntril = torch.tril(torch.ones(block_size, block_size))\n\n\n{SOFTMAX_WEIGHTS}",
             ),
             (
                 'wei = wei.masked_fill(tril == 0, float("-inf"))',
