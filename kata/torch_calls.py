@@ -156,18 +156,50 @@ def after_each_forward(module: torch.nn.Module, seen: Callable[[tuple, torch.Ten
     module.forward = forward
 
 
+class _WatchedWeight(torch.nn.Parameter):
+    """A layer norm's weight that reports each run of torch's layer norm given it (F.layer_norm(x, shape,
+    norm.weight, norm.bias), torch.layer_norm), to its `seen`: code may apply a norm's parameters that way
+    rather than call the norm (a precision pass's forward_with_cache did). Every other use runs as a
+    Parameter's would; a copy (deepcopy) reports nothing."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.nn.functional.layer_norm, torch.layer_norm):
+            watched = [value for value in (*args, *kwargs.values()) if isinstance(value, _WatchedWeight)]
+            if watched and (seen := getattr(watched[0], "seen", None)):
+                seen((args[0] if args else kwargs["input"],), None)
+        return torch._C._disabled_torch_function_impl(func, types, args, kwargs)
+
+
 def positions_per_call(module: torch.nn.Module, *, rows: int) -> list[int]:
     """How many positions each later call of `module` handles, given `rows` sequences: its input's elements over
     rows times features (the last dim), so (B, T, C), time-major (T, B, C) and flattened (B*T, C) inputs all
-    count T (a precision pass's cache ran its blocks on (B*T, C) rows, counted as C). The patch stays on the
-    module: give it one built for the count."""
+    count T (a precision pass's cache ran its blocks on (B*T, C) rows, counted as C). For a layer norm, a run of
+    torch's layer norm with its weight counts too, where code applies the norm's parameters without calling it.
+    The patch stays on the module: give it one built for the count."""
     counted: list[int] = []
+    inside: list[bool] = []  # within the module's own forward, whose layer norm is counted once, there
 
     def count(args: tuple, output) -> None:
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 2:
             counted.append(args[0].numel() // (rows * args[0].shape[-1]))
 
+    real = module.forward
+
+    def forward(*args, **kwargs):
+        inside.append(True)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    module.forward = forward
     after_each_forward(module, count)
+    weight = getattr(module, "weight", None)
+    if type(weight) is torch.nn.Parameter:
+        module.weight = _WatchedWeight(weight.data, weight.requires_grad)
+        module.weight.seen = lambda args, output: None if inside else count(args, output)
     return counted
 
 

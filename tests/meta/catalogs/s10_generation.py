@@ -1507,4 +1507,26 @@ def generate(model, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=N
             ),
         ),
     ),
+    # Source: the precision pass of 2026-12-07: its steps were counted at the first block's ln1, which it never calls.
+    Variant(
+        "forward-with-cache-functional-layer-norm",
+        "s10_generation",
+        "applies each layer norm's parameters with F.layer_norm instead of calling the norm",
+        (
+            (
+                "block.ln1(x), cache, layer=layer, n_head=model.config.n_head)\n"
+                "        x = x + block.ffwd(block.ln2(x))\n"
+                "    return model.lm_head(model.ln_f(x))\n",
+                "F.layer_norm(x, block.ln1.normalized_shape, block.ln1.weight, block.ln1.bias, block.ln1.eps),\n"
+                "            cache,\n"
+                "            layer=layer,\n"
+                "            n_head=model.config.n_head,\n"
+                "        )\n"
+                "        ln2 = block.ln2\n"
+                "        x = x + block.ffwd(F.layer_norm(x, ln2.normalized_shape, ln2.weight, ln2.bias, ln2.eps))\n"
+                "    ln_f = model.ln_f\n"
+                "    return model.lm_head(F.layer_norm(x, ln_f.normalized_shape, ln_f.weight, ln_f.bias, ln_f.eps))\n",
+            ),
+        ),
+    ),
 ]
