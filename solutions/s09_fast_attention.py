@@ -51,9 +51,11 @@ class CausalSelfAttention(nn.Module):
 
 def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:
     """torch's nn.LayerNorm holding `norm`'s weight and bias: what stage 7's LayerNorm computes in seven
-    operations (and as many in the backward pass), one fused kernel computes."""
-    fused = nn.LayerNorm(norm.weight.shape[0], eps=norm.eps)
-    fused.load_state_dict(norm.state_dict())
+    operations (and as many in the backward pass), one fused kernel computes. Its eps is the default, 1e-5, with
+    which stage 8 builds its norms; the two parameters alone are copied, whatever else a stage 7 norm keeps (an
+    eps buffer, say)."""
+    fused = nn.LayerNorm(norm.weight.shape[0])
+    fused.load_state_dict({"weight": norm.weight, "bias": norm.bias})
     return fused.to(norm.weight.device)
 
 

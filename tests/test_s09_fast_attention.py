@@ -346,13 +346,19 @@ class TestFastGPT:
             fast = stage.fast_gpt(config).eval()
         idx, expected = random_tokens((2, 8), 20, 3), 2 * config.n_layer + 1
         if (runs := torchs_layer_norm_runs(lambda: fast(idx)[0])) != expected:
-            written_out = [name for name, module in fast.named_modules() if isinstance(module, transformer.LayerNorm)]
+            x = random_floats((1, 2, config.n_embd), 4)
+            written_out = [  # stage 7's norms whose own forward runs no fused kernel (a subclass of them may)
+                name
+                for name, module in fast.named_modules()
+                if isinstance(module, transformer.LayerNorm) and not torchs_layer_norm_runs(lambda m=module: m(x))
+            ]
             fail(
                 f"fast_gpt(config) with n_layer=2: one forward called torch's fused layer norm (F.layer_norm, which "
                 f"nn.LayerNorm calls) {times(runs)}; it should call it {times(expected)}, in each block's ln1 "
                 "and ln2 and in ln_f",
                 f"These are still your stage 7 LayerNorm, written out: {', '.join(written_out)}. Replace each by "
-                "nn.LayerNorm(config.n_embd) holding its weight and bias (load_state_dict(ln.state_dict())): one "
+                "nn.LayerNorm(config.n_embd) holding its weight and bias (fused.load_state_dict({'weight': ln.weight, "
+                "'bias': ln.bias})): one "
                 "fused kernel computes what yours computes in seven operations."
                 if written_out
                 else "",

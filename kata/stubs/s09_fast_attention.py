@@ -56,5 +56,6 @@ def fast_gpt(config: GPTConfig) -> GPTLanguageModel:
     """A GPTLanguageModel(config) whose blocks' `sa` are replaced by
     CausalSelfAttention.from_multihead(block.sa), and whose layer norms (each block's ln1 and ln2, and
     the model's ln_f) by torch's nn.LayerNorm(config.n_embd) holding the same weight and bias
-    (load_state_dict): the same model, faster. `.venv/bin/kata train` uses it."""
+    (fused.load_state_dict({"weight": ln.weight, "bias": ln.bias})): the same model, faster.
+    `.venv/bin/kata train` uses it."""
     raise NotImplementedError("stage s09_fast_attention: fast_gpt")

@@ -22,6 +22,30 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: the precision pass of 2026-12-07: its four fused norms, a subclass of stage 7's, were listed as
+    # written out beside the ln_f it forgot.
+    Mistake(
+        "fused-subclass-norms-but-not-ln-f",
+        "s09_fast_attention",
+        "fuses the blocks' norms with a subclass of stage 7's LayerNorm calling F.layer_norm, and forgets ln_f",
+        (
+            (
+                "from s07_transformer import MultiHeadAttention\n",
+                "from s07_transformer import LayerNorm, MultiHeadAttention\n",
+            ),
+            (
+                "def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:\n",
+                "class FusedLayerNorm(LayerNorm):\n"
+                "    def forward(self, x):\n"
+                "        return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)\n"
+                "\n\n"
+                "def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:\n",
+            ),
+            ("    fused = nn.LayerNorm(norm.weight.shape[0])\n", "    fused = FusedLayerNorm(norm.weight.shape[0])\n"),
+            (LN_F, ""),
+        ),
+        "These are still your stage 7 LayerNorm, written out: ln_f.",
+    ),
     # Source: my last note's list (2026-12-07): told to convert each block.sa, which it does.
     Mistake(
         "fast-gpt-initialises-again",
@@ -791,9 +815,18 @@ def __init__(self, n_embd, n_head, block_size, dropout=0.0):
                 "def _fused_layer_norm(norm: nn.Module) -> nn.LayerNorm:\n",
             ),
             (
-                "    fused = nn.LayerNorm(norm.weight.shape[0], eps=norm.eps)\n",
-                "    fused = NativeLayerNorm(norm.weight.shape[0], eps=norm.eps)\n",
+                "    fused = nn.LayerNorm(norm.weight.shape[0])\n",
+                "    fused = NativeLayerNorm(norm.weight.shape[0])\n",
             ),
         ),
+    ),
+    # Source: the precision pass of 2026-12-07: stage 7's accepted eps buffer, in the state_dict that stage 9's
+    # hint then loaded into nn.LayerNorm ("Unexpected key(s) in state_dict: eps"), cost 20 tests of stages 9 and 10.
+    Variant(
+        "layernorm-eps-buffer-through-fast-gpt",
+        "s07_transformer",
+        "keeps eps as a float32 tensor buffer, which fast_gpt's norms then replace",
+        (("        self.eps = eps\n", '        self.register_buffer("eps", torch.tensor(eps))\n'),),
+        graded_stage="s09_fast_attention",
     ),
 ]
