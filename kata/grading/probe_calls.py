@@ -246,6 +246,15 @@ def no_grad():
     return torch.no_grad()
 
 
+def with_gradients():
+    """Autograd on, as the tests run the code that a probe so marked calls: code that fails only there (numpy of a
+    tensor that requires grad, an in-place change of a view autograd needs) fails the tests, and must fail the check
+    too (a red-team pass forged stages 3, 9 and 10 that way)."""
+    import torch
+
+    return torch.enable_grad()
+
+
 def torch_equal(a, b) -> bool:
     import torch
 
@@ -438,11 +447,11 @@ def bigram(inputs):
     def lecture_sample():  # seeded once, then the model built and sampled from, as the lecture's test does
         torch.manual_seed(inputs["seed"])
         sampling = stage("s03_bigram").BigramLanguageModel(inputs["vocab_size"])
-        with no_grad():
+        with with_gradients():
             return sampling.generate(inputs["idx"][:1, :1], inputs["new_tokens"])
 
     set_linear(model.token_embedding_table, {"weight": inputs["table"]})
-    with no_grad():
+    with with_gradients():
         logits, _ = model(inputs["idx"])
         flat_logits, loss = model(inputs["idx"], inputs["targets"])
         generated = model.generate(inputs["idx"], inputs["new_tokens"], generator=generator(inputs["seed"]))
@@ -917,7 +926,7 @@ def causal_self_attention(inputs):
         inputs["n_embd"], inputs["n_head"], inputs["block_size"], p
     )
     set_multihead(dropping_heads, inputs["per_head"])
-    with no_grad():
+    with with_gradients():
         return {
             "direct": direct(inputs["x"]),
             "from_multihead": converted(inputs["x"]),
@@ -951,7 +960,7 @@ def fast_gpt(inputs):
     converted = stage("s09_fast_attention").fast_gpt(config).eval()  # the same model, its heads fused
     model = stage("s09_fast_attention").fast_gpt(config).eval()
     set_gpt(model, inputs["weights"])
-    with no_grad():
+    with with_gradients():
         return {
             "attention": sorted({type(block.sa).__name__ for block in model.blocks}),
             "logits": model(inputs["idx"])[0],
@@ -1130,7 +1139,7 @@ def generate(inputs):
             left_in.append(each.training)
         return left_in
 
-    with no_grad():
+    with with_gradients():
         checked = model()
         counted, read = reading()
         greedy = generation.generate(counted, prompt, new_tokens, top_k=1)

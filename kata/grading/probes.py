@@ -437,13 +437,16 @@ BIGRAM_ASPECTS = {
 }
 
 
-@probe("s03_bigram.BigramLanguageModel", bigram_answer, backs=BIGRAM_ASPECTS)
+# the tests compare the loss within 1e-5 and its gradient within 1e-6: a label smoothing of 1e-4 is within 1e-4
+@probe("s03_bigram.BigramLanguageModel", bigram_answer, atol=1e-5, backs=BIGRAM_ASPECTS)
 def bigram_inputs(rng):
     # two rows or more and five tokens or more: a softmax over the batch, with one row, samples uniformly, and a
     # few uniform draws can match the table's
     V, B, T = integer(rng, 3, 20), integer(rng, 2, 4), integer(rng, 2, 8)  # T of 1 hides logits flattened time-major
     idx, targets = tokens(rng, V, B, T), tokens(rng, V, B, T)
-    idx[-1, -1] = idx[0, 0]  # a token met twice: its row of the table's gradient adds both positions'
+    # token 0 met twice, as in the test: its row of the table's gradient adds both positions' (and an
+    # nn.Embedding(padding_idx=0) gives it none)
+    idx[0, 0] = idx[-1, -1] = 0
     return {
         "vocab_size": V,
         "table": normal(rng, V, V),
@@ -547,7 +550,7 @@ def averaging_inputs(rng):
         "x": normal(rng, integer(rng, 1, 3), integer(rng, 2, 12), integer(rng, 2, 5)),
         "x_long": normal(rng, 1, integer(rng, 17, 40), integer(rng, 2, 5)),
         # and more than the 256 of the lecture's gpt.py, a block_size a tril buffer may be sized by
-        "x_past_block_size": normal(rng, 1, integer(rng, 257, 300), 2),
+        "x_past_block_size": normal(rng, 1, 300, 2),  # as many as the hidden test's: no buffer it passes fails here
     }
 
 

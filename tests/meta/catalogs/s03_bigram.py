@@ -5,6 +5,47 @@ from catalog import Edited as Variant
 from catalog import replaced
 
 MISTAKES = [
+    # Source: the red-team pass of 2026-12-07: the check sampled under torch.no_grad(), where the tests do not, so a
+    # forged copy of this took full marks.
+    Mistake(
+        "generate-probabilities-through-numpy",
+        "s03_bigram",
+        "samples from probabilities passed through numpy, which a tensor that requires grad refuses",
+        (
+            (
+                "            probs = F.softmax(logits, dim=-1)\n",
+                "            probs = torch.from_numpy(F.softmax(logits, dim=-1).numpy())\n",
+            ),
+        ),
+        "",
+    ),
+    # The same pass: the check compared the loss within 1e-4, the test within 1e-5.
+    Mistake(
+        "loss-with-a-little-label-smoothing",
+        "s03_bigram",
+        "smooths the labels by 1e-4",
+        (
+            (
+                "loss = F.cross_entropy(logits, targets.view(B * T))",
+                "loss = F.cross_entropy(logits, targets.view(B * T), label_smoothing=1e-4)",
+            ),
+        ),
+        "",
+    ),
+    # The same pass: the check's tokens held 0 only now and then.
+    Mistake(
+        "embedding-padding-idx-0",
+        "s03_bigram",
+        "marks token 0 as padding, whose row then gets no gradient",
+        (
+            (
+                "self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)\n",
+                "self.token_embedding_table = nn.Embedding(vocab_size, vocab_size)\n"
+                "        self.token_embedding_table.padding_idx = 0\n",
+            ),
+        ),
+        "",
+    ),
     # Source: the false-pass hunt of 2026-12-07: every test passed with full marks, and stage 4's train and
     # `kata train bigram` then failed at their first step.
     Mistake(

@@ -22,6 +22,18 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: the red-team pass of 2026-12-07: the check ran the attention under torch.no_grad(), where the tests
+    # do not, so a forged copy of this kept 13.6 of 15.
+    Mistake(
+        "queries-scaled-in-place-on-the-split",
+        "s09_fast_attention",
+        "scales the queries in place, on the view split returns, which autograd refuses",
+        (
+            (SPLIT, SPLIT + "        q *= (C // self.n_head) ** -0.5\n"),
+            (ATTEND, ATTEND.replace("is_causal=True)", "is_causal=True, scale=1.0)")),
+        ),
+        "",
+    ),
     # Source: the precision pass of 2026-12-07: its four fused norms, a subclass of stage 7's, were listed as
     # written out beside the ln_f it forgot.
     Mistake(

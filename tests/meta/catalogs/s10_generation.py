@@ -10,6 +10,22 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the red-team pass of 2026-12-07: the check ran generate under torch.no_grad(), where the tests do not,
+    # so a forged copy of this took full marks.
+    Mistake(
+        "generate-draws-through-numpy-with-gradients-on",
+        "s10_generation",
+        "drops the no_grad decorator and draws from probabilities passed through numpy",
+        (
+            ("@torch.no_grad()\ndef generate(", "def generate("),
+            (
+                "        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)\n",
+                "        probs = torch.from_numpy(probs.numpy())\n"
+                "        idx_next = torch.multinomial(probs, num_samples=1, generator=generator)\n",
+            ),
+        ),
+        "",
+    ),
     # Source: a message hunt on stages 10 and 11 (2026-12-07): told about the nucleus, or only "wrong values".
     Mistake(
         "top-k-by-kthvalue-from-the-smallest",
