@@ -962,18 +962,28 @@ class TestGenerate:
 
     def test_the_cache_does_not_change_the_tokens(self):
         model, idx = tiny_model(6), random_tokens((3, 2), V, 6)
-        cached = generated(model, idx, 14, "generate(model, idx of shape (3, 2), 14, generator=seed 1)", seed=1)
-        with explained_if_generate_raises(model, idx, 14, seed=1):
-            uncached = stage.generate(model, idx, 14, generator=torch.Generator().manual_seed(1), use_cache=False)
-        hint = "" if close(cached, uncached, 0) else generator_first(model, idx, 14) or cache_parts_first(6)
-        expect_equal_tensors(
-            cached,
-            uncached,
-            "generate(model, idx of shape (3, 2), 14) with use_cache=True against use_cache=False, same seed",
-            hint=hint
-            or "Once the cache holds block_size positions, start a fresh one from the last block_size tokens: the "
-            "position embeddings end there.",
-        )
+        # without options, and with every option: use_cache=False applies them as the cache does
+        for options in ({}, dict(temperature=0.8, top_k=3, top_p=0.5)):  # top_p cuts into the 3 kept
+            shown = "".join(f", {name}={value}" for name, value in options.items())
+            call = f"generate(model, idx of shape (3, 2), 14{shown})"
+            cached = generated(model, idx, 14, f"{call}, generator=seed 1", seed=1, **options)
+            with explained_if_generate_raises(model, idx, 14, seed=1, **options):
+                uncached = stage.generate(
+                    model, idx, 14, generator=torch.Generator().manual_seed(1), use_cache=False, **options
+                )
+            hint = "" if close(cached, uncached, 0) else generator_first(model, idx, 14) or cache_parts_first(6)
+            expect_equal_tensors(
+                cached,
+                uncached,
+                f"{call} with use_cache=True against use_cache=False, same seed",
+                hint=hint
+                or (
+                    "With use_cache=False, apply every option as with the cache: temperature, top_k and top_p alike."
+                    if options
+                    else "Once the cache holds block_size positions, start a fresh one from the last block_size "
+                    "tokens: the position embeddings end there."
+                ),
+            )
 
     def test_top_k_1_is_greedy_decoding(self):
         model, idx = tiny_model(7), random_tokens((2, 1), V, 7)

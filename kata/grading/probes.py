@@ -1327,6 +1327,9 @@ def generation_judge(inputs, answer) -> dict[str, str]:
     found = {}
     if wrong := tokens_judge(inputs, answer["uncached"], "uncached", rows=1, top_k=3):  # use_cache=False works
         found["uncached"] = wrong
+    elif not torch.equal(answer["uncached"], answer["sampled"]):  # every option, as with the cache (a false-pass
+        # hunt's use_cache=False ran nanoGPT's generate, which has no top_p)
+        found["uncached"] = "with use_cache=False it drew other tokens than with the cache, same options and generator"
     if wrong := tokens_judge(inputs, answer["sampled_rows"], "sampled_rows", rows=8, top_k=3):
         found["sampled_rows"] = wrong
     elif (chance := chance_of_always_the_most_likely(inputs, answer["sampled_rows"], 1.5)) < 1e-6:

@@ -10,6 +10,48 @@ from catalogs.s09_fast_attention import MISTAKES as S09
 STAGE = "s10_generation"
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: nanoGPT's generate, which has no top_p, for use_cache=False passed
+    # with full marks; the stage's own model.generate there (no option at all) passed every test and was graded 0.
+    Mistake(
+        "uncached-path-is-nanogpts-generate",
+        "s10_generation",
+        "runs nanoGPT's generate, without top_p, for use_cache=False",
+        (
+            (
+                "    block_size = model.config.block_size\n    cache = KVCache()\n",
+                "    block_size = model.config.block_size\n"
+                "    if not use_cache:  # nanoGPT's generate\n"
+                "        for _ in range(max_new_tokens):\n"
+                "            idx_cond = idx if idx.size(1) <= block_size else idx[:, -block_size:]\n"
+                "            logits, _ = model(idx_cond)\n"
+                "            logits = logits[:, -1, :] / temperature\n"
+                "            if top_k is not None:\n"
+                "                v, _ = torch.topk(logits, min(top_k, logits.size(-1)))\n"
+                '                logits[logits < v[:, [-1]]] = -float("Inf")\n'
+                "            probs = F.softmax(logits, dim=-1)\n"
+                "            idx_next = torch.multinomial(probs, num_samples=1, generator=generator)\n"
+                "            idx = torch.cat((idx, idx_next), dim=1)\n"
+                "        return idx\n"
+                "    cache = KVCache()\n",
+            ),
+        ),
+        "apply every option as with the cache",
+    ),
+    Mistake(
+        "uncached-path-through-the-models-generate",
+        "s10_generation",
+        "hands use_cache=False to stage 8's model.generate, which takes no option",
+        (
+            (
+                "    block_size = model.config.block_size\n    cache = KVCache()\n",
+                "    if not use_cache:\n"
+                "        return model.generate(idx, max_new_tokens, generator=generator)\n"
+                "    block_size = model.config.block_size\n"
+                "    cache = KVCache()\n",
+            ),
+        ),
+        "apply every option as with the cache",
+    ),
     # Source: the red-team pass of 2026-12-07: the check ran generate under torch.no_grad(), where the tests do not,
     # so a forged copy of this took full marks.
     Mistake(
