@@ -331,6 +331,15 @@ class TestFastGPT:
         if kinds != {"CausalSelfAttention"}:
             fail(f"fast_gpt(config): every block's sa should be a CausalSelfAttention, found {sorted(kinds)}")
         expect_standard_multihead(slow.blocks[0].sa, random_floats((2, 8, 12), 3))
+        counts = [sum(parameter.numel() for parameter in model.parameters()) for model in (fast, slow)]
+        if counts[0] != counts[1]:  # fresh norms hold ones and zeros alike: one shared by all computes the same
+            fail(
+                f"fast_gpt(config) has {counts[0]} parameters where GPTLanguageModel(config) has {counts[1]}",
+                "A module put in several places (one nn.LayerNorm for every norm, say) holds one set of weights for "
+                "all of them, which training cannot tell apart: give each place a module of its own."
+                if counts[0] < counts[1]
+                else "",
+            )
         idx = random_tokens((2, 8), 20, 3)
         expect_equal_tensors(
             fast(idx)[0].detach(),

@@ -22,6 +22,22 @@ STACK = (
 )
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: every test passed and the grade was 0 (fresh norms all hold ones
+    # and zeros, so the test's fresh model could not tell).
+    Mistake(
+        "fast-gpt-one-norm-for-all",
+        "s09_fast_attention",
+        "puts one fused nn.LayerNorm in the place of every norm",
+        (
+            (
+                "    for block in model.blocks:\n",
+                "    shared = _fused_layer_norm(model.ln_f)\n    for block in model.blocks:\n",
+            ),
+            (NORMS, "        block.ln1 = block.ln2 = shared\n"),
+            (LN_F, "    model.ln_f = shared\n"),
+        ),
+        "holds one set of weights for all of them",
+    ),
     # Source: the red-team pass of 2026-12-07: the check ran the attention under torch.no_grad(), where the tests
     # do not, so a forged copy of this kept 13.6 of 15.
     Mistake(
