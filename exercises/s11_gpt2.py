@@ -93,10 +93,11 @@ class GPT2(nn.Module):
 
 
 def load_gpt2_state_dict(model: GPT2, state_dict: dict[str, torch.Tensor]) -> GPT2:
-    """Copy a Hugging Face GPT2LMHeadModel's state_dict into `model` (in place, without gradients) and
-    return `model`. Its keys are your parameter names. Hugging Face keeps attn.c_attn, attn.c_proj,
-    mlp.c_fc and mlp.c_proj as Conv1D modules, whose weight is (in_features, out_features): copy the
-    transpose of those four; every other tensor as it is. Skip the keys ending in ".attn.bias" or
+    """Copy a Hugging Face GPT2LMHeadModel's state_dict into `model` (in place, under torch.no_grad(),
+    its parameters still requiring gradients: it trains further) and return `model`. Its keys are your
+    parameter names. Hugging Face keeps attn.c_attn, attn.c_proj, mlp.c_fc and mlp.c_proj as Conv1D
+    modules, whose weight is (in_features, out_features): copy the transpose of those four; every other
+    tensor as it is. Skip the keys ending in ".attn.bias" or
     ".attn.masked_bias": older transformers versions store their causal mask there, not weights.
 
     Raise ValueError naming the key when a tensor's shape does not fit, a key is not yours, or one of

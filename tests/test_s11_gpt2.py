@@ -578,6 +578,19 @@ class TestAgainstHuggingFace:
                 "leaves the checkpoint as it was.",
             )
 
+    def test_the_loaded_model_can_still_learn(self):
+        model = tiny_gpt2(4)
+        loaded_into(model, hugging_face_state_dict(4))
+        frozen = [name for name, parameter in model.named_parameters() if not parameter.requires_grad]
+        if frozen:
+            fail(
+                f"After load_gpt2_state_dict(model, state_dict), {len(frozen)} of the model's parameters no longer "
+                f"require a gradient ({', '.join(frozen[:3])}{', ...' if len(frozen) > 3 else ''}), so it cannot be "
+                "trained further",
+                "Copy the weights in under torch.no_grad(), which leaves each parameter's requires_grad as it was; "
+                "never call requires_grad_(False) on the model.",
+            )
+
     def test_rejects_a_state_dict_that_does_not_fit(self):
         models = [tiny_gpt2(4), tiny_gpt2(4), tiny_gpt2(4)]
         state_dict = hugging_face_state_dict(4)

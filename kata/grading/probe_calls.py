@@ -1319,6 +1319,7 @@ def gpt2_loaded(inputs):
     before = {key: tensor.clone() for key, tensor in state_dict.items()}
     model = gpt2_model(inputs)
     load(model, state_dict)  # into `model`, in place: its logits are asked, not those of what load returns
+    still_learns = all(parameter.requires_grad for parameter in model.parameters())
     kept = set(state_dict) == set(before) and all(torch_equal(state_dict[key], before[key]) for key in before)
     # the Hub's safetensors keep the shared matrix once, as wte
     without_head = {key: value for key, value in inputs["state_dict"].items() if key != "lm_head.weight"}
@@ -1335,6 +1336,7 @@ def gpt2_loaded(inputs):
         return {
             "logits": model(inputs["idx"])[0],
             "state_dict_kept": [kept, guarded(lambda: kept_while_training(load, inputs))],
+            "still_learns": still_learns,
             "without_head_key": guarded(lambda: load(gpt2_model(inputs), without_head)(inputs["idx"][:1])[0]),
             "rejects": [
                 rejects(lambda bad=bad: load(gpt2_model(inputs), bad))

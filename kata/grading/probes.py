@@ -1780,6 +1780,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     lambda inputs: {
         "logits": gpt2_logits(inputs),
         "state_dict_kept": [True, True],  # after loading, and after the loaded model's parameters changed
+        "still_learns": True,  # every parameter still requires a gradient
         # on one row, as the tests' loaded models run: a forward that squeezes the logits fails there alone
         "without_head_key": gpt2_logits(inputs)[:1],
         # each key left out, a wrong shape, a key of no layer, an embedding of another vocabulary
@@ -1790,6 +1791,7 @@ def hugging_face_state_dict(weights: dict) -> dict[str, torch.Tensor]:
     backs={
         "rejects": ("test_rejects_a_state_dict_that_does_not_fit",),
         "state_dict_kept": ("test_leaves_the_state_dict_it_was_given_as_it_was",),
+        "still_learns": ("test_the_loaded_model_can_still_learn",),
         "without_head_key": ("test_loads_a_state_dict_without_the_head_key",),
         "with_mask_buffers": ("test_loads_an_older_transformers_state_dict_with_mask_buffers",),
     },

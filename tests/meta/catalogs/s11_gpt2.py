@@ -24,6 +24,15 @@ LOADER_BODY = """    own = model.state_dict()
 """
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: it read the docstring's "without gradients" as "turn them off",
+    # and passed with full marks.
+    Mistake(
+        "loader-freezes-the-model",
+        "s11_gpt2",
+        "returns the loaded model with requires_grad_(False)",
+        (("    return model\n", "    return model.requires_grad_(False)\n"),),
+        "no longer require a gradient",
+    ),
     # Source: minGPT's NewGELU retyped (my last note's list, 2026-12-07): it got only the MLP's generic hint.
     Mistake(
         "gelu-tanh-with-sqrt-two-pi",
