@@ -292,6 +292,23 @@ class TestLayerNorm:
                 "forward (self.weight, not self.weight.data or a detached copy)"
             )
 
+    def test_passes_the_gradient_back_as_nn_layernorm_does(self):
+        layer_norm, reference = built(stage.LayerNorm, 8, 1e-5), nn.LayerNorm(8, eps=1e-5)  # both fresh
+        x, upstream = random_floats((2, 3, 8), 15) * 2 + 1, random_floats((2, 3, 8), 16)
+        given, expected = x.clone().requires_grad_(), x.clone().requires_grad_()
+        (layer_norm(given) * upstream).sum().backward()
+        (reference(expected) * upstream).sum().backward()
+        if given.grad is None:
+            fail("LayerNorm(8): after backward, the input got no gradient: compute the output from x itself")
+        expect_equal_tensors(
+            given.grad,
+            expected.grad,
+            "A fresh LayerNorm(8)'s gradient with respect to its input, against a fresh nn.LayerNorm(8)'s",
+            atol=1e-5,
+            hint="The values are right but the gradient is not: keep the mean and the variance in the graph (no "
+            "torch.no_grad(), .detach() or .item() on them), for the gradient runs back through them too.",
+        )
+
     def test_computes_the_same_in_eval_mode(self):
         layer_norm, x = built(stage.LayerNorm, 8), random_floats((2, 3, 8), 12) * 3 + 1
         with torch.no_grad():

@@ -738,6 +738,16 @@ def learning_parameters(module, x) -> list[str]:
     )
 
 
+def gradient_back(module, x):
+    """The gradient that one backward pass from module(x), weighted position by position, gives x."""
+    import torch
+
+    leaf = x.clone().requires_grad_()
+    output = module(leaf)
+    (output * torch.linspace(-1, 1, output.numel(), dtype=output.dtype).view_as(output)).sum().backward()
+    return leaf.grad
+
+
 @call("s07_transformer.LayerNorm")
 def layer_norm(inputs):
     from kata.torch_calls import torchs_layer_norm_runs
@@ -757,9 +767,11 @@ def layer_norm(inputs):
     module, nearly_constant = module.to(inputs["x"].dtype), nearly_constant.to(inputs["x"].dtype)
     default_eps = default_eps.to(inputs["x"].dtype)
     x = inputs["x"]
+    input_gradient = guarded(lambda: gradient_back(module, x))
     given = x.clone()  # each call gets a copy: a layer norm that centres its input in place changes what it is given
     with no_grad():
         return {
+            "input_gradient": input_gradient,
             "output": module(given),
             "input_kept": bool((given == x).all()),
             "rows": guarded(lambda: module(x[0].clone())),  # (T, C): any shape, not only (B, T, C)

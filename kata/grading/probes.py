@@ -740,7 +740,16 @@ def layer_norm_answer(inputs):
         "parameters": ["bias", "weight"],
         "trainable": ["bias", "weight"],
         "torchs_own_calls": 0,
+        "input_gradient": layer_norm_gradient(weights, x, inputs["eps"]).to(x.dtype),
     }
+
+
+def layer_norm_gradient(weights: dict, x: torch.Tensor, eps: float) -> torch.Tensor:
+    """What probe_calls.gradient_back finds for a right layer norm: the mean and the variance in the graph."""
+    leaf = x.double().clone().requires_grad_()
+    output = oracles.layer_norm(weights, leaf, eps)
+    (output * torch.linspace(-1, 1, output.numel(), dtype=output.dtype).view_as(output)).sum().backward()
+    return leaf.grad
 
 
 LAYER_NORM_ASPECTS = {
@@ -748,11 +757,14 @@ LAYER_NORM_ASPECTS = {
     "input_kept": ("test_learns_its_scale_and_shift",),  # x -= mean on a leaf that requires its gradient raises
     "rows": ("test_matches_nn_layernorm",),  # B, T, C = x.shape
     "in_eval_mode": ("test_computes_the_same_in_eval_mode",),  # BatchNorm's running statistics left in
-    "fresh": ("test_matches_nn_layernorm", "test_eps_defaults_to_1e_5"),  # the second uses a fresh one too
+    # the others use a fresh one too
+    "fresh": ("test_matches_nn_layernorm", "test_eps_defaults_to_1e_5", "test_passes_the_gradient_back"),
     "parameters": ("test_matches_nn_layernorm",),
     "torchs_own_calls": ("test_is_written_from_scratch",),
     "float64": ("test_matches_nn_layernorm",),
     "default_eps": ("test_eps_defaults_to_1e_5_as_nn_layernorms_does",),
+    # statistics kept out of the graph (torch.no_grad(), .detach()): the values right, the gradient not
+    "input_gradient": ("test_passes_the_gradient_back_as_nn_layernorm_does",),
 }
 
 

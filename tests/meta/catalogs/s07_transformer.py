@@ -53,6 +53,36 @@ def forward(self, x):
 
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: the values right, the gradient wrong, with full marks; stage 8's
+    # overfitting test then failed with no word of stage 7.
+    Mistake(
+        "layernorm-statistics-without-gradient",
+        "s07_transformer",
+        "takes the mean and the variance under torch.no_grad()",
+        (
+            (
+                "        centered = x - x.mean(-1, keepdim=True)\n",
+                "        with torch.no_grad():\n"
+                "            mean = x.mean(-1, keepdim=True)\n"
+                "            var = x.var(-1, keepdim=True, unbiased=False)\n"
+                "        centered = x - mean\n",
+            ),
+            ("        var = (centered * centered).mean(-1, keepdim=True)\n", ""),
+        ),
+        "keep the mean and the variance in the graph",
+    ),
+    Mistake(
+        "layernorm-variance-detached",
+        "s07_transformer",
+        "detaches the variance",
+        (
+            (
+                "        var = (centered * centered).mean(-1, keepdim=True)\n",
+                "        var = (centered * centered).mean(-1, keepdim=True).detach()\n",
+            ),
+        ),
+        "keep the mean and the variance in the graph",
+    ),
     # Source: my last note's list (2026-12-07): the Block's causality test called it a leak, with no word of the norm.
     Mistake(
         "layernorm-over-the-whole-tensor",
