@@ -855,9 +855,15 @@ def without_gradient(model, idx, targets, *, training: bool) -> list[str]:
     model.train(training).zero_grad(set_to_none=True)
     try:
         model(idx, targets)[1].backward()
+        table = getattr(getattr(model, "token_embedding_table", None), "weight", None)
+        rows = table.grad if table is not None and table.grad is not None else None
         return [
             name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()
-        ]
+        ] + (  # and each row of a token in idx (an nn.Embedding(padding_idx=0) trains every row but that one)
+            [f"token_embedding_table.weight[{token}]" for token in idx.unique().tolist() if not rows[token].any()]
+            if rows is not None and not rows.is_sparse
+            else []
+        )
     finally:
         model.eval().zero_grad(set_to_none=True)
 

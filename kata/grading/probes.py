@@ -1003,7 +1003,7 @@ def gpt_inputs(rng):
         "deepest": DEEPEST,
         "config": config,
         "weights": gpt_weights(rng, config),
-        "idx": tokens(rng, V, B, T),
+        "idx": with_first_and_last_ids(tokens(rng, V, B, T), V),  # token 0, which a padding_idx would not train
         "targets": with_first_and_last_ids(tokens(rng, V, B, T), V),
         "prompt": tokens(rng, V, 1, integer(rng, 1, 4)),
         # runs past block_size for many steps: the context is cropped, and a crop from the wrong end must change

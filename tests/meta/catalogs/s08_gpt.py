@@ -16,6 +16,19 @@ LOGITS = (
 )
 
 MISTAKES = [
+    # Source: the false-pass hunt of 2026-12-07: the init redraws row 0, so only its gradient showed; full marks.
+    Mistake(
+        "token-embedding-with-padding-idx",
+        "s08_gpt",
+        "builds the token embedding with padding_idx=0, whose row never trains",
+        (
+            (
+                "        self.token_embedding_table = nn.Embedding(config.vocab_size, config.n_embd)",
+                "        self.token_embedding_table = nn.Embedding(config.vocab_size, config.n_embd, padding_idx=0)",
+            ),
+        ),
+        "keeps that row out of training",
+    ),
     # Source: my last note's list (2026-12-07): the init test then blamed the std of 32 heads of 2 features.
     Mistake(
         "block-built-with-block-size-for-n-head",
