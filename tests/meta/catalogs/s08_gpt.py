@@ -1107,4 +1107,12 @@ def forward(self, idx, targets=None):
         "makes its positions with torch.arange(T).to(idx.device.type), the input's device named by a string",
         (("torch.arange(T, device=idx.device)", "torch.arange(T).to(idx.device.type)"),),
     ),
+    # The lecture's own generate, which builds a graph it never uses: slower, the same tokens (the false-pass hunt
+    # of 2026-12-07 asked; accepted, as the lecture wrote it).
+    Variant(
+        "generate-without-no-grad-as-the-lecture",
+        "s08_gpt",
+        "samples with autograd on, as the lecture's generate does",
+        (("    @torch.no_grad()\n    def generate(", "    def generate("),),
+    ),
 ]
