@@ -473,7 +473,7 @@ def bigram(inputs):
         "no_new_tokens": no_new_tokens,
         "lecture_sample": guarded(lecture_sample),
         "parameter_count": parameter_count,
-        "table_gradient": guarded(lambda: table_gradient(model, inputs["idx"], inputs["targets"])),
+        "table_gradient": guarded(lambda: table_gradient(model, inputs["gradient_idx"], inputs["targets"])),
     }
 
 

@@ -385,7 +385,7 @@ def bigram_answer(inputs):
             lambda context: table[context], idx[:1], inputs["new_tokens"], inputs["seed"] + 1
         ),
         "no_new_tokens": idx,
-        "table_gradient": table_gradient(table, idx, inputs["targets"]),
+        "table_gradient": table_gradient(table, inputs["gradient_idx"], inputs["targets"]),
     }
 
 
@@ -444,9 +444,6 @@ def bigram_inputs(rng):
     # few uniform draws can match the table's
     V, B, T = integer(rng, 3, 20), integer(rng, 2, 4), integer(rng, 2, 8)  # T of 1 hides logits flattened time-major
     idx, targets = tokens(rng, V, B, T), tokens(rng, V, B, T)
-    # token 0 met twice, as in the test: its row of the table's gradient adds both positions' (and an
-    # nn.Embedding(padding_idx=0) gives it none)
-    idx[0, 0] = idx[-1, -1] = 0
     return {
         "vocab_size": V,
         "table": normal(rng, V, V),
@@ -454,7 +451,16 @@ def bigram_inputs(rng):
         "targets": targets,
         "seed": integer(rng, 0, 2**30),
         "new_tokens": integer(rng, 5, 10),
+        # for the table's gradient: token 0 twice, as in the test, whose row adds both positions' (and which an
+        # nn.Embedding(padding_idx=0) never trains); the other aspects read idx as drawn
+        "gradient_idx": with_token_0_twice(idx),
     }
+
+
+def with_token_0_twice(idx: torch.Tensor) -> torch.Tensor:
+    idx = idx.clone()
+    idx[0, 0] = idx[-1, -1] = 0
+    return idx
 
 
 # ---- stage 4 ----------------------------------------------------------------------------------------
