@@ -19,19 +19,6 @@ MISTAKES = [
         ),
         "",
     ),
-    # The same pass: the check compared the loss within 1e-4, the test within 1e-5.
-    Mistake(
-        "loss-with-a-little-label-smoothing",
-        "s03_bigram",
-        "smooths the labels by 1e-4",
-        (
-            (
-                "loss = F.cross_entropy(logits, targets.view(B * T))",
-                "loss = F.cross_entropy(logits, targets.view(B * T), label_smoothing=1e-4)",
-            ),
-        ),
-        "",
-    ),
     # The same pass: the check's tokens held 0 only now and then.
     Mistake(
         "embedding-padding-idx-0",
