@@ -781,7 +781,13 @@ def layer_norm_judge(inputs, answer) -> dict[str, str]:
     expected = layer_norm_answer(inputs)
     if found := by_aspect(answer, expected, 1e-4, LAYER_NORM_ASPECTS):
         return found
-    precise = (difference(answer[key], expected[key], 1e-9, key) for key in ("output", "nearly_constant"))
+    # as the test allows, eps rounded to float32 (an eps kept as a float32 buffer, an accepted variant), which moves
+    # the output by up to about 1e-9 here; 2**-10, nearly_constant's eps, is exact in float32
+    rounded = layer_norm_answer({**inputs, "eps": torch.tensor(inputs["eps"], dtype=torch.float32).item()})
+    precise = (
+        difference(answer[key], expected[key], 1e-9, key) if difference(answer[key], rounded[key], 1e-9, key) else ""
+        for key in ("output", "nearly_constant")
+    )
     return {"float64": why} if (why := next((why for why in precise if why), "")) else {}
 
 
