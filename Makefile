@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh clone (a virtual environment in .venv/), then:
 #   make learn   the learner's loop: .venv/bin/kata watches exercises/ and re-runs your stage on every save
-#   make test    both tiers against the references and the original stubs (3 to 4 minutes on 2 cores)
+#   make test    both tiers against the references and the original stubs (3 to 5 minutes on 2 cores, by the hour)
 #   make test-all    and the end-to-end tests: sandboxed grading of the hostile catalog, the Gradescope
 #                bundle, a fresh handout, notebooks in a real kernel (what CI runs)
 #   make handout DIR=../gpt-kata-learner   the learner's release: no solutions, no hidden tests

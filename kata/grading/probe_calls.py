@@ -482,7 +482,7 @@ def table_gradient(model, idx, targets):
     nn.Embedding(sparse=True), whose gradient AdamW refuses."""
     import torch
 
-    with torch.enable_grad():
+    with with_gradients():
         _, loss = model(idx, targets)
         if not (isinstance(loss, torch.Tensor) and loss.requires_grad):
             return None
