@@ -333,14 +333,29 @@ def expect_dropout_last(
         fail(f"{call} should return the dropped output of its {layer_name}, with nothing after the dropout")
 
 
-def expect_every_parameter_learns(model: nn.Module, loss: torch.Tensor, call: str) -> None:
+def expect_every_parameter_learns(
+    model: nn.Module, loss: torch.Tensor, call: str, *, tokens: torch.Tensor | None = None
+) -> None:
     """After loss.backward(), every parameter of `model` must hold a gradient, and not all zeros. `call` says what
-    gave the loss ("model(idx of shape (3, 8), targets)")."""
+    gave the loss ("model(idx of shape (3, 8), targets)"). Given the `tokens` it read, so must each of their rows of
+    its token_embedding_table (an nn.Embedding(padding_idx=0) trains every row but that one)."""
     loss.backward()
     untrained = [
         name for name, parameter in model.named_parameters() if parameter.grad is None or not parameter.grad.any()
     ]
+    table = getattr(getattr(model, "token_embedding_table", None), "weight", None)
+    rows = table.grad if isinstance(table, torch.Tensor) and tokens is not None else None
+    unlearned_rows = (
+        [] if rows is None or rows.is_sparse else [t for t in tokens.unique().tolist() if not rows[t].any()]
+    )
     model.zero_grad(set_to_none=True)
+    if unlearned_rows and not untrained:
+        fail(
+            f"After loss.backward() on {call}, the token embedding rows of tokens {unlearned_rows}, which idx holds, "
+            "got no gradient: training would never change them",
+            "nn.Embedding(vocab_size, n_embd, padding_idx=...) keeps that row out of training: leave padding_idx "
+            "out, as every token here is text.",
+        )
     if untrained:
         named = ", ".join(untrained[:4]) + (f" and {len(untrained) - 4} more" if len(untrained) > 4 else "")
         fail(

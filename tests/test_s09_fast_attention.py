@@ -367,8 +367,7 @@ class TestFastGPT:
                 "and ln2 and in ln_f",
                 f"These are still your stage 7 LayerNorm, written out: {', '.join(written_out)}. Replace each by "
                 "nn.LayerNorm(config.n_embd) holding its weight and bias (fused.load_state_dict({'weight': ln.weight, "
-                "'bias': ln.bias})): one "
-                "fused kernel computes what yours computes in seven operations."
+                "'bias': ln.bias})): one fused kernel computes what yours computes in seven operations."
                 if written_out
                 else "",
             )
